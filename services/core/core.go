@@ -1,0 +1,245 @@
+// Package core is the contract between handheld and a centre's core business
+// systems: the types exchanged, the HTTP paths (see openapi.yaml beside this
+// file), request signing, and the HTTP client. A centre implements the
+// contract in front of its core; services/coresim implements it for demos,
+// tests and load runs.
+package core
+
+import "time"
+
+// Paths of the core API. Path parameters are in braces. All bodies are JSON.
+const (
+	PathPersonVerify     = "/core/v1/persons/verify"                    // POST RealNameCheck → Person
+	PathFaceVerify       = "/core/v1/face/verify"                       // POST FaceCheck → FaceResult
+	PathPerson           = "/core/v1/persons/{person_id}"               // GET → Person
+	PathAccount          = "/core/v1/persons/{person_id}/account"       // GET → Account
+	PathDeposits         = "/core/v1/persons/{person_id}/deposits"      // GET ?from=&to=&limit=&cursor= → DepositPage
+	PathLoan             = "/core/v1/persons/{person_id}/loan"          // GET → Loan
+	PathLoanSchedule     = "/core/v1/persons/{person_id}/loan/schedule" // GET ?limit=&cursor= → SchedulePage
+	PathCertificateFacts = "/core/v1/persons/{person_id}/certificate-facts"
+	PathOperatorAuth     = "/core/v1/units/operators/auth"         // POST OperatorLogin → Operator
+	PathUnit             = "/core/v1/units/{unit_code}"            // GET → Unit
+	PathStaff            = "/core/v1/units/{unit_code}/staff"      // GET ?limit=&cursor= → StaffPage
+	PathWithdrawal       = "/core/v1/withdrawals/{application_id}" // PUT Withdrawal (idempotent) / GET → WithdrawalStatus
+)
+
+// Error codes the core answers with, in ErrorBody.Code.
+const (
+	ErrNotFound       = "not_found"       // 404: no such person, unit, application
+	ErrNoAccount      = "no_account"      // 404: the person exists but has no HPF account
+	ErrBadRequest     = "bad_request"     // 400
+	ErrBadSignature   = "bad_signature"   // 401: signature, timestamp window or key id wrong
+	ErrReplayed       = "replayed"        // 401: nonce already seen
+	ErrConflict       = "conflict"        // 409: same application id, different content
+	ErrBadCredentials = "bad_credentials" // 401 on operator auth
+	ErrMaintenance    = "maintenance"     // 503 with Retry-After: nightly batch window
+	ErrUnavailable    = "unavailable"     // 5xx: anything else
+)
+
+// ErrorBody is the JSON body of every non-2xx core answer.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Account statuses (JGJ/T 320 codes, see GLOSSARY.md).
+const (
+	StatusNormal           = "01"
+	StatusSealed           = "02"
+	StatusClosedMerge      = "03"
+	StatusClosedTransfer   = "04"
+	StatusClosedWithdrawal = "05"
+	StatusFrozen           = "06"
+	StatusOther            = "99"
+)
+
+// RealNameCheck asks whether a name and ID number belong to one person.
+type RealNameCheck struct {
+	Name     string `json:"name"`
+	IDNumber string `json:"id_number"`
+}
+
+// Person is the core's record of a natural person. PersonID is the core's
+// customer number; it is not personal data by itself but is never shown.
+type Person struct {
+	PersonID   string `json:"person_id"`
+	Name       string `json:"name"`
+	IDNumber   string `json:"id_number"`
+	Phone      string `json:"phone"`
+	BankCard   string `json:"bank_card"`
+	HasAccount bool   `json:"has_account"`
+}
+
+// FaceCheck asks whether a face-verification result (a token issued by the
+// centre's liveness service to a kiosk) belongs to the named person.
+type FaceCheck struct {
+	Name      string `json:"name"`
+	IDNumber  string `json:"id_number"`
+	FaceToken string `json:"face_token"`
+}
+
+// FaceResult is the answer to a FaceCheck.
+type FaceResult struct {
+	Match    bool   `json:"match"`
+	PersonID string `json:"person_id,omitempty"`
+}
+
+// Account is a personal HPF account.
+type Account struct {
+	AccountNumber    string `json:"account_number"`
+	Status           string `json:"status"`
+	BalanceFen       int64  `json:"balance_fen"`
+	DepositBaseFen   int64  `json:"deposit_base_fen"`
+	PersonalRateBP   int    `json:"personal_rate_bp"` // basis points: 1200 = 12%
+	UnitRateBP       int    `json:"unit_rate_bp"`
+	MonthlyPersonal  int64  `json:"monthly_personal_fen"`
+	MonthlyUnit      int64  `json:"monthly_unit_fen"`
+	UnitCode         string `json:"unit_code"`
+	UnitName         string `json:"unit_name"`
+	OpenedOn         string `json:"opened_on"`          // YYYY-MM-DD
+	LastDepositMonth string `json:"last_deposit_month"` // YYYY-MM, empty if none
+	CarryOverFen     int64  `json:"carry_over_fen"`     // balance at the start of the year
+	CurrentYearFen   int64  `json:"current_year_fen"`   // deposits this year
+	ContinuousMonths int    `json:"continuous_months"`  // months deposited without a gap up to the last
+}
+
+// Deposit entry kinds.
+const (
+	KindRemittance  = "remittance"
+	KindBackPayment = "back_payment"
+	KindInterest    = "interest"
+	KindWithdrawal  = "withdrawal"
+	KindTransfer    = "transfer"
+)
+
+// Deposit is one entry in the deposit history; AmountFen is negative for
+// money leaving the account.
+type Deposit struct {
+	ID              string `json:"id"`
+	Month           string `json:"month"`     // YYYY-MM the entry belongs to
+	PostedOn        string `json:"posted_on"` // YYYY-MM-DD
+	Kind            string `json:"kind"`
+	AmountFen       int64  `json:"amount_fen"`
+	BalanceAfterFen int64  `json:"balance_after_fen"`
+}
+
+// DepositPage is one page of deposits, newest first.
+type DepositPage struct {
+	Items      []Deposit `json:"items"`
+	NextCursor string    `json:"next_cursor,omitempty"`
+}
+
+// Loan is an HPF loan summary. HasLoan false means the other fields are zero.
+type Loan struct {
+	HasLoan        bool   `json:"has_loan"`
+	LoanNumber     string `json:"loan_number,omitempty"`
+	PrincipalFen   int64  `json:"principal_fen,omitempty"`
+	OutstandingFen int64  `json:"outstanding_fen,omitempty"`
+	AnnualRateBP   int    `json:"annual_rate_bp,omitempty"`
+	Months         int    `json:"months,omitempty"`
+	Method         string `json:"method,omitempty"` // annuity | linear
+	StartedOn      string `json:"started_on,omitempty"`
+	NextDueOn      string `json:"next_due_on,omitempty"`
+	NextPaymentFen int64  `json:"next_payment_fen,omitempty"`
+	OverduePeriods int    `json:"overdue_periods,omitempty"`
+	Settled        bool   `json:"settled,omitempty"`
+}
+
+// Instalment is one row of a repayment schedule.
+type Instalment struct {
+	Period       int    `json:"period"`
+	DueOn        string `json:"due_on"`
+	PaymentFen   int64  `json:"payment_fen"`
+	PrincipalFen int64  `json:"principal_fen"`
+	InterestFen  int64  `json:"interest_fen"`
+	RemainingFen int64  `json:"remaining_fen"`
+	Status       string `json:"status"` // paid | due | overdue
+}
+
+// SchedulePage is one page of a repayment schedule.
+type SchedulePage struct {
+	Items      []Instalment `json:"items"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// CertificateFacts are what a deposit-and-use certificate states.
+type CertificateFacts struct {
+	Person   Person    `json:"person"`
+	Account  Account   `json:"account"`
+	Deposits []Deposit `json:"deposits"` // the last 24 months of remittances, newest first
+	Loan     Loan      `json:"loan"`
+	AsOf     time.Time `json:"as_of"`
+}
+
+// OperatorLogin is an employer operator's credentials.
+type OperatorLogin struct {
+	UnitCode   string `json:"unit_code"`
+	OperatorID string `json:"operator_id"`
+	Password   string `json:"password"`
+}
+
+// Operator is an authenticated employer operator.
+type Operator struct {
+	UnitCode   string `json:"unit_code"`
+	OperatorID string `json:"operator_id"`
+	Name       string `json:"name"`
+}
+
+// Unit is an employer (缴存单位).
+type Unit struct {
+	UnitCode       string `json:"unit_code"`
+	Name           string `json:"name"`
+	AccountNumber  string `json:"account_number"`
+	Status         string `json:"status"`
+	StaffCount     int    `json:"staff_count"`
+	UnitRateBP     int    `json:"unit_rate_bp"`
+	PersonalRateBP int    `json:"personal_rate_bp"`
+	PaidUpTo       string `json:"paid_up_to"` // YYYY-MM of the last remittance
+}
+
+// StaffMember is one of a unit's depositors.
+type StaffMember struct {
+	PersonID       string `json:"person_id"`
+	Name           string `json:"name"`
+	IDNumber       string `json:"id_number"`
+	AccountNumber  string `json:"account_number"`
+	Status         string `json:"status"`
+	DepositBaseFen int64  `json:"deposit_base_fen"`
+}
+
+// StaffPage is one page of staff.
+type StaffPage struct {
+	Items      []StaffMember `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+// Withdrawal statuses at the core.
+const (
+	WithdrawalSubmitted = "submitted"
+	WithdrawalApproved  = "approved"
+	WithdrawalRejected  = "rejected"
+	WithdrawalPaid      = "paid"
+	WithdrawalCancelled = "cancelled"
+)
+
+// Withdrawal is an application as sent to the core. ApplicationID is the
+// idempotency key: sending the same application again returns its status.
+type Withdrawal struct {
+	ApplicationID string `json:"application_id"`
+	PersonID      string `json:"person_id"`
+	Kind          string `json:"kind"` // GLOSSARY reason code, e.g. "07" rent
+	AmountFen     int64  `json:"amount_fen"`
+	PayoutMethod  string `json:"payout_method"` // bank_card | ecny
+	PayoutAccount string `json:"payout_account"`
+}
+
+// WithdrawalStatus is the core's view of an application.
+type WithdrawalStatus struct {
+	ApplicationID string    `json:"application_id"`
+	Status        string    `json:"status"`
+	Reason        string    `json:"reason,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// PathHealth answers 200 when the core is up (signed like every other call).
+const PathHealth = "/core/v1/health"

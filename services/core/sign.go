@@ -1,0 +1,54 @@
+package core
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// Headers carrying a request signature.
+const (
+	HeaderKeyID     = "X-Core-Key"
+	HeaderTimestamp = "X-Core-Timestamp" // Unix seconds
+	HeaderNonce     = "X-Core-Nonce"     // 16+ random bytes, hex
+	HeaderSignature = "X-Core-Signature" // hex HMAC-SHA256
+	HeaderRequestID = "X-Request-ID"
+)
+
+// SignatureWindow is how far a request's timestamp may be from the server's
+// clock. A nonce must be remembered at least twice this long.
+const SignatureWindow = 5 * time.Minute
+
+// Sign computes the request signature: HMAC-SHA256 with the shared secret over
+// the method, the path with its raw query, the timestamp, the nonce and the
+// hex SHA-256 of the body, joined by newlines.
+func Sign(secret []byte, method, pathAndQuery string, ts int64, nonce string, body []byte) string {
+	digest := sha256.Sum256(body)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(method))
+	mac.Write([]byte{'\n'})
+	mac.Write([]byte(pathAndQuery))
+	mac.Write([]byte{'\n'})
+	mac.Write([]byte(strconv.FormatInt(ts, 10)))
+	mac.Write([]byte{'\n'})
+	mac.Write([]byte(nonce))
+	mac.Write([]byte{'\n'})
+	mac.Write([]byte(hex.EncodeToString(digest[:])))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifySignature checks a signature in constant time and the timestamp
+// window. It does not check the nonce: the server owns its nonce store.
+func VerifySignature(secret []byte, method, pathAndQuery string, ts int64, nonce string, body []byte, sig string, now time.Time) bool {
+	if len(nonce) < 16 || len(nonce) > 128 {
+		return false
+	}
+	skew := now.Sub(time.Unix(ts, 0))
+	if skew > SignatureWindow || skew < -SignatureWindow {
+		return false
+	}
+	want := Sign(secret, method, pathAndQuery, ts, nonce, body)
+	return hmac.Equal([]byte(want), []byte(sig))
+}

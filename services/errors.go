@@ -1,0 +1,149 @@
+// Package services holds the vocabulary every use case shares: the one error
+// type with its stable codes, money, identifiers and masking.
+package services
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Code is a stable, machine-readable error code. Codes are append-only: a
+// client may switch on them, so one is never renamed or reused.
+type Code string
+
+// The codes. Each has an HTTP status and a locale key (error.<code>.title and
+// error.<code>.detail) in the table below.
+const (
+	CodeInternal          Code = "internal"
+	CodeNotFound          Code = "not_found"
+	CodeMethodNotAllowed  Code = "method_not_allowed"
+	CodeInvalid           Code = "request.invalid"
+	CodeMalformedJSON     Code = "request.malformed_json"
+	CodeUnknownField      Code = "request.unknown_field"
+	CodeTooLarge          Code = "request.too_large"
+	CodeUnsupportedMedia  Code = "request.unsupported_media_type"
+	CodeHeadersTooLarge   Code = "request.headers_too_large"
+	CodeTimeout           Code = "request.timeout"
+	CodeRateLimited       Code = "rate_limited"
+	CodeCoreUnavailable   Code = "core.unavailable"
+	CodeCoreMaintenance   Code = "core.maintenance"
+	CodeCoreRejected      Code = "core.rejected"
+	CodeNotReady          Code = "service.not_ready"
+	CodeServiceClosed     Code = "service.closed"
+	CodePersonNotFound    Code = "person.not_found"
+	CodeAccountNotFound   Code = "account.not_found"
+	CodeUnitNotFound      Code = "unit.not_found"
+	CodeApplicationExists Code = "application.exists"
+)
+
+// Field-level validation codes, used in Error.Fields.
+const (
+	FieldRequired   = "required"
+	FieldNotNumber  = "not_a_number"
+	FieldOutOfRange = "out_of_range"
+	FieldOneOf      = "one_of"
+	FieldFormat     = "format"
+	FieldChecksum   = "checksum"
+)
+
+// statusOf maps each code to its HTTP status. A code missing here is a bug,
+// and a test walks the table to make sure every code has locale texts.
+var statusOf = map[Code]int{
+	CodeInternal:          http.StatusInternalServerError,
+	CodeNotFound:          http.StatusNotFound,
+	CodeMethodNotAllowed:  http.StatusMethodNotAllowed,
+	CodeInvalid:           http.StatusBadRequest,
+	CodeMalformedJSON:     http.StatusBadRequest,
+	CodeUnknownField:      http.StatusBadRequest,
+	CodeTooLarge:          http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMedia:  http.StatusUnsupportedMediaType,
+	CodeHeadersTooLarge:   http.StatusRequestHeaderFieldsTooLarge,
+	CodeTimeout:           http.StatusServiceUnavailable,
+	CodeRateLimited:       http.StatusTooManyRequests,
+	CodeCoreUnavailable:   http.StatusServiceUnavailable,
+	CodeCoreMaintenance:   http.StatusServiceUnavailable,
+	CodeCoreRejected:      http.StatusUnprocessableEntity,
+	CodeNotReady:          http.StatusServiceUnavailable,
+	CodeServiceClosed:     http.StatusServiceUnavailable,
+	CodePersonNotFound:    http.StatusNotFound,
+	CodeAccountNotFound:   http.StatusNotFound,
+	CodeUnitNotFound:      http.StatusNotFound,
+	CodeApplicationExists: http.StatusConflict,
+}
+
+// Codes lists every known code, for the locale completeness test and docs.
+func Codes() []Code {
+	out := make([]Code, 0, len(statusOf))
+	for c := range statusOf {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Status is the HTTP status for a code; unknown codes are internal errors.
+func (c Code) Status() int {
+	if s, ok := statusOf[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// FieldError names one invalid input field. Code is one of the Field* codes;
+// Params fill the localized message (e.g. min, max, allowed values).
+type FieldError struct {
+	Field  string
+	Code   string
+	Params map[string]any
+}
+
+// Error is the one error type that crosses layers. Code and Params are for the
+// client (rendered in its language); Cause is for the log only, never sent.
+type Error struct {
+	Code       Code
+	Params     map[string]any
+	Fields     []FieldError
+	RetryAfter time.Duration // set for 429 and maintenance windows
+	Cause      error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %v", e.Code, e.Cause)
+	}
+	return string(e.Code)
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Errorf builds an Error with a code and a cause for the log.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Cause: fmt.Errorf(format, args...)}
+}
+
+// E builds an Error with only a code.
+func E(code Code) *Error { return &Error{Code: code} }
+
+// Invalid builds a request.invalid error from field errors.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Code: CodeInvalid, Fields: fields}
+}
+
+// ErrorCode returns the code of err, or CodeInternal when err is not an *Error.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// AsError returns err as an *Error, wrapping unknown errors as internal.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeInternal, Cause: err}
+}
