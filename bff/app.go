@@ -1,0 +1,204 @@
+// Package bff is handheld's transport: the only code that imports Fiber.
+// app.go is the one wiring point, shared by main and the e2e tests.
+package bff
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"handheld/bff/middleware"
+	"handheld/bff/public"
+	"handheld/locales"
+	"handheld/services/core"
+	"handheld/services/coresim"
+	"handheld/services/store"
+)
+
+// DevCoreSecret signs core calls on the embedded profile when no secret is
+// configured, so `handheld serve` and `handheld coresim` agree out of the
+// box. Production refuses to start without a real one.
+const DevCoreSecret = "handheld-embedded-profile-core-secret"
+
+// App is a running handheld: its HTTP app and everything it depends on.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	http     *fiber.App
+	store    *store.Store
+	core     *core.Client
+	sim      *coresim.Sim // embedded profile without CoreURL only
+	redis    redis.UniversalClient
+	metrics  *metrics
+	catalogs *locales.Catalogs
+	closers  []func() error
+}
+
+// New builds the app from a validated config. On error everything opened so
+// far is closed again.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log, metrics: newMetrics()}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+	if a.catalogs, err = locales.Load(); err != nil {
+		return nil, err
+	}
+	if cfg.Profile == ProfileEmbedded {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("HANDHELD_DATA_DIR: %w", err)
+		}
+	}
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.openCore(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opt)
+		a.closers = append(a.closers, a.redis.Close)
+	}
+	a.http = a.routes()
+	return a, nil
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	s, err := store.Open(ctx, a.cfg.StoreDSN())
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	a.store = s
+	a.closers = append(a.closers, s.Close)
+	if a.cfg.Profile == ProfileEmbedded {
+		if err := s.Migrate(ctx); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+func (a *App) openCore(ctx context.Context) error {
+	secret := a.cfg.CoreSecret
+	if secret == "" && a.cfg.Profile == ProfileEmbedded {
+		secret = DevCoreSecret
+	}
+	cc := core.ClientConfig{
+		BaseURL: a.cfg.CoreURL,
+		KeyID:   a.cfg.CoreKeyID,
+		Secret:  []byte(secret),
+		Timeout: a.cfg.CoreTimeout,
+		Now:     time.Now,
+		Observe: a.metrics.observeCore,
+	}
+	if a.cfg.CoreURL == "" {
+		// The embedded profile runs the simulator in-process with its own
+		// random secret; calls still go through the real client and
+		// signatures, only without a socket.
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		cc.Secret = []byte(hex.EncodeToString(b[:]))
+		sim, err := coresim.Open(ctx, coresim.Config{
+			Path:        filepath.Join(a.cfg.DataDir, "coresim.db"),
+			Keys:        map[string][]byte{cc.KeyID: cc.Secret},
+			Faults:      a.cfg.CoresimFaults,
+			Maintenance: a.cfg.CoresimMaintenance,
+			Now:         time.Now,
+			Logger:      a.log.With("component", "coresim"),
+		})
+		if err != nil {
+			return fmt.Errorf("coresim: %w", err)
+		}
+		a.sim = sim
+		a.closers = append(a.closers, sim.Close)
+		cc.BaseURL = "http://coresim.internal"
+		cc.HTTPClient = &http.Client{Transport: handlerTransport{sim.Handler()}}
+	}
+	c, err := core.NewClient(cc)
+	if err != nil {
+		return fmt.Errorf("core: %w", err)
+	}
+	a.core = c
+	return nil
+}
+
+func (a *App) routes() *fiber.App {
+	onError := errorHandler(a.catalogs, a.log)
+	app := fiber.New(fiber.Config{
+		AppName:               "handheld",
+		ErrorHandler:          onError,
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           a.cfg.ReadTimeout,
+		WriteTimeout:          a.cfg.WriteTimeout,
+		IdleTimeout:           a.cfg.IdleTimeout,
+		ReadBufferSize:        a.cfg.MaxHeaderBytes,
+		Immutable:             true,
+		DisableStartupMessage: true,
+		StrictRouting:         true,
+		CaseSensitive:         true,
+	})
+	app.Use(middleware.RequestID(),
+		middleware.Observe(a.metrics, a.log, onError),
+		middleware.Recover(a.log),
+		middleware.Locale(a.catalogs),
+		middleware.Deadline(a.cfg.RequestTimeout))
+
+	app.Get("/healthz", a.healthz)
+	app.Get("/readyz", a.readyz)
+	app.Get("/metrics", a.metricsHandler())
+	app.Get("/openapi.yaml", serveOpenAPI)
+
+	v1 := app.Group("/api/v1")
+	v1.Get("/loan/calculator", public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
+	return app
+}
+
+// HTTP returns the Fiber app, for tests that call app.Test.
+func (a *App) HTTP() *fiber.App { return a.http }
+
+// Sim returns the in-process simulator, or nil when a core URL is set.
+func (a *App) Sim() *coresim.Sim { return a.sim }
+
+// Serve answers on ln until ctx is cancelled, then stops accepting, drains
+// in-flight requests for up to ShutdownTimeout and closes everything.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Listener(ln) }()
+	select {
+	case err := <-errc:
+		_ = a.Close()
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
+	err := a.http.ShutdownWithTimeout(a.cfg.ShutdownTimeout)
+	<-errc
+	return errors.Join(err, a.Close())
+}
+
+// Close releases the store, the simulator and Redis, in reverse order.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

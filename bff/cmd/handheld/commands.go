@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"handheld/bff"
+	"handheld/services/coresim"
+	"handheld/services/store"
+)
+
+// runCoresim serves the core simulator over HTTP, with the /_sim admin
+// routes, for e2e, load and fault tests.
+func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	environ := bff.Environ()
+	cfg, err := bff.LoadConfig(environ)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("coresim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
+	db := fs.String("db", "var/coresim.db", "SQLite file (\"\" for in-memory)")
+	generate := fs.Int("generate", 0, "add N deterministic depositors (with employers) before serving")
+	seed := fs.Int64("seed", 1, "seed for --generate")
+	exit := fs.Bool("exit", false, "exit after --generate instead of serving")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	secret := cfg.CoreSecret
+	if secret == "" {
+		if cfg.Profile == bff.ProfileProduction {
+			return errors.New("HANDHELD_CORE_SECRET: required")
+		}
+		secret = bff.DevCoreSecret
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	sim, err := coresim.Open(ctx, coresim.Config{
+		Path:        *db,
+		Keys:        map[string][]byte{cfg.CoreKeyID: []byte(secret)},
+		Faults:      cfg.CoresimFaults,
+		Maintenance: cfg.CoresimMaintenance,
+		Now:         time.Now,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	if *generate > 0 {
+		t0 := time.Now()
+		if err := sim.Generate(ctx, *generate, *seed); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		log.Info("generated", "depositors", *generate, "seed", *seed, "took", time.Since(t0).String())
+		if *exit {
+			return nil
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: sim.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "core simulator on http://%s (key id %q)\n", ln.Addr(), cfg.CoreKeyID)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// demo prints the simulator's demo personas, one JSON object per line, with
+// the fields a client needs to log in as them on the embedded default.
+func demo(ctx context.Context, stdout io.Writer) error {
+	sim, err := coresim.Open(ctx, coresim.Config{Now: time.Now})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, p := range sim.Personas() {
+		line := map[string]string{"role": p.Role, "notes": p.Notes}
+		for k, v := range map[string]string{"name": p.Name, "id_number": p.IDNumber, "unit_code": p.UnitCode,
+			"operator_id": p.OperatorID, "password": p.Password, "face_token": p.FaceToken} {
+			if v != "" {
+				line[k] = v
+			}
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate applies the store's migrations: production runs it before
+// rolling out a release; the embedded profile migrates on start.
+func migrate(ctx context.Context, stderr io.Writer) error {
+	cfg, err := bff.LoadConfig(bff.Environ())
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(ctx, cfg.StoreDSN())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "migrations applied")
+	return nil
+}

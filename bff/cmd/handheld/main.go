@@ -1,0 +1,66 @@
+// Command handheld is the one binary: the BFF (serve), the core simulator
+// (coresim), the demo personas (demo), migrations (migrate) and its version.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "handheld:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: handheld <command> [flags]
+
+commands:
+  serve     run the BFF (default); --addr host:port
+  coresim   run the core simulator as its own HTTP server; --addr, --db, --generate N, --seed S
+  demo      print the demo personas, one JSON object per line
+  migrate   apply the store's migrations and exit
+  version   print the version
+
+Configuration comes from HANDHELD_* environment variables (see README.md).
+`
+
+// run dispatches a subcommand; it is main without the process around it, so
+// tests can drive the binary's behaviour in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, start, args, stdout, stderr)
+	case "coresim":
+		return runCoresim(ctx, args, stdout, stderr)
+	case "demo":
+		return demo(ctx, stdout)
+	case "migrate":
+		return migrate(ctx, stderr)
+	case "version":
+		_, err := fmt.Fprintln(stdout, "handheld", version)
+		return err
+	case "help", "-h", "--help":
+		_, err := fmt.Fprint(stdout, usage)
+		return err
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

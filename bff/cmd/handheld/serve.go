@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"handheld/bff"
+)
+
+func serve(ctx context.Context, start time.Time, args []string, stdout, stderr io.Writer) error {
+	environ := bff.Environ()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "listen address (overrides HANDHELD_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *addr != "" {
+		environ["HANDHELD_ADDR"] = *addr
+	}
+	cfg, err := bff.LoadConfig(environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	log.Info("config", "settings", cfg.Redacted())
+	app, err := bff.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = app.Close()
+		return fmt.Errorf("HANDHELD_ADDR %s: %w", cfg.Addr, err)
+	}
+	elapsed := time.Since(start)
+	log.Info("ready", "addr", ln.Addr().String(), "profile", cfg.Profile, "startup", elapsed.String())
+	if cfg.Profile == bff.ProfileEmbedded {
+		printWelcome(stdout, "http://"+ln.Addr().String(), elapsed, app)
+	}
+	return app.Serve(ctx, ln)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func printWelcome(w io.Writer, base string, elapsed time.Duration, app *bff.App) {
+	fmt.Fprintf(w, "\nhandheld is ready on %s in %s\n", base, elapsed.Round(time.Millisecond))
+	fmt.Fprintln(w, "profile: embedded (core simulator in-process, SQLite under ./var, in-process limits, WeChat sandbox)")
+	if sim := app.Sim(); sim != nil {
+		fmt.Fprintln(w, "\ndemo personas (`handheld demo` prints them as JSON):")
+		for _, p := range sim.Personas() {
+			who := p.Name + "  " + p.IDNumber
+			if p.Role == "employer" {
+				who = p.UnitCode + "  operator " + p.OperatorID + " / " + p.Password
+			}
+			fmt.Fprintf(w, "  %-9s  %s\n             %s\n", p.Role, who, p.Notes)
+		}
+	}
+	fmt.Fprintf(w, `
+try:
+  curl -s '%[1]s/api/v1/loan/calculator?principal_fen=100000000&months=360&method=annuity'
+  curl -s -H 'Accept-Language: en' '%[1]s/api/v1/loan/calculator?principal_fen=-5&months=abc'
+  curl -s %[1]s/readyz
+
+`, base)
+}

@@ -1,0 +1,242 @@
+package bff
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+)
+
+// Profiles.
+const (
+	ProfileEmbedded   = "embedded"
+	ProfileProduction = "production"
+)
+
+// Config is handheld's whole configuration. Values come from Defaults, then
+// the optional YAML file named by HANDHELD_CONFIG_FILE, then HANDHELD_*
+// environment variables; Validate runs once at start-up. Fields tagged
+// secret are redacted in the start-up dump.
+type Config struct {
+	Profile string `env:"HANDHELD_PROFILE" yaml:"profile"`
+	Addr    string `env:"HANDHELD_ADDR" yaml:"addr"`
+	DataDir string `env:"HANDHELD_DATA_DIR" yaml:"data_dir"`
+
+	// DatabaseURL is postgres://… in production; empty means SQLite under DataDir.
+	DatabaseURL string `env:"HANDHELD_DATABASE_URL" yaml:"database_url" secret:"url"`
+	// RedisURL is redis://… or rediss://…; empty means in-process limits.
+	RedisURL string `env:"HANDHELD_REDIS_URL" yaml:"redis_url" secret:"url"`
+
+	// CoreURL is the core API base; empty (embedded only) runs the simulator in-process.
+	CoreURL     string        `env:"HANDHELD_CORE_URL" yaml:"core_url"`
+	CoreKeyID   string        `env:"HANDHELD_CORE_KEY_ID" yaml:"core_key_id"`
+	CoreSecret  string        `env:"HANDHELD_CORE_SECRET" yaml:"core_secret" secret:"true"`
+	CoreTimeout time.Duration `env:"HANDHELD_CORE_TIMEOUT" yaml:"core_timeout"`
+
+	// Simulator knobs, used by the in-process simulator and `handheld coresim`.
+	CoresimFaults      string `env:"HANDHELD_CORESIM_FAULTS" yaml:"coresim_faults"`
+	CoresimMaintenance string `env:"HANDHELD_CORESIM_MAINTENANCE" yaml:"coresim_maintenance"`
+
+	// KeysDir holds the signing keys (tokens, e-card, certificates). The
+	// embedded profile generates them there once; production requires them.
+	KeysDir string `env:"HANDHELD_KEYS_DIR" yaml:"keys_dir"`
+
+	// WeChatSandbox accepts login codes "sandbox:<openid>" without WeChat.
+	WeChatSandbox bool `env:"HANDHELD_WECHAT_SANDBOX" yaml:"wechat_sandbox"`
+
+	CentreCode    string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
+	CentreName    string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
+	PublicBaseURL string `env:"HANDHELD_PUBLIC_BASE_URL" yaml:"public_base_url"`
+
+	// LoanRateBP is the centre's current first-home loan rate in basis
+	// points, the calculator's default.
+	LoanRateBP int `env:"HANDHELD_LOAN_RATE_BP" yaml:"loan_rate_bp"`
+
+	RequestTimeout  time.Duration `env:"HANDHELD_REQUEST_TIMEOUT" yaml:"request_timeout"`
+	ReadTimeout     time.Duration `env:"HANDHELD_READ_TIMEOUT" yaml:"read_timeout"`
+	WriteTimeout    time.Duration `env:"HANDHELD_WRITE_TIMEOUT" yaml:"write_timeout"`
+	IdleTimeout     time.Duration `env:"HANDHELD_IDLE_TIMEOUT" yaml:"idle_timeout"`
+	ShutdownTimeout time.Duration `env:"HANDHELD_SHUTDOWN_TIMEOUT" yaml:"shutdown_timeout"`
+	MaxHeaderBytes  int           `env:"HANDHELD_MAX_HEADER_BYTES" yaml:"max_header_bytes"`
+
+	LogLevel string `env:"HANDHELD_LOG_LEVEL" yaml:"log_level"`
+}
+
+// BodyLimit is the largest request body accepted (API.md: over 64 KiB → 413).
+const BodyLimit = 64 << 10
+
+// Defaults is the embedded profile: everything runs from one process on a
+// fresh machine.
+func Defaults() Config {
+	return Config{
+		Profile:         ProfileEmbedded,
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "var",
+		CoreKeyID:       "handheld",
+		CoreTimeout:     2 * time.Second,
+		WeChatSandbox:   true,
+		CentreCode:      "330100",
+		CentreName:      "示范市住房公积金管理中心",
+		PublicBaseURL:   "http://127.0.0.1:8080",
+		LoanRateBP:      285,
+		RequestTimeout:  5 * time.Second,
+		ReadTimeout:     10 * time.Second,
+		WriteTimeout:    15 * time.Second,
+		IdleTimeout:     60 * time.Second,
+		ShutdownTimeout: 15 * time.Second,
+		MaxHeaderBytes:  8 << 10,
+		LogLevel:        "info",
+	}
+}
+
+// LoadConfig builds the configuration from defaults, the optional file and
+// the environment (a map, Environ() outside tests), and validates it.
+func LoadConfig(environ map[string]string) (Config, error) {
+	cfg := Defaults()
+	if path := environ["HANDHELD_CONFIG_FILE"]; path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("HANDHELD_CONFIG_FILE: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("HANDHELD_CONFIG_FILE %s: %w", path, err)
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environ}); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	// The conventional names are accepted too, as ARCHITECTURE.md promises.
+	for key, dst := range map[string]*string{"DATABASE_URL": &cfg.DatabaseURL, "REDIS_URL": &cfg.RedisURL, "CORE_URL": &cfg.CoreURL} {
+		if *dst == "" && environ[key] != "" {
+			*dst = environ[key]
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// Environ returns the process environment as a map for LoadConfig.
+func Environ() map[string]string {
+	return env.ToMap(os.Environ())
+}
+
+// Validate checks every setting and names the ones that are wrong.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(setting, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{setting}, args...)...))
+	}
+	switch c.Profile {
+	case ProfileEmbedded, ProfileProduction:
+	default:
+		bad("HANDHELD_PROFILE", "must be %q or %q, not %q", ProfileEmbedded, ProfileProduction, c.Profile)
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("HANDHELD_ADDR", "must be host:port (%v)", err)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		bad("HANDHELD_DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("HANDHELD_REDIS_URL", "must start with redis:// or rediss://")
+	}
+	if c.CoreURL != "" {
+		if u, err := url.Parse(c.CoreURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("HANDHELD_CORE_URL", "must be an http(s) URL")
+		}
+	}
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL")
+	}
+	if c.LoanRateBP < 0 || c.LoanRateBP > 2000 {
+		bad("HANDHELD_LOAN_RATE_BP", "must be 0..2000 basis points, not %d", c.LoanRateBP)
+	}
+	for name, d := range map[string]time.Duration{
+		"HANDHELD_CORE_TIMEOUT": c.CoreTimeout, "HANDHELD_REQUEST_TIMEOUT": c.RequestTimeout,
+		"HANDHELD_READ_TIMEOUT": c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
+		"HANDHELD_IDLE_TIMEOUT": c.IdleTimeout, "HANDHELD_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	} {
+		if d <= 0 || d > 10*time.Minute {
+			bad(name, "must be between 0 and 10m, not %s", d)
+		}
+	}
+	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
+		bad("HANDHELD_MAX_HEADER_BYTES", "must be 1024..1048576, not %d", c.MaxHeaderBytes)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("HANDHELD_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.Profile == ProfileProduction {
+		if !strings.HasPrefix(c.DatabaseURL, "postgres") {
+			bad("HANDHELD_DATABASE_URL", "production needs PostgreSQL (postgres://…)")
+		}
+		if c.RedisURL == "" {
+			bad("HANDHELD_REDIS_URL", "production needs Redis")
+		}
+		if c.CoreURL == "" {
+			bad("HANDHELD_CORE_URL", "production needs the core API; the simulator is for the embedded profile")
+		}
+		if len(c.CoreSecret) < 32 {
+			bad("HANDHELD_CORE_SECRET", "production needs a core signing secret of at least 32 characters")
+		}
+		if c.KeysDir == "" {
+			bad("HANDHELD_KEYS_DIR", "production needs supplied signing keys")
+		}
+		if c.WeChatSandbox {
+			bad("HANDHELD_WECHAT_SANDBOX", "sandbox features are refused in production")
+		}
+		if c.CoresimFaults != "" || c.CoresimMaintenance != "" {
+			bad("HANDHELD_CORESIM_FAULTS", "simulator knobs are refused in production")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// StoreDSN is the store to open: DatabaseURL, or SQLite under DataDir.
+func (c Config) StoreDSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "handheld.db")
+}
+
+// Redacted returns the configuration as key/value pairs safe to log:
+// secrets are replaced and passwords in URLs removed.
+func (c Config) Redacted() map[string]string {
+	out := map[string]string{}
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("env")
+		val := fmt.Sprint(v.Field(i).Interface())
+		switch f.Tag.Get("secret") {
+		case "true":
+			if val != "" {
+				val = "[redacted]"
+			}
+		case "url":
+			if u, err := url.Parse(val); err == nil && u.User != nil {
+				if _, has := u.User.Password(); has {
+					u.User = url.UserPassword(u.User.Username(), "xxxxx")
+				}
+				val = u.String()
+			} else if err != nil && val != "" {
+				val = "[unparseable]"
+			}
+		}
+		out[name] = val
+	}
+	return out
+}

@@ -1,0 +1,33 @@
+package bff
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+)
+
+// handlerTransport serves the core client's requests with the in-process
+// simulator's handler: the embedded profile keeps the real client, signing
+// and fault behaviour without a socket.
+type handlerTransport struct{ h http.Handler }
+
+// errConnectionReset stands in for a dropped connection when the simulator
+// aborts a request (its "down" fault).
+var errConnectionReset = errors.New("in-process core: connection reset")
+
+func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = nil, errConnectionReset
+		}
+	}()
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
