@@ -113,7 +113,7 @@ func LoadConfig(environ map[string]string) (Config, error) {
 		}
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environ}); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+		return cfg, namedParseErrors(err)
 	}
 	// The conventional names are accepted too, as ARCHITECTURE.md promises.
 	for key, dst := range map[string]*string{"DATABASE_URL": &cfg.DatabaseURL, "REDIS_URL": &cfg.RedisURL, "CORE_URL": &cfg.CoreURL} {
@@ -122,6 +122,28 @@ func LoadConfig(environ map[string]string) (Config, error) {
 		}
 	}
 	return cfg, cfg.Validate()
+}
+
+// namedParseErrors rewrites the env library's errors, which name Go fields,
+// to name the environment variable an operator has to fix.
+func namedParseErrors(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("config: %w", err)
+	}
+	t := reflect.TypeFor[Config]()
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok {
+				out = append(out, fmt.Errorf("%s: %w", f.Tag.Get("env"), pe.Err))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // Environ returns the process environment as a map for LoadConfig.

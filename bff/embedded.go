@@ -24,8 +24,15 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 	if err := req.Context().Err(); err != nil {
 		return nil, err
 	}
+	// A handler expects a server-side request: a body that is never nil.
+	in := req.Clone(req.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	in.RemoteAddr = "127.0.0.1:0"
+	in.RequestURI = req.URL.RequestURI()
 	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
+	t.h.ServeHTTP(rec, in)
 	if err := req.Context().Err(); err != nil {
 		return nil, err
 	}

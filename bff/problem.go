@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -95,6 +96,9 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 		for _, f := range e.Fields {
 			fp := map[string]any{"field": fieldName(cat, lang, f.Field)}
 			for k, v := range f.Params {
+				if list, ok := v.([]string); ok {
+					v = strings.Join(list, ", ")
+				}
 				fp[k] = v
 			}
 			p.Errors = append(p.Errors, ProblemField{Field: f.Field, Code: f.Code, Message: cat.T(lang, "field."+f.Code, fp)})

@@ -21,6 +21,10 @@ const (
 	PathUnit             = "/core/v1/units/{unit_code}"            // GET → Unit
 	PathStaff            = "/core/v1/units/{unit_code}/staff"      // GET ?limit=&cursor= → StaffPage
 	PathWithdrawal       = "/core/v1/withdrawals/{application_id}" // PUT Withdrawal (idempotent) / GET → WithdrawalStatus
+	// PathWithdrawalCancel withdraws an application the core has not decided
+	// yet: POST (no body) → WithdrawalStatus "cancelled"; idempotent; 409
+	// conflict once it is approved, rejected or paid; 404 when never received.
+	PathWithdrawalCancel = "/core/v1/withdrawals/{application_id}/cancel"
 )
 
 // Error codes the core answers with, in ErrorBody.Code.
@@ -121,6 +125,10 @@ type Deposit struct {
 	Kind            string `json:"kind"`
 	AmountFen       int64  `json:"amount_fen"`
 	BalanceAfterFen int64  `json:"balance_after_fen"`
+	// WithdrawalKind is the reason code (GLOSSARY, e.g. "07" rent) of a
+	// withdrawal entry, empty for other kinds: eligibility rules such as
+	// "one rent withdrawal per quarter" need it.
+	WithdrawalKind string `json:"withdrawal_kind,omitempty"`
 }
 
 // DepositPage is one page of deposits, newest first.

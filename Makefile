@@ -1,0 +1,41 @@
+# handheld — the two commands a fresh machine needs are `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin/handheld
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: run build test e2e bench lint fmt services clean
+
+## run: start handheld on the embedded default (simulator, SQLite, in-process limits, WeChat sandbox)
+run: build
+	./$(BIN) serve
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./bff/cmd/handheld
+
+## test: every test with -race, against real PostgreSQL and Redis (started if installed but stopped)
+test: services
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## e2e: only the end-to-end suite
+e2e: services
+	$(GO) test -race -count=1 -timeout 10m ./e2e/...
+
+## bench: the Go benchmarks (figures in README.md)
+bench: services
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+services:
+	@bash .ci/services
+
+clean:
+	rm -rf bin var

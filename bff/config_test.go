@@ -1,0 +1,104 @@
+package bff
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Profile != ProfileEmbedded || cfg.Addr != "127.0.0.1:8080" || !cfg.WeChatSandbox {
+		t.Fatalf("defaults %+v", cfg)
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"HANDHELD_PROFILE": "staging"}, []string{"HANDHELD_PROFILE"}},
+		{map[string]string{"HANDHELD_ADDR": "nowhere"}, []string{"HANDHELD_ADDR"}},
+		{map[string]string{"HANDHELD_CORE_TIMEOUT": "-1s"}, []string{"HANDHELD_CORE_TIMEOUT"}},
+		{map[string]string{"HANDHELD_CORE_TIMEOUT": "soon"}, []string{"HANDHELD_CORE_TIMEOUT"}},
+		{map[string]string{"HANDHELD_DATABASE_URL": "mysql://x"}, []string{"HANDHELD_DATABASE_URL"}},
+		{map[string]string{"HANDHELD_LOAN_RATE_BP": "9999"}, []string{"HANDHELD_LOAN_RATE_BP"}},
+		{map[string]string{"HANDHELD_PROFILE": "production"}, []string{
+			"HANDHELD_DATABASE_URL", "HANDHELD_REDIS_URL", "HANDHELD_CORE_URL", "HANDHELD_CORE_SECRET",
+			"HANDHELD_KEYS_DIR", "HANDHELD_WECHAT_SANDBOX"}},
+		{map[string]string{"HANDHELD_PROFILE": "production", "HANDHELD_WECHAT_SANDBOX": "false",
+			"DATABASE_URL": "postgres://db/handheld", "REDIS_URL": "redis://r:6379", "CORE_URL": "https://core.example",
+			"HANDHELD_CORE_SECRET": strings.Repeat("s", 32), "HANDHELD_KEYS_DIR": "/keys",
+			"HANDHELD_CORESIM_FAULTS": "all=down"}, []string{"HANDHELD_CORESIM_FAULTS"}},
+	}
+	for _, tc := range cases {
+		_, err := LoadConfig(tc.env)
+		if err == nil {
+			t.Errorf("%v: no error", tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q does not name %s", tc.env, err, w)
+			}
+		}
+	}
+}
+
+func TestProductionConfigAccepted(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{"HANDHELD_PROFILE": "production", "HANDHELD_WECHAT_SANDBOX": "false",
+		"DATABASE_URL": "postgres://db/handheld", "REDIS_URL": "redis://r:6379", "CORE_URL": "https://core.example",
+		"HANDHELD_CORE_SECRET": strings.Repeat("s", 32), "HANDHELD_KEYS_DIR": "/keys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "postgres://db/handheld" || cfg.CoreURL != "https://core.example" {
+		t.Fatalf("conventional names not read: %+v", cfg)
+	}
+}
+
+func TestConfigFileThenEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "centre.yaml")
+	if err := os.WriteFile(path, []byte("centre_name: 杭州住房公积金管理中心\ncore_timeout: 3s\naddr: 127.0.0.1:9000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(map[string]string{"HANDHELD_CONFIG_FILE": path, "HANDHELD_ADDR": "127.0.0.1:9100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CentreName != "杭州住房公积金管理中心" || cfg.CoreTimeout != 3*time.Second || cfg.Addr != "127.0.0.1:9100" {
+		t.Fatalf("got %+v", cfg)
+	}
+	if err := os.WriteFile(path, []byte("centre_nmae: typo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(map[string]string{"HANDHELD_CONFIG_FILE": path}); err == nil || !strings.Contains(err.Error(), "centre_nmae") {
+		t.Fatalf("unknown key in file: %v", err)
+	}
+}
+
+func TestRedactedHidesSecrets(t *testing.T) {
+	cfg := Defaults()
+	cfg.CoreSecret = "super-secret-value"
+	cfg.DatabaseURL = "postgres://handheld:pa55word@db:5432/handheld"
+	cfg.RedisURL = "redis://:redispass@r:6379/0"
+	dump := cfg.Redacted()
+	all := ""
+	for k, v := range dump {
+		all += k + "=" + v + "\n"
+	}
+	for _, secret := range []string{"super-secret-value", "pa55word", "redispass"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("dump leaks %q:\n%s", secret, all)
+		}
+	}
+	if dump["HANDHELD_CORE_SECRET"] != "[redacted]" || !strings.Contains(dump["HANDHELD_DATABASE_URL"], "db:5432") {
+		t.Fatalf("dump %v", dump)
+	}
+}

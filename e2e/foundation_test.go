@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"handheld/services/loan"
+)
+
+func TestHealthAndReadiness(t *testing.T) {
+	e := start(t)
+	if r := e.do("GET", "/healthz", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("healthz %d", r.StatusCode)
+	}
+	r := e.do("GET", "/readyz", nil, nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("readyz %d: %s", r.StatusCode, r.body)
+	}
+	var ready struct{ Checks map[string]string }
+	r.json(t, &ready)
+	for _, name := range []string{"store", "core", "redis"} {
+		if ready.Checks[name] != "ok" {
+			t.Errorf("check %s = %q", name, ready.Checks[name])
+		}
+	}
+
+	e.setFaults("all=down")
+	r = e.do("GET", "/readyz", nil, http.Header{"Accept-Language": {"en"}})
+	if r.StatusCode != 503 {
+		t.Fatalf("readyz with the core down: %d", r.StatusCode)
+	}
+	p := r.problem(t)
+	if p.Code != "service.not_ready" || !strings.Contains(p.Detail, "core") {
+		t.Fatalf("problem %+v", p)
+	}
+
+	e.setFaults("")
+	if r := e.do("GET", "/readyz", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("readyz after recovery %d", r.StatusCode)
+	}
+}
+
+func TestCalculator(t *testing.T) {
+	e := start(t)
+	r := e.do("GET", "/api/v1/loan/calculator?principal_fen=100000000&months=360&annual_rate_bp=310", nil, nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.body)
+	}
+	var plan loan.Plan
+	r.json(t, &plan)
+	if len(plan.Rows) != 360 || plan.Rows[0].PaymentFen != 427016 {
+		t.Fatalf("rows %d first %+v", len(plan.Rows), plan.Rows[0])
+	}
+	var sum int64
+	for _, row := range plan.Rows {
+		sum += row.PrincipalFen
+	}
+	if sum != 100000000 || plan.Rows[359].RemainingFen != 0 {
+		t.Fatalf("principal parts sum to %d, last remaining %d", sum, plan.Rows[359].RemainingFen)
+	}
+
+	// The centre's configured rate is the default.
+	r = e.do("GET", "/api/v1/loan/calculator?principal_fen=1200000&months=12&method=linear", nil, nil)
+	r.json(t, &plan)
+	if plan.AnnualRateBP != 285 || plan.Method != loan.Linear {
+		t.Fatalf("defaults: %+v", plan)
+	}
+}
+
+func TestCalculatorBadInputIsLocalized(t *testing.T) {
+	e := start(t)
+	cases := []struct {
+		name, query, lang string
+		fields            map[string]string
+		wantInMessage     string
+	}{
+		{"negative and not a number", "principal_fen=-5&months=abc", "en",
+			map[string]string{"principal_fen": "out_of_range", "months": "not_a_number"}, "between 1 and 1000000000"},
+		{"zero and too long", "principal_fen=0&months=361", "zh-CN",
+			map[string]string{"principal_fen": "out_of_range", "months": "out_of_range"}, "贷款期限（月）应在1至360之间"},
+		{"too large", "principal_fen=1000000001&months=12", "en",
+			map[string]string{"principal_fen": "out_of_range"}, "principal (fen)"},
+		{"unknown method", "principal_fen=100&months=12&method=balloon", "en",
+			map[string]string{"method": "one_of"}, "annuity, linear"},
+		{"missing", "", "zh-CN",
+			map[string]string{"principal_fen": "required", "months": "required"}, "为必填项"},
+		{"overflow", "principal_fen=99999999999999999999999&months=1", "en",
+			map[string]string{"principal_fen": "not_a_number"}, "whole number"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", "/api/v1/loan/calculator?"+tc.query+"&lang="+tc.lang, nil, nil)
+			if r.StatusCode != 400 {
+				t.Fatalf("status %d", r.StatusCode)
+			}
+			p := r.problem(t)
+			if p.Code != "request.invalid" || p.RequestID == "" {
+				t.Fatalf("problem %+v", p)
+			}
+			got := map[string]string{}
+			var messages []string
+			for _, f := range p.Errors {
+				got[f.Field] = f.Code
+				messages = append(messages, f.Message)
+			}
+			for f, code := range tc.fields {
+				if got[f] != code {
+					t.Errorf("field %s: %q, want %q (all %v)", f, got[f], code, got)
+				}
+			}
+			if len(got) != len(tc.fields) {
+				t.Errorf("fields %v, want %v", got, tc.fields)
+			}
+			if !strings.Contains(strings.Join(messages, " | "), tc.wantInMessage) {
+				t.Errorf("messages %q lack %q", messages, tc.wantInMessage)
+			}
+			if lang := r.Header.Get("Content-Language"); lang != tc.lang {
+				t.Errorf("Content-Language %q", lang)
+			}
+		})
+	}
+}
+
+func TestProblemsInBothLanguages(t *testing.T) {
+	e := start(t)
+	zh := e.do("GET", "/api/v1/no-such-thing", nil, nil).problem(t)
+	en := e.do("GET", "/api/v1/no-such-thing", nil, http.Header{"Accept-Language": {"en-GB,en;q=0.9"}}).problem(t)
+	if zh.Code != "not_found" || en.Code != "not_found" || zh.Status != 404 {
+		t.Fatalf("zh %+v en %+v", zh, en)
+	}
+	if zh.Title != "未找到" || en.Title != "Not found" {
+		t.Fatalf("titles %q / %q", zh.Title, en.Title)
+	}
+	if r := e.do("DELETE", "/healthz", nil, nil); r.StatusCode != 405 || r.problem(t).Code != "method_not_allowed" {
+		t.Fatalf("DELETE /healthz: %d %s", r.StatusCode, r.body)
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	e := start(t)
+	r := e.do("GET", "/healthz", nil, http.Header{"X-Request-ID": {"client-trace-0001"}})
+	if got := r.Header.Get("X-Request-ID"); got != "client-trace-0001" {
+		t.Fatalf("kept id %q", got)
+	}
+	r = e.do("GET", "/healthz", nil, http.Header{"X-Request-ID": {"bad id with spaces <script>"}})
+	if got := r.Header.Get("X-Request-ID"); got == "" || strings.Contains(got, " ") {
+		t.Fatalf("replaced id %q", got)
+	}
+	a := e.do("GET", "/healthz", nil, nil).Header.Get("X-Request-ID")
+	b := e.do("GET", "/healthz", nil, nil).Header.Get("X-Request-ID")
+	if a == b {
+		t.Fatalf("two requests share id %q", a)
+	}
+	p := e.do("GET", "/api/v1/loan/calculator", nil, http.Header{"X-Request-ID": {"trace-in-problem-42"}}).problem(t)
+	if p.RequestID != "trace-in-problem-42" {
+		t.Fatalf("problem request_id %q", p.RequestID)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := start(t)
+	big := strings.Repeat("x", 64<<10+1)
+	r := e.do("POST", "/api/v1/loan/calculator", `{"pad":"`+big+`"}`, http.Header{"Accept-Language": {"en"}})
+	if r.StatusCode != 413 {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	p := r.problem(t)
+	if p.Code != "request.too_large" || !strings.Contains(p.Detail, "65536") {
+		t.Fatalf("problem %+v", p)
+	}
+	// Just under the limit is not rejected for its size.
+	ok := strings.Repeat("x", 60<<10)
+	if r := e.do("POST", "/api/v1/loan/calculator", `{"pad":"`+ok+`"}`, nil); r.StatusCode == 413 {
+		t.Fatalf("60 KiB rejected as too large")
+	}
+}
+
+func TestMetricsAndOpenAPIServed(t *testing.T) {
+	e := start(t)
+	e.do("GET", "/api/v1/loan/calculator?principal_fen=100&months=1", nil, nil)
+	m := e.do("GET", "/metrics", nil, nil)
+	if want := `handheld_http_requests_total{method="GET",route="/api/v1/loan/calculator",status="200"} 1`; !strings.Contains(string(m.body), want) {
+		t.Errorf("metrics lack %s:\n%s", want, grep(string(m.body), "requests_total"))
+	}
+	e.do("GET", "/readyz", nil, nil)
+	m = e.do("GET", "/metrics", nil, nil)
+	if !strings.Contains(string(m.body), `handheld_core_call_duration_seconds_count{endpoint="health",outcome="ok"}`) {
+		t.Errorf("metrics lack the core health call:\n%s", grep(string(m.body), "core_call"))
+	}
+	if o := e.do("GET", "/openapi.yaml", nil, nil); !strings.HasPrefix(string(o.body), "openapi: 3.1") {
+		t.Fatalf("openapi.yaml: %.40s", o.body)
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

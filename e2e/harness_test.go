@@ -1,0 +1,258 @@
+// Package e2e boots the real app through bff.New (the same wiring as main)
+// against real PostgreSQL and Redis, the core simulator served over HTTP and
+// a fake WeChat server, and drives it over HTTP as the clients do. Every
+// response is validated against bff/openapi.yaml.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
+	"handheld/bff"
+	"handheld/services/coresim"
+	"handheld/services/redistest"
+	"handheld/services/store/storetest"
+)
+
+const coreSecret = "e2e-core-secret-0123456789abcdef0123"
+
+// env is one running handheld with its dependencies.
+type env struct {
+	t       *testing.T
+	base    string
+	app     *bff.App
+	sim     *coresim.Sim
+	simURL  string
+	wechat  *fakeWeChat
+	logs    *syncBuffer
+	openapi validator.Validator
+}
+
+// option adjusts the config before the app starts.
+type option func(*bff.Config)
+
+// start boots handheld for one test and stops it at cleanup.
+func start(t *testing.T, opts ...option) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+
+	sim, err := coresim.Open(ctx, coresim.Config{
+		Path: filepath.Join(t.TempDir(), "coresim.db"),
+		Keys: map[string][]byte{"handheld": []byte(coreSecret)},
+		Now:  time.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simSrv := httptest.NewServer(sim.AdminHandler())
+	wx := newFakeWeChat(t)
+
+	cfg := bff.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = storetest.PostgresDSN(t)
+	cfg.RedisURL = redistest.URL()
+	cfg.CoreURL = simSrv.URL
+	cfg.CoreKeyID = "handheld"
+	cfg.CoreSecret = coreSecret
+	cfg.CoreTimeout = 500 * time.Millisecond
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	app, err := bff.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		simSrv.Close()
+		_ = sim.Close()
+		if t.Failed() {
+			t.Logf("app logs:\n%s", logs.String())
+		}
+	})
+	return &env{t: t, base: "http://" + ln.Addr().String(), app: app, sim: sim, simURL: simSrv.URL,
+		wechat: wx, logs: logs, openapi: openAPIValidator(t)}
+}
+
+func openAPIValidator(t *testing.T) validator.Validator {
+	t.Helper()
+	doc, err := libopenapi.NewDocument(bff.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("openapi: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		for _, e := range verrs {
+			t.Errorf("openapi document: %s: %s", e.Message, e.Reason)
+		}
+		t.FailNow()
+	}
+	return v
+}
+
+// response is a finished exchange, body read.
+type response struct {
+	*http.Response
+	body []byte
+}
+
+// json decodes the body into v, failing the test on error.
+func (r *response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// problem decodes a problem+json body.
+func (r *response) problem(t *testing.T) bff.Problem {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json; body %s", ct, r.body)
+	}
+	var p bff.Problem
+	r.json(t, &p)
+	return p
+}
+
+// do sends a request and validates the response against bff/openapi.yaml
+// (documented paths) or checks it is a problem (undocumented ones).
+func (e *env) do(method, path string, body any, header http.Header) *response {
+	e.t.Helper()
+	var rd io.Reader
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		raw = b
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if raw != nil {
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.base+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range header {
+		req.Header.Del(k)
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if resp.Header.Get("X-Request-ID") == "" {
+		e.t.Errorf("%s %s: no X-Request-ID", method, path)
+	}
+	e.validate(req, resp, got)
+	return &response{Response: resp, body: got}
+}
+
+// validate checks a response against the OpenAPI document.
+func (e *env) validate(req *http.Request, resp *http.Response, body []byte) {
+	e.t.Helper()
+	check := &http.Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
+	ok, errs := e.openapi.ValidateHttpResponse(req, check)
+	if ok {
+		return
+	}
+	for _, ve := range errs {
+		if ve.ValidationType == "path" && resp.StatusCode >= 400 {
+			// An undocumented path: it must still answer with a problem.
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+				e.t.Errorf("%s %s: %d without problem+json", req.Method, req.URL.Path, resp.StatusCode)
+			}
+			continue
+		}
+		e.t.Errorf("%s %s → %d does not match openapi.yaml: %s (%s) %v", req.Method, req.URL.Path, resp.StatusCode, ve.Message, ve.Reason, schemaErrors(ve.SchemaValidationErrors))
+	}
+}
+
+func schemaErrors[T any](errs []T) string {
+	var parts []string
+	for _, e := range errs {
+		b, _ := json.Marshal(e)
+		parts = append(parts, string(b))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// syncBuffer collects the app's logs for failure reports and the
+// no-personal-data check.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// setFaults changes the simulator's faults mid-test over its admin API.
+func (e *env) setFaults(spec string) {
+	e.t.Helper()
+	req, _ := http.NewRequest("PUT", e.simURL+"/_sim/faults", strings.NewReader(spec))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		e.t.Fatalf("PUT /_sim/faults %q: %d", spec, resp.StatusCode)
+	}
+}

@@ -1,0 +1,137 @@
+package coresim
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// generateBatch is how many people go into one transaction: large enough
+// to amortise the commit, small enough that readers of an in-memory
+// database (which share the one connection) are not starved for long.
+const generateBatch = 2000
+
+// generatedMonths is how much history every generated account has.
+const generatedMonths = 36
+
+// Generate adds n deterministic depositors (see GeneratedPersona) with
+// their employers (GeneratedStaffPerUnit staff each, one operator each) and
+// generatedMonths months of deposits up to the last complete month. It is
+// resumable and idempotent: a database that already holds the first m
+// people of this seed gets people m..n-1; one that holds n or more is left
+// alone. A database holds one seed's generation only.
+func (s *Sim) Generate(ctx context.Context, n int, seed int64) error {
+	if n < 0 || n > MaxGenerated {
+		return fmt.Errorf("coresim: generate: n = %d, want 0..%d", n, MaxGenerated)
+	}
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	start, err := s.generatedSoFar(ctx, seed)
+	if err != nil || start >= n {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(GeneratedOperatorPassword), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("coresim: generate: %w", err)
+	}
+	began := time.Now()
+	now := s.now()
+	for lo := start; lo < n; lo += generateBatch {
+		hi := min(lo+generateBatch, n)
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if err := generateRange(ctx, tx, lo, hi, seed, now, string(hash)); err != nil {
+				return err
+			}
+			if err := setMeta(ctx, tx, "generated_seed", strconv.FormatInt(seed, 10)); err != nil {
+				return err
+			}
+			return setMeta(ctx, tx, "generated_n", strconv.Itoa(hi))
+		})
+		if err != nil {
+			return fmt.Errorf("coresim: generate people %d..%d: %w", lo, hi-1, err)
+		}
+	}
+	s.log.Info("coresim: generated depositors", "from", start, "to", n, "seed", seed, "ms", time.Since(began).Milliseconds())
+	return nil
+}
+
+// generatedSoFar is how many people of this seed the database holds.
+func (s *Sim) generatedSoFar(ctx context.Context, seed int64) (int, error) {
+	have, err := metaValue(ctx, s.wdb, "generated_seed")
+	if err != nil || have == "" {
+		return 0, err
+	}
+	if have != strconv.FormatInt(seed, 10) {
+		return 0, fmt.Errorf("coresim: generate: the database holds the generation of seed %s, not %d", have, seed)
+	}
+	v, err := metaValue(ctx, s.wdb, "generated_n")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
+}
+
+// generateRange writes people lo..hi-1 (and each unit at its first member)
+// with prepared statements in the caller's transaction.
+func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now time.Time, operatorHash string) error {
+	stmts := map[string]string{
+		"unit":     `INSERT INTO units (unit_code, name, account_number, status, unit_rate_bp, personal_rate_bp, paid_up_to) VALUES (?, ?, ?, '01', ?, ?, ?)`,
+		"operator": `INSERT INTO operators (unit_code, operator_id, name, password_hash) VALUES (?, ?, ?, ?)`,
+		"person":   `INSERT INTO persons (person_id, name, id_number, phone, bank_card, face_token) VALUES (?, ?, ?, ?, ?, ?)`,
+		"account": `INSERT INTO accounts (person_id, account_number, status, unit_code, deposit_base_fen, personal_rate_bp, unit_rate_bp, opened_on, balance_fen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		"loan":    `INSERT INTO loans (person_id, loan_number, principal_fen, annual_rate_bp, months, method, started_on) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		"deposit": depositInsert,
+	}
+	prepared := make(map[string]*sql.Stmt, len(stmts))
+	for name, q := range stmts {
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		prepared[name] = st
+	}
+	last := monthOf(now) - 1
+	var u genUnit
+	for i := lo; i < hi; i++ {
+		p := generatedPerson(i, seed)
+		if i == lo || i%GeneratedStaffPerUnit == 0 {
+			u = generatedUnit(p.unit, seed)
+		}
+		if i%GeneratedStaffPerUnit == 0 {
+			if _, err := prepared["unit"].ExecContext(ctx, u.code, u.name, u.accountNumber, u.rateBP, u.rateBP, last.String()); err != nil {
+				return err
+			}
+			if _, err := prepared["operator"].ExecContext(ctx, u.code, GeneratedOperatorID, "操作员", operatorHash); err != nil {
+				return err
+			}
+		}
+		if _, err := prepared["person"].ExecContext(ctx, p.personID, p.name, p.idNumber, p.phone, p.card, p.face); err != nil {
+			return err
+		}
+		personal, unit := monthlyShares(p.baseFen, u.rateBP, u.rateBP)
+		plan := ledgerPlan{through: last, lastRemit: last - month(p.lastAgo), monthly: personal + unit}
+		plan.first = plan.lastRemit - generatedMonths + 1
+		balance, err := insertEntries(ctx, prepared["deposit"], p.personID, 0, plan.entries())
+		if err != nil {
+			return err
+		}
+		if _, err := prepared["account"].ExecContext(ctx, p.personID, p.accountNumber, p.status, u.code, p.baseFen,
+			u.rateBP, u.rateBP, date(plan.first.day(3)), balance); err != nil {
+			return err
+		}
+		if l := p.loan; l != nil {
+			started := (last - month(l.agoMonths) + 1).day(1 + i%28)
+			if _, err := prepared["loan"].ExecContext(ctx, p.personID, fmt.Sprintf("DK3302%09d", i), l.principal,
+				loanRateBP, l.months, l.method, date(started)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

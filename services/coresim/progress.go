@@ -1,0 +1,205 @@
+package coresim
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"handheld/services/core"
+)
+
+// Reasons the simulated core gives when it rejects a withdrawal
+// (core.WithdrawalStatus.Reason).
+const (
+	ReasonNoAccount           = "no_account"              // the person has no HPF account
+	ReasonAccountFrozen       = "account_frozen"          // status 06
+	ReasonAccountClosed       = "account_closed"          // status 03, 04 or 05
+	ReasonAccountNotNormal    = "account_not_normal"      // purchase, building and rent need status 01
+	ReasonAccountNotSealed    = "account_not_sealed"      // leaving the city needs status 02
+	ReasonInsufficientBalance = "insufficient_balance"    // amount above the balance
+	ReasonNotRetired          = "not_retired"             // retirement before 60 (men) or 55 (women)
+	ReasonNoLoan              = "no_loan"                 // loan repayment without an outstanding loan
+	ReasonContinuity          = "insufficient_continuity" // too few unbroken months of deposits
+	ReasonRentTooFrequent     = "rent_too_frequent"       // a rent withdrawal within the last 3 months
+)
+
+// Continuity the core requires, in unbroken months of deposits.
+const (
+	continuityPurchase = 6 // kinds 01 purchase and 02 build/renovate
+	continuityRent     = 3 // kind 07 rent
+	rentIntervalMonths = 3 // at most one rent withdrawal per quarter
+)
+
+// settle advances the person's open applications to now, taking the writer
+// only when one of them is due: submitted → approved or rejected after
+// ReviewDelay, approved → paid after PayoutDelay. Transitions are stamped
+// with the time they were due, not the time they were noticed, so the
+// outcome depends only on the clock, never on when someone asked.
+func (s *Sim) settle(ctx context.Context, personID string, now time.Time) error {
+	var due bool
+	err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM withdrawals WHERE person_id = ?
+		AND ((status = 'submitted' AND created_at <= ?) OR (status = 'approved' AND updated_at <= ?)))`,
+		personID, now.Add(-s.reviewDelay).UnixNano(), now.Add(-s.payoutDelay).UnixNano()).Scan(&due)
+	if err != nil || !due {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.settleTx(ctx, tx, personID, now) })
+}
+
+// settleTx is settle inside a write transaction.
+func (s *Sim) settleTx(ctx context.Context, tx *sql.Tx, personID string, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT application_id FROM withdrawals WHERE person_id = ?
+		AND status IN ('submitted', 'approved') ORDER BY created_at, application_id`, personID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		a, err := loadApplication(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if a.status == core.WithdrawalSubmitted {
+			at := a.created.Add(s.reviewDelay)
+			if now.Before(at) {
+				continue
+			}
+			reason, err := review(ctx, tx, a, at)
+			if err != nil {
+				return err
+			}
+			a.status, a.reason, a.updated = core.WithdrawalApproved, reason, at
+			if reason != "" {
+				a.status = core.WithdrawalRejected
+			}
+			if err := setStatus(ctx, tx, id, a.status, reason, at); err != nil {
+				return err
+			}
+		}
+		if a.status == core.WithdrawalApproved {
+			at := a.updated.Add(s.payoutDelay)
+			if now.Before(at) {
+				continue
+			}
+			if err := pay(ctx, tx, a, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// review decides an application on the account as it stands at time at;
+// "" approves it.
+func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (string, error) {
+	acc, err := loadAccount(ctx, tx, a.PersonID, at)
+	var e *apiError
+	if errors.As(err, &e) && e.code == core.ErrNoAccount {
+		return ReasonNoAccount, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	switch acc.Status {
+	case core.StatusFrozen:
+		return ReasonAccountFrozen, nil
+	case core.StatusClosedMerge, core.StatusClosedTransfer, core.StatusClosedWithdrawal:
+		return ReasonAccountClosed, nil
+	}
+	if a.AmountFen > acc.BalanceFen {
+		return ReasonInsufficientBalance, nil
+	}
+	switch a.Kind {
+	case "01", "02":
+		if acc.Status != core.StatusNormal {
+			return ReasonAccountNotNormal, nil
+		}
+		if acc.ContinuousMonths < continuityPurchase {
+			return ReasonContinuity, nil
+		}
+	case "03":
+		var idNumber string
+		if err := tx.QueryRowContext(ctx, `SELECT id_number FROM persons WHERE person_id = ?`, a.PersonID).Scan(&idNumber); err != nil {
+			return "", err
+		}
+		birth, male, ok := birthAndSex(idNumber)
+		if age := ageOn(birth, at); !ok || male && age < 60 || !male && age < 55 {
+			return ReasonNotRetired, nil
+		}
+	case "05":
+		if acc.Status != core.StatusSealed {
+			return ReasonAccountNotSealed, nil
+		}
+	case "06":
+		l, ok, err := loadLoan(ctx, tx, a.PersonID)
+		if err != nil {
+			return "", err
+		}
+		if !ok || l.summary(at).Settled {
+			return ReasonNoLoan, nil
+		}
+	case "07":
+		if acc.Status != core.StatusNormal {
+			return ReasonAccountNotNormal, nil
+		}
+		if acc.ContinuousMonths < continuityRent {
+			return ReasonContinuity, nil
+		}
+		var recent bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deposits WHERE person_id = ? AND kind = 'withdrawal'
+				AND withdrawal_kind = '07' AND posted_on > ?)
+			OR EXISTS (SELECT 1 FROM withdrawals WHERE person_id = ? AND kind = '07' AND status = 'approved' AND application_id <> ?)`,
+			a.PersonID, date(at.AddDate(0, -rentIntervalMonths, 0)), a.PersonID, a.ApplicationID).Scan(&recent)
+		if err != nil {
+			return "", err
+		}
+		if recent {
+			return ReasonRentTooFrequent, nil
+		}
+	}
+	return "", nil
+}
+
+// pay posts an approved application to the ledger, unless the balance no
+// longer covers it (another withdrawal was paid in between) or the account
+// was frozen meanwhile.
+func pay(ctx context.Context, tx *sql.Tx, a application, at time.Time) error {
+	var balance int64
+	var status string
+	var seq int
+	err := tx.QueryRowContext(ctx, `SELECT a.balance_fen, a.status, coalesce((SELECT max(seq) FROM deposits d WHERE d.person_id = a.person_id), 0)
+		FROM accounts a WHERE a.person_id = ?`, a.PersonID).Scan(&balance, &status, &seq)
+	if err == sql.ErrNoRows {
+		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, ReasonNoAccount, at)
+	}
+	switch {
+	case err != nil:
+		return err
+	case status == core.StatusFrozen:
+		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, ReasonAccountFrozen, at)
+	case a.AmountFen > balance:
+		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, ReasonInsufficientBalance, at)
+	}
+	balance -= a.AmountFen
+	if _, err := tx.ExecContext(ctx, depositInsert, a.PersonID, seq+1, monthOf(at).String(), date(at),
+		core.KindWithdrawal, a.Kind, -a.AmountFen, balance); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_fen = ? WHERE person_id = ?`, balance, a.PersonID); err != nil {
+		return err
+	}
+	return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalPaid, "", at)
+}

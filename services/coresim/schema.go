@@ -1,0 +1,148 @@
+package coresim
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// schema is the simulator's own data model: a small core, not JGJ/T 320.
+// Money is integer fen, months "YYYY-MM", dates "YYYY-MM-DD" (Asia/Shanghai),
+// instants Unix nanoseconds. Tables are WITHOUT ROWID and keyed so that every
+// endpoint reads one contiguous key range.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS units (
+	unit_code        TEXT PRIMARY KEY,
+	name             TEXT NOT NULL,
+	account_number   TEXT NOT NULL UNIQUE,
+	status           TEXT NOT NULL,
+	unit_rate_bp     INTEGER NOT NULL,
+	personal_rate_bp INTEGER NOT NULL,
+	paid_up_to       TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS operators (
+	unit_code     TEXT NOT NULL,
+	operator_id   TEXT NOT NULL,
+	name          TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	PRIMARY KEY (unit_code, operator_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS persons (
+	person_id  TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	id_number  TEXT NOT NULL UNIQUE,
+	phone      TEXT NOT NULL,
+	bank_card  TEXT NOT NULL,
+	face_token TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS accounts (
+	person_id        TEXT PRIMARY KEY,
+	account_number   TEXT NOT NULL UNIQUE,
+	status           TEXT NOT NULL,
+	unit_code        TEXT NOT NULL,
+	deposit_base_fen INTEGER NOT NULL,
+	personal_rate_bp INTEGER NOT NULL,
+	unit_rate_bp     INTEGER NOT NULL,
+	opened_on        TEXT NOT NULL,
+	balance_fen      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS accounts_by_unit ON accounts (unit_code, person_id);
+
+CREATE TABLE IF NOT EXISTS deposits (
+	person_id         TEXT NOT NULL,
+	seq               INTEGER NOT NULL,
+	month             TEXT NOT NULL,
+	posted_on         TEXT NOT NULL,
+	kind              TEXT NOT NULL,
+	withdrawal_kind   TEXT NOT NULL DEFAULT '',
+	amount_fen        INTEGER NOT NULL,
+	balance_after_fen INTEGER NOT NULL,
+	PRIMARY KEY (person_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS loans (
+	person_id      TEXT PRIMARY KEY,
+	loan_number    TEXT NOT NULL UNIQUE,
+	principal_fen  INTEGER NOT NULL,
+	annual_rate_bp INTEGER NOT NULL,
+	months         INTEGER NOT NULL,
+	method         TEXT NOT NULL,
+	started_on     TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS withdrawals (
+	application_id TEXT PRIMARY KEY,
+	person_id      TEXT NOT NULL,
+	kind           TEXT NOT NULL,
+	amount_fen     INTEGER NOT NULL,
+	payout_method  TEXT NOT NULL,
+	payout_account TEXT NOT NULL,
+	status         TEXT NOT NULL,
+	reason         TEXT NOT NULL DEFAULT '',
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS withdrawals_by_person ON withdrawals (person_id, status);
+`
+
+// migrate creates the schema; it is idempotent.
+func (s *Sim) migrate(ctx context.Context) error {
+	if _, err := s.wdb.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("coresim: create schema: %w", err)
+	}
+	return nil
+}
+
+// querier is what read helpers need, so they run on the pool or inside a
+// transaction (for one consistent snapshot) alike.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a write transaction on the single writer connection.
+func (s *Sim) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// readTx runs fn in a read transaction, so several queries see one snapshot.
+func (s *Sim) readTx(ctx context.Context, fn func(q querier) error) error {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// metaValue reads a meta entry; "" when missing.
+func metaValue(ctx context.Context, q querier, key string) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return v, err
+}
+
+// setMeta writes a meta entry inside a write transaction.
+func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	return err
+}

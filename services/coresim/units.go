@@ -1,0 +1,103 @@
+package coresim
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"handheld/services/core"
+)
+
+// operatorAuth checks an employer operator's password (bcrypt). Unknown
+// units, unknown operators and wrong passwords get the same answer.
+func (s *Sim) operatorAuth(ctx context.Context, c call) (int, any, error) {
+	var in core.OperatorLogin
+	if err := decodeJSON(c.body, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.UnitCode == "" || in.OperatorID == "" || in.Password == "" {
+		return 0, nil, badRequest("unit_code, operator_id and password are required")
+	}
+	denied := &apiError{status: http.StatusUnauthorized, code: core.ErrBadCredentials, msg: "unit code, operator id or password wrong"}
+	var name, hash string
+	err := s.rdb.QueryRowContext(ctx, `SELECT name, password_hash FROM operators WHERE unit_code = ? AND operator_id = ?`,
+		in.UnitCode, in.OperatorID).Scan(&name, &hash)
+	if err == sql.ErrNoRows {
+		return 0, nil, denied
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(in.Password)) != nil {
+		return 0, nil, denied
+	}
+	return http.StatusOK, core.Operator{UnitCode: in.UnitCode, OperatorID: in.OperatorID, Name: name}, nil
+}
+
+// unit reads an employer; StaffCount counts every account the unit holds,
+// as the staff list does.
+func (s *Sim) unit(ctx context.Context, c call) (int, any, error) {
+	u, err := loadUnit(ctx, s.rdb, c.r.PathValue("unit_code"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, u, nil
+}
+
+func loadUnit(ctx context.Context, q querier, code string) (core.Unit, error) {
+	var u core.Unit
+	err := q.QueryRowContext(ctx, `SELECT unit_code, name, account_number, status, unit_rate_bp, personal_rate_bp, paid_up_to,
+			(SELECT count(*) FROM accounts a WHERE a.unit_code = units.unit_code)
+		FROM units WHERE unit_code = ?`, code).
+		Scan(&u.UnitCode, &u.Name, &u.AccountNumber, &u.Status, &u.UnitRateBP, &u.PersonalRateBP, &u.PaidUpTo, &u.StaffCount)
+	if err == sql.ErrNoRows {
+		return u, notFound("no such unit")
+	}
+	return u, err
+}
+
+// staff pages a unit's depositors by person id.
+func (s *Sim) staff(ctx context.Context, c call) (int, any, error) {
+	code := c.r.PathValue("unit_code")
+	q := c.r.URL.Query()
+	limit, err := pageLimit(q.Get("limit"))
+	if err != nil {
+		return 0, nil, err
+	}
+	after, err := decodeCursor(cursorStaff, q.Get("cursor"))
+	if err != nil {
+		return 0, nil, err
+	}
+	var exists bool
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM units WHERE unit_code = ?)`, code).Scan(&exists); err != nil {
+		return 0, nil, err
+	}
+	if !exists {
+		return 0, nil, notFound("no such unit")
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT p.person_id, p.name, p.id_number, a.account_number, a.status, a.deposit_base_fen
+		FROM accounts a JOIN persons p ON p.person_id = a.person_id
+		WHERE a.unit_code = ? AND a.person_id > ? ORDER BY a.person_id LIMIT ?`, code, after, limit+1)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	page := core.StaffPage{Items: []core.StaffMember{}}
+	for rows.Next() {
+		var m core.StaffMember
+		if err := rows.Scan(&m.PersonID, &m.Name, &m.IDNumber, &m.AccountNumber, &m.Status, &m.DepositBaseFen); err != nil {
+			return 0, nil, err
+		}
+		page.Items = append(page.Items, m)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeCursor(cursorStaff, page.Items[limit-1].PersonID)
+	}
+	return http.StatusOK, page, nil
+}
