@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"handheld/services/loan"
 )
@@ -201,4 +202,38 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// SIGTERM (here: the serve context ending) stops accepting but lets a
+// request in flight finish.
+func TestGracefulShutdownDrainsInFlight(t *testing.T) {
+	e := start(t)
+	e.setFaults("all=latency:400ms")
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(e.base + "/readyz")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	served := make(chan error, 1)
+	go func() { served <- e.stop() }()
+	r := <-done
+	if r.err != nil || r.status != 200 {
+		t.Fatalf("in-flight request: %d %v", r.status, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if _, err := http.Get(e.base + "/healthz"); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
 }

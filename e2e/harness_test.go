@@ -33,6 +33,7 @@ const coreSecret = "e2e-core-secret-0123456789abcdef0123"
 // env is one running handheld with its dependencies.
 type env struct {
 	t       *testing.T
+	stop    func() error // ends Serve as SIGTERM does and returns what Serve returned
 	base    string
 	app     *bff.App
 	sim     *coresim.Sim
@@ -86,9 +87,17 @@ func start(t *testing.T, opts ...option) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, ln) }()
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+		})
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		simSrv.Close()
@@ -97,7 +106,7 @@ func start(t *testing.T, opts ...option) *env {
 			t.Logf("app logs:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, base: "http://" + ln.Addr().String(), app: app, sim: sim, simURL: simSrv.URL,
+	return &env{t: t, stop: stop, base: "http://" + ln.Addr().String(), app: app, sim: sim, simURL: simSrv.URL,
 		wechat: wx, logs: logs, openapi: openAPIValidator(t)}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,13 @@ import (
 
 	"handheld/services"
 )
+
+// OpenAPI is the core API contract as an OpenAPI 3.1 document, embedded so the
+// BFF can serve it to a centre's integration team and the contract tests can
+// validate the simulator's answers against the very file that is published.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
 
 // DefaultTimeout bounds a core call when ClientConfig.Timeout is zero. It is
 // short because every screen waits on the core; a slow core should fail fast
@@ -144,7 +152,12 @@ func parseBaseURL(raw string) (string, error) {
 // fans out to one core host, and no redirects (a redirected signed request
 // would fail verification anyway, and a redirect means a misconfigured URL).
 func newHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if ok {
+		t = t.Clone() // keeps proxy-from-environment, dial and HTTP/2 defaults
+	} else {
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second
@@ -300,6 +313,9 @@ func (c *Client) putBuffer(buf *bytes.Buffer) {
 // from the contract fails loudly in the contract tests instead of silently
 // losing a field.
 func decodeStrict(body []byte, out any) error {
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return errors.New("null instead of an object") // would decode as a zero value
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(out); err != nil {

@@ -193,12 +193,6 @@ func (t *validatingTransport) lastRequestID() string {
 	return t.lastEchoRID
 }
 
-func (t *validatingTransport) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.exchanges
-}
-
 func describe(e *verrors.ValidationError) string {
 	s := e.Message + ": " + e.Reason
 	for _, f := range e.SchemaValidationErrors {

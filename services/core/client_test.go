@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -173,6 +174,7 @@ func TestClientRejectsMalformedAnswers(t *testing.T) {
 		{"wrong type", `{"has_loan":"yes"}`},
 		{"not json", `<html>gateway</html>`},
 		{"empty", ``},
+		{"null", `null`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeCore(t, answer(200, tt.body))
@@ -261,5 +263,41 @@ func TestClientConnectionRefused(t *testing.T) {
 	}
 	if errors.Unwrap(err) == nil {
 		t.Errorf("cause was dropped; the log needs it")
+	}
+}
+
+func TestClientIsSafeForConcurrentUse(t *testing.T) {
+	f := newFakeCore(t, func(w http.ResponseWriter, r *http.Request) {
+		// Echo the person id, so a buffer shared by two calls would show
+		// up as one call decoding the other's answer.
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/core/v1/persons/"), "/account")
+		answer(200, `{"account_number":"`+id+`","status":"01","balance_fen":1,"deposit_base_fen":0,"personal_rate_bp":0,`+
+			`"unit_rate_bp":0,"monthly_personal_fen":0,"monthly_unit_fen":0,"unit_code":"","unit_name":"","opened_on":"2020-01-01",`+
+			`"last_deposit_month":"","carry_over_fen":0,"current_year_fen":0,"continuous_months":0}`)(w, r)
+	})
+	c, rec := newTestClient(t, f)
+	const n = 32
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			id := fmt.Sprintf("P%03d", i)
+			a, err := c.Account(context.Background(), id)
+			if err == nil && a.AccountNumber != id {
+				err = fmt.Errorf("Account(%s) decoded the answer for %s", id, a.AccountNumber)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	nonces := map[string]bool{}
+	for _, r := range f.requests() {
+		nonces[r.Header.Get(HeaderNonce)] = true
+	}
+	if len(nonces) != n || len(rec.all()) != n {
+		t.Errorf("%d distinct nonces and %d observations for %d calls", len(nonces), len(rec.all()), n)
 	}
 }

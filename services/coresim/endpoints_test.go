@@ -1,7 +1,6 @@
 package coresim
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -285,6 +284,12 @@ func TestLoanAndSchedule(t *testing.T) {
 		t.Errorf("%d paid, outstanding %d; want 26 paid and %d", paid, loan.OutstandingFen, all[25].RemainingFen)
 	}
 
+	var capped core.SchedulePage
+	h.get(path(core.PathLoanSchedule, id)+"?limit=500", &capped)
+	if len(capped.Items) != 100 || capped.NextCursor == "" {
+		t.Errorf("limit=500 gave %d items; want the maximum, 100, and a cursor", len(capped.Items))
+	}
+
 	lina := h.personID("李娜")
 	var none core.Loan
 	h.get(path(core.PathLoan, lina), &none)
@@ -294,59 +299,6 @@ func TestLoanAndSchedule(t *testing.T) {
 		t.Errorf("no loan: %+v, schedule %+v", none, empty)
 	}
 	resp, b := h.request(http.MethodGet, path(core.PathLoan, "P9999"), nil, signing{})
-	wantError(t, resp, b, http.StatusNotFound, core.ErrNotFound)
-}
-
-func TestEmployerEndpoints(t *testing.T) {
-	h := newHarness(t)
-	units := map[string][]string{
-		h.persona("黄磊").UnitCode:  {"张伟", "李娜", "欧阳晓峰", "王芳", "吴敏"},
-		h.persona("郑秀英").UnitCode: {"刘洋", "孙丽", "周强", "赵建国"},
-	}
-	for _, op := range []string{"黄磊", "郑秀英"} {
-		p := h.persona(op)
-		resp, b := h.request(http.MethodPost, core.PathOperatorAuth, core.OperatorLogin{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Password: p.Password}, signing{})
-		var got core.Operator
-		json.Unmarshal(b, &got)
-		if want := (core.Operator{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Name: op}); resp.StatusCode != http.StatusOK || got != want {
-			t.Errorf("operator %s: %d %+v", op, resp.StatusCode, got)
-		}
-		for _, wrong := range []core.OperatorLogin{
-			{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Password: p.Password + "x"},
-			{UnitCode: p.UnitCode, OperatorID: "nobody", Password: p.Password},
-			{UnitCode: "91330106MA2GL3K700", OperatorID: p.OperatorID, Password: p.Password},
-		} {
-			resp, b := h.request(http.MethodPost, core.PathOperatorAuth, wrong, signing{})
-			wantError(t, resp, b, http.StatusUnauthorized, core.ErrBadCredentials)
-		}
-
-		var u core.Unit
-		h.get(path(core.PathUnit, p.UnitCode), &u)
-		if u.UnitCode != p.UnitCode || u.StaffCount != len(units[p.UnitCode]) || u.PaidUpTo != "2026-10" || u.Status != "01" {
-			t.Errorf("unit %+v", u)
-		}
-		var names []string
-		for cursor := ""; ; {
-			var page core.StaffPage
-			q := "?limit=2"
-			if cursor != "" {
-				q += "&cursor=" + cursor
-			}
-			h.get(path(core.PathStaff, p.UnitCode)+q, &page)
-			for _, m := range page.Items {
-				names = append(names, m.Name)
-			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
-		}
-		if diff := cmp.Diff(units[p.UnitCode], names); diff != "" {
-			t.Errorf("staff of %s (-want +got):\n%s", p.UnitCode, diff)
-		}
-	}
-	resp, b := h.request(http.MethodGet, path(core.PathUnit, "91330106MA2GL3K700"), nil, signing{})
-	wantError(t, resp, b, http.StatusNotFound, core.ErrNotFound)
-	resp, b = h.request(http.MethodGet, path(core.PathStaff, "91330106MA2GL3K700"), nil, signing{})
 	wantError(t, resp, b, http.StatusNotFound, core.ErrNotFound)
 }
 
@@ -370,54 +322,4 @@ func TestCertificateFactsAndHealth(t *testing.T) {
 	}
 	resp, b := h.request(http.MethodGet, "/core/v1/nothing-here", nil, signing{})
 	wantError(t, resp, b, http.StatusNotFound, core.ErrNotFound)
-}
-
-func TestCallsAreCountedPerGroup(t *testing.T) {
-	h := newHarness(t)
-	id := h.personID("张伟") // person +1
-	var x any
-	h.get(path(core.PathAccount, id), &x)
-	h.get(path(core.PathLoan, id), &x)
-	h.get(path(core.PathLoanSchedule, id), &x)
-	h.get(core.PathHealth, &x)
-	want := map[string]int64{GroupPerson: 1, GroupAccount: 1, GroupLoan: 2, GroupHealth: 1, GroupDeposits: 0, GroupAll: 5}
-	for g, n := range want {
-		if got := h.sim.Calls(g); got != n {
-			t.Errorf("Calls(%s) = %d, want %d", g, got, n)
-		}
-	}
-	var counts map[string]int64
-	resp, err := h.http.Get(h.srv.URL + "/_sim/calls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.NewDecoder(resp.Body).Decode(&counts)
-	resp.Body.Close()
-	if counts[GroupLoan] != 2 || counts[GroupAll] != 5 {
-		t.Errorf("/_sim/calls = %v", counts)
-	}
-}
-
-func TestReopenKeepsDataAndDoesNotReseed(t *testing.T) {
-	cfgPath := ""
-	h := newHarness(t, withFile(t), func(c *Config) { cfgPath = c.Path })
-	id := h.personID("李娜")
-	resp, b := h.request(http.MethodPut, path(core.PathWithdrawal, "app-reopen"), core.Withdrawal{
-		ApplicationID: "app-reopen", PersonID: id, Kind: "07", AmountFen: 150000, PayoutMethod: "bank_card", PayoutAccount: "6222"}, signing{})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("submit: %d %s", resp.StatusCode, b)
-	}
-	persons := h.sim.count("SELECT count(*) FROM persons")
-
-	sim2, err := Open(context.Background(), Config{Path: cfgPath, Keys: map[string][]byte{"k": []byte("s")}, Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim2.Close()
-	if got := sim2.count("SELECT count(*) FROM persons"); got != persons || persons != len(demoPeople()) {
-		t.Errorf("persons after reopen: %d, before %d, seed %d", got, persons, len(demoPeople()))
-	}
-	if sim2.WithdrawalCount("app-reopen") != 1 || sim2.Withdrawals() != 1 {
-		t.Errorf("the withdrawal did not survive a reopen")
-	}
 }

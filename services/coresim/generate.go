@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -34,7 +35,7 @@ func (s *Sim) Generate(ctx context.Context, n int, seed int64) error {
 	if err != nil || start >= n {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(GeneratedOperatorPassword), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(GeneratedOperatorPassword), s.bcryptCost)
 	if err != nil {
 		return fmt.Errorf("coresim: generate: %w", err)
 	}
@@ -84,8 +85,9 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 		"person":   `INSERT INTO persons (person_id, name, id_number, phone, bank_card, face_token) VALUES (?, ?, ?, ?, ?, ?)`,
 		"account": `INSERT INTO accounts (person_id, account_number, status, unit_code, deposit_base_fen, personal_rate_bp, unit_rate_bp, opened_on, balance_fen)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		"loan":    `INSERT INTO loans (person_id, loan_number, principal_fen, annual_rate_bp, months, method, started_on) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		"deposit": depositInsert,
+		"loan":     `INSERT INTO loans (person_id, loan_number, principal_fen, annual_rate_bp, months, method, started_on) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		"deposit":  depositInsert,
+		"deposits": depositInsert + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?)", depositBulk-1),
 	}
 	prepared := make(map[string]*sql.Stmt, len(stmts))
 	for name, q := range stmts {
@@ -96,6 +98,7 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 		defer st.Close()
 		prepared[name] = st
 	}
+	deposits := &depositWriter{one: prepared["deposit"], bulk: prepared["deposits"]}
 	last := monthOf(now) - 1
 	var u genUnit
 	for i := lo; i < hi; i++ {
@@ -117,9 +120,12 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 		personal, unit := monthlyShares(p.baseFen, u.rateBP, u.rateBP)
 		plan := ledgerPlan{through: last, lastRemit: last - month(p.lastAgo), monthly: personal + unit}
 		plan.first = plan.lastRemit - generatedMonths + 1
-		balance, err := insertEntries(ctx, prepared["deposit"], p.personID, 0, plan.entries())
-		if err != nil {
-			return err
+		var balance int64
+		for k, e := range plan.entries() {
+			if err := deposits.add(ctx, p.personID, k+1, e); err != nil {
+				return err
+			}
+			balance = e.balanceAfter
 		}
 		if _, err := prepared["account"].ExecContext(ctx, p.personID, p.accountNumber, p.status, u.code, p.baseFen,
 			u.rateBP, u.rateBP, date(plan.first.day(3)), balance); err != nil {
@@ -133,5 +139,36 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 			}
 		}
 	}
+	return deposits.flush(ctx)
+}
+
+// depositBulk is how many ledger rows one bulk INSERT carries: per-statement
+// overhead, not SQLite, dominates row-at-a-time inserts.
+const depositBulk = 64
+
+// depositWriter buffers ledger rows into bulk INSERTs of depositBulk rows.
+type depositWriter struct {
+	one, bulk *sql.Stmt
+	args      []any
+}
+
+func (w *depositWriter) add(ctx context.Context, personID string, seq int, e entry) error {
+	w.args = append(w.args, personID, seq, e.month.String(), date(e.posted), e.kind, e.wkind, e.amount, e.balanceAfter)
+	if len(w.args) < 8*depositBulk {
+		return nil
+	}
+	_, err := w.bulk.ExecContext(ctx, w.args...)
+	w.args = w.args[:0]
+	return err
+}
+
+// flush writes what is left, row by row.
+func (w *depositWriter) flush(ctx context.Context) error {
+	for i := 0; i < len(w.args); i += 8 {
+		if _, err := w.one.ExecContext(ctx, w.args[i:i+8]...); err != nil {
+			return err
+		}
+	}
+	w.args = w.args[:0]
 	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"handheld/services/core"
 )
 
@@ -59,7 +61,7 @@ func withFile(t *testing.T) harnessOption {
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	clk := &clock{t: testNow}
-	cfg := Config{Keys: map[string][]byte{testKeyID: []byte(testSecret)}, Now: clk.Now, Seed: 1}
+	cfg := Config{Keys: map[string][]byte{testKeyID: []byte(testSecret)}, Now: clk.Now, Seed: 1, BcryptCost: bcrypt.MinCost}
 	for _, o := range opts {
 		o(&cfg)
 	}

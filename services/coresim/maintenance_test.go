@@ -82,13 +82,13 @@ func TestMaintenanceWindowOverHTTP(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Maintenance = "23:00-01:00" })
 	id := h.personID("张伟") // 15:04, outside
 	cst := time.FixedZone("CST", 8*3600)
-	h.clock.Set(time.Date(2026, 11, 24, 23, 59, 30, 0, cst))
+	h.clock.Set(time.Date(2026, 11, 24, 23, 59, 30, 250_000_000, cst)) // 1h0m29.75s left
 
 	for _, p := range []string{path(core.PathAccount, id), path(core.PathLoan, id), path(core.PathWithdrawal, "x")} {
 		resp, b := h.request(http.MethodGet, p, nil, signing{})
 		wantError(t, resp, b, http.StatusServiceUnavailable, core.ErrMaintenance)
 		if got := resp.Header.Get("Retry-After"); got != "3630" {
-			t.Errorf("%s: Retry-After %q, want 3630 (1h0m30s)", p, got)
+			t.Errorf("%s: Retry-After %q, want 3630 (1h0m29.75s rounded up)", p, got)
 		}
 	}
 	var health map[string]string

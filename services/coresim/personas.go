@@ -92,7 +92,7 @@ func demoPeople() []demoPerson {
 			notes: "rent withdrawals of 4,500 yuan last month and 3 months before: another rent withdrawal is rent_too_frequent"},
 		{id17: "33010619871023195", name: "周强", phone: "13957120486", card18: "621785610002573148", face: "face:demo-zhouqiang",
 			unit: 1, status: "01", baseYuan: 13000, months: 42, gapAgo: [2]int{8, 4},
-			notes: "broken continuity: no deposits 8 to 4 months ago, 4 unbroken months since (rent yes, purchase no)"},
+			notes: "broken continuity: no deposits for 5 months (8 to 4 months before the last complete one), 4 unbroken months since: rent yes, purchase no"},
 		{id17: "33010219620516031", name: "赵建国", phone: "13606713358", card18: "622202120200298467", face: "face:demo-zhaojianguo",
 			unit: 1, status: "02", baseYuan: 16000, months: 36, lastAbs: "2022-05",
 			notes: "retiree: male born 1962, sealed (02) since retiring in May 2022; eligible for the retirement withdrawal (03)"},

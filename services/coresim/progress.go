@@ -135,8 +135,7 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 		if err := tx.QueryRowContext(ctx, `SELECT id_number FROM persons WHERE person_id = ?`, a.PersonID).Scan(&idNumber); err != nil {
 			return "", err
 		}
-		birth, male, ok := birthAndSex(idNumber)
-		if age := ageOn(birth, at); !ok || male && age < 60 || !male && age < 55 {
+		if !retired(idNumber, at) {
 			return ReasonNotRetired, nil
 		}
 	case "05":
@@ -202,4 +201,15 @@ func pay(ctx context.Context, tx *sql.Tx, a application, at time.Time) error {
 		return err
 	}
 	return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalPaid, "", at)
+}
+
+// retired applies the statutory retirement ages the simulator uses: 60 for
+// men, 55 for women (the gradual rise from 2025 is not modelled).
+func retired(idNumber string, at time.Time) bool {
+	birth, male, ok := birthAndSex(idNumber)
+	if !ok {
+		return false
+	}
+	age := ageOn(birth, at)
+	return male && age >= 60 || !male && age >= 55
 }

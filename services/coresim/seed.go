@@ -27,7 +27,7 @@ func (s *Sim) seed(ctx context.Context) error {
 	units := demoUnits()
 	hashes := make([][]byte, len(units))
 	for i, u := range units {
-		if hashes[i], err = bcrypt.GenerateFromPassword([]byte(u.password), bcrypt.DefaultCost); err != nil {
+		if hashes[i], err = bcrypt.GenerateFromPassword([]byte(u.password), s.bcryptCost); err != nil {
 			return fmt.Errorf("coresim: hash demo password: %w", err)
 		}
 	}

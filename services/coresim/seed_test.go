@@ -1,7 +1,9 @@
 package coresim
 
 import (
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +106,16 @@ func TestAnnuityPayment(t *testing.T) {
 	if s[0].Status != "due" || s[0].DueOn != "2026-12-24" {
 		t.Errorf("first instalment %+v", s[0])
 	}
+	// Due today is still due; due yesterday is paid.
+	linear.startedOn = testNow.AddDate(0, -2, 0)
+	s = linear.schedule(testNow)
+	if s[0].Status != "paid" || s[1].DueOn != "2026-11-24" || s[1].Status != "due" {
+		t.Errorf("instalments %+v, %+v", s[0], s[1])
+	}
+	sum := linear.summary(testNow)
+	if sum.NextDueOn != "2026-11-24" || sum.OutstandingFen != s[0].RemainingFen || sum.Settled {
+		t.Errorf("summary %+v", sum)
+	}
 }
 
 func TestLedgerPlanInterestAndGaps(t *testing.T) {
@@ -158,5 +170,54 @@ func TestCheckCharacterHelpers(t *testing.T) {
 	}
 	if got := withUnitCheck("91350100M000100Y4"); got != "91350100M000100Y43" {
 		t.Errorf("withUnitCheck = %s", got)
+	}
+}
+
+func TestRetired(t *testing.T) {
+	at := time.Date(2026, 5, 16, 10, 0, 0, 0, shanghai())
+	tests := []struct {
+		id17 string
+		want bool
+	}{
+		{"33010219660516031", true},  // a man, 60 today
+		{"33010219660517031", false}, // a man, 60 tomorrow
+		{"33010219710516022", true},  // a woman, 55 today
+		{"33010219710517022", false}, // a woman, 55 tomorrow
+		{"33010219900101011", false}, // a man of 36
+	}
+	for _, tt := range tests {
+		if got := retired(withIDCheck(tt.id17), at); got != tt.want {
+			t.Errorf("retired(%s) = %v, want %v", tt.id17, got, tt.want)
+		}
+	}
+	if retired("not an id", at) {
+		t.Error("an unreadable ID number counts as retired")
+	}
+}
+
+// personaRow is a persona as a row of the README table.
+func personaRow(p Persona) string {
+	cell := func(s string) string {
+		if s == "" {
+			return " "
+		}
+		return " " + s + " "
+	}
+	return "|" + strings.Join([]string{cell(p.Role), cell(p.Name), cell(p.IDNumber), cell(p.UnitCode),
+		cell(p.OperatorID), cell(p.Password), cell(p.FaceToken), cell(p.Notes)}, "|") + "|"
+}
+
+// TestREADMEListsThePersonas keeps the documented logins true: every
+// persona's row must appear in README.md exactly.
+func TestREADMEListsThePersonas(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	for _, p := range h.sim.Personas() {
+		if row := personaRow(p); !strings.Contains(string(readme), row+"\n") {
+			t.Errorf("README.md lacks the row\n%s", row)
+		}
 	}
 }

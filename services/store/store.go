@@ -81,7 +81,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
 		s, err = openSQLite(dsn)
 	default:
-		err = fmt.Errorf("store: unsupported DSN %s: want postgres://, postgresql://, sqlite: or file:", redact(dsn))
+		err = fmt.Errorf("store: unsupported DSN %s: want postgres, postgresql, sqlite or file URLs", redact(dsn))
 	}
 	if err != nil {
 		return nil, err
