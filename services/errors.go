@@ -36,6 +36,28 @@ const (
 	CodeAccountNotFound   Code = "account.not_found"
 	CodeUnitNotFound      Code = "unit.not_found"
 	CodeApplicationExists Code = "application.exists"
+
+	// Identity and sessions.
+	CodeTokenMissing      Code = "auth.token_missing"
+	CodeTokenInvalid      Code = "auth.token_invalid"
+	CodeTokenExpired      Code = "auth.token_expired"
+	CodeSessionRevoked    Code = "auth.session_revoked"
+	CodeIdleTimeout       Code = "auth.idle_timeout"
+	CodeForbidden         Code = "auth.forbidden"
+	CodeBadCredentials    Code = "auth.bad_credentials"
+	CodeLocked            Code = "auth.locked"
+	CodeBindingInvalid    Code = "auth.binding_invalid"
+	CodeRealNameMismatch  Code = "auth.real_name_mismatch"
+	CodePhoneMismatch     Code = "auth.phone_mismatch"
+	CodeRefreshInvalid    Code = "auth.refresh_invalid"
+	CodeRefreshReused     Code = "auth.refresh_reused"
+	CodeDeviceSignature   Code = "auth.device_signature"
+	CodeDeviceDisabled    Code = "auth.device_disabled"
+	CodeReplayed          Code = "auth.replayed"
+	CodeFaceMismatch      Code = "auth.face_mismatch"
+	CodeWeChatInvalidCode Code = "wechat.invalid_code"
+	CodeWeChatRateLimited Code = "wechat.rate_limited"
+	CodeWeChatUnavailable Code = "wechat.unavailable"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -71,6 +93,26 @@ var statusOf = map[Code]int{
 	CodeAccountNotFound:   http.StatusNotFound,
 	CodeUnitNotFound:      http.StatusNotFound,
 	CodeApplicationExists: http.StatusConflict,
+	CodeTokenMissing:      http.StatusUnauthorized,
+	CodeTokenInvalid:      http.StatusUnauthorized,
+	CodeTokenExpired:      http.StatusUnauthorized,
+	CodeSessionRevoked:    http.StatusUnauthorized,
+	CodeIdleTimeout:       http.StatusUnauthorized,
+	CodeForbidden:         http.StatusForbidden,
+	CodeBadCredentials:    http.StatusUnauthorized,
+	CodeLocked:            http.StatusLocked,
+	CodeBindingInvalid:    http.StatusUnauthorized,
+	CodeRealNameMismatch:  http.StatusUnprocessableEntity,
+	CodePhoneMismatch:     http.StatusUnprocessableEntity,
+	CodeRefreshInvalid:    http.StatusUnauthorized,
+	CodeRefreshReused:     http.StatusUnauthorized,
+	CodeDeviceSignature:   http.StatusUnauthorized,
+	CodeDeviceDisabled:    http.StatusForbidden,
+	CodeReplayed:          http.StatusUnauthorized,
+	CodeFaceMismatch:      http.StatusUnauthorized,
+	CodeWeChatInvalidCode: http.StatusBadRequest,
+	CodeWeChatRateLimited: http.StatusTooManyRequests,
+	CodeWeChatUnavailable: http.StatusServiceUnavailable,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

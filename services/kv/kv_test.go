@@ -1,0 +1,109 @@
+package kv_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"handheld/services/kv"
+	"handheld/services/redistest"
+)
+
+var secret = []byte("kv-test-secret-0123456789abcdef!")
+
+// eachBackend runs a contract test against Memory and real Redis. wait lets
+// TTLs pass: a fake clock for Memory, real time for Redis.
+func eachBackend(t *testing.T, test func(t *testing.T, s kv.Store, wait func(time.Duration))) {
+	t.Run("memory", func(t *testing.T) {
+		var mu sync.Mutex
+		now := time.Unix(1_800_000_000, 0)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		wait := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		test(t, kv.NewMemory(clock, secret), wait)
+	})
+	t.Run("redis", func(t *testing.T) {
+		c := redistest.Client(t)
+		test(t, kv.NewRedis(c, redistest.Prefix(t), secret, time.Second), time.Sleep)
+	})
+}
+
+func TestSingleUseAndNX(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		ok, err := s.SetNX(ctx, "nonce:abc", []byte("1"), time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("first SetNX %v %v", ok, err)
+		}
+		if ok, _ := s.SetNX(ctx, "nonce:abc", []byte("2"), time.Minute); ok {
+			t.Fatal("second SetNX succeeded")
+		}
+		if err := s.Set(ctx, "binding:tok", []byte("openid-hash"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		v, ok, err := s.GetDel(ctx, "binding:tok")
+		if err != nil || !ok || string(v) != "openid-hash" {
+			t.Fatalf("GetDel %q %v %v", v, ok, err)
+		}
+		if _, ok, _ := s.GetDel(ctx, "binding:tok"); ok {
+			t.Fatal("single-use value read twice")
+		}
+	})
+}
+
+func TestExpiryTouchIncr(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		_ = s.Set(ctx, "idle:s1", []byte("1"), 150*time.Millisecond)
+		wait(100 * time.Millisecond)
+		if ok, err := s.Touch(ctx, "idle:s1", 150*time.Millisecond); !ok || err != nil {
+			t.Fatalf("touch live key: %v %v", ok, err)
+		}
+		wait(100 * time.Millisecond)
+		if _, ok, _ := s.Get(ctx, "idle:s1"); !ok {
+			t.Fatal("touched key expired early")
+		}
+		wait(200 * time.Millisecond)
+		if _, ok, _ := s.Get(ctx, "idle:s1"); ok {
+			t.Fatal("key outlived its TTL")
+		}
+		if ok, _ := s.Touch(ctx, "idle:s1", time.Minute); ok {
+			t.Fatal("touch revived an expired key")
+		}
+		for i := int64(1); i <= 3; i++ {
+			n, err := s.Incr(ctx, "fail:op", 150*time.Millisecond)
+			if err != nil || n != i {
+				t.Fatalf("incr %d: %d %v", i, n, err)
+			}
+		}
+		if d, _ := s.TTL(ctx, "fail:op"); d <= 0 || d > 150*time.Millisecond {
+			t.Fatalf("counter TTL %v (a later Incr must not extend it)", d)
+		}
+		wait(200 * time.Millisecond)
+		if n, _ := s.Incr(ctx, "fail:op", time.Minute); n != 1 {
+			t.Fatalf("counter after expiry %d", n)
+		}
+		_ = s.Del(ctx, "fail:op")
+		if d, _ := s.TTL(ctx, "fail:op"); d != 0 {
+			t.Fatalf("TTL of deleted key %v", d)
+		}
+	})
+}
+
+// Keys in Redis are hashed: the caller's key, which may hold a session id
+// or an openid, never appears.
+func TestRedisKeysAreHashed(t *testing.T) {
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	s := kv.NewRedis(c, prefix, secret, time.Second)
+	ctx := context.Background()
+	_ = s.Set(ctx, "wechat:oAbCdEfOpenID123", []byte("x"), time.Minute)
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %v %v", keys, err)
+	}
+	if strings.Contains(keys[0], "oAbCdEfOpenID123") || !strings.HasPrefix(keys[0], prefix+"wechat:") {
+		t.Fatalf("key %q", keys[0])
+	}
+}
