@@ -18,11 +18,19 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"handheld/bff/auth"
+	"handheld/bff/employer"
+	"handheld/bff/kiosk"
 	"handheld/bff/middleware"
+	"handheld/bff/miniapp"
 	"handheld/bff/public"
 	"handheld/locales"
+	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/coresim"
+	"handheld/services/identity"
+	"handheld/services/keys"
+	"handheld/services/kv"
 	"handheld/services/store"
 )
 
@@ -42,6 +50,10 @@ type App struct {
 	redis    redis.UniversalClient
 	metrics  *metrics
 	catalogs *locales.Catalogs
+	keys     *keys.Ring
+	kv       kv.Store
+	identity *identity.Service
+	audit    *audit.Log
 	closers  []func() error
 }
 
@@ -68,13 +80,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err := a.openCore(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
-		}
-		a.redis = redis.NewClient(opt)
-		a.closers = append(a.closers, a.redis.Close)
+	if err := a.openIdentity(ctx); err != nil {
+		return nil, err
 	}
 	a.http = a.routes()
 	return a, nil
@@ -167,6 +174,25 @@ func (a *App) routes() *fiber.App {
 
 	v1 := app.Group("/api/v1")
 	v1.Get("/loan/calculator", public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
+
+	ah := auth.Handlers{ID: a.identity, KeySet: a.keys.JWKS()}
+	authed := middleware.Auth(a.identity)
+	depositor := middleware.Require([]string{identity.RoleDepositor})
+	app.Get("/.well-known/jwks.json", ah.JWKS)
+	v1.Post("/auth/wechat", ah.WeChat)
+	v1.Post("/auth/bind", ah.Bind)
+	v1.Post("/auth/employer", ah.Employer)
+	v1.Post("/auth/refresh", ah.Refresh)
+	v1.Post("/auth/logout", authed, ah.Logout)
+	v1.Post("/kiosk/session", ah.DeviceSession)
+	v1.Post("/auth/kiosk", authed, middleware.Require([]string{identity.RoleKiosk}), ah.Kiosk)
+	v1.Get("/kiosk/device", authed, middleware.Require([]string{identity.RoleKiosk}), kiosk.Handlers{Devices: a.identity}.Device)
+
+	me := v1.Group("/me", authed, depositor)
+	me.Get("/session", miniapp.Session)
+
+	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp))
+	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
 	return app
 }
 

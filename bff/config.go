@@ -1,6 +1,7 @@
 package bff
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -50,7 +51,33 @@ type Config struct {
 	KeysDir string `env:"HANDHELD_KEYS_DIR" yaml:"keys_dir"`
 
 	// WeChatSandbox accepts login codes "sandbox:<openid>" without WeChat.
-	WeChatSandbox bool `env:"HANDHELD_WECHAT_SANDBOX" yaml:"wechat_sandbox"`
+	WeChatSandbox   bool          `env:"HANDHELD_WECHAT_SANDBOX" yaml:"wechat_sandbox"`
+	WeChatAppID     string        `env:"HANDHELD_WECHAT_APP_ID" yaml:"wechat_app_id"`
+	WeChatAppSecret string        `env:"HANDHELD_WECHAT_APP_SECRET" yaml:"wechat_app_secret" secret:"true"`
+	WeChatAPIBase   string        `env:"HANDHELD_WECHAT_API_BASE" yaml:"wechat_api_base"`
+	WeChatTimeout   time.Duration `env:"HANDHELD_WECHAT_TIMEOUT" yaml:"wechat_timeout"`
+
+	// HashSecret keys the HMACs that replace openids, operator ids and kv
+	// keys; the embedded profile generates one under DataDir.
+	HashSecret   string        `env:"HANDHELD_HASH_SECRET" yaml:"hash_secret" secret:"true"`
+	RedisPrefix  string        `env:"HANDHELD_REDIS_PREFIX" yaml:"redis_prefix"`
+	RedisTimeout time.Duration `env:"HANDHELD_REDIS_TIMEOUT" yaml:"redis_timeout"`
+
+	// Sessions (API.md "Authentication").
+	Issuer            string        `env:"HANDHELD_TOKEN_ISSUER" yaml:"token_issuer"`
+	AccessTTL         time.Duration `env:"HANDHELD_ACCESS_TTL" yaml:"access_ttl"`
+	MiniAppSessionTTL time.Duration `env:"HANDHELD_MINIAPP_SESSION_TTL" yaml:"miniapp_session_ttl"`
+	AppSessionTTL     time.Duration `env:"HANDHELD_APP_SESSION_TTL" yaml:"app_session_ttl"`
+	DeviceTokenTTL    time.Duration `env:"HANDHELD_DEVICE_TOKEN_TTL" yaml:"device_token_ttl"`
+	KioskIdle         time.Duration `env:"HANDHELD_KIOSK_IDLE" yaml:"kiosk_idle"`
+	KioskAbsolute     time.Duration `env:"HANDHELD_KIOSK_ABSOLUTE" yaml:"kiosk_absolute"`
+	LockoutFailures   int           `env:"HANDHELD_LOCKOUT_FAILURES" yaml:"lockout_failures"`
+	LockoutWindow     time.Duration `env:"HANDHELD_LOCKOUT_WINDOW" yaml:"lockout_window"`
+	LockoutDuration   time.Duration `env:"HANDHELD_LOCKOUT_DURATION" yaml:"lockout_duration"`
+	RevocationCache   time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
+
+	// Kiosks is the device registry (YAML file only).
+	Kiosks []KioskDevice `yaml:"kiosks"`
 
 	CentreCode    string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
 	CentreName    string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
@@ -70,6 +97,14 @@ type Config struct {
 	LogLevel string `env:"HANDHELD_LOG_LEVEL" yaml:"log_level"`
 }
 
+// KioskDevice is one registered self-service kiosk.
+type KioskDevice struct {
+	ID        string `yaml:"id"`
+	Location  string `yaml:"location"`
+	PublicKey string `yaml:"public_key"` // base64 of the 32-byte Ed25519 public key
+	Enabled   bool   `yaml:"enabled"`
+}
+
 // BodyLimit is the largest request body accepted (API.md: over 64 KiB → 413).
 const BodyLimit = 64 << 10
 
@@ -77,23 +112,38 @@ const BodyLimit = 64 << 10
 // fresh machine.
 func Defaults() Config {
 	return Config{
-		Profile:         ProfileEmbedded,
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "var",
-		CoreKeyID:       "handheld",
-		CoreTimeout:     2 * time.Second,
-		WeChatSandbox:   true,
-		CentreCode:      "330100",
-		CentreName:      "示范市住房公积金管理中心",
-		PublicBaseURL:   "http://127.0.0.1:8080",
-		LoanRateBP:      285,
-		RequestTimeout:  5 * time.Second,
-		ReadTimeout:     10 * time.Second,
-		WriteTimeout:    15 * time.Second,
-		IdleTimeout:     60 * time.Second,
-		ShutdownTimeout: 15 * time.Second,
-		MaxHeaderBytes:  8 << 10,
-		LogLevel:        "info",
+		Profile:           ProfileEmbedded,
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "var",
+		CoreKeyID:         "handheld",
+		CoreTimeout:       2 * time.Second,
+		WeChatSandbox:     true,
+		WeChatAPIBase:     "https://api.weixin.qq.com",
+		WeChatTimeout:     5 * time.Second,
+		RedisPrefix:       "hh:",
+		RedisTimeout:      20 * time.Millisecond,
+		Issuer:            "handheld",
+		AccessTTL:         15 * time.Minute,
+		MiniAppSessionTTL: 30 * 24 * time.Hour,
+		AppSessionTTL:     12 * time.Hour,
+		DeviceTokenTTL:    time.Hour,
+		KioskIdle:         3 * time.Minute,
+		KioskAbsolute:     15 * time.Minute,
+		LockoutFailures:   5,
+		LockoutWindow:     15 * time.Minute,
+		LockoutDuration:   15 * time.Minute,
+		RevocationCache:   2 * time.Second,
+		CentreCode:        "330100",
+		CentreName:        "示范市住房公积金管理中心",
+		PublicBaseURL:     "http://127.0.0.1:8080",
+		LoanRateBP:        285,
+		RequestTimeout:    5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ShutdownTimeout:   15 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		LogLevel:          "info",
 	}
 }
 
@@ -191,6 +241,51 @@ func (c Config) Validate() error {
 			bad(name, "must be between 0 and 10m, not %s", d)
 		}
 	}
+	for name, d := range map[string]time.Duration{
+		"HANDHELD_WECHAT_TIMEOUT": c.WeChatTimeout, "HANDHELD_REDIS_TIMEOUT": c.RedisTimeout,
+		"HANDHELD_LOCKOUT_WINDOW": c.LockoutWindow, "HANDHELD_LOCKOUT_DURATION": c.LockoutDuration,
+		"HANDHELD_KIOSK_IDLE": c.KioskIdle,
+	} {
+		if d <= 0 || d > 24*time.Hour {
+			bad(name, "must be between 0 and 24h, not %s", d)
+		}
+	}
+	if c.DeviceTokenTTL <= 0 || c.DeviceTokenTTL > time.Hour {
+		bad("HANDHELD_DEVICE_TOKEN_TTL", "must be between 0 and 1h, not %s", c.DeviceTokenTTL)
+	}
+	if c.AccessTTL <= 0 || c.AccessTTL > 15*time.Minute {
+		bad("HANDHELD_ACCESS_TTL", "must be between 0 and 15m (API.md), not %s", c.AccessTTL)
+	}
+	if c.KioskAbsolute < c.KioskIdle || c.KioskAbsolute > time.Hour {
+		bad("HANDHELD_KIOSK_ABSOLUTE", "must be at least HANDHELD_KIOSK_IDLE and at most 1h, not %s", c.KioskAbsolute)
+	}
+	for name, d := range map[string]time.Duration{"HANDHELD_MINIAPP_SESSION_TTL": c.MiniAppSessionTTL, "HANDHELD_APP_SESSION_TTL": c.AppSessionTTL} {
+		if d < c.AccessTTL || d > 90*24*time.Hour {
+			bad(name, "must be between HANDHELD_ACCESS_TTL and 90 days, not %s", d)
+		}
+	}
+	if c.RevocationCache < 0 || c.RevocationCache > time.Minute {
+		bad("HANDHELD_REVOCATION_CACHE", "must be between 0 and 1m, not %s", c.RevocationCache)
+	}
+	if c.LockoutFailures < 1 || c.LockoutFailures > 100 {
+		bad("HANDHELD_LOCKOUT_FAILURES", "must be 1..100, not %d", c.LockoutFailures)
+	}
+	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("HANDHELD_WECHAT_API_BASE", "must be an http(s) URL")
+	}
+	if c.HashSecret != "" && len(c.HashSecret) < 32 {
+		bad("HANDHELD_HASH_SECRET", "must be at least 32 characters")
+	}
+	seen := map[string]bool{}
+	for i, k := range c.Kiosks {
+		if k.ID == "" || seen[k.ID] {
+			bad("kiosks", "entry %d: id missing or repeated", i)
+		}
+		seen[k.ID] = true
+		if pk, err := base64.StdEncoding.DecodeString(k.PublicKey); err != nil || len(pk) != 32 {
+			bad("kiosks", "entry %d (%s): public_key must be base64 of 32 bytes", i, k.ID)
+		}
+	}
 	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
 		bad("HANDHELD_MAX_HEADER_BYTES", "must be 1024..1048576, not %d", c.MaxHeaderBytes)
 	}
@@ -217,6 +312,12 @@ func (c Config) Validate() error {
 		}
 		if c.WeChatSandbox {
 			bad("HANDHELD_WECHAT_SANDBOX", "sandbox features are refused in production")
+		}
+		if c.WeChatAppID == "" || c.WeChatAppSecret == "" {
+			bad("HANDHELD_WECHAT_APP_ID", "production needs the mini-program's app id and secret")
+		}
+		if c.HashSecret == "" {
+			bad("HANDHELD_HASH_SECRET", "production needs a hash secret of at least 32 characters")
 		}
 		if c.CoresimFaults != "" || c.CoresimMaintenance != "" {
 			bad("HANDHELD_CORESIM_FAULTS", "simulator knobs are refused in production")

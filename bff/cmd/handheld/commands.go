@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,10 +13,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"handheld/bff"
+	"handheld/bff/auth"
 	"handheld/services/coresim"
+	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -104,7 +111,39 @@ func demo(ctx context.Context, stdout io.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return enc.Encode(map[string]string{
+		"role":        "kiosk",
+		"device_id":   bff.DemoKioskID,
+		"location":    bff.DemoKioskLocation,
+		"private_key": base64.StdEncoding.EncodeToString(bff.DemoKioskKey().Seed()),
+		"notes":       "the demo kiosk, registered on the embedded profile only; `handheld kiosk-headers` signs a device-session request with it",
+	})
+}
+
+// kioskHeaders prints curl -H flags carrying a fresh device signature for
+// POST /api/v1/kiosk/session with an empty body, so the kiosk flow can be
+// tried with curl.
+func kioskHeaders(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kiosk-headers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	device := fs.String("device", bff.DemoKioskID, "device id")
+	seed := fs.String("key", base64.StdEncoding.EncodeToString(bff.DemoKioskKey().Seed()), "base64 Ed25519 seed (private key)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	raw, err := base64.StdEncoding.DecodeString(*seed)
+	if err != nil || len(raw) != ed25519.SeedSize {
+		return errors.New("--key must be base64 of a 32-byte Ed25519 seed")
+	}
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	n := hex.EncodeToString(nonce)
+	sig := ed25519.Sign(ed25519.NewKeyFromSeed(raw), identity.DeviceMessage("POST", "/api/v1/kiosk/session", ts, n, nil))
+	_, err = fmt.Fprintf(stdout, "-H %s:%s -H %s:%s -H %s:%s -H %s:%s\n",
+		auth.HeaderDevice, *device, auth.HeaderTimestamp, ts, auth.HeaderNonce, n,
+		auth.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	return err
 }
 
 // migrate applies the store's migrations: production runs it before

@@ -1,0 +1,186 @@
+// Package auth serves sign-in on every channel (API.md "Authentication"):
+// WeChat login and real-name binding, employer operators, kiosk devices and
+// the citizens at them, refresh, logout and the public keys.
+package auth
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/gofiber/fiber/v2"
+
+	"handheld/bff/middleware"
+	"handheld/bff/request"
+	"handheld/services"
+	"handheld/services/identity"
+)
+
+// Identity is what the handlers need from services/identity.
+type Identity interface {
+	LoginWeChat(ctx context.Context, code string) (identity.WeChatLogin, error)
+	Bind(ctx context.Context, bindingToken string, r identity.BindRequest) (identity.Tokens, error)
+	LoginEmployer(ctx context.Context, l identity.EmployerLogin) (identity.Tokens, error)
+	StartDeviceSession(ctx context.Context, p identity.DeviceProof) (identity.Tokens, error)
+	LoginKiosk(ctx context.Context, device identity.Principal, l identity.KioskLogin) (identity.Tokens, error)
+	Refresh(ctx context.Context, refresh string) (identity.Tokens, error)
+	Logout(ctx context.Context, p identity.Principal) error
+}
+
+// Handlers serve /api/v1/auth/*, /api/v1/kiosk/session and the JWKS.
+type Handlers struct {
+	ID     Identity
+	KeySet []byte // the JWKS document
+}
+
+// Device-signature headers of POST /api/v1/kiosk/session.
+const (
+	HeaderDevice    = "X-Kiosk-Device"
+	HeaderTimestamp = "X-Kiosk-Timestamp"
+	HeaderNonce     = "X-Kiosk-Nonce"
+	HeaderSignature = "X-Kiosk-Signature"
+)
+
+var wechatCode = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,128}$`)
+
+// tokens answers with a token response that no cache may keep.
+func tokens(c *fiber.Ctx, t identity.Tokens) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(t)
+}
+
+// WeChat is POST /api/v1/auth/wechat {code}.
+func (h Handlers) WeChat(c *fiber.Ctx) error {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Code == "" {
+		return services.Invalid(services.FieldError{Field: "code", Code: services.FieldRequired})
+	}
+	if !wechatCode.MatchString(req.Code) {
+		return services.Invalid(services.FieldError{Field: "code", Code: services.FieldFormat})
+	}
+	res, err := h.ID.LoginWeChat(c.UserContext(), req.Code)
+	if err != nil {
+		return err
+	}
+	if res.Tokens != nil {
+		return tokens(c, *res.Tokens)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"binding_token": res.BindingToken, "expires_in": res.ExpiresIn})
+}
+
+// Bind is POST /api/v1/auth/bind {name, id_number, phone_code?} with the
+// binding token as the bearer.
+func (h Handlers) Bind(c *fiber.Ctx) error {
+	bt, err := middleware.Bearer(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Name      string `json:"name"`
+		IDNumber  string `json:"id_number"`
+		PhoneCode string `json:"phone_code"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.Bind(c.UserContext(), bt, identity.BindRequest{Name: req.Name, IDNumber: req.IDNumber, PhoneCode: req.PhoneCode})
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// Employer is POST /api/v1/auth/employer {unit_code, operator_id, password}.
+func (h Handlers) Employer(c *fiber.Ctx) error {
+	var req struct {
+		UnitCode   string `json:"unit_code"`
+		OperatorID string `json:"operator_id"`
+		Password   string `json:"password"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.LoginEmployer(c.UserContext(), identity.EmployerLogin{UnitCode: req.UnitCode, OperatorID: req.OperatorID, Password: req.Password})
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// DeviceSession is POST /api/v1/kiosk/session, signed by the device.
+func (h Handlers) DeviceSession(c *fiber.Ctx) error {
+	p := identity.DeviceProof{
+		DeviceID:  c.Get(HeaderDevice),
+		Timestamp: c.Get(HeaderTimestamp),
+		Nonce:     c.Get(HeaderNonce),
+		Signature: c.Get(HeaderSignature),
+		Method:    c.Method(),
+		Path:      c.Path(),
+		Body:      c.Body(),
+	}
+	if p.DeviceID == "" || p.Timestamp == "" || p.Nonce == "" || p.Signature == "" {
+		return services.Errorf(services.CodeDeviceSignature, "signature headers missing")
+	}
+	t, err := h.ID.StartDeviceSession(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// Kiosk is POST /api/v1/auth/kiosk {id_number, name, face_token} with the
+// device token.
+func (h Handlers) Kiosk(c *fiber.Ctx) error {
+	var req struct {
+		IDNumber  string `json:"id_number"`
+		Name      string `json:"name"`
+		FaceToken string `json:"face_token"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.LoginKiosk(c.UserContext(), middleware.PrincipalOf(c),
+		identity.KioskLogin{Name: req.Name, IDNumber: req.IDNumber, FaceToken: req.FaceToken})
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// Refresh is POST /api/v1/auth/refresh {refresh_token}.
+func (h Handlers) Refresh(c *fiber.Ctx) error {
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return services.Invalid(services.FieldError{Field: "refresh_token", Code: services.FieldRequired})
+	}
+	t, err := h.ID.Refresh(c.UserContext(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// Logout is POST /api/v1/auth/logout.
+func (h Handlers) Logout(c *fiber.Ctx) error {
+	if err := h.ID.Logout(c.UserContext(), middleware.PrincipalOf(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// JWKS is GET /.well-known/jwks.json.
+func (h Handlers) JWKS(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.Send(h.KeySet)
+}

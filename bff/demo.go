@@ -1,0 +1,21 @@
+package bff
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+)
+
+// DemoKioskID is the kiosk registered on the embedded profile only. Its
+// private key is public knowledge (printed by `handheld demo`), which is why
+// production never registers it.
+const DemoKioskID = "kiosk-demo-01"
+
+// DemoKioskLocation is where the demo kiosk stands.
+const DemoKioskLocation = "示范市政务服务中心一楼大厅"
+
+// DemoKioskKey derives the demo kiosk's key from a fixed seed, so the
+// embedded profile and `handheld demo` agree without sharing files.
+func DemoKioskKey() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("handheld demo kiosk " + DemoKioskID))
+	return ed25519.NewKeyFromSeed(seed[:])
+}

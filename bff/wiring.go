@@ -1,0 +1,140 @@
+package bff
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"handheld/services/audit"
+	"handheld/services/identity"
+	"handheld/services/keys"
+	"handheld/services/kv"
+	"handheld/services/token"
+	"handheld/services/wechat"
+)
+
+// openIdentity builds keys, kv, the audit trail, WeChat and the identity
+// service.
+func (a *App) openIdentity(ctx context.Context) error {
+	cfg := a.cfg
+	secret, err := a.hashSecret()
+	if err != nil {
+		return err
+	}
+	keysDir := cfg.KeysDir
+	if cfg.Profile == ProfileEmbedded {
+		if keysDir == "" {
+			keysDir = filepath.Join(cfg.DataDir, "keys")
+		}
+		a.keys, err = keys.Ensure(keysDir, time.Now(), keys.Purposes()...)
+	} else {
+		a.keys, err = keys.Load(keysDir, keys.Purposes()...)
+	}
+	if err != nil {
+		return fmt.Errorf("HANDHELD_KEYS_DIR: %w", err)
+	}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opt)
+		a.closers = append(a.closers, a.redis.Close)
+		a.kv = kv.NewRedis(a.redis, cfg.RedisPrefix, secret, max(cfg.RedisTimeout, 50*time.Millisecond))
+	} else {
+		a.kv = kv.NewMemory(time.Now, secret)
+	}
+	tokens, err := token.New(token.Config{Issuer: cfg.Issuer, Audience: cfg.Issuer, TTL: cfg.AccessTTL,
+		DeviceTTL: cfg.DeviceTokenTTL, Leeway: 5 * time.Second, Now: time.Now, CacheSize: 100_000}, a.keys)
+	if err != nil {
+		return fmt.Errorf("tokens: %w", err)
+	}
+	wx, err := wechat.New(wechat.Config{AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, APIBase: cfg.WeChatAPIBase,
+		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: a.log.With("component", "wechat")}, a.kv)
+	if err != nil {
+		return fmt.Errorf("wechat: %w", err)
+	}
+	a.audit = audit.New(a.store, audit.Options{Now: time.Now, Logger: a.log.With("component", "audit")})
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return a.audit.Close(ctx)
+	})
+	devices, err := a.devices()
+	if err != nil {
+		return err
+	}
+	a.identity, err = identity.New(identity.Deps{
+		Store: a.store, Core: a.core, WeChat: wx, Tokens: tokens, KV: a.kv, Audit: a.audit,
+		Devices: devices, HashSecret: secret, Now: time.Now, Logger: a.log.With("component", "identity"),
+		Policy: identity.Policy{
+			AccessTTL: cfg.AccessTTL,
+			RefreshTTL: map[string]time.Duration{
+				identity.ChannelMiniApp: cfg.MiniAppSessionTTL,
+				identity.ChannelApp:     cfg.AppSessionTTL,
+			},
+			BindingTTL:       5 * time.Minute,
+			DeviceTokenTTL:   cfg.DeviceTokenTTL,
+			KioskIdle:        cfg.KioskIdle,
+			KioskAbsolute:    cfg.KioskAbsolute,
+			LockoutFailures:  cfg.LockoutFailures,
+			LockoutWindow:    cfg.LockoutWindow,
+			LockoutDuration:  cfg.LockoutDuration,
+			DeviceClockSkew:  2 * time.Minute,
+			RevocationCache:  cfg.RevocationCache,
+			RevocationMemory: 100_000,
+		},
+	})
+	return err
+}
+
+// hashSecret is HANDHELD_HASH_SECRET, or on the embedded profile a secret
+// generated once under the data directory.
+func (a *App) hashSecret() ([]byte, error) {
+	if a.cfg.HashSecret != "" {
+		return []byte(a.cfg.HashSecret), nil
+	}
+	if a.cfg.Profile != ProfileEmbedded {
+		return nil, errors.New("HANDHELD_HASH_SECRET: required")
+	}
+	path := filepath.Join(a.cfg.DataDir, "hash.secret")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		b = []byte(hex.EncodeToString(raw))
+		err = os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hash secret %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// devices is the kiosk registry from configuration, plus the demo kiosk on
+// the embedded profile.
+func (a *App) devices() ([]identity.Device, error) {
+	var out []identity.Device
+	for _, k := range a.cfg.Kiosks {
+		pk, err := base64.StdEncoding.DecodeString(k.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("kiosks %s: %w", k.ID, err)
+		}
+		out = append(out, identity.Device{ID: k.ID, Location: k.Location, PublicKey: ed25519.PublicKey(pk), Enabled: k.Enabled})
+	}
+	if a.cfg.Profile == ProfileEmbedded {
+		out = append(out, identity.Device{ID: DemoKioskID, Location: DemoKioskLocation,
+			PublicKey: DemoKioskKey().Public().(ed25519.PublicKey), Enabled: true})
+	}
+	return out, nil
+}

@@ -1,0 +1,94 @@
+package identity
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"handheld/services/store"
+)
+
+// Deps are the collaborators of a Service, built once in bff/app.go.
+type Deps struct {
+	Store   *store.Store
+	Core    coreIdentity
+	WeChat  weChat
+	Tokens  tokenMinter
+	KV      ephemeral
+	Audit   auditor
+	Devices []Device
+	// HashSecret keys the HMACs that stand in for openids and operator ids.
+	HashSecret []byte
+	Policy     Policy
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Service is identity's use cases.
+type Service struct {
+	Deps
+	devices map[string]Device
+	revoked *revocationCache
+}
+
+// New checks the dependencies and policy.
+func New(d Deps) (*Service, error) {
+	switch {
+	case d.Store == nil || d.Core == nil || d.WeChat == nil || d.Tokens == nil || d.KV == nil || d.Audit == nil:
+		return nil, errors.New("identity: missing dependency")
+	case len(d.HashSecret) < 32:
+		return nil, errors.New("identity: hash secret must be at least 32 bytes")
+	case d.Policy.AccessTTL <= 0 || d.Policy.AccessTTL > 15*time.Minute:
+		return nil, fmt.Errorf("identity: access token TTL must be in (0, 15m], not %s", d.Policy.AccessTTL)
+	case d.Policy.KioskIdle <= 0 || d.Policy.KioskAbsolute < d.Policy.KioskIdle:
+		return nil, errors.New("identity: kiosk idle timeout must be positive and within the absolute timeout")
+	case d.Policy.LockoutFailures < 1 || d.Policy.LockoutWindow <= 0 || d.Policy.LockoutDuration <= 0:
+		return nil, errors.New("identity: lockout policy incomplete")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{Deps: d, devices: map[string]Device{}}
+	for _, dev := range d.Devices {
+		if len(dev.PublicKey) != 32 || dev.ID == "" {
+			return nil, fmt.Errorf("identity: kiosk %q: need an id and a 32-byte Ed25519 public key", dev.ID)
+		}
+		s.devices[dev.ID] = dev
+	}
+	s.revoked = newRevocationCache(d.Policy.RevocationMemory, d.Policy.RevocationCache, d.Now)
+	return s, nil
+}
+
+// pseudonym is an HMAC of a namespaced value (an openid, an operator id):
+// stable, so it can key a table, and useless to whoever reads the table.
+func (s *Service) pseudonym(namespace, value string) string {
+	mac := hmac.New(sha256.New, s.HashSecret)
+	mac.Write([]byte(namespace))
+	mac.Write([]byte{0})
+	mac.Write([]byte(value))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// randomID returns prefix and n random bytes in lower-case base32.
+func randomID(prefix string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return prefix + strings.ToLower(b32.EncodeToString(b))
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,56 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"handheld/services"
+)
+
+// subjectFor returns the person's pseudonymous subject id, creating it the
+// first time the person signs in on any channel.
+func (s *Service) subjectFor(ctx context.Context, personID string) (string, error) {
+	if _, err := s.Store.Exec(ctx, `INSERT INTO subjects (subject_id, person_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (person_id) DO NOTHING`, randomID("s_", 15), personID, s.Now()); err != nil {
+		return "", services.Errorf(services.CodeInternal, "subject: %w", err)
+	}
+	var subject string
+	if err := s.Store.QueryRow(ctx, `SELECT subject_id FROM subjects WHERE person_id = $1`, personID).Scan(&subject); err != nil {
+		return "", services.Errorf(services.CodeInternal, "subject: %w", err)
+	}
+	return subject, nil
+}
+
+// PersonID maps a subject back to the core's person id, for use cases that
+// call the core on the subject's behalf.
+func (s *Service) PersonID(ctx context.Context, subject string) (string, error) {
+	var personID string
+	err := s.Store.QueryRow(ctx, `SELECT person_id FROM subjects WHERE subject_id = $1`, subject).Scan(&personID)
+	if err != nil {
+		return "", services.Errorf(services.CodeSessionRevoked, "unknown subject: %w", err)
+	}
+	return personID, nil
+}
+
+// validateIdentity checks a name and an ID number locally (format, GB 11643
+// check digit, birth date) so that obviously wrong input never reaches the
+// core nor spends a single-use token.
+func validateIdentity(name, idNumber string, now time.Time) error {
+	var fields []services.FieldError
+	if n := utf8.RuneCountInString(name); n < 2 || n > 30 || !utf8.ValidString(name) {
+		fields = append(fields, services.FieldError{Field: "name", Code: services.FieldFormat})
+	}
+	if err := services.ValidateIDNumber(idNumber, now); err != nil {
+		code := services.FieldCode(err)
+		if errors.Is(err, services.ErrIDBirthDate) {
+			code = "birth_date"
+		}
+		fields = append(fields, services.FieldError{Field: "id_number", Code: code})
+	}
+	if len(fields) > 0 {
+		return services.Invalid(fields...)
+	}
+	return nil
+}

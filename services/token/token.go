@@ -1,0 +1,211 @@
+// Package token mints and verifies handheld's access tokens: short-lived JWTs
+// (RFC 9068 "at+jwt") signed with the current Ed25519 key of the "tokens"
+// purpose. Verification trusts nothing in the token that could choose how it
+// is checked: the algorithm is pinned, the key comes from the ring by kid and
+// must be a tokens key, and iss, aud and exp are required.
+package token
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"handheld/services/keys"
+)
+
+// Channels and roles as carried in the chn and role claims (API.md).
+const (
+	ChannelMiniApp = "miniapp"
+	ChannelApp     = "app"
+	ChannelKiosk   = "kiosk"
+
+	RoleDepositor = "depositor"
+	RoleEmployer  = "employer"
+	RoleKiosk     = "kiosk"
+	RoleVerifier  = "verifier"
+)
+
+// Limits. MaxTTL keeps a stolen token useful for minutes, not hours; MaxSize
+// bounds the work an unauthenticated caller can make Verify do.
+const (
+	MaxTTL = 15 * time.Minute
+	// MaxDeviceTTL bounds kiosk device tokens: a device credential, not a
+	// person's, and revocable through its session like every other token.
+	MaxDeviceTTL = time.Hour
+	MaxLeeway    = time.Minute
+	MaxSize      = 4096
+)
+
+// tokenType is the JOSE typ of an access token (RFC 9068 §2.1); checking it
+// stops any other JWT we sign from being replayed as an access token.
+const tokenType = "at+jwt"
+
+// Claims is what an access token says about its bearer. Subject is a
+// pseudonymous id, never an ID number: tokens are readable by anyone who
+// holds them. On the wire: sub, chn, role, sid, unit, dev, iat, nbf, exp, jti,
+// plus iss and aud from the Config.
+type Claims struct {
+	Subject   string // sub
+	Channel   string // chn: miniapp | app | kiosk
+	Role      string // role: depositor | employer | kiosk | verifier
+	Session   string // sid: every token belongs to a session, so logout can end it
+	Unit      string // unit: the unit code an employer token may reach; employer only
+	Device    string // dev: the kiosk device; required for role kiosk, kiosk channel only
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+	ID        string // jti
+}
+
+// validate holds the invariants of a claim set. Mint checks them so a bug
+// upstream cannot issue a token with, say, a unit scope on a depositor; Verify
+// checks them again because a token is only as good as its weakest issuer.
+func (c Claims) validate() error {
+	switch {
+	case c.Subject == "":
+		return errors.New("sub is empty")
+	case c.Session == "":
+		return errors.New("sid is empty")
+	case !slices.Contains([]string{ChannelMiniApp, ChannelApp, ChannelKiosk}, c.Channel):
+		return fmt.Errorf("chn %q is not a channel", c.Channel)
+	case !slices.Contains([]string{RoleDepositor, RoleEmployer, RoleKiosk, RoleVerifier}, c.Role):
+		return fmt.Errorf("role %q is not a role", c.Role)
+	case (c.Role == RoleEmployer) != (c.Unit != ""):
+		return errors.New("unit must be set on employer tokens and only on them")
+	case c.Role == RoleKiosk && c.Device == "":
+		return errors.New("dev is required on kiosk tokens")
+	case c.Device != "" && c.Channel != ChannelKiosk:
+		return errors.New("dev is only allowed on the kiosk channel")
+	}
+	return nil
+}
+
+// wireClaims is the JSON form of Claims.
+type wireClaims struct {
+	jwt.RegisteredClaims
+	Channel string `json:"chn"`
+	Role    string `json:"role"`
+	Session string `json:"sid"`
+	Unit    string `json:"unit,omitempty"`
+	Device  string `json:"dev,omitempty"`
+}
+
+// Config holds the settings of New. Issuer and Audience are required; TTL must
+// be positive and at most MaxTTL; Leeway absorbs clock skew between replicas
+// and is at most MaxLeeway; Now defaults to time.Now. CacheSize bounds the
+// verified-token cache; zero disables it.
+type Config struct {
+	Issuer    string
+	Audience  string
+	TTL       time.Duration
+	DeviceTTL time.Duration // role kiosk tokens; 0 means TTL
+	Leeway    time.Duration
+	Now       func() time.Time
+	CacheSize int
+}
+
+// Tokens mints and verifies access tokens. It is safe for concurrent use.
+type Tokens struct {
+	cfg    Config
+	kid    string
+	key    ed25519.PrivateKey
+	ring   *keys.Ring
+	parser *jwt.Parser
+	cache  *cache // nil when disabled
+}
+
+// New checks cfg and takes the signing key from ring, failing at start-up
+// rather than at the first login when something is missing.
+func New(cfg Config, ring *keys.Ring) (*Tokens, error) {
+	switch {
+	case cfg.Issuer == "":
+		return nil, errors.New("token: Issuer is required")
+	case cfg.Audience == "":
+		return nil, errors.New("token: Audience is required")
+	case cfg.TTL <= 0 || cfg.TTL > MaxTTL:
+		return nil, fmt.Errorf("token: TTL %v must be positive and at most %v", cfg.TTL, MaxTTL)
+	case cfg.DeviceTTL < 0 || cfg.DeviceTTL > MaxDeviceTTL:
+		return nil, fmt.Errorf("token: DeviceTTL %v must be between 0 and %v", cfg.DeviceTTL, MaxDeviceTTL)
+	case cfg.Leeway < 0 || cfg.Leeway > MaxLeeway:
+		return nil, fmt.Errorf("token: Leeway %v must be between 0 and %v", cfg.Leeway, MaxLeeway)
+	case cfg.CacheSize < 0:
+		return nil, fmt.Errorf("token: CacheSize %d must not be negative", cfg.CacheSize)
+	case ring == nil:
+		return nil, errors.New("token: no key ring")
+	}
+	kid, key := ring.Signer(keys.PurposeTokens)
+	if key == nil {
+		return nil, fmt.Errorf("token: the key ring has no %q signing key", keys.PurposeTokens)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	t := &Tokens{cfg: cfg, kid: kid, key: key, ring: ring}
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding(),
+	)
+	if cfg.CacheSize > 0 {
+		t.cache = newCache(cfg.CacheSize)
+	}
+	return t, nil
+}
+
+// Mint signs c as an access token and returns it with its expiry. It sets
+// iat, nbf, jti, iss and aud itself; exp is now+TTL, or c.ExpiresAt when that
+// is earlier, so a token never outlives the session it belongs to.
+func (t *Tokens) Mint(c Claims) (token string, expiresAt time.Time, err error) {
+	if err := c.validate(); err != nil {
+		return "", time.Time{}, fmt.Errorf("token: mint: %w", err)
+	}
+	now := t.cfg.Now().Truncate(time.Second)
+	ttl := t.cfg.TTL
+	if c.Role == RoleKiosk && t.cfg.DeviceTTL > 0 {
+		ttl = t.cfg.DeviceTTL
+	}
+	exp := now.Add(ttl)
+	if !c.ExpiresAt.IsZero() {
+		if c.ExpiresAt.Before(exp) {
+			exp = c.ExpiresAt.Truncate(time.Second)
+		}
+		if !exp.After(now) {
+			return "", time.Time{}, fmt.Errorf("token: mint: ExpiresAt %v is not in the future", c.ExpiresAt)
+		}
+	}
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return "", time.Time{}, fmt.Errorf("token: mint: %w", err)
+	}
+	w := wireClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.cfg.Issuer,
+			Subject:   c.Subject,
+			Audience:  jwt.ClaimStrings{t.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
+		},
+		Channel: c.Channel, Role: c.Role, Session: c.Session, Unit: c.Unit, Device: c.Device,
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, w)
+	tok.Header["kid"] = t.kid
+	tok.Header["typ"] = tokenType
+	s, err := tok.SignedString(t.key)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("token: mint: %w", err)
+	}
+	return s, exp, nil
+}
