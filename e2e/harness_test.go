@@ -21,11 +21,13 @@ import (
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"golang.org/x/crypto/bcrypt"
 
 	"handheld/bff"
 	"handheld/services/coresim"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/wechat/wechattest"
 )
 
 const coreSecret = "e2e-core-secret-0123456789abcdef0123"
@@ -38,7 +40,8 @@ type env struct {
 	app     *bff.App
 	sim     *coresim.Sim
 	simURL  string
-	wechat  *fakeWeChat
+	wechat  *wechattest.Server
+	cfg     bff.Config
 	logs    *syncBuffer
 	openapi validator.Validator
 }
@@ -52,15 +55,16 @@ func start(t *testing.T, opts ...option) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 
 	sim, err := coresim.Open(ctx, coresim.Config{
-		Path: filepath.Join(t.TempDir(), "coresim.db"),
-		Keys: map[string][]byte{"handheld": []byte(coreSecret)},
-		Now:  time.Now,
+		Path:       filepath.Join(t.TempDir(), "coresim.db"),
+		Keys:       map[string][]byte{"handheld": []byte(coreSecret)},
+		BcryptCost: bcrypt.MinCost, // the demo passwords need no strength here, and -race slows bcrypt tenfold
+		Now:        time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	simSrv := httptest.NewServer(sim.AdminHandler())
-	wx := newFakeWeChat(t)
+	wx := wechattest.NewServer(t)
 
 	cfg := bff.Defaults()
 	cfg.DataDir = t.TempDir()
@@ -70,6 +74,10 @@ func start(t *testing.T, opts ...option) *env {
 	cfg.CoreKeyID = "handheld"
 	cfg.CoreSecret = coreSecret
 	cfg.CoreTimeout = 500 * time.Millisecond
+	cfg.WeChatSandbox = false
+	cfg.WeChatAPIBase = wx.URL
+	cfg.WeChatAppID = wx.AppID
+	cfg.WeChatAppSecret = wx.AppSecret
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -106,7 +114,7 @@ func start(t *testing.T, opts ...option) *env {
 			t.Logf("app logs:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, stop: stop, base: "http://" + ln.Addr().String(), app: app, sim: sim, simURL: simSrv.URL,
+	return &env{t: t, stop: stop, cfg: cfg, base: "http://" + ln.Addr().String(), app: app, sim: sim, simURL: simSrv.URL,
 		wechat: wx, logs: logs, openapi: openAPIValidator(t)}
 }
 

@@ -246,6 +246,24 @@ func TestCloseLosesNothingAccepted(t *testing.T) {
 	})
 }
 
+// TestAppendCutsTheLingerShort: a batch with someone waiting on it is
+// written at once, however long the Log would linger for reads.
+func TestAppendCutsTheLingerShort(t *testing.T) {
+	s := storetest.Migrated(t, storetest.SQLiteDSN(t))
+	l := newLog(t, s, Options{FlushEvery: time.Hour})
+	if err := l.Enqueue(t.Context(), rec(0)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := l.Append(ctx, rec(1)); err != nil {
+		t.Fatalf("Append behind a lingering batch: %v", err)
+	}
+	if n := count(t, s); n != 2 {
+		t.Fatalf("%d rows, want the read and the sign-in", n)
+	}
+}
+
 func TestEnqueueWaitsWhenFull(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		l := newLog(t, s, Options{BatchSize: 4, Buffer: 4, FlushEvery: time.Hour})

@@ -20,8 +20,7 @@ func (l *Log) run() {
 		select {
 		case e := <-l.queue:
 			batch = append(batch, e)
-		case <-l.closing:
-			return
+		case <-l.sealed:
 			select {
 			case e := <-l.queue:
 				batch = append(batch, e)

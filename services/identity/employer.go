@@ -68,7 +68,7 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 		return Tokens{}, err
 	}
 	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.success",
-		Target: "unit:" + op.UnitCode, Result: "ok"})
+		Target: "unit:" + s.pseudonym("unit", op.UnitCode)[:16], Result: "ok"})
 }
 
 // operatorFailed counts a failure and locks the operator at the threshold.

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"handheld/bff"
+	"handheld/bff/auth"
+	"handheld/services/coresim"
+	"handheld/services/identity"
+)
+
+type tokens struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	BindingToken string `json:"binding_token"`
+}
+
+func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+
+// persona returns the first seeded persona of role whose name is name (or
+// any, when name is empty).
+func (e *env) persona(role, name string) coresim.Persona {
+	e.t.Helper()
+	for _, p := range e.sim.Personas() {
+		if p.Role == role && (name == "" || p.Name == name) {
+			return p
+		}
+	}
+	e.t.Fatalf("no %s persona %q", role, name)
+	return coresim.Persona{}
+}
+
+// wechatCode registers a one-time login code for openid at the fake WeChat.
+func (e *env) wechatCode(openid string) string {
+	code := "c" + newNonce()
+	e.wechat.AddLogin(code, openid, "")
+	return code
+}
+
+// bindWeChat logs openid in and binds it to p; it returns the tokens.
+func (e *env) bindWeChat(openid string, p coresim.Persona) tokens {
+	e.t.Helper()
+	var first tokens
+	r := e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": e.wechatCode(openid)}, nil)
+	if r.StatusCode != 200 {
+		e.t.Fatalf("wechat login %d %s", r.StatusCode, r.body)
+	}
+	r.json(e.t, &first)
+	if first.BindingToken == "" {
+		e.t.Fatalf("expected a binding token: %s", r.body)
+	}
+	r = e.do("POST", "/api/v1/auth/bind", map[string]string{"name": p.Name, "id_number": p.IDNumber}, bearer(first.BindingToken))
+	if r.StatusCode != 200 {
+		e.t.Fatalf("bind %d %s", r.StatusCode, r.body)
+	}
+	var tok tokens
+	r.json(e.t, &tok)
+	return tok
+}
+
+// loginEmployer signs an operator in.
+func (e *env) loginEmployer(p coresim.Persona) tokens {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/auth/employer", map[string]string{"unit_code": p.UnitCode, "operator_id": p.OperatorID, "password": p.Password}, nil)
+	if r.StatusCode != 200 {
+		e.t.Fatalf("employer login %d %s", r.StatusCode, r.body)
+	}
+	var tok tokens
+	r.json(e.t, &tok)
+	return tok
+}
+
+// deviceHeaders signs a device-session request.
+func deviceHeaders(device string, key ed25519.PrivateKey, ts time.Time, nonce string) http.Header {
+	t := strconv.FormatInt(ts.Unix(), 10)
+	sig := ed25519.Sign(key, identity.DeviceMessage("POST", "/api/v1/kiosk/session", t, nonce, nil))
+	return http.Header{auth.HeaderDevice: {device}, auth.HeaderTimestamp: {t}, auth.HeaderNonce: {nonce},
+		auth.HeaderSignature: {base64.StdEncoding.EncodeToString(sig)}}
+}
+
+func newNonce() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// deviceToken signs the demo kiosk in.
+func (e *env) deviceToken() string {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/kiosk/session", nil, deviceHeaders(bff.DemoKioskID, bff.DemoKioskKey(), time.Now(), newNonce()))
+	if r.StatusCode != 200 {
+		e.t.Fatalf("device session %d %s", r.StatusCode, r.body)
+	}
+	var tok tokens
+	r.json(e.t, &tok)
+	return tok.AccessToken
+}
+
+// loginKiosk signs a person in at the demo kiosk with their face token.
+func (e *env) loginKiosk(device string, p coresim.Persona) tokens {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/auth/kiosk", map[string]string{"name": p.Name, "id_number": p.IDNumber, "face_token": p.FaceToken}, bearer(device))
+	if r.StatusCode != 200 {
+		e.t.Fatalf("kiosk login %d %s", r.StatusCode, r.body)
+	}
+	var tok tokens
+	r.json(e.t, &tok)
+	return tok
+}
+
+// wantProblem asserts a status and code.
+func wantProblem(t *testing.T, r *response, status int, code string) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", r.StatusCode, status, r.body)
+	}
+	if p := r.problem(t); p.Code != code {
+		t.Fatalf("code %q, want %q: %s", p.Code, code, r.body)
+	}
+}
+
+func ed25519GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+	return ed25519.GenerateKey(rand.Reader)
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
