@@ -154,6 +154,19 @@ func TestEmployerLoginScopeAndLockout(t *testing.T) {
 		t.Fatalf("unit %d %s", r.StatusCode, r.body)
 	}
 
+	// A unit code of digits only (no letters) signs in too: audit records
+	// carry a pseudonym of the unit, never its code.
+	for _, p := range e.sim.Personas() {
+		if p.Role == "employer" && p.UnitCode != minghu.UnitCode {
+			other := e.loginEmployer(p)
+			r := e.do("GET", "/api/v1/employer/unit", nil, bearer(other.AccessToken))
+			r.json(t, &unit)
+			if unit.UnitCode != p.UnitCode {
+				t.Fatalf("second employer sees unit %s", unit.UnitCode)
+			}
+		}
+	}
+
 	badUnit := map[string]string{"unit_code": "91330106MA2GL3K72X", "operator_id": "x", "password": "y"}
 	r = e.do("POST", "/api/v1/auth/employer", badUnit, nil)
 	if p := r.problem(t); r.StatusCode != 400 || p.Errors[0].Field != "unit_code" || p.Errors[0].Code != "checksum" {

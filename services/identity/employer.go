@@ -92,4 +92,3 @@ func (s *Service) operatorFailed(ctx context.Context, actor, lockKey, failKey st
 	}
 	return &services.Error{Code: services.CodeLocked, RetryAfter: s.Policy.LockoutDuration}
 }
-
