@@ -18,6 +18,7 @@ import (
 
 	"handheld/bff"
 	"handheld/bff/auth"
+	"handheld/services/audit"
 	"handheld/services/coresim"
 	"handheld/services/identity"
 	"handheld/services/store"
@@ -163,4 +164,30 @@ func migrate(ctx context.Context, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "migrations applied")
 	return nil
+}
+
+// auditCmd checks the audit trail's hash chain: `handheld audit verify`.
+func auditCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "verify" {
+		return errors.New("usage: handheld audit verify")
+	}
+	cfg, err := bff.LoadConfig(bff.Environ())
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(ctx, cfg.StoreDSN())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := audit.Verify(ctx, s)
+	if err != nil {
+		return err
+	}
+	if rep.FirstBroken != 0 {
+		fmt.Fprintf(stdout, "audit chain BROKEN at record %d: %s (%d records read)\n", rep.FirstBroken, rep.Reason, rep.Records)
+		return errors.New("audit chain broken")
+	}
+	_, err = fmt.Fprintf(stdout, "audit chain intact: %d records, head %s\n", rep.Records, rep.Head)
+	return err
 }

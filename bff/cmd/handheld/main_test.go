@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"handheld/services"
+	"handheld/services/audit"
+	"handheld/services/store"
 )
 
 func TestDemoPrintsLoginFieldsPerRole(t *testing.T) {
@@ -50,5 +53,41 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	var errOut bytes.Buffer
 	if err := run(context.Background(), []string{"frobnicate"}, &bytes.Buffer{}, &errOut); err == nil || !strings.Contains(errOut.String(), "usage") {
 		t.Fatalf("unknown command: %v %q", err, errOut.String())
+	}
+}
+
+func TestAuditVerifyFindsTheBrokenLink(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HANDHELD_DATA_DIR", dir)
+	ctx := context.Background()
+	s, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "handheld.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(s, audit.Options{})
+	for _, action := range []string{"login.success", "read.account", "logout"} {
+		if err := log.Append(ctx, audit.Record{At: time.Now(), Subject: "s_test", Actor: "s_test", Channel: "miniapp", Action: action, Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"audit", "verify"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "intact: 3 records") {
+		t.Fatalf("intact chain: %v %q", err, out.String())
+	}
+	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET action = 'read.loan' WHERE seq = 2`} {
+		if _, err := s.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"audit", "verify"}, &out, &bytes.Buffer{}); err == nil || !strings.Contains(out.String(), "BROKEN at record 2") {
+		t.Fatalf("tampered chain: %v %q", err, out.String())
 	}
 }
