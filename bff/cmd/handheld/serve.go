@@ -66,10 +66,16 @@ func printWelcome(w io.Writer, base string, elapsed time.Duration, app *bff.App)
 		}
 	}
 	fmt.Fprintf(w, `
+  kiosk      %[2]s (demo kiosk; bin/handheld kiosk-headers signs its requests)
+
 try:
   curl -s '%[1]s/api/v1/loan/calculator?principal_fen=100000000&months=360&method=annuity'
   curl -s -H 'Accept-Language: en' '%[1]s/api/v1/loan/calculator?principal_fen=-5&months=abc'
+  curl -s -XPOST %[1]s/api/v1/auth/wechat -H 'Content-Type: application/json' -d '{"code":"sandbox:oDemoUser0001"}'
+  curl -s -XPOST %[1]s/api/v1/auth/employer -H 'Content-Type: application/json' -d '{"unit_code":"91330106MA2GL3K72J","operator_id":"minghu01","password":"Minghu@2024"}'
   curl -s %[1]s/readyz
 
-`, base)
+README.md walks through binding, refresh, kiosks and the rest.
+
+`, base, bff.DemoKioskID)
 }
