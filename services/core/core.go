@@ -251,3 +251,11 @@ type WithdrawalStatus struct {
 
 // PathHealth answers 200 when the core is up (signed like every other call).
 const PathHealth = "/core/v1/health"
+
+// Freshness says how current a read is: AsOf is when the core answered;
+// Stale is set when the core could not be reached (outage, open breaker,
+// maintenance window) and a remembered answer stands in for it.
+type Freshness struct {
+	AsOf  time.Time
+	Stale bool
+}
