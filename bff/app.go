@@ -28,9 +28,11 @@ import (
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/coresim"
+	"handheld/services/flow"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
+	"handheld/services/ratelimit"
 	"handheld/services/store"
 )
 
@@ -54,6 +56,9 @@ type App struct {
 	kv       kv.Store
 	identity *identity.Service
 	audit    *audit.Log
+	limiter  *ratelimit.Limiter
+	flow     *flow.Gate
+	proxies  middleware.Proxies
 	closers  []func() error
 }
 
@@ -81,6 +86,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if err := a.openIdentity(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.openLimits(); err != nil {
 		return nil, err
 	}
 	a.http = a.routes()
@@ -164,6 +172,7 @@ func (a *App) routes() *fiber.App {
 	app.Use(middleware.RequestID(),
 		middleware.Observe(a.metrics, a.log, onError),
 		middleware.Recover(a.log),
+		middleware.ClientIP(a.proxies),
 		middleware.Locale(a.catalogs),
 		middleware.Deadline(a.cfg.RequestTimeout))
 
@@ -173,25 +182,29 @@ func (a *App) routes() *fiber.App {
 	app.Get("/openapi.yaml", serveOpenAPI)
 
 	v1 := app.Group("/api/v1")
-	v1.Get("/loan/calculator", public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
+	limit := func(class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
+		return middleware.RateLimit(a.limiter, middleware.Limit{Class: class, Channel: channel, Subject: subject})
+	}
+	read := limit("read", "", nil)
+	v1.Get("/loan/calculator", limit("public", "public", nil), public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
 
 	ah := auth.Handlers{ID: a.identity, KeySet: a.keys.JWKS()}
 	authed := middleware.Auth(a.identity)
-	depositor := middleware.Require([]string{identity.RoleDepositor})
-	app.Get("/.well-known/jwks.json", ah.JWKS)
-	v1.Post("/auth/wechat", ah.WeChat)
-	v1.Post("/auth/bind", ah.Bind)
-	v1.Post("/auth/employer", ah.Employer)
-	v1.Post("/auth/refresh", ah.Refresh)
-	v1.Post("/auth/logout", authed, ah.Logout)
-	v1.Post("/kiosk/session", ah.DeviceSession)
-	v1.Post("/auth/kiosk", authed, middleware.Require([]string{identity.RoleKiosk}), ah.Kiosk)
-	v1.Get("/kiosk/device", authed, middleware.Require([]string{identity.RoleKiosk}), kiosk.Handlers{Devices: a.identity}.Device)
+	kioskDevice := middleware.Require([]string{identity.RoleKiosk})
+	app.Get("/.well-known/jwks.json", limit("public", "public", nil), ah.JWKS)
+	v1.Post("/auth/wechat", limit("login", identity.ChannelMiniApp, nil), ah.WeChat)
+	v1.Post("/auth/bind", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
+	v1.Post("/auth/employer", limit("login", identity.ChannelApp, middleware.BodyField("unit_code", "operator_id")), ah.Employer)
+	v1.Post("/auth/refresh", limit("refresh", "public", middleware.BodyField("refresh_token")), ah.Refresh)
+	v1.Post("/auth/logout", authed, read, ah.Logout)
+	v1.Post("/kiosk/session", limit("login", identity.ChannelKiosk, middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
+	v1.Post("/auth/kiosk", authed, kioskDevice, limit("login", "", middleware.BodyField("id_number")), ah.Kiosk)
+	v1.Get("/kiosk/device", authed, kioskDevice, read, kiosk.Handlers{Devices: a.identity}.Device)
 
-	me := v1.Group("/me", authed, depositor)
+	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}), read, middleware.Service(a.flow, "account"))
 	me.Get("/session", miniapp.Session)
 
-	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp))
+	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp), read, middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
 	return app
 }

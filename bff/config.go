@@ -14,6 +14,10 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"gopkg.in/yaml.v3"
+
+	"handheld/bff/middleware"
+	"handheld/services/flow"
+	"handheld/services/ratelimit"
 )
 
 // Profiles.
@@ -76,6 +80,18 @@ type Config struct {
 	LockoutDuration   time.Duration `env:"HANDHELD_LOCKOUT_DURATION" yaml:"lockout_duration"`
 	RevocationCache   time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
 
+	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
+	// believed; everyone else's is ignored.
+	TrustedProxies []string `env:"HANDHELD_TRUSTED_PROXIES" envSeparator:"," yaml:"trusted_proxies"`
+	// Replicas is how many BFF replicas share the limits: when Redis fails,
+	// each replica enforces its share in process.
+	Replicas int `env:"HANDHELD_REPLICAS" yaml:"replicas"`
+	// RateLimits replaces the shipped policies (YAML file only).
+	RateLimits []ratelimit.Policy `yaml:"rate_limits"`
+	// Services switches services off and sets their hours per channel
+	// (YAML file only): service → channel ("*" for any) → {off, hours}.
+	Services flow.Policy `yaml:"services"`
+
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
 
@@ -133,6 +149,8 @@ func Defaults() Config {
 		LockoutWindow:     15 * time.Minute,
 		LockoutDuration:   15 * time.Minute,
 		RevocationCache:   2 * time.Second,
+		Replicas:          1,
+		RateLimits:        ratelimit.DefaultPolicies(),
 		CentreCode:        "330100",
 		CentreName:        "示范市住房公积金管理中心",
 		PublicBaseURL:     "http://127.0.0.1:8080",
@@ -275,6 +293,20 @@ func (c Config) Validate() error {
 	}
 	if c.HashSecret != "" && len(c.HashSecret) < 32 {
 		bad("HANDHELD_HASH_SECRET", "must be at least 32 characters")
+	}
+	if c.Replicas < 1 || c.Replicas > 1000 {
+		bad("HANDHELD_REPLICAS", "must be 1..1000, not %d", c.Replicas)
+	}
+	if _, err := middleware.ParseProxies(c.TrustedProxies); err != nil {
+		bad("HANDHELD_TRUSTED_PROXIES", "%v", err)
+	}
+	for i, p := range c.RateLimits {
+		if err := p.Validate(); err != nil {
+			bad("rate_limits", "entry %d (%s): %v", i, p.Name, err)
+		}
+	}
+	if _, err := flow.New(c.Services, time.Now); err != nil {
+		bad("services", "%v", err)
 	}
 	seen := map[string]bool{}
 	for i, k := range c.Kiosks {

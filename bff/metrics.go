@@ -16,6 +16,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	core     *prometheus.HistogramVec
+	fallback *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -35,8 +36,12 @@ func newMetrics() *metrics {
 			Help:    "Core API call latency by endpoint and outcome.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"endpoint", "outcome"}),
+		fallback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_ratelimit_fallback_total",
+			Help: "Rate-limit decisions taken in process because Redis failed, by policy.",
+		}, []string{"policy"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.core,
+	m.registry.MustRegister(m.requests, m.latency, m.core, m.fallback,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -50,4 +55,9 @@ func (m *metrics) ObserveRequest(route, method string, status int, d time.Durati
 // observeCore is the core client's Observe hook.
 func (m *metrics) observeCore(endpoint, outcome string, d time.Duration) {
 	m.core.WithLabelValues(endpoint, outcome).Observe(d.Seconds())
+}
+
+// rateLimitFallback is the limiter's OnFallback hook.
+func (m *metrics) rateLimitFallback(policy string) {
+	m.fallback.WithLabelValues(policy).Inc()
 }

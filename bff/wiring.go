@@ -15,10 +15,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"handheld/bff/middleware"
 	"handheld/services/audit"
+	"handheld/services/flow"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
+	"handheld/services/ratelimit"
 	"handheld/services/token"
 	"handheld/services/wechat"
 )
@@ -48,6 +51,9 @@ func (a *App) openIdentity(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
 		}
+		// Without this go-redis ignores context deadlines on reads, and a
+		// hung Redis would hold requests for the client's read timeout.
+		opt.ContextTimeoutEnabled = true
 		a.redis = redis.NewClient(opt)
 		a.closers = append(a.closers, a.redis.Close)
 		a.kv = kv.NewRedis(a.redis, cfg.RedisPrefix, secret, max(cfg.RedisTimeout, 50*time.Millisecond))
@@ -137,4 +143,31 @@ func (a *App) devices() ([]identity.Device, error) {
 			PublicKey: DemoKioskKey().Public().(ed25519.PublicKey), Enabled: true})
 	}
 	return out, nil
+}
+
+// openLimits builds the rate limiter (Redis when configured, in process
+// otherwise), the flow-control gate and the trusted proxies.
+func (a *App) openLimits() error {
+	var err error
+	if a.proxies, err = middleware.ParseProxies(a.cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("HANDHELD_TRUSTED_PROXIES: %w", err)
+	}
+	if a.flow, err = flow.New(a.cfg.Services, time.Now); err != nil {
+		return fmt.Errorf("services: %w", err)
+	}
+	secret, err := a.hashSecret()
+	if err != nil {
+		return err
+	}
+	rc := ratelimit.Config{Prefix: a.cfg.RedisPrefix, Secret: secret, Timeout: a.cfg.RedisTimeout,
+		Replicas: a.cfg.Replicas, Now: time.Now, Logger: a.log.With("component", "ratelimit"),
+		OnFallback: a.metrics.rateLimitFallback}
+	if a.redis != nil {
+		rc.Redis = a.redis
+	}
+	a.limiter, err = ratelimit.New(rc, a.cfg.RateLimits)
+	if err != nil {
+		return fmt.Errorf("rate_limits: %w", err)
+	}
+	return nil
 }

@@ -85,25 +85,7 @@ func start(t *testing.T, opts ...option) *env {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	app, err := bff.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	var once sync.Once
-	var serveErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			serveErr = <-done
-		})
-		return serveErr
-	}
+	base, app, stop := serve(t, ctx, cancel, cfg, logs)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
@@ -114,7 +96,7 @@ func start(t *testing.T, opts ...option) *env {
 			t.Logf("app logs:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, stop: stop, cfg: cfg, base: "http://" + ln.Addr().String(), app: app, sim: sim, simURL: simSrv.URL,
+	return &env{t: t, stop: stop, cfg: cfg, base: base, app: app, sim: sim, simURL: simSrv.URL,
 		wechat: wx, logs: logs, openapi: openAPIValidator(t)}
 }
 
@@ -272,4 +254,47 @@ func (e *env) setFaults(spec string) {
 	if resp.StatusCode != http.StatusNoContent {
 		e.t.Fatalf("PUT /_sim/faults %q: %d", spec, resp.StatusCode)
 	}
+}
+
+// serve builds an app from cfg and serves it on a free port until stop.
+func serve(t *testing.T, ctx context.Context, cancel context.CancelFunc, cfg bff.Config, logs *syncBuffer) (string, *bff.App, func() error) {
+	t.Helper()
+	app, err := bff.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			serveErr = <-done
+		})
+		return serveErr
+	}
+	return "http://" + ln.Addr().String(), app, stop
+}
+
+// replica starts a second handheld on the same configuration: the same
+// PostgreSQL, Redis, core, keys and secrets, as a second replica behind a
+// load balancer. It returns an env that talks to the replica.
+func (e *env) replica() *env {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	base, app, stop := serve(e.t, ctx, cancel, e.cfg, logs)
+	e.t.Cleanup(func() {
+		if err := stop(); err != nil {
+			e.t.Errorf("replica: %v", err)
+		}
+	})
+	r := *e
+	r.base, r.app, r.stop, r.logs = base, app, stop, logs
+	return &r
 }

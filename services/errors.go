@@ -32,6 +32,7 @@ const (
 	CodeCoreRejected      Code = "core.rejected"
 	CodeNotReady          Code = "service.not_ready"
 	CodeServiceClosed     Code = "service.closed"
+	CodeServiceHours      Code = "service.outside_hours"
 	CodePersonNotFound    Code = "person.not_found"
 	CodeAccountNotFound   Code = "account.not_found"
 	CodeUnitNotFound      Code = "unit.not_found"
@@ -89,6 +90,7 @@ var statusOf = map[Code]int{
 	CodeCoreRejected:      http.StatusUnprocessableEntity,
 	CodeNotReady:          http.StatusServiceUnavailable,
 	CodeServiceClosed:     http.StatusServiceUnavailable,
+	CodeServiceHours:      http.StatusServiceUnavailable,
 	CodePersonNotFound:    http.StatusNotFound,
 	CodeAccountNotFound:   http.StatusNotFound,
 	CodeUnitNotFound:      http.StatusNotFound,

@@ -30,6 +30,7 @@ commands:
   serve     run the BFF (default); --addr host:port
   coresim   run the core simulator as its own HTTP server; --addr, --db, --generate N, --seed S
   demo      print the demo personas, one JSON object per line
+  bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
   audit verify   check the audit trail's hash chain; exits non-zero at the first broken link
   kiosk-headers  print curl -H flags signing a kiosk device-session request (demo kiosk by default)
   migrate   apply the store's migrations and exit
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCoresim(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, stdout)
+	case "bench":
+		return bench(ctx, args, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args, stdout)
 	case "kiosk-headers":

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"handheld/bff"
+)
+
+// benchScenario is one `handheld bench` scenario: it starts what it needs,
+// measures a route against its baseline in the same run and prints a table.
+type benchScenario struct {
+	name, about string
+	run         func(ctx context.Context, o benchOptions, w io.Writer) error
+}
+
+type benchOptions struct {
+	concurrency int
+	duration    time.Duration
+	redisURL    string
+}
+
+func benchScenarios() []benchScenario {
+	return []benchScenario{
+		{"ratelimit", "a trivial route with rate limiting in Redis vs the same route unlimited", benchRateLimit},
+	}
+}
+
+// bench runs the scenarios named in args (all when none).
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := benchOptions{}
+	fs.IntVar(&o.concurrency, "c", 32, "concurrent clients")
+	fs.DurationVar(&o.duration, "d", 5*time.Second, "measuring time per run")
+	fs.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the limits")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	want := fs.Args()
+	ran := 0
+	for _, s := range benchScenarios() {
+		if len(want) > 0 && !slices.Contains(want, s.name) {
+			continue
+		}
+		fmt.Fprintf(stdout, "\n## %s: %s (%d clients, %s)\n\n", s.name, s.about, o.concurrency, o.duration)
+		if err := s.run(ctx, o, stdout); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		ran++
+	}
+	if ran == 0 {
+		return fmt.Errorf("no scenario named %v", want)
+	}
+	return nil
+}
+
+// benchApp starts a handheld on a free port with cfg adjusted by edit.
+func benchApp(ctx context.Context, edit func(*bff.Config)) (base string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "handheld-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	cfg := bff.Defaults()
+	cfg.DataDir = dir
+	cfg.LogLevel = "error"
+	edit(&cfg)
+	if err := cfg.Validate(); err != nil {
+		return "", nil, err
+	}
+	app, err := bff.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = app.Serve(sctx, ln); close(done) }()
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done; _ = os.RemoveAll(dir) }, nil
+}
+
+// result is one measured run.
+type result struct {
+	label    string
+	requests int
+	errors   int
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// load sends GET url from c clients for d (after a short warm-up) and
+// measures throughput and latency. header is added to every request.
+func load(ctx context.Context, label, url string, header http.Header, c int, d time.Duration) (result, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	one := func() (time.Duration, bool) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		req.Header = header.Clone()
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return time.Since(t0), resp.StatusCode == http.StatusOK
+	}
+	// Warm-up: connections, caches.
+	warm := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(warm) {
+		if _, ok := one(); !ok {
+			return result{}, errors.New(label + ": warm-up request failed")
+		}
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var fails int
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	start := time.Now()
+	for range c {
+		wg.Go(func() {
+			var mine []time.Duration
+			bad := 0
+			for time.Now().Before(end) {
+				dur, ok := one()
+				if !ok {
+					bad++
+					continue
+				}
+				mine = append(mine, dur)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			fails += bad
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	r := result{label: label, requests: len(lat), errors: fails, rps: float64(len(lat)) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		r.p50 = lat[len(lat)/2]
+		r.p99 = lat[len(lat)*99/100]
+	}
+	return r, nil
+}
+
+// table prints results as Markdown with each run's ratio to the first.
+func table(w io.Writer, rs ...result) {
+	fmt.Fprintln(w, "| run | requests | errors | req/s | ratio | p50 | p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %s | %s |\n", r.label, r.requests, r.errors, r.rps, r.rps/rs[0].rps,
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"handheld/bff"
+	"handheld/services/ratelimit"
+)
+
+// benchRateLimit measures GET /.well-known/jwks.json (class public) with its
+// per-IP and channel policies enforced in Redis, against the same route
+// with no policies, in the same run. The limits are set high enough that
+// every request is counted and none refused.
+func benchRateLimit(ctx context.Context, o benchOptions, w io.Writer) error {
+	high := []ratelimit.Policy{
+		{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []string{"public"}, Rate: 100_000, Burst: 100_000, Period: time.Second},
+		{Name: "ceiling_public", Key: ratelimit.KeyChannel, Classes: nil, Channels: []string{ratelimit.ChannelPublic}, Rate: 100_000, Burst: 100_000, Period: time.Second},
+	}
+	var results []result
+	for _, run := range []struct {
+		label    string
+		policies []ratelimit.Policy
+	}{
+		{"unlimited", nil},
+		{"limited (Redis, 2 policies, 1 round trip)", high},
+	} {
+		base, stop, err := benchApp(ctx, func(c *bff.Config) {
+			c.RedisURL = o.redisURL
+			c.RateLimits = run.policies
+		})
+		if err != nil {
+			return err
+		}
+		r, err := load(ctx, run.label, base+"/.well-known/jwks.json", nil, o.concurrency, o.duration)
+		stop()
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	table(w, results...)
+	return nil
+}

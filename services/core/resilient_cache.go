@@ -1,0 +1,130 @@
+package core
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// remembered is what the cache holds for one read: the core's answer as
+// JSON and when the core gave it.
+type remembered struct {
+	AsOf    time.Time       `json:"as_of"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// sealVersion leads every sealed value, so a later format or key rotation
+// can tell old values from new ones instead of failing to open them.
+const sealVersion byte = 1
+
+// cacheKey names a cached read. kv hashes everything after "corecache:"
+// before it reaches Redis, so the person id is never readable there. The
+// person id is query-escaped so that no id can run into the query part.
+func cacheKey(resource, personID, query string) string {
+	return "corecache:" + resource + ":" + url.QueryEscape(personID) + ":" + query
+}
+
+func newAEAD(secret []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(secret)
+	if err != nil {
+		return nil, fmt.Errorf("core reader: Secret: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// seal encrypts a value with a fresh random nonce. The key is the
+// additional data: a value copied under another person's key does not open.
+func seal(aead cipher.AEAD, key string, v remembered) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	return aead.Seal(out, out[1:], plain, []byte(key)), nil
+}
+
+// open reverses seal. Its errors say which step failed, never what the
+// value held, so they are safe to log.
+func open(aead cipher.AEAD, key string, sealed []byte) (remembered, error) {
+	n := aead.NonceSize()
+	if len(sealed) < 1+n+aead.Overhead() || sealed[0] != sealVersion {
+		return remembered{}, errors.New("unknown format")
+	}
+	plain, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(key))
+	if err != nil {
+		return remembered{}, errors.New("does not decrypt (another secret, or tampered)")
+	}
+	var v remembered
+	if err := json.Unmarshal(plain, &v); err != nil || v.AsOf.IsZero() || len(v.Payload) == 0 {
+		return remembered{}, errors.New("does not decode")
+	}
+	return v, nil
+}
+
+// load returns the remembered answer for key. The cache only saves core
+// calls, so any trouble with it (Redis down, a value sealed with an old
+// secret) is logged and treated as a miss.
+func (r *Reader) load(ctx context.Context, g *group, key string) (remembered, bool) {
+	sealed, ok, err := r.cache.Get(ctx, key)
+	if err != nil {
+		r.log.WarnContext(ctx, "core reader: cache read failed, asking the core", "group", g.name, "err", err)
+		return remembered{}, false
+	}
+	if !ok {
+		return remembered{}, false
+	}
+	v, err := open(r.aead, key, sealed)
+	if err != nil {
+		r.log.WarnContext(ctx, "core reader: unreadable cache value, treated as a miss", "group", g.name, "reason", err.Error())
+		return remembered{}, false
+	}
+	return v, true
+}
+
+// store remembers an answer for as long as it may serve. It runs detached
+// from the read's deadline: the answer has been paid for, and a slow core
+// must not also cost the next reader its cache.
+func (r *Reader) store(ctx context.Context, g *group, key string, v remembered) {
+	sealed, err := seal(r.aead, key, v)
+	if err != nil {
+		r.log.ErrorContext(ctx, "core reader: sealing a cache value failed", "group", g.name, "err", err)
+		return
+	}
+	if err := r.cache.Set(context.WithoutCancel(ctx), key, sealed, g.policy.cacheTTL()); err != nil {
+		r.log.WarnContext(ctx, "core reader: cache write failed", "group", g.name, "err", err)
+	}
+}
+
+// forget drops a remembered answer the core has just contradicted (the
+// person or account is gone), so it can never stand in during an outage.
+func (r *Reader) forget(ctx context.Context, g *group, key string) {
+	if err := r.cache.Del(context.WithoutCancel(ctx), key); err != nil {
+		r.log.WarnContext(ctx, "core reader: cache delete failed", "group", g.name, "err", err)
+	}
+}
+
+// fresh reports whether a remembered answer may be served without asking
+// the core. An as_of ahead of our clock (another replica's clock runs
+// fast) counts as fresh only within FreshFor, so a skewed clock cannot pin
+// a value.
+func (p ReadPolicy) fresh(asOf, now time.Time) bool {
+	age := now.Sub(asOf)
+	return age < p.FreshFor && age > -p.FreshFor
+}
+
+// usable reports whether a remembered answer may stand in for a core that
+// cannot answer.
+func (p ReadPolicy) usable(asOf, now time.Time) bool {
+	age := now.Sub(asOf)
+	return age < p.StaleFor && age > -p.StaleFor
+}

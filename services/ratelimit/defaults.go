@@ -1,0 +1,82 @@
+package ratelimit
+
+import "time"
+
+// DefaultPolicies are the tiers a centre starts from; its configuration
+// file replaces them as a whole (house rule 13). They are sized for a city
+// centre of a few million depositors, where the mini-program carries most
+// traffic and the core, not handheld, is the scarce resource:
+//
+//   - Anonymous routes (certificate verification, the loan calculator)
+//     are limited per client address, generously enough for a counter
+//     behind one NAT address.
+//   - Sign-in and binding are limited per address and per account being
+//     signed into, against password guessing and ID-number enumeration.
+//   - Signed-in routes are limited per subject, whatever the channel.
+//   - Costly or consequential writes (certificates, withdrawals) get a
+//     small budget per subject over hours.
+//   - Channel ceilings cap what each channel as a whole may send, so one
+//     channel's surge (a policy announcement on WeChat) cannot starve the
+//     kiosks and the employer app of the core's capacity.
+//
+// None is FailClosed: rate limiting fails soft (house rule 7). While Redis
+// is down each replica enforces its share of every limit (rate and burst
+// divided by Config.Replicas), which bounds an attacker about as well as
+// Redis does; refusing every sign-in during an outage would turn a Redis
+// incident into a full outage of the service.
+func DefaultPolicies() []Policy {
+	const (
+		second = time.Second
+		minute = time.Minute
+		hour   = time.Hour
+		day    = 24 * time.Hour
+	)
+	all := []string(nil) // every class or every channel
+	return []Policy{
+		// Anonymous.
+		{Name: "verify_public_ip", Key: KeyIP, Classes: []string{"verify_public"}, Channels: all,
+			Rate: 60, Burst: 20, Period: minute},
+		{Name: "public_ip", Key: KeyIP, Classes: []string{"public"}, Channels: all,
+			Rate: 120, Burst: 40, Period: minute},
+
+		// Signing in. For login and bind, Subject is the account being
+		// signed into (operator, pseudonymised ID number or openid), not
+		// a caller who has yet to prove who they are.
+		{Name: "login_ip", Key: KeyIP, Classes: []string{"login"}, Channels: all,
+			Rate: 20, Burst: 10, Period: minute},
+		{Name: "login_subject", Key: KeySubject, Classes: []string{"login"}, Channels: all,
+			Rate: 10, Burst: 5, Period: minute},
+		{Name: "bind_ip", Key: KeyIP, Classes: []string{"bind"}, Channels: all,
+			Rate: 10, Burst: 5, Period: minute},
+		{Name: "bind_subject", Key: KeySubject, Classes: []string{"bind"}, Channels: all,
+			Rate: 5, Burst: 5, Period: minute},
+		{Name: "refresh_subject", Key: KeySubject, Classes: []string{"refresh"}, Channels: all,
+			Rate: 30, Burst: 10, Period: minute},
+
+		// Signed in.
+		{Name: "read_subject", Key: KeySubject, Classes: []string{"read"}, Channels: all,
+			Rate: 120, Burst: 40, Period: minute},
+		{Name: "read_unit", Key: KeyUnit, Classes: []string{"read"}, Channels: []string{ChannelApp},
+			Rate: 600, Burst: 100, Period: minute},
+		{Name: "ecard_subject", Key: KeySubject, Classes: []string{"ecard"}, Channels: all,
+			Rate: 30, Burst: 10, Period: minute},
+		{Name: "certificate_issue_subject", Key: KeySubject, Classes: []string{"certificate_issue"}, Channels: all,
+			Rate: 10, Burst: 5, Period: day},
+		{Name: "withdrawal_submit_subject", Key: KeySubject, Classes: []string{"withdrawal_submit"}, Channels: all,
+			Rate: 5, Burst: 3, Period: hour},
+		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []string{"verify_ecard"}, Channels: all,
+			Rate: 600, Burst: 100, Period: minute},
+		{Name: "kiosk_device", Key: KeyDevice, Classes: all, Channels: []string{ChannelKiosk},
+			Rate: 600, Burst: 100, Period: minute},
+
+		// Channel ceilings, protecting the core.
+		{Name: "ceiling_miniapp", Key: KeyChannel, Classes: all, Channels: []string{ChannelMiniApp},
+			Rate: 2000, Burst: 2000, Period: second},
+		{Name: "ceiling_app", Key: KeyChannel, Classes: all, Channels: []string{ChannelApp},
+			Rate: 500, Burst: 500, Period: second},
+		{Name: "ceiling_kiosk", Key: KeyChannel, Classes: all, Channels: []string{ChannelKiosk},
+			Rate: 200, Burst: 200, Period: second},
+		{Name: "ceiling_public", Key: KeyChannel, Classes: all, Channels: []string{ChannelPublic},
+			Rate: 300, Burst: 300, Period: second},
+	}
+}
