@@ -23,9 +23,10 @@ test: services
 e2e: services
 	$(GO) test -race -count=1 -timeout 10m ./e2e/...
 
-## bench: the Go benchmarks (figures in README.md)
-bench: services
+## bench: the Go benchmarks, then the load scenarios against their baselines (figures in README.md)
+bench: services build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	./$(BIN) bench
 
 lint:
 	$(GO) vet ./...
