@@ -25,6 +25,7 @@ import (
 	"handheld/bff/miniapp"
 	"handheld/bff/public"
 	"handheld/locales"
+	"handheld/services/account"
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/coresim"
@@ -57,6 +58,7 @@ type App struct {
 	identity *identity.Service
 	audit    *audit.Log
 	limiter  *ratelimit.Limiter
+	account  *account.Service
 	flow     *flow.Gate
 	proxies  middleware.Proxies
 	closers  []func() error
@@ -89,6 +91,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if err := a.openLimits(); err != nil {
+		return nil, err
+	}
+	if err := a.openAccount(); err != nil {
 		return nil, err
 	}
 	a.http = a.routes()
@@ -203,6 +208,7 @@ func (a *App) routes() *fiber.App {
 
 	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}), read, middleware.Service(a.flow, "account"))
 	me.Get("/session", miniapp.Session)
+	miniapp.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
 
 	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp), read, middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)

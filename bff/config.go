@@ -16,7 +16,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"handheld/bff/middleware"
+	"handheld/services/core"
 	"handheld/services/flow"
+	"handheld/services/mask"
 	"handheld/services/ratelimit"
 )
 
@@ -92,6 +94,16 @@ type Config struct {
 	// (YAML file only): service → channel ("*" for any) → {off, hours}.
 	Services flow.Policy `yaml:"services"`
 
+	// HomeDeadline is how long /me/home waits for its slowest part before
+	// answering without it (named in "degraded").
+	HomeDeadline time.Duration `env:"HANDHELD_HOME_DEADLINE" yaml:"home_deadline"`
+	// CoreReads tunes resilient core reads per endpoint group (YAML file
+	// only): timeouts, retries, cache and stale windows, breakers.
+	CoreReads *core.ReaderConfig `yaml:"core_reads"`
+	// Masking overrides the masking policy per field and channel (YAML file
+	// only): field → channel → mask | partial | full.
+	Masking mask.Policy `yaml:"masking"`
+
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
 
@@ -150,6 +162,7 @@ func Defaults() Config {
 		LockoutDuration:   15 * time.Minute,
 		RevocationCache:   2 * time.Second,
 		Replicas:          1,
+		HomeDeadline:      800 * time.Millisecond,
 		RateLimits:        ratelimit.DefaultPolicies(),
 		CentreCode:        "330100",
 		CentreName:        "示范市住房公积金管理中心",
@@ -293,6 +306,12 @@ func (c Config) Validate() error {
 	}
 	if c.HashSecret != "" && len(c.HashSecret) < 32 {
 		bad("HANDHELD_HASH_SECRET", "must be at least 32 characters")
+	}
+	if c.HomeDeadline <= 0 || c.HomeDeadline >= c.RequestTimeout {
+		bad("HANDHELD_HOME_DEADLINE", "must be positive and below HANDHELD_REQUEST_TIMEOUT, not %s", c.HomeDeadline)
+	}
+	if err := c.Masking.Validate(); err != nil {
+		bad("masking", "%v", err)
 	}
 	if c.Replicas < 1 || c.Replicas > 1000 {
 		bad("HANDHELD_REPLICAS", "must be 1..1000, not %d", c.Replicas)

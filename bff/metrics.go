@@ -17,6 +17,9 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	core     *prometheus.HistogramVec
 	fallback *prometheus.CounterVec
+	breaker  *prometheus.GaugeVec
+	stale    *prometheus.CounterVec
+	cache    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -40,8 +43,20 @@ func newMetrics() *metrics {
 			Name: "handheld_ratelimit_fallback_total",
 			Help: "Rate-limit decisions taken in process because Redis failed, by policy.",
 		}, []string{"policy"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "handheld_core_breaker_open",
+			Help: "Core circuit breaker state by endpoint group: 0 closed, 0.5 half-open, 1 open.",
+		}, []string{"group"}),
+		stale: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_core_stale_reads_total",
+			Help: "Reads answered from the last known value because the core could not be reached.",
+		}, []string{"group"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_core_cache_reads_total",
+			Help: "Core reads by endpoint group and whether the short cache answered.",
+		}, []string{"group", "hit"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.core, m.fallback,
+	m.registry.MustRegister(m.requests, m.latency, m.core, m.fallback, m.breaker, m.stale, m.cache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -60,4 +75,18 @@ func (m *metrics) observeCore(endpoint, outcome string, d time.Duration) {
 // rateLimitFallback is the limiter's OnFallback hook.
 func (m *metrics) rateLimitFallback(policy string) {
 	m.fallback.WithLabelValues(policy).Inc()
+}
+
+// breakerChange is the core reader's OnBreakerChange hook.
+func (m *metrics) breakerChange(group, _, to string) {
+	v := map[string]float64{"closed": 0, "half-open": 0.5, "open": 1}[to]
+	m.breaker.WithLabelValues(group).Set(v)
+}
+
+// staleRead is the core reader's OnStale hook.
+func (m *metrics) staleRead(group string) { m.stale.WithLabelValues(group).Inc() }
+
+// cacheRead is the core reader's OnCache hook.
+func (m *metrics) cacheRead(group string, hit bool) {
+	m.cache.WithLabelValues(group, strconv.FormatBool(hit)).Inc()
 }

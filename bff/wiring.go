@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -16,11 +17,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"handheld/bff/middleware"
+	"handheld/services/account"
 	"handheld/services/audit"
+	"handheld/services/core"
 	"handheld/services/flow"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
+	"handheld/services/mask"
 	"handheld/services/ratelimit"
 	"handheld/services/token"
 	"handheld/services/wechat"
@@ -170,4 +174,37 @@ func (a *App) openLimits() error {
 		return fmt.Errorf("rate_limits: %w", err)
 	}
 	return nil
+}
+
+// openAccount builds resilient core reads (cache in kv, encrypted) and the
+// depositor account service.
+func (a *App) openAccount() error {
+	secret, err := a.hashSecret()
+	if err != nil {
+		return err
+	}
+	rc := core.DefaultReaderConfig()
+	if a.cfg.CoreReads != nil {
+		rc = *a.cfg.CoreReads
+	}
+	cacheKey := sha256.Sum256(append([]byte("core cache "), secret...))
+	rc.Secret = cacheKey[:]
+	rc.Now = time.Now
+	rc.Logger = a.log.With("component", "core-reader")
+	rc.OnBreakerChange = a.metrics.breakerChange
+	rc.OnStale = a.metrics.staleRead
+	rc.OnCache = a.metrics.cacheRead
+	reader, err := core.NewReader(a.core, rc, a.kv)
+	if err != nil {
+		return fmt.Errorf("core_reads: %w", err)
+	}
+	a.account, err = account.New(account.Deps{
+		Reader: reader, People: a.identity, Audit: a.audit,
+		Mask:         mask.DefaultPolicy().Overlay(a.cfg.Masking),
+		Secret:       secret,
+		HomeDeadline: a.cfg.HomeDeadline,
+		Now:          time.Now,
+		Logger:       a.log.With("component", "account"),
+	})
+	return err
 }

@@ -60,7 +60,8 @@ func TestWeChatLoginBindRefreshAndReuse(t *testing.T) {
 }
 
 func TestBindingTokenIsSingleUseAndBadInputSpendsNothing(t *testing.T) {
-	e := start(t)
+	e := start(t, policies()) // seven binds from one address: more than bind_ip allows
+
 	li := e.persona("depositor", "李娜")
 	var first tokens
 	e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": e.wechatCode("oLiNa0000000001")}, nil).json(t, &first)

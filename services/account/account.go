@@ -77,7 +77,7 @@ type Deps struct {
 	// empty list (until withdrawals exist).
 	Applications applications
 	// Mask is the centre's masking policy (mask.DefaultPolicy overlaid
-	// with its configuration).
+	// with its configuration); nil means mask.DefaultPolicy.
 	Mask mask.Policy
 	// Secret keys the sealing of list cursors and entry ids; at least 32
 	// bytes, the same on every replica.

@@ -19,6 +19,15 @@ import (
 // in UTC, so a month computed in the wrong zone shows.
 var now = time.Date(2025, 2, 28, 17, 0, 0, 0, time.UTC)
 
+// The production collaborators satisfy the interfaces this package
+// declares; a change of signature on either side fails here, not at the
+// wiring point.
+var (
+	_ reader  = (*core.Reader)(nil)
+	_ people  = (*identity.Service)(nil)
+	_ auditor = (*audit.Log)(nil)
+)
+
 // fakeReader is the core as the use cases see it: a few people, faults and
 // delays per method, and the calls it got.
 type fakeReader struct {

@@ -111,6 +111,7 @@ func (s *Service) homeParts(p identity.Principal, personID string) []part {
 			a, f, err := s.Reader.Account(ctx, personID)
 			return func(v *HomeView) {
 				av := accountView(a, s.Mask, p.Channel)
+				av.Freshness = s.stamped(f)
 				v.Account, v.ECard = &av, &ECard{Available: ecardAvailable(a.Status)}
 			}, f, err
 		}},
@@ -118,6 +119,7 @@ func (s *Service) homeParts(p identity.Principal, personID string) []part {
 			l, f, err := s.Reader.Loan(ctx, personID)
 			return func(v *HomeView) {
 				lv := loanView(l)
+				lv.Freshness = s.stamped(f)
 				v.Loan = &lv
 			}, f, err
 		}},
