@@ -36,6 +36,7 @@ const (
 type Reader struct {
 	client  *Client
 	cache   kv.Store
+	local   *localCache // fresh answers in memory, before the shared cache
 	aead    cipher.AEAD
 	now     func() time.Time
 	log     *slog.Logger
@@ -81,6 +82,7 @@ func NewReader(c *Client, cfg ReaderConfig, cache kv.Store) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{
+		local:  newLocalCache(50_000),
 		client: c, cache: cache, aead: aead, now: cfg.Now, log: cfg.Logger,
 		onRetry: cfg.OnRetry, onStale: cfg.OnStale, onCache: cfg.OnCache,
 		waiters: map[string]int{},

@@ -36,6 +36,7 @@ type Service struct {
 	Deps
 	devices map[string]Device
 	revoked *revocationCache
+	people  *personCache
 }
 
 // New checks the dependencies and policy.
@@ -58,7 +59,7 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{Deps: d, devices: map[string]Device{}}
+	s := &Service{Deps: d, devices: map[string]Device{}, people: &personCache{max: 100_000}}
 	for _, dev := range d.Devices {
 		if len(dev.PublicKey) != 32 || dev.ID == "" {
 			return nil, fmt.Errorf("identity: kiosk %q: need an id and a 32-byte Ed25519 public key", dev.ID)

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,13 +26,41 @@ func (s *Service) subjectFor(ctx context.Context, personID string) (string, erro
 
 // PersonID maps a subject back to the core's person id, for use cases that
 // call the core on the subject's behalf.
+// A subject never changes its person, so the answer is remembered.
 func (s *Service) PersonID(ctx context.Context, subject string) (string, error) {
+	if id, ok := s.people.get(subject); ok {
+		return id, nil
+	}
 	var personID string
 	err := s.Store.QueryRow(ctx, `SELECT person_id FROM subjects WHERE subject_id = $1`, subject).Scan(&personID)
 	if err != nil {
 		return "", services.Errorf(services.CodeSessionRevoked, "unknown subject: %w", err)
 	}
+	s.people.put(subject, personID)
 	return personID, nil
+}
+
+// personCache remembers subject → person id, bounded: when full it starts over.
+type personCache struct {
+	mu  sync.RWMutex
+	m   map[string]string
+	max int
+}
+
+func (c *personCache) get(subject string) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.m[subject]
+	return id, ok
+}
+
+func (c *personCache) put(subject, personID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = map[string]string{}
+	}
+	c.m[subject] = personID
 }
 
 // validateIdentity checks a name and an ID number locally (format, GB 11643

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ type benchOptions struct {
 func benchScenarios() []benchScenario {
 	return []benchScenario{
 		{"ratelimit", "a trivial route with rate limiting in Redis vs the same route unlimited", benchRateLimit},
+		{"account", "full-stack GET /me/account (JWT, revocation, limits in Redis, core over HTTP at 0 ms, masking, audit) vs a bare Fiber hello world", benchAccount},
+		{"home", "GET /me/home with core latencies injected per part", benchHome},
+		{"burst", "100 concurrent identical reads for one subject", benchBurst},
 	}
 }
 
@@ -44,8 +48,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.concurrency, "c", 32, "concurrent clients")
 	fs.DurationVar(&o.duration, "d", 5*time.Second, "measuring time per run")
 	fs.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the limits")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	want := fs.Args()
 	ran := 0
