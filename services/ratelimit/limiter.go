@@ -1,8 +1,9 @@
 // Package ratelimit decides whether a request may go on, against the rate
-// limit policies of the centre (GCRA, as redis_rate implements it). With
-// Redis, the counters are shared by every replica and a request costs one
-// round trip however many policies it matches; without Redis (the embedded
-// profile) they live in process memory. When Redis fails the limiter falls
+// limit policies of the centre, by GCRA. With Redis, the counters are
+// shared by every replica and kept by github.com/go-redis/redis_rate, and a
+// request costs one round trip however many policies it matches; without
+// Redis (the embedded profile) they live in process memory, counted with
+// redis_rate's arithmetic. When Redis fails the limiter falls
 // back to memory, dividing each limit by the number of replicas, because
 // rate limiting must fail soft (house rule 7).
 //
@@ -36,7 +37,9 @@ type Config struct {
 	// Redis holds the shared counters; nil keeps them in process memory
 	// (the embedded profile), where FailClosed never applies.
 	Redis redis.UniversalClient
-	// Prefix starts every key, to share a Redis with other tenants.
+	// Prefix starts every key name the limiter chooses, to share a Redis
+	// with other tenants. redis_rate stores each under "rate:" + that
+	// name: the keys read rate:<Prefix>rl:<policy>:<hash>.
 	Prefix string
 	// Secret keys the HMAC that hides counted values in key names.
 	// Required with Redis; without, a random one is made.
@@ -108,7 +111,6 @@ func (d Decision) Err() error {
 type Limiter struct {
 	cfg     Config
 	rdb     redis.UniversalClient
-	sha     string
 	rules   []rule
 	byClass map[string][]int // rules for each class named by some policy
 	anyCls  []int            // rules for every class
@@ -165,7 +167,6 @@ func New(cfg Config, policies []Policy) (*Limiter, error) {
 	l := &Limiter{
 		cfg:     cfg,
 		rdb:     cfg.Redis,
-		sha:     redis.NewScript(gcraScript).Hash(),
 		byClass: make(map[string][]int),
 		mem:     newLocal(cfg.MaxLocalKeys, 10*time.Second),
 		macs:    sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }},
@@ -216,7 +217,8 @@ func (l *Limiter) match(r Request) []matched {
 }
 
 // key is "<Prefix>rl:<policy>:<HMAC of policy:value>": the policy stays
-// readable for operators, the value does not.
+// readable for operators, the value does not. In Redis, redis_rate puts
+// "rate:" in front.
 func (l *Limiter) key(policy, value string) string {
 	mac := l.macs.Get().(hash.Hash)
 	mac.Reset()

@@ -2,133 +2,190 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
+	"sync"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
 
-// gcraScript is redis_rate v10's GCRA (github.com/go-redis/redis_rate,
-// after Pavel Pravosud's redis-gcra): the key holds the theoretical arrival
-// time (TAT); an event is allowed when, one emission interval later, the TAT
-// is at most burst intervals ahead of now. It differs from redis_rate's
-// script in two ways only. It counts in whole microseconds (Redis's TIME
-// resolution) where redis_rate uses float seconds: 60 s / 9 is not exact in
-// floating point, and redis_rate then reports 7 remaining where 8 are, or
-// refuses the last event of a burst sent in one instant. And it is ours to
-// pipeline: redis_rate.AllowN waits for its reply before returning, which
-// would cost one round trip per policy (see redisAllow).
-//
-// Integers below 2^53 are exact in Lua's doubles (the TAT is about 2^51
-// microseconds since 1970), and the TAT is written with %.0f because Lua
-// would otherwise format it with 14 significant digits.
-const gcraScript = `
-redis.replicate_commands()
-
-local key = KEYS[1]
-local burst = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2]) -- emission interval, microseconds
-
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-
-local tat = tonumber(redis.call("GET", key)) or now
-if tat < now then
-  tat = now
-end
-
-local new_tat = tat + interval
-local diff = now - (new_tat - burst * interval)
-
-if diff < 0 then
-  -- refused: {allowed, remaining, retry after, reset after}
-  return {0, 0, -diff, tat - now}
-end
-
-redis.call("SET", key, string.format("%.0f", new_tat), "PX", math.ceil((new_tat - now) / 1000))
-return {1, math.floor(diff / interval), 0, new_tat - now}
-`
-
-// redisAllow evaluates one GCRA step for each key in a single pipeline: one
-// round trip to a single Redis, or one per shard, in parallel, to a Redis
-// Cluster (the keys of one request live in different slots, which is why
-// this is N single-key scripts and not one N-key script). After a restart or
-// SCRIPT FLUSH the server answers NOSCRIPT, and those commands alone are sent
-// again with the script's text: one more round trip, once per restart.
+// redisAllow counts one event for each key, under its limit, with
+// redis_rate's GCRA, and costs Redis one round trip for all of them (one
+// per shard, in parallel, on a Redis Cluster: the keys of one request live
+// in different slots, which is why this is N single-key scripts and not one
+// N-key script). Each key gets its own redis_rate.Limiter.AllowN call, in
+// its own goroutine, and the batch they share sends their EVALSHAs in one
+// pipeline. The last call runs on the calling goroutine, which viaRedis has
+// already set apart.
 //
 // Pipelining does not make the steps atomic together: every matching policy
 // counts the request even when another one refuses it, as Envoy's and most
 // multi-limit services do. A refused caller therefore also spends its
 // per-address budget, which is what one wants against a guesser.
 func (l *Limiter) redisAllow(ctx context.Context, keys []string, lims []limit) ([]result, error) {
-	args := make([][]any, len(keys))
-	for i, lim := range lims {
-		args[i] = []any{lim.burst, lim.interval().Microseconds()}
-	}
-	all := make([]int, len(keys))
-	for i := range all {
-		all[i] = i
-	}
-	cmds := make([]*redis.Cmd, len(keys))
-	if err := l.pipeline(ctx, cmds, all, keys, args, true); err != nil {
-		return nil, err
-	}
-	// Only the commands that found no script are sent again: the others
-	// have counted already (a Cluster shard can lose its scripts alone).
-	var again []int
-	for i, cmd := range cmds {
-		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-			again = append(again, i)
+	n := len(keys)
+	rl := redis_rate.NewLimiter(newBatch(l.rdb, n))
+	rs := make([]result, n)
+	errs := make([]error, n)
+	step := func(i int) {
+		res, err := rl.AllowN(ctx, keys[i], lims[i].redisRate(), 1)
+		if err != nil {
+			errs[i] = err
+			return
 		}
+		rs[i] = fromRedisRate(res)
 	}
-	if len(again) > 0 {
-		if err := l.pipeline(ctx, cmds, again, keys, args, false); err != nil {
+	var wg sync.WaitGroup
+	for i := range n - 1 {
+		wg.Go(func() { step(i) })
+	}
+	step(n - 1)
+	wg.Wait()
+	// When Redis fails, every call fails alike: the first error says it.
+	for _, err := range errs {
+		if err != nil {
 			return nil, err
 		}
 	}
-	out := make([]result, len(cmds))
-	for i, cmd := range cmds {
-		var err error
-		if out[i], err = parseResult(cmd); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return rs, nil
 }
 
-// pipeline sends one EVALSHA (or EVAL) for each of keys[which], in one round
-// trip, storing the commands in cmds. It fails only when the round trip
-// did; errors Redis answered stay with their command.
-func (l *Limiter) pipeline(ctx context.Context, cmds []*redis.Cmd, which []int, keys []string, args [][]any, bySHA bool) error {
-	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, i := range which {
-			if bySHA {
-				cmds[i] = p.EvalSha(ctx, l.sha, []string{keys[i]}, args[i]...)
-			} else {
-				cmds[i] = p.Eval(ctx, gcraScript, []string{keys[i]}, args[i]...)
-			}
+// fromRedisRate reads redis_rate's answer for one event. The library
+// reports RetryAfter -1 when the event is allowed; a Decision says 0.
+func fromRedisRate(r *redis_rate.Result) result {
+	if r.Allowed == 0 {
+		return result{remaining: r.Remaining, retryAfter: r.RetryAfter, resetAfter: r.ResetAfter}
+	}
+	return result{allowed: true, remaining: r.Remaining, resetAfter: r.ResetAfter}
+}
+
+// batch gathers the EvalSha calls that one request's policies make — each
+// through redis_rate.Limiter.AllowN in its own goroutine — and sends them to
+// Redis in one pipeline. It stands in for the client in redis_rate.NewLimiter:
+// AllowN runs its script through go-redis's Script.Run, which sends EVALSHA
+// and needs the reply before AllowN returns, so a limiter on the client
+// itself would cost one round trip per policy.
+//
+// A batch serves one request and expects n EvalSha calls, one per matched
+// policy. The first n-1 wait; the call that completes the set sends all n
+// in one pipeline, copies each reply or error into its caller's command and
+// releases the waiters. A waiter whose context ends first (the limiter's
+// Timeout) gives up with the context's error. Calls beyond n, which
+// redisAllow never makes, go straight to the client.
+//
+// Eval and the other methods go straight to the client too. Eval is how
+// Script.Run recovers from NOSCRIPT, after a Redis restart or SCRIPT FLUSH
+// (a Cluster shard can lose its scripts alone): under pipelining NOSCRIPT
+// comes back per command, so only the commands that found no script are
+// sent again, with the script's text, and nothing is counted twice. Those
+// EVALs are not batched: the policies' goroutines send them side by side,
+// on as many pooled connections, which costs about one more round trip,
+// once per restart, after which EVALSHA finds the script.
+type batch struct {
+	rdb  redis.UniversalClient
+	n    int
+	sent chan struct{} // closed when every call has its reply
+
+	mu    sync.Mutex
+	calls []call // fixed once len(calls) == n
+}
+
+// call is one EvalSha as redis_rate made it, and the command its caller
+// reads the reply from.
+type call struct {
+	sha  string
+	keys []string
+	args []any
+	cmd  *redis.Cmd
+}
+
+func newBatch(rdb redis.UniversalClient, n int) *batch {
+	return &batch{rdb: rdb, n: n, sent: make(chan struct{}), calls: make([]call, 0, n)}
+}
+
+// EvalSha records the call and returns once the batch has been sent (by
+// this call, when it is the last) or the context has ended.
+func (b *batch) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	cmdArgs := make([]any, 0, 3+len(keys)+len(args))
+	cmdArgs = append(cmdArgs, "evalsha", sha, len(keys))
+	for _, k := range keys {
+		cmdArgs = append(cmdArgs, k)
+	}
+	cmd := redis.NewCmd(ctx, append(cmdArgs, args...)...)
+
+	b.mu.Lock()
+	if len(b.calls) == b.n {
+		b.mu.Unlock()
+		return b.rdb.EvalSha(ctx, sha, keys, args...)
+	}
+	b.calls = append(b.calls, call{sha: sha, keys: keys, args: args, cmd: cmd})
+	last := len(b.calls) == b.n
+	b.mu.Unlock()
+
+	if last {
+		b.send(ctx)
+		return cmd
+	}
+	select {
+	case <-b.sent:
+		return cmd
+	case <-ctx.Done():
+		// Not cmd: the sender may still write into it.
+		gone := redis.NewCmd(ctx, cmd.Args()...)
+		gone.SetErr(ctx.Err())
+		return gone
+	}
+}
+
+// send runs the batch's calls as one pipeline and hands out the replies.
+// Errors Redis answered (NOSCRIPT) stay with their command; a failed round
+// trip is every command's error, as go-redis sets it.
+func (b *batch) send(ctx context.Context) {
+	defer close(b.sent)
+	cmds := make([]*redis.Cmd, len(b.calls))
+	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range b.calls {
+			cmds[i] = p.EvalSha(ctx, c.sha, c.keys, c.args...)
 		}
 		return nil
 	})
-	var answered redis.Error
-	if err != nil && !errors.As(err, &answered) {
-		return err
+	for i, c := range b.calls {
+		switch val, cerr := cmds[i].Result(); {
+		case cerr != nil:
+			c.cmd.SetErr(cerr)
+		case val == nil && err != nil: // no reply of its own: go-redis sets one, but be sure
+			c.cmd.SetErr(err)
+		default:
+			c.cmd.SetVal(val)
+		}
 	}
-	return nil
 }
 
-// parseResult reads the script's {allowed, remaining, retry after, reset
-// after} reply, durations in microseconds.
-func parseResult(cmd *redis.Cmd) (result, error) {
-	vals, err := cmd.Int64Slice()
-	if err != nil {
-		return result{}, err
-	}
-	if len(vals) != 4 {
-		return result{}, fmt.Errorf("rate-limit script: %d values, want 4", len(vals))
-	}
-	return result{allowed: vals[0] == 1, remaining: int(vals[1]),
-		retryAfter: time.Duration(vals[2]) * time.Microsecond,
-		resetAfter: time.Duration(vals[3]) * time.Microsecond}, nil
+// Eval is Script.Run's retry after NOSCRIPT: see batch.
+func (b *batch) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return b.rdb.Eval(ctx, script, keys, args...)
+}
+
+func (b *batch) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return b.rdb.EvalRO(ctx, script, keys, args...)
+}
+
+func (b *batch) EvalShaRO(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	return b.rdb.EvalShaRO(ctx, sha, keys, args...)
+}
+
+func (b *batch) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
+	return b.rdb.ScriptExists(ctx, hashes...)
+}
+
+func (b *batch) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
+	return b.rdb.ScriptLoad(ctx, script)
+}
+
+func (b *batch) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return b.rdb.Del(ctx, keys...)
+}
+
+// redisRate is l as redis_rate takes it.
+func (l limit) redisRate() redis_rate.Limit {
+	return redis_rate.Limit{Rate: l.rate, Burst: l.burst, Period: l.period}
 }
