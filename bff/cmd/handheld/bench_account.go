@@ -168,21 +168,32 @@ func benchAccount(ctx context.Context, o benchOptions, w io.Writer) error {
 	return nil
 }
 
+// slowCore starts a stack with the fresh cache off, signs in, then gives
+// the core the latencies in faults.
+func slowCore(ctx context.Context, o benchOptions, faults string) (*stack, http.Header, error) {
+	s, err := startStack(ctx, o, noCache)
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := s.signIn()
+	if err == nil {
+		err = s.sim.SetFaults(faults)
+	}
+	if err != nil {
+		s.stop()
+		return nil, nil, err
+	}
+	return s, auth, nil
+}
+
 // benchHome: /me/home with its parts' core latencies at 20, 40 and 60 ms:
 // fetched in parallel, p50 should sit near the slowest part, not the sum.
 func benchHome(ctx context.Context, o benchOptions, w io.Writer) error {
-	s, err := startStack(ctx, o, noCache)
+	s, auth, err := slowCore(ctx, o, "account=latency:20ms;loan=latency:40ms;person=latency:60ms")
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	auth, err := s.signIn()
-	if err != nil {
-		return err
-	}
-	if err := s.sim.SetFaults("account=latency:20ms;loan=latency:40ms;person=latency:60ms"); err != nil {
-		return err
-	}
 	r, err := load(ctx, "GET /me/home (account 20 ms, loan 40 ms, person 60 ms)", s.base+"/api/v1/me/home", auth, min(o.concurrency, 8), o.duration)
 	if err != nil {
 		return err
@@ -196,18 +207,11 @@ func benchHome(ctx context.Context, o benchOptions, w io.Writer) error {
 // cache off and the core slow enough for them to overlap, cost the core
 // one call.
 func benchBurst(ctx context.Context, o benchOptions, w io.Writer) error {
-	s, err := startStack(ctx, o, noCache)
+	s, auth, err := slowCore(ctx, o, "account=latency:100ms")
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	auth, err := s.signIn()
-	if err != nil {
-		return err
-	}
-	if err := s.sim.SetFaults("account=latency:100ms"); err != nil {
-		return err
-	}
 	before := s.sim.Calls("account")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
