@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,6 +32,9 @@ type ProblemField struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// centreTime is the centre's clock (Asia/Shanghai) for times in messages.
+var centreTime = time.FixedZone("CST", 8*3600)
 
 // fiberCodes maps the errors Fiber and fasthttp raise themselves (before or
 // instead of a handler) to our codes.
@@ -85,6 +89,7 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 		if e.RetryAfter > 0 {
 			secs := int(e.RetryAfter.Seconds() + 0.999)
 			params["retry_after"] = secs
+			params["retry_at"] = time.Now().Add(e.RetryAfter).In(centreTime).Format("15:04")
 			p.RetryAfter = secs
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		}

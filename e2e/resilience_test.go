@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,8 @@ func TestCoreOutageServesStaleReads(t *testing.T) {
 	wantProblem(t, r, 503, "core.maintenance")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("maintenance without Retry-After")
+	}
+	if p := r.problem(t); !regexp.MustCompile(`于\d\d:\d\d后`).MatchString(p.Detail) {
+		t.Fatalf("maintenance detail does not say when to come back: %q", p.Detail)
 	}
 }
