@@ -11,6 +11,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/keys"
 	"handheld/services/store"
 )
 
@@ -89,5 +90,42 @@ func TestAuditVerifyFindsTheBrokenLink(t *testing.T) {
 	out.Reset()
 	if err := run(ctx, []string{"audit", "verify"}, &out, &bytes.Buffer{}); err == nil || !strings.Contains(out.String(), "BROKEN at record 2") {
 		t.Fatalf("tampered chain: %v %q", err, out.String())
+	}
+}
+
+// An operator creates production keys, adds one, and promotes it; the
+// ring then signs with the new key and still verifies with the old.
+func TestKeysCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	var out bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"keys", "init", "--dir", dir}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keys.Load(dir, keys.Purposes()...)
+	if err != nil {
+		t.Fatalf("init did not make a loadable ring: %v", err)
+	}
+	oldKid, _ := ring.Signer(keys.PurposeTokens)
+	out.Reset()
+	if err := run(ctx, []string{"keys", "add", "--dir", dir, "--purpose", "tokens"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	newKid := strings.TrimSpace(out.String())
+	if ring, _ = keys.Load(dir, keys.Purposes()...); func() string { k, _ := ring.Signer(keys.PurposeTokens); return k }() != oldKid {
+		t.Fatal("add changed the signing key")
+	}
+	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--purpose", "tokens", "--kid", newKid}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	ring, _ = keys.Load(dir, keys.Purposes()...)
+	if k, _ := ring.Signer(keys.PurposeTokens); k != newKid {
+		t.Fatalf("signing kid %s, want %s", k, newKid)
+	}
+	if _, _, ok := ring.Public(oldKid); !ok {
+		t.Fatal("old key no longer verifies")
+	}
+	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--kid", "tokens-20260101-deadbeef"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("promoting a missing key succeeded")
 	}
 }
