@@ -1,0 +1,242 @@
+// Package certpdf renders a certificate.Document as an A4 PDF: Chinese
+// font embedded as a subset, an e-seal mark, a QR code to the verify page
+// and the signature in the document information, so that a printed or
+// forwarded copy can be checked. Wording and geometry come from layout
+// files (templates/certificate.<type>.<lang>.json) and the locale
+// catalogues; this package only interprets them.
+package certpdf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signintech/gopdf"
+
+	"handheld/services/certificate"
+)
+
+// Texts is the message catalogue a layout's {"key": ...} texts and status
+// labels come from; *locales.Catalogs satisfies it. An unknown key must come
+// back unchanged, which is how New finds keys a layout names but the
+// catalogue lacks.
+type Texts interface {
+	T(lang, key string, params map[string]any) string
+}
+
+// Variants: "" (or "standard", as the certificate service names it) is the
+// colour certificate that is stored and downloaded; "print" is for kiosk
+// printers (larger type, black and white).
+const (
+	VariantStandard = ""
+	VariantPrint    = "print"
+)
+
+// The certificate types, languages and variants every deployment must have
+// a layout for. Read-only tables.
+var (
+	types     = []string{certificate.TypeDepositUse}
+	languages = []string{"zh-CN", "en"}
+	variants  = []string{"standard", "print"}
+)
+
+// FontPath is where the certificate font lives in templates.FS, for the
+// wiring point to read and pass to New: WenQuanYi Micro Hei (Apache-2.0 or
+// GPL-3 with the font exception, see fonts/LICENSE-wqy-microhei.txt), which
+// covers GB 18030's common characters, so that rare characters in names
+// render too.
+const FontPath = "fonts/wqy-microhei.ttf"
+
+// ErrMissingGlyph is returned by Render when a text, typically a name, has
+// a character the font cannot draw; the certificate is not issued rather
+// than issued with a blank where the character should be.
+var ErrMissingGlyph = errors.New("the font has no glyph for a character")
+
+// fontFamily is the name the embedded font goes by inside a PDF; the
+// six-letter tag marks it as a subset, as the PDF standard asks.
+const fontFamily = "HHCERT+WenQuanYiMicroHei"
+
+// Renderer turns Documents into PDFs. It is built once at start-up and is
+// safe for concurrent use: every Render builds its own PDF and only reads
+// the parsed font and layouts (and a small, locked cache of recent bodies).
+type Renderer struct {
+	fonts   *gopdf.FontContainer
+	layouts map[string]*layout // by layoutFile(type, lang)
+	cat     Texts
+	bodies  bodyCache
+}
+
+// New parses the font and every layout once, so that a bad font, a missing
+// layout or a layout naming an unknown key, field or locale message fails
+// start-up with the file named, not the first issuance.
+func New(font []byte, layouts fs.FS, cat Texts) (*Renderer, error) {
+	if cat == nil {
+		return nil, fmt.Errorf("certpdf: no message catalogue")
+	}
+	fc := &gopdf.FontContainer{}
+	if err := fc.AddTTFFontData(fontFamily, font); err != nil {
+		return nil, fmt.Errorf("certpdf: font (%s): %w", FontPath, err)
+	}
+	r := &Renderer{fonts: fc, layouts: map[string]*layout{}, cat: cat}
+	for _, typ := range types {
+		for _, lang := range languages {
+			l, err := loadLayout(layouts, typ, lang, cat)
+			if err != nil {
+				return nil, err
+			}
+			r.layouts[layoutFile(typ, lang)] = l
+		}
+	}
+	return r, nil
+}
+
+// Render draws d in lang ("zh-CN" or "en") and variant ("" or "standard"
+// for the colour certificate, "print" for kiosk printers). The same
+// Document always gives the same bytes: the creation date is d.IssuedAt and
+// nothing random goes in, so a stored hash can be checked by rendering
+// again. The signature only changes the information dictionary at the end
+// of the file (see SignatureOf).
+func (r *Renderer) Render(d certificate.Document, lang, variant string) ([]byte, error) {
+	l, ok := r.layouts[layoutFile(d.Type, lang)]
+	if !ok {
+		return nil, fmt.Errorf("certpdf: no layout for type %q in language %q", d.Type, lang)
+	}
+	if variant == VariantStandard {
+		variant = "standard"
+	}
+	pal, ok := l.Variants[variant]
+	if !ok {
+		return nil, fmt.Errorf("certpdf: unknown variant %q", variant)
+	}
+	if !jwsCharset(d.Signature) {
+		return nil, fmt.Errorf("certpdf: signature is not a compact JWS")
+	}
+	key, err := bodyKey(d, lang, variant)
+	if err != nil {
+		return nil, fmt.Errorf("certpdf: %w", err)
+	}
+	body, ok := r.bodies.get(key)
+	if !ok {
+		if body, err = r.body(&d, l, pal, lang); err != nil {
+			return nil, err
+		}
+		r.bodies.put(key, body)
+	}
+	return withInfo(body, info{
+		Title:    r.text(l, &d, lang, l.Title),
+		Author:   d.CentreName,
+		Subject:  d.Number,
+		Keywords: d.Signature,
+		Created:  d.IssuedAt,
+	})
+}
+
+// body lays the certificate out and writes it with gopdf: everything but
+// the information dictionary.
+func (r *Renderer) body(d *certificate.Document, l *layout, pal palette, lang string) ([]byte, error) {
+	colours, err := pal.colours()
+	if err != nil {
+		return nil, err
+	}
+	pdf := &gopdf.GoPdf{}
+	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
+	if err := pdf.AddTTFFontFromFontContainer(fontFamily, r.fonts); err != nil {
+		return nil, fmt.Errorf("certpdf: font: %w", err)
+	}
+	w := &writer{
+		pdf: pdf, l: l, scale: pal.Scale, c: colours,
+		text:   func(t text) string { return r.text(l, d, lang, t) },
+		widths: map[runeAt]float64{}, glyphs: map[rune]bool{},
+	}
+	if err := w.document(d, func(field, format string) string { return r.value(l, d, lang, field, format) }); err != nil {
+		return nil, fmt.Errorf("certpdf: %s: %w", l.file, err)
+	}
+	var buf bytes.Buffer
+	if _, err := pdf.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("certpdf: write: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// text resolves a layout text and fills its {field} placeholders.
+func (r *Renderer) text(l *layout, d *certificate.Document, lang string, t text) string {
+	s := t.Literal
+	if t.Key != "" {
+		s = r.cat.T(lang, t.Key, nil)
+	}
+	if !strings.Contains(s, "{") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		name := s[i+1 : i+j]
+		b.WriteString(s[:i])
+		if _, ok := fieldKinds[name]; ok {
+			b.WriteString(r.value(l, d, lang, name, ""))
+		} else {
+			b.WriteString(s[i : i+j+1]) // {page} and {pages}, filled later
+		}
+		s = s[i+j+1:]
+	}
+}
+
+// value formats a field for reading.
+func (r *Renderer) value(l *layout, d *certificate.Document, lang, field, format string) string {
+	switch v := raw(d, field).(type) {
+	case string:
+		switch format {
+		case "status":
+			key := "status.account." + v
+			if s := r.cat.T(lang, key, nil); s != key {
+				return s
+			}
+		case "date":
+			return reformat(v, time.DateOnly, l.DateFormat)
+		}
+		return v
+	case time.Time:
+		return v.Format(l.DateFormat)
+	case int64:
+		return yuan(v)
+	case bool:
+		if v {
+			return r.text(l, d, lang, l.Yes)
+		}
+		return r.text(l, d, lang, l.No)
+	case int:
+		return strconv.Itoa(v)
+	case []string:
+		if len(v) == 0 {
+			return r.text(l, d, lang, l.None)
+		}
+		out := make([]string, len(v))
+		for i, m := range v {
+			out[i] = reformat(m, "2006-01", l.MonthFormat)
+		}
+		return strings.Join(out, l.ListSeparator)
+	}
+	return ""
+}
+
+// jwsCharset reports whether s can be a compact JWS (base64url parts joined
+// by dots), so it goes into the PDF as a plain literal SignatureOf finds.
+func jwsCharset(s string) bool {
+	for _, c := range s {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
