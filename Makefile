@@ -37,6 +37,7 @@ fmt:
 
 services:
 	@bash .ci/services
+	@bash .ci/browser
 
 clean:
 	rm -rf bin var

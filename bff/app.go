@@ -27,6 +27,7 @@ import (
 	"handheld/locales"
 	"handheld/services/account"
 	"handheld/services/audit"
+	"handheld/services/certificate"
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/flow"
@@ -44,24 +45,26 @@ const DevCoreSecret = "handheld-embedded-profile-core-secret"
 
 // App is a running handheld: its HTTP app and everything it depends on.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	http     *fiber.App
-	store    *store.Store
-	core     *core.Client
-	sim      *coresim.Sim // embedded profile without CoreURL only
-	redis    redis.UniversalClient
-	metrics  *metrics
-	catalogs *locales.Catalogs
-	keys     *keys.Ring
-	kv       kv.Store
-	identity *identity.Service
-	audit    *audit.Log
-	limiter  *ratelimit.Limiter
-	account  *account.Service
-	flow     *flow.Gate
-	proxies  middleware.Proxies
-	closers  []func() error
+	cfg          Config
+	log          *slog.Logger
+	http         *fiber.App
+	store        *store.Store
+	core         *core.Client
+	sim          *coresim.Sim // embedded profile without CoreURL only
+	redis        redis.UniversalClient
+	metrics      *metrics
+	catalogs     *locales.Catalogs
+	keys         *keys.Ring
+	kv           kv.Store
+	identity     *identity.Service
+	audit        *audit.Log
+	limiter      *ratelimit.Limiter
+	account      *account.Service
+	certificates *certificate.Service
+	verify       *public.Certificates
+	flow         *flow.Gate
+	proxies      middleware.Proxies
+	closers      []func() error
 }
 
 // New builds the app from a validated config. On error everything opened so
@@ -209,6 +212,9 @@ func (a *App) routes() *fiber.App {
 	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}), read, middleware.Service(a.flow, "account"))
 	me.Get("/session", miniapp.Session)
 	miniapp.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
+	miniapp.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
+		middleware.Idempotency(a.store, time.Now), limit("certificate_issue", "", nil), middleware.Service(a.flow, "certificate"))
+	a.verify.Routes(app, limit("public", "public", nil), limit("verify_public", "public", nil))
 
 	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp), read, middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)

@@ -104,6 +104,11 @@ type Config struct {
 	// only): field → channel → mask | partial | full.
 	Masking mask.Policy `yaml:"masking"`
 
+	// CertificateValidity is how long an issued certificate is valid;
+	// CertificateLinkTTL how long a download link works.
+	CertificateValidity time.Duration `env:"HANDHELD_CERTIFICATE_VALIDITY" yaml:"certificate_validity"`
+	CertificateLinkTTL  time.Duration `env:"HANDHELD_CERTIFICATE_LINK_TTL" yaml:"certificate_link_ttl"`
+
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
 
@@ -140,41 +145,43 @@ const BodyLimit = 64 << 10
 // fresh machine.
 func Defaults() Config {
 	return Config{
-		Profile:           ProfileEmbedded,
-		Addr:              "127.0.0.1:8080",
-		DataDir:           "var",
-		CoreKeyID:         "handheld",
-		CoreTimeout:       2 * time.Second,
-		WeChatSandbox:     true,
-		WeChatAPIBase:     "https://api.weixin.qq.com",
-		WeChatTimeout:     5 * time.Second,
-		RedisPrefix:       "hh:",
-		RedisTimeout:      20 * time.Millisecond,
-		Issuer:            "handheld",
-		AccessTTL:         15 * time.Minute,
-		MiniAppSessionTTL: 30 * 24 * time.Hour,
-		AppSessionTTL:     12 * time.Hour,
-		DeviceTokenTTL:    time.Hour,
-		KioskIdle:         3 * time.Minute,
-		KioskAbsolute:     15 * time.Minute,
-		LockoutFailures:   5,
-		LockoutWindow:     15 * time.Minute,
-		LockoutDuration:   15 * time.Minute,
-		RevocationCache:   2 * time.Second,
-		Replicas:          1,
-		HomeDeadline:      800 * time.Millisecond,
-		RateLimits:        ratelimit.DefaultPolicies(),
-		CentreCode:        "330100",
-		CentreName:        "示范市住房公积金管理中心",
-		PublicBaseURL:     "http://127.0.0.1:8080",
-		LoanRateBP:        285,
-		RequestTimeout:    5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		ShutdownTimeout:   15 * time.Second,
-		MaxHeaderBytes:    8 << 10,
-		LogLevel:          "info",
+		Profile:             ProfileEmbedded,
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "var",
+		CoreKeyID:           "handheld",
+		CoreTimeout:         2 * time.Second,
+		WeChatSandbox:       true,
+		WeChatAPIBase:       "https://api.weixin.qq.com",
+		WeChatTimeout:       5 * time.Second,
+		RedisPrefix:         "hh:",
+		RedisTimeout:        20 * time.Millisecond,
+		Issuer:              "handheld",
+		AccessTTL:           15 * time.Minute,
+		MiniAppSessionTTL:   30 * 24 * time.Hour,
+		AppSessionTTL:       12 * time.Hour,
+		DeviceTokenTTL:      time.Hour,
+		KioskIdle:           3 * time.Minute,
+		KioskAbsolute:       15 * time.Minute,
+		LockoutFailures:     5,
+		LockoutWindow:       15 * time.Minute,
+		LockoutDuration:     15 * time.Minute,
+		RevocationCache:     2 * time.Second,
+		Replicas:            1,
+		HomeDeadline:        800 * time.Millisecond,
+		CertificateValidity: 30 * 24 * time.Hour,
+		CertificateLinkTTL:  10 * time.Minute,
+		RateLimits:          ratelimit.DefaultPolicies(),
+		CentreCode:          "330100",
+		CentreName:          "示范市住房公积金管理中心",
+		PublicBaseURL:       "http://127.0.0.1:8080",
+		LoanRateBP:          285,
+		RequestTimeout:      5 * time.Second,
+		ReadTimeout:         10 * time.Second,
+		WriteTimeout:        15 * time.Second,
+		IdleTimeout:         60 * time.Second,
+		ShutdownTimeout:     15 * time.Second,
+		MaxHeaderBytes:      8 << 10,
+		LogLevel:            "info",
 	}
 }
 
@@ -309,6 +316,12 @@ func (c Config) Validate() error {
 	}
 	if c.HomeDeadline <= 0 || c.HomeDeadline >= c.RequestTimeout {
 		bad("HANDHELD_HOME_DEADLINE", "must be positive and below HANDHELD_REQUEST_TIMEOUT, not %s", c.HomeDeadline)
+	}
+	if c.CertificateValidity < 24*time.Hour || c.CertificateValidity > 366*24*time.Hour {
+		bad("HANDHELD_CERTIFICATE_VALIDITY", "must be between 24h and 366 days, not %s", c.CertificateValidity)
+	}
+	if c.CertificateLinkTTL < time.Minute || c.CertificateLinkTTL > 24*time.Hour {
+		bad("HANDHELD_CERTIFICATE_LINK_TTL", "must be between 1m and 24h, not %s", c.CertificateLinkTTL)
 	}
 	if err := c.Masking.Validate(); err != nil {
 		bad("masking", "%v", err)

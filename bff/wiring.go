@@ -17,8 +17,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"handheld/bff/middleware"
+	"handheld/bff/public"
 	"handheld/services/account"
 	"handheld/services/audit"
+	"handheld/services/certificate"
+	"handheld/services/certpdf"
 	"handheld/services/core"
 	"handheld/services/flow"
 	"handheld/services/identity"
@@ -28,6 +31,7 @@ import (
 	"handheld/services/ratelimit"
 	"handheld/services/token"
 	"handheld/services/wechat"
+	"handheld/templates"
 )
 
 // openIdentity builds keys, kv, the audit trail, WeChat and the identity
@@ -198,6 +202,9 @@ func (a *App) openAccount() error {
 	if err != nil {
 		return fmt.Errorf("core_reads: %w", err)
 	}
+	if err := a.openCertificates(reader, secret); err != nil {
+		return err
+	}
 	a.account, err = account.New(account.Deps{
 		Reader: reader, People: a.identity, Audit: a.audit,
 		Mask:         mask.DefaultPolicy().Overlay(a.cfg.Masking),
@@ -206,5 +213,28 @@ func (a *App) openAccount() error {
 		Now:          time.Now,
 		Logger:       a.log.With("component", "account"),
 	})
+	return err
+}
+
+func (a *App) openCertificates(reader *core.Reader, secret []byte) error {
+	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
+	if err != nil {
+		return fmt.Errorf("certificate font: %w", err)
+	}
+	renderer, err := certpdf.New(font, templates.FS, a.catalogs)
+	if err != nil {
+		return err
+	}
+	a.certificates, err = certificate.New(certificate.Deps{
+		Store: a.store, Facts: reader, People: a.identity, Renderer: renderer, Ring: a.keys, Audit: a.audit,
+		Validity: a.cfg.CertificateValidity, LinkTTL: a.cfg.CertificateLinkTTL,
+		PublicBaseURL: a.cfg.PublicBaseURL, CentreName: a.cfg.CentreName, CentreCode: a.cfg.CentreCode,
+		Secret: secret, Mask: mask.DefaultPolicy().Overlay(a.cfg.Masking), Now: time.Now,
+		Logger: a.log.With("component", "certificate"),
+	})
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	a.verify, err = public.NewCertificates(a.certificates, a.catalogs, a.cfg.CentreName)
 	return err
 }

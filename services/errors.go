@@ -59,6 +59,17 @@ const (
 	CodeWeChatInvalidCode Code = "wechat.invalid_code"
 	CodeWeChatRateLimited Code = "wechat.rate_limited"
 	CodeWeChatUnavailable Code = "wechat.unavailable"
+
+	// Idempotency-Key on creating writes (API.md Conventions).
+	CodeIdempotencyKeyMissing Code = "idempotency.key_missing"
+	CodeIdempotencyKeyInvalid Code = "idempotency.key_invalid"
+	CodeIdempotencyKeyReused  Code = "idempotency.key_reused"
+	CodeIdempotencyInFlight   Code = "idempotency.in_flight"
+
+	// Certificates: signed download links and verify codes.
+	CodeCertificateLinkExpired Code = "certificate.link_expired"
+	CodeCertificateLinkInvalid Code = "certificate.link_invalid"
+	CodeCertificateBadCode     Code = "certificate.bad_code"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -69,6 +80,9 @@ const (
 	FieldOneOf      = "one_of"
 	FieldFormat     = "format"
 	FieldChecksum   = "checksum"
+	// FieldTooLong carries Params{"max": n}: a free-text field longer
+	// than n characters (runes).
+	FieldTooLong = "too_long"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,
@@ -115,6 +129,14 @@ var statusOf = map[Code]int{
 	CodeWeChatInvalidCode: http.StatusBadRequest,
 	CodeWeChatRateLimited: http.StatusTooManyRequests,
 	CodeWeChatUnavailable: http.StatusServiceUnavailable,
+
+	CodeIdempotencyKeyMissing:  http.StatusBadRequest,
+	CodeIdempotencyKeyInvalid:  http.StatusBadRequest,
+	CodeIdempotencyKeyReused:   http.StatusUnprocessableEntity,
+	CodeIdempotencyInFlight:    http.StatusConflict,
+	CodeCertificateLinkExpired: http.StatusForbidden,
+	CodeCertificateLinkInvalid: http.StatusForbidden,
+	CodeCertificateBadCode:     http.StatusBadRequest,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

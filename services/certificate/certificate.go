@@ -1,0 +1,243 @@
+package certificate
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"handheld/services"
+	"handheld/services/audit"
+	"handheld/services/core"
+	"handheld/services/identity"
+	"handheld/services/keys"
+	"handheld/services/mask"
+	"handheld/services/store"
+)
+
+// Defaults of Deps.
+const (
+	DefaultValidity = 30 * 24 * time.Hour
+	DefaultLinkTTL  = 10 * time.Minute
+)
+
+// Limits a centre's configuration must stay within.
+const (
+	maxValidity   = 366 * 24 * time.Hour
+	maxLinkTTL    = 24 * time.Hour
+	maxPurpose    = 100 // runes
+	secretMinSize = 32
+)
+
+// The audit actions of this package.
+const (
+	ActionIssue    = "certificate.issue"
+	ActionRevoke   = "certificate.revoke"
+	ActionDownload = "certificate.download"
+	ActionVerify   = "certificate.verify"
+	ActionList     = "read.certificates"
+	ActionGet      = "read.certificate"
+)
+
+// Rendering variants: the standard PDF is what is stored and downloaded;
+// print is the kiosk's printer layout, rendered again on demand.
+const (
+	VariantStandard = "standard"
+	VariantPrint    = "print"
+)
+
+// Languages a certificate can be issued in.
+const (
+	LangZhCN = "zh-CN"
+	LangEn   = "en"
+)
+
+// auditWait bounds how long an audit record waits to be queued once the
+// request's own deadline has passed.
+const auditWait = 2 * time.Second
+
+// The collaborators, declared here by what this package needs of them.
+type (
+	// factsReader is the core, read with deadlines and breakers
+	// (core.Reader), never stale for certificates.
+	factsReader interface {
+		CertificateFacts(ctx context.Context, personID string) (core.CertificateFacts, core.Freshness, error)
+	}
+	// people maps the token's subject to the core's person id.
+	people interface {
+		PersonID(ctx context.Context, subject string) (string, error)
+	}
+	// renderer lays a Document out as a PDF (services/certpdf). It must be
+	// deterministic: the same document, language and variant give the
+	// same bytes, so that a print copy can be rendered again at any time.
+	renderer interface {
+		Render(d Document, lang, variant string) ([]byte, error)
+	}
+	// auditor queues audit records.
+	auditor interface {
+		Enqueue(ctx context.Context, r audit.Record) error
+	}
+)
+
+// Deps are a Service's collaborators and policy, built once in bff/app.go.
+type Deps struct {
+	Store    *store.Store
+	Facts    factsReader
+	People   people
+	Renderer renderer
+	// Ring signs the claims with its current certificates key.
+	Ring  *keys.Ring
+	Audit auditor
+	// Validity is how long a certificate is valid; DefaultValidity when 0.
+	Validity time.Duration
+	// LinkTTL is how long a download link works; DefaultLinkTTL when 0.
+	LinkTTL time.Duration
+	// PublicBaseURL is where verify pages are served (http or https): the
+	// certificate's QR code points to <PublicBaseURL>/verify/<code>.
+	PublicBaseURL string
+	// CentreName is printed on certificates and verify pages; CentreCode
+	// (letters and digits) starts every certificate number.
+	CentreName string
+	CentreCode string
+	// Secret keys the download-link MACs and the ID-number hash in the
+	// claims; at least 32 bytes, the same on every replica.
+	Secret []byte
+	// Mask is the centre's masking policy; nil means mask.DefaultPolicy.
+	// Verify pages use its public (unknown-channel) level: always masked.
+	Mask mask.Policy
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Rand is the source of ids and verify codes; crypto/rand when nil.
+	Rand   io.Reader
+	Logger *slog.Logger
+}
+
+// Service issues, lists, revokes, serves and verifies certificates. Every
+// use case by a depositor reads only the caller's own certificates: the
+// subject comes from the token, and another person's id is not found.
+type Service struct {
+	Deps
+	kid     string
+	key     ed25519.PrivateKey
+	linkKey []byte
+	idKey   []byte
+}
+
+var centreCodeShape = regexp.MustCompile(`^[0-9A-Z]{1,12}$`)
+
+// New checks the dependencies and policy and fills defaults, so that a
+// missing key or a bad setting stops start-up instead of the first issue.
+func New(d Deps) (*Service, error) {
+	switch {
+	case d.Store == nil || d.Facts == nil || d.People == nil || d.Renderer == nil || d.Ring == nil || d.Audit == nil:
+		return nil, errors.New("certificate: missing dependency (store, facts, people, renderer, ring or audit)")
+	case len(d.Secret) < secretMinSize:
+		return nil, fmt.Errorf("certificate: secret must be at least %d bytes", secretMinSize)
+	case d.Validity < 0 || d.Validity > maxValidity:
+		return nil, fmt.Errorf("certificate: validity %s must be between 0 and %s", d.Validity, maxValidity)
+	case d.LinkTTL < 0 || d.LinkTTL > maxLinkTTL:
+		return nil, fmt.Errorf("certificate: link TTL %s must be between 0 and %s", d.LinkTTL, maxLinkTTL)
+	case !centreCodeShape.MatchString(d.CentreCode):
+		return nil, fmt.Errorf("certificate: centre code %q must be 1-12 digits or capital letters", d.CentreCode)
+	case strings.TrimSpace(d.CentreName) == "":
+		return nil, errors.New("certificate: centre name is required")
+	}
+	u, err := url.Parse(d.PublicBaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("certificate: public base URL %q must be an absolute http(s) URL without query", d.PublicBaseURL)
+	}
+	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
+	if err := d.Mask.Validate(); err != nil {
+		return nil, err
+	}
+	kid, key := d.Ring.Signer(keys.PurposeCertificates)
+	if key == nil {
+		return nil, fmt.Errorf("certificate: the key ring has no %q signing key", keys.PurposeCertificates)
+	}
+	if d.Mask == nil {
+		d.Mask = mask.DefaultPolicy()
+	}
+	if d.Validity == 0 {
+		d.Validity = DefaultValidity
+	}
+	if d.LinkTTL == 0 {
+		d.LinkTTL = DefaultLinkTTL
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Deps: d, kid: kid, key: key,
+		linkKey: derive(d.Secret, linkLabel),
+		idKey:   derive(d.Secret, "handheld certificate id_hash")}, nil
+}
+
+// derive gives each use of the shared secret a key of its own, so that no
+// MAC made here can be matched with one made elsewhere from the same
+// secret (an ID number's id_hash against a rate-limit key, say).
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// checkPrincipal admits depositors with a subject. The route guards
+// already ensure it; checking again keeps a wiring mistake from letting
+// anyone else issue or read certificates.
+func checkPrincipal(p identity.Principal) error {
+	if p.Role != identity.RoleDepositor || p.Subject == "" {
+		return services.Errorf(services.CodeForbidden, "certificate: role %q may not use certificates", p.Role)
+	}
+	return nil
+}
+
+// audited records what happened to a certificate and decides what the
+// caller gets: opErr when the operation failed (the record is best
+// effort), an internal error when a successful read of personal data
+// cannot be audited (the data is then withheld), or nil.
+func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) error {
+	r.At, r.RequestID, r.Result = s.Now(), services.RequestID(ctx), "ok"
+	if opErr != nil {
+		r.Result = "error"
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWait)
+	defer cancel()
+	err := s.Audit.Enqueue(actx, r)
+	switch {
+	case opErr != nil:
+		if err != nil {
+			s.Logger.Error("audit record lost", "action", r.Action, "request_id", r.RequestID, "err", err)
+		}
+		return opErr
+	case err != nil:
+		return services.Errorf(services.CodeInternal, "audit %s: %w", r.Action, err)
+	}
+	return nil
+}
+
+// byHolder is the audit record of something p did.
+func byHolder(p identity.Principal, action, id string) audit.Record {
+	actor := p.Subject
+	if p.Channel == identity.ChannelKiosk && p.Device != "" {
+		actor = "device:" + p.Device
+	}
+	target := "self"
+	if id != "" {
+		target = "certificate:" + id
+	}
+	return audit.Record{Subject: p.Subject, Actor: actor, Channel: p.Channel, Action: action, Target: target}
+}

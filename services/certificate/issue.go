@@ -1,0 +1,143 @@
+package certificate
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"handheld/services"
+	"handheld/services/identity"
+	"handheld/services/mask"
+	"handheld/services/store"
+)
+
+// Issued is the answer to an issue: where to get the PDF (a signed link
+// that works for LinkTTL) and how anyone can check it (the verify code).
+type Issued struct {
+	ID          string
+	Number      string
+	Type        string
+	VerifyCode  string // grouped, as printed: 7KQ2-M9XD-4T8W-J3HR
+	VerifyURL   string
+	DownloadURL string // relative: /api/v1/certificates/{id}/pdf?t=...
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
+}
+
+// Issue makes a certificate for p from the core's current facts: the
+// document is rendered, its hash signed (EdDSA JWS with the certificates
+// key), the signature embedded by rendering again, and the whole stored in
+// one transaction. A sealed or frozen account gets a certificate that
+// states its status; a person without an account gets account.not_found.
+// lang is the PDF's language (zh-CN or en); purpose is optional free text.
+func (s *Service) Issue(ctx context.Context, p identity.Principal, typ, purpose, lang string) (Issued, error) {
+	if err := checkPrincipal(p); err != nil {
+		return Issued{}, err
+	}
+	purpose, err := checkIssue(typ, purpose, lang)
+	if err != nil {
+		return Issued{}, err
+	}
+	out, id, err := s.issue(ctx, p, typ, purpose, lang)
+	if err != nil {
+		return Issued{}, s.audited(ctx, byHolder(p, ActionIssue, ""), err)
+	}
+	// The certificate exists and its row records who issued it when; an
+	// audit record that cannot be queued is logged, not turned into an
+	// error the client would retry into a second certificate.
+	if err := s.audited(ctx, byHolder(p, ActionIssue, id), nil); err != nil {
+		s.Logger.Error("audit record lost", "action", ActionIssue, "request_id", services.RequestID(ctx), "err", err)
+	}
+	return out, nil
+}
+
+// checkIssue validates the request's fields, all at once, and returns the
+// purpose trimmed.
+func checkIssue(typ, purpose, lang string) (string, error) {
+	var fields []services.FieldError
+	if typ != TypeDepositUse {
+		code := services.FieldOneOf
+		if typ == "" {
+			code = services.FieldRequired
+		}
+		fields = append(fields, services.FieldError{Field: "type", Code: code, Params: map[string]any{"allowed": TypeDepositUse}})
+	}
+	purpose = strings.TrimSpace(purpose)
+	switch {
+	case !utf8.ValidString(purpose) || strings.ContainsFunc(purpose, unicode.IsControl):
+		fields = append(fields, services.FieldError{Field: "purpose", Code: services.FieldFormat})
+	case utf8.RuneCountInString(purpose) > maxPurpose:
+		fields = append(fields, services.FieldError{Field: "purpose", Code: services.FieldTooLong, Params: map[string]any{"max": maxPurpose}})
+	}
+	if lang != LangZhCN && lang != LangEn {
+		fields = append(fields, services.FieldError{Field: "lang", Code: services.FieldOneOf, Params: map[string]any{"allowed": LangZhCN + ", " + LangEn}})
+	}
+	if len(fields) > 0 {
+		return "", services.Invalid(fields...)
+	}
+	return purpose, nil
+}
+
+func (s *Service) issue(ctx context.Context, p identity.Principal, typ, purpose, lang string) (Issued, string, error) {
+	personID, err := s.People.PersonID(ctx, p.Subject)
+	if err != nil {
+		return Issued{}, "", err
+	}
+	facts, fresh, err := s.Facts.CertificateFacts(ctx, personID)
+	switch {
+	case err != nil:
+		return Issued{}, "", err
+	case fresh.Stale:
+		return Issued{}, "", services.Errorf(services.CodeCoreUnavailable, "certificate: facts are stale")
+	case !facts.Person.HasAccount || facts.Account.AccountNumber == "":
+		return Issued{}, "", services.Errorf(services.CodeAccountNotFound, "certificate: person has no account")
+	}
+	// Whole seconds: the JWS carries NumericDates, and the stored times
+	// must say exactly what the signature says.
+	issuedAt := store.Timestamp(s.Now()).Truncate(time.Second)
+	expiresAt := issuedAt.Add(s.Validity)
+	id, err := newID(s.Rand)
+	if err != nil {
+		return Issued{}, "", services.AsError(err)
+	}
+	code, err := newVerifyCode(s.Rand)
+	if err != nil {
+		return Issued{}, "", services.AsError(err)
+	}
+	number, err := s.nextNumber(ctx, issuedAt)
+	if err != nil {
+		return Issued{}, "", err
+	}
+	doc := s.document(facts, typ, purpose, number, FormatCode(code), issuedAt, expiresAt)
+	unsigned, err := s.Renderer.Render(doc, lang, VariantStandard)
+	if err != nil {
+		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: render: %w", err)
+	}
+	holder := s.Mask.Apply(mask.Name, publicChannel, doc.HolderName)
+	jws, payload, err := s.sign(Claims{Issuer: s.CentreCode, Number: number, Type: typ, Holder: holder,
+		IDHash: s.idHash(doc.IDNumber), Facts: summary(doc), IssuedAt: issuedAt, ExpiresAt: expiresAt,
+		PDFSHA256: sha256Hex(unsigned)})
+	if err != nil {
+		return Issued{}, "", services.AsError(err)
+	}
+	doc.Signature = jws
+	pdf, err := s.Renderer.Render(doc, lang, VariantStandard)
+	if err != nil {
+		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: render signed: %w", err)
+	}
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: document: %w", err)
+	}
+	r := record{ID: id, Subject: p.Subject, Number: number, VerifyCode: code, Type: typ, Purpose: purpose, Lang: lang,
+		Holder: holder, Claims: string(payload), JWS: jws, PDFSHA256: sha256Hex(pdf), IssuedAt: issuedAt, ExpiresAt: expiresAt}
+	err = s.Store.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, r, docJSON, pdf) })
+	if err != nil {
+		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: store: %w", err)
+	}
+	return Issued{ID: id, Number: number, Type: typ, VerifyCode: FormatCode(code), VerifyURL: doc.VerifyURL,
+		DownloadURL: s.downloadURL(id), IssuedAt: issuedAt, ExpiresAt: expiresAt}, id, nil
+}

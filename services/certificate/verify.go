@@ -1,0 +1,73 @@
+package certificate
+
+import (
+	"context"
+	"time"
+
+	"handheld/services"
+	"handheld/services/audit"
+	"handheld/services/store"
+)
+
+// Verification channels: the HTML page anyone reaches from the QR code, and
+// the JSON API banks and other centres call.
+const (
+	ChannelWeb = "web"
+	ChannelAPI = "api"
+)
+
+// publicChannel is the audit channel, and the masking channel, of people
+// who are not signed in: no policy names it, so masking is at its fullest.
+const publicChannel = "public"
+
+// VerifyView is what anyone holding a verify code may learn: whether the
+// certificate is genuine and current, its type and number, the holder's
+// masked name, its dates and the issuing centre. Never the full name or
+// the ID number.
+type VerifyView struct {
+	Valid  bool
+	Status string // valid | expired | revoked | not_found
+	Number string
+	Type   string
+	Holder string // masked, e.g. 张* or 欧阳**
+	// PDFSHA256 lets a verifier check that the PDF they were handed is
+	// the one issued, byte for byte.
+	PDFSHA256 string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	Centre    string
+}
+
+// Verify answers a verify code as typed or scanned: a malformed code is
+// certificate.bad_code; a well-formed one that matches no certificate is
+// not an error but Status not_found, so that every answer about a code has
+// one shape. Each verification of a certificate is recorded (time and
+// channel, never the address) for its holder to see, and audited.
+func (s *Service) Verify(ctx context.Context, code, channel string) (VerifyView, error) {
+	if channel != ChannelWeb && channel != ChannelAPI {
+		return VerifyView{}, services.Errorf(services.CodeInternal, "certificate: verify channel %q", channel)
+	}
+	canonical, err := NormalizeCode(code)
+	if err != nil {
+		return VerifyView{}, err
+	}
+	r, err := s.byCode(ctx, canonical)
+	if services.ErrorCode(err) == services.CodeNotFound {
+		return VerifyView{Status: StatusNotFound, Centre: s.CentreName}, nil
+	}
+	if err != nil {
+		return VerifyView{}, err
+	}
+	at := store.Timestamp(s.Now())
+	if _, err := s.Store.Exec(ctx, `INSERT INTO certificate_verifications (certificate_id, at, channel) VALUES ($1, $2, $3)`,
+		r.ID, at, channel); err != nil {
+		return VerifyView{}, services.Errorf(services.CodeInternal, "certificate: record verification: %w", err)
+	}
+	rec := audit.Record{Subject: r.Subject, Actor: publicChannel, Channel: publicChannel, Action: ActionVerify, Target: "certificate:" + r.ID}
+	if err := s.audited(ctx, rec, nil); err != nil {
+		return VerifyView{}, err
+	}
+	status := s.status(r)
+	return VerifyView{Valid: status == StatusValid, Status: status, Number: r.Number, Type: r.Type, Holder: r.Holder,
+		PDFSHA256: r.PDFSHA256, IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, Centre: s.CentreName}, nil
+}
