@@ -37,6 +37,7 @@ func benchScenarios() []benchScenario {
 		{"account", "full-stack GET /me/account (JWT, revocation, limits in Redis, core over HTTP at 0 ms, masking, audit) vs a bare Fiber hello world", benchAccount},
 		{"home", "GET /me/home with core latencies injected per part", benchHome},
 		{"burst", "100 concurrent identical reads for one subject", benchBurst},
+		{"certificate", "certificate issuance end to end: core facts over HTTP, PDF, signature, store", benchCertificate},
 	}
 }
 
