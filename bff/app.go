@@ -203,6 +203,7 @@ func (a *App) routes() *fiber.App {
 	v1.Post("/auth/wechat", limit("login", identity.ChannelMiniApp, nil), ah.WeChat)
 	v1.Post("/auth/bind", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
 	v1.Post("/auth/employer", limit("login", identity.ChannelApp, middleware.BodyField("unit_code", "operator_id")), ah.Employer)
+	v1.Post("/auth/verifier", limit("login", identity.ChannelApp, middleware.BodyField("client_id")), ah.Verifier)
 	v1.Post("/auth/refresh", limit("refresh", "public", middleware.BodyField("refresh_token")), ah.Refresh)
 	v1.Post("/auth/logout", authed, read, ah.Logout)
 	v1.Post("/kiosk/session", limit("login", identity.ChannelKiosk, middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)

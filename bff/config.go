@@ -109,6 +109,10 @@ type Config struct {
 	CertificateValidity time.Duration `env:"HANDHELD_CERTIFICATE_VALIDITY" yaml:"certificate_validity"`
 	CertificateLinkTTL  time.Duration `env:"HANDHELD_CERTIFICATE_LINK_TTL" yaml:"certificate_link_ttl"`
 
+	// Verifiers are the e-card verifier credentials (YAML file only):
+	// counters, partner banks.
+	Verifiers []VerifierCredential `yaml:"verifiers"`
+
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
 
@@ -136,6 +140,16 @@ type KioskDevice struct {
 	Location  string `yaml:"location"`
 	PublicKey string `yaml:"public_key"` // base64 of the 32-byte Ed25519 public key
 	Enabled   bool   `yaml:"enabled"`
+}
+
+// VerifierCredential is one registered verifier. The secret is given only
+// as its SHA-256 (hex): `printf %s "$SECRET" | sha256sum`.
+type VerifierCredential struct {
+	ID           string   `yaml:"id"`
+	Name         string   `yaml:"name"`
+	Scopes       []string `yaml:"scopes"`
+	SecretSHA256 string   `yaml:"secret_sha256"`
+	Enabled      bool     `yaml:"enabled"`
 }
 
 // BodyLimit is the largest request body accepted (API.md: over 64 KiB → 413).

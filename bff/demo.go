@@ -19,3 +19,11 @@ func DemoKioskKey() ed25519.PrivateKey {
 	seed := sha256.Sum256([]byte("handheld demo kiosk " + DemoKioskID))
 	return ed25519.NewKeyFromSeed(seed[:])
 }
+
+// The demo verifier (a counter), registered on the embedded profile only;
+// `handheld demo` prints its credentials.
+const (
+	DemoVerifierID     = "demo-counter"
+	DemoVerifierName   = "示范市政务服务中心公积金窗口"
+	DemoVerifierSecret = "demo-counter-secret-0001"
+)

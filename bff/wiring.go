@@ -88,9 +88,18 @@ func (a *App) openIdentity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var verifiers []identity.Verifier
+	for _, v := range a.cfg.Verifiers {
+		verifiers = append(verifiers, identity.Verifier{ID: v.ID, Name: v.Name, Scopes: v.Scopes, SecretSHA256: v.SecretSHA256, Enabled: v.Enabled})
+	}
+	if a.cfg.Profile == ProfileEmbedded {
+		sum := sha256.Sum256([]byte(DemoVerifierSecret))
+		verifiers = append(verifiers, identity.Verifier{ID: DemoVerifierID, Name: DemoVerifierName,
+			Scopes: []string{identity.ScopeECardVerify}, SecretSHA256: hex.EncodeToString(sum[:]), Enabled: true})
+	}
 	a.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, WeChat: wx, Tokens: tokens, KV: a.kv, Audit: a.audit,
-		Devices: devices, HashSecret: secret, Now: time.Now, Logger: a.log.With("component", "identity"),
+		Devices: devices, Verifiers: verifiers, HashSecret: secret, Now: time.Now, Logger: a.log.With("component", "identity"),
 		Policy: identity.Policy{
 			AccessTTL: cfg.AccessTTL,
 			RefreshTTL: map[string]time.Duration{

@@ -24,6 +24,7 @@ type Identity interface {
 	LoginKiosk(ctx context.Context, device identity.Principal, l identity.KioskLogin) (identity.Tokens, error)
 	Refresh(ctx context.Context, refresh string) (identity.Tokens, error)
 	Logout(ctx context.Context, p identity.Principal) error
+	LoginVerifier(ctx context.Context, clientID, secret string) (identity.Tokens, error)
 }
 
 // Handlers serve /api/v1/auth/*, /api/v1/kiosk/session and the JWKS.
@@ -146,6 +147,22 @@ func (h Handlers) Kiosk(c *fiber.Ctx) error {
 	}
 	t, err := h.ID.LoginKiosk(c.UserContext(), middleware.PrincipalOf(c),
 		identity.KioskLogin{Name: req.Name, IDNumber: req.IDNumber, FaceToken: req.FaceToken})
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// Verifier is POST /api/v1/auth/verifier {client_id, client_secret}.
+func (h Handlers) Verifier(c *fiber.Ctx) error {
+	var req struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.LoginVerifier(c.UserContext(), req.ClientID, req.ClientSecret)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ type Deps struct {
 	KV      ephemeral
 	Audit   auditor
 	Devices []Device
+	// Verifiers are the registered e-card verifier credentials.
+	Verifiers []Verifier
 	// HashSecret keys the HMACs that stand in for openids and operator ids.
 	HashSecret []byte
 	Policy     Policy
@@ -34,9 +36,10 @@ type Deps struct {
 // Service is identity's use cases.
 type Service struct {
 	Deps
-	devices map[string]Device
-	revoked *revocationCache
-	people  *personCache
+	devices   map[string]Device
+	verifiers map[string]Verifier
+	revoked   *revocationCache
+	people    *personCache
 }
 
 // New checks the dependencies and policy.
@@ -59,7 +62,13 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{Deps: d, devices: map[string]Device{}, people: &personCache{max: 100_000}}
+	s := &Service{Deps: d, devices: map[string]Device{}, verifiers: map[string]Verifier{}, people: &personCache{max: 100_000}}
+	for _, v := range d.Verifiers {
+		if b, err := hex.DecodeString(v.SecretSHA256); err != nil || len(b) != sha256.Size || v.ID == "" {
+			return nil, fmt.Errorf("identity: verifier %q: need an id and the hex SHA-256 of its secret", v.ID)
+		}
+		s.verifiers[v.ID] = v
+	}
 	for _, dev := range d.Devices {
 		if len(dev.PublicKey) != 32 || dev.ID == "" {
 			return nil, fmt.Errorf("identity: kiosk %q: need an id and a 32-byte Ed25519 public key", dev.ID)

@@ -112,6 +112,15 @@ func demo(ctx context.Context, stdout io.Writer) error {
 			return err
 		}
 	}
+	if err := enc.Encode(map[string]string{
+		"role":          "verifier",
+		"client_id":     bff.DemoVerifierID,
+		"client_secret": bff.DemoVerifierSecret,
+		"name":          bff.DemoVerifierName,
+		"notes":         "a counter that verifies e-cards (embedded profile only): POST /api/v1/auth/verifier",
+	}); err != nil {
+		return err
+	}
 	return enc.Encode(map[string]string{
 		"role":        "kiosk",
 		"device_id":   bff.DemoKioskID,
