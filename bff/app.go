@@ -30,6 +30,7 @@ import (
 	"handheld/services/certificate"
 	"handheld/services/core"
 	"handheld/services/coresim"
+	"handheld/services/ecard"
 	"handheld/services/flow"
 	"handheld/services/identity"
 	"handheld/services/keys"
@@ -62,6 +63,7 @@ type App struct {
 	account      *account.Service
 	certificates *certificate.Service
 	verify       *public.Certificates
+	ecard        *ecard.Service
 	flow         *flow.Gate
 	proxies      middleware.Proxies
 	closers      []func() error
@@ -216,6 +218,9 @@ func (a *App) routes() *fiber.App {
 	miniapp.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
 		middleware.Idempotency(a.store, time.Now), limit("certificate_issue", "", nil), middleware.Service(a.flow, "certificate"))
 	a.verify.Routes(app, limit("public", "public", nil), limit("verify_public", "public", nil))
+	miniapp.ECard{Service: a.ecard}.Routes(me, limit("ecard", "", nil))
+	public.ECard{Service: a.ecard}.Routes(v1, authed,
+		middleware.Require([]string{identity.RoleVerifier, identity.RoleKiosk}), limit("verify_ecard", "", nil))
 
 	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp), read, middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)

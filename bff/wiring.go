@@ -23,6 +23,7 @@ import (
 	"handheld/services/certificate"
 	"handheld/services/certpdf"
 	"handheld/services/core"
+	"handheld/services/ecard"
 	"handheld/services/flow"
 	"handheld/services/identity"
 	"handheld/services/keys"
@@ -245,5 +246,11 @@ func (a *App) openCertificates(reader *core.Reader, secret []byte) error {
 		return fmt.Errorf("certificates: %w", err)
 	}
 	a.verify, err = public.NewCertificates(a.certificates, a.catalogs, a.cfg.CentreName)
+	if err != nil {
+		return err
+	}
+	a.ecard, err = ecard.New(ecard.Deps{Ring: a.keys, KV: a.kv, Reader: reader, People: a.identity, Audit: a.audit,
+		Store: a.store, Mask: mask.DefaultPolicy().Overlay(a.cfg.Masking), CentreCode: a.cfg.CentreCode,
+		CentreName: a.cfg.CentreName, Now: time.Now, Logger: a.log.With("component", "ecard")})
 	return err
 }

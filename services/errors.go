@@ -70,6 +70,12 @@ const (
 	CodeCertificateLinkExpired Code = "certificate.link_expired"
 	CodeCertificateLinkInvalid Code = "certificate.link_invalid"
 	CodeCertificateBadCode     Code = "certificate.bad_code"
+
+	// E-cards: the one-time payload a verifier scans.
+	CodeECardMalformed    Code = "ecard.malformed"
+	CodeECardBadSignature Code = "ecard.bad_signature"
+	CodeECardExpired      Code = "ecard.expired"
+	CodeECardReplayed     Code = "ecard.replayed"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -137,6 +143,10 @@ var statusOf = map[Code]int{
 	CodeCertificateLinkExpired: http.StatusForbidden,
 	CodeCertificateLinkInvalid: http.StatusForbidden,
 	CodeCertificateBadCode:     http.StatusBadRequest,
+	CodeECardMalformed:         http.StatusBadRequest,
+	CodeECardBadSignature:      http.StatusUnprocessableEntity,
+	CodeECardExpired:           http.StatusUnprocessableEntity,
+	CodeECardReplayed:          http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

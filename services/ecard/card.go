@@ -1,0 +1,126 @@
+package ecard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/skip2/go-qrcode"
+
+	"handheld/services"
+	"handheld/services/audit"
+	"handheld/services/identity"
+)
+
+// Card is the holder's current e-card: the payload to show (as a QR code),
+// when it stops being accepted, when to fetch the next one, and the
+// account status it was minted with (01 normal, 02 sealed, 06 frozen, ...).
+type Card struct {
+	Payload      string
+	ExpiresAt    time.Time
+	RefreshAfter time.Time
+	Status       string
+}
+
+// claims is the signed payload, kept short so the QR code stays easy to
+// scan: iss, sub, iat, exp, jti and st (the account status at issue).
+type claims struct {
+	jwt.RegisteredClaims
+	Status string `json:"st"`
+}
+
+// Card mints a fresh e-card for p. A sealed or frozen account gets a card
+// that says so; a person without an account, or with a closed one, gets
+// account.not_found. The read is audited (read.ecard).
+func (s *Service) Card(ctx context.Context, p identity.Principal) (Card, error) {
+	if err := checkHolder(p); err != nil {
+		return Card{}, err
+	}
+	card, jti, err := s.card(ctx, p)
+	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: auditChannel(p), Action: ActionCard, Target: "ecard:" + jti}
+	if err := s.audited(ctx, rec, err); err != nil {
+		return Card{}, err
+	}
+	return card, nil
+}
+
+// QR is p's fresh e-card as a PNG QR code of size×size pixels (0 means
+// DefaultQRSize); a size outside MinQRSize..MaxQRSize is request.invalid.
+func (s *Service) QR(ctx context.Context, p identity.Principal, size int) ([]byte, error) {
+	if size == 0 {
+		size = DefaultQRSize
+	}
+	if size < MinQRSize || size > MaxQRSize {
+		return nil, services.Invalid(services.FieldError{Field: "size", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": MinQRSize, "max": MaxQRSize}})
+	}
+	card, err := s.Card(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	png, err := qrcode.Encode(card.Payload, qrcode.Medium, size)
+	if err != nil {
+		return nil, services.Errorf(services.CodeInternal, "ecard: qr: %w", err)
+	}
+	return png, nil
+}
+
+func (s *Service) card(ctx context.Context, p identity.Principal) (Card, string, error) {
+	personID, err := s.People.PersonID(ctx, p.Subject)
+	if err != nil {
+		return Card{}, "", err
+	}
+	acc, _, err := s.Reader.Account(ctx, personID)
+	switch {
+	case err != nil:
+		return Card{}, "", err
+	case acc.AccountNumber == "" || closed(acc.Status):
+		return Card{}, "", services.Errorf(services.CodeAccountNotFound, "ecard: no open account")
+	}
+	jti, err := newJTI()
+	if err != nil {
+		return Card{}, "", services.AsError(err)
+	}
+	// Whole seconds: the payload carries NumericDates.
+	iat := s.Now().Truncate(time.Second)
+	exp := iat.Add(s.TTL)
+	payload, err := s.sign(claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: s.CentreCode, Subject: p.Subject,
+		IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp), ID: jti}, Status: acc.Status})
+	if err != nil {
+		return Card{}, jti, err
+	}
+	return Card{Payload: payload, ExpiresAt: exp, RefreshAfter: exp.Add(-RefreshBefore), Status: acc.Status}, jti, nil
+}
+
+// sign makes the compact JWS: EdDSA, kid of the current e-card key, typ.
+func (s *Service) sign(c claims) (string, error) {
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = s.kid
+	tok.Header["typ"] = JWSType
+	out, err := tok.SignedString(s.key)
+	if err != nil {
+		return "", services.Errorf(services.CodeInternal, "ecard: sign: %w", err)
+	}
+	return out, nil
+}
+
+// newJTI is 96 random bits, base64url: 16 characters.
+func newJTI() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("ecard: jti: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// actorOf is who acts for p in the audit trail: the subject, or the kiosk
+// device a citizen uses.
+func actorOf(p identity.Principal) string {
+	if p.Channel == identity.ChannelKiosk && p.Device != "" {
+		return "device:" + p.Device
+	}
+	return p.Subject
+}
