@@ -1,10 +1,12 @@
 package ecard
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"image/png"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -61,11 +63,19 @@ func (s *Service) QR(ctx context.Context, p identity.Principal, size int) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	png, err := qrcode.Encode(card.Payload, qrcode.Medium, size)
+	q, err := qrcode.New(card.Payload, qrcode.Medium)
 	if err != nil {
 		return nil, services.Errorf(services.CodeInternal, "ecard: qr: %w", err)
 	}
-	return png, nil
+	// The library's own PNG uses the best (slowest) compression; a two-colour
+	// code compresses well at the fastest level too, and the card is made
+	// again every minute.
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, q.Image(size)); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "ecard: qr png: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *Service) card(ctx context.Context, p identity.Principal) (Card, string, error) {
