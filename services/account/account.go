@@ -38,10 +38,6 @@ const (
 // than this is left out rather than hold the whole screen.
 const DefaultHomeDeadline = 800 * time.Millisecond
 
-// auditWait bounds how long a read waits to queue its audit record once the
-// request's own deadline has passed: the record of a slow read still counts.
-const auditWait = 2 * time.Second
-
 // The collaborators, declared here by what this package needs of them.
 type (
 	// reader is the core, read with deadlines, breakers and a short cache
@@ -146,34 +142,15 @@ func checkPrincipal(p identity.Principal) error {
 	return nil
 }
 
-// audited records a read of p's data with its outcome and decides what the
-// caller gets: the read's own error when it failed, an internal error when
-// it succeeded but cannot be audited (the data is then withheld), or nil.
+// audited records a read of p's own data (see audit.Outcome).
 func (s *Service) audited(ctx context.Context, p identity.Principal, action string, readErr error) error {
-	result := "ok"
-	if readErr != nil {
-		result = "error"
-	}
 	actor := p.Subject
 	if p.Channel == identity.ChannelKiosk && p.Device != "" {
 		actor = "device:" + p.Device
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWait)
-	defer cancel()
-	err := s.Audit.Enqueue(actx, audit.Record{
-		At: s.Now(), Subject: p.Subject, Actor: actor, Channel: p.Channel, Action: action,
-		Target: "self", RequestID: services.RequestID(ctx), Result: result,
-	})
-	switch {
-	case readErr != nil:
-		if err != nil {
-			s.Logger.Error("audit record lost", "action", action, "request_id", services.RequestID(ctx), "err", err)
-		}
-		return readErr
-	case err != nil:
-		return services.Errorf(services.CodeInternal, "audit %s: %w", action, err)
-	}
-	return nil
+	return audit.Outcome(ctx, s.Audit, s.Logger, audit.Record{
+		At: s.Now(), Subject: p.Subject, Actor: actor, Channel: p.Channel, Action: action, Target: "self",
+	}, readErr)
 }
 
 // freshness folds the freshness of several reads into one: stale when any

@@ -61,10 +61,6 @@ const (
 	LangEn   = "en"
 )
 
-// auditWait bounds how long an audit record waits to be queued once the
-// request's own deadline has passed.
-const auditWait = 2 * time.Second
-
 // The collaborators, declared here by what this package needs of them.
 type (
 	// factsReader is the core, read with deadlines and breakers
@@ -205,28 +201,10 @@ func checkPrincipal(p identity.Principal) error {
 	return nil
 }
 
-// audited records what happened to a certificate and decides what the
-// caller gets: opErr when the operation failed (the record is best
-// effort), an internal error when a successful read of personal data
-// cannot be audited (the data is then withheld), or nil.
+// audited records what happened to a certificate (see audit.Outcome).
 func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) error {
-	r.At, r.RequestID, r.Result = s.Now(), services.RequestID(ctx), "ok"
-	if opErr != nil {
-		r.Result = "error"
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWait)
-	defer cancel()
-	err := s.Audit.Enqueue(actx, r)
-	switch {
-	case opErr != nil:
-		if err != nil {
-			s.Logger.Error("audit record lost", "action", r.Action, "request_id", r.RequestID, "err", err)
-		}
-		return opErr
-	case err != nil:
-		return services.Errorf(services.CodeInternal, "audit %s: %w", r.Action, err)
-	}
-	return nil
+	r.At = s.Now()
+	return audit.Outcome(ctx, s.Audit, s.Logger, r, opErr)
 }
 
 // byHolder is the audit record of something p did.

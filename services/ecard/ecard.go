@@ -72,10 +72,6 @@ const RoleVerifier = "verifier"
 // maskChannel is the masking level a verifier sees the holder at.
 const maskChannel = mask.App
 
-// auditWait bounds how long an audit record waits to be queued once the
-// request's own deadline has passed.
-const auditWait = 2 * time.Second
-
 // The collaborators, declared here by what this package needs of them.
 type (
 	// reader is the core, read with deadlines and breakers (core.Reader).
@@ -182,33 +178,14 @@ func verifierOf(p identity.Principal) (id, channel string, err error) {
 	return "", "", services.Errorf(services.CodeForbidden, "ecard: role %q may not verify e-cards", p.Role)
 }
 
-// audited queues r and decides what the caller gets: opErr when the
-// operation failed (the record is best effort), an internal error when a
-// successful read of personal data cannot be audited, or nil.
+// audited records what happened to a card (see audit.Outcome); a refusal
+// of bad input is recorded as denied rather than error.
 func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) error {
-	r.At, r.RequestID = s.Now(), services.RequestID(ctx)
-	if r.Result == "" {
-		r.Result = "ok"
-		if opErr != nil {
-			r.Result = "error"
-			if services.AsError(opErr).Code.Status() < 500 {
-				r.Result = "denied"
-			}
-		}
+	r.At = s.Now()
+	if r.Result == "" && opErr != nil && services.AsError(opErr).Code.Status() < 500 {
+		r.Result = "denied"
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWait)
-	defer cancel()
-	err := s.Audit.Enqueue(actx, r)
-	switch {
-	case opErr != nil:
-		if err != nil {
-			s.Logger.Error("audit record lost", "action", r.Action, "request_id", r.RequestID, "err", err)
-		}
-		return opErr
-	case err != nil:
-		return services.Errorf(services.CodeInternal, "audit %s: %w", r.Action, err)
-	}
-	return nil
+	return audit.Outcome(ctx, s.Audit, s.Logger, r, opErr)
 }
 
 // auditChannel is the audit channel of p: its token's, or public.
