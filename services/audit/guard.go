@@ -20,6 +20,10 @@ var (
 	results  = map[string]bool{"ok": true, "denied": true, "error": true}
 )
 
+// Check is the guard Append and Enqueue apply, for callers that build
+// record fields and want to know they will pass before an operation.
+func Check(r Record) error { return check(r) }
+
 // check refuses a record that is incomplete, malformed, or carries what
 // looks like personal data. It runs before the record is queued, so that one
 // bad record fails its own caller and never the batch it would have joined.

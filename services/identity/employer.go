@@ -47,7 +47,7 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 		return Tokens{}, err
 	}
 	operator := s.pseudonym("operator", l.UnitCode+"/"+l.OperatorID)
-	actor := "operator:" + operator[:16]
+	actor := "operator:" + tag(operator)
 	lockKey, failKey := "oplock:"+operator, "opfail:"+operator
 	if d, err := s.KV.TTL(ctx, lockKey); err != nil {
 		return Tokens{}, services.Errorf(services.CodeInternal, "lockout check: %w", err)
@@ -68,7 +68,7 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 		return Tokens{}, err
 	}
 	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.success",
-		Target: "unit:" + s.pseudonym("unit", op.UnitCode)[:16], Result: "ok"})
+		Target: "unit:" + tag(s.pseudonym("unit", op.UnitCode)), Result: "ok"})
 }
 
 // operatorFailed counts a failure and locks the operator at the threshold.

@@ -87,7 +87,7 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	person, err := s.Core.VerifyRealName(ctx, r.Name, r.IDNumber)
 	if err != nil {
 		if services.ErrorCode(err) == services.CodePersonNotFound {
-			_ = s.record(ctx, audit.Record{Actor: "wechat:" + openidHash[:16], Channel: ChannelMiniApp,
+			_ = s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: ChannelMiniApp,
 				Action: "bind", Target: "real_name", Result: "denied"})
 			return Tokens{}, &services.Error{Code: services.CodeRealNameMismatch, Cause: err}
 		}
