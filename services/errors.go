@@ -76,6 +76,16 @@ const (
 	CodeECardBadSignature Code = "ecard.bad_signature"
 	CodeECardExpired      Code = "ecard.expired"
 	CodeECardReplayed     Code = "ecard.replayed"
+
+	// Withdrawals, cases and ratings.
+	CodeWithdrawalInFlight         Code = "withdrawal.in_flight"
+	CodeWithdrawalNotEligible      Code = "withdrawal.not_eligible"
+	CodeWithdrawalAmountOverLimit  Code = "withdrawal.amount_over_limit"
+	CodeWithdrawalEvidenceRequired Code = "withdrawal.evidence_required"
+	CodeWithdrawalNoBankCard       Code = "withdrawal.no_bank_card"
+	CodeWithdrawalNotCancellable   Code = "withdrawal.not_cancellable"
+	CodeRatingNotRateable          Code = "rating.not_rateable"
+	CodeRatingAlreadyRated         Code = "rating.already_rated"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -147,6 +157,15 @@ var statusOf = map[Code]int{
 	CodeECardBadSignature:      http.StatusUnprocessableEntity,
 	CodeECardExpired:           http.StatusUnprocessableEntity,
 	CodeECardReplayed:          http.StatusConflict,
+
+	CodeWithdrawalInFlight:         http.StatusConflict,
+	CodeWithdrawalNotEligible:      http.StatusUnprocessableEntity,
+	CodeWithdrawalAmountOverLimit:  http.StatusUnprocessableEntity,
+	CodeWithdrawalEvidenceRequired: http.StatusUnprocessableEntity,
+	CodeWithdrawalNoBankCard:       http.StatusUnprocessableEntity,
+	CodeWithdrawalNotCancellable:   http.StatusConflict,
+	CodeRatingNotRateable:          http.StatusConflict,
+	CodeRatingAlreadyRated:         http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

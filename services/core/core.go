@@ -239,6 +239,14 @@ type Withdrawal struct {
 	AmountFen     int64  `json:"amount_fen"`
 	PayoutMethod  string `json:"payout_method"` // bank_card | ecny
 	PayoutAccount string `json:"payout_account"`
+	// EvidenceRefs name the documents the core confirms for kinds that
+	// need them (a property registration for a purchase, a diagnosis for
+	// a critical illness).
+	EvidenceRefs []string `json:"evidence_refs,omitempty"`
+	// CloseAccount asks the core to close the account when it pays: the
+	// amount is then the whole balance (retirement, leaving the city,
+	// closing).
+	CloseAccount bool `json:"close_account,omitempty"`
 }
 
 // WithdrawalStatus is the core's view of an application.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"handheld/services/core"
@@ -24,7 +25,10 @@ func (a application) view() core.WithdrawalStatus {
 // sameContent is the idempotency test: a repeated delivery must carry
 // exactly what the first one did.
 func (a application) sameContent(w core.Withdrawal) bool {
-	return a.Withdrawal == w
+	x, y := a.Withdrawal, w
+	return x.ApplicationID == y.ApplicationID && x.PersonID == y.PersonID && x.Kind == y.Kind &&
+		x.AmountFen == y.AmountFen && x.PayoutMethod == y.PayoutMethod && x.PayoutAccount == y.PayoutAccount &&
+		x.CloseAccount == y.CloseAccount && slices.Equal(x.EvidenceRefs, y.EvidenceRefs)
 }
 
 func loadApplication(ctx context.Context, q querier, id string) (application, error) {
