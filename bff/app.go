@@ -27,6 +27,7 @@ import (
 	"handheld/locales"
 	"handheld/services/account"
 	"handheld/services/audit"
+	"handheld/services/cases"
 	"handheld/services/certificate"
 	"handheld/services/core"
 	"handheld/services/coresim"
@@ -35,8 +36,11 @@ import (
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
+	"handheld/services/outbox"
 	"handheld/services/ratelimit"
 	"handheld/services/store"
+	"handheld/services/wechat"
+	"handheld/services/withdrawal"
 )
 
 // DevCoreSecret signs core calls on the embedded profile when no secret is
@@ -64,6 +68,10 @@ type App struct {
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
+	withdrawals  *withdrawal.Service
+	cases        *cases.Service
+	outbox       *outbox.Worker
+	wechat       *wechat.Client
 	flow         *flow.Gate
 	proxies      middleware.Proxies
 	closers      []func() error
@@ -219,6 +227,9 @@ func (a *App) routes() *fiber.App {
 		middleware.Idempotency(a.store, time.Now), limit("certificate_issue", "", nil), middleware.Service(a.flow, "certificate"))
 	a.verify.Routes(app, limit("public", "public", nil), limit("verify_public", "public", nil))
 	miniapp.ECard{Service: a.ecard}.Routes(me, limit("ecard", "", nil))
+	miniapp.Withdrawals{Service: a.withdrawals, Catalogs: a.catalogs}.Routes(me, limit("withdrawal_submit", "", nil),
+		middleware.Service(a.flow, "withdrawal"))
+	miniapp.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, limit("rating", "", nil))
 	public.ECard{Service: a.ecard}.Routes(v1, authed,
 		middleware.Require([]string{identity.RoleVerifier, identity.RoleKiosk}), limit("verify_ecard", "", nil))
 
@@ -238,8 +249,10 @@ func (a *App) Sim() *coresim.Sim { return a.sim }
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Listener(ln) }()
+	stopWork := a.startWork()
 	select {
 	case err := <-errc:
+		stopWork()
 		_ = a.Close()
 		return err
 	case <-ctx.Done():
@@ -247,7 +260,25 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
 	err := a.http.ShutdownWithTimeout(a.cfg.ShutdownTimeout)
 	<-errc
+	stopWork()
 	return errors.Join(err, a.Close())
+}
+
+// startWork runs the background work (outbox delivery) until the returned
+// stop is called, which waits for deliveries under way to finish.
+func (a *App) startWork() (stop func()) {
+	if a.outbox == nil || a.cfg.OutboxWorkers == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.outbox.Run(ctx); err != nil {
+			a.log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Close releases the store, the simulator and Redis, in reverse order.

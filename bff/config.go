@@ -20,6 +20,7 @@ import (
 	"handheld/services/flow"
 	"handheld/services/mask"
 	"handheld/services/ratelimit"
+	"handheld/services/withdrawal"
 )
 
 // Profiles.
@@ -109,6 +110,16 @@ type Config struct {
 	CertificateValidity time.Duration `env:"HANDHELD_CERTIFICATE_VALIDITY" yaml:"certificate_validity"`
 	CertificateLinkTTL  time.Duration `env:"HANDHELD_CERTIFICATE_LINK_TTL" yaml:"certificate_link_ttl"`
 
+	// Withdrawals are the withdrawal kinds and their policies (YAML file
+	// only; the whole section replaces the shipped defaults).
+	Withdrawals withdrawal.Policies `yaml:"withdrawals"`
+	// WithdrawalPollInterval overrides withdrawals.poll_interval: how often
+	// an undecided application's status is asked of the core.
+	WithdrawalPollInterval time.Duration `env:"HANDHELD_WITHDRAWAL_POLL_INTERVAL" yaml:"-"`
+	// OutboxWorkers is how many deliveries one replica runs at once (0
+	// stops this replica's worker: another replica delivers).
+	OutboxWorkers int `env:"HANDHELD_OUTBOX_WORKERS" yaml:"outbox_workers"`
+
 	// Verifiers are the e-card verifier credentials (YAML file only):
 	// counters, partner banks.
 	Verifiers []VerifierCredential `yaml:"verifiers"`
@@ -185,6 +196,8 @@ func Defaults() Config {
 		CertificateValidity: 30 * 24 * time.Hour,
 		CertificateLinkTTL:  10 * time.Minute,
 		RateLimits:          ratelimit.DefaultPolicies(),
+		Withdrawals:         withdrawal.DefaultPolicies(),
+		OutboxWorkers:       16,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
 		PublicBaseURL:       "http://127.0.0.1:8080",
@@ -251,6 +264,16 @@ func namedParseErrors(err error) error {
 // Environ returns the process environment as a map for LoadConfig.
 func Environ() map[string]string {
 	return env.ToMap(os.Environ())
+}
+
+// withdrawalPolicies are the policies in force: the file's, with the
+// environment's poll interval.
+func (c Config) withdrawalPolicies() withdrawal.Policies {
+	p := c.Withdrawals
+	if c.WithdrawalPollInterval > 0 {
+		p.PollInterval = c.WithdrawalPollInterval
+	}
+	return p
 }
 
 // Validate checks every setting and names the ones that are wrong.
@@ -339,6 +362,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.Masking.Validate(); err != nil {
 		bad("masking", "%v", err)
+	}
+	if err := c.withdrawalPolicies().Validate(); err != nil {
+		bad("withdrawals", "%v", err)
+	}
+	if c.OutboxWorkers < 0 || c.OutboxWorkers > 256 {
+		bad("HANDHELD_OUTBOX_WORKERS", "must be 0..256, not %d", c.OutboxWorkers)
 	}
 	if c.Replicas < 1 || c.Replicas > 1000 {
 		bad("HANDHELD_REPLICAS", "must be 1..1000, not %d", c.Replicas)

@@ -20,6 +20,7 @@ type metrics struct {
 	breaker  *prometheus.GaugeVec
 	stale    *prometheus.CounterVec
 	cache    *prometheus.CounterVec
+	outbox   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -55,8 +56,12 @@ func newMetrics() *metrics {
 			Name: "handheld_core_cache_reads_total",
 			Help: "Core reads by endpoint group and whether the short cache answered.",
 		}, []string{"group", "hit"}),
+		outbox: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_outbox_deliveries_total",
+			Help: "Outbox deliveries by topic and outcome (delivered, retry, again, dead).",
+		}, []string{"topic", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.core, m.fallback, m.breaker, m.stale, m.cache,
+	m.registry.MustRegister(m.requests, m.latency, m.core, m.fallback, m.breaker, m.stale, m.cache, m.outbox,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -85,6 +90,11 @@ func (m *metrics) breakerChange(group, _, to string) {
 
 // staleRead is the core reader's OnStale hook.
 func (m *metrics) staleRead(group string) { m.stale.WithLabelValues(group).Inc() }
+
+// outboxDelivery is the outbox worker's Observe hook.
+func (m *metrics) outboxDelivery(topic, outcome string) {
+	m.outbox.WithLabelValues(topic, outcome).Inc()
+}
 
 // cacheRead is the core reader's OnCache hook.
 func (m *metrics) cacheRead(group string, hit bool) {

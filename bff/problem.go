@@ -93,6 +93,15 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 			p.RetryAfter = secs
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		}
+		for k, v := range params {
+			if texts, ok := v.([]services.Text); ok {
+				parts := make([]string, 0, len(texts))
+				for _, t := range texts {
+					parts = append(parts, cat.T(lang, t.Key, t.Params))
+				}
+				params[k] = strings.Join(parts, cat.T(lang, "list.separator", nil))
+			}
+		}
 		if _, ok := params["field"]; ok {
 			params["field"] = fieldName(cat, lang, params["field"].(string))
 		}

@@ -79,6 +79,7 @@ func (a *App) openIdentity(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wechat: %w", err)
 	}
+	a.wechat = wx
 	a.audit = audit.New(a.store, audit.Options{Now: time.Now, Logger: a.log.With("component", "audit")})
 	a.closers = append(a.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -215,8 +216,11 @@ func (a *App) openAccount() error {
 	if err := a.openCertificates(reader, secret); err != nil {
 		return err
 	}
+	if err := a.openWithdrawals(reader, a.wechat); err != nil {
+		return err
+	}
 	a.account, err = account.New(account.Deps{
-		Reader: reader, People: a.identity, Audit: a.audit,
+		Reader: reader, People: a.identity, Audit: a.audit, Applications: homeApplications{a.withdrawals},
 		Mask:         mask.DefaultPolicy().Overlay(a.cfg.Masking),
 		Secret:       secret,
 		HomeDeadline: a.cfg.HomeDeadline,

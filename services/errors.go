@@ -185,6 +185,14 @@ func (c Code) Status() int {
 	return http.StatusInternalServerError
 }
 
+// Text is a message localized where the answer is written: a locale key
+// and its params. A []Text in Error.Params is rendered as the localized
+// texts joined into one list.
+type Text struct {
+	Key    string
+	Params map[string]any
+}
+
 // FieldError names one invalid input field. Code is one of the Field* codes;
 // Params fill the localized message (e.g. min, max, allowed values).
 type FieldError struct {

@@ -86,6 +86,19 @@ func Idempotency(s *store.Store, now func() time.Time) fiber.Handler {
 	}
 }
 
+// IdempotencyKeyOf reads and checks the request's Idempotency-Key and
+// hashes the request the way Idempotency does, for a use case that keeps
+// its own record of the key: a withdrawal stores both on the application,
+// in the transaction that accepts it, so that no crash can separate the
+// application from the answer a retry must get.
+func IdempotencyKeyOf(c *fiber.Ctx) (key, hash string, err error) {
+	key = c.Get(HeaderIdempotencyKey)
+	if err := checkIdempotencyKey(key); err != nil {
+		return "", "", err
+	}
+	return key, requestHash(c.Method(), c.Path(), c.Body()), nil
+}
+
 // checkIdempotencyKey admits 1–128 printable ASCII characters.
 func checkIdempotencyKey(key string) error {
 	if key == "" {

@@ -36,8 +36,12 @@ type HomeLoan struct {
 type HomeApplication struct {
 	ID          string `json:"id"`
 	Kind        string `json:"kind"`
+	Type        string `json:"type"`
+	CaseNumber  string `json:"case_number"`
 	Status      string `json:"status"`
+	StatusLabel string `json:"status_label"`
 	SubmittedAt string `json:"submitted_at"`
+	DueOn       string `json:"due_on"`
 }
 
 // HomeBody is GET /api/v1/me/home. A part named in degraded is absent
@@ -72,7 +76,8 @@ func homeBody(v account.HomeView, t translate) HomeBody {
 		b.Loan = &HomeLoan{HasLoan: v.Loan.HasLoan, LoanDetails: loanDetails(*v.Loan, t)}
 	}
 	for _, a := range v.Applications {
-		b.Applications = append(b.Applications, HomeApplication{ID: a.ID, Kind: a.Kind, Status: a.Status, SubmittedAt: instant(a.SubmittedAt)})
+		b.Applications = append(b.Applications, HomeApplication{ID: a.ID, Kind: a.Kind, Type: a.Type, CaseNumber: a.CaseNumber,
+			Status: a.Status, StatusLabel: t(a.Kind+".status."+a.Status, nil), SubmittedAt: instant(a.SubmittedAt), DueOn: a.DueOn})
 	}
 	if len(v.Degraded) > 0 {
 		b.Degraded = v.Degraded

@@ -101,8 +101,11 @@ type ScheduleView struct {
 type Application struct {
 	ID          string
 	Kind        string // e.g. withdrawal
+	Type        string // e.g. rent
+	CaseNumber  string
 	Status      string
 	SubmittedAt time.Time
+	DueOn       string // statutory decision date, YYYY-MM-DD
 }
 
 // ECard says whether the person can show an e-card now.

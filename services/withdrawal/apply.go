@@ -1,0 +1,359 @@
+package withdrawal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
+
+	"handheld/services"
+	"handheld/services/audit"
+	"handheld/services/core"
+	"handheld/services/identity"
+	"handheld/services/outbox"
+	"handheld/services/store"
+)
+
+// Request is an application as the person makes it. IdempotencyKey and
+// RequestHash (of the raw request) make retries safe: the same key with
+// the same request gets the first answer again, with another request
+// idempotency.key_reused.
+type Request struct {
+	Kind           string
+	AmountFen      int64
+	PayoutMethod   string
+	WalletID       string // e-CNY wallet id, for PayoutECNY
+	EvidenceRefs   []string
+	IdempotencyKey string
+	RequestHash    string
+	Locale         string
+}
+
+// Input bounds.
+const (
+	maxEvidenceRefs = 10
+	maxEvidenceRef  = 64
+	walletIDLength  = 16
+)
+
+// Eligibility tells p whether they may withdraw for kind and how much.
+// Audited (read.withdrawal_eligibility): it reads the account.
+func (s *Service) Eligibility(ctx context.Context, p identity.Principal, kind string) (Eligibility, error) {
+	pol, err := s.policyOf(p, kind)
+	if err != nil {
+		return Eligibility{}, err
+	}
+	el, _, err := s.judge(ctx, p.Subject, pol, false)
+	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionEligibility, Target: "withdrawal_kind:" + kind}
+	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
+		return Eligibility{}, err
+	}
+	return el, nil
+}
+
+// Apply accepts an application: validated, judged again here with the same
+// rules as Eligibility, and stored with its outbox row in one transaction.
+// The core decides later; the answer is the accepted application. replayed
+// is true when the same request was accepted before under the same key.
+func (s *Service) Apply(ctx context.Context, p identity.Principal, r Request) (app Application, replayed bool, err error) {
+	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionApply, Target: "withdrawal"}
+	defer func() {
+		if app.ID != "" {
+			rec.Target = "withdrawal:" + app.ID
+		}
+		if aerr := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); aerr != nil && err == nil {
+			app, replayed, err = Application{}, false, aerr
+		}
+	}()
+	pol, err := s.policyOf(p, r.Kind)
+	if err != nil {
+		return Application{}, false, err
+	}
+	if err := s.validate(r); err != nil {
+		return Application{}, false, err
+	}
+	if app, ok, err := s.byKey(ctx, p.Subject, r); ok || err != nil {
+		return app, ok, err
+	}
+	app, err = s.accept(ctx, p, pol, r)
+	if err != nil {
+		// A concurrent retry with the same key may have won: its answer
+		// is this request's answer too.
+		if prev, ok, kerr := s.byKey(ctx, p.Subject, r); ok || kerr != nil {
+			return prev, ok, kerr
+		}
+		return Application{}, false, err
+	}
+	s.Wake()
+	return app, false, nil
+}
+
+// accept judges and stores a new application.
+func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, r Request) (Application, error) {
+	el, person, err := s.judge(ctx, p.Subject, pol, r.PayoutMethod == PayoutBankCard)
+	if err != nil {
+		return Application{}, err
+	}
+	if !el.Eligible {
+		if len(el.Reasons) > 0 && el.Reasons[0].Code == ReasonInFlight {
+			return Application{}, services.Errorf(services.CodeWithdrawalInFlight, "withdrawal: %s in flight", pol.Kind)
+		}
+		return Application{}, &services.Error{Code: services.CodeWithdrawalNotEligible, Params: map[string]any{"reasons": Texts(el.Reasons)}}
+	}
+	switch {
+	case r.AmountFen < s.Policies.MinPerTransactionFen:
+		return Application{}, services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": s.Policies.MinPerTransactionFen, "max": el.MaxAmountFen}})
+	case pol.ClosesAccount && r.AmountFen != el.MaxAmountFen:
+		return Application{}, services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": el.MaxAmountFen, "max": el.MaxAmountFen}})
+	case r.AmountFen > el.MaxAmountFen:
+		return Application{}, &services.Error{Code: services.CodeWithdrawalAmountOverLimit,
+			Params: map[string]any{"max_yuan": yuanText(el.MaxAmountFen), "max_amount_fen": el.MaxAmountFen}}
+	case len(pol.Evidence) > 0 && len(r.EvidenceRefs) == 0:
+		texts := make([]services.Text, 0, len(pol.Evidence))
+		for _, e := range pol.Evidence {
+			texts = append(texts, services.Text{Key: "withdrawal.evidence." + e})
+		}
+		return Application{}, &services.Error{Code: services.CodeWithdrawalEvidenceRequired, Params: map[string]any{"evidence": texts}}
+	}
+	payoutAccount := r.WalletID
+	if r.PayoutMethod == PayoutBankCard {
+		if person.BankCard == "" {
+			return Application{}, services.E(services.CodeWithdrawalNoBankCard)
+		}
+		payoutAccount = person.BankCard
+	}
+	refs, _ := json.Marshal(r.EvidenceRefs)
+	if r.EvidenceRefs == nil {
+		refs = []byte("[]")
+	}
+	now := store.Timestamp(s.Now())
+	a := row{
+		ID: newID(), CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: pol.Kind, CoreKind: pol.CoreKind,
+		AmountFen: r.AmountFen, PayoutMethod: r.PayoutMethod, PayoutAccount: payoutAccount, EvidenceRefs: string(refs),
+		ClosesAccount: pol.ClosesAccount, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
+		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now),
+	}
+	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
+			payout_method, payout_account, evidence_refs, closes_account, status, idempotency_key, request_hash,
+			locale, channel, created_at, updated_at, due_on)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, a.PayoutAccount,
+			a.EvidenceRefs, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
+			a.CreatedAt, a.UpdatedAt, a.DueOn); err != nil {
+			return err
+		}
+		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: TopicSubmit + ":" + a.ID, Topic: TopicSubmit,
+			Payload: []byte(a.ID)}, now); err != nil {
+			return err
+		}
+		return s.recordStatus(ctx, tx, a, StatusAccepted, "", now)
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return Application{}, services.Errorf(services.CodeWithdrawalInFlight, "withdrawal: %s in flight (store): %w", pol.Kind, err)
+	case err != nil:
+		return Application{}, services.Errorf(services.CodeInternal, "withdrawal: store: %w", err)
+	}
+	return s.view(a, nil), nil
+}
+
+// byKey finds the application this subject made under r's key: the same
+// request gets it again, another request is idempotency.key_reused.
+func (s *Service) byKey(ctx context.Context, subject string, r Request) (Application, bool, error) {
+	a, hash, err := s.load(ctx, `subject = $1 AND idempotency_key = $2`, subject, r.IdempotencyKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Application{}, false, nil
+	case err != nil:
+		return Application{}, false, services.Errorf(services.CodeInternal, "withdrawal: by key: %w", err)
+	case hash != r.RequestHash:
+		return Application{}, false, services.E(services.CodeIdempotencyKeyReused)
+	}
+	// The first answer again: the application as it was accepted.
+	a.Status, a.Reason, a.UpdatedAt = StatusAccepted, "", a.CreatedAt
+	return s.view(a, nil), true, nil
+}
+
+// judge gathers the facts for one subject and evaluates pol; person is
+// read only when wanted (the bank card on file) or needed (age).
+func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPerson bool) (Eligibility, core.Person, error) {
+	personID, err := s.People.PersonID(ctx, subject)
+	if err != nil {
+		return Eligibility{}, core.Person{}, err
+	}
+	now := s.Now()
+	f := Facts{Now: now}
+	var person core.Person
+	var stale [4]bool
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var fr core.Freshness
+		var err error
+		f.Account, fr, err = s.Reader.Account(gctx, personID)
+		stale[0] = fr.Stale
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		f.Withdrawals, stale[1], err = s.ledgerWithdrawals(gctx, personID, now)
+		return err
+	})
+	if pol.RequiresLoan {
+		g.Go(func() error {
+			var fr core.Freshness
+			var err error
+			f.Loan, fr, err = s.Reader.Loan(gctx, personID)
+			stale[2] = fr.Stale
+			return err
+		})
+	}
+	if wantPerson || pol.RequiresRetirementAge {
+		g.Go(func() error {
+			var fr core.Freshness
+			var err error
+			person, fr, err = s.Reader.Person(gctx, personID)
+			stale[3] = fr.Stale
+			return err
+		})
+	}
+	g.Go(func() error {
+		var err error
+		f.Open, err = s.open(gctx, subject)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Eligibility{}, core.Person{}, err
+	}
+	if person.IDNumber != "" {
+		f.Birth, f.Male, _ = birthAndSex(person.IDNumber)
+	}
+	el := s.Policies.Evaluate(pol, f)
+	el.Stale = stale[0] || stale[1] || stale[2] || stale[3]
+	return el, person, nil
+}
+
+// ledgerWithdrawals reads the withdrawal entries of the last 13 months.
+func (s *Service) ledgerWithdrawals(ctx context.Context, personID string, now time.Time) ([]core.Deposit, bool, error) {
+	q := core.DepositQuery{From: now.In(shanghai).AddDate(0, -13, 0).Format("2006-01"), Limit: 100}
+	var out []core.Deposit
+	stale := false
+	for range 20 {
+		page, fr, err := s.Reader.Deposits(ctx, personID, q)
+		if err != nil {
+			return nil, false, err
+		}
+		stale = stale || fr.Stale
+		for _, d := range page.Items {
+			if d.Kind == core.KindWithdrawal {
+				out = append(out, d)
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	return out, stale, nil
+}
+
+// open lists the subject's applications in flight.
+func (s *Service) open(ctx context.Context, subject string) ([]Open, error) {
+	rows, err := s.Store.Query(ctx, `SELECT kind, amount_fen, created_at FROM withdrawals
+		WHERE subject = $1 AND status IN ('accepted', 'submitted', 'approved')`, subject)
+	if err != nil {
+		return nil, services.Errorf(services.CodeInternal, "withdrawal: open: %w", err)
+	}
+	defer rows.Close()
+	var out []Open
+	for rows.Next() {
+		var o Open
+		if err := rows.Scan(&o.Kind, &o.AmountFen, store.ScanTime(&o.At)); err != nil {
+			return nil, services.Errorf(services.CodeInternal, "withdrawal: open: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "withdrawal: open: %w", err)
+	}
+	return out, nil
+}
+
+// policyOf checks the caller is a depositor and the kind is offered.
+func (s *Service) policyOf(p identity.Principal, kind string) (Policy, error) {
+	if p.Role != identity.RoleDepositor || p.Subject == "" {
+		return Policy{}, services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	}
+	pol, ok := s.Policies.Policy(kind)
+	if !ok {
+		return Policy{}, services.Invalid(services.FieldError{Field: "type", Code: services.FieldOneOf,
+			Params: map[string]any{"allowed": s.Policies.KindNames()}})
+	}
+	return pol, nil
+}
+
+// validate checks the request's shape before anything is read.
+func (s *Service) validate(r Request) error {
+	var fields []services.FieldError
+	if r.AmountFen < 1 {
+		fields = append(fields, services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange, Params: map[string]any{"min": 1}})
+	}
+	switch r.PayoutMethod {
+	case PayoutBankCard:
+		if r.WalletID != "" {
+			fields = append(fields, services.FieldError{Field: "payout.wallet_id", Code: services.FieldFormat})
+		}
+	case PayoutECNY:
+		if len(r.WalletID) != walletIDLength || !isDigits(r.WalletID) {
+			fields = append(fields, services.FieldError{Field: "payout.wallet_id", Code: services.FieldFormat,
+				Params: map[string]any{"format": "16 digits"}})
+		}
+	case "":
+		fields = append(fields, services.FieldError{Field: "payout.method", Code: services.FieldRequired})
+	default:
+		fields = append(fields, services.FieldError{Field: "payout.method", Code: services.FieldOneOf,
+			Params: map[string]any{"allowed": []string{PayoutBankCard, PayoutECNY}}})
+	}
+	if len(r.EvidenceRefs) > maxEvidenceRefs {
+		fields = append(fields, services.FieldError{Field: "evidence_refs", Code: services.FieldOutOfRange, Params: map[string]any{"max": maxEvidenceRefs}})
+	}
+	for _, ref := range r.EvidenceRefs {
+		if ref == "" || len(ref) > maxEvidenceRef || !utf8.ValidString(ref) || strings.IndexFunc(ref, notRefRune) >= 0 {
+			fields = append(fields, services.FieldError{Field: "evidence_refs", Code: services.FieldFormat,
+				Params: map[string]any{"format": "1–64 of A-Z a-z 0-9 - _ . :"}})
+			break
+		}
+	}
+	if len(fields) > 0 {
+		return services.Invalid(fields...)
+	}
+	return nil
+}
+
+func notRefRune(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == ':')
+}
+
+// Texts turns reasons into texts to localize: withdrawal.reason.<code>.
+func Texts(reasons []Reason) []services.Text {
+	out := make([]services.Text, 0, len(reasons))
+	for _, r := range reasons {
+		out = append(out, services.Text{Key: "withdrawal.reason." + r.Code, Params: r.Params})
+	}
+	return out
+}
+
+// actorOf is who acts for p in the audit trail: the subject, or the kiosk
+// device a citizen uses.
+func actorOf(p identity.Principal) string {
+	if p.Channel == identity.ChannelKiosk && p.Device != "" {
+		return "device:" + p.Device
+	}
+	return p.Subject
+}

@@ -1,0 +1,224 @@
+package withdrawal
+
+import (
+	"slices"
+	"time"
+
+	"handheld/services/core"
+)
+
+// Reason codes of an ineligible answer; each has a text
+// withdrawal.reason.<code> in locales/, filled with Params.
+const (
+	ReasonInFlight            = "in_flight"            // an application of this kind is in progress
+	ReasonAccountStatus       = "account_status"       // {status}: this kind needs another account status
+	ReasonContinuity          = "continuity"           // {months, required}: too few unbroken months of deposits
+	ReasonNoLoan              = "no_loan"              // loan repayment without an outstanding loan
+	ReasonNotRetired          = "not_retired"          // {age}: below the retirement age
+	ReasonTooFrequent         = "too_frequent"         // {months, next_on}: once per so many months
+	ReasonInsufficientBalance = "insufficient_balance" // {min_yuan}: less than the smallest withdrawal is free
+	ReasonCapReached          = "cap_reached"          // {period}: month, year or day limit used up
+	ReasonOtherInFlight       = "other_in_flight"      // closing the account while another application runs
+	ReasonOverPlatformLimit   = "over_platform_limit"  // {max_yuan}: the whole balance exceeds what may be paid online
+)
+
+// Reason is one ground for refusing a kind, for the person to read.
+type Reason struct {
+	Code   string
+	Params map[string]any
+}
+
+// Eligibility is the answer to "may I withdraw for this kind, and how much".
+// MaxAmountFen is 0 when not eligible; for a kind that closes the account
+// it is the exact amount to apply for (the whole balance).
+type Eligibility struct {
+	Kind         string
+	Eligible     bool
+	MaxAmountFen int64
+	Reasons      []Reason
+	Stale        bool // judged on remembered core data: the core decides again
+}
+
+// Facts are what eligibility is judged on: the core's account, loan and
+// recent withdrawal entries, the person's age and sex from their ID number,
+// and their own applications still in flight here.
+type Facts struct {
+	Account core.Account
+	Loan    core.Loan
+	// Withdrawals are the ledger's withdrawal entries of the last 13
+	// months or more, any kind.
+	Withdrawals []core.Deposit
+	Birth       time.Time
+	Male        bool
+	// Open are this person's applications accepted but not finished.
+	Open []Open
+	Now  time.Time
+}
+
+// Open is one application in flight.
+type Open struct {
+	Kind      string
+	AmountFen int64
+	At        time.Time
+}
+
+// Evaluate judges kind for a person: every rule that fails gives a reason,
+// so the person learns everything in one answer.
+func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
+	now := f.Now.In(shanghai)
+	out := Eligibility{Kind: p.Kind}
+	add := func(code string, params map[string]any) {
+		out.Reasons = append(out.Reasons, Reason{Code: code, Params: params})
+	}
+	var openTotal, openKind, openToday int64
+	for _, o := range f.Open {
+		openTotal += o.AmountFen
+		if o.Kind == p.Kind {
+			openKind += o.AmountFen
+		}
+		if sameDay(o.At.In(shanghai), now) {
+			openToday += o.AmountFen
+		}
+	}
+	if slices.ContainsFunc(f.Open, func(o Open) bool { return o.Kind == p.Kind }) {
+		add(ReasonInFlight, nil)
+	}
+	if !slices.Contains(p.Statuses, f.Account.Status) {
+		add(ReasonAccountStatus, map[string]any{"status": f.Account.Status})
+	}
+	if f.Account.ContinuousMonths < p.MinContinuousMonths {
+		add(ReasonContinuity, map[string]any{"months": f.Account.ContinuousMonths, "required": p.MinContinuousMonths})
+	}
+	if p.RequiresLoan && (!f.Loan.HasLoan || f.Loan.Settled || f.Loan.OutstandingFen <= 0) {
+		add(ReasonNoLoan, nil)
+	}
+	if p.RequiresRetirementAge {
+		age := ps.RetirementAgeWomen
+		if f.Male {
+			age = ps.RetirementAgeMen
+		}
+		if f.Birth.IsZero() || yearsBetween(f.Birth, now) < age {
+			add(ReasonNotRetired, map[string]any{"age": age})
+		}
+	}
+	if p.IntervalMonths > 0 {
+		if last, ok := lastOfKind(f.Withdrawals, p.CoreKind); ok {
+			next := last.AddDate(0, p.IntervalMonths, 0)
+			if now.Before(next) {
+				add(ReasonTooFrequent, map[string]any{"months": p.IntervalMonths, "next_on": next.Format(time.DateOnly)})
+			}
+		}
+	}
+	if p.ClosesAccount && openTotal-openKind > 0 {
+		add(ReasonOtherInFlight, nil)
+	}
+
+	// How much: what is free of the balance, within every cap.
+	free := f.Account.BalanceFen - p.KeepBalanceFen - openTotal
+	limit, capped := free, ""
+	lower := func(v int64, period string) {
+		if v < limit {
+			limit, capped = v, period
+		}
+	}
+	monthUsed, yearUsed, dayUsed := usage(f.Withdrawals, p.CoreKind, now)
+	if p.CapPerApplicationFen > 0 {
+		lower(p.CapPerApplicationFen, "")
+	}
+	if p.CapPerMonthFen > 0 {
+		lower(p.CapPerMonthFen-monthUsed-openKind, "month")
+	}
+	if p.CapPerYearFen > 0 {
+		lower(p.CapPerYearFen-yearUsed-openKind, "year")
+	}
+	lower(ps.DailyLimitFen-dayUsed-openToday, "day")
+	if p.RequiresLoan && f.Loan.HasLoan {
+		lower(f.Loan.OutstandingFen, "")
+	}
+	switch {
+	case p.ClosesAccount:
+		limit = f.Account.BalanceFen
+		if top := min(ps.MaxPerTransactionFen, ps.DailyLimitFen-dayUsed); limit > top {
+			add(ReasonOverPlatformLimit, map[string]any{"max_yuan": yuanText(top)})
+		}
+	default:
+		lower(ps.MaxPerTransactionFen, "")
+	}
+	if limit < ps.MinPerTransactionFen {
+		if free < ps.MinPerTransactionFen || capped == "" {
+			add(ReasonInsufficientBalance, map[string]any{"min_yuan": yuanText(ps.MinPerTransactionFen)})
+		} else {
+			add(ReasonCapReached, map[string]any{"period": capped})
+		}
+	}
+	out.Eligible = len(out.Reasons) == 0
+	if out.Eligible {
+		out.MaxAmountFen = limit
+	}
+	return out
+}
+
+// usage sums the ledger's withdrawals of coreKind this month and this year,
+// and of every kind today (the platform's daily limit is per person).
+func usage(entries []core.Deposit, coreKind string, now time.Time) (month, year, day int64) {
+	for _, e := range entries {
+		on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, shanghai)
+		if err != nil || e.Kind != core.KindWithdrawal {
+			continue
+		}
+		amount := -e.AmountFen
+		if sameDay(on, now) {
+			day += amount
+		}
+		if e.WithdrawalKind != coreKind || on.Year() != now.Year() {
+			continue
+		}
+		year += amount
+		if on.Month() == now.Month() {
+			month += amount
+		}
+	}
+	return month, year, day
+}
+
+// lastOfKind is the date of the latest withdrawal entry of coreKind.
+func lastOfKind(entries []core.Deposit, coreKind string) (time.Time, bool) {
+	var last time.Time
+	for _, e := range entries {
+		if e.Kind != core.KindWithdrawal || e.WithdrawalKind != coreKind {
+			continue
+		}
+		if on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, shanghai); err == nil && on.After(last) {
+			last = on
+		}
+	}
+	return last, !last.IsZero()
+}
+
+// birthAndSex reads a GB 11643 ID number: birth date in digits 7–14, odd
+// 17th digit for men.
+func birthAndSex(id string) (time.Time, bool, bool) {
+	if len(id) != 18 {
+		return time.Time{}, false, false
+	}
+	birth, err := time.ParseInLocation("20060102", id[6:14], shanghai)
+	if err != nil || id[16] < '0' || id[16] > '9' {
+		return time.Time{}, false, false
+	}
+	return birth, (id[16]-'0')%2 == 1, true
+}
+
+// yearsBetween is a person's age in whole years on day at.
+func yearsBetween(birth, at time.Time) int {
+	years := at.Year() - birth.Year()
+	if at.Month() < birth.Month() || at.Month() == birth.Month() && at.Day() < birth.Day() {
+		years--
+	}
+	return years
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}

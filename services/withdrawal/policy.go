@@ -1,0 +1,210 @@
+package withdrawal
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The kinds a person can apply for, by the names the API uses; each maps
+// to the core's reason code (GLOSSARY) in its Policy.
+const (
+	KindRent            = "rent"
+	KindPurchase        = "purchase"
+	KindLoanRepayment   = "loan_repayment"
+	KindRetirement      = "retirement"
+	KindCriticalIllness = "critical_illness"
+	KindLeavingCity     = "leaving_city"
+	KindClosing         = "closing"
+)
+
+// Policy is one kind's rules, as the centre configures them. Amounts are
+// fen; zero means "no such limit" for caps and intervals.
+type Policy struct {
+	// Kind is the API name (rent, purchase, ...); CoreKind the reason code
+	// sent to the core (07, 01, ...).
+	Kind     string `yaml:"kind"`
+	CoreKind string `yaml:"core_kind"`
+	// Statuses are the account statuses that may apply (01 normal, 02
+	// sealed, ...).
+	Statuses []string `yaml:"statuses"`
+	// MinContinuousMonths is how many unbroken months of deposits, up to
+	// the last one, the person needs.
+	MinContinuousMonths int `yaml:"min_continuous_months"`
+	// Caps: per application, per calendar month and per calendar year
+	// (Asia/Shanghai), counting what the ledger shows for this kind and
+	// this person's applications still in flight.
+	CapPerApplicationFen int64 `yaml:"cap_per_application_fen"`
+	CapPerMonthFen       int64 `yaml:"cap_per_month_fen"`
+	CapPerYearFen        int64 `yaml:"cap_per_year_fen"`
+	// IntervalMonths: at most one withdrawal of this kind per so many
+	// months (rent: once a quarter).
+	IntervalMonths int `yaml:"interval_months"`
+	// KeepBalanceFen must stay in the account after the withdrawal.
+	KeepBalanceFen int64 `yaml:"keep_balance_fen"`
+	// ClosesAccount: the whole balance is withdrawn and the core closes
+	// the account (status 05).
+	ClosesAccount bool `yaml:"closes_account"`
+	// Evidence names the documents the core must confirm; an application
+	// must reference at least one when this is not empty.
+	Evidence []string `yaml:"evidence"`
+	// RequiresLoan: only with an outstanding HPF loan, capped at it.
+	RequiresLoan bool `yaml:"requires_loan"`
+	// RequiresRetirementAge: only from the statutory retirement age
+	// (Policies.RetirementAgeMen / RetirementAgeWomen).
+	RequiresRetirementAge bool `yaml:"requires_retirement_age"`
+}
+
+// Policies are the centre's withdrawal rules: one Policy per kind, the
+// platform limits that apply to every kind, and the service promises.
+type Policies struct {
+	Kinds []Policy `yaml:"kinds"`
+	// DailyLimitFen is the per-person daily amount limit across kinds,
+	// and MinPerTransactionFen / MaxPerTransactionFen the per-transaction
+	// bounds, of the national HPF platform's online withdrawal guideline.
+	DailyLimitFen        int64 `yaml:"daily_limit_fen"`
+	MinPerTransactionFen int64 `yaml:"min_per_transaction_fen"`
+	MaxPerTransactionFen int64 `yaml:"max_per_transaction_fen"`
+	// RetirementAgeMen and RetirementAgeWomen gate RequiresRetirementAge.
+	RetirementAgeMen   int `yaml:"retirement_age_men"`
+	RetirementAgeWomen int `yaml:"retirement_age_women"`
+	// DecisionWorkingDays is the statutory time to decide an application
+	// (3 working days); Holidays are extra non-working dates (YYYY-MM-DD).
+	DecisionWorkingDays int      `yaml:"decision_working_days"`
+	Holidays            []string `yaml:"holidays"`
+	// NotifyOn are the statuses the person hears about by WeChat.
+	NotifyOn []string `yaml:"notify_on"`
+	// PollInterval is how often an undecided application's status is
+	// asked of the core.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+const yuan = 100 // fen
+
+// DefaultPolicies are realistic defaults for a prefecture-level centre:
+// rent at most 6,000 yuan a quarter and 24,000 a year after 3 unbroken
+// months; purchase after 6 months with a property registration; loan
+// repayment up to the outstanding loan once a year; retirement, leaving the
+// city and closing take the whole balance and close the account; critical
+// illness with a diagnosis, up to 200,000 yuan a year. Platform limits: at
+// least 1 yuan and at most 500,000 yuan per transaction, 1,000,000 a day.
+func DefaultPolicies() Policies {
+	normal, normalOrSealed, sealed := []string{"01"}, []string{"01", "02"}, []string{"02"}
+	return Policies{
+		Kinds: []Policy{
+			{Kind: KindRent, CoreKind: "07", Statuses: normal, MinContinuousMonths: 3,
+				CapPerApplicationFen: 6000 * yuan, CapPerYearFen: 24000 * yuan, IntervalMonths: 3},
+			{Kind: KindPurchase, CoreKind: "01", Statuses: normal, MinContinuousMonths: 6, IntervalMonths: 12,
+				Evidence: []string{"property_registration"}},
+			{Kind: KindLoanRepayment, CoreKind: "06", Statuses: normalOrSealed, IntervalMonths: 12, RequiresLoan: true},
+			{Kind: KindRetirement, CoreKind: "03", Statuses: normalOrSealed, ClosesAccount: true, RequiresRetirementAge: true},
+			{Kind: KindCriticalIllness, CoreKind: "09", Statuses: normalOrSealed, CapPerYearFen: 200000 * yuan,
+				Evidence: []string{"diagnosis"}},
+			{Kind: KindLeavingCity, CoreKind: "05", Statuses: sealed, ClosesAccount: true},
+			{Kind: KindClosing, CoreKind: "99", Statuses: sealed, ClosesAccount: true, Evidence: []string{"closing_certificate"}},
+		},
+		DailyLimitFen:        1000000 * yuan,
+		MinPerTransactionFen: 1 * yuan,
+		MaxPerTransactionFen: 500000 * yuan,
+		RetirementAgeMen:     60,
+		RetirementAgeWomen:   55,
+		DecisionWorkingDays:  3,
+		NotifyOn:             []string{StatusAccepted, StatusApproved, StatusRejected, StatusPaid, StatusCancelled},
+		PollInterval:         10 * time.Second,
+	}
+}
+
+// Policy returns the rules of kind.
+func (ps Policies) Policy(kind string) (Policy, bool) {
+	i := slices.IndexFunc(ps.Kinds, func(p Policy) bool { return p.Kind == kind })
+	if i < 0 {
+		return Policy{}, false
+	}
+	return ps.Kinds[i], true
+}
+
+// KindNames lists the configured kinds, in order.
+func (ps Policies) KindNames() []string {
+	out := make([]string, 0, len(ps.Kinds))
+	for _, p := range ps.Kinds {
+		out = append(out, p.Kind)
+	}
+	return out
+}
+
+// Validate names the first setting that makes no sense, as
+// withdrawals.<path>, so that start-up fails with it.
+func (ps Policies) Validate() error {
+	if len(ps.Kinds) == 0 {
+		return fmt.Errorf("withdrawals.kinds: at least one kind")
+	}
+	seen := map[string]bool{}
+	for i, p := range ps.Kinds {
+		at := fmt.Sprintf("withdrawals.kinds[%d]", i)
+		switch {
+		case p.Kind == "" || !isCode(p.Kind):
+			return fmt.Errorf("%s.kind: %q is not a lower-case name", at, p.Kind)
+		case seen[p.Kind]:
+			return fmt.Errorf("%s.kind: %q listed twice", at, p.Kind)
+		case len(p.CoreKind) != 2 || !isDigits(p.CoreKind):
+			return fmt.Errorf("%s.core_kind: %q is not a two-digit reason code", at, p.CoreKind)
+		case len(p.Statuses) == 0:
+			return fmt.Errorf("%s.statuses: at least one account status", at)
+		case p.MinContinuousMonths < 0 || p.IntervalMonths < 0:
+			return fmt.Errorf("%s: months must not be negative", at)
+		case p.CapPerApplicationFen < 0 || p.CapPerMonthFen < 0 || p.CapPerYearFen < 0 || p.KeepBalanceFen < 0:
+			return fmt.Errorf("%s: amounts must not be negative", at)
+		case p.ClosesAccount && (p.CapPerApplicationFen > 0 || p.KeepBalanceFen > 0):
+			return fmt.Errorf("%s.closes_account: a closing withdrawal takes the whole balance, so it has no cap or kept balance", at)
+		}
+		for _, s := range p.Statuses {
+			if len(s) != 2 || !isDigits(s) {
+				return fmt.Errorf("%s.statuses: %q is not a two-digit account status", at, s)
+			}
+		}
+		seen[p.Kind] = true
+	}
+	switch {
+	case ps.MinPerTransactionFen < 1:
+		return fmt.Errorf("withdrawals.min_per_transaction_fen: at least 1")
+	case ps.MaxPerTransactionFen < ps.MinPerTransactionFen:
+		return fmt.Errorf("withdrawals.max_per_transaction_fen: below min_per_transaction_fen")
+	case ps.DailyLimitFen < ps.MinPerTransactionFen:
+		return fmt.Errorf("withdrawals.daily_limit_fen: below min_per_transaction_fen")
+	case ps.RetirementAgeMen < 40 || ps.RetirementAgeMen > 80 || ps.RetirementAgeWomen < 40 || ps.RetirementAgeWomen > 80:
+		return fmt.Errorf("withdrawals.retirement_age_men/women: between 40 and 80")
+	case ps.DecisionWorkingDays < 1 || ps.DecisionWorkingDays > 60:
+		return fmt.Errorf("withdrawals.decision_working_days: between 1 and 60")
+	case ps.PollInterval < 10*time.Millisecond || ps.PollInterval > time.Hour:
+		return fmt.Errorf("withdrawals.poll_interval: between 10ms and 1h")
+	}
+	for _, d := range ps.Holidays {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			return fmt.Errorf("withdrawals.holidays: %q is not YYYY-MM-DD", d)
+		}
+	}
+	for _, s := range ps.NotifyOn {
+		if !slices.Contains(statuses, s) {
+			return fmt.Errorf("withdrawals.notify_on: %q is not a status (%v)", s, statuses)
+		}
+	}
+	return nil
+}
+
+func isCode(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,303 @@
+package withdrawal
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"handheld/services"
+	"handheld/services/audit"
+	"handheld/services/identity"
+	"handheld/services/mask"
+	"handheld/services/notify"
+	"handheld/services/outbox"
+	"handheld/services/store"
+)
+
+// Application is an application as its person sees it: the payout account
+// masked, the statuses it went through.
+type Application struct {
+	ID            string
+	CaseNumber    string
+	Kind          string
+	Status        string
+	Reason        string // the core's reason for a rejection
+	AmountFen     int64
+	PayoutMethod  string
+	PayoutAccount string // masked
+	EvidenceRefs  []string
+	ClosesAccount bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DueOn         string // statutory decision date, YYYY-MM-DD
+	Events        []Event
+}
+
+// Event is one status an application took.
+type Event struct {
+	Status string
+	Reason string
+	At     time.Time
+}
+
+// Page sizes of List.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// row is a withdrawals row.
+type row struct {
+	ID, CaseNumber, Subject, Kind, CoreKind string
+	AmountFen                               int64
+	PayoutMethod, PayoutAccount             string
+	EvidenceRefs                            string
+	ClosesAccount                           bool
+	Status, Reason, Locale, Channel         string
+	CreatedAt, UpdatedAt                    time.Time
+	DueOn                                   string
+}
+
+const rowColumns = `id, case_number, subject, kind, core_kind, amount_fen, payout_method, payout_account,
+	evidence_refs, closes_account, status, reason, locale, channel, created_at, updated_at, due_on, request_hash`
+
+// querier is a store or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *store.Row
+}
+
+// load reads one row by a condition; hash is its request hash.
+func (s *Service) load(ctx context.Context, where string, args ...any) (row, string, error) {
+	return loadRow(ctx, s.Store, where, args...)
+}
+
+func loadRow(ctx context.Context, q querier, where string, args ...any) (row, string, error) {
+	var a row
+	var hash string
+	err := q.QueryRow(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where, args...).Scan(
+		&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
+		&a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
+		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash)
+	return a, hash, err
+}
+
+// view is what the person sees of a row.
+func (s *Service) view(a row, events []Event) Application {
+	v := Application{
+		ID: a.ID, CaseNumber: a.CaseNumber, Kind: a.Kind, Status: a.Status, Reason: a.Reason, AmountFen: a.AmountFen,
+		PayoutMethod: a.PayoutMethod, ClosesAccount: a.ClosesAccount,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, DueOn: a.DueOn, Events: events,
+	}
+	// A wallet id is masked like a card: first four, last four.
+	v.PayoutAccount = s.Mask.Apply(mask.BankCard, maskChannel(a.Channel), a.PayoutAccount)
+	_ = json.Unmarshal([]byte(a.EvidenceRefs), &v.EvidenceRefs)
+	return v
+}
+
+func maskChannel(channel string) string {
+	switch channel {
+	case identity.ChannelKiosk:
+		return mask.Kiosk
+	case identity.ChannelApp:
+		return mask.App
+	}
+	return mask.MiniApp
+}
+
+// Get is one of p's applications with its history; another person's id
+// is not_found, like an unknown one.
+func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Application, error) {
+	if p.Role != identity.RoleDepositor || p.Subject == "" {
+		return Application{}, services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	}
+	v, err := s.get(ctx, p.Subject, id)
+	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionRead, Target: "withdrawal:" + safeID(id)}
+	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
+		return Application{}, err
+	}
+	return v, nil
+}
+
+func (s *Service) get(ctx context.Context, subject, id string) (Application, error) {
+	if !validID(id) {
+		return Application{}, services.Errorf(services.CodeNotFound, "withdrawal: malformed id")
+	}
+	a, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Application{}, services.Errorf(services.CodeNotFound, "withdrawal: no application")
+	case err != nil:
+		return Application{}, services.Errorf(services.CodeInternal, "withdrawal: get: %w", err)
+	}
+	events, err := s.events(ctx, id)
+	if err != nil {
+		return Application{}, err
+	}
+	return s.view(a, events), nil
+}
+
+func (s *Service) events(ctx context.Context, id string) ([]Event, error) {
+	rows, err := s.Store.Query(ctx, `SELECT status, reason, at FROM withdrawal_events WHERE application_id = $1 ORDER BY at, status`, id)
+	if err != nil {
+		return nil, services.Errorf(services.CodeInternal, "withdrawal: events: %w", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.Status, &e.Reason, store.ScanTime(&e.At)); err != nil {
+			return nil, services.Errorf(services.CodeInternal, "withdrawal: events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "withdrawal: events: %w", err)
+	}
+	return out, nil
+}
+
+// List is p's applications, newest first, limit 1..MaxLimit (0 means
+// DefaultLimit), continued with the previous page's cursor.
+func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) ([]Application, string, error) {
+	if p.Role != identity.RoleDepositor || p.Subject == "" {
+		return nil, "", services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	}
+	items, next, err := s.list(ctx, p.Subject, limit, cursor, false)
+	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionRead, Target: "withdrawals"}
+	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
+		return nil, "", err
+	}
+	return items, next, nil
+}
+
+// InFlight is the subject's applications not finished, newest first, for
+// the home screen (the caller audits the screen).
+func (s *Service) InFlight(ctx context.Context, subject string) ([]Application, error) {
+	items, _, err := s.list(ctx, subject, MaxLimit, "", true)
+	return items, err
+}
+
+func (s *Service) list(ctx context.Context, subject string, limit int, cursor string, inFlight bool) ([]Application, string, error) {
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 1 || limit > MaxLimit {
+		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": 1, "max": MaxLimit}})
+	}
+	where, args := `subject = $1`, []any{subject}
+	if inFlight {
+		where += ` AND status IN ('accepted', 'submitted', 'approved')`
+	}
+	if cursor != "" {
+		at, id, ok := decodeCursor(cursor)
+		if !ok {
+			return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
+		}
+		where += ` AND (created_at < $2 OR (created_at = $2 AND id < $3))`
+		args = append(args, store.Timestamp(at), id)
+	}
+	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where+
+		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), args...)
+	if err != nil {
+		return nil, "", services.Errorf(services.CodeInternal, "withdrawal: list: %w", err)
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var a row
+		var hash string
+		if err := rows.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod,
+			&a.PayoutAccount, &a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
+			store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash); err != nil {
+			return nil, "", services.Errorf(services.CodeInternal, "withdrawal: list: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", services.Errorf(services.CodeInternal, "withdrawal: list: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	items := make([]Application, 0, len(out))
+	for _, a := range out {
+		items = append(items, s.view(a, nil))
+	}
+	return items, next, nil
+}
+
+// A cursor is the last item's creation time and id; it reveals nothing
+// the person does not see already and selects only among their own rows.
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, bool) {
+	if len(c) > 200 {
+		return time.Time{}, "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	at, id, ok := strings.Cut(string(raw), "|")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if !ok || err != nil || !validID(id) {
+		return time.Time{}, "", false
+	}
+	return t, id, true
+}
+
+// validID admits what newID makes.
+func validID(id string) bool {
+	if len(id) != 35 || !strings.HasPrefix(id, "wd_") {
+		return false
+	}
+	for _, r := range id[3:] {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// safeID is id for the audit trail, or "invalid".
+func safeID(id string) string {
+	if validID(id) {
+		return id
+	}
+	return "invalid"
+}
+
+// recordStatus records that a took status (once: a second record of the
+// same status is a no-op) and, when the centre announces that status,
+// queues the person's notification in the same transaction.
+func (s *Service) recordStatus(ctx context.Context, tx *store.Tx, a row, status, reason string, at time.Time) error {
+	res, err := tx.Exec(ctx, `INSERT INTO withdrawal_events (application_id, status, reason, at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (application_id, status) DO NOTHING`, a.ID, status, reason, store.Timestamp(at))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	if !slices.Contains(s.Policies.NotifyOn, status) {
+		return nil
+	}
+	ev, err := json.Marshal(notify.Event{Subject: a.Subject, ApplicationID: a.ID, CaseNumber: a.CaseNumber, Kind: a.Kind,
+		Status: status, Reason: reason, AmountFen: a.AmountFen, Locale: a.Locale, At: at})
+	if err != nil {
+		return err
+	}
+	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ID: TopicNotify + ":" + a.ID + ":" + status, Topic: TopicNotify, Payload: ev}, at)
+	return err
+}

@@ -1,0 +1,198 @@
+// Package withdrawal is where money moves: a person checks whether they may
+// withdraw from their HPF account for a kind (rent, purchase, ...), applies,
+// follows the application and may cancel it. Kinds and limits are data
+// (Policies). An accepted application is never lost nor done twice: it is
+// stored together with its outbox row and the person's Idempotency-Key in
+// one transaction, delivered to the core by the outbox worker with its id as
+// the core's idempotency key, and followed by polling; every status change
+// is recorded once and announced once.
+package withdrawal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"handheld/services/audit"
+	"handheld/services/core"
+	"handheld/services/mask"
+	"handheld/services/store"
+)
+
+// Application statuses: accepted here → submitted to the core → approved
+// or rejected → paid; cancelled by the person before the core approves.
+const (
+	StatusAccepted  = "accepted"
+	StatusSubmitted = "submitted"
+	StatusApproved  = "approved"
+	StatusRejected  = "rejected"
+	StatusPaid      = "paid"
+	StatusCancelled = "cancelled"
+)
+
+var statuses = []string{StatusAccepted, StatusSubmitted, StatusApproved, StatusRejected, StatusPaid, StatusCancelled}
+
+// Finished reports whether an application can change no more.
+func Finished(status string) bool {
+	return status == StatusRejected || status == StatusPaid || status == StatusCancelled
+}
+
+// Payout methods.
+const (
+	PayoutBankCard = "bank_card" // the card on file at the core
+	PayoutECNY     = "ecny"      // an e-CNY wallet id given with the application
+)
+
+// Outbox topics of this package.
+const (
+	TopicSubmit = "withdrawal.submit"
+	TopicPoll   = "withdrawal.poll"
+	// TopicNotify carries a notify.Event to the notifier.
+	TopicNotify = "notify.wechat"
+)
+
+// The audit actions of this package.
+const (
+	ActionEligibility = "read.withdrawal_eligibility"
+	ActionApply       = "withdrawal.apply"
+	ActionRead        = "read.withdrawals"
+	ActionCancel      = "withdrawal.cancel"
+)
+
+// The collaborators, declared by what this package needs of them.
+type (
+	// reader is the core, read with deadlines and breakers (core.Reader).
+	reader interface {
+		Person(ctx context.Context, personID string) (core.Person, core.Freshness, error)
+		Account(ctx context.Context, personID string) (core.Account, core.Freshness, error)
+		Deposits(ctx context.Context, personID string, q core.DepositQuery) (core.DepositPage, core.Freshness, error)
+		Loan(ctx context.Context, personID string) (core.Loan, core.Freshness, error)
+	}
+	// coreWriter sends, follows and cancels applications (core.Client).
+	coreWriter interface {
+		SubmitWithdrawal(ctx context.Context, w core.Withdrawal) (core.WithdrawalStatus, error)
+		Withdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
+		CancelWithdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
+	}
+	// people maps a pseudonymous subject to the core's person id.
+	people interface {
+		PersonID(ctx context.Context, subject string) (string, error)
+	}
+	// auditor queues audit records.
+	auditor interface {
+		Enqueue(ctx context.Context, r audit.Record) error
+	}
+)
+
+// Deps are a Service's collaborators and policy, built once in bff/app.go.
+type Deps struct {
+	Store    *store.Store
+	Reader   reader
+	Core     coreWriter
+	People   people
+	Audit    auditor
+	Policies Policies
+	// Mask is the centre's masking policy; nil means mask.DefaultPolicy.
+	Mask mask.Policy
+	// Wake nudges the outbox worker after an application is stored; may
+	// be nil.
+	Wake   func()
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service runs withdrawal applications.
+type Service struct {
+	Deps
+	holidays map[string]bool
+}
+
+// New checks the policies and builds a Service.
+func New(d Deps) (*Service, error) {
+	if d.Store == nil || d.Reader == nil || d.Core == nil || d.People == nil || d.Audit == nil {
+		return nil, fmt.Errorf("withdrawal: store, reader, core, people and audit are required")
+	}
+	if err := d.Policies.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Mask == nil {
+		d.Mask = mask.DefaultPolicy()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Wake == nil {
+		d.Wake = func() {}
+	}
+	s := &Service{Deps: d, holidays: map[string]bool{}}
+	for _, h := range d.Policies.Holidays {
+		s.holidays[h] = true
+	}
+	return s, nil
+}
+
+// shanghai is the centre's time zone: days, months and years of limits and
+// deadlines are counted in it.
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// dueOn is the statutory decision date: so many working days after the
+// application, skipping weekends and the configured holidays.
+func (s *Service) dueOn(at time.Time) string {
+	d := at.In(shanghai)
+	for n := 0; n < s.Policies.DecisionWorkingDays; {
+		d = d.AddDate(0, 0, 1)
+		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday && !s.holidays[d.Format(time.DateOnly)] {
+			n++
+		}
+	}
+	return d.Format(time.DateOnly)
+}
+
+// crockford is Crockford's base32 alphabet: no I, L, O or U to misread.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+func randomCode(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = crockford[b[i]&31]
+	}
+	return string(b)
+}
+
+// newID is an application id: "wd_" and 32 hex digits (128 bits). Hex of
+// that length is what the audit trail's personal-data guard knows for a
+// digest, so no id can ever pass for a phone or card number there.
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "wd_" + hex.EncodeToString(b)
+}
+
+// newCaseNumber is what the person quotes at a counter: TQ, the date and
+// eight characters, e.g. TQ20261124-7K3M9Q2D.
+func newCaseNumber(at time.Time) string {
+	return "TQ" + at.In(shanghai).Format("20060102") + "-" + randomCode(8)
+}
+
+// yuanText writes fen as yuan with two decimals, for texts.
+func yuanText(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return sign + strconv.FormatInt(fen/100, 10) + "." + fmt.Sprintf("%02d", fen%100)
+}
