@@ -58,7 +58,10 @@ func start(t *testing.T, opts ...option) *env {
 		Path:       filepath.Join(t.TempDir(), "coresim.db"),
 		Keys:       map[string][]byte{"handheld": []byte(coreSecret)},
 		BcryptCost: bcrypt.MinCost, // the demo passwords need no strength here, and -race slows bcrypt tenfold
-		Now:        time.Now,
+		// Withdrawals are decided and paid within a second, not minutes.
+		ReviewDelay: 400 * time.Millisecond,
+		PayoutDelay: 400 * time.Millisecond,
+		Now:         time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

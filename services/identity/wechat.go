@@ -23,26 +23,32 @@ type WeChatLogin struct {
 func bindingKey(tok string) string { return "binding:" + tok }
 
 // LoginWeChat exchanges a wx.login code for a session or a binding token.
+// A bound user's login also refreshes the sealed openid notifications use.
 func (s *Service) LoginWeChat(ctx context.Context, code string) (WeChatLogin, error) {
 	ws, err := s.WeChat.Code2Session(ctx, code)
 	if err != nil {
 		return WeChatLogin{}, err
 	}
 	openidHash := s.pseudonym("openid", ws.OpenID)
-	var subject string
-	err = s.Store.QueryRow(ctx, `SELECT subject_id FROM wechat_bindings WHERE openid_hash = $1`, openidHash).Scan(&subject)
+	var subject, sealed string
+	err = s.Store.QueryRow(ctx, `SELECT subject_id, openid_sealed FROM wechat_bindings WHERE openid_hash = $1`, openidHash).Scan(&subject, &sealed)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		value, err := s.bindingValue(ws.OpenID, openidHash)
+		if err != nil {
+			return WeChatLogin{}, services.Errorf(services.CodeInternal, "binding token: %w", err)
+		}
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
 		tok := "bt_" + base64.RawURLEncoding.EncodeToString(b)
-		if err := s.KV.Set(ctx, bindingKey(tok), []byte(openidHash), s.Policy.BindingTTL); err != nil {
+		if err := s.KV.Set(ctx, bindingKey(tok), value, s.Policy.BindingTTL); err != nil {
 			return WeChatLogin{}, services.Errorf(services.CodeInternal, "binding token: %w", err)
 		}
 		return WeChatLogin{BindingToken: tok, ExpiresIn: int(s.Policy.BindingTTL.Seconds())}, nil
 	case err != nil:
 		return WeChatLogin{}, services.Errorf(services.CodeInternal, "binding lookup: %w", err)
 	}
+	s.refreshSealedOpenID(ctx, subject, ws.OpenID, openidHash, sealed)
 	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelMiniApp,
 		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelMiniApp])}, true)
 	if err != nil {
@@ -63,7 +69,8 @@ type BindRequest struct {
 }
 
 // Bind spends a binding token: the name and ID number are checked against
-// the core, the openid is bound to the person's subject, and a session starts.
+// the core, the openid is bound to the person's subject (keyed by its hash,
+// kept sealed for notifications), and a session starts.
 // A wrong name or ID spends the token too, so guessing needs a new wx.login
 // each time.
 func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) (Tokens, error) {
@@ -83,7 +90,7 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	if !ok {
 		return Tokens{}, services.E(services.CodeBindingInvalid)
 	}
-	openidHash := string(raw)
+	openidHash, sealed := parseBindingValue(raw)
 	person, err := s.Core.VerifyRealName(ctx, r.Name, r.IDNumber)
 	if err != nil {
 		if services.ErrorCode(err) == services.CodePersonNotFound {
@@ -109,9 +116,10 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	if err != nil {
 		return Tokens{}, err
 	}
-	if _, err := s.Store.Exec(ctx, `INSERT INTO wechat_bindings (openid_hash, subject_id, bound_at) VALUES ($1, $2, $3)
-		ON CONFLICT (openid_hash) DO UPDATE SET subject_id = excluded.subject_id, bound_at = excluded.bound_at`,
-		openidHash, subject, s.Now()); err != nil {
+	if _, err := s.Store.Exec(ctx, `INSERT INTO wechat_bindings (openid_hash, subject_id, bound_at, openid_sealed) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (openid_hash) DO UPDATE SET subject_id = excluded.subject_id, bound_at = excluded.bound_at,
+		openid_sealed = excluded.openid_sealed`,
+		openidHash, subject, s.Now(), sealed); err != nil {
 		return Tokens{}, services.Errorf(services.CodeInternal, "bind: %w", err)
 	}
 	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelMiniApp,

@@ -225,7 +225,7 @@ func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPer
 	}
 	g.Go(func() error {
 		var err error
-		f.Open, err = s.open(gctx, subject)
+		f.Open, f.Paid, err = s.own(gctx, subject, now)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -263,26 +263,35 @@ func (s *Service) ledgerWithdrawals(ctx context.Context, personID string, now ti
 	return out, stale, nil
 }
 
-// open lists the subject's applications in flight.
-func (s *Service) open(ctx context.Context, subject string) ([]Open, error) {
-	rows, err := s.Store.Query(ctx, `SELECT kind, amount_fen, created_at FROM withdrawals
-		WHERE subject = $1 AND status IN ('accepted', 'submitted', 'approved')`, subject)
+// own lists the subject's applications in flight (at: when made) and
+// those paid in the last 13 months (at: when paid).
+func (s *Service) own(ctx context.Context, subject string, now time.Time) (open, paid []Open, err error) {
+	rows, err := s.Store.Query(ctx, `SELECT kind, amount_fen, status, created_at, updated_at FROM withdrawals
+		WHERE subject = $1 AND (status IN ('accepted', 'submitted', 'approved') OR (status = 'paid' AND updated_at > $2))`,
+		subject, store.Timestamp(now.AddDate(0, -13, 0)))
 	if err != nil {
-		return nil, services.Errorf(services.CodeInternal, "withdrawal: open: %w", err)
+		return nil, nil, services.Errorf(services.CodeInternal, "withdrawal: own: %w", err)
 	}
 	defer rows.Close()
-	var out []Open
 	for rows.Next() {
 		var o Open
-		if err := rows.Scan(&o.Kind, &o.AmountFen, store.ScanTime(&o.At)); err != nil {
-			return nil, services.Errorf(services.CodeInternal, "withdrawal: open: %w", err)
+		var status string
+		var created, updated time.Time
+		if err := rows.Scan(&o.Kind, &o.AmountFen, &status, store.ScanTime(&created), store.ScanTime(&updated)); err != nil {
+			return nil, nil, services.Errorf(services.CodeInternal, "withdrawal: own: %w", err)
 		}
-		out = append(out, o)
+		if status == StatusPaid {
+			o.At = updated
+			paid = append(paid, o)
+		} else {
+			o.At = created
+			open = append(open, o)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, services.Errorf(services.CodeInternal, "withdrawal: open: %w", err)
+		return nil, nil, services.Errorf(services.CodeInternal, "withdrawal: own: %w", err)
 	}
-	return out, nil
+	return open, paid, nil
 }
 
 // policyOf checks the caller is a depositor and the kind is offered.

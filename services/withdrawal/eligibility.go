@@ -50,8 +50,11 @@ type Facts struct {
 	Withdrawals []core.Deposit
 	Birth       time.Time
 	Male        bool
-	// Open are this person's applications accepted but not finished.
+	// Open are this person's applications accepted but not finished;
+	// Paid those paid in the last 13 months, which count until the
+	// ledger shows them.
 	Open []Open
+	Paid []Open
 	Now  time.Time
 }
 
@@ -102,7 +105,13 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		}
 	}
 	if p.IntervalMonths > 0 {
-		if last, ok := lastOfKind(f.Withdrawals, p.CoreKind); ok {
+		last, ok := lastOfKind(f.Withdrawals, p.CoreKind)
+		for _, x := range f.Paid {
+			if x.Kind == p.Kind && x.At.After(last) {
+				last, ok = x.At.In(shanghai), true
+			}
+		}
+		if ok {
 			next := last.AddDate(0, p.IntervalMonths, 0)
 			if now.Before(next) {
 				add(ReasonTooFrequent, map[string]any{"months": p.IntervalMonths, "next_on": next.Format(time.DateOnly)})
@@ -122,6 +131,28 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		}
 	}
 	monthUsed, yearUsed, dayUsed := usage(f.Withdrawals, p.CoreKind, now)
+	// Paid here after the ledger's last withdrawal: not in the ledger yet.
+	var ledgerLast time.Time
+	for _, e := range f.Withdrawals {
+		if on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, shanghai); err == nil && on.After(ledgerLast) {
+			ledgerLast = on
+		}
+	}
+	for _, x := range f.Paid {
+		at := x.At.In(shanghai)
+		if !at.After(ledgerLast.AddDate(0, 0, 1)) {
+			continue
+		}
+		if sameDay(at, now) {
+			dayUsed += x.AmountFen
+		}
+		if x.Kind == p.Kind && at.Year() == now.Year() {
+			yearUsed += x.AmountFen
+			if at.Month() == now.Month() {
+				monthUsed += x.AmountFen
+			}
+		}
+	}
 	if p.CapPerApplicationFen > 0 {
 		lower(p.CapPerApplicationFen, "")
 	}

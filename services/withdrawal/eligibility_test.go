@@ -28,6 +28,10 @@ func TestEvaluate(t *testing.T) {
 		{"rent, new hire", KindRent, Facts{Account: core.Account{Status: "01", BalanceFen: 100_000, ContinuousMonths: 2}}, []string{ReasonContinuity}, 0},
 		{"rent, withdrew last month", KindRent, Facts{Account: normal, Withdrawals: []core.Deposit{rentPaid("2026-10-20", 450_000)}},
 			[]string{ReasonTooFrequent}, 0},
+		{"rent, paid here yesterday, not in the ledger yet", KindRent, Facts{Account: normal,
+			Paid: []Open{{Kind: KindRent, AmountFen: 100_000, At: now.AddDate(0, 0, -1)}}}, []string{ReasonTooFrequent}, 0},
+		{"critical illness, paid here this year counts against the cap", KindCriticalIllness, Facts{Account: core.Account{Status: "01", BalanceFen: 90_000_000},
+			Paid: []Open{{Kind: KindCriticalIllness, AmountFen: 5_000_000, At: now.AddDate(0, 0, -1)}}}, nil, 15_000_000},
 		{"rent, three months ago is fine", KindRent, Facts{Account: normal, Withdrawals: []core.Deposit{rentPaid("2026-08-20", 450_000)}}, nil, 600_000},
 		{"rent, year cap nearly used", KindRent, Facts{Account: normal, Withdrawals: []core.Deposit{
 			rentPaid("2026-02-01", 600_000), rentPaid("2026-05-01", 600_000), rentPaid("2026-08-01", 600_000)}}, nil, 600_000},

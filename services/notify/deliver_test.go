@@ -1,0 +1,219 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"handheld/services"
+	"handheld/services/kv"
+	"handheld/services/notify"
+	"handheld/services/wechat"
+	"handheld/services/wechat/wechattest"
+	"handheld/templates"
+)
+
+const (
+	alice       = "s_alice"
+	aliceOpenID = "oOpenID-alice-0001"
+)
+
+// openids is the recipients fake: subject → openid, or an error for all.
+type openids struct {
+	m   map[string]string
+	err error
+}
+
+func (o openids) OpenID(_ context.Context, subject string) (string, bool, error) {
+	if o.err != nil {
+		return "", false, o.err
+	}
+	id, ok := o.m[subject]
+	return id, ok, nil
+}
+
+// syncBuffer is a log sink safe for the client's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fixture is a Notifier sending through the real WeChat adapter to the
+// fake WeChat, with the log it writes.
+type fixture struct {
+	n    *notify.Notifier
+	wx   *wechattest.Server
+	logs *syncBuffer
+}
+
+var clock = time.Date(2026, 11, 24, 6, 5, 0, 0, time.UTC) // 14:05 in Shanghai
+
+func newFixture(t *testing.T, people openids) *fixture {
+	t.Helper()
+	srv := wechattest.NewServer(t)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	client, err := wechat.New(wechat.Config{AppID: srv.AppID, AppSecret: srv.AppSecret, APIBase: srv.URL,
+		Timeout: 2 * time.Second, Logger: log}, kv.NewMemory(time.Now, []byte("notify-test-kv-secret-0123456789")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := notify.LoadTemplates(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := notify.New(notify.Deps{Recipients: people, Sender: client, Templates: tm, Logger: log,
+		Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if strings.Contains(logs.String(), aliceOpenID) {
+			t.Errorf("the log names an openid:\n%s", logs.String())
+		}
+	})
+	return &fixture{n: n, wx: srv, logs: logs}
+}
+
+func payload(t *testing.T, e notify.Event) []byte {
+	t.Helper()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var approved = notify.Event{Subject: alice, ApplicationID: "wd_01", CaseNumber: "WD20261124000042", Kind: "purchase",
+	Status: "approved", AmountFen: 4_500_00, Locale: "zh-CN", At: clock}
+
+func TestDeliverSendsOneMessage(t *testing.T) {
+	f := newFixture(t, openids{m: map[string]string{alice: aliceOpenID}})
+	if err := f.n.Deliver(context.Background(), payload(t, approved)); err != nil {
+		t.Fatal(err)
+	}
+	en := approved
+	en.Locale, en.Status, en.At = "en", "paid", time.Time{} // no time: the clock's
+	if err := f.n.Deliver(context.Background(), payload(t, en)); err != nil {
+		t.Fatal(err)
+	}
+	want := []wechattest.Sent{
+		{ToOpenID: aliceOpenID, TemplateID: "hpf-withdrawal-status", Page: "pages/withdrawal/detail?id=wd_01", Lang: "zh_CN",
+			Data: map[string]string{"character_string1": "WD20261124000042", "thing2": "购房提取", "amount3": "4,500.00元",
+				"phrase4": "审核通过", "time5": "2026-11-24 14:05", "thing6": "审核通过，资金将尽快转入账户"}},
+		{ToOpenID: aliceOpenID, TemplateID: "hpf-withdrawal-status-en", Page: "pages/withdrawal/detail?id=wd_01", Lang: "en_US",
+			Data: map[string]string{"character_string1": "WD20261124000042", "thing2": "Home purchase", "amount3": "CNY 4,500.00",
+				"thing4": "Paid", "time5": "2026-11-24 14:05", "thing6": "Paid to your account"}},
+	}
+	if diff := cmp.Diff(want, f.wx.Sent()); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeliverWithoutOpenIDSendsNothing(t *testing.T) {
+	f := newFixture(t, openids{m: map[string]string{}})
+	if err := f.n.Deliver(context.Background(), payload(t, approved)); err != nil {
+		t.Fatalf("no openid: %v, want nil", err)
+	}
+	if n := f.wx.Calls(wechattest.Send); n != 0 {
+		t.Errorf("%d sends, want none", n)
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, "level=INFO") || !strings.Contains(logs, "subject="+alice) || !strings.Contains(logs, "status=approved") {
+		t.Errorf("log %q, want an INFO line with subject and status", logs)
+	}
+	if strings.Contains(logs, approved.CaseNumber) || strings.Contains(logs, "450000") {
+		t.Errorf("log %q says more than subject and status", logs)
+	}
+}
+
+func TestDeliverUndeliverablePayloads(t *testing.T) {
+	f := newFixture(t, openids{m: map[string]string{alice: aliceOpenID}})
+	unknownStatus := approved
+	unknownStatus.Status = "lost"
+	for name, p := range map[string][]byte{
+		"not json":       []byte("not json"),
+		"wrong type":     []byte(`{"subject": "s_alice", "amount_fen": "4500"}`),
+		"empty":          nil,
+		"unknown status": payload(t, unknownStatus),
+	} {
+		err := f.n.Deliver(context.Background(), p)
+		if !errors.Is(err, notify.ErrUndeliverable) {
+			t.Errorf("%s: %v, want ErrUndeliverable", name, err)
+		}
+	}
+	if n := f.wx.Calls(wechattest.Send); n != 0 {
+		t.Errorf("%d sends, want none", n)
+	}
+}
+
+// WeChat trouble is returned for the outbox to retry, except the person's
+// refusal (43101), which no retry cures.
+func TestDeliverSenderFailures(t *testing.T) {
+	f := newFixture(t, openids{m: map[string]string{alice: aliceOpenID}})
+	ctx := context.Background()
+	f.wx.FailNext(wechattest.Send, -1)
+	err := f.n.Deliver(ctx, payload(t, approved))
+	if err == nil || errors.Is(err, notify.ErrUndeliverable) || services.ErrorCode(err) != services.CodeWeChatUnavailable {
+		t.Errorf("system busy: %v, want a retryable wechat.unavailable", err)
+	}
+	f.wx.FailNextStatus(wechattest.Send, 502)
+	if err := f.n.Deliver(ctx, payload(t, approved)); err == nil || errors.Is(err, notify.ErrUndeliverable) {
+		t.Errorf("502: %v, want a retryable error", err)
+	}
+	f.wx.FailNext(wechattest.Send, 43101)
+	if err := f.n.Deliver(ctx, payload(t, approved)); !errors.Is(err, notify.ErrUndeliverable) {
+		t.Errorf("refused: %v, want ErrUndeliverable", err)
+	}
+	if n := len(f.wx.Sent()); n != 0 {
+		t.Errorf("%d messages accepted, want none", n)
+	}
+	if err := f.n.Deliver(ctx, payload(t, approved)); err != nil || len(f.wx.Sent()) != 1 {
+		t.Errorf("after the failures: %v, %d sent; want nil, 1", err, len(f.wx.Sent()))
+	}
+}
+
+func TestDeliverRecipientLookupFails(t *testing.T) {
+	down := errors.New("store: connection refused")
+	f := newFixture(t, openids{err: down})
+	err := f.n.Deliver(context.Background(), payload(t, approved))
+	if !errors.Is(err, down) || errors.Is(err, notify.ErrUndeliverable) {
+		t.Errorf("%v, want the lookup error, retryable", err)
+	}
+	if n := f.wx.Calls(wechattest.Send); n != 0 {
+		t.Errorf("%d sends, want none", n)
+	}
+}
+
+func TestNewRequiresDependencies(t *testing.T) {
+	tm, err := notify.LoadTemplates(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notify.New(notify.Deps{Recipients: openids{}, Templates: tm}); err == nil {
+		t.Error("New without a sender succeeded")
+	}
+	if _, err := notify.New(notify.Deps{Recipients: openids{}, Sender: &wechat.Client{}}); err == nil {
+		t.Error("New without templates succeeded")
+	}
+}
