@@ -39,6 +39,8 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	generate := fs.Int("generate", 0, "add N deterministic depositors (with employers) before serving")
 	seed := fs.Int64("seed", 1, "seed for --generate")
 	exit := fs.Bool("exit", false, "exit after --generate instead of serving")
+	review := fs.Duration("review-delay", 0, "how long a withdrawal waits for its decision (0: 30s)")
+	payout := fs.Duration("payout-delay", 0, "how long an approved withdrawal waits to be paid (0: 2m)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +57,8 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Keys:        map[string][]byte{cfg.CoreKeyID: []byte(secret)},
 		Faults:      cfg.CoresimFaults,
 		Maintenance: cfg.CoresimMaintenance,
+		ReviewDelay: *review,
+		PayoutDelay: *payout,
 		Now:         time.Now,
 		Logger:      log,
 	})
