@@ -93,15 +93,7 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 			p.RetryAfter = secs
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		}
-		for k, v := range params {
-			if texts, ok := v.([]services.Text); ok {
-				parts := make([]string, 0, len(texts))
-				for _, t := range texts {
-					parts = append(parts, cat.T(lang, t.Key, t.Params))
-				}
-				params[k] = strings.Join(parts, cat.T(lang, "list.separator", nil))
-			}
-		}
+		params = localized(cat, lang, params)
 		if _, ok := params["field"]; ok {
 			params["field"] = fieldName(cat, lang, params["field"].(string))
 		}
@@ -147,4 +139,36 @@ func causeText(e *services.Error) string {
 		return ""
 	}
 	return e.Cause.Error()
+}
+
+// localized returns params with every services.Text in its language, and
+// every []services.Text as one list.
+func localized(cat *locales.Catalogs, lang string, params map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range params {
+		var text string
+		switch x := v.(type) {
+		case services.Text:
+			text = cat.T(lang, x.Key, localized(cat, lang, x.Params))
+		case []services.Text:
+			parts := make([]string, 0, len(x))
+			for _, t := range x {
+				parts = append(parts, cat.T(lang, t.Key, localized(cat, lang, t.Params)))
+			}
+			text = strings.Join(parts, cat.T(lang, "list.separator", nil))
+		default:
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, len(params))
+			for k, v := range params {
+				out[k] = v
+			}
+		}
+		out[k] = text
+	}
+	if out == nil {
+		return params
+	}
+	return out
 }

@@ -57,9 +57,13 @@ func (a *App) openWithdrawals(reader *core.Reader, wx *wechat.Client) error {
 			}},
 		},
 		Concurrency: max(a.cfg.OutboxWorkers, 1),
-		Now:         time.Now,
-		Logger:      a.log.With("component", "outbox"),
-		Observe:     a.metrics.outboxDelivery,
+		Batch:       64,
+		// Well inside the 30 s lease, so that a slow delivery never loses
+		// its row to another replica and goes twice.
+		HandlerTimeout: 20 * time.Second,
+		Now:            time.Now,
+		Logger:         a.log.With("component", "outbox"),
+		Observe:        a.metrics.outboxDelivery,
 	})
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)

@@ -186,8 +186,8 @@ func (c Code) Status() int {
 }
 
 // Text is a message localized where the answer is written: a locale key
-// and its params. A []Text in Error.Params is rendered as the localized
-// texts joined into one list.
+// and its params. A Text in Error.Params (or in a Text's params) is
+// rendered as its localized text, a []Text as the texts joined into a list.
 type Text struct {
 	Key    string
 	Params map[string]any

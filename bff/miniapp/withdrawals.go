@@ -9,6 +9,7 @@ import (
 	"handheld/bff/middleware"
 	"handheld/bff/request"
 	"handheld/locales"
+	"handheld/services"
 	"handheld/services/identity"
 	"handheld/services/withdrawal"
 )
@@ -70,7 +71,14 @@ func (h Withdrawals) Eligibility(c *fiber.Ctx) error {
 	body := EligibilityBody{Type: el.Kind, TypeLabel: t("withdrawal.kind."+el.Kind, nil), Eligible: el.Eligible,
 		MaxAmountFen: el.MaxAmountFen, Reasons: make([]ReasonBody, 0, len(el.Reasons)), Stale: el.Stale}
 	for _, r := range el.Reasons {
-		body.Reasons = append(body.Reasons, ReasonBody{Code: r.Code, Message: t("withdrawal.reason."+r.Code, r.Params)})
+		params := make(map[string]any, len(r.Params))
+		for k, v := range r.Params {
+			if x, ok := v.(services.Text); ok {
+				v = t(x.Key, x.Params)
+			}
+			params[k] = v
+		}
+		body.Reasons = append(body.Reasons, ReasonBody{Code: r.Code, Message: t("withdrawal.reason."+r.Code, params)})
 	}
 	return private(c).JSON(body)
 }

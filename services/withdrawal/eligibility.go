@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"handheld/services"
 	"handheld/services/core"
 )
 
@@ -11,7 +12,7 @@ import (
 // withdrawal.reason.<code> in locales/, filled with Params.
 const (
 	ReasonInFlight            = "in_flight"            // an application of this kind is in progress
-	ReasonAccountStatus       = "account_status"       // {status}: this kind needs another account status
+	ReasonAccountStatus       = "account_status"       // {status}: this kind needs another account status (a Text: its label)
 	ReasonContinuity          = "continuity"           // {months, required}: too few unbroken months of deposits
 	ReasonNoLoan              = "no_loan"              // loan repayment without an outstanding loan
 	ReasonNotRetired          = "not_retired"          // {age}: below the retirement age
@@ -87,7 +88,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		add(ReasonInFlight, nil)
 	}
 	if !slices.Contains(p.Statuses, f.Account.Status) {
-		add(ReasonAccountStatus, map[string]any{"status": f.Account.Status})
+		add(ReasonAccountStatus, map[string]any{"status": services.Text{Key: "status.account." + f.Account.Status}})
 	}
 	if f.Account.ContinuousMonths < p.MinContinuousMonths {
 		add(ReasonContinuity, map[string]any{"months": f.Account.ContinuousMonths, "required": p.MinContinuousMonths})

@@ -1,0 +1,126 @@
+// Package outbox is the transactional outbox: a write that must reach another
+// system (a withdrawal for the core, a notification for the person) is stored
+// as a row in the same SQL transaction as the record it announces, so that
+// either both exist or neither does, and a Worker delivers the row afterwards,
+// retrying with backoff until the receiver has it. The row survives outages of
+// the receiver, maintenance windows and restarts of the BFF.
+//
+// Delivery is at least once: a worker that dies, or takes longer than its
+// lease, after the receiver accepted a message but before the row was marked
+// delivered, leaves the row to be delivered again. Receivers must therefore
+// be idempotent on the message id (the core is, on the application id).
+// Topics that would rather lose a message than repeat it (notifications) set
+// Topic.AtMostOnce.
+//
+// Any number of Workers, in one process or in several replicas sharing one
+// PostgreSQL database, may run at once: each claims due rows with one
+// statement that leases them (FOR UPDATE SKIP LOCKED, so that workers never
+// wait for one another nor take the same row), and records the outcome only
+// if the row is still under the lease it took (a compare-and-set), so that a
+// worker whose lease ran out cannot overwrite the work of the one that took
+// the row over. Outcomes of handlers that finish together are written in one
+// transaction (record.go), so that a busy worker pays one commit per batch
+// rather than one per row.
+package outbox
+
+import (
+	"context"
+	"time"
+
+	"handheld/services"
+	"handheld/services/store"
+)
+
+// Message is one outbox row, as a Handler receives it. Attempts counts
+// deliveries started, this one included (1 on the first), less those that
+// ended in Again: a Handler can use it to give up after a number of failures
+// by returning Permanent.
+type Message struct {
+	ID        string
+	Topic     string
+	Payload   []byte
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// Handler delivers one message. It returns nil when the receiver has the
+// message, Again to be called again later with the same message (polling a
+// status that is not final yet), Permanent when retrying can never succeed,
+// and any other error for a failure worth retrying with backoff.
+//
+// The error text is stored in the row (last_error, cut to 500 bytes) and
+// logged: it must name what failed, never the person it concerns.
+type Handler func(ctx context.Context, m Message) error
+
+// Enqueue inserts m inside the caller's transaction, due at `at`, so that the
+// message is stored if and only if the caller's own write commits. The id
+// doubles as a deduplication key: a row with the same id is left as it is
+// (whatever its topic, payload or state) and inserted is false, so that a
+// request replayed with the same Idempotency-Key does not send twice.
+//
+// CreatedAt, when zero, is taken to be at: the package has no clock of its
+// own and SQL never takes the database's.
+//
+// Call Worker.Wake after the transaction commits to have it delivered without
+// waiting for the worker's next idle round.
+func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (inserted bool, err error) {
+	switch {
+	case m.ID == "":
+		return false, services.Errorf(services.CodeInternal, "outbox: enqueue on topic %q: empty id", m.Topic)
+	case m.Topic == "":
+		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s: empty topic", m.ID)
+	case at.IsZero():
+		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s: zero due time", m.ID)
+	}
+	created := m.CreatedAt
+	if created.IsZero() {
+		created = at
+	}
+	payload := m.Payload
+	if payload == nil {
+		payload = []byte{} // the column is NOT NULL; an empty message is still a message
+	}
+	res, err := tx.Exec(ctx, `
+		INSERT INTO outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
+		VALUES ($1, $2, $3, 0, $4, '', $5)
+		ON CONFLICT (id) DO NOTHING`,
+		m.ID, m.Topic, payload, store.Timestamp(at), store.Timestamp(created))
+	if err != nil {
+		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
+	}
+	return n == 1, nil
+}
+
+// Pending counts the rows not delivered yet, whatever their topic and
+// whether they are due or leased: the backlog a readiness page or a metric
+// shows. A row of an AtMostOnce topic counts as delivered from the moment it
+// is claimed, unless its delivery fails and it is re-opened.
+func Pending(ctx context.Context, s *store.Store) (int, error) {
+	var n int
+	if err := s.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n); err != nil {
+		return 0, services.Errorf(services.CodeInternal, "outbox: count pending: %w", err)
+	}
+	return n, nil
+}
+
+// The outcomes a Worker passes to Config.Observe, one per message handled.
+// They are metric label values, so they never change once published.
+const (
+	// OutcomeDelivered: the handler returned nil.
+	OutcomeDelivered = "delivered"
+	// OutcomeRetry: the handler failed; the row is due again after a backoff.
+	OutcomeRetry = "retry"
+	// OutcomeAgain: the handler asked to be called again (Again).
+	OutcomeAgain = "again"
+	// OutcomeDead: the handler gave up (Permanent); the row is closed.
+	OutcomeDead = "dead"
+	// OutcomeLeaseLost: the handler finished after its lease ran out and
+	// another worker had claimed the row meanwhile, so this outcome was not
+	// recorded (the other worker's will be). A steady count means Lease is
+	// too short for the handlers.
+	OutcomeLeaseLost = "lease_lost"
+)

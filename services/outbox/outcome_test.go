@@ -1,0 +1,108 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"handheld/services/store"
+)
+
+func TestBackoff(t *testing.T) {
+	const base, ceiling = time.Second, 5 * time.Minute
+	for _, tc := range []struct {
+		attempts int
+		jitter   float64
+		want     time.Duration
+	}{
+		{1, 0.5, time.Second},
+		{2, 0.5, 2 * time.Second},
+		{3, 0.5, 4 * time.Second},
+		{9, 0.5, 256 * time.Second},
+		{10, 0.5, ceiling}, // 512s, capped
+		{1_000_000, 0.5, ceiling},
+		{0, 0.5, time.Second}, // never claimed: treated as the first
+		{1, 0, 800 * time.Millisecond},
+		{3, 0.75, 4400 * time.Millisecond},
+		{10, 0, 4 * time.Minute},
+		{10, 1, 6 * time.Minute}, // the jitter's bound, beyond the cap
+	} {
+		if got := backoff(base, ceiling, tc.attempts, tc.jitter); got != tc.want {
+			t.Errorf("backoff(attempts %d, jitter %v) = %s, want %s", tc.attempts, tc.jitter, got, tc.want)
+		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	boom := errors.New("core unavailable")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want verdict
+	}{
+		{"nil", nil, verdict{outcome: OutcomeDelivered}},
+		{"plain error", boom, verdict{outcome: OutcomeRetry, text: "core unavailable"}},
+		{"deadline", fmt.Errorf("submit: %w", context.DeadlineExceeded), verdict{outcome: OutcomeRetry, text: "submit: context deadline exceeded"}},
+		{"again", Again(time.Minute), verdict{outcome: OutcomeAgain, after: time.Minute}},
+		{"wrapped again", fmt.Errorf("pending: %w", Again(time.Second)), verdict{outcome: OutcomeAgain, after: time.Second}},
+		{"negative again", Again(-time.Second), verdict{outcome: OutcomeAgain}},
+		{"permanent", Permanent(boom), verdict{outcome: OutcomeDead, text: "core unavailable"}},
+		{"wrapped permanent", fmt.Errorf("submit: %w", Permanent(boom)), verdict{outcome: OutcomeDead, text: "submit: core unavailable"}},
+		{"permanent nil", Permanent(nil), verdict{outcome: OutcomeDead, text: "permanent failure"}},
+	} {
+		if diff := cmp.Diff(tc.want, judge(tc.err), cmp.AllowUnexported(verdict{})); diff != "" {
+			t.Errorf("%s: judge (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	if !errors.Is(Permanent(boom), boom) {
+		t.Error("Permanent hides its cause from errors.Is")
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"short", "core unavailable", "core unavailable"},
+		{"NUL removed", "a\x00b", "ab"},
+		{"invalid UTF-8 replaced", "a\xffb", "a\uFFFDb"},
+		{"exactly the limit", strings.Repeat("x", 500), strings.Repeat("x", 500)},
+		{"cut", strings.Repeat("x", 501), strings.Repeat("x", 500)},
+		{"cut between runes", "xx" + strings.Repeat("金", 200), "xx" + strings.Repeat("金", 166)},     // 2+498=500
+		{"cut before a split rune", "x" + strings.Repeat("金", 200), "x" + strings.Repeat("金", 166)}, // 1+498=499
+	} {
+		if got := errorText(errors.New(tc.in)); got != tc.want {
+			t.Errorf("%s: errorText = %q (%d bytes), want %q (%d bytes)", tc.name, got, len(got), tc.want, len(tc.want))
+		}
+	}
+}
+
+func TestClaimStatementClosesOnlyAtMostOnceTopics(t *testing.T) {
+	h := func(context.Context, Message) error { return nil }
+	sql, args := claimStatement(store.SQLite, []Topic{{Name: "a", Handle: h}, {Name: "b", Handle: h, AtMostOnce: true}})
+	if !strings.Contains(sql, "topic IN ($4, $5)") || !strings.Contains(sql, "id IN (") || !strings.Contains(sql, "CASE WHEN topic IN ($5) THEN $1 END") {
+		t.Errorf("claim statement binds the topics wrongly:\n%s", sql)
+	}
+	if strings.Contains(sql, "SKIP LOCKED") {
+		t.Errorf("a non-PostgreSQL claim has a locking clause:\n%s", sql)
+	}
+	if diff := cmp.Diff([]any{"a", "b"}, args); diff != "" {
+		t.Errorf("claim args (-want +got):\n%s", diff)
+	}
+	if sql, _ := claimStatement(store.SQLite, []Topic{{Name: "a", Handle: h}}); strings.Contains(sql, "delivered_at =") {
+		t.Errorf("a claim without AtMostOnce topics sets delivered_at:\n%s", sql)
+	}
+}
+
+func TestPostgresClaimLocksInOneSubSelect(t *testing.T) {
+	h := func(context.Context, Message) error { return nil }
+	sql, _ := claimStatement(store.Postgres, []Topic{{Name: "a", Handle: h}})
+	if !strings.Contains(sql, "id = ANY(ARRAY(") || !strings.Contains(sql, "FOR UPDATE SKIP LOCKED))") {
+		t.Errorf("the PostgreSQL claim does not lock its rows in an ARRAY sub-select:\n%s", sql)
+	}
+}

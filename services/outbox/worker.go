@@ -1,0 +1,342 @@
+package outbox
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"handheld/services"
+	"handheld/services/store"
+)
+
+// Topic is a kind of message and the handler that delivers it. A Worker only
+// claims rows of the topics it was given, so that replicas running different
+// versions leave alone the topics they do not know yet.
+type Topic struct {
+	Name   string
+	Handle Handler
+	// AtMostOnce: the row is marked delivered in the same statement that
+	// claims it, before Handle runs, so a crash mid-delivery loses the
+	// message rather than repeating it (notifications). When Handle returns
+	// an error the row is re-opened for a retry.
+	AtMostOnce bool
+}
+
+// Config holds a Worker's dependencies and tuning. Zero values take the
+// defaults given with each field.
+type Config struct {
+	Store  *store.Store
+	Topics []Topic
+	// Batch is how many rows one round claims at most. Default 32.
+	Batch int
+	// Concurrency is how many handlers run at once. A round claims no more
+	// rows than there are free handlers, so that no claimed row waits for
+	// one while its lease runs. Default 16.
+	Concurrency int
+	// Lease is how long a claimed row is hidden from other workers: a worker
+	// that dies mid-delivery loses its rows to another after this. It must
+	// be at least HandlerTimeout, or rows would be taken from handlers still
+	// entitled to run. Default 30s.
+	Lease time.Duration
+	// Idle is the pause between rounds when nothing was due. Wake cuts it
+	// short, so it only bounds how late a row enqueued by another replica,
+	// or one coming due after a backoff, is seen. Default 250ms.
+	Idle time.Duration
+	// BackoffBase and BackoffMax shape the retry delay after a failure:
+	// BackoffBase·2^(attempts-1), capped at BackoffMax, ±20% jitter.
+	// Defaults 1s and 5m.
+	BackoffBase, BackoffMax time.Duration
+	// HandlerTimeout is the deadline of each Handle call. Default 30s.
+	HandlerTimeout time.Duration
+	// Now is the clock for due times, leases and backoff. Default time.Now.
+	Now func() time.Time
+	// Jitter returns a number in [0, 1) that spreads each backoff (0.5
+	// leaves it exact, as tests want). Default math/rand/v2.Float64.
+	Jitter func() float64
+	// Logger receives retries (Warn), dead messages and store failures
+	// (Error): topic, id and attempts, never payloads. Default: discard.
+	Logger *slog.Logger
+	// Observe is told the outcome of every message handled (the Outcome
+	// constants), for a metric. It runs on the delivering goroutine: keep
+	// it quick. May be nil.
+	Observe func(topic, outcome string)
+}
+
+// Defaults for Config.
+const (
+	defaultBatch          = 32
+	defaultConcurrency    = 16
+	defaultLease          = 30 * time.Second
+	defaultIdle           = 250 * time.Millisecond
+	defaultBackoffBase    = time.Second
+	defaultBackoffMax     = 5 * time.Minute
+	defaultHandlerTimeout = 30 * time.Second
+
+	// storeTimeout bounds each of the worker's own statements (a claim, an
+	// outcome), which run detached from the caller's cancellation so that
+	// a claim is never half-read and an outcome never half-recorded.
+	storeTimeout = 10 * time.Second
+	// maxErrorPause caps the pause after consecutive failed claims, so that
+	// the worker resumes soon after the database comes back.
+	maxErrorPause = 10 * time.Second
+)
+
+// Worker claims due outbox rows and hands them to their topics' handlers.
+// It is safe for concurrent use; run one per process (Run), as many
+// processes as there are replicas.
+type Worker struct {
+	store          *store.Store
+	topics         map[string]Topic
+	claimSQL       string
+	claimArgs      []any // the topic names the claim's placeholders bind
+	batch          int
+	lease          time.Duration
+	idle           time.Duration
+	backoffBase    time.Duration
+	backoffMax     time.Duration
+	handlerTimeout time.Duration
+	now            func() time.Time
+	jitter         func() float64
+	log            *slog.Logger
+	observe        func(topic, outcome string)
+
+	rec     *recorder     // writes outcomes, batched
+	slots   chan struct{} // one token per running handler
+	wake    chan struct{} // capacity 1: a nudge is either pending or not
+	running atomic.Bool   // Run is active
+}
+
+// New checks cfg and builds a Worker. A mistake in the configuration (no
+// store, no topics, a topic without a name or handler, a name given twice,
+// a negative or inconsistent duration) fails here, at start-up, naming the
+// setting, rather than as rows that silently never leave.
+func New(cfg Config) (*Worker, error) {
+	bad := func(format string, args ...any) (*Worker, error) {
+		return nil, services.Errorf(services.CodeInternal, "outbox: "+format, args...)
+	}
+	if cfg.Store == nil {
+		return bad("Config.Store is nil")
+	}
+	if len(cfg.Topics) == 0 {
+		return bad("Config.Topics is empty")
+	}
+	topics := make(map[string]Topic, len(cfg.Topics))
+	for i, t := range cfg.Topics {
+		switch {
+		case t.Name == "":
+			return bad("Config.Topics[%d] has no Name", i)
+		case t.Handle == nil:
+			return bad("Config.Topics[%d] (%s) has no Handle", i, t.Name)
+		}
+		if _, dup := topics[t.Name]; dup {
+			return bad("Config.Topics[%d]: topic %s given twice", i, t.Name)
+		}
+		topics[t.Name] = t
+	}
+	for _, f := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"Lease", cfg.Lease}, {"Idle", cfg.Idle}, {"BackoffBase", cfg.BackoffBase},
+		{"BackoffMax", cfg.BackoffMax}, {"HandlerTimeout", cfg.HandlerTimeout},
+	} {
+		if f.value < 0 {
+			return bad("Config.%s is negative (%s)", f.name, f.value)
+		}
+	}
+	if cfg.Batch < 0 || cfg.Concurrency < 0 {
+		return bad("Config.Batch (%d) and Config.Concurrency (%d) must not be negative", cfg.Batch, cfg.Concurrency)
+	}
+
+	w := &Worker{
+		store:          cfg.Store,
+		topics:         topics,
+		batch:          or(cfg.Batch, defaultBatch),
+		lease:          or(cfg.Lease, defaultLease),
+		idle:           or(cfg.Idle, defaultIdle),
+		backoffBase:    or(cfg.BackoffBase, defaultBackoffBase),
+		backoffMax:     or(cfg.BackoffMax, defaultBackoffMax),
+		handlerTimeout: or(cfg.HandlerTimeout, defaultHandlerTimeout),
+		now:            cfg.Now,
+		jitter:         cfg.Jitter,
+		log:            cfg.Logger,
+		observe:        cfg.Observe,
+		rec:            &recorder{store: cfg.Store},
+		slots:          make(chan struct{}, or(cfg.Concurrency, defaultConcurrency)),
+		wake:           make(chan struct{}, 1),
+	}
+	if w.lease < w.handlerTimeout {
+		return bad("Config.Lease (%s) is shorter than Config.HandlerTimeout (%s): rows would be re-claimed from handlers still running", w.lease, w.handlerTimeout)
+	}
+	if w.backoffBase > w.backoffMax {
+		return bad("Config.BackoffBase (%s) exceeds Config.BackoffMax (%s)", w.backoffBase, w.backoffMax)
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.jitter == nil {
+		w.jitter = rand.Float64
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.observe == nil {
+		w.observe = func(string, string) {}
+	}
+	w.claimSQL, w.claimArgs = claimStatement(w.store.Dialect(), cfg.Topics)
+	return w, nil
+}
+
+// or is v, or def when v is the zero value.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Wake nudges a running worker to look for due rows now instead of at the
+// end of its idle pause: call it after committing a transaction that
+// enqueued something. It never blocks; nudges while one is pending merge.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers due rows until ctx is done, then waits for the handlers still
+// running and returns nil. Those handlers are not cancelled with ctx: each
+// runs to its own HandlerTimeout and its outcome is recorded, because a
+// delivery cut off half-way has an unknown outcome and would be repeated
+// after its lease. A shutdown therefore takes up to HandlerTimeout, plus
+// one store write; give the process that much grace.
+//
+// Only one Run per Worker may be active; a second one fails at once.
+func (w *Worker) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return services.Errorf(services.CodeInternal, "outbox: Run called while the worker is already running")
+	}
+	defer w.running.Store(false)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+
+	failures := 0
+	for {
+		claimed, full, err := w.round(ctx, &inflight)
+		if ctx.Err() != nil {
+			return nil
+		}
+		pause := w.idle
+		switch {
+		case err != nil:
+			failures++
+			pause = backoff(w.idle, max(w.idle, maxErrorPause), failures, w.jitter())
+			w.log.Error("outbox: claim failed", "failures", failures, "retry_in", pause, "error", err)
+		case claimed > 0 && full:
+			failures = 0
+			continue // as many rows as asked for: more may be due
+		default:
+			failures = 0
+		}
+		if !w.pause(ctx, pause) {
+			return nil
+		}
+	}
+}
+
+// pause waits d, or less if woken; false when ctx ended the wait.
+func (w *Worker) pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.wake:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+// RunOnce is one claim-and-deliver round: it claims up to Batch due rows (no
+// more than there are free handlers), delivers them, records the outcomes and
+// returns how many it handled. Tests and benchmarks drive the worker with it
+// step by step; it may run beside Run.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	var done sync.WaitGroup
+	n, _, err := w.round(ctx, &done)
+	done.Wait()
+	return n, err
+}
+
+// round reserves handler slots, claims at most that many rows, and starts a
+// delivery for each, tracked by inflight. full reports that every reserved
+// slot found a row, a sign that more rows may be due.
+func (w *Worker) round(ctx context.Context, inflight *sync.WaitGroup) (claimed int, full bool, err error) {
+	want := w.reserve(ctx)
+	if err := ctx.Err(); err != nil { // cancelled while waiting: claim nothing
+		for range want {
+			<-w.slots
+		}
+		return 0, false, err
+	}
+	msgs, until, err := w.claim(ctx, want)
+	for range want - len(msgs) {
+		<-w.slots
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	for _, m := range msgs {
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			w.deliver(ctx, m, until, func() { <-w.slots })
+		}()
+	}
+	return len(msgs), len(msgs) == want, nil
+}
+
+// reserve takes handler slots for the next claim and returns how many: one
+// at least, waiting for it; then, for up to Idle, as many as half a batch,
+// so that a busy worker claims rows by the batch rather than one per
+// statement as each handler frees up (each claim is a commit); then whatever
+// else is free, up to Batch. It returns early, with what it has, when ctx
+// ends.
+func (w *Worker) reserve(ctx context.Context) int {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	if enough := min(w.batch, cap(w.slots)) / 2; n < enough {
+		timer := time.NewTimer(w.idle)
+		defer timer.Stop()
+	gather:
+		for n < enough {
+			select {
+			case w.slots <- struct{}{}:
+				n++
+			case <-timer.C:
+				break gather
+			case <-ctx.Done():
+				return n
+			}
+		}
+	}
+	for n < w.batch {
+		select {
+		case w.slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
