@@ -98,9 +98,9 @@ func (h Account) Schedule(c *fiber.Ctx) error {
 	return private(c).JSON(scheduleBody(v, h.text(c)))
 }
 
-// limitParam reads ?limit=: DefaultLimit when absent, a field error when
-// not a number. The range (1–100) is the service's to check, with the
-// other fields; a huge number is passed on as one past the maximum.
+// limitParam reads ?limit=: the default page size (20) when absent, a
+// field error when not a number. The range (1–100) is the service's to
+// check, with the other fields; a huge number is passed on as one past it.
 func limitParam(c *fiber.Ctx) (int, error) {
 	q := request.NewQuery(c)
 	n := q.Int64("limit", account.DefaultLimit, math.MinInt64, math.MaxInt64, false)
@@ -117,8 +117,12 @@ func private(c *fiber.Ctx) *fiber.Ctx {
 }
 
 // text looks up labels in the request's language, and says which.
-func (h Account) text(c *fiber.Ctx) func(key string, params map[string]any) string {
-	lang := middleware.Lang(c, h.Catalogs)
+func (h Account) text(c *fiber.Ctx) translate { return textsFor(c, h.Catalogs) }
+
+// textsFor looks up labels in the request's language, and says which in
+// Content-Language.
+func textsFor(c *fiber.Ctx, cat *locales.Catalogs) translate {
+	lang := middleware.Lang(c, cat)
 	c.Set(fiber.HeaderContentLanguage, lang)
-	return func(key string, params map[string]any) string { return h.Catalogs.T(lang, key, params) }
+	return func(key string, params map[string]any) string { return cat.T(lang, key, params) }
 }

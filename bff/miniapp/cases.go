@@ -2,7 +2,6 @@ package miniapp
 
 import (
 	"context"
-	"math"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -61,12 +60,11 @@ type CaseListBody struct {
 
 // List is GET /api/v1/me/applications?limit=&cursor=, newest first.
 func (h Cases) List(c *fiber.Ctx) error {
-	q := request.NewQuery(c)
-	n := q.Int64("limit", 20, math.MinInt64, math.MaxInt64, false)
-	if err := q.Err(); err != nil {
+	limit, err := limitParam(c)
+	if err != nil {
 		return err
 	}
-	items, next, err := h.Service.List(c.UserContext(), middleware.PrincipalOf(c), int(max(min(n, 101), 0)), c.Query("cursor"))
+	items, next, err := h.Service.List(c.UserContext(), middleware.PrincipalOf(c), limit, c.Query("cursor"))
 	if err != nil {
 		return err
 	}
@@ -98,11 +96,7 @@ func (h Cases) Rate(c *fiber.Ctx) error {
 	return private(c).Status(fiber.StatusCreated).JSON(caseBody(x, h.text(c)))
 }
 
-func (h Cases) text(c *fiber.Ctx) translate {
-	lang := middleware.Lang(c, h.Catalogs)
-	c.Set(fiber.HeaderContentLanguage, lang)
-	return func(key string, params map[string]any) string { return h.Catalogs.T(lang, key, params) }
-}
+func (h Cases) text(c *fiber.Ctx) translate { return textsFor(c, h.Catalogs) }
 
 func caseBody(x cases.Case, t translate) CaseBody {
 	b := CaseBody{ID: x.ID, Kind: x.Kind, KindLabel: t("case.kind."+x.Kind, nil), Type: x.Type, CaseNumber: x.CaseNumber,

@@ -2,7 +2,6 @@ package miniapp
 
 import (
 	"context"
-	"math"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -71,12 +70,11 @@ func (h Certificates) Issue(c *fiber.Ctx) error {
 
 // List is GET /api/v1/me/certificates?limit=&cursor=, newest first.
 func (h Certificates) List(c *fiber.Ctx) error {
-	q := request.NewQuery(c)
-	n := q.Int64("limit", certificate.DefaultLimit, math.MinInt64, math.MaxInt64, false)
-	if err := q.Err(); err != nil {
+	limit, err := limitParam(c)
+	if err != nil {
 		return err
 	}
-	page, err := h.Service.List(c.UserContext(), middleware.PrincipalOf(c), int(max(min(n, certificate.MaxLimit+1), 0)), c.Query("cursor"))
+	page, err := h.Service.List(c.UserContext(), middleware.PrincipalOf(c), limit, c.Query("cursor"))
 	if err != nil {
 		return err
 	}
@@ -108,11 +106,7 @@ func (h Certificates) Revoke(c *fiber.Ctx) error {
 	return private(c).JSON(certificateBody(v, h.text(c)))
 }
 
-func (h Certificates) text(c *fiber.Ctx) translate {
-	lang := middleware.Lang(c, h.Catalogs)
-	c.Set(fiber.HeaderContentLanguage, lang)
-	return func(key string, params map[string]any) string { return h.Catalogs.T(lang, key, params) }
-}
+func (h Certificates) text(c *fiber.Ctx) translate { return textsFor(c, h.Catalogs) }
 
 // IssuedBody is the 201 answer to an issue. download_url is relative and
 // works for a few minutes; GET /me/certificates/{id} gives a fresh one.

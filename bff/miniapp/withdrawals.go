@@ -2,7 +2,6 @@ package miniapp
 
 import (
 	"context"
-	"math"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -134,12 +133,11 @@ func (h Withdrawals) Apply(c *fiber.Ctx) error {
 
 // List is GET /api/v1/me/withdrawals?limit=&cursor=, newest first.
 func (h Withdrawals) List(c *fiber.Ctx) error {
-	q := request.NewQuery(c)
-	n := q.Int64("limit", withdrawal.DefaultLimit, math.MinInt64, math.MaxInt64, false)
-	if err := q.Err(); err != nil {
+	limit, err := limitParam(c)
+	if err != nil {
 		return err
 	}
-	items, next, err := h.Service.List(c.UserContext(), middleware.PrincipalOf(c), int(max(min(n, withdrawal.MaxLimit+1), 0)), c.Query("cursor"))
+	items, next, err := h.Service.List(c.UserContext(), middleware.PrincipalOf(c), limit, c.Query("cursor"))
 	if err != nil {
 		return err
 	}
@@ -170,11 +168,7 @@ func (h Withdrawals) Cancel(c *fiber.Ctx) error {
 	return private(c).JSON(withdrawalBody(a, h.text(c)))
 }
 
-func (h Withdrawals) text(c *fiber.Ctx) translate {
-	lang := middleware.Lang(c, h.Catalogs)
-	c.Set(fiber.HeaderContentLanguage, lang)
-	return func(key string, params map[string]any) string { return h.Catalogs.T(lang, key, params) }
-}
+func (h Withdrawals) text(c *fiber.Ctx) translate { return textsFor(c, h.Catalogs) }
 
 // WithdrawalBody is one application as its person sees it.
 type WithdrawalBody struct {
