@@ -15,13 +15,15 @@ const (
 	ReasonNoAccount           = "no_account"              // the person has no HPF account
 	ReasonAccountFrozen       = "account_frozen"          // status 06
 	ReasonAccountClosed       = "account_closed"          // status 03, 04 or 05
-	ReasonAccountNotNormal    = "account_not_normal"      // purchase, building and rent need status 01
-	ReasonAccountNotSealed    = "account_not_sealed"      // leaving the city needs status 02
+	ReasonAccountNotNormal    = "account_not_normal"      // purchase, building and rent need status 01; critical illness 01 or 02
+	ReasonAccountNotSealed    = "account_not_sealed"      // leaving the city and closing (99) need status 02
 	ReasonInsufficientBalance = "insufficient_balance"    // amount above the balance
 	ReasonNotRetired          = "not_retired"             // retirement before 60 (men) or 55 (women)
 	ReasonNoLoan              = "no_loan"                 // loan repayment without an outstanding loan
 	ReasonContinuity          = "insufficient_continuity" // too few unbroken months of deposits
 	ReasonRentTooFrequent     = "rent_too_frequent"       // a rent withdrawal within the last 3 months
+	ReasonEvidenceMissing     = "evidence_missing"        // purchase or critical illness without a document to confirm
+	ReasonCloseAmountMismatch = "close_amount_mismatch"   // closing the account for other than the whole balance
 )
 
 // Continuity the core requires, in unbroken months of deposits.
@@ -119,7 +121,10 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 	case core.StatusClosedMerge, core.StatusClosedTransfer, core.StatusClosedWithdrawal:
 		return ReasonAccountClosed, nil
 	}
-	if a.AmountFen > acc.BalanceFen {
+	switch {
+	case a.CloseAccount && a.AmountFen != acc.BalanceFen:
+		return ReasonCloseAmountMismatch, nil
+	case a.AmountFen > acc.BalanceFen:
 		return ReasonInsufficientBalance, nil
 	}
 	switch a.Kind {
@@ -130,6 +135,9 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 		if acc.ContinuousMonths < continuityPurchase {
 			return ReasonContinuity, nil
 		}
+		if a.Kind == "01" && len(a.EvidenceRefs) == 0 { // the property registration
+			return ReasonEvidenceMissing, nil
+		}
 	case "03":
 		var idNumber string
 		if err := tx.QueryRowContext(ctx, `SELECT id_number FROM persons WHERE person_id = ?`, a.PersonID).Scan(&idNumber); err != nil {
@@ -138,7 +146,7 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 		if !retired(idNumber, at) {
 			return ReasonNotRetired, nil
 		}
-	case "05":
+	case "05", "99": // leaving the city; closing for other reasons
 		if acc.Status != core.StatusSealed {
 			return ReasonAccountNotSealed, nil
 		}
@@ -168,13 +176,22 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 		if recent {
 			return ReasonRentTooFrequent, nil
 		}
+	case "09":
+		if acc.Status != core.StatusNormal && acc.Status != core.StatusSealed {
+			return ReasonAccountNotNormal, nil
+		}
+		if len(a.EvidenceRefs) == 0 { // the diagnosis
+			return ReasonEvidenceMissing, nil
+		}
 	}
 	return "", nil
 }
 
 // pay posts an approved application to the ledger, unless the balance no
-// longer covers it (another withdrawal was paid in between) or the account
-// was frozen meanwhile.
+// longer covers it (another withdrawal was paid in between), no longer
+// equals it for an application that closes the account, or the account was
+// frozen or closed meanwhile. Closing pays out the whole balance and leaves
+// the account at status 05 (closed by withdrawal).
 func pay(ctx context.Context, tx *sql.Tx, a application, at time.Time) error {
 	var balance int64
 	var status string
@@ -184,20 +201,30 @@ func pay(ctx context.Context, tx *sql.Tx, a application, at time.Time) error {
 	if err == sql.ErrNoRows {
 		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, ReasonNoAccount, at)
 	}
+	reject := func(reason string) error {
+		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, reason, at)
+	}
 	switch {
 	case err != nil:
 		return err
 	case status == core.StatusFrozen:
-		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, ReasonAccountFrozen, at)
+		return reject(ReasonAccountFrozen)
+	case status == core.StatusClosedMerge || status == core.StatusClosedTransfer || status == core.StatusClosedWithdrawal:
+		return reject(ReasonAccountClosed)
+	case a.CloseAccount && a.AmountFen != balance:
+		return reject(ReasonCloseAmountMismatch)
 	case a.AmountFen > balance:
-		return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalRejected, ReasonInsufficientBalance, at)
+		return reject(ReasonInsufficientBalance)
 	}
 	balance -= a.AmountFen
+	if a.CloseAccount {
+		status = core.StatusClosedWithdrawal
+	}
 	if _, err := tx.ExecContext(ctx, depositInsert, a.PersonID, seq+1, monthOf(at).String(), date(at),
 		core.KindWithdrawal, a.Kind, -a.AmountFen, balance); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_fen = ? WHERE person_id = ?`, balance, a.PersonID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_fen = ?, status = ? WHERE person_id = ?`, balance, status, a.PersonID); err != nil {
 		return err
 	}
 	return setStatus(ctx, tx, a.ApplicationID, core.WithdrawalPaid, "", at)

@@ -88,15 +88,42 @@ CREATE TABLE IF NOT EXISTS withdrawals (
 	status         TEXT NOT NULL,
 	reason         TEXT NOT NULL DEFAULT '',
 	created_at     INTEGER NOT NULL,
-	updated_at     INTEGER NOT NULL
+	updated_at     INTEGER NOT NULL,
+	evidence_refs  TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
+	close_account  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS withdrawals_by_person ON withdrawals (person_id, status);
 `
 
-// migrate creates the schema; it is idempotent.
+// addedColumns are columns added to a table after its first release. A
+// database file created earlier keeps its data (reopening never reseeds),
+// so migrate adds them instead; their defaults describe the old rows. A
+// function, like the seed, so nothing in the package is mutable state.
+func addedColumns() []struct{ table, column, definition string } {
+	return []struct{ table, column, definition string }{
+		{"withdrawals", "evidence_refs", "TEXT NOT NULL DEFAULT '[]'"},
+		{"withdrawals", "close_account", "INTEGER NOT NULL DEFAULT 0"},
+	}
+}
+
+// migrate creates the schema and adds the columns an older file lacks; it
+// is idempotent.
 func (s *Sim) migrate(ctx context.Context) error {
 	if _, err := s.wdb.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("coresim: create schema: %w", err)
+	}
+	for _, c := range addedColumns() {
+		var n int
+		if err := s.wdb.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", c.table, c.column).Scan(&n); err != nil {
+			return fmt.Errorf("coresim: inspect %s: %w", c.table, err)
+		}
+		if n > 0 {
+			continue
+		}
+		// Names and definitions are the constants above, never input.
+		if _, err := s.wdb.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.definition); err != nil {
+			return fmt.Errorf("coresim: add %s.%s: %w", c.table, c.column, err)
+		}
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package coresim
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -34,14 +36,33 @@ func (a application) sameContent(w core.Withdrawal) bool {
 func loadApplication(ctx context.Context, q querier, id string) (application, error) {
 	var a application
 	var created, updated int64
-	err := q.QueryRowContext(ctx, `SELECT application_id, person_id, kind, amount_fen, payout_method, payout_account, status, reason, created_at, updated_at
+	var refs string
+	err := q.QueryRowContext(ctx, `SELECT application_id, person_id, kind, amount_fen, payout_method, payout_account,
+			evidence_refs, close_account, status, reason, created_at, updated_at
 		FROM withdrawals WHERE application_id = ?`, id).
-		Scan(&a.ApplicationID, &a.PersonID, &a.Kind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount, &a.status, &a.reason, &created, &updated)
+		Scan(&a.ApplicationID, &a.PersonID, &a.Kind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
+			&refs, &a.CloseAccount, &a.status, &a.reason, &created, &updated)
 	if err == sql.ErrNoRows {
 		return a, notFound("no such application")
 	}
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(refs), &a.EvidenceRefs); err != nil {
+		return a, fmt.Errorf("coresim: application %s: evidence_refs: %w", id, err)
+	}
 	a.created, a.updated = time.Unix(0, created), time.Unix(0, updated)
-	return a, err
+	return a, nil
+}
+
+// evidenceJSON is how evidence_refs is stored: a JSON array, "[]" for
+// none, so that no evidence and an empty list are the same content.
+func evidenceJSON(refs []string) (string, error) {
+	if len(refs) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(refs)
+	return string(b), err
 }
 
 // validKind reports whether k is a GLOSSARY withdrawal reason code.
@@ -78,10 +99,16 @@ func (s *Sim) submitWithdrawal(ctx context.Context, c call) (int, any, error) {
 		return 0, nil, badRequest("payout_method: want bank_card or ecny")
 	case in.PayoutAccount == "":
 		return 0, nil, badRequest("payout_account is required")
+	case slices.Contains(in.EvidenceRefs, ""):
+		return 0, nil, badRequest("evidence_refs: empty reference")
+	}
+	refs, err := evidenceJSON(in.EvidenceRefs)
+	if err != nil {
+		return 0, nil, err
 	}
 	status := http.StatusCreated
 	var out core.WithdrawalStatus
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := loadApplication(ctx, tx, id)
 		if err == nil {
 			if !old.sameContent(in) {
@@ -100,9 +127,10 @@ func (s *Sim) submitWithdrawal(ctx context.Context, c call) (int, any, error) {
 		if _, err := loadPersonBy(ctx, tx, "p.person_id", in.PersonID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO withdrawals (application_id, person_id, kind, amount_fen, payout_method, payout_account, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.PersonID, in.Kind, in.AmountFen, in.PayoutMethod, in.PayoutAccount,
-			core.WithdrawalSubmitted, c.now.UnixNano(), c.now.UnixNano())
+		_, err = tx.ExecContext(ctx, `INSERT INTO withdrawals (application_id, person_id, kind, amount_fen, payout_method, payout_account,
+				evidence_refs, close_account, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.PersonID, in.Kind, in.AmountFen, in.PayoutMethod, in.PayoutAccount,
+			refs, in.CloseAccount, core.WithdrawalSubmitted, c.now.UnixNano(), c.now.UnixNano())
 		out = core.WithdrawalStatus{ApplicationID: id, Status: core.WithdrawalSubmitted, UpdatedAt: c.now.In(shanghai())}
 		return err
 	})

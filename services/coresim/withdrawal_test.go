@@ -138,7 +138,7 @@ func TestWithdrawalDecisions(t *testing.T) {
 		reason string
 	}{
 		{"李娜", "07", 300000, core.WithdrawalApproved, ""},
-		{"李娜", "01", 1000000, core.WithdrawalApproved, ""},
+		{"李娜", "01", 1000000, core.WithdrawalRejected, ReasonEvidenceMissing}, // approved with evidence: withdrawal_rules_test.go
 		{"李娜", "03", 100000, core.WithdrawalRejected, ReasonNotRetired},
 		{"李娜", "06", 100000, core.WithdrawalRejected, ReasonNoLoan},
 		{"李娜", "05", 100000, core.WithdrawalRejected, ReasonAccountNotSealed},

@@ -28,7 +28,8 @@ const usage = `usage: handheld <command> [flags]
 
 commands:
   serve     run the BFF (default); --addr host:port
-  coresim   run the core simulator as its own HTTP server; --addr, --db, --generate N, --seed S
+  coresim   run the core simulator as its own HTTP server; --addr, --db, --generate N, --seed S,
+            --review-delay D, --payout-delay D
   demo      print the demo personas, one JSON object per line
   keys      create and rotate signing keys: keys init|add|promote|rotate --dir DIR
   bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
