@@ -14,9 +14,10 @@ import (
 
 // claimStatement builds the one statement that leases due rows. Its
 // placeholders are $1 now, $2 the lease's end, $3 the row limit, then one
-// per topic name (claimArgs, in that order). Rows of AtMostOnce topics get
-// delivered_at in the same statement, so they are closed before their
-// handler runs.
+// per topic name (claimArgs, in that order). Rows of AtMostOnce topics are
+// leased like any other here, and closed one by one just before their
+// handler runs (deliver), so that a crash loses at most the messages being
+// sent at that moment, not every one claimed and waiting for a slot.
 //
 // On PostgreSQL the due rows are chosen in an ARRAY(…) sub-select, which the
 // planner runs once, before the update (an InitPlan), and whose result it
@@ -32,14 +33,10 @@ import (
 // the rows in order: it reads the first due ones instead of sorting every
 // pending row.
 func claimStatement(d store.Dialect, topics []Topic) (string, []any) {
-	var all, atMostOnce []string
+	var all []string
 	args := make([]any, 0, len(topics))
 	for i, t := range topics {
-		p := fmt.Sprintf("$%d", i+4)
-		all = append(all, p)
-		if t.AtMostOnce {
-			atMostOnce = append(atMostOnce, p)
-		}
+		all = append(all, fmt.Sprintf("$%d", i+4))
 		args = append(args, t.Name)
 	}
 	due := `SELECT id FROM outbox
@@ -50,14 +47,10 @@ func claimStatement(d store.Dialect, topics []Topic) (string, []any) {
 	if d == store.Postgres {
 		chosen = "id = ANY(ARRAY(" + due + "\n\t\t\tFOR UPDATE SKIP LOCKED))"
 	}
-	closeAtMostOnce := ""
-	if len(atMostOnce) > 0 {
-		closeAtMostOnce = ",\n\t\tdelivered_at = CASE WHEN topic IN (" + strings.Join(atMostOnce, ", ") + ") THEN $1 END"
-	}
 	return `
 		UPDATE outbox SET
 		next_attempt_at = $2,
-		attempts = attempts + 1` + closeAtMostOnce + `
+		attempts = attempts + 1
 		WHERE ` + chosen + `
 		RETURNING id, topic, payload, attempts, created_at`, args
 }
@@ -65,8 +58,7 @@ func claimStatement(d store.Dialect, topics []Topic) (string, []any) {
 // claim leases up to n due rows and returns them with the lease's end,
 // which, with the attempts count, identifies this claim when the outcome is
 // recorded. The statement runs detached from ctx's cancellation: once it has
-// committed, its rows must be read, or they would sit leased for nothing (and
-// AtMostOnce ones be lost).
+// committed, its rows must be read, or they would sit leased for nothing.
 func (w *Worker) claim(ctx context.Context, n int) ([]Message, time.Time, error) {
 	now := store.Timestamp(w.now())
 	until := store.Timestamp(now.Add(w.lease))
@@ -97,11 +89,39 @@ func (w *Worker) claim(ctx context.Context, n int) ([]Message, time.Time, error)
 // the next claim, and records the outcome.
 func (w *Worker) deliver(ctx context.Context, m Message, until time.Time, handled func()) {
 	topic := w.topics[m.Topic] // the claim only returns known topics
+	if topic.AtMostOnce {
+		closed, err := w.closeBeforeSending(ctx, m, until)
+		if err != nil || !closed {
+			// Not closed: not sent either. The lease brings it back (or
+			// another worker has it already).
+			handled()
+			if err != nil {
+				w.log.Error("outbox: closing an at-most-once message failed", "topic", m.Topic, "id", m.ID, "error", err)
+			}
+			w.observe(m.Topic, OutcomeLeaseLost)
+			return
+		}
+	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.handlerTimeout)
 	err := w.call(hctx, topic.Handle, m)
 	cancel()
 	handled()
 	w.settle(ctx, topic, m, until, judge(err))
+}
+
+// closeBeforeSending marks an AtMostOnce row delivered just before its
+// handler runs, under the claim's lease: from here a crash loses the message
+// rather than sending it twice.
+func (w *Worker) closeBeforeSending(ctx context.Context, m Message, until time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	res, err := w.store.Exec(ctx, settleDelivered+` AND delivered_at IS NULL`,
+		store.Timestamp(w.now()), m.ID, m.Attempts, until)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // call runs h, turning a panic into a failure to retry: one bad message must
@@ -146,7 +166,7 @@ func (w *Worker) settle(ctx context.Context, t Topic, m Message, until time.Time
 	switch v.outcome {
 	case OutcomeDelivered:
 		if t.AtMostOnce {
-			w.observe(m.Topic, v.outcome) // closed when claimed: nothing to write
+			w.observe(m.Topic, v.outcome) // closed before it was sent: nothing to write
 			return
 		}
 		query = settleDelivered

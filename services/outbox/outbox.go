@@ -97,8 +97,8 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (insert
 
 // Pending counts the rows not delivered yet, whatever their topic and
 // whether they are due or leased: the backlog a readiness page or a metric
-// shows. A row of an AtMostOnce topic counts as delivered from the moment it
-// is claimed, unless its delivery fails and it is re-opened.
+// shows. A row of an AtMostOnce topic counts as delivered from the moment its
+// handler starts, unless its delivery fails and it is re-opened.
 func Pending(ctx context.Context, s *store.Store) (int, error) {
 	var n int
 	if err := s.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n); err != nil {

@@ -18,10 +18,11 @@ import (
 type Topic struct {
 	Name   string
 	Handle Handler
-	// AtMostOnce: the row is marked delivered in the same statement that
-	// claims it, before Handle runs, so a crash mid-delivery loses the
-	// message rather than repeating it (notifications). When Handle returns
-	// an error the row is re-opened for a retry.
+	// AtMostOnce: the row is marked delivered just before Handle runs, so
+	// a crash while it runs loses the message rather than repeating it
+	// (notifications); rows claimed but not started yet come back when the
+	// lease ends. When Handle returns an error the row is re-opened for a
+	// retry.
 	AtMostOnce bool
 }
 
