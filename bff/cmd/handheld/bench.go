@@ -29,6 +29,7 @@ type benchOptions struct {
 	concurrency int
 	duration    time.Duration
 	redisURL    string
+	pgURL       string
 }
 
 func benchScenarios() []benchScenario {
@@ -38,6 +39,7 @@ func benchScenarios() []benchScenario {
 		{"home", "GET /me/home with core latencies injected per part", benchHome},
 		{"burst", "100 concurrent identical reads for one subject", benchBurst},
 		{"certificate", "certificate issuance end to end: core facts over HTTP, PDF, signature, store", benchCertificate},
+		{"withdrawal", "withdrawal applications accepted on PostgreSQL vs the floor of their write; outbox delivery to the core vs direct calls", benchWithdrawal},
 	}
 }
 
@@ -49,6 +51,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.concurrency, "c", 32, "concurrent clients")
 	fs.DurationVar(&o.duration, "d", 5*time.Second, "measuring time per run")
 	fs.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the limits")
+	fs.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the withdrawal scenario (a schema of its own per run)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,20 +85,41 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// benchApp starts a handheld on a free port with cfg adjusted by edit.
+// benchApp starts a handheld on a free port with cfg adjusted by edit, in
+// a data dir of its own that stop removes.
 func benchApp(ctx context.Context, edit func(*bff.Config)) (base string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "handheld-bench-")
 	if err != nil {
 		return "", nil, err
 	}
+	base, stopApp, err := loggedApp(ctx, nil, func(c *bff.Config) {
+		c.DataDir = dir
+		c.LogLevel = "error"
+		edit(c)
+	})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return base, func() { stopApp(); _ = os.RemoveAll(dir) }, nil
+}
+
+// loggedApp starts a handheld on a free port with the app's warnings and
+// errors tallied in logs (discarded when nil), so that a failure under load
+// comes with its cause. The caller's edit sets the data dir, which stop
+// leaves in place.
+func loggedApp(ctx context.Context, logs *appLog, edit func(*bff.Config)) (base string, stop func(), err error) {
 	cfg := bff.Defaults()
-	cfg.DataDir = dir
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "warn"
 	edit(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return "", nil, err
 	}
-	app, err := bff.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	var h slog.Handler = slog.DiscardHandler
+	if logs != nil {
+		h = logs
+	}
+	app, err := bff.New(ctx, cfg, slog.New(h))
 	if err != nil {
 		return "", nil, err
 	}
@@ -106,7 +130,7 @@ func benchApp(ctx context.Context, edit func(*bff.Config)) (base string, stop fu
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { _ = app.Serve(sctx, ln); close(done) }()
-	return "http://" + ln.Addr().String(), func() { cancel(); <-done; _ = os.RemoveAll(dir) }, nil
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done }, nil
 }
 
 // result is one measured run.

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"handheld/bff"
+	"handheld/services/core"
+	"handheld/services/coresim"
+	"handheld/services/withdrawal"
+)
+
+// Sizing of the withdrawal scenario.
+const (
+	withdrawalSeed = 20240601 // numbers the generated population
+	// withdrawalTargetRate is the 202s per second the population is sized
+	// for, so that it does not run out within the measuring time.
+	withdrawalTargetRate = 1200
+	benchWarmUp          = 500 * time.Millisecond // untimed start of a write load
+	outboxWorkers        = 16                     // the delivering app's (the default)
+	benchCoreSecret      = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+// benchWithdrawal measures withdrawals on PostgreSQL: applications accepted
+// (202, outbox worker off) per second against the floor of the same
+// two-row write; then the outbox delivering them to the simulator against
+// the core client submitting as many directly.
+func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
+	dsn, schema, dropSchema, err := benchSchema(ctx, o.pgURL)
+	if err != nil {
+		return err
+	}
+	defer dropSchema()
+	sim, simURL, stopSim, err := serveSim(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopSim()
+	dataDir, err := os.MkdirTemp("", "handheld-bench-wd-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	// Both apps share the data dir (signing keys, hash secret) as replicas
+	// share their configuration.
+	logs := &appLog{count: map[string]int{}}
+	start := func(workers int) (string, func(), error) {
+		return loggedApp(ctx, logs, func(c *bff.Config) {
+			c.DataDir, c.DatabaseURL, c.RedisURL = dataDir, dsn, o.redisURL
+			c.CoreURL, c.CoreSecret = simURL, benchCoreSecret
+			c.RateLimits, c.OutboxWorkers = roomy(), workers
+		})
+	}
+
+	n := int(math.Ceil(withdrawalTargetRate * (o.duration + benchWarmUp).Seconds() / 3 / 0.9))
+	t0 := time.Now()
+	if err := sim.Generate(ctx, n, withdrawalSeed); err != nil {
+		return err
+	}
+	generated := time.Since(t0)
+	base, stopApp, err := start(0)
+	if err != nil {
+		return err
+	}
+	stopFirst := sync.OnceFunc(stopApp)
+	defer stopFirst()
+	t0 = time.Now()
+	bearers, retried, err := signInMany(ctx, base, n, o.concurrency)
+	if err != nil {
+		logs.report(os.Stderr)
+		return err
+	}
+	fmt.Fprintf(w, "schema %s; %d people generated (%s); the %d with a normal account signed in by %d clients (%s, %d retried after a 5xx); outside the timing\n\n",
+		schema, n, generated.Round(time.Millisecond), len(bearers), o.concurrency, time.Since(t0).Round(time.Millisecond), retried)
+
+	// 1. Accepted per second against the floor.
+	floor, err := floorWrites(ctx, dsn, o.concurrency, o.duration)
+	if err != nil {
+		return err
+	}
+	apps := &applications{base: base, bearers: bearers, run: strings.ToLower(rand.Text()[:8]), failures: map[string]int{},
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency, MaxConnsPerHost: o.concurrency}, Timeout: 10 * time.Second}}
+	defer apps.client.CloseIdleConnections()
+	apps.send(ctx, "warm-up", o.concurrency, benchWarmUp)
+	cpu0 := processCPU()
+	sub := apps.send(ctx, "POST /me/withdrawals → 202 (worker off)", o.concurrency, o.duration)
+	cpu := processCPU() - cpu0
+	stopFirst()
+	fmt.Fprint(w, "### 1. applications accepted per second vs the floor of their write\n\n")
+	table(w, floor, sub)
+	fmt.Fprintf(w, "\nratio: %.2f (202s per second over floor transactions per second)\n", sub.rps/floor.rps)
+	if sub.requests > 0 {
+		fmt.Fprintf(w, "CPU of this process (app, simulator, clients; not PostgreSQL or Redis): %s per 202, %.0f%% of one core\n",
+			(cpu / time.Duration(sub.requests)).Round(time.Microsecond), 100*cpu.Seconds()*sub.rps/float64(sub.requests))
+	}
+	if int(apps.next.Load()) >= apps.total() {
+		fmt.Fprintf(w, "note: the %d applications ran out before %s; measured over the time they lasted\n", apps.total(), o.duration)
+	}
+	if len(apps.failures) > 0 {
+		fmt.Fprintf(w, "non-202 answers (warm-up included): %v\n", apps.failures)
+	}
+	accepted := apps.accepted
+	if len(accepted) == 0 {
+		logs.report(w)
+		return errors.New("no application was accepted")
+	}
+
+	// 2. Delivery by the outbox against direct calls.
+	fmt.Fprintf(w, "\n### 2. outbox delivery of the %d accepted applications to the simulator at 0 ms\n\n", len(accepted))
+	delivered, took, started, topics, err := drainOutbox(ctx, dsn, len(accepted), func() (func(), error) {
+		_, stop, err := start(outboxWorkers)
+		return stop, err
+	})
+	if err != nil {
+		logs.report(w)
+		return err
+	}
+	held := sim.Withdrawals()
+	missing := 0
+	for _, id := range accepted {
+		if sim.WithdrawalCount(id) != 1 {
+			missing++
+		}
+	}
+	direct, err := directSubmits(ctx, simURL, len(accepted), outboxWorkers)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(w, "| run | items | failed | per s | ratio | elapsed |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| %s | %d | %d | %.0f | 1.00 | %s |\n", direct.label, direct.requests, direct.errors, direct.rps,
+		time.Duration(float64(direct.requests)/direct.rps*float64(time.Second)).Round(time.Millisecond))
+	fmt.Fprintf(w, "| outbox: withdrawal.submit rows delivered (%d workers) | %d | 0 | %.0f | %.2f | %s |\n",
+		outboxWorkers, len(accepted), delivered, delivered/direct.rps, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "\nratio: %.2f (rows delivered per second over direct calls per second; delivery timed from the app's start, which took %s)\n",
+		delivered/direct.rps, started.Round(time.Millisecond))
+	fmt.Fprintf(w, "direct calls: p50 %s, p99 %s\n", direct.p50.Round(time.Microsecond), direct.p99.Round(time.Microsecond))
+	fmt.Fprintf(w, "outbox when the last submit row was delivered: %s\n", topics)
+	fmt.Fprintf(w, "simulator: %d applications for %d accepted ids (checked before the direct calls), %d ids not held exactly once\n", held, len(accepted), missing)
+	logs.report(w)
+	if held != len(accepted) || missing > 0 || direct.errors > 0 {
+		return fmt.Errorf("the simulator holds %d applications for %d accepted ids (%d not exactly once); %d direct calls failed",
+			held, len(accepted), missing, direct.errors)
+	}
+	return nil
+}
+
+// applications hands (person, kind) pairs to the clients of phase 1: every
+// rent first, then every purchase, then every critical illness, so that one
+// person's three applications are not sent at the same moment.
+type applications struct {
+	base     string
+	client   *http.Client
+	bearers  []string
+	run      string // in every Idempotency-Key: runs never share one
+	next     atomic.Int64
+	mu       sync.Mutex
+	accepted []string       // application ids answered 202
+	failures map[string]int // status and problem code → count
+}
+
+// applyBody is the k-th kind's application: 100 yuan to the bank card on
+// file, with evidence where the kind needs it.
+func applyBody(kind int) string {
+	switch kind {
+	case 0:
+		return `{"type":"rent","amount_fen":10000,"payout":{"method":"bank_card"}}`
+	case 1:
+		return `{"type":"purchase","amount_fen":10000,"payout":{"method":"bank_card"},"evidence_refs":["ev-1"]}`
+	default:
+		return `{"type":"critical_illness","amount_fen":10000,"payout":{"method":"bank_card"},"evidence_refs":["ev-1"]}`
+	}
+}
+
+func (a *applications) total() int { return 3 * len(a.bearers) }
+
+// send posts applications from c clients for d or until they run out;
+// only 202s count.
+func (a *applications) send(ctx context.Context, label string, c int, d time.Duration) result {
+	return hammer(label, c, d, func() (bool, bool) {
+		k := int(a.next.Add(1) - 1)
+		if k >= a.total() {
+			return false, true
+		}
+		req, _ := http.NewRequestWithContext(ctx, "POST", a.base+"/api/v1/me/withdrawals", strings.NewReader(applyBody(k/len(a.bearers))))
+		req.Header.Set("Authorization", "Bearer "+a.bearers[k%len(a.bearers)])
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%s-%d", a.run, k))
+		var body struct{ ID, Code string }
+		resp, err := a.client.Do(req)
+		what := "transport error"
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			what = fmt.Sprintf("%d %s", resp.StatusCode, body.Code)
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if err != nil || resp.StatusCode != http.StatusAccepted || body.ID == "" {
+			a.failures[what]++
+			return false, false
+		}
+		a.accepted = append(a.accepted, body.ID)
+		return true, false
+	})
+}
+
+// drainOutbox starts the delivering app and times it until no
+// withdrawal.submit row is left undelivered, polling every 20 ms; rows
+// closed with an error (dead) fail it.
+func drainOutbox(ctx context.Context, dsn string, want int, start func() (func(), error)) (perSecond float64, took, started time.Duration, topics string, err error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return 0, 0, 0, "", err
+	}
+	defer db.Close()
+	count := func(where string) (n int, err error) {
+		err = db.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE topic = $1 AND `+where, withdrawal.TopicSubmit).Scan(&n)
+		return n, err
+	}
+	if n, err := count("delivered_at IS NULL"); err != nil || n != want {
+		return 0, 0, 0, "", fmt.Errorf("before delivery: %d undelivered submit rows for %d accepted applications (%v)", n, want, err)
+	}
+	t0 := time.Now()
+	stop, err := start()
+	if err != nil {
+		return 0, 0, 0, "", err
+	}
+	defer stop()
+	started = time.Since(t0)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n, err := count("delivered_at IS NULL")
+		switch {
+		case err != nil:
+			return 0, 0, 0, "", err
+		case n == 0:
+			took = time.Since(t0)
+			if dead, err := count("last_error <> ''"); err != nil || dead > 0 {
+				return 0, 0, 0, "", fmt.Errorf("delivery: %d submit rows closed with an error (%v)", dead, err)
+			}
+			// What else the worker delivered meanwhile, or holds for later.
+			rows, err := db.QueryContext(ctx, `SELECT topic, count(*), count(delivered_at) FROM outbox GROUP BY topic ORDER BY topic`)
+			for err == nil && rows.Next() {
+				var topic string
+				var all, done int
+				if err = rows.Scan(&topic, &all, &done); err == nil {
+					topics += fmt.Sprintf("%s %d rows (%d delivered); ", topic, all, done)
+				}
+			}
+			if rows != nil {
+				rows.Close()
+			}
+			return float64(want) / took.Seconds(), took, started, strings.TrimSuffix(topics, "; "), err
+		case time.Since(t0) > 2*time.Minute:
+			return 0, 0, 0, "", fmt.Errorf("delivery: %d of %d submit rows still undelivered after 2 minutes", n, want)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, 0, "", ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// directSubmits is the baseline of phase 2: the core client alone, as
+// bff/app.go configures it, sending n fresh applications from c goroutines
+// to the same simulator.
+func directSubmits(ctx context.Context, simURL string, n, c int) (result, error) {
+	cl, err := core.NewClient(core.ClientConfig{BaseURL: simURL, KeyID: bff.Defaults().CoreKeyID,
+		Secret: []byte(benchCoreSecret), Timeout: bff.Defaults().CoreTimeout, Now: time.Now})
+	if err != nil {
+		return result{}, err
+	}
+	var people []core.Person
+	for i := range 32 {
+		p := coresim.GeneratedPersona(i, withdrawalSeed)
+		person, err := cl.VerifyRealName(ctx, p.Name, p.IDNumber)
+		if err != nil {
+			return result{}, fmt.Errorf("direct: person %d: %w", i, err)
+		}
+		people = append(people, person)
+	}
+	var seq atomic.Int64
+	return hammer(fmt.Sprintf("direct: core.Client.SubmitWithdrawal (%d goroutines)", c), c, 10*time.Minute, func() (bool, bool) {
+		i := int(seq.Add(1) - 1)
+		if i >= n {
+			return false, true
+		}
+		p := people[i%len(people)]
+		_, err := cl.SubmitWithdrawal(ctx, core.Withdrawal{ApplicationID: "wd_" + strings.ToLower(rand.Text()[:26]), PersonID: p.PersonID,
+			Kind: "07", AmountFen: 10000, PayoutMethod: "bank_card", PayoutAccount: p.BankCard})
+		return err == nil, false
+	}), nil
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx": the floor and the backlog count
+
+	"handheld/services/core"
+	"handheld/services/coresim"
+	"handheld/services/withdrawal"
+)
+
+// benchSchema creates a schema for the run and returns a DSN whose
+// search_path selects it (as storetest.PostgresDSN does), and a drop that
+// removes it with everything in it.
+func benchSchema(ctx context.Context, base string) (dsn, schema string, drop func(), err error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", "", nil, errors.New("-pg must be a postgres:// URL")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", "", nil, err
+	}
+	schema = "bench_" + strings.ToLower(rand.Text()[:16]) // base32: a valid unquoted identifier
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		return "", "", nil, fmt.Errorf("PostgreSQL at %s: %w", u.Redacted(), err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
+	u.RawQuery = q.Encode()
+	return u.String(), schema, func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(dctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: drop schema %s: %v\n", schema, err)
+		}
+		admin.Close()
+	}, nil
+}
+
+// serveSim starts a simulator over HTTP with no faults.
+func serveSim(ctx context.Context) (*coresim.Sim, string, func(), error) {
+	dir, err := os.MkdirTemp("", "handheld-bench-sim-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	sim, err := coresim.Open(ctx, coresim.Config{Path: filepath.Join(dir, "coresim.db"),
+		Keys: map[string][]byte{"handheld": []byte(benchCoreSecret)}, Now: time.Now})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return sim, "http://" + ln.Addr().String(), func() { _ = srv.Close(); _ = sim.Close(); _ = os.RemoveAll(dir) }, nil
+}
+
+// appLog is a slog.Handler that counts warnings and errors by level,
+// message, route and cause.
+type appLog struct {
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func (l *appLog) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelWarn }
+func (l *appLog) WithAttrs([]slog.Attr) slog.Handler            { return l }
+func (l *appLog) WithGroup(string) slog.Handler                 { return l }
+
+func (l *appLog) Handle(_ context.Context, r slog.Record) error {
+	key := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "route", "cause", "error", "err":
+			key += fmt.Sprintf(" %s=%q", a.Key, a.Value.String())
+		}
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.count[key]++
+	return nil
+}
+
+// report prints the commonest lines with their counts.
+func (l *appLog) report(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := slices.SortedFunc(maps.Keys(l.count), func(a, b string) int { return l.count[b] - l.count[a] })
+	if len(keys) == 0 {
+		fmt.Fprintln(w, "app log: no warnings or errors")
+	}
+	for i, k := range keys {
+		if i == 10 {
+			fmt.Fprintf(w, "app log: %d more kinds of line\n", len(keys)-i)
+			break
+		}
+		fmt.Fprintf(w, "app log: ×%d %s\n", l.count[k], k)
+	}
+}
+
+// processCPU is the user and system time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// errServer marks a 5xx answer, which sign-in tries again.
+var errServer = errors.New("server error")
+
+// signInMany signs in, from c clients, the generated people whose account
+// is normal (the others may not apply for every kind) and returns their
+// access tokens and how many sign-ins were tried again.
+func signInMany(ctx context.Context, base string, n, c int) (bearers []string, retries int64, err error) {
+	var mu sync.Mutex
+	var next, tries atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	errs := make(chan error, c)
+	for range c {
+		go func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				p := coresim.GeneratedPersona(i, withdrawalSeed)
+				if !strings.HasSuffix(p.Notes, "account status "+core.StatusNormal) {
+					continue
+				}
+				var m map[string]any
+				var err error
+				for try := range 5 { // setup, not measured: a 5xx (see the app log) is tried again
+					if try > 0 {
+						tries.Add(1)
+						time.Sleep(25 * time.Millisecond << (2 * try)) // 100 ms … 6.4 s
+					}
+					m, err = postJSON(ctx, client, base+"/api/v1/auth/wechat", "", map[string]string{"code": fmt.Sprintf("sandbox:oBenchWd%07d", i)})
+					if err == nil {
+						m, err = postJSON(ctx, client, base+"/api/v1/auth/bind", fmt.Sprint(m["binding_token"]), map[string]string{"name": p.Name, "id_number": p.IDNumber})
+					}
+					if !errors.Is(err, errServer) {
+						break
+					}
+				}
+				if err != nil {
+					errs <- fmt.Errorf("sign in generated person %d: %w", i, err)
+					return
+				}
+				mu.Lock()
+				bearers = append(bearers, fmt.Sprint(m["access_token"]))
+				mu.Unlock()
+			}
+			errs <- nil
+		}()
+	}
+	var all []error
+	for range c {
+		all = append(all, <-errs)
+	}
+	return bearers, tries.Load(), errors.Join(all...)
+}
+
+// postJSON sends a JSON body and decodes a 200 answer.
+func postJSON(ctx context.Context, client *http.Client, url, bearer string, body any) (map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
+		if resp.StatusCode >= 500 {
+			return nil, fmt.Errorf("%s: %w %d %v", req.URL.Path, errServer, resp.StatusCode, m)
+		}
+		return nil, fmt.Errorf("%s: %d %v", req.URL.Path, resp.StatusCode, m)
+	}
+	return m, nil
+}
+
+// hammer runs op from c goroutines until d has passed or op reports that
+// the work is done, and measures the ops that succeeded, as load does.
+func hammer(label string, c int, d time.Duration, op func() (ok, done bool)) result {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var fails int
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for range c {
+		wg.Go(func() {
+			var mine []time.Duration
+			bad := 0
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				ok, done := op()
+				if done {
+					break
+				}
+				if !ok {
+					bad++
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat, fails = append(lat, mine...), fails+bad
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	r := result{label: label, requests: len(lat), errors: fails, rps: float64(len(lat)) / time.Since(start).Seconds()}
+	if len(lat) > 0 {
+		r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	return r
+}
+
+// floorWrites is the baseline of phase 1: c connections committing, each
+// in a loop, one row into a copy of withdrawals and one into a copy of
+// outbox (indexes and constraints included) per transaction: what
+// accepting an application writes, with nothing around it.
+func floorWrites(ctx context.Context, dsn string, c int, d time.Duration) (result, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return result{}, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(c)
+	db.SetMaxIdleConns(c)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE floor_withdrawals (LIKE withdrawals INCLUDING ALL);
+		CREATE TABLE floor_outbox (LIKE outbox INCLUDING ALL)`); err != nil {
+		return result{}, fmt.Errorf("floor: %w", err)
+	}
+	var seq atomic.Int64
+	var firstErr atomic.Value
+	op := func() (bool, bool) {
+		i := seq.Add(1)
+		id, now := fmt.Sprintf("wd_%032x", i), time.Now().UTC().Truncate(time.Microsecond)
+		tx, err := db.BeginTx(ctx, nil)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO floor_withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
+				payout_method, payout_account, evidence_refs, closes_account, status, idempotency_key, request_hash,
+				locale, channel, created_at, updated_at, due_on)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+				id, fmt.Sprintf("TQ20260101-%08d", i), fmt.Sprintf("sub_%024d", i), "rent", "07", 10000, "bank_card",
+				"6222020000000000000", "[]", false, "accepted", fmt.Sprintf("bench-%d", i), strings.Repeat("0", 64),
+				"zh-CN", "miniapp", now, now, "2026-01-06")
+			if err == nil {
+				_, err = tx.ExecContext(ctx, `INSERT INTO floor_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
+					VALUES ($1, $2, $3, 0, $4, '', $5) ON CONFLICT (id) DO NOTHING`,
+					withdrawal.TopicSubmit+":"+id, withdrawal.TopicSubmit, []byte(id), now, now)
+			}
+			if err == nil {
+				err = tx.Commit()
+			} else {
+				_ = tx.Rollback()
+			}
+		}
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err)
+		}
+		return err == nil, false
+	}
+	hammer("warm-up", c, benchWarmUp, op)
+	r := hammer(fmt.Sprintf("floor: tx of INSERT withdrawals copy + INSERT outbox copy (%d conns)", c), c, d, op)
+	if r.requests == 0 {
+		return r, fmt.Errorf("floor: no transaction committed: %v", firstErr.Load())
+	}
+	return r, nil
+}
