@@ -119,6 +119,10 @@ type Config struct {
 	// OutboxWorkers is how many deliveries one replica runs at once (0
 	// stops this replica's worker: another replica delivers).
 	OutboxWorkers int `env:"HANDHELD_OUTBOX_WORKERS" yaml:"outbox_workers"`
+	// OutboxLease is how long a claimed delivery is hidden from other
+	// replicas: a replica that dies loses its claims to the others after
+	// it. A delivery may take two thirds of it.
+	OutboxLease time.Duration `env:"HANDHELD_OUTBOX_LEASE" yaml:"outbox_lease"`
 
 	// Verifiers are the e-card verifier credentials (YAML file only):
 	// counters, partner banks.
@@ -198,6 +202,7 @@ func Defaults() Config {
 		RateLimits:          ratelimit.DefaultPolicies(),
 		Withdrawals:         withdrawal.DefaultPolicies(),
 		OutboxWorkers:       16,
+		OutboxLease:         30 * time.Second,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
 		PublicBaseURL:       "http://127.0.0.1:8080",
@@ -365,6 +370,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.withdrawalPolicies().Validate(); err != nil {
 		bad("withdrawals", "%v", err)
+	}
+	if c.OutboxLease < 3*time.Second || c.OutboxLease > 10*time.Minute {
+		bad("HANDHELD_OUTBOX_LEASE", "must be between 3s and 10m, not %s", c.OutboxLease)
 	}
 	if c.OutboxWorkers < 0 || c.OutboxWorkers > 256 {
 		bad("HANDHELD_OUTBOX_WORKERS", "must be 0..256, not %d", c.OutboxWorkers)

@@ -58,9 +58,10 @@ func (a *App) openWithdrawals(reader *core.Reader, wx *wechat.Client) error {
 		},
 		Concurrency: max(a.cfg.OutboxWorkers, 1),
 		Batch:       64,
-		// Well inside the 30 s lease, so that a slow delivery never loses
-		// its row to another replica and goes twice.
-		HandlerTimeout: 20 * time.Second,
+		Lease:       a.cfg.OutboxLease,
+		// Well inside the lease, so that a slow delivery never loses its
+		// row to another replica and goes twice.
+		HandlerTimeout: a.cfg.OutboxLease * 2 / 3,
 		Now:            time.Now,
 		Logger:         a.log.With("component", "outbox"),
 		Observe:        a.metrics.outboxDelivery,
