@@ -54,6 +54,14 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		var e *services.Error
 		var fe *fiber.Error
+		if errors.As(err, &fe) && fe.Code == fiber.StatusRequestTimeout && len(c.Request().Header.RawHeaders()) == 0 {
+			// A connection that sent no request before the read timeout
+			// (a client or load balancer opening one ahead of need): close
+			// it, without an answer nobody asked for, nor an error in the
+			// log.
+			_ = c.Context().Conn().Close()
+			return nil
+		}
 		switch {
 		case errors.As(err, &e):
 		case errors.As(err, &fe):

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"handheld/bff"
 	"handheld/services/loan"
 )
 
@@ -235,5 +238,28 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 	}
 	if _, err := http.Get(e.base + "/healthz"); err == nil {
 		t.Fatal("still accepting after shutdown")
+	}
+}
+
+// A connection opened and never used is closed at the read timeout
+// without an unasked answer (clients report those as "unsolicited
+// response") and without an error in the log.
+func TestIdleConnectionClosesQuietly(t *testing.T) {
+	e := start(t, func(c *bff.Config) { c.ReadTimeout = 300 * time.Millisecond })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(conn)
+	if len(got) != 0 || err != nil {
+		t.Errorf("idle connection got %q (%v), want a quiet close", got, err)
+	}
+	if r := e.do("GET", "/healthz", nil, nil); r.StatusCode != 200 {
+		t.Errorf("healthz %d after the idle connection", r.StatusCode)
+	}
+	if strings.Contains(e.logs.String(), "request failed") {
+		t.Errorf("the idle connection was logged as a failed request:\n%s", e.logs.String())
 	}
 }
