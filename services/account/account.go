@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"time"
 
-	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/identity"
@@ -127,29 +126,16 @@ func New(d Deps) (*Service, error) {
 // principals have one; the route guards already ensure it, and checking
 // again here keeps a wiring mistake from exposing anyone's account.
 func (s *Service) personID(ctx context.Context, p identity.Principal) (string, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return "", err
 	}
 	return s.People.PersonID(ctx, p.Subject)
 }
 
-// checkPrincipal admits depositors with a subject, before anything else
-// is looked at.
-func checkPrincipal(p identity.Principal) error {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return services.Errorf(services.CodeForbidden, "account: role %q may not read an account", p.Role)
-	}
-	return nil
-}
-
 // audited records a read of p's own data (see audit.Outcome).
 func (s *Service) audited(ctx context.Context, p identity.Principal, action string, readErr error) error {
-	actor := p.Subject
-	if p.Channel == identity.ChannelKiosk && p.Device != "" {
-		actor = "device:" + p.Device
-	}
 	return audit.Outcome(ctx, s.Audit, s.Logger, audit.Record{
-		At: s.Now(), Subject: p.Subject, Actor: actor, Channel: p.Channel, Action: action, Target: "self",
+		At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: "self",
 	}, readErr)
 }
 

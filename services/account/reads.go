@@ -57,7 +57,7 @@ func (s *Service) account(ctx context.Context, p identity.Principal, personID st
 // (YYYY-MM, inclusive; see depositQuery for defaults and limits). cursor is
 // a previous page's NextCursor.
 func (s *Service) Deposits(ctx context.Context, p identity.Principal, from, to string, limit int, cursor string) (DepositsView, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return DepositsView{}, err
 	}
 	q, err := s.depositQuery(p.Subject, from, to, limit, cursor)
@@ -101,7 +101,7 @@ func (s *Service) Loan(ctx context.Context, p identity.Principal) (LoanView, err
 // Schedule is one page of the repayment plan, limit rows (1–MaxLimit) from
 // cursor; no loan is an empty plan.
 func (s *Service) Schedule(ctx context.Context, p identity.Principal, limit int, cursor string) (ScheduleView, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return ScheduleView{}, err
 	}
 	var fields []services.FieldError

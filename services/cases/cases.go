@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"time"
 
-	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/identity"
 	"handheld/services/store"
@@ -113,26 +112,12 @@ func New(d Deps) *Service {
 	return &Service{Deps: d}
 }
 
-// checkPrincipal admits depositors with a subject. The route guards
-// already ensure it; checking again keeps a wiring mistake from letting
-// an employer or a device read or rate anyone's cases.
-func checkPrincipal(p identity.Principal) error {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return services.Errorf(services.CodeForbidden, "cases: role %q has no cases", p.Role)
-	}
-	return nil
-}
-
 // audited records what p did (see audit.Outcome). target is "self" for
 // the list, "<kind>:<id>" for one case, and "self" again when the case was
 // not found: an id nobody owns never enters the trail.
 func (s *Service) audited(ctx context.Context, p identity.Principal, action, target string, opErr error) error {
-	actor := p.Subject
-	if p.Channel == identity.ChannelKiosk && p.Device != "" {
-		actor = "device:" + p.Device
-	}
 	return audit.Outcome(ctx, s.Audit, s.Logger, audit.Record{
-		At: s.Now(), Subject: p.Subject, Actor: actor, Channel: p.Channel, Action: action, Target: target,
+		At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: target,
 	}, opErr)
 }
 

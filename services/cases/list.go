@@ -17,7 +17,7 @@ import (
 // DefaultLimit) at a time from cursor, a previous page's next. next is ""
 // on the last page.
 func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) (items []Case, next string, err error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return nil, "", err
 	}
 	if limit == 0 {

@@ -19,7 +19,7 @@ import (
 // case rated before, even by a request racing this one, is
 // rating.already_rated. It returns the case with its new rating.
 func (s *Service) Rate(ctx context.Context, p identity.Principal, caseID string, level int, comment string) (Case, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return Case{}, err
 	}
 	comment, err := checkRating(level, comment)

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/identity"
@@ -191,16 +190,6 @@ func derive(secret []byte, label string) []byte {
 	return m.Sum(nil)
 }
 
-// checkPrincipal admits depositors with a subject. The route guards
-// already ensure it; checking again keeps a wiring mistake from letting
-// anyone else issue or read certificates.
-func checkPrincipal(p identity.Principal) error {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return services.Errorf(services.CodeForbidden, "certificate: role %q may not use certificates", p.Role)
-	}
-	return nil
-}
-
 // audited records what happened to a certificate (see audit.Outcome).
 func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) error {
 	r.At = s.Now()
@@ -209,13 +198,9 @@ func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) erro
 
 // byHolder is the audit record of something p did.
 func byHolder(p identity.Principal, action, id string) audit.Record {
-	actor := p.Subject
-	if p.Channel == identity.ChannelKiosk && p.Device != "" {
-		actor = "device:" + p.Device
-	}
 	target := "self"
 	if id != "" {
 		target = "certificate:" + id
 	}
-	return audit.Record{Subject: p.Subject, Actor: actor, Channel: p.Channel, Action: action, Target: target}
+	return audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: target}
 }

@@ -34,7 +34,7 @@ type Issued struct {
 // states its status; a person without an account gets account.not_found.
 // lang is the PDF's language (zh-CN or en); purpose is optional free text.
 func (s *Service) Issue(ctx context.Context, p identity.Principal, typ, purpose, lang string) (Issued, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return Issued{}, err
 	}
 	purpose, err := checkIssue(typ, purpose, lang)

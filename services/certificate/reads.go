@@ -68,7 +68,7 @@ type Page struct {
 
 // List is p's certificates, limit (1–MaxLimit) at a time from cursor.
 func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) (Page, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return Page{}, err
 	}
 	var fields []services.FieldError
@@ -101,7 +101,7 @@ func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cur
 // Get is one of p's certificates with its latest verifications; another
 // person's id is not_found, exactly like an id that does not exist.
 func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (View, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return View{}, err
 	}
 	r, err := s.mine(ctx, p.Subject, id)
@@ -125,7 +125,7 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Vie
 // revoked and its PDF is no longer served. Revoking again changes nothing
 // and answers the same.
 func (s *Service) Revoke(ctx context.Context, p identity.Principal, id string) (View, error) {
-	if err := checkPrincipal(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return View{}, err
 	}
 	if _, err := s.mine(ctx, p.Subject, id); err != nil {

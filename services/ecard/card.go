@@ -39,11 +39,11 @@ type claims struct {
 // that says so; a person without an account, or with a closed one, gets
 // account.not_found. The read is audited (read.ecard).
 func (s *Service) Card(ctx context.Context, p identity.Principal) (Card, error) {
-	if err := checkHolder(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return Card{}, err
 	}
 	card, jti, err := s.card(ctx, p)
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: auditChannel(p), Action: ActionCard, Target: "ecard:" + jti}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: auditChannel(p), Action: ActionCard, Target: "ecard:" + jti}
 	if err := s.audited(ctx, rec, err); err != nil {
 		return Card{}, err
 	}
@@ -137,13 +137,4 @@ func newJTI() (string, error) {
 		return "", fmt.Errorf("ecard: jti: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-// actorOf is who acts for p in the audit trail: the subject, or the kiosk
-// device a citizen uses.
-func actorOf(p identity.Principal) string {
-	if p.Channel == identity.ChannelKiosk && p.Device != "" {
-		return "device:" + p.Device
-	}
-	return p.Subject
 }

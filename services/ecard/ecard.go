@@ -155,16 +155,6 @@ func New(d Deps) (*Service, error) {
 	return &Service{Deps: d, kid: kid, key: key}, nil
 }
 
-// checkHolder admits depositors (on any channel, kiosk sessions included)
-// with a subject. Routes already ensure it; checking again keeps a wiring
-// mistake from minting cards for anyone else.
-func checkHolder(p identity.Principal) error {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return services.Errorf(services.CodeForbidden, "ecard: role %q has no e-card", p.Role)
-	}
-	return nil
-}
-
 // verifierOf names who verifies: "verifier:<id>" for a verifier token,
 // "device:<id>" for a kiosk device, with the channel recorded for the use.
 // Anyone else is forbidden.

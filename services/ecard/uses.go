@@ -34,11 +34,11 @@ func (s *Service) recordUse(ctx context.Context, subject, verifier, channel, res
 // Usage lists who verified p's e-cards, newest first, at most UsageLimit.
 // The read is audited (read.ecard_usage).
 func (s *Service) Usage(ctx context.Context, p identity.Principal) ([]Use, error) {
-	if err := checkHolder(p); err != nil {
+	if err := p.Depositor(); err != nil {
 		return nil, err
 	}
 	uses, err := s.uses(ctx, p.Subject)
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: auditChannel(p), Action: ActionUsage, Target: "self"}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: auditChannel(p), Action: ActionUsage, Target: "self"}
 	if err := s.audited(ctx, rec, err); err != nil {
 		return nil, err
 	}

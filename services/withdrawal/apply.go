@@ -48,7 +48,7 @@ func (s *Service) Eligibility(ctx context.Context, p identity.Principal, kind st
 		return Eligibility{}, err
 	}
 	el, _, err := s.judge(ctx, p.Subject, pol, false)
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionEligibility, Target: "withdrawal_kind:" + kind}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionEligibility, Target: "withdrawal_kind:" + kind}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Eligibility{}, err
 	}
@@ -60,7 +60,7 @@ func (s *Service) Eligibility(ctx context.Context, p identity.Principal, kind st
 // The core decides later; the answer is the accepted application. replayed
 // is true when the same request was accepted before under the same key.
 func (s *Service) Apply(ctx context.Context, p identity.Principal, r Request) (app Application, replayed bool, err error) {
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionApply, Target: "withdrawal"}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionApply, Target: "withdrawal"}
 	defer func() {
 		if app.ID != "" {
 			rec.Target = "withdrawal:" + app.ID
@@ -296,8 +296,8 @@ func (s *Service) own(ctx context.Context, subject string, now time.Time) (open,
 
 // policyOf checks the caller is a depositor and the kind is offered.
 func (s *Service) policyOf(p identity.Principal, kind string) (Policy, error) {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return Policy{}, services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	if err := p.Depositor(); err != nil {
+		return Policy{}, err
 	}
 	pol, ok := s.Policies.Policy(kind)
 	if !ok {
@@ -356,13 +356,4 @@ func Texts(reasons []Reason) []services.Text {
 		out = append(out, services.Text{Key: "withdrawal.reason." + r.Code, Params: r.Params})
 	}
 	return out
-}
-
-// actorOf is who acts for p in the audit trail: the subject, or the kiosk
-// device a citizen uses.
-func actorOf(p identity.Principal) string {
-	if p.Channel == identity.ChannelKiosk && p.Device != "" {
-		return "device:" + p.Device
-	}
-	return p.Subject
 }

@@ -111,15 +111,15 @@ func (s *Service) Poll(ctx context.Context, m outbox.Message) error {
 // Decided or paid: withdrawal.not_cancellable. Cancelling twice answers
 // the same.
 func (s *Service) Cancel(ctx context.Context, p identity.Principal, id string) (Application, error) {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return Application{}, services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	if err := p.Depositor(); err != nil {
+		return Application{}, err
 	}
 	err := s.cancel(ctx, p.Subject, id)
 	var v Application
 	if err == nil {
 		v, err = s.get(ctx, p.Subject, id)
 	}
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionCancel, Target: "withdrawal:" + safeID(id)}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionCancel, Target: "withdrawal:" + safeID(id)}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Application{}, err
 	}

@@ -112,11 +112,11 @@ func maskChannel(channel string) string {
 // Get is one of p's applications with its history; another person's id
 // is not_found, like an unknown one.
 func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Application, error) {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return Application{}, services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	if err := p.Depositor(); err != nil {
+		return Application{}, err
 	}
 	v, err := s.get(ctx, p.Subject, id)
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionRead, Target: "withdrawal:" + safeID(id)}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "withdrawal:" + safeID(id)}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Application{}, err
 	}
@@ -164,11 +164,11 @@ func (s *Service) events(ctx context.Context, id string) ([]Event, error) {
 // List is p's applications, newest first, limit 1..MaxLimit (0 means
 // DefaultLimit), continued with the previous page's cursor.
 func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) ([]Application, string, error) {
-	if p.Role != identity.RoleDepositor || p.Subject == "" {
-		return nil, "", services.Errorf(services.CodeForbidden, "withdrawal: role %q", p.Role)
+	if err := p.Depositor(); err != nil {
+		return nil, "", err
 	}
 	items, next, err := s.list(ctx, p.Subject, limit, cursor, false)
-	rec := audit.Record{Subject: p.Subject, Actor: actorOf(p), Channel: p.Channel, Action: ActionRead, Target: "withdrawals"}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "withdrawals"}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return nil, "", err
 	}
