@@ -33,9 +33,6 @@ type ProblemField struct {
 	Message string `json:"message"`
 }
 
-// centreTime is the centre's clock (Asia/Shanghai) for times in messages.
-var centreTime = time.FixedZone("CST", 8*3600)
-
 // fiberCodes maps the errors Fiber and fasthttp raise themselves (before or
 // instead of a handler) to our codes.
 var fiberCodes = map[int]services.Code{
@@ -97,7 +94,7 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 		if e.RetryAfter > 0 {
 			secs := int(e.RetryAfter.Seconds() + 0.999)
 			params["retry_after"] = secs
-			params["retry_at"] = time.Now().Add(e.RetryAfter).In(centreTime).Format("15:04")
+			params["retry_at"] = time.Now().Add(e.RetryAfter).In(services.CentreTime).Format("15:04")
 			p.RetryAfter = secs
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		}

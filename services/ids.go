@@ -94,13 +94,12 @@ func ValidateIDNumber(s string, now time.Time) error {
 	if s[0] == '0' {
 		return ErrIDRegion
 	}
-	shanghai := time.FixedZone("CST", 8*3600) // fixed: no tzdata needed
-	birth, err := time.ParseInLocation("20060102", s[6:14], shanghai)
+	birth, err := time.ParseInLocation("20060102", s[6:14], CentreTime)
 	if err != nil || birth.Year() < 1900 {
 		return ErrIDBirthDate
 	}
-	y, m, d := now.In(shanghai).Date()
-	if birth.After(time.Date(y, m, d, 0, 0, 0, 0, shanghai)) {
+	y, m, d := now.In(CentreTime).Date()
+	if birth.After(time.Date(y, m, d, 0, 0, 0, 0, CentreTime)) {
 		return ErrIDBirthDate
 	}
 	if s[17] != check {
@@ -148,3 +147,8 @@ func ValidateUnitCode(s string) error {
 	}
 	return nil
 }
+
+// Crockford is Crockford's base32 alphabet: digits and capitals without
+// I, L, O and U, so that a code read aloud or typed from paper survives
+// the usual confusions (verify codes, case numbers).
+const Crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -3,15 +3,13 @@ package miniapp
 import (
 	"time"
 
+	"handheld/services"
 	"handheld/services/account"
 )
 
 // The JSON bodies of the account screens, as bff/openapi.yaml publishes
 // them. Labels are localized here from the views' label keys; instants are
 // RFC 3339 in Asia/Shanghai; money is fen.
-
-// shanghai is the centre's clock, for the offset instants are written with.
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // translate is a label lookup in the caller's language.
 type translate func(key string, params map[string]any) string
@@ -158,4 +156,4 @@ func scheduleBody(v account.ScheduleView, t translate) ScheduleBody {
 }
 
 // instant writes a time as RFC 3339 with the centre's offset.
-func instant(t time.Time) string { return t.In(shanghai).Format(time.RFC3339) }
+func instant(t time.Time) string { return t.In(services.CentreTime).Format(time.RFC3339) }

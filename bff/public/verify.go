@@ -184,11 +184,8 @@ func codeParam(c *fiber.Ctx) string {
 	return raw
 }
 
-// centreTime is the centre's clock (Asia/Shanghai), in which dates are shown.
-var centreTime = time.FixedZone("CST", 8*3600)
-
 // instant is an RFC 3339 time in the centre's zone, as every JSON body has.
-func instant(t time.Time) string { return t.In(centreTime).Format(time.RFC3339) }
+func instant(t time.Time) string { return t.In(services.CentreTime).Format(time.RFC3339) }
 
 // clockTime is a time as people read it on the page: centre time, minutes.
-func clockTime(t time.Time) string { return t.In(centreTime).Format("2006-01-02 15:04") }
+func clockTime(t time.Time) string { return t.In(services.CentreTime).Format("2006-01-02 15:04") }

@@ -18,10 +18,6 @@ const (
 	MaxRangeMonths     = 120 // ten years: more is an export, not a screen
 )
 
-// shanghai is the centre's calendar: "this month" turns at midnight in
-// Asia/Shanghai, not UTC (no tzdata needed: China has no DST).
-var shanghai = time.FixedZone("CST", 8*3600)
-
 var monthShape = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}$`)
 
 // month counts months since year 0, so ranges are subtractions.
@@ -40,7 +36,7 @@ func parseMonth(s string) (month, bool) {
 }
 
 func monthOf(t time.Time) month {
-	t = t.In(shanghai)
+	t = t.In(services.CentreTime)
 	return month(t.Year()*12 + int(t.Month()) - 1)
 }
 

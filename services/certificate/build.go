@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"handheld/services"
 	"handheld/services/core"
 )
 
@@ -17,7 +18,7 @@ const MonthsShown = 12
 type month int
 
 func monthOfTime(t time.Time) month {
-	y, m, _ := t.In(shanghai()).Date()
+	y, m, _ := t.In(services.CentreTime).Date()
 	return month(y*12 + int(m) - 1)
 }
 

@@ -11,26 +11,17 @@ import (
 	"handheld/services"
 )
 
-// crockford is Crockford's base32 alphabet: digits and capitals without
-// I, L, O and U, so that a code read aloud or typed from paper survives
-// the usual confusions.
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 // Verify codes are 16 symbols of 5 bits, 80 random bits: far beyond what
 // guessing at the verify rate limit can reach. They are shown in four
 // groups of four, like 7KQ2-M9XD-4T8W-J3HR.
 const (
-	codeLen       = 16
-	codeBytes     = 10
-	codeGroup     = 4
-	maxCodeInput  = 64 // bytes; a longer input is refused before any work
-	idBytes       = 16
-	numberDigits  = 6
-	shanghaiHours = 8
+	codeLen      = 16
+	codeBytes    = 10
+	codeGroup    = 4
+	maxCodeInput = 64 // bytes; a longer input is refused before any work
+	idBytes      = 16
+	numberDigits = 6
 )
-
-// shanghai is the centre's clock: certificate years and months are its.
-func shanghai() *time.Location { return time.FixedZone("CST", shanghaiHours*3600) }
 
 // newVerifyCode draws a canonical code (16 symbols, no separators).
 func newVerifyCode(r io.Reader) (string, error) {
@@ -46,7 +37,7 @@ func newVerifyCode(r io.Reader) (string, error) {
 			acc = acc<<8 | uint64(c)
 		}
 		for i := 7; i >= 0; i-- {
-			out = append(out, crockford[(acc>>(uint(i)*5))&31])
+			out = append(out, services.Crockford[(acc>>(uint(i)*5))&31])
 		}
 	}
 	return string(out), nil
@@ -86,7 +77,7 @@ func NormalizeCode(input string) (string, error) {
 		case 'I', 'L':
 			c = '1'
 		}
-		if strings.IndexByte(crockford, c) < 0 {
+		if strings.IndexByte(services.Crockford, c) < 0 {
 			return "", services.Errorf(services.CodeCertificateBadCode, "verify code has a character outside the alphabet")
 		}
 		out = append(out, c)
@@ -129,7 +120,7 @@ func validID(id string) bool {
 // so that rendering never holds a database lock; a number whose issue
 // then fails is skipped, never given out twice.
 func (s *Service) nextNumber(ctx context.Context, at time.Time) (string, error) {
-	prefix := fmt.Sprintf("%s-%04d", s.CentreCode, at.In(shanghai()).Year())
+	prefix := fmt.Sprintf("%s-%04d", s.CentreCode, at.In(services.CentreTime).Year())
 	var n int64
 	err := s.Store.QueryRow(ctx, `INSERT INTO certificate_numbers (prefix, last_number) VALUES ($1, 1)
 		ON CONFLICT (prefix) DO UPDATE SET last_number = certificate_numbers.last_number + 1

@@ -5,6 +5,7 @@ import (
 
 	"github.com/signintech/gopdf"
 
+	"handheld/services"
 	"handheld/services/certificate"
 )
 
@@ -182,7 +183,7 @@ func (w *writer) months(s section, months []certificate.MonthRow) {
 			if i := c*rows + r; i < len(months) {
 				m := months[i]
 				month = reformat(m.Month, "2006-01", w.l.MonthFormat)
-				amount = yuan(m.AmountFen)
+				amount = services.Yuan(m.AmountFen, ",")
 				if m.AmountFen == 0 {
 					amount, colour = w.text(s.Gap), w.c.accent
 				}

@@ -2,7 +2,6 @@ package certpdf
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -136,32 +135,6 @@ func truthy(v any) bool {
 		return !v.IsZero()
 	}
 	return false
-}
-
-// yuan writes fen as yuan with two decimals and thousands separators
-// (1234567 → "12,345.67"), in integers so no amount is ever rounded.
-func yuan(fen int64) string {
-	neg := fen < 0
-	u := uint64(fen)
-	if neg {
-		u = -u
-	}
-	whole := strconv.FormatUint(u/100, 10)
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	cents := u % 100
-	b.WriteByte('.')
-	b.WriteByte(byte('0' + cents/10))
-	b.WriteByte(byte('0' + cents%10))
-	return b.String()
 }
 
 // reformat parses value with the layout from and writes it with to; a value

@@ -17,6 +17,7 @@ import (
 
 	"github.com/signintech/gopdf"
 
+	"handheld/services"
 	"handheld/services/certificate"
 )
 
@@ -207,7 +208,7 @@ func (r *Renderer) value(l *layout, d *certificate.Document, lang, field, format
 	case time.Time:
 		return v.Format(l.DateFormat)
 	case int64:
-		return yuan(v)
+		return services.Yuan(v, ",")
 	case bool:
 		if v {
 			return r.text(l, d, lang, l.Yes)

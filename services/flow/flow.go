@@ -12,9 +12,6 @@ import (
 	"handheld/services"
 )
 
-// shanghai is the centre's clock for service hours (no tzdata needed).
-var shanghai = time.FixedZone("CST", 8*3600)
-
 // Rule is one service on one channel.
 type Rule struct {
 	// Off switches the service off on the channel.
@@ -92,13 +89,13 @@ func (g *Gate) Check(service, channel string) error {
 		return nil
 	}
 	w := g.windows[r.Hours]
-	now := g.now().In(shanghai)
+	now := g.now().In(services.CentreTime)
 	minute := now.Hour()*60 + now.Minute()
 	open := (w.from < w.to && minute >= w.from && minute < w.to) || (w.from > w.to && (minute >= w.from || minute < w.to))
 	if open {
 		return nil
 	}
-	opens := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, shanghai).Add(time.Duration(w.from) * time.Minute)
+	opens := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, services.CentreTime).Add(time.Duration(w.from) * time.Minute)
 	if !opens.After(now) {
 		opens = opens.AddDate(0, 0, 1)
 	}

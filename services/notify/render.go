@@ -5,17 +5,12 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
+	"handheld/services"
 	"handheld/services/wechat"
 )
-
-// shanghai is the centre's clock on the wall: a message says when in the
-// time people live by (no tzdata needed: China has no DST).
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // ellipsis ends a thing value that had to be cut, so the reader sees it was.
 const ellipsis = "…"
@@ -51,7 +46,7 @@ func (t *Templates) render(e Event) (wechat.Message, error) {
 		"kind":           c.Kinds[e.Kind],
 		"amount":         formatAmount(e.AmountFen, c.Amount),
 		"status":         c.Statuses[e.Status],
-		"time":           e.At.In(shanghai).Format(c.TimeLayout),
+		"time":           e.At.In(services.CentreTime).Format(c.TimeLayout),
 		"reason":         reason,
 	}
 	m := c.Messages[e.Status]
@@ -98,22 +93,5 @@ func fit(v, typ string) string {
 
 // formatAmount writes fen as yuan with two decimals in the locale's format.
 func formatAmount(fen int64, f amountFormat) string {
-	sign := ""
-	abs := uint64(fen)
-	if fen < 0 {
-		sign, abs = "-", uint64(-(fen+1))+1 // no overflow at math.MinInt64
-	}
-	digits := strconv.FormatUint(abs/100, 10)
-	var b strings.Builder
-	b.WriteString(f.Prefix)
-	b.WriteString(sign)
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteString(f.Thousands)
-		}
-		b.WriteRune(d)
-	}
-	fmt.Fprintf(&b, ".%02d", abs%100)
-	b.WriteString(f.Suffix)
-	return b.String()
+	return f.Prefix + services.Yuan(fen, f.Thousands) + f.Suffix
 }

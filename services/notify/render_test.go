@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"handheld/services"
 	"handheld/services/wechat"
 	"handheld/templates"
 )
@@ -165,7 +166,7 @@ func TestShippedTextsFit(t *testing.T) {
 				for _, reason := range append([]string{"unknown"}, reasons...) {
 					values := map[string]string{"application_id": "wd_01", "case_number": "WD20261124000042",
 						"kind": c.Kinds[kind], "amount": formatAmount(99999999, c.Amount), "status": c.Statuses[status],
-						"time": time.Unix(0, 0).In(shanghai).Format(c.TimeLayout), "reason": c.Reasons[reason]}
+						"time": time.Unix(0, 0).In(services.CentreTime).Format(c.TimeLayout), "reason": c.Reasons[reason]}
 					if values["reason"] == "" {
 						values["reason"] = c.ReasonUnknown
 					}

@@ -113,7 +113,7 @@ func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, 
 			Params: map[string]any{"min": el.MaxAmountFen, "max": el.MaxAmountFen}})
 	case r.AmountFen > el.MaxAmountFen:
 		return Application{}, &services.Error{Code: services.CodeWithdrawalAmountOverLimit,
-			Params: map[string]any{"max_yuan": yuanText(el.MaxAmountFen), "max_amount_fen": el.MaxAmountFen}}
+			Params: map[string]any{"max_yuan": services.Yuan(el.MaxAmountFen, ","), "max_amount_fen": el.MaxAmountFen}}
 	case len(pol.Evidence) > 0 && len(r.EvidenceRefs) == 0:
 		texts := make([]services.Text, 0, len(pol.Evidence))
 		for _, e := range pol.Evidence {
@@ -241,7 +241,7 @@ func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPer
 
 // ledgerWithdrawals reads the withdrawal entries of the last 13 months.
 func (s *Service) ledgerWithdrawals(ctx context.Context, personID string, now time.Time) ([]core.Deposit, bool, error) {
-	q := core.DepositQuery{From: now.In(shanghai).AddDate(0, -13, 0).Format("2006-01"), Limit: 100}
+	q := core.DepositQuery{From: now.In(services.CentreTime).AddDate(0, -13, 0).Format("2006-01"), Limit: 100}
 	var out []core.Deposit
 	stale := false
 	for range 20 {

@@ -69,7 +69,7 @@ type Open struct {
 // Evaluate judges kind for a person: every rule that fails gives a reason,
 // so the person learns everything in one answer.
 func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
-	now := f.Now.In(shanghai)
+	now := f.Now.In(services.CentreTime)
 	out := Eligibility{Kind: p.Kind}
 	add := func(code string, params map[string]any) {
 		out.Reasons = append(out.Reasons, Reason{Code: code, Params: params})
@@ -80,7 +80,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		if o.Kind == p.Kind {
 			openKind += o.AmountFen
 		}
-		if sameDay(o.At.In(shanghai), now) {
+		if sameDay(o.At.In(services.CentreTime), now) {
 			openToday += o.AmountFen
 		}
 	}
@@ -109,7 +109,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		last, ok := lastOfKind(f.Withdrawals, p.CoreKind)
 		for _, x := range f.Paid {
 			if x.Kind == p.Kind && x.At.After(last) {
-				last, ok = x.At.In(shanghai), true
+				last, ok = x.At.In(services.CentreTime), true
 			}
 		}
 		if ok {
@@ -135,12 +135,12 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	// Paid here after the ledger's last withdrawal: not in the ledger yet.
 	var ledgerLast time.Time
 	for _, e := range f.Withdrawals {
-		if on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, shanghai); err == nil && on.After(ledgerLast) {
+		if on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, services.CentreTime); err == nil && on.After(ledgerLast) {
 			ledgerLast = on
 		}
 	}
 	for _, x := range f.Paid {
-		at := x.At.In(shanghai)
+		at := x.At.In(services.CentreTime)
 		if !at.After(ledgerLast.AddDate(0, 0, 1)) {
 			continue
 		}
@@ -171,14 +171,14 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	case p.ClosesAccount:
 		limit = f.Account.BalanceFen
 		if top := min(ps.MaxPerTransactionFen, ps.DailyLimitFen-dayUsed); limit > top {
-			add(ReasonOverPlatformLimit, map[string]any{"max_yuan": yuanText(top)})
+			add(ReasonOverPlatformLimit, map[string]any{"max_yuan": services.Yuan(top, ",")})
 		}
 	default:
 		lower(ps.MaxPerTransactionFen, "")
 	}
 	if limit < ps.MinPerTransactionFen {
 		if free < ps.MinPerTransactionFen || capped == "" {
-			add(ReasonInsufficientBalance, map[string]any{"min_yuan": yuanText(ps.MinPerTransactionFen)})
+			add(ReasonInsufficientBalance, map[string]any{"min_yuan": services.Yuan(ps.MinPerTransactionFen, ",")})
 		} else {
 			add(ReasonCapReached, map[string]any{"period": capped})
 		}
@@ -194,7 +194,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 // and of every kind today (the platform's daily limit is per person).
 func usage(entries []core.Deposit, coreKind string, now time.Time) (month, year, day int64) {
 	for _, e := range entries {
-		on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, shanghai)
+		on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, services.CentreTime)
 		if err != nil || e.Kind != core.KindWithdrawal {
 			continue
 		}
@@ -220,7 +220,7 @@ func lastOfKind(entries []core.Deposit, coreKind string) (time.Time, bool) {
 		if e.Kind != core.KindWithdrawal || e.WithdrawalKind != coreKind {
 			continue
 		}
-		if on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, shanghai); err == nil && on.After(last) {
+		if on, err := time.ParseInLocation(time.DateOnly, e.PostedOn, services.CentreTime); err == nil && on.After(last) {
 			last = on
 		}
 	}
@@ -233,7 +233,7 @@ func birthAndSex(id string) (time.Time, bool, bool) {
 	if len(id) != 18 {
 		return time.Time{}, false, false
 	}
-	birth, err := time.ParseInLocation("20060102", id[6:14], shanghai)
+	birth, err := time.ParseInLocation("20060102", id[6:14], services.CentreTime)
 	if err != nil || id[16] < '0' || id[16] > '9' {
 		return time.Time{}, false, false
 	}

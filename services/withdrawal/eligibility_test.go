@@ -5,18 +5,19 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/core"
 )
 
 func TestEvaluate(t *testing.T) {
 	ps := DefaultPolicies()
-	now := time.Date(2026, 11, 24, 10, 0, 0, 0, shanghai)
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, services.CentreTime)
 	normal := core.Account{Status: "01", BalanceFen: 5_000_000, ContinuousMonths: 24}
 	sealed := core.Account{Status: "02", BalanceFen: 3_000_000, ContinuousMonths: 0}
 	rentPaid := func(on string, fen int64) core.Deposit {
 		return core.Deposit{Kind: core.KindWithdrawal, WithdrawalKind: "07", PostedOn: on, AmountFen: -fen}
 	}
-	born := func(y int) time.Time { return time.Date(y, 3, 1, 0, 0, 0, 0, shanghai) }
+	born := func(y int) time.Time { return time.Date(y, 3, 1, 0, 0, 0, 0, services.CentreTime) }
 	tests := []struct {
 		name    string
 		kind    string

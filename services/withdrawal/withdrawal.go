@@ -9,12 +9,13 @@
 package withdrawal
 
 import (
+	"handheld/services"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"handheld/services/audit"
@@ -138,20 +139,10 @@ func New(d Deps) (*Service, error) {
 	return s, nil
 }
 
-// shanghai is the centre's time zone: days, months and years of limits and
-// deadlines are counted in it.
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
-
 // dueOn is the statutory decision date: so many working days after the
 // application, skipping weekends and the configured holidays.
 func (s *Service) dueOn(at time.Time) string {
-	d := at.In(shanghai)
+	d := at.In(services.CentreTime)
 	for n := 0; n < s.Policies.DecisionWorkingDays; {
 		d = d.AddDate(0, 0, 1)
 		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday && !s.holidays[d.Format(time.DateOnly)] {
@@ -159,18 +150,6 @@ func (s *Service) dueOn(at time.Time) string {
 		}
 	}
 	return d.Format(time.DateOnly)
-}
-
-// crockford is Crockford's base32 alphabet: no I, L, O or U to misread.
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-func randomCode(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = crockford[b[i]&31]
-	}
-	return string(b)
 }
 
 // newID is an application id: "wd_" and 32 hex digits (128 bits). Hex of
@@ -183,16 +162,13 @@ func newID() string {
 }
 
 // newCaseNumber is what the person quotes at a counter: TQ, the date and
-// eight characters, e.g. TQ20261124-7K3M9Q2D.
+// eight Crockford base32 characters (40 random bits), e.g.
+// TQ20261124-7K3M9Q2D.
 func newCaseNumber(at time.Time) string {
-	return "TQ" + at.In(shanghai).Format("20060102") + "-" + randomCode(8)
-}
-
-// yuanText writes fen as yuan with two decimals, for texts.
-func yuanText(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = services.Crockford[b[i]&31]
 	}
-	return sign + strconv.FormatInt(fen/100, 10) + "." + fmt.Sprintf("%02d", fen%100)
+	return "TQ" + at.In(services.CentreTime).Format("20060102") + "-" + string(b)
 }
