@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,6 +96,7 @@ func (h homeApplications) InFlight(ctx context.Context, subject string) ([]accou
 // every replica) at most every 10 seconds.
 func satisfactionGauge(c *cases.Service) prometheus.Collector {
 	var (
+		mu    sync.Mutex // scrapes may run at once
 		last  time.Time
 		value float64
 	)
@@ -102,6 +104,8 @@ func satisfactionGauge(c *cases.Service) prometheus.Collector {
 		Name: "handheld_case_satisfaction_ratio",
 		Help: "Rated cases at level 3 (basically satisfied) or above, over all rated cases; 1 when none is rated.",
 	}, func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
 		if time.Since(last) < 10*time.Second {
 			return value
 		}

@@ -66,21 +66,16 @@ type row struct {
 const rowColumns = `id, case_number, subject, kind, core_kind, amount_fen, payout_method, payout_account,
 	evidence_refs, closes_account, status, reason, locale, channel, created_at, updated_at, due_on, request_hash`
 
-// querier is a store or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, query string, args ...any) *store.Row
-}
-
 // load reads one row by a condition; hash is its request hash.
 func (s *Service) load(ctx context.Context, where string, args ...any) (row, string, error) {
-	return loadRow(ctx, s.Store, where, args...)
+	return scanRow(s.Store.QueryRow(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where, args...))
 }
 
-func loadRow(ctx context.Context, q querier, where string, args ...any) (row, string, error) {
+// scanRow reads the rowColumns of one row.
+func scanRow(sc interface{ Scan(dest ...any) error }) (row, string, error) {
 	var a row
 	var hash string
-	err := q.QueryRow(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where, args...).Scan(
-		&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
+	err := sc.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
 		&a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
 		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash)
 	return a, hash, err
@@ -210,11 +205,8 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	defer rows.Close()
 	var out []row
 	for rows.Next() {
-		var a row
-		var hash string
-		if err := rows.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod,
-			&a.PayoutAccount, &a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
-			store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash); err != nil {
+		a, _, err := scanRow(rows)
+		if err != nil {
 			return nil, "", services.Errorf(services.CodeInternal, "withdrawal: list: %w", err)
 		}
 		out = append(out, a)
