@@ -56,7 +56,7 @@ func (a *attacker) forge(edit func(h, c map[string]any), sign func(input []byte)
 	kid, key := a.ring.Signer(keys.PurposeTokens)
 	h := map[string]any{"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
 	c := map[string]any{"iss": issuer, "aud": audience, "sub": "s_1", "chn": "miniapp", "role": "depositor",
-		"sid": "sess_1", "iat": now, "nbf": now, "exp": now + 300, "jti": "j1"}
+		"sid": "sess_1", "iat": now, "nbf": now, "exp": now + 300, "jti": "j1", "acr": "phone", "auth_time": now - 60}
 	if edit != nil {
 		edit(h, c)
 	}
@@ -157,6 +157,11 @@ func TestAttacks(t *testing.T) {
 		{"crit header", a.forge(set(map[string]any{"crit": []string{"exp"}}, nil), nil), services.CodeTokenInvalid, "crit"},
 		{"unknown role", a.forge(set(nil, map[string]any{"role": "admin"}), nil), services.CodeTokenInvalid, "claims: role"},
 		{"unit on a depositor", a.forge(set(nil, map[string]any{"unit": "91350100M000100Y43"}), nil), services.CodeTokenInvalid, "unit"},
+		{"depositor without acr", a.forge(drop("", "acr"), nil), services.CodeTokenInvalid, "acr must be set"},
+		{"made-up acr", a.forge(set(nil, map[string]any{"acr": "loa4"}), nil), services.CodeTokenInvalid, "not an assurance class"},
+		{"acr without auth_time", a.forge(drop("", "auth_time"), nil), services.CodeTokenInvalid, "auth_time goes with acr"},
+		{"auth_time after iat", a.forge(set(nil, map[string]any{"auth_time": now + 600}), nil), services.CodeTokenInvalid, "auth_time is after iat"},
+		{"auth_time of the wrong type", a.forge(set(nil, map[string]any{"auth_time": "now"}), nil), services.CodeTokenInvalid, "could not JSON decode claim"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,13 +193,17 @@ func TestLeewayAndAlternatives(t *testing.T) {
 	a := newAttacker(t)
 	now := a.clock.Now().Unix()
 	for name, edit := range map[string]func(h, c map[string]any){
-		"expired within leeway":      func(h, c map[string]any) { c["exp"] = now - 3 },
-		"nbf within leeway":          func(h, c map[string]any) { c["nbf"] = now + 3 },
-		"iat within leeway":          func(h, c map[string]any) { c["iat"] = now + 3 },
-		"aud as an array":            func(h, c map[string]any) { c["aud"] = []string{"other", audience} },
-		"typ as a media type":        func(h, c map[string]any) { h["typ"] = "application/at+jwt" },
-		"kiosk citizen with device":  func(h, c map[string]any) { c["chn"], c["dev"] = "kiosk", "k1" },
-		"employer with a unit scope": func(h, c map[string]any) { c["chn"], c["role"], c["unit"] = "app", "employer", "U1" },
+		"expired within leeway":     func(h, c map[string]any) { c["exp"] = now - 3 },
+		"nbf within leeway":         func(h, c map[string]any) { c["nbf"] = now + 3 },
+		"iat within leeway":         func(h, c map[string]any) { c["iat"] = now + 3 },
+		"aud as an array":           func(h, c map[string]any) { c["aud"] = []string{"other", audience} },
+		"typ as a media type":       func(h, c map[string]any) { h["typ"] = "application/at+jwt" },
+		"kiosk citizen with device": func(h, c map[string]any) { c["chn"], c["dev"] = "kiosk", "k1" },
+		"employer with a unit scope": func(h, c map[string]any) {
+			c["chn"], c["role"], c["unit"] = "app", "employer", "U1"
+			delete(c, "acr")
+			delete(c, "auth_time")
+		},
 	} {
 		if _, err := a.tokens.Verify(a.forge(edit, nil)); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -81,7 +81,8 @@ func (f *fixture) mint(t testing.TB, c token.Claims) string {
 	return tok
 }
 
-var depositor = token.Claims{Subject: "s_01JQ7ZK3", Channel: token.ChannelMiniApp, Role: token.RoleDepositor, Session: "sess_1"}
+var depositor = token.Claims{Subject: "s_01JQ7ZK3", Channel: token.ChannelMiniApp, Role: token.RoleDepositor, Session: "sess_1",
+	ACR: token.ACRFace, AuthTime: time.Date(2025, 3, 14, 9, 58, 0, 0, time.UTC)}
 
 // segment decodes one part of a compact JWT into a map.
 func segment(t testing.TB, tok string, i int) map[string]any {
@@ -134,6 +135,9 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 		}
 		if in.Device != "" {
 			wantNames = append(wantNames, "dev")
+		}
+		if in.ACR != "" {
+			wantNames = append(wantNames, "acr", "auth_time")
 		}
 		slices.Sort(wantNames)
 		if diff := cmp.Diff(wantNames, slices.Sorted(maps.Keys(segment(t, tok, 1)))); diff != "" {
@@ -191,6 +195,15 @@ func TestMintRejectsBadClaims(t *testing.T) {
 		"unit on a depositor":   with(func(c *token.Claims) { c.Unit = "91350100M000100Y43" }),
 		"kiosk without device":  with(func(c *token.Claims) { c.Role, c.Channel = token.RoleKiosk, token.ChannelKiosk }),
 		"device off the kiosk":  with(func(c *token.Claims) { c.Device = "k1" }),
+		"depositor without acr": with(func(c *token.Claims) { c.ACR, c.AuthTime = "", time.Time{} }),
+		"unknown acr":           with(func(c *token.Claims) { c.ACR = "password" }),
+		"acr without auth_time": with(func(c *token.Claims) { c.AuthTime = time.Time{} }),
+		"auth_time in the future": with(func(c *token.Claims) {
+			c.AuthTime = time.Date(2025, 3, 14, 10, 5, 0, 0, time.UTC)
+		}),
+		"acr on an employer": with(func(c *token.Claims) {
+			c.Role, c.Channel, c.Unit = token.RoleEmployer, token.ChannelApp, "91350100M000100Y43"
+		}),
 	}
 	for name, c := range tests {
 		if tok, _, err := f.tokens.Mint(c); err == nil {
@@ -295,7 +308,8 @@ func TestDeviceTTL(t *testing.T) {
 	if err != nil || exp.Sub(now) != time.Hour {
 		t.Fatalf("device token lives %v (%v)", exp.Sub(now), err)
 	}
-	_, exp, err = tk.Mint(token.Claims{Subject: "s_1", Role: token.RoleDepositor, Channel: token.ChannelKiosk, Session: "s2"})
+	_, exp, err = tk.Mint(token.Claims{Subject: "s_1", Role: token.RoleDepositor, Channel: token.ChannelKiosk, Session: "s2",
+		ACR: token.ACRFace, AuthTime: now})
 	if err != nil || exp.Sub(now) != 15*time.Minute {
 		t.Fatalf("citizen token lives %v (%v)", exp.Sub(now), err)
 	}

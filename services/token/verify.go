@@ -82,6 +82,10 @@ func (t *Tokens) verify(token string) (Claims, error) {
 		// always set by Mint.
 		ExpiresAt: w.ExpiresAt.Time,
 		ID:        w.ID,
+		ACR:       ACR(w.ACR),
+	}
+	if w.AuthTime != nil {
+		c.AuthTime = w.AuthTime.Time
 	}
 	if w.NotBefore != nil {
 		c.NotBefore = w.NotBefore.Time
