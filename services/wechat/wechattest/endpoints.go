@@ -37,6 +37,8 @@ func errmsg(errcode int64) string {
 		return "api minute-quota reach limit  mustslower  retry next minute"
 	case 47001:
 		return "data format error"
+	case errFaceInvalidID:
+		return "invalid identify id"
 	}
 	return "fake error"
 }

@@ -27,6 +27,10 @@ const (
 	StableToken Endpoint = "/cgi-bin/stable_token"
 	Phone       Endpoint = "/wxa/business/getuserphonenumber"
 	Send        Endpoint = "/cgi-bin/message/subscribe/send"
+	// VerifyID and VerifyInfo are WeChat face verification (人脸核身):
+	// getVerifyId and queryVerifyInfo.
+	VerifyID   Endpoint = "/cityservice/face/identify/getverifyid"
+	VerifyInfo Endpoint = "/cityservice/face/identify/queryverifyinfo"
 )
 
 // TokenLifetime is the expires_in the fake gives every access token, as
@@ -58,6 +62,8 @@ type Server struct {
 	calls    map[Endpoint]int
 	sent     []Sent
 	token    string
+	faces    map[string]*face
+	faceLife time.Duration
 }
 
 type login struct{ openid, unionid string }
@@ -80,6 +86,8 @@ func NewServer(t testing.TB) *Server {
 		failures:  map[Endpoint][]failure{},
 		delays:    map[Endpoint]time.Duration{},
 		calls:     map[Endpoint]int{},
+		faces:     map[string]*face{},
+		faceLife:  time.Hour,
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
@@ -210,6 +218,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.phone(w, r)
 	case Send:
 		s.send(w, r)
+	case VerifyID:
+		s.verifyID(w, r)
+	case VerifyInfo:
+		s.verifyInfo(w, r)
 	default:
 		http.NotFound(w, r)
 	}
