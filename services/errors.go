@@ -59,6 +59,13 @@ const (
 	CodeWeChatInvalidCode Code = "wechat.invalid_code"
 	CodeWeChatRateLimited Code = "wechat.rate_limited"
 	CodeWeChatUnavailable Code = "wechat.unavailable"
+	// Assurance: how strongly a session's person was identified.
+	CodeStepUpRequired   Code = "auth.step_up_required"
+	CodeFaceInvalid      Code = "auth.face_invalid"
+	CodeFaceExpired      Code = "auth.face_expired"
+	CodeFaceReplayed     Code = "auth.face_replayed"
+	CodeFaceFailed       Code = "auth.face_failed"
+	CodePhoneNotAccepted Code = "auth.phone_not_accepted"
 
 	// Idempotency-Key on creating writes (API.md Conventions).
 	CodeIdempotencyKeyMissing Code = "idempotency.key_missing"
@@ -145,6 +152,12 @@ var statusOf = map[Code]int{
 	CodeWeChatInvalidCode: http.StatusBadRequest,
 	CodeWeChatRateLimited: http.StatusTooManyRequests,
 	CodeWeChatUnavailable: http.StatusServiceUnavailable,
+	CodeStepUpRequired:    http.StatusForbidden,
+	CodeFaceInvalid:       http.StatusUnprocessableEntity,
+	CodeFaceExpired:       http.StatusUnprocessableEntity,
+	CodeFaceReplayed:      http.StatusConflict,
+	CodeFaceFailed:        http.StatusUnprocessableEntity,
+	CodePhoneNotAccepted:  http.StatusForbidden,
 
 	CodeIdempotencyKeyMissing:  http.StatusBadRequest,
 	CodeIdempotencyKeyInvalid:  http.StatusBadRequest,

@@ -18,7 +18,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		return Principal{}, err
 	}
 	p := Principal{Subject: c.Subject, Role: c.Role, Channel: c.Channel, Session: c.Session, Unit: c.Unit,
-		Device: c.Device, ExpiresAt: c.ExpiresAt}
+		Device: c.Device, ExpiresAt: c.ExpiresAt, ACR: c.ACR, AuthTime: c.AuthTime}
 	if p.Session == "" {
 		return Principal{}, services.Errorf(services.CodeTokenInvalid, "token without a session")
 	}

@@ -44,6 +44,14 @@ func (notCalled) AuthenticateOperator(context.Context, core.OperatorLogin) (core
 }
 func (notCalled) Code2Session(context.Context, string) (wechat.Session, error) { panic("wechat") }
 func (notCalled) PhoneNumber(context.Context, string) (string, error)          { panic("wechat") }
+func (notCalled) Person(context.Context, string) (core.Person, error)          { panic("core") }
+func (notCalled) StartFaceCheck(context.Context, wechat.FaceCheck) (string, time.Duration, error) {
+	panic("wechat")
+}
+func (notCalled) FaceResult(context.Context, string, wechat.FaceCheck) (int64, error) {
+	panic("wechat")
+}
+func (notCalled) Sandbox() bool { return false }
 
 type fixture struct {
 	svc *identity.Service
@@ -67,7 +75,7 @@ func newFixture(tb testing.TB, store kv.Store, cacheSize int, revocationCache ti
 	counted := &countingKV{Store: store}
 	svc, err := identity.New(identity.Deps{
 		Store: s, Core: notCalled{}, WeChat: notCalled{}, Tokens: tok, KV: counted, Audit: log,
-		HashSecret: []byte("0123456789abcdef0123456789abcdef"),
+		HashSecret: []byte("0123456789abcdef0123456789abcdef"), Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
 			RefreshTTL:      map[string]time.Duration{identity.ChannelApp: time.Hour},

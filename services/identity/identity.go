@@ -37,6 +37,10 @@ type Principal struct {
 	Unit      string // employer tokens: the unit they may reach
 	Device    string // kiosk tokens: the device
 	ExpiresAt time.Time
+	// ACR and AuthTime are how strongly and when the person was last
+	// identified (depositors only); RequireAssurance checks them.
+	ACR      token.ACR
+	AuthTime time.Time
 }
 
 // Tokens is the answer to every successful sign-in (API.md).
@@ -76,11 +80,15 @@ type (
 	coreIdentity interface {
 		VerifyRealName(ctx context.Context, name, idNumber string) (core.Person, error)
 		VerifyFace(ctx context.Context, fc core.FaceCheck) (core.FaceResult, error)
+		Person(ctx context.Context, personID string) (core.Person, error)
 		AuthenticateOperator(ctx context.Context, login core.OperatorLogin) (core.Operator, error)
 	}
 	weChat interface {
 		Code2Session(ctx context.Context, code string) (wechat.Session, error)
 		PhoneNumber(ctx context.Context, code string) (string, error)
+		StartFaceCheck(ctx context.Context, f wechat.FaceCheck) (string, time.Duration, error)
+		FaceResult(ctx context.Context, verifyID string, f wechat.FaceCheck) (int64, error)
+		Sandbox() bool
 	}
 	tokenMinter interface {
 		Mint(c token.Claims) (string, time.Time, error)

@@ -13,6 +13,7 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/token"
 )
 
 // DeviceProof is a kiosk's signed request for a device session: the device
@@ -99,11 +100,24 @@ func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin
 	if !ok || !dev.Enabled {
 		return Tokens{}, services.E(services.CodeDeviceDisabled)
 	}
+	if err := s.attempt(ctx, l.IDNumber, ""); err != nil {
+		return Tokens{}, err
+	}
 	res, err := s.Core.VerifyFace(ctx, core.FaceCheck{Name: l.Name, IDNumber: l.IDNumber, FaceToken: l.FaceToken})
 	if err != nil && services.ErrorCode(err) != services.CodePersonNotFound {
 		return Tokens{}, err
 	}
-	if err != nil || !res.Match || res.PersonID == "" {
+	matched := err == nil && res.Match && res.PersonID != ""
+	if matched {
+		// A person without an account is refused exactly like a face that
+		// does not match, so the kiosk cannot tell who has an account.
+		person, err := s.Core.Person(ctx, res.PersonID)
+		if err != nil && services.ErrorCode(err) != services.CodePersonNotFound {
+			return Tokens{}, err
+		}
+		matched = err == nil && person.HasAccount
+	}
+	if !matched {
 		if aerr := s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: ChannelKiosk, Action: "login.failure",
 			Target: "face", Result: "denied"}); aerr != nil {
 			return Tokens{}, aerr
@@ -114,8 +128,11 @@ func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin
 	if err != nil {
 		return Tokens{}, err
 	}
+	s.attemptsSucceeded(ctx, l.IDNumber, "")
+	// The sign-in was a face check: the session starts at the face level,
+	// and a service needing a recent one asks for a step-up after max_age.
 	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelKiosk,
-		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.KioskAbsolute)}, false)
+		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.KioskAbsolute), ACR: token.ACRFace, AuthTime: s.Now()}, false)
 	if err != nil {
 		return Tokens{}, err
 	}

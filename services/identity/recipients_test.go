@@ -81,7 +81,7 @@ func newWeChatFixture(t *testing.T, s *store.Store) *wechatFixture {
 	rec := &recordingKV{Store: kv.NewMemory(time.Now, secret)}
 	svc, err := identity.New(identity.Deps{
 		Store: s, Core: realNames{}, WeChat: wx, Tokens: tok, KV: rec, Audit: log,
-		HashSecret: secret, Now: now,
+		HashSecret: secret, Now: now, Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, BindingTTL: 5 * time.Minute,
 			KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
@@ -112,9 +112,24 @@ func (f *wechatFixture) bind(t *testing.T, openid, idNumber string) {
 	if l.BindingToken == "" {
 		t.Fatalf("openid already bound, want a binding token")
 	}
-	if _, err := f.svc.Bind(context.Background(), l.BindingToken, identity.BindRequest{Name: "张伟", IDNumber: idNumber}); err != nil {
+	if _, err := f.svc.Bind(context.Background(), l.BindingToken, identity.BindRequest{Name: "张伟", IDNumber: idNumber,
+		FaceResult: f.passedFace(t, l.BindingToken, "张伟", idNumber)}); err != nil {
 		t.Fatalf("bind: %v", err)
 	}
+}
+
+// passedFace starts a face check for a binding and has the fake WeChat
+// pass it, as the mini-program's wx.requestFacialVerify would.
+func (f *wechatFixture) passedFace(t *testing.T, bindingToken, name, idNumber string) string {
+	t.Helper()
+	fc, err := f.svc.StartBindingFaceCheck(context.Background(), bindingToken, name, idNumber)
+	if err != nil {
+		t.Fatalf("face check: %v", err)
+	}
+	if !f.wx.CompleteFace(fc.VerifyID, wechattest.FacePassed) {
+		t.Fatalf("the fake WeChat does not know verify id %q", fc.VerifyID)
+	}
+	return fc.VerifyID
 }
 
 // subject is the subject an openid is bound to, read from a bound login.

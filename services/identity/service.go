@@ -29,6 +29,8 @@ type Deps struct {
 	// HashSecret keys the HMACs that stand in for openids and operator ids.
 	HashSecret []byte
 	Policy     Policy
+	// Assurance is how strongly people must be identified, per service.
+	Assurance Assurance
 	Now        func() time.Time
 	Logger     *slog.Logger
 }
@@ -55,6 +57,9 @@ func New(d Deps) (*Service, error) {
 		return nil, errors.New("identity: kiosk idle timeout must be positive and within the absolute timeout")
 	case d.Policy.LockoutFailures < 1 || d.Policy.LockoutWindow <= 0 || d.Policy.LockoutDuration <= 0:
 		return nil, errors.New("identity: lockout policy incomplete")
+	}
+	if err := d.Assurance.Validate(); err != nil {
+		return nil, fmt.Errorf("identity: assurance: %w", err)
 	}
 	if d.Now == nil {
 		d.Now = time.Now

@@ -24,6 +24,11 @@ type session struct {
 	Device    string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// ACR and AuthTime: depositor sessions only (see token.Claims).
+	ACR      token.ACR
+	AuthTime time.Time
+	// OpenIDHash is the WeChat user of a mini-program session.
+	OpenIDHash string
 }
 
 // kv keys. kv hashes them; the prefixes only group them.
@@ -38,9 +43,11 @@ func (s *Service) startSession(ctx context.Context, sess session, withRefresh bo
 	sess.CreatedAt = now
 	var refresh string
 	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, subject, role, channel, unit_code, device_id, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			sess.ID, sess.Subject, sess.Role, sess.Channel, sess.Unit, sess.Device, now, sess.ExpiresAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, subject, role, channel, unit_code, device_id, created_at, expires_at,
+				acr, auth_time, openid_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			sess.ID, sess.Subject, sess.Role, sess.Channel, sess.Unit, sess.Device, now, sess.ExpiresAt,
+			string(sess.ACR), store.NullTime(sess.AuthTime), sess.OpenIDHash); err != nil {
 			return err
 		}
 		if !withRefresh {
@@ -80,7 +87,12 @@ func (s *Service) insertRefresh(ctx context.Context, tx *store.Tx, sid string, n
 // accessToken mints an access token that never outlives its session.
 func (s *Service) accessToken(sess session) (Tokens, error) {
 	claims := token.Claims{Subject: sess.Subject, Channel: sess.Channel, Role: sess.Role, Session: sess.ID,
-		Unit: sess.Unit, Device: sess.Device}
+		Unit: sess.Unit, Device: sess.Device, ACR: sess.ACR, AuthTime: sess.AuthTime}
+	if sess.Role == RoleDepositor && sess.ACR == "" {
+		// A session from before assurance levels: a name and ID number,
+		// identified when it began.
+		claims.ACR, claims.AuthTime = token.ACRRealName, sess.CreatedAt
+	}
 	if until := sess.ExpiresAt.Sub(s.Now()); until < s.Policy.AccessTTL {
 		claims.ExpiresAt = sess.ExpiresAt
 	}
@@ -103,13 +115,15 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	var next string
 	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
 		reused = false
-		var usedAt, revokedAt sql.NullTime
+		var usedAt, revokedAt, authTime sql.NullTime
 		var tokenExpires time.Time
+		var acr string
 		err := tx.QueryRow(ctx, `SELECT r.used_at, r.expires_at, s.id, s.subject, s.role, s.channel, s.unit_code, s.device_id,
-				s.created_at, s.expires_at, s.revoked_at
+				s.created_at, s.expires_at, s.revoked_at, s.acr, s.auth_time, s.openid_hash
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1`, sha256Hex(refresh)).
 			Scan(&usedAt, &tokenExpires, &sess.ID, &sess.Subject, &sess.Role, &sess.Channel, &sess.Unit, &sess.Device,
-				&sess.CreatedAt, &sess.ExpiresAt, &revokedAt)
+				&sess.CreatedAt, &sess.ExpiresAt, &revokedAt, &acr, &authTime, &sess.OpenIDHash)
+		sess.ACR, sess.AuthTime = token.ACR(acr), authTime.Time
 		if errors.Is(err, store.ErrNotFound) {
 			return services.E(services.CodeRefreshInvalid)
 		}

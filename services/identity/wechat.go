@@ -10,6 +10,7 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/store"
+	"handheld/services/token"
 )
 
 // WeChatLogin is the answer to a mini-program login: tokens when the openid
@@ -61,24 +62,34 @@ func (s *Service) LoginWeChat(ctx context.Context, code string) (WeChatLogin, er
 	return WeChatLogin{Tokens: &tok}, nil
 }
 
-// BindRequest is a real-name binding: who the mini-program user says they are.
+// BindRequest is a real-name binding: who the mini-program user says they
+// are, and the strong factor that proves it: a face result (a verify id
+// from StartBindingFaceCheck, or in the sandbox a simulator face token),
+// or, where the centre's policy accepts it, a getPhoneNumber code.
 type BindRequest struct {
-	Name      string
-	IDNumber  string
-	PhoneCode string
+	Name       string
+	IDNumber   string
+	FaceResult string
+	PhoneCode  string
 }
 
-// Bind spends a binding token: the name and ID number are checked against
-// the core, the openid is bound to the person's subject (keyed by its hash,
-// kept sealed for notifications), and a session starts.
-// A wrong name or ID spends the token too, so guessing needs a new wx.login
-// each time.
+// Bind spends a binding token: the strong factor is checked, the name and
+// ID number are checked against the core, the openid is bound to the
+// person's subject (keyed by its hash, kept sealed for notifications), and
+// a session starts at the factor's assurance level.
+//
+// A wrong name or ID spends the token too, so guessing needs a new
+// wx.login each time; attempts are also counted per ID number and per
+// WeChat user. Whether the pair is wrong, the person has no account or
+// the phone differs, the answer is the same auth.real_name_mismatch, so
+// binding cannot be used to learn who has an account.
 func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) (Tokens, error) {
 	if err := validateIdentity(r.Name, r.IDNumber, s.Now()); err != nil {
 		return Tokens{}, err
 	}
-	if r.PhoneCode != "" && len(r.PhoneCode) > 128 {
-		return Tokens{}, services.Invalid(services.FieldError{Field: "phone_code", Code: services.FieldFormat})
+	factor, err := s.bindFactor(r)
+	if err != nil {
+		return Tokens{}, err
 	}
 	if !strings.HasPrefix(bindingToken, "bt_") || len(bindingToken) > 64 {
 		return Tokens{}, services.E(services.CodeBindingInvalid)
@@ -91,27 +102,52 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 		return Tokens{}, services.E(services.CodeBindingInvalid)
 	}
 	openidHash, sealed := parseBindingValue(raw)
-	person, err := s.Core.VerifyRealName(ctx, r.Name, r.IDNumber)
-	if err != nil {
-		if services.ErrorCode(err) == services.CodePersonNotFound {
-			_ = s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: ChannelMiniApp,
-				Action: "bind", Target: "real_name", Result: "denied"})
-			return Tokens{}, &services.Error{Code: services.CodeRealNameMismatch, Cause: err}
-		}
+	if err := s.attempt(ctx, r.IDNumber, openidHash); err != nil {
 		return Tokens{}, err
 	}
-	if !person.HasAccount {
-		return Tokens{}, services.E(services.CodeAccountNotFound)
+	denied := func(cause error) error {
+		if aerr := s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: ChannelMiniApp,
+			Action: "bind", Target: "real_name", Result: "denied"}); aerr != nil {
+			return aerr
+		}
+		if services.ErrorCode(cause) == services.CodeRealNameMismatch {
+			return cause
+		}
+		return &services.Error{Code: services.CodeRealNameMismatch, Cause: cause}
 	}
-	if r.PhoneCode != "" {
+	var faced string
+	if factor == FactorFace {
+		faced, err = s.checkFace(ctx, faceSubject{owner: bindingOwner(openidHash), channel: ChannelMiniApp,
+			name: r.Name, idNumber: r.IDNumber}, r.FaceResult)
+		if err != nil {
+			_ = s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: ChannelMiniApp,
+				Action: "bind", Target: "face", Result: "denied"})
+			return Tokens{}, err
+		}
+	}
+	person, err := s.Core.VerifyRealName(ctx, r.Name, r.IDNumber)
+	switch {
+	case services.ErrorCode(err) == services.CodePersonNotFound:
+		return Tokens{}, denied(err)
+	case err != nil:
+		return Tokens{}, err
+	case !person.HasAccount:
+		return Tokens{}, denied(errors.New("no personal account"))
+	case faced != "" && faced != person.PersonID:
+		return Tokens{}, denied(errors.New("liveness token of another person"))
+	}
+	acr := token.ACRFace
+	if factor == FactorPhone {
+		acr = token.ACRPhone
 		phone, err := s.WeChat.PhoneNumber(ctx, r.PhoneCode)
 		if err != nil {
 			return Tokens{}, err
 		}
 		if phone != person.Phone {
-			return Tokens{}, services.E(services.CodePhoneMismatch)
+			return Tokens{}, denied(errors.New("phone differs from the one on file"))
 		}
 	}
+	s.attemptsSucceeded(ctx, r.IDNumber, openidHash)
 	subject, err := s.subjectFor(ctx, person.PersonID)
 	if err != nil {
 		return Tokens{}, err
@@ -123,10 +159,37 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 		return Tokens{}, services.Errorf(services.CodeInternal, "bind: %w", err)
 	}
 	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelMiniApp,
-		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelMiniApp])}, true)
+		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelMiniApp]), ACR: acr, AuthTime: s.Now(), OpenIDHash: openidHash}, true)
 	if err != nil {
 		return Tokens{}, err
 	}
 	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: ChannelMiniApp,
 		Action: "bind", Target: "wechat", Result: "ok"})
+}
+
+// bindFactor checks that a binding carries exactly one strong factor the
+// policy accepts, before anything is spent.
+func (s *Service) bindFactor(r BindRequest) (Factor, error) {
+	switch {
+	case r.FaceResult != "" && r.PhoneCode != "":
+		return "", services.Invalid(services.FieldError{Field: "phone_code", Code: services.FieldOneOf,
+			Params: map[string]any{"allowed": []string{"face_result", "phone_code"}}})
+	case r.FaceResult != "":
+		if n := len(r.FaceResult); n < 8 || n > 512 {
+			return "", services.Invalid(services.FieldError{Field: "face_result", Code: services.FieldFormat})
+		}
+		if !s.Assurance.accepts(FactorFace) {
+			return "", services.Errorf(services.CodeFaceInvalid, "the policy does not accept face checks for binding")
+		}
+		return FactorFace, nil
+	case r.PhoneCode != "":
+		if len(r.PhoneCode) > 128 {
+			return "", services.Invalid(services.FieldError{Field: "phone_code", Code: services.FieldFormat})
+		}
+		if !s.Assurance.accepts(FactorPhone) {
+			return "", services.E(services.CodePhoneNotAccepted)
+		}
+		return FactorPhone, nil
+	}
+	return "", services.Invalid(services.FieldError{Field: "face_result", Code: services.FieldRequired})
 }
