@@ -212,6 +212,9 @@ func (a *App) routes() *fiber.App {
 	app.Get("/.well-known/jwks.json", limit("public", "public", nil), ah.JWKS)
 	v1.Post("/auth/wechat", limit("login", identity.ChannelMiniApp, nil), ah.WeChat)
 	v1.Post("/auth/bind", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
+	v1.Post("/auth/face-checks", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
+	v1.Post("/auth/step-up", authed, middleware.Require([]string{identity.RoleDepositor}),
+		limit("bind", "", nil), ah.StepUp)
 	v1.Post("/auth/employer", limit("login", identity.ChannelApp, middleware.BodyField("unit_code", "operator_id")), ah.Employer)
 	v1.Post("/auth/verifier", limit("login", identity.ChannelApp, middleware.BodyField("client_id")), ah.Verifier)
 	v1.Post("/auth/refresh", limit("refresh", "public", middleware.BodyField("refresh_token")), ah.Refresh)
@@ -222,6 +225,12 @@ func (a *App) routes() *fiber.App {
 
 	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}), read, middleware.Service(a.flow, "account"))
 	me.Get("/session", miniapp.Session)
+	// Money and certificates need a recent face check (the assurance
+	// policy); these run before the routes' own handlers below.
+	stepUp := func(s identity.ServiceName) fiber.Handler { return middleware.Assurance(a.identity, s) }
+	me.Post("/certificates", stepUp(identity.ServiceCertificate))
+	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
+	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
 	miniapp.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
 	miniapp.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
 		middleware.Idempotency(a.store, time.Now), limit("certificate_issue", "", nil), middleware.Service(a.flow, "certificate"))

@@ -18,6 +18,7 @@ import (
 	"handheld/bff/middleware"
 	"handheld/services/core"
 	"handheld/services/flow"
+	"handheld/services/identity"
 	"handheld/services/mask"
 	"handheld/services/ratelimit"
 	"handheld/services/withdrawal"
@@ -124,6 +125,14 @@ type Config struct {
 	// it. A delivery may take two thirds of it.
 	OutboxLease time.Duration `env:"HANDHELD_OUTBOX_LEASE" yaml:"outbox_lease"`
 
+	// Assurance is how strongly people must be identified (YAML file
+	// only): the factors a WeChat binding accepts (bind_factors: face,
+	// phone), each service's requirement (services: read, withdrawal,
+	// payout_account, certificate → {acr: realname|phone|face, max_age}),
+	// how long a face result stays usable and the identity-check attempts
+	// allowed per ID number and WeChat user.
+	Assurance identity.Assurance `yaml:"assurance"`
+
 	// Verifiers are the e-card verifier credentials (YAML file only):
 	// counters, partner banks.
 	Verifiers []VerifierCredential `yaml:"verifiers"`
@@ -201,6 +210,7 @@ func Defaults() Config {
 		CertificateLinkTTL:  10 * time.Minute,
 		RateLimits:          ratelimit.DefaultPolicies(),
 		Withdrawals:         withdrawal.DefaultPolicies(),
+		Assurance:           identity.DefaultAssurance(),
 		OutboxWorkers:       16,
 		OutboxLease:         30 * time.Second,
 		CentreCode:          "330100",
@@ -367,6 +377,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Masking.Validate(); err != nil {
 		bad("masking", "%v", err)
+	}
+	if err := c.Assurance.Validate(); err != nil {
+		bad("assurance", "%v", err)
 	}
 	if err := c.withdrawalPolicies().Validate(); err != nil {
 		bad("withdrawals", "%v", err)

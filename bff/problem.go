@@ -24,6 +24,11 @@ type Problem struct {
 	RequestID  string         `json:"request_id"`
 	Errors     []ProblemField `json:"errors,omitempty"`
 	RetryAfter int            `json:"retry_after,omitempty"`
+	// RequiredACR and MaxAge tell a client what a step-up must reach
+	// (auth.step_up_required): the assurance class, and the most seconds
+	// since the face check.
+	RequiredACR string `json:"required_acr,omitempty"`
+	MaxAge      *int   `json:"max_age,omitempty"`
 }
 
 // ProblemField is one invalid field, with a message in the caller's language.
@@ -97,6 +102,12 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 			params["retry_at"] = time.Now().Add(e.RetryAfter).In(services.CentreTime).Format("15:04")
 			p.RetryAfter = secs
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		}
+		if e.Code == services.CodeStepUpRequired {
+			p.RequiredACR, _ = params["required_acr"].(string)
+			if age, ok := params["max_age"].(int); ok {
+				p.MaxAge = &age
+			}
 		}
 		params = localized(cat, lang, params)
 		if _, ok := params["field"]; ok {

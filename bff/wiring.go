@@ -102,6 +102,7 @@ func (a *App) openIdentity(ctx context.Context) error {
 	a.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, WeChat: wx, Tokens: tokens, KV: a.kv, Audit: a.audit,
 		Devices: devices, Verifiers: verifiers, HashSecret: secret, Now: time.Now, Logger: a.log.With("component", "identity"),
+		Assurance: cfg.Assurance,
 		Policy: identity.Policy{
 			AccessTTL: cfg.AccessTTL,
 			RefreshTTL: map[string]time.Duration{

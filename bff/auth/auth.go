@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"regexp"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -25,6 +26,10 @@ type Identity interface {
 	Refresh(ctx context.Context, refresh string) (identity.Tokens, error)
 	Logout(ctx context.Context, p identity.Principal) error
 	LoginVerifier(ctx context.Context, clientID, secret string) (identity.Tokens, error)
+	Authenticate(ctx context.Context, bearer string) (identity.Principal, error)
+	StartBindingFaceCheck(ctx context.Context, bindingToken, name, idNumber string) (identity.FaceCheckStart, error)
+	StartSessionFaceCheck(ctx context.Context, p identity.Principal) (identity.FaceCheckStart, error)
+	StepUp(ctx context.Context, p identity.Principal, faceResult string) (identity.Tokens, error)
 }
 
 // Handlers serve /api/v1/auth/*, /api/v1/kiosk/session and the JWKS.
@@ -74,22 +79,24 @@ func (h Handlers) WeChat(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"binding_token": res.BindingToken, "expires_in": res.ExpiresIn})
 }
 
-// Bind is POST /api/v1/auth/bind {name, id_number, phone_code?} with the
-// binding token as the bearer.
+// Bind is POST /api/v1/auth/bind {name, id_number, face_result} or
+// {name, id_number, phone_code} with the binding token as the bearer.
 func (h Handlers) Bind(c *fiber.Ctx) error {
 	bt, err := middleware.Bearer(c)
 	if err != nil {
 		return err
 	}
 	var req struct {
-		Name      string `json:"name"`
-		IDNumber  string `json:"id_number"`
-		PhoneCode string `json:"phone_code"`
+		Name       string `json:"name"`
+		IDNumber   string `json:"id_number"`
+		FaceResult string `json:"face_result"`
+		PhoneCode  string `json:"phone_code"`
 	}
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	t, err := h.ID.Bind(c.UserContext(), bt, identity.BindRequest{Name: req.Name, IDNumber: req.IDNumber, PhoneCode: req.PhoneCode})
+	t, err := h.ID.Bind(c.UserContext(), bt, identity.BindRequest{Name: req.Name, IDNumber: req.IDNumber,
+		FaceResult: req.FaceResult, PhoneCode: req.PhoneCode})
 	if err != nil {
 		return err
 	}
@@ -200,4 +207,59 @@ func (h Handlers) JWKS(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	return c.Send(h.KeySet)
+}
+
+// FaceCheck is POST /api/v1/auth/face-checks: it starts a WeChat face
+// verification and answers 201 {verify_id, expires_in} for the
+// mini-program's wx.requestFacialVerify. With a binding token as the
+// bearer the body names the person to bind, {name, id_number}; with a
+// mini-program access token the body is {} and the check is for the
+// session's own person, for a step-up.
+func (h Handlers) FaceCheck(c *fiber.Ctx) error {
+	bearer, err := middleware.Bearer(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Name     string `json:"name"`
+		IDNumber string `json:"id_number"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	var fc identity.FaceCheckStart
+	if strings.HasPrefix(bearer, "bt_") {
+		fc, err = h.ID.StartBindingFaceCheck(c.UserContext(), bearer, req.Name, req.IDNumber)
+	} else {
+		var p identity.Principal
+		if p, err = h.ID.Authenticate(c.UserContext(), bearer); err != nil {
+			return err
+		}
+		if req.Name != "" || req.IDNumber != "" {
+			return services.Invalid(services.FieldError{Field: "id_number", Code: services.FieldFormat})
+		}
+		fc, err = h.ID.StartSessionFaceCheck(c.UserContext(), p)
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"verify_id": fc.VerifyID, "expires_in": fc.ExpiresIn})
+}
+
+// StepUp is POST /api/v1/auth/step-up {face_result} with the session's
+// access token: a new access token for the same session with a fresh
+// auth_time.
+func (h Handlers) StepUp(c *fiber.Ctx) error {
+	var req struct {
+		FaceResult string `json:"face_result"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.StepUp(c.UserContext(), middleware.PrincipalOf(c), req.FaceResult)
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
 }
