@@ -212,9 +212,8 @@ func (a *App) routes() *fiber.App {
 	app.Get("/.well-known/jwks.json", limit("public", "public", nil), ah.JWKS)
 	v1.Post("/auth/wechat", limit("login", identity.ChannelMiniApp, nil), ah.WeChat)
 	v1.Post("/auth/bind", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
-	v1.Post("/auth/face-checks", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
-	v1.Post("/auth/step-up", authed, middleware.Require([]string{identity.RoleDepositor}),
-		limit("bind", "", nil), ah.StepUp)
+	v1.Post("/auth/face-checks", limit("face_check", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
+	v1.Post("/auth/step-up", authed, middleware.Require([]string{identity.RoleDepositor}), limit("face_check", "", nil), ah.StepUp)
 	v1.Post("/auth/employer", limit("login", identity.ChannelApp, middleware.BodyField("unit_code", "operator_id")), ah.Employer)
 	v1.Post("/auth/verifier", limit("login", identity.ChannelApp, middleware.BodyField("client_id")), ah.Verifier)
 	v1.Post("/auth/refresh", limit("refresh", "public", middleware.BodyField("refresh_token")), ah.Refresh)

@@ -14,6 +14,7 @@ import (
 	"handheld/bff/auth"
 	"handheld/services/coresim"
 	"handheld/services/identity"
+	"handheld/services/wechat/wechattest"
 )
 
 type tokens struct {
@@ -58,13 +59,54 @@ func (e *env) bindWeChat(openid string, p coresim.Persona) tokens {
 	if first.BindingToken == "" {
 		e.t.Fatalf("expected a binding token: %s", r.body)
 	}
-	r = e.do("POST", "/api/v1/auth/bind", map[string]string{"name": p.Name, "id_number": p.IDNumber}, bearer(first.BindingToken))
+	face := e.passedFace(first.BindingToken, p)
+	r = e.do("POST", "/api/v1/auth/bind", map[string]string{"name": p.Name, "id_number": p.IDNumber, "face_result": face}, bearer(first.BindingToken))
 	if r.StatusCode != 200 {
 		e.t.Fatalf("bind %d %s", r.StatusCode, r.body)
 	}
 	var tok tokens
 	r.json(e.t, &tok)
 	return tok
+}
+
+// faceCheck starts a WeChat face check with bearer (a binding token with
+// body {name, id_number}, or a mini-program access token with body {}) and
+// returns its verify id.
+func (e *env) faceCheck(bearerToken string, body any) string {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/auth/face-checks", body, bearer(bearerToken))
+	if r.StatusCode != 201 {
+		e.t.Fatalf("face check %d %s", r.StatusCode, r.body)
+	}
+	var fc struct {
+		VerifyID string `json:"verify_id"`
+	}
+	r.json(e.t, &fc)
+	return fc.VerifyID
+}
+
+// passedFace is a face result for binding p with bindingToken: a face check
+// the fake WeChat passes, as the persona's own face would at WeChat.
+func (e *env) passedFace(bindingToken string, p coresim.Persona) string {
+	e.t.Helper()
+	id := e.faceCheck(bindingToken, map[string]string{"name": p.Name, "id_number": p.IDNumber})
+	e.wechat.CompleteFace(id, wechattest.FacePassed)
+	return id
+}
+
+// stepUp raises a mini-program session with a passed face check and
+// returns the new access token.
+func (e *env) stepUp(accessToken string) string {
+	e.t.Helper()
+	id := e.faceCheck(accessToken, map[string]string{})
+	e.wechat.CompleteFace(id, wechattest.FacePassed)
+	r := e.do("POST", "/api/v1/auth/step-up", map[string]string{"face_result": id}, bearer(accessToken))
+	if r.StatusCode != 200 {
+		e.t.Fatalf("step-up %d %s", r.StatusCode, r.body)
+	}
+	var tok tokens
+	r.json(e.t, &tok)
+	return tok.AccessToken
 }
 
 // loginEmployer signs an operator in.

@@ -86,32 +86,19 @@ func TestBindingTokenIsSingleUseAndBadInputSpendsNothing(t *testing.T) {
 	wantProblem(t, e.do("POST", "/api/v1/auth/bind", `{"name":"李娜",`, bt), 400, "request.malformed_json")
 	wantProblem(t, e.do("POST", "/api/v1/auth/bind", `name=x`, http.Header{"Authorization": bt["Authorization"], "Content-Type": {"application/x-www-form-urlencoded"}}), 415, "request.unsupported_media_type")
 
+	// Without a strong factor: a field error, and the token is not spent.
+	r := e.do("POST", "/api/v1/auth/bind", map[string]string{"name": li.Name, "id_number": li.IDNumber}, bt)
+	wantProblem(t, r, 400, "request.invalid")
+	if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "face_result" || p.Errors[0].Code != "required" {
+		t.Fatalf("no factor: %+v", p.Errors)
+	}
+
 	// The token still works once, then never again.
-	if r := e.do("POST", "/api/v1/auth/bind", map[string]string{"name": li.Name, "id_number": li.IDNumber}, bt); r.StatusCode != 200 {
+	face := map[string]string{"name": li.Name, "id_number": li.IDNumber, "face_result": e.passedFace(first.BindingToken, li)}
+	if r := e.do("POST", "/api/v1/auth/bind", face, bt); r.StatusCode != 200 {
 		t.Fatalf("bind %d %s", r.StatusCode, r.body)
 	}
-	wantProblem(t, e.do("POST", "/api/v1/auth/bind", map[string]string{"name": li.Name, "id_number": li.IDNumber}, bt), 401, "auth.binding_invalid")
-}
-
-func TestBindRefusals(t *testing.T) {
-	e := start(t)
-	zhang := e.persona("depositor", "张伟")
-	noAccount := e.persona("person", "")
-	bind := func(openid, name, id string) *response {
-		var first tokens
-		e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": e.wechatCode(openid)}, nil).json(t, &first)
-		return e.do("POST", "/api/v1/auth/bind", map[string]string{"name": name, "id_number": id}, bearer(first.BindingToken))
-	}
-	wantProblem(t, bind("oWrongName00001", "张三", zhang.IDNumber), 422, "auth.real_name_mismatch")
-	r := bind("oNoAccount00001", noAccount.Name, noAccount.IDNumber)
-	wantProblem(t, r, 404, "account.not_found")
-
-	// Phone check against the phone on file.
-	var first tokens
-	e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": e.wechatCode("oPhoneCheck0001")}, nil).json(t, &first)
-	e.wechat.AddPhone("phone-code-1", "13900000000")
-	r = e.do("POST", "/api/v1/auth/bind", map[string]string{"name": zhang.Name, "id_number": zhang.IDNumber, "phone_code": "phone-code-1"}, bearer(first.BindingToken))
-	wantProblem(t, r, 422, "auth.phone_mismatch")
+	wantProblem(t, e.do("POST", "/api/v1/auth/bind", face, bt), 401, "auth.binding_invalid")
 }
 
 func TestWeChatErrorsAreProblems(t *testing.T) {

@@ -110,8 +110,16 @@ func (c *faultClient) bind(i int, wx *wechattest.Server, openid string, p coresi
 		code := "c" + newNonce()
 		wx.AddLogin(code, openid, "")
 		var first, bound tokens
+		var face struct {
+			VerifyID string `json:"verify_id"`
+		}
 		if err = c.call(i, "/api/v1/auth/wechat", "", map[string]string{"code": code}, &first); err == nil {
-			err = c.call(i, "/api/v1/auth/bind", first.BindingToken, map[string]string{"name": p.Name, "id_number": p.IDNumber}, &bound)
+			err = c.call(i, "/api/v1/auth/face-checks", first.BindingToken, map[string]string{"name": p.Name, "id_number": p.IDNumber}, &face)
+		}
+		if err == nil {
+			wx.CompleteFace(face.VerifyID, wechattest.FacePassed)
+			err = c.call(i, "/api/v1/auth/bind", first.BindingToken,
+				map[string]string{"name": p.Name, "id_number": p.IDNumber, "face_result": face.VerifyID}, &bound)
 		}
 		if err == nil {
 			return bound.AccessToken, nil

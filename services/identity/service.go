@@ -31,8 +31,8 @@ type Deps struct {
 	Policy     Policy
 	// Assurance is how strongly people must be identified, per service.
 	Assurance Assurance
-	Now        func() time.Time
-	Logger     *slog.Logger
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Service is identity's use cases.

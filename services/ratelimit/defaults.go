@@ -50,6 +50,12 @@ func DefaultPolicies() []Policy {
 			Rate: 10, Burst: 5, Period: minute},
 		{Name: "bind_subject", Key: KeySubject, Classes: []string{"bind"}, Channels: all,
 			Rate: 5, Burst: 5, Period: minute},
+		// Face checks cost a WeChat call each and step-ups a core call;
+		// identity also counts them per ID number and WeChat user.
+		{Name: "face_check_ip", Key: KeyIP, Classes: []string{"face_check"}, Channels: all,
+			Rate: 20, Burst: 10, Period: minute},
+		{Name: "face_check_subject", Key: KeySubject, Classes: []string{"face_check"}, Channels: all,
+			Rate: 10, Burst: 5, Period: minute},
 		{Name: "refresh_subject", Key: KeySubject, Classes: []string{"refresh"}, Channels: all,
 			Rate: 30, Burst: 10, Period: minute},
 
