@@ -27,7 +27,8 @@ func TestForgedTokensAreRefused(t *testing.T) {
 	sign := func(purpose string, edit func(jwt.MapClaims)) string {
 		kid, key := ring.Signer(purpose)
 		c := jwt.MapClaims{"iss": "handheld", "aud": "handheld", "sub": "s_someone", "chn": "miniapp", "role": "depositor",
-			"sid": "ses_x", "iat": time.Now().Unix(), "nbf": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "j"}
+			"sid": "ses_x", "iat": time.Now().Unix(), "nbf": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "j",
+			"acr": "face", "auth_time": time.Now().Unix()}
 		edit(c)
 		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 		tok.Header["kid"] = kid
@@ -48,6 +49,8 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		"wrong audience":         {sign(keys.PurposeTokens, func(c jwt.MapClaims) { c["aud"] = "elsewhere" }), "auth.token_invalid"},
 		"expired":                {sign(keys.PurposeTokens, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), "auth.token_expired"},
 		"truncated":              {good[:len(good)-10], "auth.token_invalid"},
+		"depositor without acr":  {sign(keys.PurposeTokens, func(c jwt.MapClaims) { delete(c, "acr") }), "auth.token_invalid"},
+		"made-up acr":            {sign(keys.PurposeTokens, func(c jwt.MapClaims) { c["acr"] = "loa9" }), "auth.token_invalid"},
 		"oversized":              {good + strings.Repeat("A", 5000), "auth.token_invalid"},
 		"garbage":                {"not-a-token", "auth.token_invalid"},
 	}
