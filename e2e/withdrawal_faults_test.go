@@ -23,9 +23,11 @@ import (
 
 	"handheld/services/core"
 	"handheld/services/coresim"
+	"handheld/services/identity"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/token"
 	"handheld/services/wechat/wechattest"
 	"handheld/services/withdrawal"
 )
@@ -251,10 +253,15 @@ func faultConfig(t *testing.T) []byte {
 	for _, p := range []*core.ReadPolicy{&reads.Person, &reads.Account, &reads.Deposits, &reads.Loan, &reads.Certificate} {
 		p.BreakerOpenFor = time.Second
 	}
+	// People bind with a face check and then apply for minutes on end at
+	// the larger sizes: the step-up window is not under test either.
+	assurance := identity.DefaultAssurance()
+	assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: token.ACRFace, MaxAge: 24 * time.Hour}
 	b, err := yaml.Marshal(struct {
 		RateLimits []ratelimit.Policy `yaml:"rate_limits"`
 		CoreReads  *core.ReaderConfig `yaml:"core_reads"`
-	}{policies, &reads})
+		Assurance  identity.Assurance `yaml:"assurance"`
+	}{policies, &reads, assurance})
 	if err != nil {
 		t.Fatal(err)
 	}
