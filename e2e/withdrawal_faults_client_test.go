@@ -143,7 +143,7 @@ func (c *faultClient) call(i int, path, token string, in, out any) error {
 		return fmt.Errorf("%s: %w: %w", path, errTransient, err)
 	case a.Status >= 500 || a.Status == http.StatusTooManyRequests:
 		return fmt.Errorf("%s: %w: %d %s", path, errTransient, a.Status, a.Body)
-	case a.Status != http.StatusOK:
+	case a.Status != http.StatusOK && a.Status != http.StatusCreated:
 		return fmt.Errorf("%s: %d %s", path, a.Status, a.Body)
 	}
 	return json.Unmarshal(a.Body, out)
