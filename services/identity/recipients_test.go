@@ -31,11 +31,24 @@ func (realNames) VerifyRealName(_ context.Context, _, idNumber string) (core.Per
 	return core.Person{PersonID: "P" + idNumber[len(idNumber)-6:], HasAccount: true}, nil
 }
 
+// Person is the core's record by person id; every test person is 张伟.
+func (realNames) Person(_ context.Context, personID string) (core.Person, error) {
+	return core.Person{PersonID: personID, Name: "张伟", IDNumber: "330106" + "198503" + personID[1:], HasAccount: true}, nil
+}
+
 // recordingKV remembers every value written, to prove no openid is among them.
 type recordingKV struct {
 	kv.Store
-	mu     sync.Mutex
-	values [][]byte
+	mu       sync.Mutex
+	values   [][]byte
+	counters []string // keys of Incr
+}
+
+func (r *recordingKV) Incr(ctx context.Context, k string, ttl time.Duration) (int64, error) {
+	r.mu.Lock()
+	r.counters = append(r.counters, k)
+	r.mu.Unlock()
+	return r.Store.Incr(ctx, k, ttl)
 }
 
 func (r *recordingKV) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
@@ -56,7 +69,7 @@ type wechatFixture struct {
 	codes atomic.Int64
 }
 
-func newWeChatFixture(t *testing.T, s *store.Store) *wechatFixture {
+func newWeChatFixture(t *testing.T, s *store.Store, edits ...func(*identity.Deps)) *wechatFixture {
 	t.Helper()
 	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), time.Now())
 	if err != nil {
@@ -79,14 +92,18 @@ func newWeChatFixture(t *testing.T, s *store.Store) *wechatFixture {
 	log := audit.New(s, audit.Options{})
 	t.Cleanup(func() { _ = log.Close(context.Background()) })
 	rec := &recordingKV{Store: kv.NewMemory(time.Now, secret)}
-	svc, err := identity.New(identity.Deps{
+	deps := identity.Deps{
 		Store: s, Core: realNames{}, WeChat: wx, Tokens: tok, KV: rec, Audit: log,
 		HashSecret: secret, Now: now, Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, BindingTTL: 5 * time.Minute,
 			KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
 			RefreshTTL: map[string]time.Duration{identity.ChannelMiniApp: time.Hour}},
-	})
+	}
+	for _, edit := range edits {
+		edit(&deps)
+	}
+	svc, err := identity.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
