@@ -100,7 +100,8 @@ func (s *stack) signIn() (http.Header, error) {
 		return nil, err
 	}
 	p := s.sim.Personas()[0]
-	m, err = post("/api/v1/auth/bind", fmt.Sprint(m["binding_token"]), map[string]string{"name": p.Name, "id_number": p.IDNumber})
+	m, err = post("/api/v1/auth/bind", fmt.Sprint(m["binding_token"]), map[string]string{"name": p.Name, "id_number": p.IDNumber,
+		"face_result": p.FaceToken}) // the sandbox's face result
 	if err != nil {
 		return nil, err
 	}

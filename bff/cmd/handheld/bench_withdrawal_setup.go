@@ -159,7 +159,8 @@ func signInMany(ctx context.Context, base string, n, c int) (bearers []string, r
 					}
 					m, err = postJSON(ctx, client, base+"/api/v1/auth/wechat", "", map[string]string{"code": fmt.Sprintf("sandbox:oBenchWd%07d", i)})
 					if err == nil {
-						m, err = postJSON(ctx, client, base+"/api/v1/auth/bind", fmt.Sprint(m["binding_token"]), map[string]string{"name": p.Name, "id_number": p.IDNumber})
+						m, err = postJSON(ctx, client, base+"/api/v1/auth/bind", fmt.Sprint(m["binding_token"]), map[string]string{"name": p.Name, "id_number": p.IDNumber,
+							"face_result": p.FaceToken}) // the sandbox's face result
 					}
 					if !errors.Is(err, errServer) {
 						break

@@ -62,6 +62,9 @@ func printWelcome(w io.Writer, base string, elapsed time.Duration, app *bff.App)
 			if p.Role == "employer" {
 				who = p.UnitCode + "  operator " + p.OperatorID + " / " + p.Password
 			}
+			if p.FaceToken != "" {
+				who += "  " + p.FaceToken
+			}
 			fmt.Fprintf(w, "  %-9s  %s\n             %s\n", p.Role, who, p.Notes)
 		}
 	}
@@ -72,6 +75,12 @@ try:
   curl -s '%[1]s/api/v1/loan/calculator?principal_fen=100000000&months=360&method=annuity'
   curl -s -H 'Accept-Language: en' '%[1]s/api/v1/loan/calculator?principal_fen=-5&months=abc'
   curl -s -XPOST %[1]s/api/v1/auth/wechat -H 'Content-Type: application/json' -d '{"code":"sandbox:oDemoUser0001"}'
+  # bind with the binding token it answers; in the sandbox a persona's face token (face:…) is the face result
+  curl -s -XPOST %[1]s/api/v1/auth/bind -H 'Content-Type: application/json' -H 'Authorization: Bearer bt_…' \
+       -d '{"name":"张伟","id_number":"330106198503124133","face_result":"face:demo-zhangwei"}'
+  # withdrawals and certificates need a face check within 5 minutes; after that, step up:
+  curl -s -XPOST %[1]s/api/v1/auth/step-up -H 'Content-Type: application/json' -H 'Authorization: Bearer <access_token>' \
+       -d '{"face_result":"face:demo-zhangwei"}'
   curl -s -XPOST %[1]s/api/v1/auth/employer -H 'Content-Type: application/json' -d '{"unit_code":"91330106MA2GL3K72J","operator_id":"minghu01","password":"Minghu@2024"}'
   curl -s %[1]s/readyz
 
