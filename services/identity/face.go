@@ -61,17 +61,10 @@ func (s *Service) StartBindingFaceCheck(ctx context.Context, bindingToken, name,
 	if err := validateIdentity(name, idNumber, s.Now()); err != nil {
 		return FaceCheckStart{}, err
 	}
-	if !strings.HasPrefix(bindingToken, "bt_") || len(bindingToken) > 64 {
-		return FaceCheckStart{}, services.E(services.CodeBindingInvalid)
-	}
-	raw, ok, err := s.KV.Get(ctx, bindingKey(bindingToken))
+	openidHash, sealed, err := s.bindingOf(ctx, bindingToken, false)
 	if err != nil {
-		return FaceCheckStart{}, services.Errorf(services.CodeInternal, "binding token: %w", err)
+		return FaceCheckStart{}, err
 	}
-	if !ok {
-		return FaceCheckStart{}, services.E(services.CodeBindingInvalid)
-	}
-	openidHash, sealed := parseBindingValue(raw)
 	if err := s.attempt(ctx, idNumber, openidHash); err != nil {
 		return FaceCheckStart{}, err
 	}

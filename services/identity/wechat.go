@@ -91,17 +91,10 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	if err != nil {
 		return Tokens{}, err
 	}
-	if !strings.HasPrefix(bindingToken, "bt_") || len(bindingToken) > 64 {
-		return Tokens{}, services.E(services.CodeBindingInvalid)
-	}
-	raw, ok, err := s.KV.GetDel(ctx, bindingKey(bindingToken))
+	openidHash, sealed, err := s.bindingOf(ctx, bindingToken, true)
 	if err != nil {
-		return Tokens{}, services.Errorf(services.CodeInternal, "binding token: %w", err)
+		return Tokens{}, err
 	}
-	if !ok {
-		return Tokens{}, services.E(services.CodeBindingInvalid)
-	}
-	openidHash, sealed := parseBindingValue(raw)
 	if err := s.attempt(ctx, r.IDNumber, openidHash); err != nil {
 		return Tokens{}, err
 	}
@@ -165,6 +158,27 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	}
 	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: ChannelMiniApp,
 		Action: "bind", Target: "wechat", Result: "ok"})
+}
+
+// bindingOf reads what a binding token holds, spending it when spend is
+// set (a bind) and leaving it for the bind otherwise (a face check).
+func (s *Service) bindingOf(ctx context.Context, bindingToken string, spend bool) (openidHash, sealed string, err error) {
+	if !strings.HasPrefix(bindingToken, "bt_") || len(bindingToken) > 64 {
+		return "", "", services.E(services.CodeBindingInvalid)
+	}
+	get := s.KV.Get
+	if spend {
+		get = s.KV.GetDel
+	}
+	raw, ok, err := get(ctx, bindingKey(bindingToken))
+	if err != nil {
+		return "", "", services.Errorf(services.CodeInternal, "binding token: %w", err)
+	}
+	if !ok {
+		return "", "", services.E(services.CodeBindingInvalid)
+	}
+	openidHash, sealed = parseBindingValue(raw)
+	return openidHash, sealed, nil
 }
 
 // bindFactor checks that a binding carries exactly one strong factor the

@@ -123,6 +123,22 @@ func (s *Server) tokenOK(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// lockedJSON decodes the body into v and takes mu for a request with the
+// token in force. When it reports false it has answered (47001, 40001)
+// and holds no lock; otherwise the caller unlocks.
+func (s *Server) lockedJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeError(w, 47001)
+		return false
+	}
+	s.mu.Lock()
+	if !s.tokenOK(w, r) {
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
 func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Code string `json:"code"`
@@ -158,15 +174,10 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		Lang       string                         `json:"lang"`
 		Data       map[string]struct{ Value any } `json:"data"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, 47001)
+	if !s.lockedJSON(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.tokenOK(w, r) {
-		return
-	}
 	switch {
 	case req.ToUser == "":
 		writeError(w, 40003)

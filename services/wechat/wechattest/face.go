@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -85,15 +84,10 @@ func (s *Server) verifyID(w http.ResponseWriter, r *http.Request) {
 		} `json:"cert_info"`
 		OpenID string `json:"openid"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, 47001)
+	if !s.lockedJSON(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.tokenOK(w, r) {
-		return
-	}
 	c := req.CertInfo
 	if req.OpenID == "" || len(req.OutSeqNo) < 5 || len(req.OutSeqNo) > 32 || c.CertType != "IDENTITY_CARD" || c.CertName == "" || c.CertNo == "" {
 		writeError(w, 47001)
@@ -112,15 +106,10 @@ func (s *Server) verifyInfo(w http.ResponseWriter, r *http.Request) {
 		CertHash string `json:"cert_hash"`
 		OpenID   string `json:"openid"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, 47001)
+	if !s.lockedJSON(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.tokenOK(w, r) {
-		return
-	}
 	f, ok := s.faces[req.VerifyID]
 	if !ok || f.openid != req.OpenID || f.outSeqNo != req.OutSeqNo || f.certHash != req.CertHash || time.Now().After(f.expires) {
 		writeError(w, errFaceInvalidID)
