@@ -222,7 +222,8 @@ func (a *App) routes() *fiber.App {
 	v1.Post("/auth/kiosk", authed, kioskDevice, limit("login", "", middleware.BodyField("id_number")), ah.Kiosk)
 	v1.Get("/kiosk/device", authed, kioskDevice, read, kiosk.Handlers{Devices: a.identity}.Device)
 
-	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}), read, middleware.Service(a.flow, "account"))
+	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}),
+		middleware.Assurance(a.identity, identity.ServiceRead), read, middleware.Service(a.flow, "account"))
 	me.Get("/session", miniapp.Session)
 	// Money and certificates need a recent face check (the assurance
 	// policy); these run before the routes' own handlers below.

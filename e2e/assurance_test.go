@@ -303,3 +303,24 @@ func TestKioskStepUp(t *testing.T) {
 	// Devices cannot step up.
 	wantProblem(t, e.do("POST", "/api/v1/auth/step-up", map[string]string{"face_result": li.FaceToken}, bearer(e.deviceToken())), 403, "auth.forbidden")
 }
+
+// The read floor is policy too: a centre that wants a face check for every
+// personal screen gets it.
+func TestReadFloorIsPolicy(t *testing.T) {
+	e := start(t, withAssurance(func(a *identity.Assurance) {
+		a.BindFactors = []identity.Factor{identity.FactorFace, identity.FactorPhone}
+		a.Services[identity.ServiceRead] = identity.Requirement{ACR: token.ACRFace}
+	}))
+	zhang := e.persona("depositor", "张伟")
+	e.wechat.AddPhone("phone-code-1", "13858107326")
+	var tok tokens
+	r := e.bindWith(e.bindingToken("oReadFloor00001"), zhang.Name, zhang.IDNumber, map[string]string{"phone_code": "phone-code-1"})
+	r.json(t, &tok)
+	if r.StatusCode != 200 {
+		t.Fatalf("phone bind %d %s", r.StatusCode, r.body)
+	}
+	wantProblem(t, e.do("GET", "/api/v1/me/session", nil, bearer(tok.AccessToken)), 403, "auth.step_up_required")
+	if r := e.do("GET", "/api/v1/me/session", nil, bearer(e.stepUp(tok.AccessToken))); r.StatusCode != 200 {
+		t.Fatalf("after step-up %d %s", r.StatusCode, r.body)
+	}
+}

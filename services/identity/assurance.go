@@ -17,8 +17,8 @@ type ServiceName string
 
 // The services with an assurance requirement.
 const (
-	// ServiceRead is every read of the person's own records: the level
-	// the binding reached is enough.
+	// ServiceRead is the floor of every /me route, reads above all: by
+	// default the level any binding reaches.
 	ServiceRead ServiceName = "read"
 	// ServiceWithdrawal is applying for and cancelling a withdrawal.
 	ServiceWithdrawal ServiceName = "withdrawal"
