@@ -84,8 +84,15 @@ const (
 	CodeWithdrawalEvidenceRequired Code = "withdrawal.evidence_required"
 	CodeWithdrawalNoBankCard       Code = "withdrawal.no_bank_card"
 	CodeWithdrawalNotCancellable   Code = "withdrawal.not_cancellable"
-	CodeRatingNotRateable          Code = "rating.not_rateable"
-	CodeRatingAlreadyRated         Code = "rating.already_rated"
+	// CodeWithdrawalPayoutAccountUnknown: the payout account is not one
+	// the core holds under the applicant's name (another person's,
+	// unknown, malformed).
+	CodeWithdrawalPayoutAccountUnknown Code = "withdrawal.payout_account_unknown"
+	// CodeWithdrawalEvidenceUnknown: an evidence reference names no
+	// record of the applicant of the category the kind needs.
+	CodeWithdrawalEvidenceUnknown Code = "withdrawal.evidence_unknown"
+	CodeRatingNotRateable         Code = "rating.not_rateable"
+	CodeRatingAlreadyRated        Code = "rating.already_rated"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -158,14 +165,16 @@ var statusOf = map[Code]int{
 	CodeECardExpired:           http.StatusUnprocessableEntity,
 	CodeECardReplayed:          http.StatusConflict,
 
-	CodeWithdrawalInFlight:         http.StatusConflict,
-	CodeWithdrawalNotEligible:      http.StatusUnprocessableEntity,
-	CodeWithdrawalAmountOverLimit:  http.StatusUnprocessableEntity,
-	CodeWithdrawalEvidenceRequired: http.StatusUnprocessableEntity,
-	CodeWithdrawalNoBankCard:       http.StatusUnprocessableEntity,
-	CodeWithdrawalNotCancellable:   http.StatusConflict,
-	CodeRatingNotRateable:          http.StatusConflict,
-	CodeRatingAlreadyRated:         http.StatusConflict,
+	CodeWithdrawalInFlight:             http.StatusConflict,
+	CodeWithdrawalNotEligible:          http.StatusUnprocessableEntity,
+	CodeWithdrawalAmountOverLimit:      http.StatusUnprocessableEntity,
+	CodeWithdrawalEvidenceRequired:     http.StatusUnprocessableEntity,
+	CodeWithdrawalNoBankCard:           http.StatusUnprocessableEntity,
+	CodeWithdrawalNotCancellable:       http.StatusConflict,
+	CodeWithdrawalPayoutAccountUnknown: http.StatusUnprocessableEntity,
+	CodeWithdrawalEvidenceUnknown:      http.StatusUnprocessableEntity,
+	CodeRatingNotRateable:              http.StatusConflict,
+	CodeRatingAlreadyRated:             http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

@@ -51,6 +51,9 @@ type Facts struct {
 	Withdrawals []core.Deposit
 	Birth       time.Time
 	Male        bool
+	// Ledger is what the same ledger read says of the balance and of
+	// which applications it has paid.
+	Ledger Ledger
 	// Open are this person's applications accepted but not finished;
 	// Paid those paid in the last 13 months, which count until the
 	// ledger shows them.
@@ -59,8 +62,19 @@ type Facts struct {
 	Now  time.Time
 }
 
-// Open is one application in flight.
+// Ledger is one read of the ledger: the balance after its newest entry and
+// the applications its withdrawal entries paid. An application's amount
+// is reserved until this shows it paid: balance and payments come from one
+// answer, so a payment is never subtracted twice nor missed.
+type Ledger struct {
+	Known      bool // there was an entry to take the balance from
+	BalanceFen int64
+	Paid       map[string]bool // application ids
+}
+
+// Open is one application in flight (or paid, in Facts.Paid).
 type Open struct {
+	ID        string
 	Kind      string
 	AmountFen int64
 	At        time.Time
@@ -123,8 +137,20 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		add(ReasonOtherInFlight, nil)
 	}
 
-	// How much: what is free of the balance, within every cap.
-	free := f.Account.BalanceFen - p.KeepBalanceFen - openTotal
+	// How much: what is free of the balance, within every cap. Every
+	// application in flight, and every one paid that the ledger does not
+	// show yet, holds its amount.
+	balance := f.Account.BalanceFen
+	if f.Ledger.Known {
+		balance = f.Ledger.BalanceFen
+	}
+	var reserved int64
+	for _, o := range slices.Concat(f.Open, f.Paid) {
+		if !f.Ledger.Paid[o.ID] {
+			reserved += o.AmountFen
+		}
+	}
+	free := balance - p.KeepBalanceFen - reserved
 	limit, capped := free, ""
 	lower := func(v int64, period string) {
 		if v < limit {
@@ -141,7 +167,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	}
 	for _, x := range f.Paid {
 		at := x.At.In(services.CentreTime)
-		if !at.After(ledgerLast.AddDate(0, 0, 1)) {
+		if f.Ledger.Paid[x.ID] || !at.After(ledgerLast.AddDate(0, 0, 1)) {
 			continue
 		}
 		if sameDay(at, now) {
