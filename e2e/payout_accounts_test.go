@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"handheld/services/core"
-	"handheld/services/coresim"
 )
 
 type payoutAccountsBody struct {
@@ -22,15 +21,6 @@ type payoutAccountsBody struct {
 		NumberMasked string `json:"number_masked"`
 		Institution  string `json:"institution"`
 	} `json:"items"`
-}
-
-func recordOf(p coresim.Persona, category string) string {
-	for _, r := range p.Records {
-		if r.Category == category {
-			return r.Ref
-		}
-	}
-	return ""
 }
 
 // TestPayoutAccountsAndEvidenceAreThePersonsOwn: a person sees their own
@@ -75,7 +65,7 @@ func TestPayoutAccountsAndEvidenceAreThePersonsOwn(t *testing.T) {
 	}
 
 	card, wallet := lina.PayoutAccounts[0], lina.PayoutAccounts[2]
-	deed, diagnosis := recordOf(lina, core.EvidencePropertyRegistration), recordOf(lina, core.EvidenceDiagnosis)
+	deed, diagnosis := lina.Record(core.EvidencePropertyRegistration), lina.Record(core.EvidenceDiagnosis)
 	refused := []struct {
 		name   string
 		body   any
@@ -93,11 +83,11 @@ func TestPayoutAccountsAndEvidenceAreThePersonsOwn(t *testing.T) {
 		{"a card number instead of an id", rent(100_000, map[string]any{"account_id": card.Number}), 422, "withdrawal.payout_account_unknown"},
 		{"the old wallet form", `{"type":"rent","amount_fen":100000,"payout":{"method":"ecny","wallet_id":"0012345678901234"}}`, 400, "request.unknown_field"},
 		{"a made-up deed", purchase(100_000, card.ID, "deed:anything"), 422, "withdrawal.evidence_unknown"},
-		{"another persona's real deed", purchase(100_000, card.ID, recordOf(zhang, core.EvidencePropertyRegistration)), 422, "withdrawal.evidence_unknown"},
+		{"another persona's real deed", purchase(100_000, card.ID, zhang.Record(core.EvidencePropertyRegistration)), 422, "withdrawal.evidence_unknown"},
 		{"her diagnosis as a deed", purchase(100_000, card.ID, diagnosis), 422, "withdrawal.evidence_unknown"},
 		{"her deed and a made-up one", purchase(100_000, card.ID, deed, "deed:x"), 422, "withdrawal.evidence_unknown"},
 		{"evidence where none is needed", map[string]any{"type": "rent", "amount_fen": 100_000,
-			"payout": map[string]any{"account_id": card.ID}, "evidence_refs": []string{recordOf(lina, core.EvidenceTenancy)}}, 422, "withdrawal.evidence_unknown"},
+			"payout": map[string]any{"account_id": card.ID}, "evidence_refs": []string{lina.Record(core.EvidenceTenancy)}}, 422, "withdrawal.evidence_unknown"},
 	}
 	for i, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
@@ -159,8 +149,8 @@ func TestRacingKindsOverHTTPNeverOverCommit(t *testing.T) {
 	e.meGet("/api/v1/me/account", tok).json(t, &acc)
 	card := map[string]any{"account_id": lina.PayoutAccounts[0].ID}
 	bodies := map[string]map[string]any{
-		"purchase":         {"type": "purchase", "payout": card, "evidence_refs": []string{recordOf(lina, core.EvidencePropertyRegistration)}},
-		"critical_illness": {"type": "critical_illness", "payout": card, "evidence_refs": []string{recordOf(lina, core.EvidenceDiagnosis)}},
+		"purchase":         {"type": "purchase", "payout": card, "evidence_refs": []string{lina.Record(core.EvidencePropertyRegistration)}},
+		"critical_illness": {"type": "critical_illness", "payout": card, "evidence_refs": []string{lina.Record(core.EvidenceDiagnosis)}},
 		"rent":             {"type": "rent", "payout": card},
 	}
 	var asked int64

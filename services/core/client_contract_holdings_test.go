@@ -49,13 +49,13 @@ func testContractEvidenceCheck(t *testing.T, h *harness) {
 	ctx := context.Background()
 	ps := people(t, h)
 	owner := pick(t, ps, "persona with a property registration", func(p person) bool {
-		return recordOf(p.Persona, core.EvidencePropertyRegistration) != "" && recordOf(p.Persona, core.EvidenceDiagnosis) != ""
+		return p.Persona.Record(core.EvidencePropertyRegistration) != "" && p.Persona.Record(core.EvidenceDiagnosis) != ""
 	})
 	other := pick(t, ps, "another persona with a property registration", func(p person) bool {
-		return p.PersonID != owner.PersonID && recordOf(p.Persona, core.EvidencePropertyRegistration) != ""
+		return p.PersonID != owner.PersonID && p.Persona.Record(core.EvidencePropertyRegistration) != ""
 	})
-	deed, diagnosis := recordOf(owner.Persona, core.EvidencePropertyRegistration), recordOf(owner.Persona, core.EvidenceDiagnosis)
-	theirs := recordOf(other.Persona, core.EvidencePropertyRegistration)
+	deed, diagnosis := owner.Persona.Record(core.EvidencePropertyRegistration), owner.Persona.Record(core.EvidenceDiagnosis)
+	theirs := other.Persona.Record(core.EvidencePropertyRegistration)
 	got, err := h.client.CheckEvidence(ctx, owner.PersonID, core.EvidenceCheck{
 		Categories: []string{core.EvidencePropertyRegistration},
 		Refs:       []string{deed, "deed:anything", theirs, diagnosis},
@@ -76,15 +76,6 @@ func testContractEvidenceCheck(t *testing.T, h *harness) {
 	if _, err := h.client.CheckEvidence(ctx, "no-such-person", core.EvidenceCheck{Categories: []string{core.EvidenceDiagnosis}, Refs: []string{diagnosis}}); code(t, err) != services.CodePersonNotFound {
 		t.Errorf("unknown person = %v, want person.not_found", err)
 	}
-}
-
-func recordOf(p coresim.Persona, category string) string {
-	for _, r := range p.Records {
-		if r.Category == category {
-			return r.Ref
-		}
-	}
-	return ""
 }
 
 // TestContractPaymentGoesOnlyToTheApplicantsAccount: the core pays an

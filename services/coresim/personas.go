@@ -156,6 +156,18 @@ func (s *Sim) Personas() []Persona {
 	return out
 }
 
+// Record is the persona's first record of category (a core.Evidence*
+// constant), "" when they have none: what a demo application sends as
+// evidence.
+func (p Persona) Record(category string) string {
+	for _, r := range p.Records {
+		if r.Category == category {
+			return r.Ref
+		}
+	}
+	return ""
+}
+
 // demoPersonID is the core's person id of the k-th demo person.
 func demoPersonID(k int) string { return fmt.Sprintf("P1%09d", k+1) }
 

@@ -43,10 +43,8 @@ func (h *harness) withPayout(w core.Withdrawal) core.Withdrawal {
 // record is the persona's first record of category, or a reference no
 // one holds.
 func (h *harness) record(name, category string) string {
-	for _, r := range h.persona(name).Records {
-		if r.Category == category {
-			return r.Ref
-		}
+	if ref := h.persona(name).Record(category); ref != "" {
+		return ref
 	}
 	return "deed:nobody"
 }

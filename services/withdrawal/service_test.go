@@ -159,11 +159,7 @@ func payoutAccounts(name string) []core.PayoutAccount {
 func record(name, category string) string {
 	for _, p := range personas() {
 		if p.Name == name {
-			for _, r := range p.Records {
-				if r.Category == category {
-					return r.Ref
-				}
-			}
+			return p.Record(category)
 		}
 	}
 	return ""
