@@ -144,9 +144,10 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	if f.Ledger.Known {
 		balance = f.Ledger.BalanceFen
 	}
+	shown := ps.shown(f)
 	var reserved int64
 	for _, o := range slices.Concat(f.Open, f.Paid) {
-		if !f.Ledger.Paid[o.ID] {
+		if !shown[o.ID] {
 			reserved += o.AmountFen
 		}
 	}
@@ -167,7 +168,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	}
 	for _, x := range f.Paid {
 		at := x.At.In(services.CentreTime)
-		if f.Ledger.Paid[x.ID] || !at.After(ledgerLast.AddDate(0, 0, 1)) {
+		if shown[x.ID] || !at.After(ledgerLast.AddDate(0, 0, 1)) {
 			continue
 		}
 		if sameDay(at, now) {
@@ -212,6 +213,33 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	out.Eligible = len(out.Reasons) == 0
 	if out.Eligible {
 		out.MaxAmountFen = limit
+	}
+	return out
+}
+
+// shown is the set of the person's applications the ledger shows paid:
+// those its entries name, and each paid one that an entry naming no
+// application (posted before ledgers named them, or by a core that does
+// not) matches by kind and amount, one entry for one application.
+func (ps Policies) shown(f Facts) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range slices.Concat(f.Open, f.Paid) {
+		if f.Ledger.Paid[o.ID] {
+			out[o.ID] = true
+		}
+	}
+	used := make([]bool, len(f.Withdrawals))
+	for _, o := range f.Paid {
+		if out[o.ID] {
+			continue
+		}
+		pol, _ := ps.Policy(o.Kind)
+		for i, e := range f.Withdrawals {
+			if !used[i] && e.ApplicationID == "" && e.WithdrawalKind == pol.CoreKind && -e.AmountFen == o.AmountFen {
+				used[i], out[o.ID] = true, true
+				break
+			}
+		}
 	}
 	return out
 }
