@@ -82,8 +82,10 @@ const (
 	CodeWithdrawalNotEligible      Code = "withdrawal.not_eligible"
 	CodeWithdrawalAmountOverLimit  Code = "withdrawal.amount_over_limit"
 	CodeWithdrawalEvidenceRequired Code = "withdrawal.evidence_required"
-	CodeWithdrawalNoBankCard       Code = "withdrawal.no_bank_card"
-	CodeWithdrawalNotCancellable   Code = "withdrawal.not_cancellable"
+	// CodeWithdrawalNoBankCard is no longer answered: applications name
+	// one of the person's payout accounts (payout_account_unknown).
+	CodeWithdrawalNoBankCard     Code = "withdrawal.no_bank_card"
+	CodeWithdrawalNotCancellable Code = "withdrawal.not_cancellable"
 	// CodeWithdrawalPayoutAccountUnknown: the payout account is not one
 	// the core holds under the applicant's name (another person's,
 	// unknown, malformed).
