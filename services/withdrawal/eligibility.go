@@ -244,6 +244,35 @@ func (ps Policies) shown(f Facts) map[string]bool {
 	return out
 }
 
+// admit refuses r when el does not allow it: not eligible, an amount out
+// of bounds, evidence missing.
+func (s *Service) admit(pol Policy, el Eligibility, r Request) error {
+	if !el.Eligible {
+		if len(el.Reasons) > 0 && el.Reasons[0].Code == ReasonInFlight {
+			return services.Errorf(services.CodeWithdrawalInFlight, "withdrawal: %s in flight", pol.Kind)
+		}
+		return &services.Error{Code: services.CodeWithdrawalNotEligible, Params: map[string]any{"reasons": Texts(el.Reasons)}}
+	}
+	switch {
+	case r.AmountFen < s.Policies.MinPerTransactionFen:
+		return services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": s.Policies.MinPerTransactionFen, "max": el.MaxAmountFen}})
+	case pol.ClosesAccount && r.AmountFen != el.MaxAmountFen:
+		return services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": el.MaxAmountFen, "max": el.MaxAmountFen}})
+	case r.AmountFen > el.MaxAmountFen:
+		return &services.Error{Code: services.CodeWithdrawalAmountOverLimit,
+			Params: map[string]any{"max_yuan": services.Yuan(el.MaxAmountFen, ","), "max_amount_fen": el.MaxAmountFen}}
+	case len(pol.Evidence) > 0 && len(r.EvidenceRefs) == 0:
+		texts := make([]services.Text, 0, len(pol.Evidence))
+		for _, e := range pol.Evidence {
+			texts = append(texts, services.Text{Key: "withdrawal.evidence." + e})
+		}
+		return &services.Error{Code: services.CodeWithdrawalEvidenceRequired, Params: map[string]any{"evidence": texts}}
+	}
+	return nil
+}
+
 // usage sums the ledger's withdrawals of coreKind this month and this year,
 // and of every kind today (the platform's daily limit is per person).
 func usage(entries []core.Deposit, coreKind string, now time.Time) (month, year, day int64) {
