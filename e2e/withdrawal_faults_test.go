@@ -316,9 +316,10 @@ func faultApplications(n int) []*faultApp {
 	dup := rand.New(rand.NewPCG(1, 2))
 	apps := make([]*faultApp, n)
 	for i := range apps {
-		body := map[string]any{"type": kinds[i%3], "amount_fen": 10_000, "payout": map[string]any{"method": "bank_card"}}
+		p := coresim.GeneratedPersona(i/3, 1) // the person's own card and records
+		body := map[string]any{"type": kinds[i%3], "amount_fen": 10_000, "payout": map[string]any{"account_id": p.PayoutAccounts[0].ID}}
 		if i%3 != 0 {
-			body["evidence_refs"] = []string{"ev-" + strconv.Itoa(i)}
+			body["evidence_refs"] = []string{p.Records[i%3-1].Ref}
 		}
 		raw, _ := json.Marshal(body)
 		copies := 1

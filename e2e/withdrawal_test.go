@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"handheld/bff"
+	"handheld/services/coresim"
 )
 
 const withdrawals = "/api/v1/me/withdrawals"
@@ -36,8 +37,9 @@ type application struct {
 	Reason      string `json:"reason"`
 	AmountFen   int64  `json:"amount_fen"`
 	Payout      struct {
-		Method  string `json:"method"`
-		Account string `json:"account"`
+		Method    string `json:"method"`
+		Account   string `json:"account"`
+		AccountID string `json:"account_id"`
 	} `json:"payout"`
 	Events []struct {
 		Status string `json:"status"`
@@ -92,22 +94,36 @@ func (e *env) waitStatus(tok, id, status string) application {
 	}
 }
 
-func rent(amount int64) map[string]any {
-	return map[string]any{"type": "rent", "amount_fen": amount, "payout": map[string]any{"method": "bank_card"}}
+// payoutTo names p's first payout account of kind (bank_card, ecny).
+func payoutTo(t *testing.T, p coresim.Persona, kind string) map[string]any {
+	t.Helper()
+	for _, a := range p.PayoutAccounts {
+		if a.Kind == kind {
+			return map[string]any{"account_id": a.ID}
+		}
+	}
+	t.Fatalf("%s has no %s", p.Name, kind)
+	return nil
+}
+
+// rent is a rent application paid to payout.
+func rent(amount int64, payout map[string]any) map[string]any {
+	return map[string]any{"type": "rent", "amount_fen": amount, "payout": payout}
 }
 
 func TestWithdrawalFromApplicationToPayout(t *testing.T) {
 	e := start(t, fastWithdrawals)
 	lina := e.persona("depositor", "李娜")
 	tok := e.bindWeChat("o-lina-withdrawal", lina).AccessToken
+	card := payoutTo(t, lina, "bank_card")
 
 	el := e.eligibility(tok, "rent")
 	if !el.Eligible || el.MaxAmountFen <= 0 || len(el.Reasons) != 0 {
 		t.Fatalf("rent eligibility %+v", el)
 	}
-	wantProblem(t, e.apply(tok, "", rent(100_000)), 400, "idempotency.key_missing")
+	wantProblem(t, e.apply(tok, "", rent(100_000, card)), 400, "idempotency.key_missing")
 
-	first := e.apply(tok, "lina-rent-1", rent(150_000))
+	first := e.apply(tok, "lina-rent-1", rent(150_000, card))
 	if first.StatusCode != 202 {
 		t.Fatalf("apply %d %s", first.StatusCode, first.body)
 	}
@@ -116,12 +132,12 @@ func TestWithdrawalFromApplicationToPayout(t *testing.T) {
 	if acc.Status != "accepted" || !strings.HasPrefix(acc.ID, "wd_") || !strings.HasPrefix(acc.CaseNumber, "TQ") || acc.DueOn == "" {
 		t.Fatalf("accepted %+v", acc)
 	}
-	again := e.apply(tok, "lina-rent-1", rent(150_000))
+	again := e.apply(tok, "lina-rent-1", rent(150_000, card))
 	if again.StatusCode != 202 || string(again.body) != string(first.body) || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay %d %s (replayed %q), want the first answer %s", again.StatusCode, again.body, again.Header.Get("Idempotent-Replayed"), first.body)
 	}
-	wantProblem(t, e.apply(tok, "lina-rent-1", rent(150_001)), 422, "idempotency.key_reused")
-	wantProblem(t, e.apply(tok, "lina-rent-2", rent(100_000)), 409, "withdrawal.in_flight")
+	wantProblem(t, e.apply(tok, "lina-rent-1", rent(150_001, card)), 422, "idempotency.key_reused")
+	wantProblem(t, e.apply(tok, "lina-rent-2", rent(100_000, card)), 409, "withdrawal.in_flight")
 
 	paid := e.waitStatus(tok, acc.ID, "paid")
 	var seen []string
@@ -131,8 +147,8 @@ func TestWithdrawalFromApplicationToPayout(t *testing.T) {
 	if !slices.Equal(seen, []string{"accepted", "submitted", "approved", "paid"}) {
 		t.Errorf("events %v", seen)
 	}
-	if paid.Payout.Method != "bank_card" || !strings.Contains(paid.Payout.Account, "****") {
-		t.Errorf("payout %+v: want the card on file, masked", paid.Payout)
+	if paid.Payout.Method != "bank_card" || !strings.Contains(paid.Payout.Account, "****") || paid.Payout.AccountID != card["account_id"] {
+		t.Errorf("payout %+v: want her first card, masked", paid.Payout)
 	}
 	if n := e.sim.WithdrawalCount(acc.ID); n != 1 {
 		t.Errorf("core has %d applications %s, want 1", n, acc.ID)
@@ -216,7 +232,7 @@ func TestWithdrawalHomeAndCancel(t *testing.T) {
 	// The core is down: the application is accepted and waits.
 	e.setFaults("withdrawal=down")
 	r := e.apply(tok, "zhang-loan-1", map[string]any{"type": "loan_repayment", "amount_fen": 1_000_000,
-		"payout": map[string]any{"method": "ecny", "wallet_id": "0012345678901234"}})
+		"payout": payoutTo(t, zhang, "ecny")})
 	if r.StatusCode != 202 {
 		t.Fatalf("apply %d %s", r.StatusCode, r.body)
 	}
@@ -229,7 +245,8 @@ func TestWithdrawalHomeAndCancel(t *testing.T) {
 	c := e.do("POST", withdrawals+"/"+acc.ID+"/cancel", nil, bearer(tok))
 	var cancelled application
 	c.json(t, &cancelled)
-	if c.StatusCode != 200 || cancelled.Status != "cancelled" || cancelled.Payout.Account == "0012345678901234" {
+	if c.StatusCode != 200 || cancelled.Status != "cancelled" || cancelled.Payout.Method != "ecny" ||
+		strings.Contains(cancelled.Payout.Account, zhang.PayoutAccounts[1].Number[4:12]) {
 		t.Fatalf("cancel %d %s", c.StatusCode, c.body)
 	}
 	if again := e.do("POST", withdrawals+"/"+acc.ID+"/cancel", nil, bearer(tok)); again.StatusCode != 200 {
@@ -243,7 +260,7 @@ func TestWithdrawalHomeAndCancel(t *testing.T) {
 
 	// Delivered and approved: too late to cancel.
 	r = e.apply(tok, "zhang-loan-2", map[string]any{"type": "loan_repayment", "amount_fen": 1_000_000,
-		"payout": map[string]any{"method": "bank_card"}})
+		"payout": payoutTo(t, zhang, "bank_card")})
 	if r.StatusCode != 202 {
 		t.Fatalf("apply %d %s", r.StatusCode, r.body)
 	}
@@ -259,7 +276,8 @@ func TestWithdrawalRefusals(t *testing.T) {
 	e := start(t, fastWithdrawals)
 	lina := e.persona("depositor", "李娜")
 	tok := e.bindWeChat("o-lina-refusals", lina).AccessToken
-	bankCard := map[string]any{"method": "bank_card"}
+	bankCard := payoutTo(t, lina, "bank_card")
+	cardJSON := `{"account_id":"` + bankCard["account_id"].(string) + `"}`
 	cases := []struct {
 		name   string
 		key    string
@@ -269,19 +287,19 @@ func TestWithdrawalRefusals(t *testing.T) {
 	}{
 		{"amount zero", "k1", map[string]any{"type": "rent", "amount_fen": 0, "payout": bankCard}, 400, "request.invalid"},
 		{"amount negative", "k2", map[string]any{"type": "rent", "amount_fen": -100, "payout": bankCard}, 400, "request.invalid"},
-		{"amount not an integer", "k3", `{"type":"rent","amount_fen":100.5,"payout":{"method":"bank_card"}}`, 400, "request.invalid"},
-		{"amount a string", "k4", `{"type":"rent","amount_fen":"100","payout":{"method":"bank_card"}}`, 400, "request.invalid"},
+		{"amount not an integer", "k3", `{"type":"rent","amount_fen":100.5,"payout":` + cardJSON + `}`, 400, "request.invalid"},
+		{"amount a string", "k4", `{"type":"rent","amount_fen":"100","payout":` + cardJSON + `}`, 400, "request.invalid"},
 		{"over the cap", "k5", map[string]any{"type": "rent", "amount_fen": 600_001, "payout": bankCard}, 422, "withdrawal.amount_over_limit"},
 		{"over the balance", "k6", map[string]any{"type": "critical_illness", "amount_fen": 9_000_000_000, "payout": bankCard,
-			"evidence_refs": []string{"dx-1"}}, 422, "withdrawal.amount_over_limit"},
+			"evidence_refs": []string{lina.Records[2].Ref}}, 422, "withdrawal.amount_over_limit"},
 		{"unknown kind", "k7", map[string]any{"type": "holiday", "amount_fen": 100, "payout": bankCard}, 400, "request.invalid"},
 		{"payout missing", "k8", map[string]any{"type": "rent", "amount_fen": 100}, 400, "request.invalid"},
-		{"payout method invalid", "k9", map[string]any{"type": "rent", "amount_fen": 100, "payout": map[string]any{"method": "cash"}}, 400, "request.invalid"},
-		{"wallet id invalid", "k10", map[string]any{"type": "rent", "amount_fen": 100, "payout": map[string]any{"method": "ecny", "wallet_id": "12ab"}}, 400, "request.invalid"},
+		{"payout by method, as before", "k9", map[string]any{"type": "rent", "amount_fen": 100, "payout": map[string]any{"method": "bank_card"}}, 400, "request.unknown_field"},
+		{"account id not a string", "k10", `{"type":"rent","amount_fen":100,"payout":{"account_id":12}}`, 400, "request.invalid"},
 		{"unknown field", "k11", map[string]any{"type": "rent", "amount_fen": 100, "payout": bankCard, "note": "x"}, 400, "request.unknown_field"},
 		{"malformed JSON", "k12", `{"type":`, 400, "request.malformed_json"},
 		{"purchase without evidence", "k13", map[string]any{"type": "purchase", "amount_fen": 100_000, "payout": bankCard}, 422, "withdrawal.evidence_required"},
-		{"key too long", strings.Repeat("k", 129), rent(100), 400, "idempotency.key_invalid"},
+		{"key too long", strings.Repeat("k", 129), rent(100, bankCard), 400, "idempotency.key_invalid"},
 		{"not eligible: leaving the city on a normal account", "k14", map[string]any{"type": "leaving_city", "amount_fen": 100,
 			"payout": bankCard}, 422, "withdrawal.not_eligible"},
 	}

@@ -89,10 +89,19 @@ const (
 	CodeWithdrawalNotEligible      Code = "withdrawal.not_eligible"
 	CodeWithdrawalAmountOverLimit  Code = "withdrawal.amount_over_limit"
 	CodeWithdrawalEvidenceRequired Code = "withdrawal.evidence_required"
-	CodeWithdrawalNoBankCard       Code = "withdrawal.no_bank_card"
-	CodeWithdrawalNotCancellable   Code = "withdrawal.not_cancellable"
-	CodeRatingNotRateable          Code = "rating.not_rateable"
-	CodeRatingAlreadyRated         Code = "rating.already_rated"
+	// CodeWithdrawalNoBankCard is no longer answered: applications name
+	// one of the person's payout accounts (payout_account_unknown).
+	CodeWithdrawalNoBankCard     Code = "withdrawal.no_bank_card"
+	CodeWithdrawalNotCancellable Code = "withdrawal.not_cancellable"
+	// CodeWithdrawalPayoutAccountUnknown: the payout account is not one
+	// the core holds under the applicant's name (another person's,
+	// unknown, malformed).
+	CodeWithdrawalPayoutAccountUnknown Code = "withdrawal.payout_account_unknown"
+	// CodeWithdrawalEvidenceUnknown: an evidence reference names no
+	// record of the applicant of the category the kind needs.
+	CodeWithdrawalEvidenceUnknown Code = "withdrawal.evidence_unknown"
+	CodeRatingNotRateable         Code = "rating.not_rateable"
+	CodeRatingAlreadyRated        Code = "rating.already_rated"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -171,14 +180,16 @@ var statusOf = map[Code]int{
 	CodeECardExpired:           http.StatusUnprocessableEntity,
 	CodeECardReplayed:          http.StatusConflict,
 
-	CodeWithdrawalInFlight:         http.StatusConflict,
-	CodeWithdrawalNotEligible:      http.StatusUnprocessableEntity,
-	CodeWithdrawalAmountOverLimit:  http.StatusUnprocessableEntity,
-	CodeWithdrawalEvidenceRequired: http.StatusUnprocessableEntity,
-	CodeWithdrawalNoBankCard:       http.StatusUnprocessableEntity,
-	CodeWithdrawalNotCancellable:   http.StatusConflict,
-	CodeRatingNotRateable:          http.StatusConflict,
-	CodeRatingAlreadyRated:         http.StatusConflict,
+	CodeWithdrawalInFlight:             http.StatusConflict,
+	CodeWithdrawalNotEligible:          http.StatusUnprocessableEntity,
+	CodeWithdrawalAmountOverLimit:      http.StatusUnprocessableEntity,
+	CodeWithdrawalEvidenceRequired:     http.StatusUnprocessableEntity,
+	CodeWithdrawalNoBankCard:           http.StatusUnprocessableEntity,
+	CodeWithdrawalNotCancellable:       http.StatusConflict,
+	CodeWithdrawalPayoutAccountUnknown: http.StatusUnprocessableEntity,
+	CodeWithdrawalEvidenceUnknown:      http.StatusUnprocessableEntity,
+	CodeRatingNotRateable:              http.StatusConflict,
+	CodeRatingAlreadyRated:             http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

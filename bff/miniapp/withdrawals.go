@@ -21,6 +21,7 @@ type WithdrawalUses interface {
 	List(ctx context.Context, p identity.Principal, limit int, cursor string) ([]withdrawal.Application, string, error)
 	Get(ctx context.Context, p identity.Principal, id string) (withdrawal.Application, error)
 	Cancel(ctx context.Context, p identity.Principal, id string) (withdrawal.Application, error)
+	PayoutAccounts(ctx context.Context, p identity.Principal) ([]withdrawal.PayoutAccount, error)
 }
 
 // Withdrawals serves the depositor's withdrawals on the /api/v1/me group:
@@ -37,6 +38,7 @@ type Withdrawals struct {
 // application. guards run first on every route (the "withdrawal" gate).
 func (h Withdrawals) Routes(me fiber.Router, limit fiber.Handler, guards ...fiber.Handler) {
 	with := func(hs ...fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, guards...), hs...) }
+	me.Get("/payout-accounts", with(h.PayoutAccounts)...)
 	me.Get("/withdrawals/eligibility", with(h.Eligibility)...)
 	me.Post("/withdrawals", with(limit, h.Apply)...)
 	me.Get("/withdrawals", with(h.List)...)
@@ -90,11 +92,41 @@ type ApplyRequest struct {
 	EvidenceRefs []string      `json:"evidence_refs"`
 }
 
-// PayoutRequest says where the money goes: the bank card on file, or an
-// e-CNY wallet (wallet_id, 16 digits).
+// PayoutRequest says where the money goes: one of the caller's own payout
+// accounts, by the id GET /me/payout-accounts gives.
 type PayoutRequest struct {
-	Method   string `json:"method"`
-	WalletID string `json:"wallet_id"`
+	AccountID string `json:"account_id"`
+}
+
+// PayoutAccountBody is one of the caller's bank cards or e-CNY wallets.
+type PayoutAccountBody struct {
+	ID           string `json:"id"`
+	Kind         string `json:"kind"`
+	KindLabel    string `json:"kind_label"`
+	NumberMasked string `json:"number_masked"`
+	Institution  string `json:"institution"`
+}
+
+// PayoutAccountsBody is GET /api/v1/me/payout-accounts.
+type PayoutAccountsBody struct {
+	Items []PayoutAccountBody `json:"items"`
+}
+
+// PayoutAccounts is GET /api/v1/me/payout-accounts: the bank cards and
+// e-CNY wallets the core holds under the caller's name, masked; an
+// application names one of them.
+func (h Withdrawals) PayoutAccounts(c *fiber.Ctx) error {
+	items, err := h.Service.PayoutAccounts(c.UserContext(), middleware.PrincipalOf(c))
+	if err != nil {
+		return err
+	}
+	t := h.text(c)
+	body := PayoutAccountsBody{Items: make([]PayoutAccountBody, 0, len(items))}
+	for _, a := range items {
+		body.Items = append(body.Items, PayoutAccountBody{ID: a.ID, Kind: a.Kind, KindLabel: t("payout.kind."+a.Kind, nil),
+			NumberMasked: a.NumberMasked, Institution: a.Institution})
+	}
+	return private(c).JSON(body)
 }
 
 // AcceptedBody is the 202 answer to an application: accepted, not yet
@@ -117,7 +149,7 @@ func (h Withdrawals) Apply(c *fiber.Ctx) error {
 		return err
 	}
 	app, replayed, err := h.Service.Apply(c.UserContext(), middleware.PrincipalOf(c), withdrawal.Request{
-		Kind: req.Type, AmountFen: req.AmountFen, PayoutMethod: req.Payout.Method, WalletID: req.Payout.WalletID,
+		Kind: req.Type, AmountFen: req.AmountFen, PayoutAccountID: req.Payout.AccountID,
 		EvidenceRefs: req.EvidenceRefs, IdempotencyKey: key, RequestHash: hash, Locale: middleware.Lang(c, h.Catalogs),
 	})
 	if err != nil {
@@ -192,8 +224,9 @@ type WithdrawalBody struct {
 
 // PayoutBody is where the money goes, masked.
 type PayoutBody struct {
-	Method  string `json:"method"`
-	Account string `json:"account"`
+	Method    string `json:"method"`
+	Account   string `json:"account"`
+	AccountID string `json:"account_id,omitempty"`
 }
 
 // StatusEvent is one status an application took.
@@ -213,7 +246,7 @@ func withdrawalBody(a withdrawal.Application, t translate) WithdrawalBody {
 	b := WithdrawalBody{
 		ID: a.ID, CaseNumber: a.CaseNumber, Type: a.Kind, TypeLabel: t("withdrawal.kind."+a.Kind, nil),
 		Status: a.Status, StatusLabel: t("withdrawal.status."+a.Status, nil), AmountFen: a.AmountFen,
-		Payout: PayoutBody{Method: a.PayoutMethod, Account: a.PayoutAccount}, EvidenceRefs: a.EvidenceRefs,
+		Payout: PayoutBody{Method: a.PayoutMethod, Account: a.PayoutAccount, AccountID: a.PayoutAccountID}, EvidenceRefs: a.EvidenceRefs,
 		ClosesAccount: a.ClosesAccount, CreatedAt: instant(a.CreatedAt), UpdatedAt: instant(a.UpdatedAt), DueOn: a.DueOn,
 	}
 	if b.EvidenceRefs == nil {

@@ -29,6 +29,8 @@ const (
 	endpointSubmitWithdrawal = "withdrawal_submit"
 	endpointWithdrawal       = "withdrawal"
 	endpointCancelWithdrawal = "withdrawal_cancel"
+	endpointPayoutAccounts   = "payout_accounts"
+	endpointEvidenceCheck    = "evidence_check"
 )
 
 // DepositQuery selects a page of the deposit history. From and To are
@@ -215,6 +217,27 @@ func (c *Client) CancelWithdrawal(ctx context.Context, applicationID string) (Wi
 		return WithdrawalStatus{}, err
 	}
 	return send[WithdrawalStatus](ctx, c, request{endpoint: endpointCancelWithdrawal, method: http.MethodPost, path: p, notFound: services.CodeNotFound})
+}
+
+// PayoutAccounts lists the bank cards and e-CNY wallets the core holds
+// under the person's name. It is never cached: an application is checked
+// against the list as the core has it now.
+func (c *Client) PayoutAccounts(ctx context.Context, personID string) (PayoutAccountList, error) {
+	p, err := personPath(PathPayoutAccounts, personID)
+	if err != nil {
+		return PayoutAccountList{}, err
+	}
+	return send[PayoutAccountList](ctx, c, request{endpoint: endpointPayoutAccounts, method: http.MethodGet, path: p, notFound: services.CodePersonNotFound})
+}
+
+// CheckEvidence asks the core which references do not name a record of
+// the person in one of the categories.
+func (c *Client) CheckEvidence(ctx context.Context, personID string, check EvidenceCheck) (EvidenceResult, error) {
+	p, err := personPath(PathEvidenceCheck, personID)
+	if err != nil {
+		return EvidenceResult{}, err
+	}
+	return send[EvidenceResult](ctx, c, request{endpoint: endpointEvidenceCheck, method: http.MethodPost, path: p, body: check, notFound: services.CodePersonNotFound})
 }
 
 func personPath(tmpl, personID string) (string, error) {

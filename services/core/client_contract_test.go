@@ -77,6 +77,8 @@ func TestContract(t *testing.T) {
 		{"CertificateFacts", testContractCertificateFacts},
 		{"OperatorUnitAndStaff", testContractOperatorUnitAndStaff},
 		{"WithdrawalIsIdempotent", testContractWithdrawalIsIdempotent},
+		{"PayoutAccounts", testContractPayoutAccounts},
+		{"EvidenceCheck", testContractEvidenceCheck},
 		{"RefusesBadSignatures", testContractRefusesBadSignatures},
 		{"EchoesRequestID", testContractEchoesRequestID},
 	} {

@@ -95,6 +95,8 @@ func TestOpenAPIHasEveryPath(t *testing.T) {
 		"PathStaff":            {"get"},
 		"PathWithdrawal":       {"get", "put"},
 		"PathWithdrawalCancel": {"post"},
+		"PathPayoutAccounts":   {"get"},
+		"PathEvidenceCheck":    {"post"},
 	}
 	for name, path := range pathConstants(t) {
 		want, ok := methods[name]
@@ -138,6 +140,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CertificateFacts": CertificateFacts{}, "OperatorLogin": OperatorLogin{},
 		"Operator": Operator{}, "Unit": Unit{}, "StaffMember": StaffMember{},
 		"StaffPage": StaffPage{}, "Withdrawal": Withdrawal{}, "WithdrawalStatus": WithdrawalStatus{},
+		"PayoutAccount": PayoutAccount{}, "PayoutAccountList": PayoutAccountList{},
+		"EvidenceCheck": EvidenceCheck{}, "EvidenceResult": EvidenceResult{},
 	}
 	for name, v := range types {
 		proxy, ok := model.Components.Schemas.Get(name)

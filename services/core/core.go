@@ -25,6 +25,13 @@ const (
 	// yet: POST (no body) → WithdrawalStatus "cancelled"; idempotent; 409
 	// conflict once it is approved, rejected or paid; 404 when never received.
 	PathWithdrawalCancel = "/core/v1/withdrawals/{application_id}/cancel"
+	// PathPayoutAccounts lists the bank cards and e-CNY wallets the core
+	// holds under the person's name: GET → PayoutAccountList. Money is
+	// paid only to one of them.
+	PathPayoutAccounts = "/core/v1/persons/{person_id}/payout-accounts"
+	// PathEvidenceCheck confirms that references name the person's own
+	// records (deeds, diagnoses, ...): POST EvidenceCheck → EvidenceResult.
+	PathEvidenceCheck = "/core/v1/persons/{person_id}/evidence/check"
 )
 
 // Error codes the core answers with, in ErrorBody.Code.
@@ -129,6 +136,11 @@ type Deposit struct {
 	// withdrawal entry, empty for other kinds: eligibility rules such as
 	// "one rent withdrawal per quarter" need it.
 	WithdrawalKind string `json:"withdrawal_kind,omitempty"`
+	// ApplicationID names the application a withdrawal entry paid, empty
+	// for other entries and for withdrawals made elsewhere: it tells the
+	// applicant's side which of its applications the ledger shows, so an
+	// amount is reserved until then and never counted twice.
+	ApplicationID string `json:"application_id,omitempty"`
 }
 
 // DepositPage is one page of deposits, newest first.
@@ -237,8 +249,12 @@ type Withdrawal struct {
 	PersonID      string `json:"person_id"`
 	Kind          string `json:"kind"` // GLOSSARY reason code, e.g. "07" rent
 	AmountFen     int64  `json:"amount_fen"`
-	PayoutMethod  string `json:"payout_method"` // bank_card | ecny
-	PayoutAccount string `json:"payout_account"`
+	PayoutMethod  string `json:"payout_method"`  // bank_card | ecny
+	PayoutAccount string `json:"payout_account"` // the card or wallet number
+	// PayoutAccountID is the PayoutAccount.ID the person chose; the core
+	// refuses an application whose account is not held by the applicant
+	// (status rejected, reason payout_account_unknown).
+	PayoutAccountID string `json:"payout_account_id"`
 	// EvidenceRefs name the documents the core confirms for kinds that
 	// need them (a property registration for a purchase, a diagnosis for
 	// a critical illness).
@@ -247,6 +263,48 @@ type Withdrawal struct {
 	// amount is then the whole balance (retirement, leaving the city,
 	// closing).
 	CloseAccount bool `json:"close_account,omitempty"`
+}
+
+// Payout account kinds.
+const (
+	PayoutBankCard = "bank_card"
+	PayoutECNY     = "ecny"
+)
+
+// PayoutAccount is a bank card or an e-CNY wallet the core holds under a
+// person's name. ID is the core's opaque handle, safe to show and to send
+// back; Number is personal data, shown masked.
+type PayoutAccount struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"` // bank_card | ecny
+	Number      string `json:"number"`
+	Institution string `json:"institution"` // the bank or the wallet's operator
+}
+
+// PayoutAccountList is a person's payout accounts, in the core's order.
+type PayoutAccountList struct {
+	Items []PayoutAccount `json:"items"`
+}
+
+// Evidence categories: what kind of record a reference must name.
+const (
+	EvidencePropertyRegistration = "property_registration" // deed or purchase contract
+	EvidenceDiagnosis            = "diagnosis"             // hospital diagnosis of a critical illness
+	EvidenceTenancy              = "tenancy"               // registered lease
+	EvidenceClosingCertificate   = "closing_certificate"   // proof of settling abroad, deregistration, ...
+)
+
+// EvidenceCheck asks whether every reference names a record of the person
+// in one of the categories.
+type EvidenceCheck struct {
+	Categories []string `json:"categories"`
+	Refs       []string `json:"refs"`
+}
+
+// EvidenceResult lists the references that do not: unknown, another
+// person's, or of another category. Empty means all are confirmed.
+type EvidenceResult struct {
+	Unknown []string `json:"unknown"`
 }
 
 // WithdrawalStatus is the core's view of an application.

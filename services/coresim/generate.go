@@ -85,6 +85,8 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 		"person":   `INSERT INTO persons (person_id, name, id_number, phone, bank_card, face_token) VALUES (?, ?, ?, ?, ?, ?)`,
 		"account": `INSERT INTO accounts (person_id, account_number, status, unit_code, deposit_base_fen, personal_rate_bp, unit_rate_bp, opened_on, balance_fen)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		"payout":   `INSERT INTO payout_accounts (person_id, seq, account_id, kind, number, institution) VALUES (?, ?, ?, ?, ?, ?)`,
+		"record":   `INSERT INTO records (ref, person_id, category) VALUES (?, ?, ?)`,
 		"loan":     `INSERT INTO loans (person_id, loan_number, principal_fen, annual_rate_bp, months, method, started_on) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		"deposit":  depositInsert,
 		"deposits": depositInsert + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?)", depositBulk-1),
@@ -116,6 +118,17 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 		}
 		if _, err := prepared["person"].ExecContext(ctx, p.personID, p.name, p.idNumber, p.phone, p.card, p.face); err != nil {
 			return err
+		}
+		accounts, records := p.holdings()
+		for k, a := range accounts {
+			if _, err := prepared["payout"].ExecContext(ctx, p.personID, k+1, a.ID, a.Kind, a.Number, a.Institution); err != nil {
+				return err
+			}
+		}
+		for _, r := range records {
+			if _, err := prepared["record"].ExecContext(ctx, r.Ref, p.personID, r.Category); err != nil {
+				return err
+			}
 		}
 		personal, unit := monthlyShares(p.baseFen, u.rateBP, u.rateBP)
 		plan := ledgerPlan{through: last, lastRemit: last - month(p.lastAgo), monthly: personal + unit}

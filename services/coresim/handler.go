@@ -67,6 +67,8 @@ func (s *Sim) routes() http.Handler {
 	add(http.MethodPut, core.PathWithdrawal, GroupWithdrawal, s.submitWithdrawal)
 	add(http.MethodGet, core.PathWithdrawal, GroupWithdrawal, s.withdrawal)
 	add(http.MethodPost, core.PathWithdrawalCancel, GroupWithdrawal, s.cancelWithdrawal)
+	add(http.MethodGet, core.PathPayoutAccounts, GroupPerson, s.payoutAccounts)
+	add(http.MethodPost, core.PathEvidenceCheck, GroupWithdrawal, s.checkEvidence)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("no such endpoint"))
 	})

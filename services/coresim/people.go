@@ -131,6 +131,14 @@ func generatedPerson(i int, seed int64) genPerson {
 	return p
 }
 
+// holdings are a generated person's card on file, as their one payout
+// account, and a deed and a diagnosis, so that every kind can be applied
+// for in load runs.
+func (p genPerson) holdings() ([]core.PayoutAccount, []Record) {
+	return []core.PayoutAccount{{ID: payoutAccountID(p.personID, 1), Kind: core.PayoutBankCard, Number: p.card, Institution: cardIssuer(p.card)}},
+		[]Record{{"deed:" + p.personID, core.EvidencePropertyRegistration}, {"diagnosis:" + p.personID, core.EvidenceDiagnosis}}
+}
+
 // genUnit is generated employer u.
 type genUnit struct {
 	code, name, accountNumber string
@@ -150,9 +158,11 @@ func generatedUnit(u int, seed int64) genUnit {
 // as a load test logs in: name, ID number, unit code and face token.
 func GeneratedPersona(i int, seed int64) Persona {
 	p := generatedPerson(i, seed)
+	accounts, records := p.holdings()
 	return Persona{
 		Role: "depositor", Name: p.name, IDNumber: p.idNumber, UnitCode: generatedUnit(p.unit, seed).code,
 		FaceToken: p.face, Notes: fmt.Sprintf("generated #%d, account status %s", i, p.status),
+		PayoutAccounts: accounts, Records: records,
 	}
 }
 

@@ -1,7 +1,10 @@
 package coresim
 
 import (
+	"fmt"
+
 	"handheld/services"
+	"handheld/services/core"
 )
 
 // Persona documents one demo login: who it is, how to sign in (ID number
@@ -16,6 +19,11 @@ type Persona struct {
 	Password   string // employer operators only
 	FaceToken  string // what the kiosk's liveness check yields for this person
 	Notes      string
+	// PayoutAccounts are the bank cards and e-CNY wallets held under the
+	// person's name (money is paid only to one of them); Records what
+	// evidence references may name.
+	PayoutAccounts []core.PayoutAccount `json:",omitempty"`
+	Records        []Record             `json:",omitempty"`
 }
 
 // demoUnit is an employer of the demo seed.
@@ -52,6 +60,13 @@ type demoPerson struct {
 	rentYuan      int64
 	loan          bool
 	notes         string
+	// Holdings: card18 is the first card (none when noCards); cards are
+	// more card numbers (18 digits, before the Luhn digit); wallets e-CNY
+	// wallet ids with their operator; records what evidence may name.
+	noCards bool
+	cards   []string
+	wallets [][2]string // {wallet id, operator}
+	records []Record
 }
 
 // demoUnits and demoPeople are the seed. Functions rather than variables,
@@ -71,28 +86,45 @@ func demoPeople() []demoPerson {
 	return []demoPerson{
 		{id17: "33010619850312413", name: "张伟", phone: "13858107326", card18: "622202120200512874", face: "face:demo-zhangwei",
 			unit: 0, status: "01", baseYuan: 25000, months: 60, loan: true,
-			notes: "normal account (01), 5 years of deposits, HPF loan 800,000 yuan / 30 years / 2.85% annuity, started 26 months ago and repaid on time"},
+			wallets: [][2]string{{"0021100056734812", "中国工商银行 数字人民币"}},
+			records: []Record{{"deed:ZJ-HZ-2024-0043127", core.EvidencePropertyRegistration}},
+			notes:   "normal account (01), 5 years of deposits, HPF loan 800,000 yuan / 30 years / 2.85% annuity, started 26 months ago and repaid on time"},
 		{id17: "33010519900721262", name: "李娜", phone: "15967152418", card18: "621700154000327461", face: "face:demo-lina",
 			unit: 0, status: "01", baseYuan: 18000, months: 48,
+			cards:   []string{"622588057100438216"},
+			wallets: [][2]string{{"0031200078451936", "中国建设银行 数字人民币"}},
+			records: []Record{{"deed:ZJ-HZ-2026-0081562", core.EvidencePropertyRegistration},
+				{"contract:HZ-SP-2026-1107", core.EvidencePropertyRegistration},
+				{"diagnosis:ZJH-2026-00318", core.EvidenceDiagnosis}, {"lease:HZ-ZL-2026-0412", core.EvidenceTenancy}},
 			notes: "normal account (01), no loan; eligible for rent and purchase withdrawals"},
 		{id17: "33010819931105157", name: "欧阳晓峰", phone: "18868104539", card18: "622848032900715382", face: "face:demo-ouyangxiaofeng",
 			unit: 0, status: "01", baseYuan: 15000, months: 40,
-			notes: "compound surname (masked 欧阳**); normal account (01), no loan"},
+			cards:   []string{"621785610003318452"},
+			wallets: [][2]string{{"0041300019276458", "中国农业银行 数字人民币"}},
+			records: []Record{{"deed:ZJ-HZ-2026-0010294", core.EvidencePropertyRegistration}},
+			notes:   "compound surname (masked 欧阳**); normal account (01), no loan"},
 		{id17: "33010219880214086", name: "王芳", phone: "13738061925", card18: "621785610001946253", face: "face:demo-wangfang",
 			unit: 0, status: "02", baseYuan: 12000, months: 50, lastAgo: 7,
-			notes: "sealed account (02): left the employer, no deposits for the last 7 months"},
+			wallets: [][2]string{{"0051400063918275", "中国银行 数字人民币"}},
+			records: []Record{{"diagnosis:ZJH-2026-00527", core.EvidenceDiagnosis}, {"closing:HZ-XH-2026-0033", core.EvidenceClosingCertificate}},
+			notes:   "sealed account (02): left the employer, no deposits for the last 7 months"},
 		{id17: "33011019990930224", name: "吴敏", phone: "18072946613", card18: "622202120201137940", face: "face:demo-wumin",
 			unit: 0, status: "01", baseYuan: 9000, months: 2,
-			notes: "new hire: only 2 months of deposits, so rent (3) and purchase (6) continuity rules refuse"},
+			records: []Record{{"diagnosis:ZJH-2026-00733", core.EvidenceDiagnosis}},
+			notes:   "new hire: only 2 months of deposits, so rent (3) and purchase (6) continuity rules refuse"},
 		{id17: "42010619820608377", name: "刘洋", phone: "13575489027", card18: "621700154001864529", face: "face:demo-liuyang",
 			unit: 1, status: "06", baseYuan: 20000, months: 44,
-			notes: "frozen account (06, judicial freeze): deposits continue, every withdrawal is rejected"},
+			records: []Record{{"deed:HB-WH-2019-0027731", core.EvidencePropertyRegistration}},
+			notes:   "frozen account (06, judicial freeze): deposits continue, every withdrawal is rejected"},
 		{id17: "33010519920417308", name: "孙丽", phone: "15858231764", card18: "622848032901402876", face: "face:demo-sunli",
 			unit: 1, status: "01", baseYuan: 10000, months: 38, rentAgo: []int{3, 0}, rentYuan: 4500,
-			notes: "rent withdrawals of 4,500 yuan last month and 3 months before: another rent withdrawal is rent_too_frequent"},
+			noCards: true, records: []Record{{"lease:HZ-ZL-2025-0967", core.EvidenceTenancy}},
+			notes: "rent withdrawals of 4,500 yuan last month and 3 months before: another rent withdrawal is rent_too_frequent; no bank card or wallet on file, so nothing can be paid to her"},
 		{id17: "33010619871023195", name: "周强", phone: "13957120486", card18: "621785610002573148", face: "face:demo-zhouqiang",
 			unit: 1, status: "01", baseYuan: 13000, months: 42, gapAgo: [2]int{8, 4},
-			notes: "broken continuity: no deposits for 5 months (8 to 4 months before the last complete one), 4 unbroken months since: rent yes, purchase no"},
+			wallets: [][2]string{{"0021100084025617", "中国工商银行 数字人民币"}},
+			records: []Record{{"lease:HZ-ZL-2026-0128", core.EvidenceTenancy}},
+			notes:   "broken continuity: no deposits for 5 months (8 to 4 months before the last complete one), 4 unbroken months since: rent yes, purchase no"},
 		{id17: "33010219620516031", name: "赵建国", phone: "13606713358", card18: "622202120200298467", face: "face:demo-zhaojianguo",
 			unit: 1, status: "02", baseYuan: 16000, months: 36, lastAbs: "2022-05",
 			notes: "retiree: male born 1962, sealed (02) since retiring in May 2022; eligible for the retirement withdrawal (03)"},
@@ -106,20 +138,65 @@ func demoPeople() []demoPerson {
 func (s *Sim) Personas() []Persona {
 	units := demoUnits()
 	var out []Persona
-	for _, p := range demoPeople() {
+	for k, p := range demoPeople() {
 		role, code := "depositor", ""
 		if p.unit < 0 {
 			role = "person"
 		} else {
 			code = units[p.unit].code()
 		}
-		out = append(out, Persona{Role: role, Name: p.name, IDNumber: withIDCheck(p.id17), UnitCode: code, FaceToken: p.face, Notes: p.notes})
+		accounts, records := p.holdings(demoPersonID(k))
+		out = append(out, Persona{Role: role, Name: p.name, IDNumber: withIDCheck(p.id17), UnitCode: code, FaceToken: p.face, Notes: p.notes,
+			PayoutAccounts: accounts, Records: records})
 	}
 	for _, u := range units {
 		out = append(out, Persona{Role: "employer", Name: u.operatorName, UnitCode: u.code(), OperatorID: u.operatorID,
 			Password: u.password, Notes: u.name + ": " + u.operatorRemark})
 	}
 	return out
+}
+
+// Record is the persona's first record of category (a core.Evidence*
+// constant), "" when they have none: what a demo application sends as
+// evidence.
+func (p Persona) Record(category string) string {
+	for _, r := range p.Records {
+		if r.Category == category {
+			return r.Ref
+		}
+	}
+	return ""
+}
+
+// demoPersonID is the core's person id of the k-th demo person.
+func demoPersonID(k int) string { return fmt.Sprintf("P1%09d", k+1) }
+
+// cardOnFile is the person's first card, "" for a person without one.
+func (p demoPerson) cardOnFile() string {
+	if p.noCards {
+		return ""
+	}
+	return luhn(p.card18)
+}
+
+// holdings are the person's payout accounts (cards, then wallets) and
+// records.
+func (p demoPerson) holdings(personID string) ([]core.PayoutAccount, []Record) {
+	var numbers []string
+	if !p.noCards {
+		numbers = append(numbers, p.cardOnFile())
+		for _, c := range p.cards {
+			numbers = append(numbers, luhn(c))
+		}
+	}
+	var out []core.PayoutAccount
+	for _, n := range numbers {
+		out = append(out, core.PayoutAccount{ID: payoutAccountID(personID, len(out)+1), Kind: core.PayoutBankCard, Number: n, Institution: cardIssuer(n)})
+	}
+	for _, w := range p.wallets {
+		out = append(out, core.PayoutAccount{ID: payoutAccountID(personID, len(out)+1), Kind: core.PayoutECNY, Number: w[0], Institution: w[1]})
+	}
+	return out, p.records
 }
 
 // withIDCheck completes 17 digits with their GB 11643 check digit.

@@ -109,7 +109,7 @@ func (s *Sim) deposits(ctx context.Context, c call) (int, any, error) {
 	if _, err := loadAccount(ctx, s.rdb, id, c.now); err != nil {
 		return 0, nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, month, posted_on, kind, withdrawal_kind, amount_fen, balance_after_fen
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, month, posted_on, kind, withdrawal_kind, amount_fen, balance_after_fen, application_id
 		FROM deposits WHERE person_id = ? AND month >= ? AND month <= ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
 		id, from, to, before, limit+1)
 	if err != nil {
@@ -134,7 +134,7 @@ func scanDeposits(rows *sql.Rows, personID string) ([]core.Deposit, []int, error
 	for rows.Next() {
 		var d core.Deposit
 		var seq int
-		if err := rows.Scan(&seq, &d.Month, &d.PostedOn, &d.Kind, &d.WithdrawalKind, &d.AmountFen, &d.BalanceAfterFen); err != nil {
+		if err := rows.Scan(&seq, &d.Month, &d.PostedOn, &d.Kind, &d.WithdrawalKind, &d.AmountFen, &d.BalanceAfterFen, &d.ApplicationID); err != nil {
 			return nil, nil, err
 		}
 		d.ID = fmt.Sprintf("%s.%04d", personID, seq)
@@ -202,7 +202,7 @@ func (s *Sim) certificateFacts(ctx context.Context, c call) (int, any, error) {
 			return err
 		}
 		since := (monthOf(c.now) - 24).String()
-		rows, err := q.QueryContext(ctx, `SELECT seq, month, posted_on, kind, withdrawal_kind, amount_fen, balance_after_fen
+		rows, err := q.QueryContext(ctx, `SELECT seq, month, posted_on, kind, withdrawal_kind, amount_fen, balance_after_fen, application_id
 			FROM deposits WHERE person_id = ? AND month >= ? AND kind IN ('remittance', 'back_payment') ORDER BY seq DESC`, id, since)
 		if err != nil {
 			return err

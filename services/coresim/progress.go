@@ -24,6 +24,13 @@ const (
 	ReasonRentTooFrequent     = "rent_too_frequent"       // a rent withdrawal within the last 3 months
 	ReasonEvidenceMissing     = "evidence_missing"        // purchase or critical illness without a document to confirm
 	ReasonCloseAmountMismatch = "close_amount_mismatch"   // closing the account for other than the whole balance
+	// ReasonEvidenceUnknown: an evidence reference names no record of the
+	// applicant of the category the kind needs (unknown, another
+	// person's, or another category).
+	ReasonEvidenceUnknown = "evidence_unknown"
+	// ReasonPayoutAccountUnknown: the payout account is not one the
+	// applicant holds (or its number or kind does not match).
+	ReasonPayoutAccountUnknown = "payout_account_unknown"
 )
 
 // Continuity the core requires, in unbroken months of deposits.
@@ -184,6 +191,19 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 			return ReasonEvidenceMissing, nil
 		}
 	}
+	// What the application names must be the applicant's own: the
+	// records its evidence refers to, the account the money goes to.
+	unknown, err := unknownEvidence(ctx, tx, a.PersonID, kindEvidence(a.Kind), a.EvidenceRefs)
+	if err != nil {
+		return "", err
+	}
+	if len(unknown) > 0 {
+		return ReasonEvidenceUnknown, nil
+	}
+	held, err := holdsPayoutAccount(ctx, tx, a.PersonID, a.PayoutAccountID, a.PayoutMethod, a.PayoutAccount)
+	if err != nil || !held {
+		return ReasonPayoutAccountUnknown, err
+	}
 	return "", nil
 }
 
@@ -220,8 +240,9 @@ func pay(ctx context.Context, tx *sql.Tx, a application, at time.Time) error {
 	if a.CloseAccount {
 		status = core.StatusClosedWithdrawal
 	}
-	if _, err := tx.ExecContext(ctx, depositInsert, a.PersonID, seq+1, monthOf(at).String(), date(at),
-		core.KindWithdrawal, a.Kind, -a.AmountFen, balance); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deposits (person_id, seq, month, posted_on, kind, withdrawal_kind,
+			amount_fen, balance_after_fen, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.PersonID, seq+1,
+		monthOf(at).String(), date(at), core.KindWithdrawal, a.Kind, -a.AmountFen, balance, a.ApplicationID); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance_fen = ?, status = ? WHERE person_id = ?`, balance, status, a.PersonID); err != nil {

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS deposits (
 	withdrawal_kind   TEXT NOT NULL DEFAULT '',
 	amount_fen        INTEGER NOT NULL,
 	balance_after_fen INTEGER NOT NULL,
+	application_id    TEXT NOT NULL DEFAULT '', -- the application a withdrawal entry paid
 	PRIMARY KEY (person_id, seq)
 ) WITHOUT ROWID;
 
@@ -90,9 +91,31 @@ CREATE TABLE IF NOT EXISTS withdrawals (
 	created_at     INTEGER NOT NULL,
 	updated_at     INTEGER NOT NULL,
 	evidence_refs  TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
-	close_account  INTEGER NOT NULL DEFAULT 0
+	close_account  INTEGER NOT NULL DEFAULT 0,
+	payout_account_id TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS withdrawals_by_person ON withdrawals (person_id, status);
+
+-- The bank cards and e-CNY wallets held under a person's name, in the
+-- order the person sees them; account_id is the opaque handle the contract
+-- exposes.
+CREATE TABLE IF NOT EXISTS payout_accounts (
+	person_id   TEXT NOT NULL,
+	seq         INTEGER NOT NULL,
+	account_id  TEXT NOT NULL UNIQUE,
+	kind        TEXT NOT NULL, -- bank_card | ecny
+	number      TEXT NOT NULL,
+	institution TEXT NOT NULL,
+	PRIMARY KEY (person_id, seq)
+) WITHOUT ROWID;
+
+-- A person's records that evidence references name: property
+-- registrations, diagnoses, tenancies, closing certificates.
+CREATE TABLE IF NOT EXISTS records (
+	ref       TEXT PRIMARY KEY,
+	person_id TEXT NOT NULL,
+	category  TEXT NOT NULL
+) WITHOUT ROWID;
 `
 
 // addedColumns are columns added to a table after its first release. A
@@ -103,6 +126,8 @@ func addedColumns() []struct{ table, column, definition string } {
 	return []struct{ table, column, definition string }{
 		{"withdrawals", "evidence_refs", "TEXT NOT NULL DEFAULT '[]'"},
 		{"withdrawals", "close_account", "INTEGER NOT NULL DEFAULT 0"},
+		{"withdrawals", "payout_account_id", "TEXT NOT NULL DEFAULT ''"},
+		{"deposits", "application_id", "TEXT NOT NULL DEFAULT ''"},
 	}
 }
 

@@ -21,8 +21,11 @@ const (
 // marks it done, so reopening keeps whatever happened since.
 func (s *Sim) seed(ctx context.Context) error {
 	done, err := metaValue(ctx, s.wdb, "seeded_at")
-	if err != nil || done != "" {
+	if err != nil {
 		return err
+	}
+	if done != "" {
+		return s.seedHoldings(ctx)
 	}
 	units := demoUnits()
 	hashes := make([][]byte, len(units))
@@ -54,6 +57,9 @@ func (s *Sim) seed(ctx context.Context) error {
 				return fmt.Errorf("seed person %d: %w", k, err)
 			}
 		}
+		if err := setMeta(ctx, tx, "holdings_seeded_at", now.UTC().Format(time.RFC3339)); err != nil {
+			return err
+		}
 		return setMeta(ctx, tx, "seeded_at", now.UTC().Format(time.RFC3339))
 	})
 	if err != nil {
@@ -63,11 +69,41 @@ func (s *Sim) seed(ctx context.Context) error {
 	return nil
 }
 
+// seedHoldings gives the demo people of a database seeded before payout
+// accounts and records existed their holdings, once.
+func (s *Sim) seedHoldings(ctx context.Context) error {
+	done, err := metaValue(ctx, s.wdb, "holdings_seeded_at")
+	if err != nil || done != "" {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for k, p := range demoPeople() {
+			personID := demoPersonID(k)
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM persons WHERE person_id = ?`, personID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			accounts, records := p.holdings(personID)
+			if err := insertHoldings(ctx, tx, personID, accounts, records); err != nil {
+				return fmt.Errorf("coresim: seed holdings: %w", err)
+			}
+		}
+		return setMeta(ctx, tx, "holdings_seeded_at", s.now().UTC().Format(time.RFC3339))
+	})
+}
+
 // seedPerson writes one demo person, their account, ledger and loan.
 func seedPerson(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, k int, p demoPerson, units []demoUnit, now time.Time) error {
-	personID := fmt.Sprintf("P1%09d", k+1)
+	personID := demoPersonID(k)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO persons (person_id, name, id_number, phone, bank_card, face_token) VALUES (?, ?, ?, ?, ?, ?)`,
-		personID, p.name, withIDCheck(p.id17), p.phone, luhn(p.card18), p.face); err != nil {
+		personID, p.name, withIDCheck(p.id17), p.phone, p.cardOnFile(), p.face); err != nil {
+		return err
+	}
+	accounts, records := p.holdings(personID)
+	if err := insertHoldings(ctx, tx, personID, accounts, records); err != nil {
 		return err
 	}
 	if p.unit < 0 {

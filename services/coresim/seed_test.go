@@ -32,7 +32,7 @@ func TestSeededIdentifiersAreValid(t *testing.T) {
 		if !phone.MatchString(ph) {
 			t.Errorf("%s: phone %q is not a mainland mobile number", name, ph)
 		}
-		if !card.MatchString(bc) || luhn(bc[:len(bc)-1]) != bc {
+		if bc != "" && (!card.MatchString(bc) || luhn(bc[:len(bc)-1]) != bc) {
 			t.Errorf("%s: bank card %q fails the Luhn check", name, bc)
 		}
 		if len(face) < 6 || face[:5] != "face:" {

@@ -227,6 +227,13 @@ func (s *Sim) WithdrawalCount(applicationID string) int {
 	return s.count("SELECT count(*) FROM withdrawals WHERE application_id = ?", applicationID)
 }
 
+// PaidTo reports whether the application was paid to the payout account
+// (its id), for tests that follow money to where it went.
+func (s *Sim) PaidTo(applicationID, accountID string) bool {
+	return s.count(`SELECT count(*) FROM withdrawals WHERE application_id = ? AND payout_account_id = ? AND status = 'paid'
+		AND payout_account = (SELECT number FROM payout_accounts WHERE account_id = ?)`, applicationID, accountID, accountID) == 1
+}
+
 // Withdrawals is how many applications the core holds in all.
 func (s *Sim) Withdrawals() int {
 	return s.count("SELECT count(*) FROM withdrawals")

@@ -29,7 +29,7 @@ func (a application) view() core.WithdrawalStatus {
 func (a application) sameContent(w core.Withdrawal) bool {
 	x, y := a.Withdrawal, w
 	return x.ApplicationID == y.ApplicationID && x.PersonID == y.PersonID && x.Kind == y.Kind &&
-		x.AmountFen == y.AmountFen && x.PayoutMethod == y.PayoutMethod && x.PayoutAccount == y.PayoutAccount &&
+		x.AmountFen == y.AmountFen && x.PayoutMethod == y.PayoutMethod && x.PayoutAccount == y.PayoutAccount && x.PayoutAccountID == y.PayoutAccountID &&
 		x.CloseAccount == y.CloseAccount && slices.Equal(x.EvidenceRefs, y.EvidenceRefs)
 }
 
@@ -38,10 +38,10 @@ func loadApplication(ctx context.Context, q querier, id string) (application, er
 	var created, updated int64
 	var refs string
 	err := q.QueryRowContext(ctx, `SELECT application_id, person_id, kind, amount_fen, payout_method, payout_account,
-			evidence_refs, close_account, status, reason, created_at, updated_at
+			payout_account_id, evidence_refs, close_account, status, reason, created_at, updated_at
 		FROM withdrawals WHERE application_id = ?`, id).
 		Scan(&a.ApplicationID, &a.PersonID, &a.Kind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
-			&refs, &a.CloseAccount, &a.status, &a.reason, &created, &updated)
+			&a.PayoutAccountID, &refs, &a.CloseAccount, &a.status, &a.reason, &created, &updated)
 	if err == sql.ErrNoRows {
 		return a, notFound("no such application")
 	}
@@ -128,9 +128,9 @@ func (s *Sim) submitWithdrawal(ctx context.Context, c call) (int, any, error) {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO withdrawals (application_id, person_id, kind, amount_fen, payout_method, payout_account,
-				evidence_refs, close_account, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.PersonID, in.Kind, in.AmountFen, in.PayoutMethod, in.PayoutAccount,
-			refs, in.CloseAccount, core.WithdrawalSubmitted, c.now.UnixNano(), c.now.UnixNano())
+				payout_account_id, evidence_refs, close_account, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.PersonID, in.Kind, in.AmountFen, in.PayoutMethod, in.PayoutAccount,
+			in.PayoutAccountID, refs, in.CloseAccount, core.WithdrawalSubmitted, c.now.UnixNano(), c.now.UnixNano())
 		out = core.WithdrawalStatus{ApplicationID: id, Status: core.WithdrawalSubmitted, UpdatedAt: c.now.In(shanghai())}
 		return err
 	})

@@ -44,13 +44,12 @@ func TestWithdrawalCasesHold(t *testing.T) {
 				h := newHarness(t, withDelays(review, payout))
 				id := h.personID(r.name)
 				acc, hasAccount := h.account(id)
-				w := core.Withdrawal{ApplicationID: "app-case", PersonID: id, Kind: c.Kind, AmountFen: 100000,
-					PayoutMethod: "ecny", PayoutAccount: "0012345678", CloseAccount: c.CloseAccount}
+				w := h.withPayout(core.Withdrawal{ApplicationID: "app-case", PersonID: id, Kind: c.Kind, AmountFen: 100000, CloseAccount: c.CloseAccount})
 				if c.CloseAccount && hasAccount {
 					w.AmountFen = acc.BalanceFen
 				}
 				if c.Evidence != "" {
-					w.EvidenceRefs = []string{"DEMO-" + c.Kind}
+					w.EvidenceRefs = []string{h.record(r.name, kindEvidence(c.Kind)[0])}
 				}
 				t0 := h.clock.Now()
 				if code, _, b := h.submit(w); code != http.StatusCreated {

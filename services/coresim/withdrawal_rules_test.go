@@ -34,8 +34,9 @@ func (h *harness) account(personID string) (acc core.Account, ok bool) {
 }
 
 func TestWithdrawalReviewRules(t *testing.T) {
-	diagnosis := []string{"DX-2026-0001"}
-	registration := []string{"330106-BDC-2026-0042"}
+	// "own" stands for the persona's own record of the kind's category.
+	diagnosis := []string{"own"}
+	registration := []string{"own"}
 	tests := []struct {
 		name     string
 		person   string
@@ -65,6 +66,12 @@ func TestWithdrawalReviewRules(t *testing.T) {
 		{"retirement, closing", "赵建国", "03", nil, true, 0, core.WithdrawalApproved, ""},
 		{"loan repayment", "张伟", "06", nil, false, 2_000_000, core.WithdrawalApproved, ""},
 		{"partial withdrawal above the balance", "王芳", "05", nil, false, 1_000_000_000, core.WithdrawalRejected, ReasonInsufficientBalance},
+		{"purchase with an unknown deed", "李娜", "01", []string{"deed:anything"}, false, 1_000_000, core.WithdrawalRejected, ReasonEvidenceUnknown},
+		{"purchase with another person's deed", "李娜", "01", []string{"deed:ZJ-HZ-2024-0043127"}, false, 1_000_000, core.WithdrawalRejected, ReasonEvidenceUnknown},
+		{"purchase with her own diagnosis", "李娜", "01", []string{"diagnosis:ZJH-2026-00318"}, false, 1_000_000, core.WithdrawalRejected, ReasonEvidenceUnknown},
+		{"purchase with one good and one unknown", "李娜", "01", []string{"deed:ZJ-HZ-2026-0081562", "deed:x"}, false, 1_000_000, core.WithdrawalRejected, ReasonEvidenceUnknown},
+		{"purchase with deed and contract", "李娜", "01", []string{"deed:ZJ-HZ-2026-0081562", "contract:HZ-SP-2026-1107"}, false, 1_000_000, core.WithdrawalApproved, ""},
+		{"rent with her lease", "李娜", "07", []string{"lease:HZ-ZL-2026-0412"}, false, 100_000, core.WithdrawalApproved, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,8 +83,14 @@ func TestWithdrawalReviewRules(t *testing.T) {
 				acc, _ := h.account(id)
 				amount += acc.BalanceFen
 			}
-			w := core.Withdrawal{ApplicationID: "app-rule", PersonID: id, Kind: tt.kind, AmountFen: amount,
-				PayoutMethod: "ecny", PayoutAccount: "0012345678", EvidenceRefs: tt.evidence, CloseAccount: tt.close}
+			var refs []string
+			for _, e := range tt.evidence {
+				if e == "own" {
+					e = h.record(tt.person, kindEvidence(tt.kind)[0])
+				}
+				refs = append(refs, e)
+			}
+			w := h.withPayout(core.Withdrawal{ApplicationID: "app-rule", PersonID: id, Kind: tt.kind, AmountFen: amount, EvidenceRefs: refs, CloseAccount: tt.close})
 			if code, _, b := h.submit(w); code != http.StatusCreated {
 				t.Fatalf("submit: %d %s", code, b)
 			}
@@ -97,8 +110,7 @@ func TestCloseAccountPayoutClosesTheAccount(t *testing.T) {
 	if before.Status != core.StatusSealed || before.BalanceFen <= 0 {
 		t.Fatalf("王芳's account %+v, want sealed with a balance", before)
 	}
-	w := core.Withdrawal{ApplicationID: "app-close", PersonID: id, Kind: "99", AmountFen: before.BalanceFen,
-		PayoutMethod: "bank_card", PayoutAccount: "6217856100019462531", CloseAccount: true}
+	w := h.withPayout(core.Withdrawal{ApplicationID: "app-close", PersonID: id, Kind: "99", AmountFen: before.BalanceFen, CloseAccount: true})
 	submitted := h.clock.Now()
 	if code, _, b := h.submit(w); code != http.StatusCreated {
 		t.Fatalf("submit: %d %s", code, b)
@@ -137,11 +149,10 @@ func TestCloseAmountMismatchAtPayout(t *testing.T) {
 	id := h.personID("王芳")
 	before, _ := h.account(id)
 	t0 := h.clock.Now()
-	partial := core.Withdrawal{ApplicationID: "app-partial", PersonID: id, Kind: "05", AmountFen: 100000, PayoutMethod: "ecny", PayoutAccount: "0012"}
+	partial := h.withPayout(core.Withdrawal{ApplicationID: "app-partial", PersonID: id, Kind: "05", AmountFen: 100000})
 	h.submit(partial)
 	h.clock.Advance(time.Second)
-	closing := core.Withdrawal{ApplicationID: "app-closing", PersonID: id, Kind: "99", AmountFen: before.BalanceFen,
-		PayoutMethod: "ecny", PayoutAccount: "0012", CloseAccount: true}
+	closing := h.withPayout(core.Withdrawal{ApplicationID: "app-closing", PersonID: id, Kind: "99", AmountFen: before.BalanceFen, CloseAccount: true})
 	h.submit(closing)
 
 	h.clock.Set(t0.Add(31 * time.Second))
@@ -165,8 +176,7 @@ func TestCloseAmountMismatchAtPayout(t *testing.T) {
 
 func TestWithdrawalRedeliveryWithEvidence(t *testing.T) {
 	h := newHarness(t)
-	w := core.Withdrawal{ApplicationID: "app-evidence", PersonID: h.personID("李娜"), Kind: "01", AmountFen: 1_000_000,
-		PayoutMethod: "bank_card", PayoutAccount: "6217001540003274617", EvidenceRefs: []string{"BDC-1", "CONTRACT-7"}}
+	w := h.withPayout(core.Withdrawal{ApplicationID: "app-evidence", PersonID: h.personID("李娜"), Kind: "01", AmountFen: 1_000_000, EvidenceRefs: []string{"deed:ZJ-HZ-2026-0081562", "contract:HZ-SP-2026-1107"}})
 	code, first, b := h.submit(w)
 	if code != http.StatusCreated {
 		t.Fatalf("first delivery: %d %s", code, b)
@@ -180,8 +190,7 @@ func TestWithdrawalRedeliveryWithEvidence(t *testing.T) {
 		t.Fatalf("redelivery after review: %d %s, want 200 approved", code, b)
 	}
 
-	closing := core.Withdrawal{ApplicationID: "app-close-evidence", PersonID: h.personID("王芳"), Kind: "99", AmountFen: 1,
-		PayoutMethod: "ecny", PayoutAccount: "0012", EvidenceRefs: []string{"SEAL-9"}, CloseAccount: true}
+	closing := h.withPayout(core.Withdrawal{ApplicationID: "app-close-evidence", PersonID: h.personID("王芳"), Kind: "99", AmountFen: 1, EvidenceRefs: []string{"closing:HZ-XH-2026-0033"}, CloseAccount: true})
 	if code, _, b := h.submit(closing); code != http.StatusCreated {
 		t.Fatalf("closing: %d %s", code, b)
 	}
@@ -190,10 +199,12 @@ func TestWithdrawalRedeliveryWithEvidence(t *testing.T) {
 	}
 
 	different := map[string]func(*core.Withdrawal){
-		"evidence reordered": func(x *core.Withdrawal) { x.EvidenceRefs = []string{"CONTRACT-7", "BDC-1"} },
-		"evidence dropped":   func(x *core.Withdrawal) { x.EvidenceRefs = nil },
-		"evidence added":     func(x *core.Withdrawal) { x.EvidenceRefs = append(slices.Clone(x.EvidenceRefs), "X") },
-		"closing flipped":    func(x *core.Withdrawal) { x.CloseAccount = !x.CloseAccount },
+		"evidence reordered": func(x *core.Withdrawal) {
+			x.EvidenceRefs = []string{"contract:HZ-SP-2026-1107", "deed:ZJ-HZ-2026-0081562"}
+		},
+		"evidence dropped": func(x *core.Withdrawal) { x.EvidenceRefs = nil },
+		"evidence added":   func(x *core.Withdrawal) { x.EvidenceRefs = append(slices.Clone(x.EvidenceRefs), "X") },
+		"closing flipped":  func(x *core.Withdrawal) { x.CloseAccount = !x.CloseAccount },
 	}
 	for name, mutate := range different {
 		x := w
@@ -221,8 +232,9 @@ func TestOlderDatabaseFileGainsTheNewColumns(t *testing.T) {
 	withPath := func(c *Config) { c.Path = file }
 
 	old := newHarness(t, withPath)
-	w := core.Withdrawal{ApplicationID: "app-old", PersonID: old.personID("李娜"), Kind: "07", AmountFen: 100000,
-		PayoutMethod: "bank_card", PayoutAccount: "6222"}
+	w := old.withPayout(core.Withdrawal{ApplicationID: "app-old", PersonID: old.personID("李娜"), Kind: "07", AmountFen: 100000})
+	payoutID := w.PayoutAccountID
+	w.PayoutAccountID = "" // the previous contract had none
 	if code, _, b := old.submit(w); code != http.StatusCreated {
 		t.Fatalf("submit: %d %s", code, b)
 	}
@@ -230,6 +242,11 @@ func TestOlderDatabaseFileGainsTheNewColumns(t *testing.T) {
 	for _, stmt := range []string{
 		"ALTER TABLE withdrawals DROP COLUMN evidence_refs",
 		"ALTER TABLE withdrawals DROP COLUMN close_account",
+		"ALTER TABLE withdrawals DROP COLUMN payout_account_id",
+		"ALTER TABLE deposits DROP COLUMN application_id",
+		"DROP TABLE payout_accounts",
+		"DROP TABLE records",
+		"DELETE FROM meta WHERE key = 'holdings_seeded_at'",
 	} {
 		if _, err := old.sim.wdb.ExecContext(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
@@ -244,8 +261,8 @@ func TestOlderDatabaseFileGainsTheNewColumns(t *testing.T) {
 	}
 
 	h := newHarness(t, withPath)
-	if n := columnCount(t, h.sim.wdb, "withdrawals"); n != 12 {
-		t.Errorf("after Open the withdrawals table has %d columns, want 12", n)
+	if n := columnCount(t, h.sim.wdb, "withdrawals"); n != 13 {
+		t.Errorf("after Open the withdrawals table has %d columns, want 13", n)
 	}
 	if err := h.sim.migrate(ctx); err != nil {
 		t.Errorf("migrating twice: %v", err)
@@ -254,11 +271,12 @@ func TestOlderDatabaseFileGainsTheNewColumns(t *testing.T) {
 		t.Errorf("redelivery of the old application: %d %s, want 200 submitted", code, b)
 	}
 	ev := w
-	ev.ApplicationID, ev.Kind, ev.EvidenceRefs, ev.AmountFen = "app-new", "01", []string{"BDC-1"}, 1_000_000
+	ev.ApplicationID, ev.Kind, ev.EvidenceRefs, ev.AmountFen = "app-new", "01", []string{"deed:ZJ-HZ-2026-0081562"}, 1_000_000
+	ev.PayoutAccountID = payoutID // the holdings are seeded into the old file
 	h.submit(ev)
 	h.clock.Advance(30 * time.Second)
 	if st := h.status("app-new"); st.Status != core.WithdrawalApproved {
-		t.Errorf("purchase with evidence on the migrated file: %+v", st)
+		t.Errorf("purchase with evidence and a payout account on the migrated file: %+v", st)
 	}
 }
 

@@ -46,6 +46,9 @@ const (
 	Phone         = "phone"
 	BankCard      = "bank_card"
 	AccountNumber = "account_number"
+	// ECNYWallet is an e-CNY wallet id (16 digits): masked like a card,
+	// 0021 **** **** 4321 (the first four name the operator).
+	ECNYWallet = "ecny_wallet"
 )
 
 // Channels a policy speaks about, as carried in access tokens.
@@ -56,7 +59,7 @@ const (
 )
 
 // Fields lists every field a Policy may name, for validation and docs.
-func Fields() []string { return []string{Name, IDNumber, Phone, BankCard, AccountNumber} }
+func Fields() []string { return []string{Name, IDNumber, Phone, BankCard, AccountNumber, ECNYWallet} }
 
 // Channels lists every channel a Policy may name.
 func Channels() []string { return []string{MiniApp, App, Kiosk} }
@@ -170,7 +173,7 @@ func (p Policy) Apply(field, channel, value string) string {
 		return keep(value, 3, 4)
 	case Phone:
 		return phone(value)
-	case BankCard:
+	case BankCard, ECNYWallet:
 		return card(value, partial)
 	case AccountNumber:
 		if partial {

@@ -23,21 +23,21 @@ import (
 // the same request gets the first answer again, with another request
 // idempotency.key_reused.
 type Request struct {
-	Kind           string
-	AmountFen      int64
-	PayoutMethod   string
-	WalletID       string // e-CNY wallet id, for PayoutECNY
-	EvidenceRefs   []string
-	IdempotencyKey string
-	RequestHash    string
-	Locale         string
+	Kind      string
+	AmountFen int64
+	// PayoutAccountID names one of the person's own payout accounts
+	// (PayoutAccounts); the core's list is asked again to check it.
+	PayoutAccountID string
+	EvidenceRefs    []string
+	IdempotencyKey  string
+	RequestHash     string
+	Locale          string
 }
 
 // Input bounds.
 const (
 	maxEvidenceRefs = 10
 	maxEvidenceRef  = 64
-	walletIDLength  = 16
 )
 
 // Eligibility tells p whether they may withdraw for kind and how much.
@@ -47,7 +47,11 @@ func (s *Service) Eligibility(ctx context.Context, p identity.Principal, kind st
 	if err != nil {
 		return Eligibility{}, err
 	}
-	el, _, err := s.judge(ctx, p.Subject, pol, false)
+	var el Eligibility
+	personID, err := s.People.PersonID(ctx, p.Subject)
+	if err == nil {
+		el, _, err = s.judge(ctx, p.Subject, personID, pol)
+	}
 	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionEligibility, Target: "withdrawal_kind:" + kind}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Eligibility{}, err
@@ -92,41 +96,50 @@ func (s *Service) Apply(ctx context.Context, p identity.Principal, r Request) (a
 	return app, false, nil
 }
 
-// accept judges and stores a new application.
+// accept judges and stores a new application. The core is asked, at
+// once, for the eligibility facts, the person's payout accounts (fresh)
+// and whether the evidence names their records; then, in one transaction
+// serialized per person, the person's own applications are read again and
+// the judgement repeated on them, so that applications racing each other
+// never reserve more than is free.
 func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, r Request) (Application, error) {
-	el, person, err := s.judge(ctx, p.Subject, pol, r.PayoutMethod == PayoutBankCard)
+	personID, err := s.People.PersonID(ctx, p.Subject)
 	if err != nil {
 		return Application{}, err
 	}
-	if !el.Eligible {
-		if len(el.Reasons) > 0 && el.Reasons[0].Code == ReasonInFlight {
-			return Application{}, services.Errorf(services.CodeWithdrawalInFlight, "withdrawal: %s in flight", pol.Kind)
-		}
-		return Application{}, &services.Error{Code: services.CodeWithdrawalNotEligible, Params: map[string]any{"reasons": Texts(el.Reasons)}}
+	var (
+		el      Eligibility
+		f       Facts
+		payout  core.PayoutAccount
+		held    bool
+		unknown []string
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		el, f, err = s.judge(gctx, p.Subject, personID, pol)
+		return err
+	})
+	g.Go(func() (err error) {
+		payout, held, err = s.payoutAccount(gctx, personID, r.PayoutAccountID)
+		return err
+	})
+	if len(r.EvidenceRefs) > 0 {
+		g.Go(func() (err error) {
+			unknown, err = s.unknownEvidence(gctx, personID, pol, r.EvidenceRefs)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Application{}, err
+	}
+	if err := s.admit(pol, el, r); err != nil {
+		return Application{}, err
 	}
 	switch {
-	case r.AmountFen < s.Policies.MinPerTransactionFen:
-		return Application{}, services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": s.Policies.MinPerTransactionFen, "max": el.MaxAmountFen}})
-	case pol.ClosesAccount && r.AmountFen != el.MaxAmountFen:
-		return Application{}, services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": el.MaxAmountFen, "max": el.MaxAmountFen}})
-	case r.AmountFen > el.MaxAmountFen:
-		return Application{}, &services.Error{Code: services.CodeWithdrawalAmountOverLimit,
-			Params: map[string]any{"max_yuan": services.Yuan(el.MaxAmountFen, ","), "max_amount_fen": el.MaxAmountFen}}
-	case len(pol.Evidence) > 0 && len(r.EvidenceRefs) == 0:
-		texts := make([]services.Text, 0, len(pol.Evidence))
-		for _, e := range pol.Evidence {
-			texts = append(texts, services.Text{Key: "withdrawal.evidence." + e})
-		}
-		return Application{}, &services.Error{Code: services.CodeWithdrawalEvidenceRequired, Params: map[string]any{"evidence": texts}}
-	}
-	payoutAccount := r.WalletID
-	if r.PayoutMethod == PayoutBankCard {
-		if person.BankCard == "" {
-			return Application{}, services.E(services.CodeWithdrawalNoBankCard)
-		}
-		payoutAccount = person.BankCard
+	case !held:
+		return Application{}, services.E(services.CodeWithdrawalPayoutAccountUnknown)
+	case len(unknown) > 0:
+		return Application{}, services.E(services.CodeWithdrawalEvidenceUnknown)
 	}
 	refs, _ := json.Marshal(r.EvidenceRefs)
 	if r.EvidenceRefs == nil {
@@ -135,18 +148,25 @@ func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, 
 	now := store.Timestamp(s.Now())
 	a := row{
 		ID: newID(), CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: pol.Kind, CoreKind: pol.CoreKind,
-		AmountFen: r.AmountFen, PayoutMethod: r.PayoutMethod, PayoutAccount: payoutAccount, EvidenceRefs: string(refs),
-		ClosesAccount: pol.ClosesAccount, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
+		AmountFen: r.AmountFen, PayoutMethod: payout.Kind, PayoutAccount: payout.Number, PayoutAccountID: payout.ID,
+		EvidenceRefs: string(refs), ClosesAccount: pol.ClosesAccount, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
 		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now),
 	}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
-			payout_method, payout_account, evidence_refs, closes_account, status, idempotency_key, request_hash,
-			locale, channel, created_at, updated_at, due_on)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, a.PayoutAccount,
-			a.EvidenceRefs, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
-			a.CreatedAt, a.UpdatedAt, a.DueOn); err != nil {
+		if err := lockSubject(ctx, tx, p.Subject); err != nil {
+			return err
+		}
+		// What this person has in flight now, after every earlier
+		// application of theirs has committed or given up.
+		g := f
+		var err error
+		if g.Open, g.Paid, err = s.own(ctx, tx, p.Subject, now); err != nil {
+			return err
+		}
+		if err := s.admit(pol, s.Policies.Evaluate(pol, g), r); err != nil {
+			return err
+		}
+		if err := a.insert(ctx, tx, r); err != nil {
 			return err
 		}
 		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: TopicSubmit + ":" + a.ID, Topic: TopicSubmit,
@@ -155,7 +175,10 @@ func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, 
 		}
 		return s.recordStatus(ctx, tx, a, StatusAccepted, "", now)
 	})
+	var se *services.Error
 	switch {
+	case errors.As(err, &se):
+		return Application{}, err
 	case errors.Is(err, store.ErrConflict):
 		return Application{}, services.Errorf(services.CodeWithdrawalInFlight, "withdrawal: %s in flight (store): %w", pol.Kind, err)
 	case err != nil:
@@ -181,13 +204,9 @@ func (s *Service) byKey(ctx context.Context, subject string, r Request) (Applica
 	return s.view(a, nil), true, nil
 }
 
-// judge gathers the facts for one subject and evaluates pol; person is
-// read only when wanted (the bank card on file) or needed (age).
-func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPerson bool) (Eligibility, core.Person, error) {
-	personID, err := s.People.PersonID(ctx, subject)
-	if err != nil {
-		return Eligibility{}, core.Person{}, err
-	}
+// judge gathers the facts for one person and evaluates pol; the person's
+// record is read only when the kind needs their age.
+func (s *Service) judge(ctx context.Context, subject, personID string, pol Policy) (Eligibility, Facts, error) {
 	now := s.Now()
 	f := Facts{Now: now}
 	var person core.Person
@@ -202,7 +221,7 @@ func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPer
 	})
 	g.Go(func() error {
 		var err error
-		f.Withdrawals, stale[1], err = s.ledgerWithdrawals(gctx, personID, now)
+		f.Withdrawals, f.Ledger, stale[1], err = s.ledgerWithdrawals(gctx, personID, now)
 		return err
 	})
 	if pol.RequiresLoan {
@@ -214,7 +233,7 @@ func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPer
 			return err
 		})
 	}
-	if wantPerson || pol.RequiresRetirementAge {
+	if pol.RequiresRetirementAge {
 		g.Go(func() error {
 			var fr core.Freshness
 			var err error
@@ -225,34 +244,42 @@ func (s *Service) judge(ctx context.Context, subject string, pol Policy, wantPer
 	}
 	g.Go(func() error {
 		var err error
-		f.Open, f.Paid, err = s.own(gctx, subject, now)
+		f.Open, f.Paid, err = s.own(gctx, s.Store, subject, now)
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return Eligibility{}, core.Person{}, err
+		return Eligibility{}, Facts{}, err
 	}
 	if person.IDNumber != "" {
 		f.Birth, f.Male, _ = birthAndSex(person.IDNumber)
 	}
 	el := s.Policies.Evaluate(pol, f)
 	el.Stale = stale[0] || stale[1] || stale[2] || stale[3]
-	return el, person, nil
+	return el, f, nil
 }
 
-// ledgerWithdrawals reads the withdrawal entries of the last 13 months.
-func (s *Service) ledgerWithdrawals(ctx context.Context, personID string, now time.Time) ([]core.Deposit, bool, error) {
+// ledgerWithdrawals reads the withdrawal entries of the last 13 months,
+// the balance after the newest entry and the applications paid.
+func (s *Service) ledgerWithdrawals(ctx context.Context, personID string, now time.Time) ([]core.Deposit, Ledger, bool, error) {
 	q := core.DepositQuery{From: now.In(services.CentreTime).AddDate(0, -13, 0).Format("2006-01"), Limit: 100}
 	var out []core.Deposit
+	l := Ledger{Paid: map[string]bool{}}
 	stale := false
 	for range 20 {
 		page, fr, err := s.Reader.Deposits(ctx, personID, q)
 		if err != nil {
-			return nil, false, err
+			return nil, Ledger{}, false, err
 		}
 		stale = stale || fr.Stale
 		for _, d := range page.Items {
+			if !l.Known {
+				l.Known, l.BalanceFen = true, d.BalanceAfterFen
+			}
 			if d.Kind == core.KindWithdrawal {
 				out = append(out, d)
+				if d.ApplicationID != "" {
+					l.Paid[d.ApplicationID] = true
+				}
 			}
 		}
 		if page.NextCursor == "" {
@@ -260,13 +287,14 @@ func (s *Service) ledgerWithdrawals(ctx context.Context, personID string, now ti
 		}
 		q.Cursor = page.NextCursor
 	}
-	return out, stale, nil
+	return out, l, stale, nil
 }
 
 // own lists the subject's applications in flight (at: when made) and
-// those paid in the last 13 months (at: when paid).
-func (s *Service) own(ctx context.Context, subject string, now time.Time) (open, paid []Open, err error) {
-	rows, err := s.Store.Query(ctx, `SELECT kind, amount_fen, status, created_at, updated_at FROM withdrawals
+// those paid in the last 13 months (at: when paid), read through q (the
+// store, or the transaction that holds the subject's lock).
+func (s *Service) own(ctx context.Context, q querier, subject string, now time.Time) (open, paid []Open, err error) {
+	rows, err := q.Query(ctx, `SELECT id, kind, amount_fen, status, created_at, updated_at FROM withdrawals
 		WHERE subject = $1 AND (status IN ('accepted', 'submitted', 'approved') OR (status = 'paid' AND updated_at > $2))`,
 		subject, store.Timestamp(now.AddDate(0, -13, 0)))
 	if err != nil {
@@ -277,7 +305,7 @@ func (s *Service) own(ctx context.Context, subject string, now time.Time) (open,
 		var o Open
 		var status string
 		var created, updated time.Time
-		if err := rows.Scan(&o.Kind, &o.AmountFen, &status, store.ScanTime(&created), store.ScanTime(&updated)); err != nil {
+		if err := rows.Scan(&o.ID, &o.Kind, &o.AmountFen, &status, store.ScanTime(&created), store.ScanTime(&updated)); err != nil {
 			return nil, nil, services.Errorf(services.CodeInternal, "withdrawal: own: %w", err)
 		}
 		if status == StatusPaid {
@@ -313,21 +341,8 @@ func (s *Service) validate(r Request) error {
 	if r.AmountFen < 1 {
 		fields = append(fields, services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange, Params: map[string]any{"min": 1}})
 	}
-	switch r.PayoutMethod {
-	case PayoutBankCard:
-		if r.WalletID != "" {
-			fields = append(fields, services.FieldError{Field: "payout.wallet_id", Code: services.FieldFormat})
-		}
-	case PayoutECNY:
-		if len(r.WalletID) != walletIDLength || !isDigits(r.WalletID) {
-			fields = append(fields, services.FieldError{Field: "payout.wallet_id", Code: services.FieldFormat,
-				Params: map[string]any{"format": "16 digits"}})
-		}
-	case "":
-		fields = append(fields, services.FieldError{Field: "payout.method", Code: services.FieldRequired})
-	default:
-		fields = append(fields, services.FieldError{Field: "payout.method", Code: services.FieldOneOf,
-			Params: map[string]any{"allowed": []string{PayoutBankCard, PayoutECNY}}})
+	if r.PayoutAccountID == "" {
+		fields = append(fields, services.FieldError{Field: "payout.account_id", Code: services.FieldRequired})
 	}
 	if len(r.EvidenceRefs) > maxEvidenceRefs {
 		fields = append(fields, services.FieldError{Field: "evidence_refs", Code: services.FieldOutOfRange, Params: map[string]any{"max": maxEvidenceRefs}})

@@ -47,7 +47,8 @@ func (s *Service) Submit(ctx context.Context, m outbox.Message) error {
 	}
 	st, err := s.Core.SubmitWithdrawal(ctx, core.Withdrawal{
 		ApplicationID: a.ID, PersonID: personID, Kind: a.CoreKind, AmountFen: a.AmountFen,
-		PayoutMethod: a.PayoutMethod, PayoutAccount: a.PayoutAccount, EvidenceRefs: refs, CloseAccount: a.ClosesAccount,
+		PayoutMethod: a.PayoutMethod, PayoutAccount: a.PayoutAccount, PayoutAccountID: a.PayoutAccountID,
+		EvidenceRefs: refs, CloseAccount: a.ClosesAccount,
 	})
 	if err != nil {
 		if services.ErrorCode(err) == services.CodeCoreRejected {

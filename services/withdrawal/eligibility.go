@@ -51,6 +51,9 @@ type Facts struct {
 	Withdrawals []core.Deposit
 	Birth       time.Time
 	Male        bool
+	// Ledger is what the same ledger read says of the balance and of
+	// which applications it has paid.
+	Ledger Ledger
 	// Open are this person's applications accepted but not finished;
 	// Paid those paid in the last 13 months, which count until the
 	// ledger shows them.
@@ -59,8 +62,19 @@ type Facts struct {
 	Now  time.Time
 }
 
-// Open is one application in flight.
+// Ledger is one read of the ledger: the balance after its newest entry and
+// the applications its withdrawal entries paid. An application's amount
+// is reserved until this shows it paid: balance and payments come from one
+// answer, so a payment is never subtracted twice nor missed.
+type Ledger struct {
+	Known      bool // there was an entry to take the balance from
+	BalanceFen int64
+	Paid       map[string]bool // application ids
+}
+
+// Open is one application in flight (or paid, in Facts.Paid).
 type Open struct {
+	ID        string
 	Kind      string
 	AmountFen int64
 	At        time.Time
@@ -123,8 +137,21 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		add(ReasonOtherInFlight, nil)
 	}
 
-	// How much: what is free of the balance, within every cap.
-	free := f.Account.BalanceFen - p.KeepBalanceFen - openTotal
+	// How much: what is free of the balance, within every cap. Every
+	// application in flight, and every one paid that the ledger does not
+	// show yet, holds its amount.
+	balance := f.Account.BalanceFen
+	if f.Ledger.Known {
+		balance = f.Ledger.BalanceFen
+	}
+	shown := ps.shown(f)
+	var reserved int64
+	for _, o := range slices.Concat(f.Open, f.Paid) {
+		if !shown[o.ID] {
+			reserved += o.AmountFen
+		}
+	}
+	free := balance - p.KeepBalanceFen - reserved
 	limit, capped := free, ""
 	lower := func(v int64, period string) {
 		if v < limit {
@@ -141,7 +168,7 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 	}
 	for _, x := range f.Paid {
 		at := x.At.In(services.CentreTime)
-		if !at.After(ledgerLast.AddDate(0, 0, 1)) {
+		if shown[x.ID] || !at.After(ledgerLast.AddDate(0, 0, 1)) {
 			continue
 		}
 		if sameDay(at, now) {
@@ -188,6 +215,62 @@ func (ps Policies) Evaluate(p Policy, f Facts) Eligibility {
 		out.MaxAmountFen = limit
 	}
 	return out
+}
+
+// shown is the set of the person's applications the ledger shows paid:
+// those its entries name, and each paid one that an entry naming no
+// application (posted before ledgers named them, or by a core that does
+// not) matches by kind and amount, one entry for one application.
+func (ps Policies) shown(f Facts) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range slices.Concat(f.Open, f.Paid) {
+		if f.Ledger.Paid[o.ID] {
+			out[o.ID] = true
+		}
+	}
+	used := make([]bool, len(f.Withdrawals))
+	for _, o := range f.Paid {
+		if out[o.ID] {
+			continue
+		}
+		pol, _ := ps.Policy(o.Kind)
+		for i, e := range f.Withdrawals {
+			if !used[i] && e.ApplicationID == "" && e.WithdrawalKind == pol.CoreKind && -e.AmountFen == o.AmountFen {
+				used[i], out[o.ID] = true, true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// admit refuses r when el does not allow it: not eligible, an amount out
+// of bounds, evidence missing.
+func (s *Service) admit(pol Policy, el Eligibility, r Request) error {
+	if !el.Eligible {
+		if len(el.Reasons) > 0 && el.Reasons[0].Code == ReasonInFlight {
+			return services.Errorf(services.CodeWithdrawalInFlight, "withdrawal: %s in flight", pol.Kind)
+		}
+		return &services.Error{Code: services.CodeWithdrawalNotEligible, Params: map[string]any{"reasons": Texts(el.Reasons)}}
+	}
+	switch {
+	case r.AmountFen < s.Policies.MinPerTransactionFen:
+		return services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": s.Policies.MinPerTransactionFen, "max": el.MaxAmountFen}})
+	case pol.ClosesAccount && r.AmountFen != el.MaxAmountFen:
+		return services.Invalid(services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": el.MaxAmountFen, "max": el.MaxAmountFen}})
+	case r.AmountFen > el.MaxAmountFen:
+		return &services.Error{Code: services.CodeWithdrawalAmountOverLimit,
+			Params: map[string]any{"max_yuan": services.Yuan(el.MaxAmountFen, ","), "max_amount_fen": el.MaxAmountFen}}
+	case len(pol.Evidence) > 0 && len(r.EvidenceRefs) == 0:
+		texts := make([]services.Text, 0, len(pol.Evidence))
+		for _, e := range pol.Evidence {
+			texts = append(texts, services.Text{Key: "withdrawal.evidence." + e})
+		}
+		return &services.Error{Code: services.CodeWithdrawalEvidenceRequired, Params: map[string]any{"evidence": texts}}
+	}
+	return nil
 }
 
 // usage sums the ledger's withdrawals of coreKind this month and this year,

@@ -86,6 +86,48 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestReservationLastsUntilTheLedgerShowsThePayment: an application in
+// flight, or paid but not in the ledger yet, holds its amount; once the
+// ledger shows it (by id, or an entry naming no application of its kind
+// and amount), the ledger's lower balance alone counts.
+func TestReservationLastsUntilTheLedgerShowsThePayment(t *testing.T) {
+	ps := DefaultPolicies()
+	pol, _ := ps.Policy(KindPurchase)
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, services.CentreTime)
+	acc := core.Account{Status: "01", BalanceFen: 5_000_000, ContinuousMonths: 24}
+	paid := Open{ID: "wd_a", Kind: KindRent, AmountFen: 300_000, At: now.Add(-time.Hour)}
+	entry := core.Deposit{Kind: core.KindWithdrawal, WithdrawalKind: "07", PostedOn: "2026-11-24", AmountFen: -300_000, BalanceAfterFen: 4_700_000}
+	before := Ledger{Known: true, BalanceFen: 5_000_000, Paid: map[string]bool{}}
+	named := entry
+	named.ApplicationID = "wd_a"
+	other := entry
+	other.WithdrawalKind = "09"
+	after := Ledger{Known: true, BalanceFen: 4_700_000, Paid: map[string]bool{"wd_a": true}}
+	afterUnnamed := Ledger{Known: true, BalanceFen: 4_700_000, Paid: map[string]bool{}}
+	tests := []struct {
+		name string
+		f    Facts
+		want int64
+	}{
+		{"nothing held", Facts{Account: acc, Ledger: before}, 5_000_000},
+		{"in flight", Facts{Account: acc, Ledger: before, Open: []Open{{ID: "wd_a", Kind: KindRent, AmountFen: 300_000, At: now}}}, 4_700_000},
+		{"paid, not in the ledger yet", Facts{Account: acc, Ledger: before, Paid: []Open{paid}}, 4_700_000},
+		{"paid and named in the ledger", Facts{Account: acc, Ledger: after, Withdrawals: []core.Deposit{named}, Paid: []Open{paid}}, 4_700_000},
+		{"paid, an unnamed entry of its kind and amount", Facts{Account: acc, Ledger: afterUnnamed, Withdrawals: []core.Deposit{entry}, Paid: []Open{paid}}, 4_700_000},
+		{"paid, an unnamed entry of another kind", Facts{Account: acc, Ledger: afterUnnamed, Withdrawals: []core.Deposit{other}, Paid: []Open{paid}}, 4_400_000},
+		{"approved here, already paid and named", Facts{Account: acc, Ledger: after, Withdrawals: []core.Deposit{named},
+			Open: []Open{{ID: "wd_a", Kind: KindRent, AmountFen: 300_000, At: now}}}, 4_700_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.f.Now = now
+			if got := ps.Evaluate(pol, tt.f); got.MaxAmountFen != tt.want {
+				t.Errorf("max %d, want %d (%+v)", got.MaxAmountFen, tt.want, got.Reasons)
+			}
+		})
+	}
+}
+
 func TestDueOnSkipsWeekendsAndHolidays(t *testing.T) {
 	ps := DefaultPolicies()
 	ps.Holidays = []string{"2026-11-30"}

@@ -90,9 +90,11 @@ func (a *audits) Enqueue(_ context.Context, r audit.Record) error {
 
 type rig struct {
 	*withdrawal.Service
-	store *store.Store
-	sim   *coresim.Sim
-	clock *clock
+	store   *store.Store
+	sim     *coresim.Sim
+	clock   *clock
+	coreURL string
+	people  people
 }
 
 func newRig(t *testing.T, s *store.Store) *rig {
@@ -128,7 +130,7 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{Service: w, store: s, sim: sim, clock: clk}
+	return &rig{Service: w, store: s, sim: sim, clock: clk, coreURL: srv.URL, people: ps}
 }
 
 func depositor(name string) identity.Principal {
@@ -136,8 +138,31 @@ func depositor(name string) identity.Principal {
 }
 
 func rentRequest(key string, amount int64) withdrawal.Request {
-	return withdrawal.Request{Kind: withdrawal.KindRent, AmountFen: amount, PayoutMethod: withdrawal.PayoutBankCard,
+	return withdrawal.Request{Kind: withdrawal.KindRent, AmountFen: amount, PayoutAccountID: payoutAccounts("李娜")[0].ID,
 		IdempotencyKey: key, RequestHash: "hash-" + key + "-" + time.Duration(amount).String(), Locale: "zh-CN"}
+}
+
+// personas are the simulator's seed, the same for every simulator.
+var personas = sync.OnceValue(func() []coresim.Persona { return (*coresim.Sim)(nil).Personas() })
+
+// payoutAccounts are a persona's cards and wallets, as the core holds them.
+func payoutAccounts(name string) []core.PayoutAccount {
+	for _, p := range personas() {
+		if p.Name == name {
+			return p.PayoutAccounts
+		}
+	}
+	return nil
+}
+
+// record is a persona's first record of category.
+func record(name, category string) string {
+	for _, p := range personas() {
+		if p.Name == name {
+			return p.Record(category)
+		}
+	}
+	return ""
 }
 
 // deliverAll runs every due outbox message through the service's handlers

@@ -30,12 +30,14 @@ type Application struct {
 	AmountFen     int64
 	PayoutMethod  string
 	PayoutAccount string // masked
-	EvidenceRefs  []string
-	ClosesAccount bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DueOn         string // statutory decision date, YYYY-MM-DD
-	Events        []Event
+	// PayoutAccountID is the core's id of the account paid to.
+	PayoutAccountID string
+	EvidenceRefs    []string
+	ClosesAccount   bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	DueOn           string // statutory decision date, YYYY-MM-DD
+	Events          []Event
 }
 
 // Event is one status an application took.
@@ -56,6 +58,7 @@ type row struct {
 	ID, CaseNumber, Subject, Kind, CoreKind string
 	AmountFen                               int64
 	PayoutMethod, PayoutAccount             string
+	PayoutAccountID                         string
 	EvidenceRefs                            string
 	ClosesAccount                           bool
 	Status, Reason, Locale, Channel         string
@@ -63,7 +66,7 @@ type row struct {
 	DueOn                                   string
 }
 
-const rowColumns = `id, case_number, subject, kind, core_kind, amount_fen, payout_method, payout_account,
+const rowColumns = `id, case_number, subject, kind, core_kind, amount_fen, payout_method, payout_account, payout_account_id,
 	evidence_refs, closes_account, status, reason, locale, channel, created_at, updated_at, due_on, request_hash`
 
 // load reads one row by a condition; hash is its request hash.
@@ -75,7 +78,7 @@ func (s *Service) load(ctx context.Context, where string, args ...any) (row, str
 func scanRow(sc interface{ Scan(dest ...any) error }) (row, string, error) {
 	var a row
 	var hash string
-	err := sc.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
+	err := sc.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount, &a.PayoutAccountID,
 		&a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
 		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash)
 	return a, hash, err
@@ -85,11 +88,10 @@ func scanRow(sc interface{ Scan(dest ...any) error }) (row, string, error) {
 func (s *Service) view(a row, events []Event) Application {
 	v := Application{
 		ID: a.ID, CaseNumber: a.CaseNumber, Kind: a.Kind, Status: a.Status, Reason: a.Reason, AmountFen: a.AmountFen,
-		PayoutMethod: a.PayoutMethod, ClosesAccount: a.ClosesAccount,
+		PayoutMethod: a.PayoutMethod, PayoutAccountID: a.PayoutAccountID, ClosesAccount: a.ClosesAccount,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, DueOn: a.DueOn, Events: events,
 	}
-	// A wallet id is masked like a card: first four, last four.
-	v.PayoutAccount = s.Mask.Apply(mask.BankCard, maskChannel(a.Channel), a.PayoutAccount)
+	v.PayoutAccount = s.maskPayout(a.PayoutMethod, a.Channel, a.PayoutAccount)
 	_ = json.Unmarshal([]byte(a.EvidenceRefs), &v.EvidenceRefs)
 	return v
 }

@@ -42,10 +42,11 @@ func Finished(status string) bool {
 	return status == StatusRejected || status == StatusPaid || status == StatusCancelled
 }
 
-// Payout methods.
+// Payout account kinds: money goes only to one of the person's own (the
+// core's list, PayoutAccounts).
 const (
-	PayoutBankCard = "bank_card" // the card on file at the core
-	PayoutECNY     = "ecny"      // an e-CNY wallet id given with the application
+	PayoutBankCard = core.PayoutBankCard // a bank card held under the person's name
+	PayoutECNY     = core.PayoutECNY     // an e-CNY wallet held under the person's name
 )
 
 // Outbox topics of this package.
@@ -73,8 +74,12 @@ type (
 		Deposits(ctx context.Context, personID string, q core.DepositQuery) (core.DepositPage, core.Freshness, error)
 		Loan(ctx context.Context, personID string) (core.Loan, core.Freshness, error)
 	}
-	// coreWriter sends, follows and cancels applications (core.Client).
+	// coreWriter sends, follows and cancels applications, and answers
+	// what must be asked fresh: the person's payout accounts and whether
+	// evidence names their records (core.Client).
 	coreWriter interface {
+		PayoutAccounts(ctx context.Context, personID string) (core.PayoutAccountList, error)
+		CheckEvidence(ctx context.Context, personID string, check core.EvidenceCheck) (core.EvidenceResult, error)
 		SubmitWithdrawal(ctx context.Context, w core.Withdrawal) (core.WithdrawalStatus, error)
 		Withdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
 		CancelWithdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)

@@ -162,7 +162,7 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 type applications struct {
 	base     string
 	client   *http.Client
-	bearers  []string
+	bearers  []signedIn
 	run      string // in every Idempotency-Key: runs never share one
 	next     atomic.Int64
 	mu       sync.Mutex
@@ -170,16 +170,17 @@ type applications struct {
 	failures map[string]int // status and problem code → count
 }
 
-// applyBody is the k-th kind's application: 100 yuan to the bank card on
-// file, with evidence where the kind needs it.
-func applyBody(kind int) string {
+// applyBody is the k-th kind's application of p: 100 yuan to their card,
+// with their own record as evidence where the kind needs it.
+func applyBody(kind int, p coresim.Persona) string {
+	account := p.PayoutAccounts[0].ID
 	switch kind {
 	case 0:
-		return `{"type":"rent","amount_fen":10000,"payout":{"method":"bank_card"}}`
+		return `{"type":"rent","amount_fen":10000,"payout":{"account_id":"` + account + `"}}`
 	case 1:
-		return `{"type":"purchase","amount_fen":10000,"payout":{"method":"bank_card"},"evidence_refs":["ev-1"]}`
+		return `{"type":"purchase","amount_fen":10000,"payout":{"account_id":"` + account + `"},"evidence_refs":["` + p.Records[0].Ref + `"]}`
 	default:
-		return `{"type":"critical_illness","amount_fen":10000,"payout":{"method":"bank_card"},"evidence_refs":["ev-1"]}`
+		return `{"type":"critical_illness","amount_fen":10000,"payout":{"account_id":"` + account + `"},"evidence_refs":["` + p.Records[1].Ref + `"]}`
 	}
 }
 
@@ -193,8 +194,8 @@ func (a *applications) send(ctx context.Context, label string, c int, d time.Dur
 		if k >= a.total() {
 			return false, true
 		}
-		req, _ := http.NewRequestWithContext(ctx, "POST", a.base+"/api/v1/me/withdrawals", strings.NewReader(applyBody(k/len(a.bearers))))
-		req.Header.Set("Authorization", "Bearer "+a.bearers[k%len(a.bearers)])
+		req, _ := http.NewRequestWithContext(ctx, "POST", a.base+"/api/v1/me/withdrawals", strings.NewReader(applyBody(k/len(a.bearers), a.bearers[k%len(a.bearers)].persona)))
+		req.Header.Set("Authorization", "Bearer "+a.bearers[k%len(a.bearers)].bearer)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%s-%d", a.run, k))
 		var body struct{ ID, Code string }
@@ -285,8 +286,10 @@ func directSubmits(ctx context.Context, simURL string, n, c int) (result, error)
 		return result{}, err
 	}
 	var people []core.Person
+	var accounts []core.PayoutAccount
 	for i := range 32 {
 		p := coresim.GeneratedPersona(i, withdrawalSeed)
+		accounts = append(accounts, p.PayoutAccounts[0])
 		person, err := cl.VerifyRealName(ctx, p.Name, p.IDNumber)
 		if err != nil {
 			return result{}, fmt.Errorf("direct: person %d: %w", i, err)
@@ -299,9 +302,9 @@ func directSubmits(ctx context.Context, simURL string, n, c int) (result, error)
 		if i >= n {
 			return false, true
 		}
-		p := people[i%len(people)]
+		p, a := people[i%len(people)], accounts[i%len(people)]
 		_, err := cl.SubmitWithdrawal(ctx, core.Withdrawal{ApplicationID: "wd_" + strings.ToLower(rand.Text()[:26]), PersonID: p.PersonID,
-			Kind: "07", AmountFen: 10000, PayoutMethod: "bank_card", PayoutAccount: p.BankCard})
+			Kind: "07", AmountFen: 10000, PayoutMethod: a.Kind, PayoutAccount: a.Number, PayoutAccountID: a.ID})
 		return err == nil, false
 	}), nil
 }

@@ -134,10 +134,16 @@ func processCPU() time.Duration {
 // errServer marks a 5xx answer, which sign-in tries again.
 var errServer = errors.New("server error")
 
+// signedIn is a generated person with their access token.
+type signedIn struct {
+	bearer  string
+	persona coresim.Persona
+}
+
 // signInMany signs in, from c clients, the generated people whose account
 // is normal (the others may not apply for every kind) and returns their
 // access tokens and how many sign-ins were tried again.
-func signInMany(ctx context.Context, base string, n, c int) (bearers []string, retries int64, err error) {
+func signInMany(ctx context.Context, base string, n, c int) (bearers []signedIn, retries int64, err error) {
 	var mu sync.Mutex
 	var next, tries atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c}, Timeout: 10 * time.Second}
@@ -171,7 +177,7 @@ func signInMany(ctx context.Context, base string, n, c int) (bearers []string, r
 					return
 				}
 				mu.Lock()
-				bearers = append(bearers, fmt.Sprint(m["access_token"]))
+				bearers = append(bearers, signedIn{bearer: fmt.Sprint(m["access_token"]), persona: p})
 				mu.Unlock()
 			}
 			errs <- nil
