@@ -98,11 +98,7 @@ func (h Handlers) Bind(c *fiber.Ctx) error {
 
 // Employer is POST /api/v1/auth/employer {unit_code, operator_id, password}.
 func (h Handlers) Employer(c *fiber.Ctx) error {
-	var req struct {
-		UnitCode   string `json:"unit_code"`
-		OperatorID string `json:"operator_id"`
-		Password   string `json:"password"`
-	}
+	var req employerRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -137,11 +133,7 @@ func (h Handlers) DeviceSession(c *fiber.Ctx) error {
 // Kiosk is POST /api/v1/auth/kiosk {id_number, name, face_token} with the
 // device token.
 func (h Handlers) Kiosk(c *fiber.Ctx) error {
-	var req struct {
-		IDNumber  string `json:"id_number"`
-		Name      string `json:"name"`
-		FaceToken string `json:"face_token"`
-	}
+	var req kioskRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -155,10 +147,7 @@ func (h Handlers) Kiosk(c *fiber.Ctx) error {
 
 // Verifier is POST /api/v1/auth/verifier {client_id, client_secret}.
 func (h Handlers) Verifier(c *fiber.Ctx) error {
-	var req struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
+	var req verifierRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -171,9 +160,7 @@ func (h Handlers) Verifier(c *fiber.Ctx) error {
 
 // Refresh is POST /api/v1/auth/refresh {refresh_token}.
 func (h Handlers) Refresh(c *fiber.Ctx) error {
-	var req struct {
-		RefreshToken string `json:"refresh_token"`
-	}
+	var req refreshRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}

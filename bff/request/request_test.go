@@ -31,6 +31,14 @@ func TestDecode(t *testing.T) {
 		{"array", `[1,2]`, services.CodeInvalid, "body"},
 		{"float for int", `{"count":1.5}`, services.CodeInvalid, "count"},
 		{"null", `null`, "", ""},
+		// Names match exactly: another case is another (unknown) field, so
+		// that what a limiter keyed by a field reads is what the handler reads.
+		{"case variant", `{"Code":"abc"}`, services.CodeUnknownField, "Code"},
+		{"upper case", `{"COUNT":2}`, services.CodeUnknownField, "COUNT"},
+		{"duplicate", `{"code":"abc","code":"victim"}`, services.CodeDuplicateField, "code"},
+		{"duplicate escaped", `{"code":"abc","\u0063ode":"victim"}`, services.CodeDuplicateField, "code"},
+		{"duplicate unknown", `{"x":1,"x":2}`, services.CodeUnknownField, "x"}, // the first fault found
+		{"invalid utf-8", "{\"code\":\"\xff\"}", services.CodeMalformedJSON, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
