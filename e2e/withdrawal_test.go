@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"handheld/bff"
+	"handheld/services/ratelimit"
 )
 
 const withdrawals = "/api/v1/me/withdrawals"
@@ -16,7 +17,9 @@ const withdrawals = "/api/v1/me/withdrawals"
 func fastWithdrawals(c *bff.Config) {
 	c.WithdrawalPollInterval = 100 * time.Millisecond
 	for i := range c.RateLimits {
-		c.RateLimits[i].Rate, c.RateLimits[i].Burst, c.RateLimits[i].Period = 10_000, 10_000, time.Minute
+		if c.RateLimits[i].Key != ratelimit.KeyChannel { // the ceilings (per second) stay above
+			c.RateLimits[i].Rate, c.RateLimits[i].Burst, c.RateLimits[i].Period = 10_000, 10_000, time.Minute
+		}
 	}
 }
 

@@ -102,7 +102,8 @@ func (h Handlers) Employer(c *fiber.Ctx) error {
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	t, err := h.ID.LoginEmployer(c.UserContext(), identity.EmployerLogin{UnitCode: req.UnitCode, OperatorID: req.OperatorID, Password: req.Password})
+	t, err := h.ID.LoginEmployer(c.UserContext(), identity.EmployerLogin{UnitCode: req.UnitCode, OperatorID: req.OperatorID, Password: req.Password,
+		Address: middleware.GetClientIP(c)})
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func newWeChatFixture(t *testing.T, s *store.Store) *wechatFixture {
 		HashSecret: secret, Now: now,
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, BindingTTL: 5 * time.Minute,
 			KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
-			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
+			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,
 			RefreshTTL: map[string]time.Duration{identity.ChannelMiniApp: time.Hour}},
 	})
 	if err != nil {

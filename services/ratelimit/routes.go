@@ -24,7 +24,7 @@ type Route struct {
 	Keys []string
 	// Anonymous routes have no token: the address is all that tells one
 	// caller from another, so CheckRoutes requires a per-address policy
-	// under the channel's ceiling on each.
+	// under the channel's ceiling on each (when the channel has one).
 	Anonymous bool
 }
 
@@ -81,10 +81,10 @@ func checkPolicyFilled(p Policy, routes []Route) []error {
 	return errs
 }
 
-// checkPerAddress requires an anonymous route to be counted per address by
-// some policy whose rate and burst are both below those of every channel
-// ceiling on the route: otherwise one address may spend the whole ceiling
-// and starve everyone else on the channel.
+// checkPerAddress requires an anonymous route under a channel ceiling to be
+// counted per address by some policy whose rate and burst are both below
+// those of every ceiling on the route: otherwise one address may spend the
+// whole ceiling and starve everyone else on the channel.
 func checkPerAddress(ps []Policy, r Route) error {
 	var perIP, ceilings []Policy
 	for _, p := range ps {
@@ -97,6 +97,9 @@ func checkPerAddress(ps []Policy, r Route) error {
 		case KeyChannel:
 			ceilings = append(ceilings, p)
 		}
+	}
+	if len(ceilings) == 0 {
+		return nil // nothing shared to starve
 	}
 	for _, ip := range perIP {
 		if !slices.ContainsFunc(ceilings, func(c Policy) bool { return !ip.below(c) }) {

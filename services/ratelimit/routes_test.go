@@ -40,7 +40,9 @@ func TestCheckRoutes(t *testing.T) {
 		change func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route)
 		want   []string // substrings of the error; none when valid
 	}{
-		{"valid", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) { return ps, rs }, nil},
+		{"valid", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) {
+			return ps, rs
+		}, nil},
 		{"class no route has", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) {
 			ps[1].Classes = []string{"login", "logon"}
 			return ps, rs
@@ -64,6 +66,9 @@ func TestCheckRoutes(t *testing.T) {
 			ps[2].Rate, ps[2].Burst, ps[2].Period = 300, 300, time.Second
 			return ps, rs
 		}, []string{"POST /auth/refresh", "below the channel ceiling"}},
+		{"no ceiling, nothing to starve", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) {
+			return append(ps[:2:2], ps[3:5]...), rs // refresh has no per-address policy, nor a ceiling
+		}, nil},
 		{"per-address policy on another channel", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) {
 			ps[0].Channels = []string{"miniapp"}
 			return ps, rs
