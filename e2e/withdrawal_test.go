@@ -17,8 +17,9 @@ const withdrawals = "/api/v1/me/withdrawals"
 func fastWithdrawals(c *bff.Config) {
 	c.WithdrawalPollInterval = 100 * time.Millisecond
 	for i := range c.RateLimits {
-		if c.RateLimits[i].Key != ratelimit.KeyChannel { // the ceilings (per second) stay above
-			c.RateLimits[i].Rate, c.RateLimits[i].Burst, c.RateLimits[i].Period = 10_000, 10_000, time.Minute
+		c.RateLimits[i].Rate, c.RateLimits[i].Burst, c.RateLimits[i].Period = 10_000, 10_000, time.Minute
+		if c.RateLimits[i].Key == ratelimit.KeyChannel { // ceilings stay above the per-address limits
+			c.RateLimits[i].Rate, c.RateLimits[i].Burst = 100_000, 100_000
 		}
 	}
 }
