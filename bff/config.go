@@ -81,6 +81,8 @@ type Config struct {
 	LockoutFailures   int           `env:"HANDHELD_LOCKOUT_FAILURES" yaml:"lockout_failures"`
 	LockoutWindow     time.Duration `env:"HANDHELD_LOCKOUT_WINDOW" yaml:"lockout_window"`
 	LockoutDuration   time.Duration `env:"HANDHELD_LOCKOUT_DURATION" yaml:"lockout_duration"`
+	RevocationCache   time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
+
 	// LockoutOperatorFailures failures on one operator from all addresses
 	// together lock the operator (LockoutFailures counts one address's);
 	// after each failure an address waits LockoutDelay, doubling up to
@@ -88,7 +90,6 @@ type Config struct {
 	LockoutOperatorFailures int           `env:"HANDHELD_LOCKOUT_OPERATOR_FAILURES" yaml:"lockout_operator_failures"`
 	LockoutDelay            time.Duration `env:"HANDHELD_LOCKOUT_DELAY" yaml:"lockout_delay"`
 	LockoutDelayMax         time.Duration `env:"HANDHELD_LOCKOUT_DELAY_MAX" yaml:"lockout_delay_max"`
-	RevocationCache         time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
 
 	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
@@ -181,49 +182,50 @@ const BodyLimit = 64 << 10
 // fresh machine.
 func Defaults() Config {
 	return Config{
-		Profile:                 ProfileEmbedded,
-		Addr:                    "127.0.0.1:8080",
-		DataDir:                 "var",
-		CoreKeyID:               "handheld",
-		CoreTimeout:             2 * time.Second,
-		WeChatSandbox:           true,
-		WeChatAPIBase:           "https://api.weixin.qq.com",
-		WeChatTimeout:           5 * time.Second,
-		RedisPrefix:             "hh:",
-		RedisTimeout:            20 * time.Millisecond,
-		Issuer:                  "handheld",
-		AccessTTL:               15 * time.Minute,
-		MiniAppSessionTTL:       30 * 24 * time.Hour,
-		AppSessionTTL:           12 * time.Hour,
-		DeviceTokenTTL:          time.Hour,
-		KioskIdle:               3 * time.Minute,
-		KioskAbsolute:           15 * time.Minute,
-		LockoutFailures:         5,
-		LockoutWindow:           15 * time.Minute,
-		LockoutDuration:         15 * time.Minute,
+		Profile:             ProfileEmbedded,
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "var",
+		CoreKeyID:           "handheld",
+		CoreTimeout:         2 * time.Second,
+		WeChatSandbox:       true,
+		WeChatAPIBase:       "https://api.weixin.qq.com",
+		WeChatTimeout:       5 * time.Second,
+		RedisPrefix:         "hh:",
+		RedisTimeout:        20 * time.Millisecond,
+		Issuer:              "handheld",
+		AccessTTL:           15 * time.Minute,
+		MiniAppSessionTTL:   30 * 24 * time.Hour,
+		AppSessionTTL:       12 * time.Hour,
+		DeviceTokenTTL:      time.Hour,
+		KioskIdle:           3 * time.Minute,
+		KioskAbsolute:       15 * time.Minute,
+		LockoutFailures:     5,
+		LockoutWindow:       15 * time.Minute,
+		LockoutDuration:     15 * time.Minute,
+		RevocationCache:     2 * time.Second,
+		Replicas:            1,
+		HomeDeadline:        800 * time.Millisecond,
+		CertificateValidity: 30 * 24 * time.Hour,
+		CertificateLinkTTL:  10 * time.Minute,
+		RateLimits:          ratelimit.DefaultPolicies(),
+		Withdrawals:         withdrawal.DefaultPolicies(),
+		OutboxWorkers:       16,
+		OutboxLease:         30 * time.Second,
+		CentreCode:          "330100",
+		CentreName:          "示范市住房公积金管理中心",
+		PublicBaseURL:       "http://127.0.0.1:8080",
+		LoanRateBP:          285,
+		RequestTimeout:      5 * time.Second,
+		ReadTimeout:         10 * time.Second,
+		WriteTimeout:        15 * time.Second,
+		IdleTimeout:         60 * time.Second,
+		ShutdownTimeout:     15 * time.Second,
+		MaxHeaderBytes:      8 << 10,
+		LogLevel:            "info",
+
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
 		LockoutDelayMax:         30 * time.Second,
-		RevocationCache:         2 * time.Second,
-		Replicas:                1,
-		HomeDeadline:            800 * time.Millisecond,
-		CertificateValidity:     30 * 24 * time.Hour,
-		CertificateLinkTTL:      10 * time.Minute,
-		RateLimits:              ratelimit.DefaultPolicies(),
-		Withdrawals:             withdrawal.DefaultPolicies(),
-		OutboxWorkers:           16,
-		OutboxLease:             30 * time.Second,
-		CentreCode:              "330100",
-		CentreName:              "示范市住房公积金管理中心",
-		PublicBaseURL:           "http://127.0.0.1:8080",
-		LoanRateBP:              285,
-		RequestTimeout:          5 * time.Second,
-		ReadTimeout:             10 * time.Second,
-		WriteTimeout:            15 * time.Second,
-		IdleTimeout:             60 * time.Second,
-		ShutdownTimeout:         15 * time.Second,
-		MaxHeaderBytes:          8 << 10,
-		LogLevel:                "info",
 	}
 }
 

@@ -69,7 +69,9 @@ func TestAnonymousFloodFromOneAddress(t *testing.T) {
 		{"refresh", "POST", func() string { return "/api/v1/auth/refresh" },
 			func() any { return map[string]string{"refresh_token": "rt_" + unique()} }, nil},
 		{"kiosk session", "POST", func() string { return "/api/v1/kiosk/session" }, nil,
-			func() http.Header { return deviceHeaders("kiosk-"+unique(), bff.DemoKioskKey(), time.Now(), newNonce()) }},
+			func() http.Header {
+				return deviceHeaders("kiosk-"+unique(), bff.DemoKioskKey(), time.Now(), newNonce())
+			}},
 	}
 	for i, rt := range routes {
 		send := func(addr string) *response {
@@ -276,4 +278,3 @@ func TestBudgetsSpareReplaysAndFailures(t *testing.T) {
 	wantProblem(t, e.apply(tok, "budget-w2", application), 409, "withdrawal.in_flight")
 	wantProblem(t, e.apply(tok, "budget-w3", application), 429, "rate_limited")
 }
-

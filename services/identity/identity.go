@@ -58,15 +58,16 @@ type Policy struct {
 	LockoutFailures  int           // 5: one address's failures that lock it out of one operator
 	LockoutWindow    time.Duration // 15 min
 	LockoutDuration  time.Duration // 15 min
-	// LockoutOperatorFailures (50) failures from all addresses together
+	DeviceClockSkew  time.Duration // 2 min
+	RevocationCache  time.Duration // 2 s: how stale another replica's logout may be
+	RevocationMemory int           // entries in the local revocation cache
+
+	// LockoutOperatorFailures (20) failures from all addresses together
 	// lock the operator; LockoutDelay (1 s) after a failure, doubling up to
 	// LockoutDelayMax (30 s), the address waits before trying again.
 	LockoutOperatorFailures int
 	LockoutDelay            time.Duration
 	LockoutDelayMax         time.Duration
-	DeviceClockSkew  time.Duration // 2 min
-	RevocationCache  time.Duration // 2 s: how stale another replica's logout may be
-	RevocationMemory int           // entries in the local revocation cache
 }
 
 // Device is a registered kiosk.

@@ -3,8 +3,8 @@ package identity
 import (
 	"context"
 	"crypto/ed25519"
-	"database/sql"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
