@@ -1,8 +1,12 @@
 package request
 
 import (
+	"io"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"handheld/services"
@@ -64,5 +68,44 @@ func TestDecode(t *testing.T) {
 	var v login
 	if err := Decode([]byte(`{"code":"x","count":7}`), &v); err != nil || !cmp.Equal(v, login{Code: "x", Count: 7}) {
 		t.Fatalf("decoded %+v, %v", v, err)
+	}
+}
+
+// DecodeJSON decodes a body once per request: a second reader of the same
+// type (the handler after a rate limiter) gets the first decoding, or its
+// error, and a reader of another type decodes afresh.
+func TestDecodeJSONOncePerRequest(t *testing.T) {
+	app := fiber.New()
+	app.Post("/", func(c *fiber.Ctx) error {
+		var first, second login
+		err1 := DecodeJSON(c, &first)
+		c.Request().SetBodyString(`{"code":"changed"}`) // a second parse would see this
+		err2 := DecodeJSON(c, &second)
+		var other struct {
+			Code string `json:"code"`
+		}
+		err3 := DecodeJSON(c, &other)
+		if services.ErrorCode(err1) != services.ErrorCode(err2) || (err1 == nil) != (err2 == nil) || (err1 == nil && first != second) {
+			return c.SendString("differ")
+		}
+		if err1 != nil {
+			return c.SendString(string(services.ErrorCode(err1)))
+		}
+		if err3 != nil || other.Code != "changed" {
+			return c.SendString("other type not decoded afresh")
+		}
+		return c.SendString(second.Code)
+	})
+	for body, want := range map[string]string{`{"code":"abc"}`: "abc", `{"code":"a","code":"b"}`: "request.duplicate_field"} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		if string(got) != want {
+			t.Errorf("%s: %q, want %q", body, got, want)
+		}
 	}
 }
