@@ -74,6 +74,7 @@ type App struct {
 	wechat       *wechat.Client
 	flow         *flow.Gate
 	proxies      middleware.Proxies
+	limited      []ratelimit.Route // how each limited route is counted, for CheckRoutes
 	closers      []func() error
 }
 
@@ -110,6 +111,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.http = a.routes()
+	if err := ratelimit.CheckRoutes(a.cfg.RateLimits, a.limited); err != nil {
+		return nil, fmt.Errorf("rate_limits: %w", err)
+	}
 	return a, nil
 }
 
@@ -200,30 +204,47 @@ func (a *App) routes() *fiber.App {
 	app.Get("/openapi.yaml", serveOpenAPI)
 
 	v1 := app.Group("/api/v1")
-	limit := func(class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
-		return middleware.RateLimit(a.limiter, middleware.Limit{Class: class, Channel: channel, Subject: subject})
+	// Each limit is recorded as a ratelimit.Route for CheckRoutes: the
+	// keys it fills follow from the roles that reach it.
+	limit := func(route string, lim middleware.Limit) fiber.Handler {
+		a.limited = append(a.limited, lim.Route(route))
+		return middleware.RateLimit(a.limiter, lim)
 	}
-	read := limit("read", "", nil)
-	v1.Get("/loan/calculator", limit("public", "public", nil), public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
+	anonymous := func(route, class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
+		return limit(route, middleware.Limit{Class: class, Channel: channel, Subject: subject})
+	}
+	signedIn := func(route, class string, roles ...string) fiber.Handler {
+		return limit(route, middleware.Limit{Class: class, Roles: roles})
+	}
+	depositor, employerRole := identity.RoleDepositor, identity.RoleEmployer
+	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", "public", "public", nil),
+		public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
 
 	ah := auth.Handlers{ID: a.identity, KeySet: a.keys.JWKS()}
 	authed := middleware.Auth(a.identity)
 	kioskDevice := middleware.Require([]string{identity.RoleKiosk})
-	app.Get("/.well-known/jwks.json", limit("public", "public", nil), ah.JWKS)
-	v1.Post("/auth/wechat", limit("login", identity.ChannelMiniApp, nil), ah.WeChat)
-	v1.Post("/auth/bind", limit("bind", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
-	v1.Post("/auth/face-checks", limit("face_check", identity.ChannelMiniApp, middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
-	v1.Post("/auth/step-up", authed, middleware.Require([]string{identity.RoleDepositor}), limit("face_check", "", nil), ah.StepUp)
-	v1.Post("/auth/employer", limit("login", identity.ChannelApp, middleware.BodyField("unit_code", "operator_id")), ah.Employer)
-	v1.Post("/auth/verifier", limit("login", identity.ChannelApp, middleware.BodyField("client_id")), ah.Verifier)
-	v1.Post("/auth/refresh", limit("refresh", "public", middleware.BodyField("refresh_token")), ah.Refresh)
-	v1.Post("/auth/logout", authed, read, ah.Logout)
-	v1.Post("/kiosk/session", limit("login", identity.ChannelKiosk, middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
-	v1.Post("/auth/kiosk", authed, kioskDevice, limit("login", "", middleware.BodyField("id_number")), ah.Kiosk)
-	v1.Get("/kiosk/device", authed, kioskDevice, read, kiosk.Handlers{Devices: a.identity}.Device)
+	app.Get("/.well-known/jwks.json", anonymous("GET /.well-known/jwks.json", "public", "public", nil), ah.JWKS)
+	v1.Post("/auth/wechat", anonymous("POST /api/v1/auth/wechat", "login", identity.ChannelMiniApp, nil), ah.WeChat)
+	v1.Post("/auth/bind", anonymous("POST /api/v1/auth/bind", "bind", identity.ChannelMiniApp,
+		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
+	v1.Post("/auth/face-checks", anonymous("POST /api/v1/auth/face-checks", "face_check", identity.ChannelMiniApp,
+		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
+	v1.Post("/auth/step-up", authed, middleware.Require([]string{depositor}),
+		signedIn("POST /api/v1/auth/step-up", "face_check", depositor), ah.StepUp)
+	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", "login", identity.ChannelApp, auth.EmployerAccount), ah.Employer)
+	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", "login", identity.ChannelApp, auth.VerifierAccount), ah.Verifier)
+	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", "refresh", "public", auth.RefreshAccount), ah.Refresh)
+	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", "read",
+		depositor, employerRole, identity.RoleKiosk, identity.RoleVerifier), ah.Logout)
+	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", "login", identity.ChannelKiosk,
+		middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
+	v1.Post("/auth/kiosk", authed, kioskDevice, limit("POST /api/v1/auth/kiosk",
+		middleware.Limit{Class: "login", Roles: []string{identity.RoleKiosk}, Subject: auth.KioskAccount}), ah.Kiosk)
+	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", "read", identity.RoleKiosk),
+		kiosk.Handlers{Devices: a.identity}.Device)
 
-	me := v1.Group("/me", authed, middleware.Require([]string{identity.RoleDepositor}),
-		middleware.Assurance(a.identity, identity.ServiceRead), read, middleware.Service(a.flow, "account"))
+	me := v1.Group("/me", authed, middleware.Require([]string{depositor}), middleware.Assurance(a.identity, identity.ServiceRead),
+		signedIn("/api/v1/me/*", "read", depositor), middleware.Service(a.flow, "account"))
 	me.Get("/session", miniapp.Session)
 	// Money and certificates need a recent face check (the assurance
 	// policy); these run before the routes' own handlers below.
@@ -233,16 +254,21 @@ func (a *App) routes() *fiber.App {
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
 	miniapp.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
 	miniapp.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
-		middleware.Idempotency(a.store, time.Now), limit("certificate_issue", "", nil), middleware.Service(a.flow, "certificate"))
-	a.verify.Routes(app, limit("public", "public", nil), limit("verify_public", "public", nil))
-	miniapp.ECard{Service: a.ecard}.Routes(me, limit("ecard", "", nil))
-	miniapp.Withdrawals{Service: a.withdrawals, Catalogs: a.catalogs}.Routes(me, limit("withdrawal_submit", "", nil),
-		middleware.Service(a.flow, "withdrawal"))
-	miniapp.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, limit("rating", "", nil))
+		middleware.Idempotency(a.store, time.Now), signedIn("POST /api/v1/me/certificates", "certificate_issue", depositor),
+		middleware.Service(a.flow, "certificate"))
+	a.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", "public", "public", nil),
+		anonymous("GET /api/v1/verify/{code}, /verify/{code}", "verify_public", "public", nil))
+	miniapp.ECard{Service: a.ecard}.Routes(me, signedIn("e-card routes", "ecard", depositor))
+	miniapp.Withdrawals{Service: a.withdrawals, Catalogs: a.catalogs}.Routes(me,
+		signedIn("withdrawal writes", "withdrawal_submit", depositor), middleware.Service(a.flow, "withdrawal"))
+	miniapp.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, signedIn("case ratings", "rating", depositor))
 	public.ECard{Service: a.ecard}.Routes(v1, authed,
-		middleware.Require([]string{identity.RoleVerifier, identity.RoleKiosk}), limit("verify_ecard", "", nil))
+		middleware.Require([]string{identity.RoleVerifier, identity.RoleKiosk}),
+		signedIn("POST /api/v1/ecard/verify", "verify_ecard", identity.RoleVerifier, identity.RoleKiosk))
 
-	emp := v1.Group("/employer", authed, middleware.Require([]string{identity.RoleEmployer}, identity.ChannelApp), read, middleware.Service(a.flow, "employer"))
+	emp := v1.Group("/employer", authed, middleware.Require([]string{employerRole}, identity.ChannelApp),
+		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: identity.ChannelApp, Roles: []string{employerRole}}),
+		middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
 	return app
 }

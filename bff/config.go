@@ -84,6 +84,14 @@ type Config struct {
 	LockoutDuration   time.Duration `env:"HANDHELD_LOCKOUT_DURATION" yaml:"lockout_duration"`
 	RevocationCache   time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
 
+	// LockoutOperatorFailures failures on one operator from all addresses
+	// together lock the operator (LockoutFailures counts one address's);
+	// after each failure an address waits LockoutDelay, doubling up to
+	// LockoutDelayMax, before trying that operator again.
+	LockoutOperatorFailures int           `env:"HANDHELD_LOCKOUT_OPERATOR_FAILURES" yaml:"lockout_operator_failures"`
+	LockoutDelay            time.Duration `env:"HANDHELD_LOCKOUT_DELAY" yaml:"lockout_delay"`
+	LockoutDelayMax         time.Duration `env:"HANDHELD_LOCKOUT_DELAY_MAX" yaml:"lockout_delay_max"`
+
 	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
 	TrustedProxies []string `env:"HANDHELD_TRUSTED_PROXIES" envSeparator:"," yaml:"trusted_proxies"`
@@ -224,6 +232,10 @@ func Defaults() Config {
 		ShutdownTimeout:     15 * time.Second,
 		MaxHeaderBytes:      8 << 10,
 		LogLevel:            "info",
+
+		LockoutOperatorFailures: 20,
+		LockoutDelay:            time.Second,
+		LockoutDelayMax:         30 * time.Second,
 	}
 }
 
@@ -359,6 +371,15 @@ func (c Config) Validate() error {
 	}
 	if c.LockoutFailures < 1 || c.LockoutFailures > 100 {
 		bad("HANDHELD_LOCKOUT_FAILURES", "must be 1..100, not %d", c.LockoutFailures)
+	}
+	if c.LockoutOperatorFailures <= c.LockoutFailures || c.LockoutOperatorFailures > 10_000 {
+		bad("HANDHELD_LOCKOUT_OPERATOR_FAILURES", "must be above HANDHELD_LOCKOUT_FAILURES and at most 10000, not %d", c.LockoutOperatorFailures)
+	}
+	if c.LockoutDelay < 0 || c.LockoutDelay > time.Minute {
+		bad("HANDHELD_LOCKOUT_DELAY", "must be between 0 and 1m, not %s", c.LockoutDelay)
+	}
+	if c.LockoutDelayMax < c.LockoutDelay || c.LockoutDelayMax > c.LockoutDuration {
+		bad("HANDHELD_LOCKOUT_DELAY_MAX", "must be between HANDHELD_LOCKOUT_DELAY and HANDHELD_LOCKOUT_DURATION, not %s", c.LockoutDelayMax)
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("HANDHELD_WECHAT_API_BASE", "must be an http(s) URL")

@@ -119,6 +119,10 @@ func (a *App) openIdentity(ctx context.Context) error {
 			DeviceClockSkew:  2 * time.Minute,
 			RevocationCache:  cfg.RevocationCache,
 			RevocationMemory: 100_000,
+
+			LockoutOperatorFailures: cfg.LockoutOperatorFailures,
+			LockoutDelay:            cfg.LockoutDelay,
+			LockoutDelayMax:         cfg.LockoutDelayMax,
 		},
 	})
 	return err

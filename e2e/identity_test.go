@@ -130,7 +130,7 @@ func TestWeChatErrorsAreProblems(t *testing.T) {
 }
 
 func TestEmployerLoginScopeAndLockout(t *testing.T) {
-	e := start(t, func(c *bff.Config) { c.LockoutFailures = 3 })
+	e := start(t, func(c *bff.Config) { c.LockoutFailures, c.LockoutDelay, c.LockoutDelayMax = 3, 0, 0 })
 	minghu := e.persona("employer", "")
 	tok := e.loginEmployer(minghu)
 	r := e.do("GET", "/api/v1/employer/unit", nil, bearer(tok.AccessToken))

@@ -247,6 +247,9 @@ func faultConfig(t *testing.T) []byte {
 	var policies []ratelimit.Policy
 	for _, p := range ratelimit.DefaultPolicies() {
 		p.Rate, p.Burst, p.Period = 100_000, 100_000, time.Second
+		if p.Key == ratelimit.KeyChannel { // ceilings stay above the per-address limits
+			p.Rate, p.Burst = 200_000, 200_000
+		}
 		policies = append(policies, p)
 	}
 	reads := core.DefaultReaderConfig()

@@ -8,6 +8,7 @@ import (
 
 	"handheld/bff"
 	"handheld/services/coresim"
+	"handheld/services/ratelimit"
 )
 
 const withdrawals = "/api/v1/me/withdrawals"
@@ -18,6 +19,9 @@ func fastWithdrawals(c *bff.Config) {
 	c.WithdrawalPollInterval = 100 * time.Millisecond
 	for i := range c.RateLimits {
 		c.RateLimits[i].Rate, c.RateLimits[i].Burst, c.RateLimits[i].Period = 10_000, 10_000, time.Minute
+		if c.RateLimits[i].Key == ratelimit.KeyChannel { // ceilings stay above the per-address limits
+			c.RateLimits[i].Rate, c.RateLimits[i].Burst = 100_000, 100_000
+		}
 	}
 }
 

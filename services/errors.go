@@ -22,6 +22,7 @@ const (
 	CodeInvalid           Code = "request.invalid"
 	CodeMalformedJSON     Code = "request.malformed_json"
 	CodeUnknownField      Code = "request.unknown_field"
+	CodeDuplicateField    Code = "request.duplicate_field"
 	CodeTooLarge          Code = "request.too_large"
 	CodeUnsupportedMedia  Code = "request.unsupported_media_type"
 	CodeHeadersTooLarge   Code = "request.headers_too_large"
@@ -126,6 +127,7 @@ var statusOf = map[Code]int{
 	CodeInvalid:           http.StatusBadRequest,
 	CodeMalformedJSON:     http.StatusBadRequest,
 	CodeUnknownField:      http.StatusBadRequest,
+	CodeDuplicateField:    http.StatusBadRequest,
 	CodeTooLarge:          http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMedia:  http.StatusUnsupportedMediaType,
 	CodeHeadersTooLarge:   http.StatusRequestHeaderFieldsTooLarge,

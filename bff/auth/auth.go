@@ -105,15 +105,12 @@ func (h Handlers) Bind(c *fiber.Ctx) error {
 
 // Employer is POST /api/v1/auth/employer {unit_code, operator_id, password}.
 func (h Handlers) Employer(c *fiber.Ctx) error {
-	var req struct {
-		UnitCode   string `json:"unit_code"`
-		OperatorID string `json:"operator_id"`
-		Password   string `json:"password"`
-	}
+	var req employerRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	t, err := h.ID.LoginEmployer(c.UserContext(), identity.EmployerLogin{UnitCode: req.UnitCode, OperatorID: req.OperatorID, Password: req.Password})
+	t, err := h.ID.LoginEmployer(c.UserContext(), identity.EmployerLogin{UnitCode: req.UnitCode, OperatorID: req.OperatorID, Password: req.Password,
+		Address: middleware.GetClientIP(c)})
 	if err != nil {
 		return err
 	}
@@ -144,11 +141,7 @@ func (h Handlers) DeviceSession(c *fiber.Ctx) error {
 // Kiosk is POST /api/v1/auth/kiosk {id_number, name, face_token} with the
 // device token.
 func (h Handlers) Kiosk(c *fiber.Ctx) error {
-	var req struct {
-		IDNumber  string `json:"id_number"`
-		Name      string `json:"name"`
-		FaceToken string `json:"face_token"`
-	}
+	var req kioskRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -162,10 +155,7 @@ func (h Handlers) Kiosk(c *fiber.Ctx) error {
 
 // Verifier is POST /api/v1/auth/verifier {client_id, client_secret}.
 func (h Handlers) Verifier(c *fiber.Ctx) error {
-	var req struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
+	var req verifierRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
@@ -178,9 +168,7 @@ func (h Handlers) Verifier(c *fiber.Ctx) error {
 
 // Refresh is POST /api/v1/auth/refresh {refresh_token}.
 func (h Handlers) Refresh(c *fiber.Ctx) error {
-	var req struct {
-		RefreshToken string `json:"refresh_token"`
-	}
+	var req refreshRequest
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}

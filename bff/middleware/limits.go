@@ -2,19 +2,22 @@ package middleware
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"handheld/services"
 	"handheld/services/identity"
 	"handheld/services/ratelimit"
 )
 
-// Limiter decides whether a request may go on.
+// Limiter decides whether a request may go on, and takes back what a
+// request that did no work spent of a person's budget.
 type Limiter interface {
 	Allow(ctx context.Context, r ratelimit.Request) (ratelimit.Decision, error)
+	Refund(ctx context.Context, r ratelimit.Request)
 }
 
 // Gate answers whether a service is open on a channel (flow control).
@@ -29,20 +32,59 @@ type Limit struct {
 	// Channel counts an anonymous request; a signed-in one counts on its
 	// token's channel.
 	Channel string
+	// Roles are the roles a signed-in route admits (Auth and Require run
+	// first); empty for a route without a token. They say which keys the
+	// principal fills, for the start-up check of the policies.
+	Roles []string
 	// Subject, when set, names the account a sign-in route is signing into
 	// (the operator, the ID number at a kiosk), so per-subject login limits
-	// hold across addresses and devices. The limiter hashes it.
+	// hold across addresses and devices. The limiter hashes it. It must
+	// read the body through bff/request, the decoding the handler reads.
 	Subject func(*fiber.Ctx) string
+}
+
+// Route is the limit as ratelimit.CheckRoutes compares it with the
+// policies: the keys RateLimit fills for it, on which channels.
+func (lim Limit) Route(name string) ratelimit.Route {
+	r := ratelimit.Route{Name: name, Class: lim.Class, Anonymous: len(lim.Roles) == 0,
+		Keys: []string{ratelimit.KeyIP, ratelimit.KeyChannel}}
+	if lim.Channel != "" {
+		r.Channels = []string{lim.Channel}
+	}
+	if lim.Subject != nil || !r.Anonymous {
+		r.Keys = append(r.Keys, ratelimit.KeySubject)
+	}
+	for _, role := range lim.Roles {
+		switch role {
+		case identity.RoleEmployer:
+			r.Keys = append(r.Keys, ratelimit.KeyUnit)
+		case identity.RoleKiosk:
+			r.Keys = append(r.Keys, ratelimit.KeyDevice, ratelimit.KeyVerifier)
+		case identity.RoleVerifier:
+			r.Keys = append(r.Keys, ratelimit.KeyVerifier)
+		case identity.RoleDepositor:
+			r.Keys = append(r.Keys, ratelimit.KeyDevice) // a citizen at a kiosk
+		}
+	}
+	slices.Sort(r.Keys)
+	r.Keys = slices.Compact(r.Keys)
+	return r
 }
 
 // RateLimit applies every policy of the route's class and answers with the
 // RateLimit-* headers of the tightest one; over the limit it is 429 with
-// Retry-After.
+// Retry-After. When the request did no work — an Idempotency-Key replay or
+// a failure on our side (5xx) — the unit spent under budget policies is
+// given back, so that neither a retry nor an outage costs a person their
+// day's allowance.
 func RateLimit(l Limiter, lim Limit) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		r := ratelimit.Request{Class: lim.Class, Channel: lim.Channel, IP: GetClientIP(c)}
 		if p, ok := c.Locals(localPrincipal).(identity.Principal); ok {
 			r.Channel, r.Subject, r.Device, r.Unit = p.Channel, p.Subject, p.Device, p.Unit
+			if p.Role == identity.RoleVerifier || p.Role == identity.RoleKiosk {
+				r.Verifier = p.Subject // who checks the e-card: a verifier client or a device
+			}
 		}
 		if lim.Subject != nil {
 			r.Subject = lim.Subject(c)
@@ -59,8 +101,30 @@ func RateLimit(l Limiter, lim Limit) fiber.Handler {
 		if err := d.Err(); err != nil {
 			return err
 		}
-		return c.Next()
+		err = c.Next()
+		if didNoWork(c, err) {
+			l.Refund(c.UserContext(), r)
+		}
+		return err
 	}
+}
+
+// didNoWork reports a request answered from an earlier one's outcome
+// (Idempotent-Replayed) or failed on the service's side (5xx).
+func didNoWork(c *fiber.Ctx, err error) bool {
+	if string(c.Response().Header.Peek(HeaderIdempotentReplayed)) == "true" {
+		return true
+	}
+	status := c.Response().StatusCode()
+	if err != nil {
+		var fe *fiber.Error
+		if errors.As(err, &fe) && !errors.As(err, new(*services.Error)) {
+			status = fe.Code
+		} else {
+			status = services.AsError(err).Code.Status()
+		}
+	}
+	return status >= 500
 }
 
 // Service refuses a request when its service is switched off or outside its
@@ -84,23 +148,6 @@ func ceilSeconds(s float64) int {
 		n++
 	}
 	return n
-}
-
-// BodyField returns a Limit.Subject that reads string fields of the JSON
-// body (joined by "/"); a body that does not parse counts as "".
-func BodyField(names ...string) func(*fiber.Ctx) string {
-	return func(c *fiber.Ctx) string {
-		var m map[string]any
-		if json.Unmarshal(c.Body(), &m) != nil {
-			return ""
-		}
-		var parts []string
-		for _, n := range names {
-			s, _ := m[n].(string)
-			parts = append(parts, s)
-		}
-		return strings.Join(parts, "/")
-	}
 }
 
 // HeaderValue returns a Limit.Subject that reads a request header (the

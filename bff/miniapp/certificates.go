@@ -31,12 +31,14 @@ type Certificates struct {
 }
 
 // Routes registers the certificate routes on the /me group. Issuing is a
-// creating write: limit (the certificate_issue rate-limit class) and idem
-// (the Idempotency-Key middleware) run before it, in that order. guards run
-// first on every route (e.g. the "certificate" service gate).
+// creating write: idem (the Idempotency-Key middleware) and limit (the
+// certificate_issue rate-limit class) run before it, in that order, so that
+// a replay is answered without touching the person's daily budget, even
+// once it is spent. guards run first on every route (e.g. the
+// "certificate" service gate).
 func (h Certificates) Routes(me fiber.Router, idem, limit fiber.Handler, guards ...fiber.Handler) {
 	with := func(hs ...fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, guards...), hs...) }
-	me.Post("/certificates", with(limit, idem, h.Issue)...)
+	me.Post("/certificates", with(idem, limit, h.Issue)...)
 	me.Get("/certificates", with(h.List)...)
 	me.Get("/certificates/:id", with(h.Get)...)
 	me.Post("/certificates/:id/revoke", with(h.Revoke)...)

@@ -5,66 +5,109 @@ package request
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"mime"
+	"reflect"
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
 )
 
+// localDecoded holds the body as DecodeJSON first decoded it.
+const localDecoded = "request.decoded"
+
+// decoded is a body's one decoding: the value (or error) for its Go type.
+type decoded struct {
+	typ reflect.Type
+	val reflect.Value
+	err error
+}
+
 // DecodeJSON decodes the body into v: content type application/json (415
-// otherwise), one JSON value, no unknown fields, right types.
+// otherwise), one JSON value, names matched exactly, no unknown or
+// duplicate names, right types.
+//
+// The body is decoded once per request: a later call with the same type
+// (a handler after a rate limiter keyed by a body field) gets a copy of the
+// first decoding, so what the limiter counted is what the handler acts on.
 func DecodeJSON(c *fiber.Ctx, v any) error {
 	ct := c.Get(fiber.HeaderContentType)
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		return services.E(services.CodeUnsupportedMedia)
 	}
-	return Decode(c.Body(), v)
+	dst := reflect.ValueOf(v)
+	if d, ok := c.Locals(localDecoded).(decoded); ok && d.typ == dst.Type() {
+		if d.err == nil {
+			dst.Elem().Set(d.val)
+		}
+		return d.err
+	}
+	err = Decode(c.Body(), v)
+	c.Locals(localDecoded, decoded{typ: dst.Type(), val: dst.Elem(), err: err})
+	return err
 }
 
-// Decode is DecodeJSON without the content-type check, for bodies read
-// elsewhere.
+// strict are the decoding options: exact-case names (encoding/json matches
+// names case-insensitively, so {"Amount_Fen":…} would fill amount_fen),
+// unknown names refused, duplicate names refused (encoding/json keeps the
+// last, another reader may keep the first), valid UTF-8 only.
+var strict = json.JoinOptions(
+	json.MatchCaseInsensitiveNames(false),
+	json.RejectUnknownMembers(true),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
+// Decode is DecodeJSON without the content-type check and the per-request
+// memory, for bodies read elsewhere.
 func Decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return services.Invalid(services.FieldError{Field: "body", Code: services.FieldRequired})
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v, strict); err != nil {
 		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return services.Errorf(services.CodeMalformedJSON, "trailing data after the JSON value")
 	}
 	return nil
 }
 
 func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
+	var semErr *json.SemanticError
+	var synErr *jsontext.SyntacticError
 	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return services.Invalid(services.FieldError{Field: field, Code: "type",
-			Params: map[string]any{"expected": typeErr.Type.Kind().String()}})
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return &services.Error{Code: services.CodeMalformedJSON, Cause: err}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+	case errors.As(err, &synErr) && errors.Is(synErr.Err, jsontext.ErrDuplicateName):
+		name := fieldName(synErr.JSONPointer)
+		return &services.Error{Code: services.CodeDuplicateField, Params: map[string]any{"field": name},
+			Fields: []services.FieldError{{Field: name, Code: "duplicate"}}, Cause: err}
+	case errors.As(err, &semErr) && errors.Is(semErr.Err, json.ErrUnknownName):
+		name := fieldName(semErr.JSONPointer)
 		return &services.Error{Code: services.CodeUnknownField, Params: map[string]any{"field": name},
 			Fields: []services.FieldError{{Field: name, Code: "unknown"}}, Cause: err}
+	case errors.As(err, &semErr) && semErr.GoType != nil:
+		return &services.Error{Code: services.CodeInvalid, Cause: err,
+			Fields: []services.FieldError{{Field: fieldName(semErr.JSONPointer), Code: "type",
+				Params: map[string]any{"expected": semErr.GoType.Kind().String()}}}}
 	default:
 		return &services.Error{Code: services.CodeMalformedJSON, Cause: err}
 	}
+}
+
+// fieldName is a JSON Pointer as the field errors name fields: "a.b", or
+// "body" for the whole body.
+func fieldName(p jsontext.Pointer) string {
+	var parts []string
+	for tok := range p.Tokens() {
+		parts = append(parts, tok)
+	}
+	if len(parts) == 0 {
+		return "body"
+	}
+	return strings.Join(parts, ".")
 }
 
 // Query collects query-parameter errors so a client learns about every bad

@@ -40,7 +40,13 @@ func (s *Service) checkSession(ctx context.Context, p Principal) error {
 			return s.checkStore(ctx, p.Session, err)
 		}
 		if !alive {
-			_ = s.revoke(ctx, session{ID: p.Session, Subject: p.Subject, Channel: p.Channel, ExpiresAt: p.ExpiresAt}, "idle")
+			// Revocation (logout, its device session ending) deletes the
+			// timer too: tell it from idleness.
+			if _, revoked, err := s.KV.Get(ctx, revokedKey(p.Session)); err == nil && revoked {
+				s.revoked.markRevoked(p.Session)
+				return services.E(services.CodeSessionRevoked)
+			}
+			_ = s.revoke(ctx, session{ID: p.Session, Subject: p.Subject, Role: p.Role, Channel: p.Channel, ExpiresAt: p.ExpiresAt}, "idle")
 			return services.E(services.CodeIdleTimeout)
 		}
 		s.revoked.markLive(p.Session)

@@ -77,7 +77,7 @@ func newFixture(tb testing.TB, store kv.Store, cacheSize int, revocationCache ti
 		Store: s, Core: notCalled{}, WeChat: notCalled{}, Tokens: tok, KV: counted, Audit: log,
 		HashSecret: []byte("0123456789abcdef0123456789abcdef"), Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
-			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
+			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,
 			RefreshTTL:      map[string]time.Duration{identity.ChannelApp: time.Hour},
 			RevocationCache: revocationCache},
 	})

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"time"
 
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/ratelimit"
 )
 
 // EmployerLogin is an operator's credentials from the employer app.
@@ -15,6 +17,9 @@ type EmployerLogin struct {
 	UnitCode   string
 	OperatorID string
 	Password   string
+	// Address is the client's address, which failures are counted by
+	// together with the operator (see LoginEmployer).
+	Address string
 }
 
 var operatorIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -39,29 +44,41 @@ func (l EmployerLogin) Validate() error {
 	return nil
 }
 
-// LoginEmployer checks an operator's credentials with the core. After
-// LockoutFailures failures within LockoutWindow the operator is locked for
-// LockoutDuration, whatever address the attempts come from.
+// LoginEmployer checks an operator's credentials with the core, under the
+// lockout policy (Policy.Lockout*): failures are counted per operator and
+// address, and per operator alone.
+//
+//   - One address's failures on one operator lock that pair after
+//     LockoutFailures within LockoutWindow, for LockoutDuration: a
+//     stranger's guesses lock out the stranger, not the operator signing
+//     in from elsewhere.
+//   - Failures from every address together lock the operator after
+//     LockoutOperatorFailures (a higher threshold), against guessing spread
+//     over many addresses.
+//   - After each failure the pair waits LockoutDelay, doubling with every
+//     further failure up to LockoutDelayMax, before the core is asked again.
+//
+// A locked or waiting attempt is refused with auth.locked and Retry-After,
+// without asking the core.
 func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, error) {
 	if err := l.Validate(); err != nil {
 		return Tokens{}, err
 	}
 	operator := s.pseudonym("operator", l.UnitCode+"/"+l.OperatorID)
 	actor := "operator:" + tag(operator)
-	lockKey, failKey := "oplock:"+operator, "opfail:"+operator
-	if d, err := s.KV.TTL(ctx, lockKey); err != nil {
-		return Tokens{}, services.Errorf(services.CodeInternal, "lockout check: %w", err)
-	} else if d > 0 {
-		return Tokens{}, &services.Error{Code: services.CodeLocked, RetryAfter: d}
+	lk := lockKeysFor(operator, ratelimit.AddressKey(l.Address))
+	if err := s.checkLocks(ctx, lk); err != nil {
+		return Tokens{}, err
 	}
 	op, err := s.Core.AuthenticateOperator(ctx, core.OperatorLogin{UnitCode: l.UnitCode, OperatorID: l.OperatorID, Password: l.Password})
 	if errors.Is(err, core.ErrInvalidCredentials) {
-		return Tokens{}, s.operatorFailed(ctx, actor, lockKey, failKey)
+		return Tokens{}, s.operatorFailed(ctx, actor, lk)
 	}
 	if err != nil {
 		return Tokens{}, err
 	}
-	_ = s.KV.Del(ctx, failKey)
+	_ = s.KV.Del(ctx, lk.pairFail)
+	_ = s.KV.Del(ctx, lk.pairWait)
 	tok, err := s.startSession(ctx, session{Subject: "op_" + operator[:26], Role: RoleEmployer, Channel: ChannelApp,
 		Unit: op.UnitCode, ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelApp])}, true)
 	if err != nil {
@@ -71,24 +88,80 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 		Target: "unit:" + tag(s.pseudonym("unit", op.UnitCode)), Result: "ok"})
 }
 
-// operatorFailed counts a failure and locks the operator at the threshold.
-func (s *Service) operatorFailed(ctx context.Context, actor, lockKey, failKey string) error {
-	n, err := s.KV.Incr(ctx, failKey, s.Policy.LockoutWindow)
+// lockKeys are the kv keys of one operator's lockout state, seen from one
+// address. kv hashes key names, so neither the operator's pseudonym nor
+// the address is readable in kv.
+type lockKeys struct {
+	opLock, opFail               string // the operator, from any address
+	pairLock, pairFail, pairWait string // the operator from this address
+}
+
+func lockKeysFor(operator, address string) lockKeys {
+	pair := operator + "@" + address
+	return lockKeys{opLock: "oplock:" + operator, opFail: "opfail:" + operator,
+		pairLock: "oppairlock:" + pair, pairFail: "oppairfail:" + pair, pairWait: "oppairwait:" + pair}
+}
+
+// checkLocks refuses while the operator, or the operator from this address,
+// is locked or waiting out its delay.
+func (s *Service) checkLocks(ctx context.Context, lk lockKeys) error {
+	for _, key := range []string{lk.opLock, lk.pairLock, lk.pairWait} {
+		d, err := s.KV.TTL(ctx, key)
+		if err != nil {
+			return services.Errorf(services.CodeInternal, "lockout check: %w", err)
+		}
+		if d > 0 {
+			return &services.Error{Code: services.CodeLocked, RetryAfter: d}
+		}
+	}
+	return nil
+}
+
+// operatorFailed counts a failure for the pair and the operator, locks
+// whichever reached its threshold, and otherwise makes the pair wait.
+func (s *Service) operatorFailed(ctx context.Context, actor string, lk lockKeys) error {
+	p := s.Policy
+	pairN, err := s.KV.Incr(ctx, lk.pairFail, p.LockoutWindow)
+	if err != nil {
+		return services.Errorf(services.CodeInternal, "count failure: %w", err)
+	}
+	opN, err := s.KV.Incr(ctx, lk.opFail, p.LockoutWindow)
 	if err != nil {
 		return services.Errorf(services.CodeInternal, "count failure: %w", err)
 	}
 	if err := s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.failure", Target: "employer", Result: "denied"}); err != nil {
 		return err
 	}
-	if n < int64(s.Policy.LockoutFailures) {
+	lock, failKey := "", ""
+	switch {
+	case opN >= int64(p.LockoutOperatorFailures):
+		lock, failKey = lk.opLock, lk.opFail
+	case pairN >= int64(p.LockoutFailures):
+		lock, failKey = lk.pairLock, lk.pairFail
+	default:
+		if d := failureDelay(p, pairN); d > 0 {
+			if err := s.KV.Set(ctx, lk.pairWait, []byte{1}, d); err != nil {
+				return services.Errorf(services.CodeInternal, "delay: %w", err)
+			}
+		}
 		return services.E(services.CodeBadCredentials)
 	}
-	if err := s.KV.Set(ctx, lockKey, []byte{1}, s.Policy.LockoutDuration); err != nil {
+	if err := s.KV.Set(ctx, lock, []byte{1}, p.LockoutDuration); err != nil {
 		return services.Errorf(services.CodeInternal, "lock: %w", err)
 	}
 	_ = s.KV.Del(ctx, failKey)
 	if err := s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "lockout", Target: "employer", Result: "denied"}); err != nil {
 		return err
 	}
-	return &services.Error{Code: services.CodeLocked, RetryAfter: s.Policy.LockoutDuration}
+	return &services.Error{Code: services.CodeLocked, RetryAfter: p.LockoutDuration}
+}
+
+// failureDelay is the wait after a pair's n-th failure: LockoutDelay,
+// doubled for each further failure, at most LockoutDelayMax.
+func failureDelay(p Policy, n int64) time.Duration {
+	d := p.LockoutDelay
+	for i := int64(1); i < n && d < p.LockoutDelayMax; i++ {
+		d *= 2
+	}
+	return min(d, p.LockoutDelayMax)
 }

@@ -59,12 +59,19 @@ type Policy struct {
 	DeviceTokenTTL   time.Duration // 1 h
 	KioskIdle        time.Duration // 3 min
 	KioskAbsolute    time.Duration // 15 min
-	LockoutFailures  int           // 5
+	LockoutFailures  int           // 5: one address's failures that lock it out of one operator
 	LockoutWindow    time.Duration // 15 min
 	LockoutDuration  time.Duration // 15 min
 	DeviceClockSkew  time.Duration // 2 min
 	RevocationCache  time.Duration // 2 s: how stale another replica's logout may be
 	RevocationMemory int           // entries in the local revocation cache
+
+	// LockoutOperatorFailures (20) failures from all addresses together
+	// lock the operator; LockoutDelay (1 s) after a failure, doubling up to
+	// LockoutDelayMax (30 s), the address waits before trying again.
+	LockoutOperatorFailures int
+	LockoutDelay            time.Duration
+	LockoutDelayMax         time.Duration
 }
 
 // Device is a registered kiosk.

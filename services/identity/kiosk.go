@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"regexp"
 	"strconv"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/store"
 	"handheld/services/token"
 )
 
@@ -88,7 +91,8 @@ type KioskLogin struct {
 }
 
 // LoginKiosk starts a short citizen session on a device: idle timeout
-// KioskIdle, absolute KioskAbsolute, no refresh token.
+// KioskIdle, absolute KioskAbsolute, no refresh token, and never beyond the
+// device's own session (see startCitizenSession).
 func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin) (Tokens, error) {
 	if err := validateIdentity(l.Name, l.IDNumber, s.Now()); err != nil {
 		return Tokens{}, err
@@ -131,8 +135,8 @@ func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin
 	s.attemptsSucceeded(ctx, l.IDNumber, "")
 	// The sign-in was a face check: the session starts at the face level,
 	// and a service needing a recent one asks for a step-up after max_age.
-	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelKiosk,
-		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.KioskAbsolute), ACR: token.ACRFace, AuthTime: s.Now()}, false)
+	tok, err := s.startCitizenSession(ctx, device, session{Subject: subject, Role: RoleDepositor, Channel: ChannelKiosk,
+		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.KioskAbsolute), ACR: token.ACRFace, AuthTime: s.Now()})
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -144,4 +148,84 @@ func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin
 func (s *Service) Device(id string) (Device, bool) {
 	d, ok := s.devices[id]
 	return d, ok
+}
+
+// startCitizenSession starts a citizen's session inside the device session
+// it was signed in on: it expires with the device session at the latest,
+// and is linked to it (kiosk_sessions) so that ending the device session —
+// logout, revocation — ends it too (endCitizenSessions). A device session
+// that has ended starts nothing: auth.session_revoked.
+//
+// The link is written before the session, and the device session is read
+// again after: a logout racing this sign-in either finds the link or is
+// seen here, so no citizen session outlives its device's.
+func (s *Service) startCitizenSession(ctx context.Context, device Principal, sess session) (Tokens, error) {
+	deviceEnds, err := s.liveDeviceSession(ctx, device.Session)
+	if err != nil {
+		return Tokens{}, err
+	}
+	sess.ID = randomID("ses_", 16)
+	if deviceEnds.Before(sess.ExpiresAt) {
+		sess.ExpiresAt = deviceEnds
+	}
+	if _, err := s.Store.Exec(ctx, `INSERT INTO kiosk_sessions (session_id, device_session_id) VALUES ($1, $2)`,
+		sess.ID, device.Session); err != nil {
+		return Tokens{}, services.Errorf(services.CodeInternal, "link kiosk session: %w", err)
+	}
+	tok, err := s.startSession(ctx, sess, false)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if _, err := s.liveDeviceSession(ctx, device.Session); err != nil {
+		_ = s.revoke(ctx, sess, "device_ended")
+		return Tokens{}, err
+	}
+	return tok, nil
+}
+
+// liveDeviceSession returns when a device session ends, or
+// auth.session_revoked when it already has.
+func (s *Service) liveDeviceSession(ctx context.Context, sid string) (time.Time, error) {
+	var expires time.Time
+	var revokedAt sql.NullTime
+	err := s.Store.QueryRow(ctx, `SELECT expires_at, revoked_at FROM sessions WHERE id = $1 AND role = $2`, sid, RoleKiosk).
+		Scan(&expires, &revokedAt)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return time.Time{}, services.Errorf(services.CodeSessionRevoked, "device session %s not found", sid)
+	case err != nil:
+		return time.Time{}, services.Errorf(services.CodeInternal, "device session: %w", err)
+	case revokedAt.Valid || !s.Now().Before(expires):
+		return time.Time{}, services.Errorf(services.CodeSessionRevoked, "device session %s has ended", sid)
+	}
+	return expires, nil
+}
+
+// endCitizenSessions revokes the live citizen sessions started on a device
+// session that has just ended.
+func (s *Service) endCitizenSessions(ctx context.Context, deviceSession string) error {
+	rows, err := s.Store.Query(ctx, `SELECT s.id, s.subject, s.expires_at FROM kiosk_sessions k
+		JOIN sessions s ON s.id = k.session_id WHERE k.device_session_id = $1 AND s.revoked_at IS NULL`, deviceSession)
+	if err != nil {
+		return services.Errorf(services.CodeInternal, "kiosk sessions: %w", err)
+	}
+	var citizens []session
+	for rows.Next() {
+		c := session{Role: RoleDepositor, Channel: ChannelKiosk}
+		if err := rows.Scan(&c.ID, &c.Subject, &c.ExpiresAt); err != nil {
+			rows.Close()
+			return services.Errorf(services.CodeInternal, "kiosk sessions: %w", err)
+		}
+		citizens = append(citizens, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return services.Errorf(services.CodeInternal, "kiosk sessions: %w", err)
+	}
+	for _, c := range citizens {
+		if err := s.revoke(ctx, c, "device_ended"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -97,7 +97,7 @@ func newWeChatFixture(t *testing.T, s *store.Store, edits ...func(*identity.Deps
 		HashSecret: secret, Now: now, Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, BindingTTL: 5 * time.Minute,
 			KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
-			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
+			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,
 			RefreshTTL: map[string]time.Duration{identity.ChannelMiniApp: time.Hour}},
 	}
 	for _, edit := range edits {

@@ -57,6 +57,11 @@ func New(d Deps) (*Service, error) {
 		return nil, errors.New("identity: kiosk idle timeout must be positive and within the absolute timeout")
 	case d.Policy.LockoutFailures < 1 || d.Policy.LockoutWindow <= 0 || d.Policy.LockoutDuration <= 0:
 		return nil, errors.New("identity: lockout policy incomplete")
+	case d.Policy.LockoutOperatorFailures <= d.Policy.LockoutFailures:
+		return nil, fmt.Errorf("identity: operator lockout threshold (%d) must be above the per-address one (%d)",
+			d.Policy.LockoutOperatorFailures, d.Policy.LockoutFailures)
+	case d.Policy.LockoutDelay < 0 || d.Policy.LockoutDelayMax < d.Policy.LockoutDelay:
+		return nil, errors.New("identity: lockout delay must be 0 or more and at most its maximum")
 	}
 	if err := d.Assurance.Validate(); err != nil {
 		return nil, fmt.Errorf("identity: assurance: %w", err)

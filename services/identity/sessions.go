@@ -39,7 +39,9 @@ func idleKey(sid string) string    { return "idle:" + sid }
 // refresh token (mini-program and employer app, not kiosks).
 func (s *Service) startSession(ctx context.Context, sess session, withRefresh bool) (Tokens, error) {
 	now := s.Now()
-	sess.ID = randomID("ses_", 16)
+	if sess.ID == "" { // a kiosk citizen's is chosen first, to link it to its device's
+		sess.ID = randomID("ses_", 16)
+	}
 	sess.CreatedAt = now
 	var refresh string
 	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
@@ -198,6 +200,9 @@ func (s *Service) revoke(ctx context.Context, sess session, reason string) error
 	}
 	_ = s.KV.Del(ctx, idleKey(sess.ID))
 	s.revoked.markRevoked(sess.ID)
+	if sess.Channel == ChannelKiosk && sess.Role != RoleDepositor {
+		return s.endCitizenSessions(ctx, sess.ID) // a device's session: its citizens' end with it
+	}
 	return nil
 }
 

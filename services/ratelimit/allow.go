@@ -143,7 +143,7 @@ func tighter(a, b result) bool {
 func countedValue(key string, r Request) string {
 	switch key {
 	case KeyIP:
-		return addressKey(r.IP)
+		return AddressKey(r.IP)
 	case KeySubject:
 		return r.Subject
 	case KeyDevice:
@@ -158,11 +158,12 @@ func countedValue(key string, r Request) string {
 	return ""
 }
 
-// addressKey counts IPv4 addresses one by one and IPv6 ones by /64, the
-// block one subscriber usually holds: counting single IPv6 addresses would
-// let a client rotate through its 2^64 of them. What does not parse is
-// counted as given, so that junk shares a counter rather than escaping one.
-func addressKey(raw string) string {
+// AddressKey is what counts as one address: IPv4 addresses one by one and
+// IPv6 ones by /64, the block one subscriber usually holds, since counting
+// single IPv6 addresses would let a client rotate through its 2^64 of
+// them. What does not parse is counted as given, so that junk shares a
+// counter rather than escaping one. Sign-in lockouts count by it too.
+func AddressKey(raw string) string {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "unknown"

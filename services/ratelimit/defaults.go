@@ -10,11 +10,15 @@ import "time"
 //   - Anonymous routes (certificate verification, the loan calculator)
 //     are limited per client address, generously enough for a counter
 //     behind one NAT address.
-//   - Sign-in and binding are limited per address and per account being
-//     signed into, against password guessing and ID-number enumeration.
+//   - Sign-in, binding and refresh are limited per address and per account
+//     being signed into, against password guessing and ID-number
+//     enumeration. Every route without a token has a per-address policy
+//     below its channel's ceiling (CheckRoutes insists), so that one
+//     address cannot spend the ceiling and starve everyone else.
 //   - Signed-in routes are limited per subject, whatever the channel.
 //   - Costly or consequential writes (certificates, withdrawals) get a
-//     small budget per subject over hours.
+//     small budget per subject over hours; replays and failures on the
+//     service's side give their unit back (Policy.Budget).
 //   - Channel ceilings cap what each channel as a whole may send, so one
 //     channel's surge (a policy announcement on WeChat) cannot starve the
 //     kiosks and the employer app of the core's capacity.
@@ -56,6 +60,8 @@ func DefaultPolicies() []Policy {
 			Rate: 20, Burst: 10, Period: minute},
 		{Name: "face_check_subject", Key: KeySubject, Classes: []string{"face_check"}, Channels: all,
 			Rate: 10, Burst: 5, Period: minute},
+		{Name: "refresh_ip", Key: KeyIP, Classes: []string{"refresh"}, Channels: all,
+			Rate: 60, Burst: 30, Period: minute},
 		{Name: "refresh_subject", Key: KeySubject, Classes: []string{"refresh"}, Channels: all,
 			Rate: 30, Burst: 10, Period: minute},
 
@@ -67,9 +73,9 @@ func DefaultPolicies() []Policy {
 		{Name: "ecard_subject", Key: KeySubject, Classes: []string{"ecard"}, Channels: all,
 			Rate: 30, Burst: 10, Period: minute},
 		{Name: "certificate_issue_subject", Key: KeySubject, Classes: []string{"certificate_issue"}, Channels: all,
-			Rate: 10, Burst: 5, Period: day},
+			Rate: 10, Burst: 5, Period: day, Budget: true},
 		{Name: "withdrawal_submit_subject", Key: KeySubject, Classes: []string{"withdrawal_submit"}, Channels: all,
-			Rate: 30, Burst: 10, Period: hour},
+			Rate: 30, Burst: 10, Period: hour, Budget: true},
 		{Name: "rating_subject", Key: KeySubject, Classes: []string{"rating"}, Channels: all,
 			Rate: 20, Burst: 10, Period: hour},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []string{"verify_ecard"}, Channels: all,

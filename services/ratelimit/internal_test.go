@@ -29,8 +29,8 @@ func TestAddressKey(t *testing.T) {
 		{"203.0.113.7:443", "203.0.113.7:443"},
 	}
 	for _, tt := range tests {
-		if got := addressKey(tt.in); got != tt.want {
-			t.Errorf("addressKey(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := AddressKey(tt.in); got != tt.want {
+			t.Errorf("AddressKey(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

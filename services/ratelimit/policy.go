@@ -56,6 +56,13 @@ type Policy struct {
 	// policies where a per-replica estimate is worse than refusing; it
 	// never applies without Redis (the embedded profile).
 	FailClosed bool `yaml:"fail_closed"`
+	// Budget marks a person's allowance of consequential work (certificates
+	// a day, withdrawal applications an hour) rather than a guard of
+	// capacity: a request that did no work — answered from an
+	// Idempotency-Key replay, or failed on the service's side (5xx) — gives
+	// its unit back, so that retries of one request, or an outage of the
+	// core, never use up a person's day. Only with key subject.
+	Budget bool `yaml:"budget"`
 }
 
 // Validate reports the first thing wrong with the policy, naming the
@@ -80,6 +87,9 @@ func (p Policy) Validate() error {
 		if channels := channelNames(); !slices.Contains(channels, c) {
 			return bad("channels", "want some of %v, got %q", channels, c)
 		}
+	}
+	if p.Budget && p.Key != KeySubject {
+		return bad("budget", "only a per-subject policy (key %q) can be a budget, not key %q", KeySubject, p.Key)
 	}
 	switch {
 	case p.Rate <= 0:

@@ -36,6 +36,9 @@ func roomy() []ratelimit.Policy {
 	var out []ratelimit.Policy
 	for _, p := range ratelimit.DefaultPolicies() {
 		p.Rate, p.Burst, p.Period = 100_000, 100_000, time.Second
+		if p.Key == ratelimit.KeyChannel { // ceilings stay above the per-address limits
+			p.Rate, p.Burst = 200_000, 200_000
+		}
 		out = append(out, p)
 	}
 	return out

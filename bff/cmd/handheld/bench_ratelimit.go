@@ -16,7 +16,7 @@ import (
 func benchRateLimit(ctx context.Context, o benchOptions, w io.Writer) error {
 	high := []ratelimit.Policy{
 		{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []string{"public"}, Rate: 100_000, Burst: 100_000, Period: time.Second},
-		{Name: "ceiling_public", Key: ratelimit.KeyChannel, Classes: nil, Channels: []string{ratelimit.ChannelPublic}, Rate: 100_000, Burst: 100_000, Period: time.Second},
+		{Name: "ceiling_public", Key: ratelimit.KeyChannel, Classes: nil, Channels: []string{ratelimit.ChannelPublic}, Rate: 200_000, Burst: 200_000, Period: time.Second},
 	}
 	var results []result
 	for _, run := range []struct {
