@@ -235,7 +235,11 @@ func (a *App) openCertificates(reader *core.Reader, secret []byte) error {
 	if err != nil {
 		return fmt.Errorf("certificate font: %w", err)
 	}
-	renderer, err := certpdf.New(font, templates.FS, a.catalogs)
+	fallback, err := certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath)
+	if err != nil {
+		return fmt.Errorf("certificate fallback font: %w", err)
+	}
+	renderer, err := certpdf.New(font, templates.FS, a.catalogs, fallback)
 	if err != nil {
 		return err
 	}
