@@ -64,7 +64,7 @@ const (
 // the parsed font and layouts (and a small, locked cache of recent bodies).
 type Renderer struct {
 	fonts   *gopdf.FontContainer
-	faces   faces // the main font, then the fallbacks
+	faces   faces              // the main font, then the fallbacks
 	layouts map[string]*layout // by layoutFile(type, lang)
 	cat     Texts
 	bodies  bodyCache
