@@ -56,6 +56,35 @@ func TestRareCharactersInNames(t *testing.T) {
 	}
 }
 
+// TestRareNamesConcurrently: renders share the parsed fonts; each PDF
+// takes its own copy of the fallback when it needs it (run with -race).
+func TestRareNamesConcurrently(t *testing.T) {
+	r := newRenderer(t)
+	later := fullDocument()
+	later.BalanceFen += 100 // not rendered before: no cached body
+	want, err := newRenderer(t).Render(later, locales.ZhCN, certpdf.VariantPrint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"吉𠮷", "王䶮", "𡈽𪚥", "张三"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			d := fullDocument()
+			d.HolderName = name
+			d.BalanceFen += int64(i) // no two share a cached body
+			if _, err := r.Render(d, locales.ZhCN, certpdf.VariantPrint); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		again, err := r.Render(later, locales.ZhCN, certpdf.VariantPrint)
+		if err != nil || !bytes.Equal(again, want) {
+			t.Errorf("rendering rare names changed a later render: %v", err)
+		}
+	})
+}
+
 // TestCommonCertificateCarriesOneFont: the fallback goes into a PDF only
 // when a character needs it.
 func TestCommonCertificateCarriesOneFont(t *testing.T) {
