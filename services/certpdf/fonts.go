@@ -11,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/signintech/gopdf/fontmaker/core"
+
+	"handheld/services/usertext"
 )
 
 // FallbackFontPath is where the fallback font lives in templates.FS: a
@@ -104,20 +106,13 @@ func (fs faces) of(r rune) int {
 	return -1
 }
 
-// printable reports the runes a certificate draws as they are: letters,
-// marks, numbers, punctuation, symbols and spaces, but no controls, format
-// characters (bidi overrides, zero-width joiners), private-use or
-// unassigned code points, noncharacters, or U+FFFD, which stands for
-// something lost before it got here.
-func printable(r rune) bool {
-	switch {
-	case r == unicode.ReplacementChar, r >= 0xFDD0 && r <= 0xFDEF, r&0xFFFE == 0xFFFE:
-		return false
-	case r == ' ':
-		return true
-	}
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs)
-}
+// printable reports the runes a certificate draws as they are: what
+// usertext accepts in typed text (no controls, format characters such as
+// bidi overrides, private-use or unassigned code points, noncharacters or
+// U+FFFD, which stands for something lost before it got here), and
+// combining marks, which a name from the core may carry and are drawn
+// after their letter.
+func printable(r rune) bool { return !usertext.Refused(r) || unicode.Is(unicode.M, r) }
 
 // Unprintable returns the distinct characters of s that no font of the
 // certificate draws, in order: what would print as Missing. The
