@@ -38,6 +38,7 @@ fmt:
 services:
 	@bash .ci/services
 	@bash .ci/browser
+	@bash .ci/poppler
 
 clean:
 	rm -rf bin var

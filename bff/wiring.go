@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -235,12 +236,22 @@ func (a *App) openAccount() error {
 	return err
 }
 
+// fallbackFont is the certificates' fallback font, unpacked (27 MB, about
+// half a second) once per process however many Apps it builds.
+var fallbackFont = sync.OnceValues(func() ([]byte, error) {
+	return certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath)
+})
+
 func (a *App) openCertificates(reader *core.Reader, secret []byte) error {
 	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
 	if err != nil {
 		return fmt.Errorf("certificate font: %w", err)
 	}
-	renderer, err := certpdf.New(font, templates.FS, a.catalogs)
+	fallback, err := fallbackFont()
+	if err != nil {
+		return fmt.Errorf("certificate fallback font: %w", err)
+	}
+	renderer, err := certpdf.New(font, templates.FS, a.catalogs, fallback)
 	if err != nil {
 		return err
 	}

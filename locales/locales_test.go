@@ -24,7 +24,7 @@ func TestEveryCodeHasTextsInEveryLocale(t *testing.T) {
 		}
 	}
 	for _, f := range []string{services.FieldRequired, services.FieldNotNumber, services.FieldOutOfRange,
-		services.FieldOneOf, services.FieldFormat, services.FieldChecksum, services.FieldTooLong} {
+		services.FieldOneOf, services.FieldFormat, services.FieldChecksum, services.FieldTooLong, services.FieldUnprintable} {
 		if !c.Has("field." + f) {
 			t.Errorf("no field.%s", f)
 		}

@@ -116,6 +116,10 @@ const (
 	// FieldTooLong carries Params{"max": n}: a free-text field longer
 	// than n characters (runes).
 	FieldTooLong = "too_long"
+	// FieldUnprintable carries Params{"char": "U+1F600"}: free text with a
+	// character the document it goes on cannot print (an emoji on a
+	// certificate), refused rather than printed as a blank or a box.
+	FieldUnprintable = "unprintable"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,

@@ -74,8 +74,12 @@ type (
 	// renderer lays a Document out as a PDF (services/certpdf). It must be
 	// deterministic: the same document, language and variant give the
 	// same bytes, so that a print copy can be rendered again at any time.
+	// Unprintable lists the characters of a text its fonts cannot draw,
+	// so that a purpose with one is refused at input, not printed as a
+	// mark.
 	renderer interface {
 		Render(d Document, lang, variant string) ([]byte, error)
+		Unprintable(text string) []rune
 	}
 	// auditor queues audit records.
 	auditor interface {

@@ -93,6 +93,17 @@ func (r *fakeRenderer) Render(d Document, lang, variant string) ([]byte, error) 
 	return fmt.Appendf(nil, "%%PDF-1.7\n%% %s %s\n%s\n%%%%EOF\n", lang, variant, doc), nil
 }
 
+// Unprintable stands for the fonts: they draw everything but emoji.
+func (r *fakeRenderer) Unprintable(s string) []rune {
+	var out []rune
+	for _, c := range s {
+		if c >= 0x1F300 && c <= 0x1FAFF {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // fakeAudit keeps what it was given, or refuses while fail is set.
 type fakeAudit struct {
 	mu      sync.Mutex

@@ -3,15 +3,13 @@ package certificate
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"handheld/services"
 	"handheld/services/identity"
 	"handheld/services/mask"
 	"handheld/services/store"
+	"handheld/services/usertext"
 )
 
 // Issued is the answer to an issue: where to get the PDF (a signed link
@@ -37,7 +35,7 @@ func (s *Service) Issue(ctx context.Context, p identity.Principal, typ, purpose,
 	if err := p.Depositor(); err != nil {
 		return Issued{}, err
 	}
-	purpose, err := checkIssue(typ, purpose, lang)
+	purpose, err := checkIssue(typ, purpose, lang, s.Renderer.Unprintable)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -55,8 +53,10 @@ func (s *Service) Issue(ctx context.Context, p identity.Principal, typ, purpose,
 }
 
 // checkIssue validates the request's fields, all at once, and returns the
-// purpose trimmed.
-func checkIssue(typ, purpose, lang string) (string, error) {
+// purpose as it is kept and printed (usertext.Clean): text that cannot be
+// a purpose, or that the certificate's fonts cannot print, is refused here,
+// before anything is written.
+func checkIssue(typ, purpose, lang string, unprintable func(string) []rune) (string, error) {
 	var fields []services.FieldError
 	if typ != TypeDepositUse {
 		code := services.FieldOneOf
@@ -65,12 +65,9 @@ func checkIssue(typ, purpose, lang string) (string, error) {
 		}
 		fields = append(fields, services.FieldError{Field: "type", Code: code, Params: map[string]any{"allowed": TypeDepositUse}})
 	}
-	purpose = strings.TrimSpace(purpose)
-	switch {
-	case !utf8.ValidString(purpose) || strings.ContainsFunc(purpose, unicode.IsControl):
-		fields = append(fields, services.FieldError{Field: "purpose", Code: services.FieldFormat})
-	case utf8.RuneCountInString(purpose) > maxPurpose:
-		fields = append(fields, services.FieldError{Field: "purpose", Code: services.FieldTooLong, Params: map[string]any{"max": maxPurpose}})
+	purpose = usertext.Clean(purpose)
+	if fe := usertext.Check("purpose", purpose, maxPurpose, unprintable); fe != nil {
+		fields = append(fields, *fe)
 	}
 	if lang != LangZhCN && lang != LangEn {
 		fields = append(fields, services.FieldError{Field: "lang", Code: services.FieldOneOf, Params: map[string]any{"allowed": LangZhCN + ", " + LangEn}})

@@ -35,13 +35,19 @@ func newTestWriter(t *testing.T) *writer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pdf := &gopdf.GoPdf{}
-	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
-	if err := pdf.AddTTFFontData(fontFamily, font); err != nil {
+	f, err := newFace(fontFamily, font)
+	if err != nil {
 		t.Fatal(err)
 	}
+	fc := &gopdf.FontContainer{}
+	if err := fc.AddTTFFontData(fontFamily, font); err != nil {
+		t.Fatal(err)
+	}
+	pdf := &gopdf.GoPdf{}
+	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
 	pdf.AddPage()
-	w := &writer{pdf: pdf, widths: map[runeAt]float64{}, glyphs: map[rune]bool{}}
+	w := &writer{pdf: pdf, widths: map[runeAt]float64{}, glyphs: map[rune]int{},
+		faces: faces{f}, fonts: fc, added: []bool{false}}
 	w.font(10, rgb{})
 	return w
 }

@@ -129,15 +129,13 @@ func (w *writer) seal(cx, cy, r float64, ring, bottom string) {
 		textR := r - r*0.055 - size*0.65
 		span = min(span, float64(n)*(size*1.12/textR)*180/math.Pi)
 		w.font(size, c)
-		w.covered(ring)
 		for i, ch := range runes {
 			deg := 90 + span/2 - span*(float64(i)+0.5)/float64(n)
 			a := deg * math.Pi / 180
 			px, py := cx+textR*math.Cos(a), cy-textR*math.Sin(a)
 			w.pdf.Rotate(deg-90, px, py)
 			s := string(ch)
-			w.pdf.SetXY(px-w.measure(s)/2, py+size*0.36)
-			w.fail(w.pdf.Text(s))
+			w.draw(px-w.measure(s)/2, py+size*0.36, s)
 			w.pdf.RotateReset()
 		}
 	}

@@ -51,8 +51,13 @@ type writer struct {
 	pages  int
 	size   float64
 	widths map[runeAt]float64
-	glyphs map[rune]bool // whether the font has the rune
-	err    error         // the first drawing error, which Render returns
+	glyphs map[rune]int // the face that draws the rune, -1 for none
+	err    error        // the first drawing error, which Render returns
+
+	faces faces                // the font chain, main font first
+	fonts *gopdf.FontContainer // the parsed fonts, added to the PDF on first use
+	added []bool               // which faces this PDF has
+	cur   int                  // the face gopdf draws with now
 }
 
 // runeAt keys the width cache: a rune at a type size.
@@ -80,8 +85,43 @@ func (w *writer) fail(err error) {
 
 func (w *writer) font(size float64, c rgb) {
 	w.size = size
-	w.fail(w.pdf.SetFont(fontFamily, "", size))
+	w.cur = -1
+	w.face(0)
 	w.pdf.SetTextColor(c[0], c[1], c[2])
+}
+
+// face makes font i of the chain the one gopdf draws and measures with, at
+// the current size. A fallback font goes into the PDF only when a character
+// needs it, so a certificate without rare characters carries the main font
+// alone.
+func (w *writer) face(i int) {
+	if i == w.cur {
+		return
+	}
+	if !w.added[i] {
+		w.fail(w.pdf.AddTTFFontFromFontContainer(w.faces[i].family, w.fonts))
+		w.added[i] = true
+	}
+	w.fail(w.pdf.SetFont(w.faces[i].family, "", w.size))
+	w.cur = i
+}
+
+// faceOf is the face that draws r, remembered: -1 when r prints as Missing.
+func (w *writer) faceOf(r rune) int {
+	i, ok := w.glyphs[r]
+	if !ok {
+		i = w.faces.of(r)
+		w.glyphs[r] = i
+	}
+	return i
+}
+
+// drawn is the rune as printed and the face it is printed with.
+func (w *writer) drawn(r rune) (rune, int) {
+	if i := w.faceOf(r); i >= 0 {
+		return r, i
+	}
+	return Missing, 0
 }
 
 // newPage starts a page with the frame drawn; the footer comes at the end,
@@ -106,16 +146,21 @@ func (w *writer) ensure(h float64) {
 }
 
 // measure is the width of s at the current size, summed rune by rune (the
-// font is used without kerning, so the sum is exact) and cached.
+// fonts are used without kerning, so the sum is exact) in the face each
+// rune is drawn with, and cached.
 func (w *writer) measure(s string) float64 {
 	var total float64
 	for _, r := range s {
+		r, i := w.drawn(r)
 		k := runeAt{r, w.size}
 		v, ok := w.widths[k]
 		if !ok {
+			was := w.cur
+			w.face(i)
 			var err error
 			v, err = w.pdf.MeasureTextWidth(string(r))
 			w.fail(err)
+			w.face(was)
 			w.widths[k] = v
 		}
 		total += v
@@ -182,27 +227,6 @@ func lastBreak(line []rune) int {
 // isLatin reports runes that belong to words broken only at spaces.
 func isLatin(r rune) bool { return r < 0x2E80 && !unicode.IsSpace(r) }
 
-// covered fails the render when the font lacks a character of s: gopdf
-// would draw a space instead, and a certificate must not drop a character
-// of a name (rare characters outside GBK, such as 䶮, are not in the font).
-func (w *writer) covered(s string) {
-	for _, r := range s {
-		if ok, known := w.glyphs[r]; known {
-			if !ok {
-				return
-			}
-			continue
-		}
-		ok, err := w.pdf.IsCurrFontContainGlyph(r)
-		w.fail(err)
-		w.glyphs[r] = ok
-		if !ok {
-			w.fail(fmt.Errorf("%w: U+%04X", ErrMissingGlyph, r))
-			return
-		}
-	}
-}
-
 // line draws one line of text in the box [x, x+width] with its top at top;
 // align is gopdf.Left, gopdf.Center or gopdf.Right.
 func (w *writer) line(x, top, width float64, s string, align int) {
@@ -212,9 +236,37 @@ func (w *writer) line(x, top, width float64, s string, align int) {
 	case gopdf.Right:
 		x += width - w.measure(s)
 	}
-	w.covered(s)
-	w.pdf.SetXY(x, top+(lineH(w.size)-w.size)/2+w.size*0.86)
-	w.fail(w.pdf.Text(s))
+	w.draw(x, top+(lineH(w.size)-w.size)/2+w.size*0.86, s)
+}
+
+// draw writes s with its baseline at y from x on, in runs of the runes one
+// face draws: the main font where it has the glyph, a fallback where it
+// does not, Missing where none does.
+func (w *writer) draw(x, y float64, s string) {
+	var run []rune
+	runFace := 0
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		text := string(run)
+		width := w.measure(text)
+		w.face(runFace)
+		w.pdf.SetXY(x, y)
+		w.fail(w.pdf.Text(text))
+		x += width
+		run = run[:0]
+	}
+	for _, r := range s {
+		r, i := w.drawn(r)
+		if i != runFace {
+			flush()
+			runFace = i
+		}
+		run = append(run, r)
+	}
+	flush()
+	w.face(0)
 }
 
 // paragraph draws wrapped text across the content width at the cursor,

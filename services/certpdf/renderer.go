@@ -8,7 +8,6 @@ package certpdf
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
@@ -45,44 +44,60 @@ var (
 	variants  = []string{"standard", "print"}
 )
 
-// FontPath is where the certificate font lives in templates.FS, for the
-// wiring point to read and pass to New: WenQuanYi Micro Hei (Apache-2.0 or
-// GPL-3 with the font exception, see fonts/LICENSE-wqy-microhei.txt), which
-// covers GB 18030's common characters, so that rare characters in names
-// render too.
+// FontPath is where the main certificate font lives in templates.FS, for
+// the wiring point to read and pass to New: WenQuanYi Micro Hei (Apache-2.0
+// or GPL-3 with the font exception, see fonts/LICENSE-wqy-microhei.txt),
+// which covers GB 18030's common characters. What it lacks comes from the
+// fallback fonts (FallbackFontPath), glyph by glyph.
 const FontPath = "fonts/wqy-microhei.ttf"
 
-// ErrMissingGlyph is returned by Render when a text, typically a name, has
-// a character the font cannot draw; the certificate is not issued rather
-// than issued with a blank where the character should be.
-var ErrMissingGlyph = errors.New("the font has no glyph for a character")
-
-// fontFamily is the name the embedded font goes by inside a PDF; the
-// six-letter tag marks it as a subset, as the PDF standard asks.
-const fontFamily = "HHCERT+WenQuanYiMicroHei"
+// fontFamily is the name the main font goes by inside a PDF; the
+// six-letter tag marks it as a subset, as the PDF standard asks. Fallback
+// fonts are fallbackFamily followed by their place in the chain.
+const (
+	fontFamily     = "HHCERT+WenQuanYiMicroHei"
+	fallbackFamily = "HHCERF+Fallback"
+)
 
 // Renderer turns Documents into PDFs. It is built once at start-up and is
 // safe for concurrent use: every Render builds its own PDF and only reads
 // the parsed font and layouts (and a small, locked cache of recent bodies).
 type Renderer struct {
 	fonts   *gopdf.FontContainer
+	faces   faces              // the main font, then the fallbacks
 	layouts map[string]*layout // by layoutFile(type, lang)
 	cat     Texts
 	bodies  bodyCache
 }
 
-// New parses the font and every layout once, so that a bad font, a missing
-// layout or a layout naming an unknown key, field or locale message fails
-// start-up with the file named, not the first issuance.
-func New(font []byte, layouts fs.FS, cat Texts) (*Renderer, error) {
+// New parses the fonts and every layout once, so that a bad font, a
+// missing layout or a layout naming an unknown key, field or locale message
+// fails start-up with the file named, not the first issuance. font is the
+// main font; fallbacks, in order, draw the characters it lacks (the wiring
+// point passes the one at FallbackFontPath).
+func New(font []byte, layouts fs.FS, cat Texts, fallbacks ...[]byte) (*Renderer, error) {
 	if cat == nil {
 		return nil, fmt.Errorf("certpdf: no message catalogue")
 	}
 	fc := &gopdf.FontContainer{}
-	if err := fc.AddTTFFontData(fontFamily, font); err != nil {
-		return nil, fmt.Errorf("certpdf: font (%s): %w", FontPath, err)
-	}
 	r := &Renderer{fonts: fc, layouts: map[string]*layout{}, cat: cat}
+	for i, data := range append([][]byte{font}, fallbacks...) {
+		family, name := fontFamily, FontPath
+		if i > 0 {
+			family, name = fallbackFamily+strconv.Itoa(i), fmt.Sprintf("fallback font %d", i)
+		}
+		if err := fc.AddTTFFontData(family, data); err != nil {
+			return nil, fmt.Errorf("certpdf: font (%s): %w", name, err)
+		}
+		f, err := newFace(family, data)
+		if err != nil {
+			return nil, fmt.Errorf("certpdf: font (%s): %w", name, err)
+		}
+		r.faces = append(r.faces, f)
+	}
+	if r.faces.of(Missing) != 0 {
+		return nil, fmt.Errorf("certpdf: font (%s) has no glyph for the missing-character mark %c", FontPath, Missing)
+	}
 	for _, typ := range types {
 		for _, lang := range languages {
 			l, err := loadLayout(layouts, typ, lang, cat)
@@ -151,8 +166,10 @@ func (r *Renderer) body(d *certificate.Document, l *layout, pal palette, lang st
 	w := &writer{
 		pdf: pdf, l: l, scale: pal.Scale, c: colours,
 		text:   func(t text) string { return r.text(l, d, lang, t) },
-		widths: map[runeAt]float64{}, glyphs: map[rune]bool{},
+		widths: map[runeAt]float64{}, glyphs: map[rune]int{},
+		faces: r.faces, fonts: r.fonts, added: make([]bool, len(r.faces)),
 	}
+	w.added[0] = true
 	if err := w.document(d, func(field, format string) string { return r.value(l, d, lang, field, format) }); err != nil {
 		return nil, fmt.Errorf("certpdf: %s: %w", l.file, err)
 	}
@@ -160,7 +177,7 @@ func (r *Renderer) body(d *certificate.Document, l *layout, pal palette, lang st
 	if _, err := pdf.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("certpdf: write: %w", err)
 	}
-	return buf.Bytes(), nil
+	return withUnicodeMaps(buf.Bytes())
 }
 
 // text resolves a layout text and fills its {field} placeholders.

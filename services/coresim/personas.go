@@ -75,7 +75,7 @@ func demoUnits() []demoUnit {
 	return []demoUnit{
 		{region: "330106", org8: "MA2GL3K7", name: "杭州明湖软件科技有限公司", accountNumber: "330100100087", rateBP: 1200,
 			operatorID: "minghu01", operatorName: "黄磊", password: "Minghu@2024",
-			operatorRemark: "software company, 12% + 12%; 5 staff incl. one sealed (left) account"},
+			operatorRemark: "software company, 12% + 12%; 6 staff incl. one sealed (left) account"},
 		{region: "330102", org8: "70421876", name: "浙江钱塘建设工程有限公司", accountNumber: "330100100231", rateBP: 800,
 			operatorID: "qiantang01", operatorName: "郑秀英", password: "Qiantang@2024",
 			operatorRemark: "construction company, 8% + 8%; 4 staff incl. a frozen account and a retiree"},
@@ -131,6 +131,9 @@ func demoPeople() []demoPerson {
 		{id17: "33010819950119142", name: "陈静", phone: "18958036271", card18: "621700154002219635", face: "face:demo-chenjing",
 			unit:  -1,
 			notes: "a person the core knows (has_account false) but without an HPF account: account calls answer no_account"},
+		{id17: "33010619910815328", name: "林晓𪚥", phone: "13967184250", card18: "622202120201458237", face: "face:demo-linxiaozhe",
+			unit: 0, status: "01", baseYuan: 14000, months: 30,
+			notes: "rare character in the name (𪚥, CJK Extension B, outside GBK; masked 林**): normal account (01), no loan; certificates print it from the fallback font"},
 	}
 }
 

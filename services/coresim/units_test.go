@@ -13,7 +13,7 @@ import (
 func TestEmployerEndpoints(t *testing.T) {
 	h := newHarness(t)
 	units := map[string][]string{
-		h.persona("黄磊").UnitCode:  {"张伟", "李娜", "欧阳晓峰", "王芳", "吴敏"},
+		h.persona("黄磊").UnitCode:  {"张伟", "李娜", "欧阳晓峰", "王芳", "吴敏", "林晓𪚥"},
 		h.persona("郑秀英").UnitCode: {"刘洋", "孙丽", "周强", "赵建国"},
 	}
 	for _, op := range []string{"黄磊", "郑秀英"} {

@@ -23,6 +23,13 @@ func TestValidateIdentity(t *testing.T) {
 		{"张伟", "330106198513324133", map[string]string{"id_number": "birth_date"}},
 		{"张伟", "33010619850312413x", map[string]string{"id_number": services.FieldFormat}},
 		{"", "", map[string]string{"name": services.FieldFormat, "id_number": services.FieldFormat}},
+		// Rare characters (CJK Extension B) are names; what cannot be part
+		// of a name is refused before the core is asked.
+		{"林晓𪚥", "330106199108153289", nil},
+		{"张\u202E伟", "330106198503124133", map[string]string{"name": services.FieldFormat}},
+		{"张\x00伟", "330106198503124133", map[string]string{"name": services.FieldFormat}},
+		{"张\uE000", "330106198503124133", map[string]string{"name": services.FieldFormat}},
+		{"张\uFFFD", "330106198503124133", map[string]string{"name": services.FieldFormat}},
 	}
 	for _, tc := range cases {
 		err := validateIdentity(tc.name, tc.id, now)

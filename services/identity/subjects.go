@@ -3,11 +3,13 @@ package identity
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"handheld/services"
+	"handheld/services/usertext"
 )
 
 // subjectFor returns the person's pseudonymous subject id, creating it the
@@ -68,7 +70,10 @@ func (c *personCache) put(subject, personID string) {
 // core nor spends a single-use token.
 func validateIdentity(name, idNumber string, now time.Time) error {
 	var fields []services.FieldError
-	if n := utf8.RuneCountInString(name); n < 2 || n > 30 || !utf8.ValidString(name) {
+	// Characters that cannot be part of a name (controls, bidi overrides,
+	// private use, see usertext.Refused) are refused like a wrong length;
+	// the name is compared with the core's as it is, not normalized.
+	if n := utf8.RuneCountInString(name); n < 2 || n > 30 || !utf8.ValidString(name) || strings.ContainsFunc(name, usertext.Refused) {
 		fields = append(fields, services.FieldError{Field: "name", Code: services.FieldFormat})
 	}
 	if err := services.ValidateIDNumber(idNumber, now); err != nil {

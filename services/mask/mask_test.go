@@ -37,6 +37,12 @@ func TestApply(t *testing.T) {
 		{mask.Name, "歐陽修", "歐陽*", "歐陽*", "歐陽修"},
 		{mask.Name, "欧阳", "欧*", "欧*", "欧阳"}, // two characters: the surname is one of them
 		{mask.Name, "张", "*", "*", "张"},
+		// Rare characters outside the BMP (CJK Extension B, four bytes in
+		// UTF-8) are one character each, kept or hidden whole.
+		{mask.Name, "林晓𪚥", "林**", "林*𪚥", "林晓𪚥"},
+		{mask.Name, "𠮷田", "𠮷*", "𠮷*", "𠮷田"},
+		{mask.Name, "𡈽𪚥", "𡈽*", "𡈽*", "𡈽𪚥"},
+		{mask.Name, "𠮷", "*", "*", "𠮷"},
 		{mask.Name, "", "", "", ""},
 		{mask.Name, "  李娜 ", "李*", "李*", "  李娜 "},
 		{mask.Name, "买买提·艾力", "买**·**", "买**·*力", "买买提·艾力"},
