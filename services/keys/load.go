@@ -65,7 +65,7 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		}
 		path := filepath.Join(pdir, name)
 		kid := strings.TrimSuffix(name, ".pem")
-		if err := checkKid(kid, purpose); err != nil {
+		if err := CheckKeyID(kid, purpose); err != nil {
 			return fmt.Errorf("keys: %s: %w", path, err)
 		}
 		key, err := readKey(path)
@@ -76,7 +76,7 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		r.public[kid] = publicKey{key: key.Public().(ed25519.PublicKey), purpose: purpose}
 	}
 
-	cur := filepath.Join(pdir, currentFile)
+	cur := filepath.Join(pdir, CurrentFile)
 	b, err := os.ReadFile(cur)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("keys: purpose %q has no signing key: %s is missing (it names the current key id)", purpose, cur)
@@ -85,7 +85,7 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		return fmt.Errorf("keys: purpose %q: %w", purpose, err)
 	}
 	kid := strings.TrimSpace(string(b))
-	if err := checkKid(kid, purpose); err != nil {
+	if err := CheckKeyID(kid, purpose); err != nil {
 		return fmt.Errorf("keys: %s: %w", cur, err)
 	}
 	key, ok := private[kid]

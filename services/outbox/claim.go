@@ -76,6 +76,9 @@ func (w *Worker) claim(ctx context.Context, n int) ([]Message, time.Time, error)
 		if err := rows.Scan(&m.ID, &m.Topic, &m.Payload, &m.Attempts, store.ScanTime(&m.CreatedAt)); err != nil {
 			return nil, time.Time{}, services.Errorf(services.CodeInternal, "outbox: claim: read row: %w", err)
 		}
+		if m.Payload, m.unreadable = w.store.Open(m.Payload, sealedPayload.Place(m.ID)); m.unreadable != nil {
+			m.Payload = nil
+		}
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -102,9 +105,12 @@ func (w *Worker) deliver(ctx context.Context, m Message, until time.Time, handle
 			return
 		}
 	}
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.handlerTimeout)
-	err := w.call(hctx, topic.Handle, m)
-	cancel()
+	err := m.unreadable
+	if err == nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.handlerTimeout)
+		err = w.call(hctx, topic.Handle, m)
+		cancel()
+	}
 	handled()
 	w.settle(ctx, topic, m, until, judge(err))
 }

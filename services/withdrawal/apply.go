@@ -140,12 +140,20 @@ func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, 
 		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now),
 	}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
+		account, err := tx.SealText(a.PayoutAccount, sealedPayoutAccount.Place(a.ID))
+		if err != nil {
+			return err
+		}
+		evidence, err := tx.SealText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
 			payout_method, payout_account, evidence_refs, closes_account, status, idempotency_key, request_hash,
 			locale, channel, created_at, updated_at, due_on)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, a.PayoutAccount,
-			a.EvidenceRefs, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
+			a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, account,
+			evidence, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
 			a.CreatedAt, a.UpdatedAt, a.DueOn); err != nil {
 			return err
 		}
