@@ -31,12 +31,12 @@ import (
 var sealedOpenID = store.SealedColumn{Table: "wechat_bindings", Key: []string{"openid_hash"}, Column: "openid_sealed", Text: true}
 
 // SealedColumns are the columns of identity's tables that hold sealed
-// personal data, for the sealing step and `handheld keys reseal`; old
-// openids open with the legacy key derived from HashSecret.
-func (s *Service) SealedColumns() []store.SealedColumn {
+// personal data, for the sealing step and `handheld keys reseal`; openids
+// sealed before the ring open with the legacy key derived from hashSecret.
+func SealedColumns(hashSecret []byte) []store.SealedColumn {
 	c := sealedOpenID
 	c.Legacy = func(v []byte, at store.Place) ([]byte, bool) {
-		openid, err := s.openLegacy(string(v), at.Row)
+		openid, err := openLegacy(hashSecret, string(v), at.Row)
 		return []byte(openid), err == nil
 	}
 	return []store.SealedColumn{c}
@@ -50,9 +50,9 @@ const openidSealInfo = "handheld/identity: wechat openid seal v1"
 // or sealed under another secret. It names no value.
 var errSealed = errors.New("identity: sealed openid does not open")
 
-// legacyAEAD derives the legacy sealing key and its cipher.
-func (s *Service) legacyAEAD() (cipher.AEAD, error) {
-	key, err := hkdf.Key(sha256.New, s.HashSecret, nil, openidSealInfo, 32)
+// legacyAEAD derives the legacy sealing key from the hash secret.
+func legacyAEAD(hashSecret []byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, hashSecret, nil, openidSealInfo, 32)
 	if err != nil {
 		return nil, fmt.Errorf("identity: openid key: %w", err)
 	}
@@ -75,17 +75,17 @@ func (s *Service) openOpenID(sealed, openidHash string) (string, error) {
 	if _, ok := s.Store.KeyID([]byte(sealed)); ok {
 		return s.Store.OpenText(sealed, sealedOpenID.Place(openidHash))
 	}
-	return s.openLegacy(sealed, openidHash)
+	return openLegacy(s.HashSecret, sealed, openidHash)
 }
 
 // openLegacy opens an openid sealed before the ring: base64url of a random
 // nonce, the ciphertext and the tag, with the openid hash as associated data.
-func (s *Service) openLegacy(sealed, openidHash string) (string, error) {
+func openLegacy(hashSecret []byte, sealed, openidHash string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(sealed)
 	if err != nil || len(raw) < 28 { // nonce and tag, see cipher.NewGCMWithRandomNonce
 		return "", errSealed
 	}
-	aead, err := s.legacyAEAD()
+	aead, err := legacyAEAD(hashSecret)
 	if err != nil {
 		return "", err
 	}
