@@ -41,11 +41,6 @@ type Message struct {
 	Payload   []byte
 	Attempts  int
 	CreatedAt time.Time
-
-	// unreadable is why a claimed row's payload did not open (altered, or
-	// its key removed from the ring): the row is retried without calling
-	// its handler, and the error logged, until its key is back.
-	unreadable error
 }
 
 // Handler delivers one message. It returns nil when the receiver has the
