@@ -20,7 +20,7 @@ var (
 	document = []byte(`{"holder_name":"张伟","id_number":"330106198503124133"}`)
 )
 
-func newRing(t *testing.T, current string, kids ...string) *seal.Ring {
+func newRing(t testing.TB, current string, kids ...string) *seal.Ring {
 	t.Helper()
 	keys := map[string][]byte{}
 	for _, kid := range kids {
