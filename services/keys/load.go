@@ -96,9 +96,9 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 	return nil
 }
 
-// readKey reads one PKCS#8 PEM Ed25519 private key, refusing files that group
-// or others may read: a leaked signing key lets anyone mint tokens.
-func readKey(path string) (ed25519.PrivateKey, error) {
+// ReadPrivateFile reads a key file, signing or sealing, refusing anything
+// but a regular file that only its owner may read.
+func ReadPrivateFile(path string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
@@ -112,6 +112,16 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return data, nil
+}
+
+// readKey reads one PKCS#8 PEM Ed25519 private key, refusing files that group
+// or others may read: a leaked signing key lets anyone mint tokens.
+func readKey(path string) (ed25519.PrivateKey, error) {
+	data, err := ReadPrivateFile(path)
+	if err != nil {
+		return nil, err
 	}
 	block, rest := pem.Decode(data)
 	if block == nil {

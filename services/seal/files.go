@@ -129,19 +129,9 @@ func Promote(dir, kid string) error {
 
 // readKey reads one key file, refusing one that group or others may read.
 func readKey(path string) ([]byte, error) {
-	info, err := os.Stat(path)
+	b, err := keys.ReadPrivateFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("seal: %s is not a regular file", path)
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("seal: %s has mode %#o; a key must be 0600 or stricter", path, perm)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, err
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(raw) != 32 {

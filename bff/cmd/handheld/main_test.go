@@ -60,16 +60,8 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 
 func TestAuditVerifyFindsTheBrokenLink(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("HANDHELD_DATA_DIR", dir)
 	ctx := context.Background()
-	s, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "handheld.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := embeddedStore(t, dir)
 	log := audit.New(s, audit.Options{})
 	for _, action := range []string{"login.success", "read.account", "logout"} {
 		if err := log.Append(ctx, audit.Record{At: time.Now(), Subject: "s_test", Actor: "s_test", Channel: "miniapp", Action: action, Result: "ok"}); err != nil {
@@ -136,16 +128,8 @@ func TestKeysCommand(t *testing.T) {
 // the new key, and they still open.
 func TestMigrateSealsOldRowsAndResealMovesThem(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("HANDHELD_DATA_DIR", dir)
 	ctx := context.Background()
-	s, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "handheld.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := embeddedStore(t, dir)
 	const card = "6222021202005128745"
 	if _, err := s.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen, payout_method,
 		payout_account, evidence_refs, status, idempotency_key, request_hash, locale, channel, created_at, updated_at, due_on)
@@ -188,4 +172,20 @@ func TestMigrateSealsOldRowsAndResealMovesThem(t *testing.T) {
 	if got, err := ring.OpenText(stored(), store.Place{Table: "withdrawals", Column: "payout_account", Row: "wd_old"}); err != nil || got != card {
 		t.Fatalf("resealed value opens to %q, %v", got, err)
 	}
+}
+
+// embeddedStore points the embedded profile at dir and returns its store,
+// migrated, as a process from before this binary left it (no ring).
+func embeddedStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	t.Setenv("HANDHELD_DATA_DIR", dir)
+	s, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "handheld.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
