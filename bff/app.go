@@ -118,16 +118,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 }
 
 func (a *App) openStore(ctx context.Context) error {
+	ring, err := sealingRing(a.cfg)
+	if err != nil {
+		return err
+	}
 	s, err := store.Open(ctx, a.cfg.StoreDSN())
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	a.store = s
+	a.store = s.WithSealer(ring)
 	a.closers = append(a.closers, s.Close)
 	if a.cfg.Profile == ProfileEmbedded {
-		if err := s.Migrate(ctx); err != nil {
+		if err := a.store.Migrate(ctx); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
 		}
+		// Migration 0010's Go step: rows from before it end sealed.
+		reps, err := Reseal(ctx, a.cfg, a.store, true)
+		if err != nil {
+			return fmt.Errorf("store: sealing step: %w", err)
+		}
+		logReseal(a.log, reps)
 	}
 	return nil
 }

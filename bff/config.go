@@ -54,7 +54,8 @@ type Config struct {
 	CoresimFaults      string `env:"HANDHELD_CORESIM_FAULTS" yaml:"coresim_faults"`
 	CoresimMaintenance string `env:"HANDHELD_CORESIM_MAINTENANCE" yaml:"coresim_maintenance"`
 
-	// KeysDir holds the signing keys (tokens, e-card, certificates). The
+	// KeysDir holds the signing keys (tokens, e-card, certificates) and the
+	// sealing ring (sealing/: personal data at rest). The
 	// embedded profile generates them there once; production requires them.
 	KeysDir string `env:"HANDHELD_KEYS_DIR" yaml:"keys_dir"`
 
@@ -457,7 +458,7 @@ func (c Config) Validate() error {
 			bad("HANDHELD_CORE_SECRET", "production needs a core signing secret of at least 32 characters")
 		}
 		if c.KeysDir == "" {
-			bad("HANDHELD_KEYS_DIR", "production needs supplied signing keys")
+			bad("HANDHELD_KEYS_DIR", "production needs supplied signing and sealing keys")
 		}
 		if c.WeChatSandbox {
 			bad("HANDHELD_WECHAT_SANDBOX", "sandbox features are refused in production")

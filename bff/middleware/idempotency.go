@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -126,6 +125,15 @@ func requestHash(method, path string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// sealedResponse is a stored response body: the answer to a bind, an
+// application or an issue may name the person, so it is sealed at rest,
+// bound to its scope and key.
+var sealedResponse = store.SealedColumn{Table: "idempotency_keys", Key: []string{"scope", "key"}, Column: "response"}
+
+// SealedColumns are the columns of idempotency_keys that hold sealed
+// personal data, for the sealing step and `handheld keys reseal`.
+func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedResponse} }
+
 // idempotencyKeys is the idempotency_keys table.
 type idempotencyKeys struct {
 	store *store.Store
@@ -191,6 +199,9 @@ func (k idempotencyKeys) claim(ctx context.Context, scope, key, hash string) (cl
 		case done.status == 0:
 			return claimed{}, nil, services.E(services.CodeIdempotencyInFlight)
 		}
+		if done.body, err = k.store.Open(done.body, sealedResponse.Place(scope, key)); err != nil {
+			return claimed{}, nil, services.Errorf(services.CodeInternal, "idempotency: stored response: %w", err)
+		}
 		return claimed{}, &done, nil
 	}
 	return claimed{}, nil, services.Errorf(services.CodeIdempotencyInFlight, "idempotency: key contended %d times", idempotencyAttempts)
@@ -236,7 +247,10 @@ func (k idempotencyKeys) run(c *fiber.Ctx, cl claimed) (err error) {
 	// exists; the claim then stays in flight until it counts as abandoned,
 	// so a quick retry is refused (409) rather than repeated.
 	settled = true
-	body := slices.Clone(c.Response().Body())
+	body, serr := k.store.Seal(c.Response().Body(), sealedResponse.Place(cl.scope, cl.key))
+	if serr != nil {
+		return nil
+	}
 	contentType := string(c.Response().Header.ContentType())
 	_, _ = k.store.Exec(ctx, `UPDATE idempotency_keys
 		SET status = $3, response = $4, content_type = $5, completed_at = $6

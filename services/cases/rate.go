@@ -37,6 +37,15 @@ func (s *Service) Rate(ctx context.Context, p identity.Principal, caseID string,
 	return c, nil
 }
 
+// sealedComment is a rating's comment, free text in which a person may
+// well write a name or a phone number: sealed at rest, bound to its case.
+// Nothing in handheld reads it back yet; the centre's reporting opens it.
+var sealedComment = store.SealedColumn{Table: "ratings", Key: []string{"case_id"}, Column: "comment", Text: true}
+
+// SealedColumns are the columns of this package's tables that hold sealed
+// personal data, for the sealing step and `handheld keys reseal`.
+func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedComment} }
+
 // rate finds the case and inserts its rating. The case it returns carries
 // its id and kind as soon as it is found, for the audit record, even when
 // rating it then fails.
@@ -53,6 +62,11 @@ func (s *Service) rate(ctx context.Context, subject, caseID string, level int, c
 	}
 	// The primary key on case_id settles a race between two ratings: the
 	// second insert conflicts, whatever the check above saw.
+	if comment != "" {
+		if comment, err = s.Store.SealText(comment, sealedComment.Place(c.ID)); err != nil {
+			return c, services.Errorf(services.CodeInternal, "cases: rate %s %s: %w", c.Kind, c.ID, err)
+		}
+	}
 	_, err = s.Store.Exec(ctx, `INSERT INTO ratings (case_id, case_kind, subject, level, comment, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, c.Kind, subject, level, comment, store.Timestamp(s.Now()))
 	switch {

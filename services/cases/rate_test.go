@@ -36,6 +36,12 @@ func TestRateOnceThenAlreadyRated(t *testing.T) {
 			Scan(&kind, &subject, &level, &comment); err != nil {
 			t.Fatal(err)
 		}
+		if strings.Contains(comment, "谢谢") {
+			t.Errorf("comment stored in clear: %q", comment)
+		}
+		if comment, err = s.OpenText(comment, sealedComment.Place(c.ID)); err != nil {
+			t.Fatal(err)
+		}
 		if kind != KindWithdrawal || subject != "s_zhang" || level != 5 || comment != "办得很快，谢谢！" {
 			t.Errorf("stored rating: %s %s %d %q", kind, subject, level, comment)
 		}

@@ -43,9 +43,29 @@ func scanRecord(row scanner, extra ...any) (record, error) {
 	return r, err
 }
 
-// insert stores a new certificate with its document and PDF.
+// The certificate's own document and PDF name the holder in full: both are
+// sealed at rest, each bound to its row and column.
+var (
+	sealedDocument = store.SealedColumn{Table: "certificates", Key: []string{"id"}, Column: "document"}
+	sealedPDF      = store.SealedColumn{Table: "certificates", Key: []string{"id"}, Column: "pdf"}
+)
+
+// SealedColumns are the columns of this package's tables that hold sealed
+// personal data, for the sealing step and `handheld keys reseal`.
+func SealedColumns() []store.SealedColumn {
+	return []store.SealedColumn{sealedDocument, sealedPDF}
+}
+
+// insert stores a new certificate with its document and PDF, sealed.
 func insert(ctx context.Context, tx *store.Tx, r record, document, pdf []byte) error {
-	_, err := tx.Exec(ctx, `INSERT INTO certificates (id, subject, number, verify_code, type, purpose, lang, holder,
+	document, err := tx.Seal(document, sealedDocument.Place(r.ID))
+	if err != nil {
+		return err
+	}
+	if pdf, err = tx.Seal(pdf, sealedPDF.Place(r.ID)); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO certificates (id, subject, number, verify_code, type, purpose, lang, holder,
 		claims, jws, document, pdf, pdf_sha256, status, issued_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		r.ID, r.Subject, r.Number, r.VerifyCode, r.Type, r.Purpose, r.Lang, r.Holder,
@@ -107,7 +127,16 @@ func (s *Service) byCode(ctx context.Context, code string) (record, error) {
 func (s *Service) file(ctx context.Context, id string) (r record, pdf, document []byte, err error) {
 	r, err = scanRecord(s.Store.QueryRow(ctx, `SELECT `+recordColumns+`, c.pdf, c.document FROM certificates c WHERE c.id = $1`, id),
 		&pdf, &document)
-	return r, pdf, document, notFound(err)
+	if err != nil {
+		return r, nil, nil, notFound(err)
+	}
+	if pdf, err = s.Store.Open(pdf, sealedPDF.Place(r.ID)); err != nil {
+		return r, nil, nil, services.Errorf(services.CodeInternal, "certificate: %w", err)
+	}
+	if document, err = s.Store.Open(document, sealedDocument.Place(r.ID)); err != nil {
+		return r, nil, nil, services.Errorf(services.CodeInternal, "certificate: %w", err)
+	}
+	return r, pdf, document, nil
 }
 
 // verifications are the latest n verifications of a certificate.

@@ -17,23 +17,42 @@ import (
 
 // The openid is the one piece of a WeChat user that identity keeps in a
 // form it can read back: the centre needs it to address a subscribe message
-// to the person (a withdrawal approved, paid). It is sealed with AES-256-GCM
-// under a key derived from HashSecret, with the row's openid hash as
-// associated data, so a sealed value read from the table or the kv store
-// says nothing, and one copied onto another binding does not open.
+// to the person (a withdrawal approved, paid). It is sealed under the
+// store's key ring (services/seal), bound to the row's openid hash, so a
+// sealed value read from the table or the kv store says nothing, and one
+// copied onto another binding does not open.
+//
+// Before the ring, openids were sealed with AES-256-GCM under a key derived
+// from HashSecret. Such values still open (openLegacy), are replaced at the
+// person's next WeChat sign-in, and the sealing step of migration 0010
+// moves every one of them onto the ring.
 
-// openidSealInfo separates the sealing key from every other use of
-// HashSecret (the pseudonym HMACs); changing it orphans every sealed openid.
+// sealedOpenID is wechat_bindings' one sealed column.
+var sealedOpenID = store.SealedColumn{Table: "wechat_bindings", Key: []string{"openid_hash"}, Column: "openid_sealed", Text: true}
+
+// SealedColumns are the columns of identity's tables that hold sealed
+// personal data, for the sealing step and `handheld keys reseal`; openids
+// sealed before the ring open with the legacy key derived from hashSecret.
+func SealedColumns(hashSecret []byte) []store.SealedColumn {
+	c := sealedOpenID
+	c.Legacy = func(v []byte, at store.Place) ([]byte, bool) {
+		openid, err := openLegacy(hashSecret, string(v), at.Row)
+		return []byte(openid), err == nil
+	}
+	return []store.SealedColumn{c}
+}
+
+// openidSealInfo separates the legacy sealing key from every other use of
+// HashSecret (the pseudonym HMACs).
 const openidSealInfo = "handheld/identity: wechat openid seal v1"
 
 // errSealed is the cause when a sealed openid does not open: tampered, cut,
 // or sealed under another secret. It names no value.
 var errSealed = errors.New("identity: sealed openid does not open")
 
-// openidAEAD derives the sealing key and its cipher. Deriving at each call
-// costs microseconds, far below the database round trip beside it.
-func (s *Service) openidAEAD() (cipher.AEAD, error) {
-	key, err := hkdf.Key(sha256.New, s.HashSecret, nil, openidSealInfo, 32)
+// legacyAEAD derives the legacy sealing key from the hash secret.
+func legacyAEAD(hashSecret []byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, hashSecret, nil, openidSealInfo, 32)
 	if err != nil {
 		return nil, fmt.Errorf("identity: openid key: %w", err)
 	}
@@ -44,24 +63,29 @@ func (s *Service) openidAEAD() (cipher.AEAD, error) {
 	return cipher.NewGCMWithRandomNonce(block)
 }
 
-// sealOpenID returns the openid sealed for the binding keyed by openidHash:
-// base64url of a random nonce, the ciphertext and the tag.
+// sealOpenID returns the openid sealed under the ring for the binding keyed
+// by openidHash.
 func (s *Service) sealOpenID(openid, openidHash string) (string, error) {
-	aead, err := s.openidAEAD()
-	if err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(nil, nil, []byte(openid), []byte(openidHash))), nil
+	return s.Store.SealText(openid, sealedOpenID.Place(openidHash))
 }
 
-// openOpenID reverses sealOpenID; anything but an intact value sealed for
-// openidHash under this secret is errSealed.
+// openOpenID reverses sealOpenID, or opens a value sealed the legacy way;
+// anything but an intact value sealed for openidHash is an error.
 func (s *Service) openOpenID(sealed, openidHash string) (string, error) {
+	if _, ok := s.Store.KeyID([]byte(sealed)); ok {
+		return s.Store.OpenText(sealed, sealedOpenID.Place(openidHash))
+	}
+	return openLegacy(s.HashSecret, sealed, openidHash)
+}
+
+// openLegacy opens an openid sealed before the ring: base64url of a random
+// nonce, the ciphertext and the tag, with the openid hash as associated data.
+func openLegacy(hashSecret []byte, sealed, openidHash string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(sealed)
 	if err != nil || len(raw) < 28 { // nonce and tag, see cipher.NewGCMWithRandomNonce
 		return "", errSealed
 	}
-	aead, err := s.openidAEAD()
+	aead, err := legacyAEAD(hashSecret)
 	if err != nil {
 		return "", err
 	}
@@ -96,7 +120,7 @@ func parseBindingValue(raw []byte) (openidHash, sealed string) {
 // opens to this openid. It is best effort: a sign-in does not fail because
 // notifications cannot reach the person yet, so trouble is only logged.
 func (s *Service) refreshSealedOpenID(ctx context.Context, subject, openid, openidHash, stored string) {
-	if stored != "" {
+	if _, ok := s.Store.KeyID([]byte(stored)); ok {
 		if got, err := s.openOpenID(stored, openidHash); err == nil && got == openid {
 			return
 		}

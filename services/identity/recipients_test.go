@@ -3,6 +3,10 @@ package identity_test
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"path/filepath"
 	"strings"
@@ -212,8 +216,8 @@ func TestOpenIDAfterBind(t *testing.T) {
 			if v == "" || strings.Contains(v, "oOpenID") {
 				t.Errorf("openid_sealed %q: empty or in clear", v)
 			}
-			if _, err := base64.RawURLEncoding.DecodeString(v); err != nil {
-				t.Errorf("openid_sealed %q is not base64url: %v", v, err)
+			if kid, ok := s.KeyID([]byte(v)); !ok || kid != storetest.RingKeyID {
+				t.Errorf("openid_sealed %q is not sealed under the ring's current key", v)
 			}
 		}
 		if sealed[0] == sealed[1] {
@@ -282,18 +286,21 @@ func TestOpenIDTamperedSealedValue(t *testing.T) {
 		alice := f.subject(t, openidA)
 		sealed := f.sealedColumn(t)
 		good, other := sealed[0], sealed[1]
-		raw, err := base64.RawURLEncoding.DecodeString(good)
+		head := strings.LastIndex(good, ".") + 1
+		raw, err := base64.RawURLEncoding.DecodeString(good[head:])
 		if err != nil {
 			t.Fatal(err)
 		}
 		raw[len(raw)/2] ^= 0x01 // inside the ciphertext: only the tag check can catch it
-		flipped := base64.RawURLEncoding.EncodeToString(raw)
+		flipped := good[:head] + base64.RawURLEncoding.EncodeToString(raw)
 		for name, v := range map[string]string{
 			"flipped":      flipped,
 			"cut":          good[:len(good)-4],
 			"short":        "AAAA",
 			"not base64":   "!!not base64!!",
 			"other's copy": other,
+			"unknown key":  strings.Replace(good, storetest.RingKeyID, "sealing-20000101-ffffffff", 1),
+			"legacy short": good[head:],
 		} {
 			if _, err := s.Exec(ctx, `UPDATE wechat_bindings SET openid_sealed = $1 WHERE subject_id = $2`, v, alice); err != nil {
 				t.Fatal(err)
@@ -307,4 +314,53 @@ func TestOpenIDTamperedSealedValue(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An openid sealed before the ring (AES-GCM under a key derived from the
+// hash secret) still opens, and the sealing step moves it onto the ring.
+func TestLegacySealedOpenIDMovesOntoTheRing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		f := newWeChatFixture(t, s)
+		ctx := context.Background()
+		f.bind(t, openidA, idAlice)
+		alice := f.subject(t, openidA)
+		var hash string
+		if err := s.QueryRow(ctx, `SELECT openid_hash FROM wechat_bindings`).Scan(&hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Exec(ctx, `UPDATE wechat_bindings SET openid_sealed = $1`, legacySeal(t, openidA, hash)); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := f.svc.OpenID(ctx, alice); err != nil || !ok || got != openidA {
+			t.Fatalf("legacy value: OpenID = %q, %v, %v; want %q", got, ok, err, openidA)
+		}
+		reps, err := s.Reseal(ctx, identity.SealedColumns([]byte("0123456789abcdef0123456789abcdef")), true, 10)
+		if err != nil || len(reps) != 1 || reps[0].Resealed != 1 || reps[0].Failed != 0 {
+			t.Fatalf("reseal: %+v, %v; want one value moved onto the ring", reps, err)
+		}
+		if v := f.sealedColumn(t)[0]; !strings.HasPrefix(v, "hs1."+storetest.RingKeyID+".") {
+			t.Fatalf("after the sealing step openid_sealed = %q, want it under the ring", v)
+		}
+		if got, ok, err := f.svc.OpenID(ctx, alice); err != nil || !ok || got != openidA {
+			t.Fatalf("after reseal: OpenID = %q, %v, %v; want %q", got, ok, err, openidA)
+		}
+	})
+}
+
+// legacySeal seals openid as identity did before the ring.
+func legacySeal(t *testing.T, openid, openidHash string) string {
+	t.Helper()
+	key, err := hkdf.Key(sha256.New, []byte("0123456789abcdef0123456789abcdef"), nil, "handheld/identity: wechat openid seal v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nil, nil, []byte(openid), []byte(openidHash)))
 }

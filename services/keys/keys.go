@@ -35,8 +35,9 @@ func Purposes() []string {
 	return []string{PurposeTokens, PurposeECard, PurposeCertificates}
 }
 
-// currentFile names the file in a purpose directory that holds the signing kid.
-const currentFile = "current"
+// CurrentFile names the file in a purpose directory that holds the kid in
+// use: the one that signs, or for the sealing ring (services/seal) the one that seals.
+const CurrentFile = "current"
 
 // kidPattern is <purpose>-<yyyymmdd>-<8 hex>; the date tells an operator how
 // old a key is, the random part keeps two rotations on one day apart.
@@ -61,8 +62,9 @@ func checkPurposes(purposes []string) ([]string, error) {
 	return purposes, nil
 }
 
-// checkKid reports whether kid is well formed and belongs to purpose.
-func checkKid(kid, purpose string) error {
+// CheckKeyID reports whether kid is well formed and belongs to purpose.
+// Every key directory, signing or sealing, names its keys this way.
+func CheckKeyID(kid, purpose string) error {
 	m := kidPattern.FindStringSubmatch(kid)
 	if m == nil {
 		return fmt.Errorf("key id %q is not of the form %s-yyyymmdd-<8 hex>", kid, purpose)

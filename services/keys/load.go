@@ -65,7 +65,7 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		}
 		path := filepath.Join(pdir, name)
 		kid := strings.TrimSuffix(name, ".pem")
-		if err := checkKid(kid, purpose); err != nil {
+		if err := CheckKeyID(kid, purpose); err != nil {
 			return fmt.Errorf("keys: %s: %w", path, err)
 		}
 		key, err := readKey(path)
@@ -76,7 +76,7 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		r.public[kid] = publicKey{key: key.Public().(ed25519.PublicKey), purpose: purpose}
 	}
 
-	cur := filepath.Join(pdir, currentFile)
+	cur := filepath.Join(pdir, CurrentFile)
 	b, err := os.ReadFile(cur)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("keys: purpose %q has no signing key: %s is missing (it names the current key id)", purpose, cur)
@@ -85,7 +85,7 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		return fmt.Errorf("keys: purpose %q: %w", purpose, err)
 	}
 	kid := strings.TrimSpace(string(b))
-	if err := checkKid(kid, purpose); err != nil {
+	if err := CheckKeyID(kid, purpose); err != nil {
 		return fmt.Errorf("keys: %s: %w", cur, err)
 	}
 	key, ok := private[kid]
@@ -96,9 +96,9 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 	return nil
 }
 
-// readKey reads one PKCS#8 PEM Ed25519 private key, refusing files that group
-// or others may read: a leaked signing key lets anyone mint tokens.
-func readKey(path string) (ed25519.PrivateKey, error) {
+// ReadPrivateFile reads a key file, signing or sealing, refusing anything
+// but a regular file that only its owner may read.
+func ReadPrivateFile(path string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
@@ -112,6 +112,16 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return data, nil
+}
+
+// readKey reads one PKCS#8 PEM Ed25519 private key, refusing files that group
+// or others may read: a leaked signing key lets anyone mint tokens.
+func readKey(path string) (ed25519.PrivateKey, error) {
+	data, err := ReadPrivateFile(path)
+	if err != nil {
+		return nil, err
 	}
 	block, rest := pem.Decode(data)
 	if block == nil {

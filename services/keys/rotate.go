@@ -24,7 +24,7 @@ func Ensure(dir string, now time.Time, purposes ...string) (*Ring, error) {
 		return nil, err
 	}
 	for _, p := range purposes {
-		_, err := os.Lstat(filepath.Join(dir, p, currentFile))
+		_, err := os.Lstat(filepath.Join(dir, p, CurrentFile))
 		switch {
 		case err == nil:
 			continue
@@ -69,11 +69,10 @@ func Add(dir, purpose string, now time.Time) (kid string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("keys: generating a %s key: %w", purpose, err)
 	}
-	var suffix [4]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		return "", fmt.Errorf("keys: generating a key id: %w", err)
+	kid, err = NewKeyID(purpose, now)
+	if err != nil {
+		return "", err
 	}
-	kid = fmt.Sprintf("%s-%s-%x", purpose, now.UTC().Format("20060102"), suffix)
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return "", fmt.Errorf("keys: encoding %s: %w", kid, err)
@@ -82,7 +81,7 @@ func Add(dir, purpose string, now time.Time) (kid string, err error) {
 	if _, err := os.Lstat(filepath.Join(pdir, name)); err == nil {
 		return "", fmt.Errorf("keys: %s already exists", filepath.Join(pdir, name))
 	}
-	if err := writeAtomic(pdir, name, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	if err := WriteAtomic(pdir, name, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		return "", err
 	}
 	return kid, nil
@@ -95,20 +94,31 @@ func Promote(dir, purpose, kid string) error {
 	if _, err := checkPurposes([]string{purpose}); err != nil {
 		return err
 	}
-	if err := checkKid(kid, purpose); err != nil {
+	if err := CheckKeyID(kid, purpose); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
 	pdir := filepath.Join(dir, purpose)
 	if _, err := readKey(filepath.Join(pdir, kid+".pem")); err != nil {
 		return err
 	}
-	return writeAtomic(pdir, currentFile, []byte(kid+"\n"))
+	return WriteAtomic(pdir, CurrentFile, []byte(kid+"\n"))
 }
 
-// writeAtomic writes data to dir/name through a 0600 temporary file and a
+// NewKeyID is a fresh key id for purpose, of the form CheckKeyID accepts:
+// the date tells an operator how old a key is, the random part keeps two
+// rotations on one day apart.
+func NewKeyID(purpose string, now time.Time) (string, error) {
+	var suffix [4]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return "", fmt.Errorf("keys: generating a key id: %w", err)
+	}
+	return fmt.Sprintf("%s-%s-%x", purpose, now.UTC().Format("20060102"), suffix), nil
+}
+
+// WriteAtomic writes data to dir/name through a 0600 temporary file and a
 // rename, so a reader sees the old file or the new one, never half of either,
 // and a crash leaves at most a *.tmp file that Load ignores.
-func writeAtomic(dir, name string, data []byte) (err error) {
+func WriteAtomic(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)

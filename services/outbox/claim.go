@@ -59,7 +59,7 @@ func claimStatement(d store.Dialect, topics []Topic) (string, []any) {
 // which, with the attempts count, identifies this claim when the outcome is
 // recorded. The statement runs detached from ctx's cancellation: once it has
 // committed, its rows must be read, or they would sit leased for nothing.
-func (w *Worker) claim(ctx context.Context, n int) ([]Message, time.Time, error) {
+func (w *Worker) claim(ctx context.Context, n int) ([]claimed, time.Time, error) {
 	now := store.Timestamp(w.now())
 	until := store.Timestamp(now.Add(w.lease))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
@@ -70,11 +70,14 @@ func (w *Worker) claim(ctx context.Context, n int) ([]Message, time.Time, error)
 		return nil, time.Time{}, services.Errorf(services.CodeInternal, "outbox: claim: %w", err)
 	}
 	defer rows.Close()
-	var msgs []Message
+	var msgs []claimed
 	for rows.Next() {
-		var m Message
+		var m claimed
 		if err := rows.Scan(&m.ID, &m.Topic, &m.Payload, &m.Attempts, store.ScanTime(&m.CreatedAt)); err != nil {
 			return nil, time.Time{}, services.Errorf(services.CodeInternal, "outbox: claim: read row: %w", err)
+		}
+		if m.Payload, m.unreadable = w.store.Open(m.Payload, sealedPayload.Place(m.ID)); m.unreadable != nil {
+			m.Payload = nil
 		}
 		msgs = append(msgs, m)
 	}
@@ -84,10 +87,20 @@ func (w *Worker) claim(ctx context.Context, n int) ([]Message, time.Time, error)
 	return msgs, until, nil
 }
 
+// claimed is a leased row. unreadable is why its payload did not open
+// (altered, or its key removed from the ring): the row is then retried
+// with backoff without calling its handler, the error logged and stored,
+// until its key is back.
+type claimed struct {
+	Message
+	unreadable error
+}
+
 // deliver runs m's handler under its own deadline, detached from ctx's
 // cancellation (see Run), calls handled, which frees the handler's slot for
 // the next claim, and records the outcome.
-func (w *Worker) deliver(ctx context.Context, m Message, until time.Time, handled func()) {
+func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handled func()) {
+	m := c.Message
 	topic := w.topics[m.Topic] // the claim only returns known topics
 	if topic.AtMostOnce {
 		closed, err := w.closeBeforeSending(ctx, m, until)
@@ -102,9 +115,12 @@ func (w *Worker) deliver(ctx context.Context, m Message, until time.Time, handle
 			return
 		}
 	}
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.handlerTimeout)
-	err := w.call(hctx, topic.Handle, m)
-	cancel()
+	err := c.unreadable
+	if err == nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.handlerTimeout)
+		err = w.call(hctx, topic.Handle, m)
+		cancel()
+	}
 	handled()
 	w.settle(ctx, topic, m, until, judge(err))
 }

@@ -76,9 +76,11 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (insert
 	if created.IsZero() {
 		created = at
 	}
-	payload := m.Payload
-	if payload == nil {
-		payload = []byte{} // the column is NOT NULL; an empty message is still a message
+	// Payloads are sealed whatever their topic: a message to the core may
+	// carry a card number, one to the person names their case.
+	payload, err := tx.Seal(m.Payload, sealedPayload.Place(m.ID))
+	if err != nil {
+		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
 	}
 	res, err := tx.Exec(ctx, `
 		INSERT INTO outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
@@ -94,6 +96,13 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (insert
 	}
 	return n == 1, nil
 }
+
+// sealedPayload is the outbox's one column of personal data.
+var sealedPayload = store.SealedColumn{Table: "outbox", Key: []string{"id"}, Column: "payload"}
+
+// SealedColumns are the columns of the outbox that hold sealed personal
+// data, for the sealing step and `handheld keys reseal`.
+func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedPayload} }
 
 // Pending counts the rows not delivered yet, whatever their topic and
 // whether they are due or leased: the backlog a readiness page or a metric

@@ -59,6 +59,7 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	retry   retryPolicy
+	sealer  Sealer // seals personal data at rest (seal.go); nil refuses to
 }
 
 // Open connects to the database dsn names and checks that it answers:

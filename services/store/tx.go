@@ -13,6 +13,7 @@ import (
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	sealer  Sealer
 }
 
 // Dialect tells which database runs the transaction.
@@ -90,7 +91,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, dialect: s.dialect}); err != nil {
+	if err := fn(&Tx{tx: sqlTx, dialect: s.dialect, sealer: s.sealer}); err != nil {
 		return err
 	}
 	done = true

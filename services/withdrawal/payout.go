@@ -125,12 +125,20 @@ func lockSubject(ctx context.Context, tx *store.Tx, subject string) error {
 // insert writes the application's row. The payout account number is
 // written here and nowhere else (and read only by scanRow).
 func (a row) insert(ctx context.Context, tx *store.Tx, r Request) error {
-	_, err := tx.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
+	account, err := tx.SealText(a.PayoutAccount, sealedPayoutAccount.Place(a.ID))
+	if err != nil {
+		return err
+	}
+	evidence, err := tx.SealText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID))
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
 		payout_method, payout_account, payout_account_id, evidence_refs, closes_account, status, idempotency_key,
 		request_hash, locale, channel, created_at, updated_at, due_on)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, a.PayoutAccount, a.PayoutAccountID,
-		a.EvidenceRefs, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
+		a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, account, a.PayoutAccountID,
+		evidence, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
 		a.CreatedAt, a.UpdatedAt, a.DueOn)
 	return err
 }

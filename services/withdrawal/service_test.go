@@ -315,15 +315,22 @@ func TestConcurrentRetriesMakeOneApplication(t *testing.T) {
 // notifications lists the statuses queued for id, oldest first.
 func notifications(t *testing.T, s *store.Store, id string) []string {
 	t.Helper()
-	rows, err := s.Query(context.Background(), `SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at, id`, withdrawal.TopicNotify)
+	rows, err := s.Query(context.Background(), `SELECT id, payload FROM outbox WHERE topic = $1 ORDER BY created_at, id`, withdrawal.TopicNotify)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
+		var (
+			rowID string
+			raw   []byte
+		)
+		if err := rows.Scan(&rowID, &raw); err != nil {
+			t.Fatal(err)
+		}
+		// Payloads are sealed at rest, bound to their row.
+		if raw, err = s.Open(raw, store.Place{Table: "outbox", Column: "payload", Row: rowID}); err != nil {
 			t.Fatal(err)
 		}
 		var ev notify.Event

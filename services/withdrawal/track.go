@@ -71,16 +71,23 @@ const rowColumns = `id, case_number, subject, kind, core_kind, amount_fen, payou
 
 // load reads one row by a condition; hash is its request hash.
 func (s *Service) load(ctx context.Context, where string, args ...any) (row, string, error) {
-	return scanRow(s.Store.QueryRow(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where, args...))
+	return s.scanRow(s.Store.QueryRow(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where, args...))
 }
 
-// scanRow reads the rowColumns of one row.
-func scanRow(sc interface{ Scan(dest ...any) error }) (row, string, error) {
+// scanRow reads the rowColumns of one row, opening the sealed columns.
+func (s *Service) scanRow(sc interface{ Scan(dest ...any) error }) (row, string, error) {
 	var a row
 	var hash string
 	err := sc.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount, &a.PayoutAccountID,
 		&a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
 		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash)
+	if err != nil {
+		return a, hash, err
+	}
+	if a.PayoutAccount, err = s.Store.OpenText(a.PayoutAccount, sealedPayoutAccount.Place(a.ID)); err != nil {
+		return a, hash, err
+	}
+	a.EvidenceRefs, err = s.Store.OpenText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID))
 	return a, hash, err
 }
 
@@ -207,7 +214,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	defer rows.Close()
 	var out []row
 	for rows.Next() {
-		a, _, err := scanRow(rows)
+		a, _, err := s.scanRow(rows)
 		if err != nil {
 			return nil, "", services.Errorf(services.CodeInternal, "withdrawal: list: %w", err)
 		}

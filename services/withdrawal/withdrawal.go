@@ -111,6 +111,20 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
+// The payout account (a card or wallet number) and the evidence references
+// (deeds, contracts, bills naming the person) are sealed at rest, each bound
+// to its application.
+var (
+	sealedPayoutAccount = store.SealedColumn{Table: "withdrawals", Key: []string{"id"}, Column: "payout_account", Text: true}
+	sealedEvidenceRefs  = store.SealedColumn{Table: "withdrawals", Key: []string{"id"}, Column: "evidence_refs", Text: true}
+)
+
+// SealedColumns are the columns of this package's tables that hold sealed
+// personal data, for the sealing step and `handheld keys reseal`.
+func SealedColumns() []store.SealedColumn {
+	return []store.SealedColumn{sealedPayoutAccount, sealedEvidenceRefs}
+}
+
 // Service runs withdrawal applications.
 type Service struct {
 	Deps

@@ -167,7 +167,7 @@ func migrate(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := store.Open(ctx, cfg.StoreDSN())
+	s, err := bff.OpenSealedStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,10 @@ func migrate(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stderr, "migrations applied")
-	return nil
+	// Migration 0010's Go step: rows written before it end sealed.
+	reps, err := bff.Reseal(ctx, cfg, s, true)
+	printReseal(stderr, reps)
+	return err
 }
 
 // auditCmd checks the audit trail's hash chain: `handheld audit verify`.

@@ -1,28 +1,37 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"time"
 
+	"handheld/bff"
 	"handheld/services/keys"
+	"handheld/services/seal"
+	"handheld/services/store"
 )
 
-const keysUsage = `usage: handheld keys <init|add|promote|rotate> --dir DIR [--purpose P] [--kid K]
+const keysUsage = `usage: handheld keys <init|add|promote|rotate|reseal> --dir DIR [--purpose P] [--kid K]
 
-  init     create a signing key for every purpose that has none (tokens, ecard, certificates)
-  add      add a key to a purpose without signing with it yet; prints its kid
-  promote  make --kid the key that signs for --purpose
+  init     create a key for every purpose that has none (tokens, ecard, certificates, sealing)
+  add      add a key to a purpose without using it yet; prints its kid
+  promote  make --kid the key that signs (or seals) for --purpose
   rotate   add and promote in one step (single replica)
+  reseal   rewrite every sealed value not under the current sealing key, and seal
+           any plain one left from before migration 0010; batched, resumable, safe
+           while serving (the store comes from HANDHELD_DATABASE_URL / the data dir)
 
 With several replicas: add, roll the new key out to every replica, then promote.
-Remove an old key's file once the longest token it signed has expired.
+Remove an old signing key's file once the longest token it signed has expired;
+remove an old sealing key's file only after a reseal reported nothing left under it.
 `
 
-// keysCmd manages the signing keys production is given in HANDHELD_KEYS_DIR.
-func keysCmd(args []string, stdout, stderr io.Writer) error {
+// keysCmd manages the keys production is given in HANDHELD_KEYS_DIR: the
+// signing keys (services/keys) and the sealing ring (services/seal).
+func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
 		return errors.New("keys: missing action")
@@ -31,24 +40,42 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keys "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "the keys directory (HANDHELD_KEYS_DIR)")
-	purpose := fs.String("purpose", keys.PurposeTokens, "tokens, ecard or certificates")
+	purpose := fs.String("purpose", keys.PurposeTokens, "tokens, ecard, certificates or sealing")
 	kid := fs.String("kid", "", "key id (promote)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if action == "reseal" {
+		return reseal(ctx, *dir, stdout)
 	}
 	if *dir == "" {
 		return errors.New("keys: --dir is required")
 	}
 	now := time.Now()
+	sealing := *purpose == seal.Purpose
 	switch action {
 	case "init":
 		if _, err := keys.Ensure(*dir, now, keys.Purposes()...); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(stdout, "keys ready in %s for %v\n", *dir, keys.Purposes())
+		if _, err := seal.Ensure(*dir, now); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "keys ready in %s for %v\n", *dir, append(keys.Purposes(), seal.Purpose))
 		return err
-	case "add":
-		k, err := keys.Add(*dir, *purpose, now)
+	case "add", "rotate":
+		var k string
+		var err error
+		switch {
+		case sealing && action == "add":
+			k, err = seal.Add(*dir, now)
+		case sealing:
+			k, err = seal.Rotate(*dir, now)
+		case action == "add":
+			k, err = keys.Add(*dir, *purpose, now)
+		default:
+			k, err = keys.Rotate(*dir, *purpose, now)
+		}
 		if err != nil {
 			return err
 		}
@@ -58,20 +85,57 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 		if *kid == "" {
 			return errors.New("keys promote: --kid is required")
 		}
-		if err := keys.Promote(*dir, *purpose, *kid); err != nil {
-			return err
+		var err error
+		if sealing {
+			err = seal.Promote(*dir, *kid)
+		} else {
+			err = keys.Promote(*dir, *purpose, *kid)
 		}
-		_, err := fmt.Fprintf(stdout, "%s now signs for %s\n", *kid, *purpose)
-		return err
-	case "rotate":
-		k, err := keys.Rotate(*dir, *purpose, now)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintln(stdout, k)
+		_, err = fmt.Fprintf(stdout, "%s is now current for %s\n", *kid, *purpose)
 		return err
 	default:
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("keys: unknown action %q", action)
+	}
+}
+
+// reseal moves every sealed value onto the current sealing key.
+func reseal(ctx context.Context, dir string, stdout io.Writer) error {
+	cfg, err := bff.LoadConfig(bff.Environ())
+	if err != nil {
+		return err
+	}
+	if dir != "" {
+		cfg.KeysDir = dir
+	}
+	s, err := bff.OpenSealedStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	reps, err := bff.Reseal(ctx, cfg, s, false)
+	printReseal(stdout, reps)
+	if err != nil {
+		return err
+	}
+	for _, r := range reps {
+		if r.Failed > 0 {
+			return errors.New("keys reseal: some values do not open (see above); their rows are left as they were")
+		}
+	}
+	return nil
+}
+
+// printReseal reports a sealing run, one line per column, and each value
+// that did not open by its row.
+func printReseal(w io.Writer, reps []store.ResealReport) {
+	for _, r := range reps {
+		fmt.Fprintf(w, "%-32s sealed %d, resealed %d, failed %d\n", r.Column, r.Sealed, r.Resealed, r.Failed)
+		for _, err := range r.Errors {
+			fmt.Fprintf(w, "  %v\n", err)
+		}
 	}
 }

@@ -31,7 +31,7 @@ commands:
   coresim   run the core simulator as its own HTTP server; --addr, --db, --generate N, --seed S,
             --review-delay D, --payout-delay D
   demo      print the demo personas, one JSON object per line
-  keys      create and rotate signing keys: keys init|add|promote|rotate --dir DIR
+  keys      create and rotate signing and sealing keys, reseal: keys init|add|promote|rotate|reseal --dir DIR
   bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
   audit verify   check the audit trail's hash chain; exits non-zero at the first broken link
   kiosk-headers  print curl -H flags signing a kiosk device-session request (demo kiosk by default)
@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "demo":
 		return demo(ctx, stdout)
 	case "keys":
-		return keysCmd(args, stdout, stderr)
+		return keysCmd(ctx, args, stdout, stderr)
 	case "bench":
 		return bench(ctx, args, stdout, stderr)
 	case "audit":

@@ -12,6 +12,7 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/keys"
+	"handheld/services/seal"
 	"handheld/services/store"
 )
 
@@ -59,16 +60,8 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 
 func TestAuditVerifyFindsTheBrokenLink(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("HANDHELD_DATA_DIR", dir)
 	ctx := context.Background()
-	s, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "handheld.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := embeddedStore(t, dir)
 	log := audit.New(s, audit.Options{})
 	for _, action := range []string{"login.success", "read.account", "logout"} {
 		if err := log.Append(ctx, audit.Record{At: time.Now(), Subject: "s_test", Actor: "s_test", Channel: "miniapp", Action: action, Result: "ok"}); err != nil {
@@ -128,4 +121,71 @@ func TestKeysCommand(t *testing.T) {
 	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--kid", "tokens-20260101-deadbeef"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("promoting a missing key succeeded")
 	}
+}
+
+// Rows written before migration 0010 end sealed with `handheld migrate`;
+// after a rotation of the sealing key, `handheld keys reseal` moves them to
+// the new key, and they still open.
+func TestMigrateSealsOldRowsAndResealMovesThem(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := embeddedStore(t, dir)
+	const card = "6222021202005128745"
+	if _, err := s.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen, payout_method,
+		payout_account, evidence_refs, status, idempotency_key, request_hash, locale, channel, created_at, updated_at, due_on)
+		VALUES ('wd_old', 'TQ1', 's1', 'rent', '07', 100, 'bank_card', $1, '["deed:1"]', 'paid', 'k', 'h', 'zh-CN', 'miniapp', $2, $2, '2026-01-01')`,
+		card, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		t.Helper()
+		var v string
+		if err := s.QueryRow(ctx, `SELECT payout_account FROM withdrawals WHERE id = 'wd_old'`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"migrate"}, &bytes.Buffer{}, &out); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out.String())
+	}
+	first := stored()
+	if strings.Contains(first, card) || !strings.HasPrefix(first, "hs1.sealing-") || !strings.Contains(out.String(), "sealed 1") {
+		t.Fatalf("after migrate payout_account = %q, output %q", first, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"keys", "rotate", "--dir", filepath.Join(dir, "keys"), "--purpose", "sealing"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	kid := strings.TrimSpace(out.String())
+	out.Reset()
+	if err := run(ctx, []string{"keys", "reseal"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("reseal: %v\n%s", err, out.String())
+	}
+	if v := stored(); !strings.HasPrefix(v, "hs1."+kid+".") || !strings.Contains(out.String(), "resealed 1") {
+		t.Fatalf("after reseal payout_account = %q (want under %s), output %q", v, kid, out.String())
+	}
+	ring, err := seal.Load(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ring.OpenText(stored(), store.Place{Table: "withdrawals", Column: "payout_account", Row: "wd_old"}); err != nil || got != card {
+		t.Fatalf("resealed value opens to %q, %v", got, err)
+	}
+}
+
+// embeddedStore points the embedded profile at dir and returns its store,
+// migrated, as a process from before this binary left it (no ring).
+func embeddedStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	t.Setenv("HANDHELD_DATA_DIR", dir)
+	s, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "handheld.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

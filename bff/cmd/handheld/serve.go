@@ -7,9 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
+	"golang.org/x/term"
+
 	"handheld/bff"
+	"handheld/services/coresim"
 )
 
 func serve(ctx context.Context, start time.Time, args []string, stdout, stderr io.Writer) error {
@@ -41,7 +45,11 @@ func serve(ctx context.Context, start time.Time, args []string, stdout, stderr i
 	elapsed := time.Since(start)
 	log.Info("ready", "addr", ln.Addr().String(), "profile", cfg.Profile, "startup", elapsed.String())
 	if cfg.Profile == bff.ProfileEmbedded {
-		printWelcome(stdout, "http://"+ln.Addr().String(), elapsed, app)
+		var personas []coresim.Persona
+		if sim := app.Sim(); sim != nil {
+			personas = sim.Personas()
+		}
+		printWelcome(stdout, "http://"+ln.Addr().String(), elapsed, personas, isTerminal(stdout))
 	}
 	return app.Serve(ctx, ln)
 }
@@ -52,12 +60,27 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func printWelcome(w io.Writer, base string, elapsed time.Duration, app *bff.App) {
+// isTerminal reports whether w is a terminal someone is looking at, as
+// opposed to a file, a pipe or a log collector.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// printWelcome greets whoever started the embedded profile. The demo
+// personas' names, ID numbers and passwords go to a terminal only: stdout
+// redirected to a file or a log collector would keep them, so there it
+// gets one line naming `handheld demo` instead.
+func printWelcome(w io.Writer, base string, elapsed time.Duration, personas []coresim.Persona, terminal bool) {
 	fmt.Fprintf(w, "\nhandheld is ready on %s in %s\n", base, elapsed.Round(time.Millisecond))
 	fmt.Fprintln(w, "profile: embedded (core simulator in-process, SQLite under ./var, in-process limits, WeChat sandbox)")
-	if sim := app.Sim(); sim != nil {
+	if !terminal {
+		fmt.Fprintln(w, "demo personas and their logins: run `handheld demo` (not printed here: stdout is not a terminal)")
+		return
+	}
+	if len(personas) > 0 {
 		fmt.Fprintln(w, "\ndemo personas (`handheld demo` prints them as JSON):")
-		for _, p := range sim.Personas() {
+		for _, p := range personas {
 			who := p.Name + "  " + p.IDNumber
 			if p.Role == "employer" {
 				who = p.UnitCode + "  operator " + p.OperatorID + " / " + p.Password

@@ -13,10 +13,12 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"handheld/services/seal"
 	"handheld/services/store"
 )
 
@@ -69,7 +71,24 @@ func SQLiteDSN(t testing.TB) string {
 	return "sqlite:" + filepath.ToSlash(filepath.Join(t.TempDir(), "store.db"))
 }
 
-// Open opens dsn and closes the store when the test ends.
+// RingKeyID names the one key of Ring.
+const RingKeyID = "sealing-20000101-00000000"
+
+// Ring is the sealing ring every store storetest opens carries: one fixed
+// key, so that several stores opened on one database (replicas, a process
+// restarted) open each other's rows as the real ones sharing a keys
+// directory do. Tests of rotation build rings of their own.
+func Ring() *seal.Ring {
+	key := sha256.Sum256([]byte("handheld storetest sealing key"))
+	r, err := seal.NewRing(RingKeyID, map[string][]byte{RingKeyID: key[:]})
+	if err != nil {
+		panic(err) // a constant key that does not build is a bug here
+	}
+	return r
+}
+
+// Open opens dsn with Ring as its sealer and closes the store when the
+// test ends.
 func Open(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -78,6 +97,7 @@ func Open(t testing.TB, dsn string) *store.Store {
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
+	s = s.WithSealer(Ring())
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("storetest: close: %v", err)

@@ -1,0 +1,12 @@
+-- 0010_sealing (SQLite): personal data sealed at rest. certificates.document
+-- and .pdf, withdrawals.payout_account and .evidence_refs, outbox.payload,
+-- idempotency_keys.response, ratings.comment and
+-- wechat_bindings.openid_sealed hold values sealed with AES-256-GCM under
+-- the key ring (services/seal): "hs1.<key id>.<ciphertext>", bytes in BLOB
+-- columns, base64url in TEXT ones, each bound to its table, column and row.
+-- SQLite needs no schema change for that; the Go step that seals rows
+-- written before this migration (store.Reseal over every owner's
+-- SealedColumns, ending with VACUUM so no plain value lingers in free
+-- pages) runs at the embedded start-up, with `handheld migrate` and with
+-- `handheld keys reseal`. This statement only marks the version.
+SELECT 1;
