@@ -236,7 +236,7 @@ func TestStepUpBeforeMoneyMoves(t *testing.T) {
 	}
 	h := bearer(a)
 	h.Set("Idempotency-Key", "k-step-w")
-	wantProblem(t, e.do("POST", "/api/v1/me/withdrawals", map[string]any{"type": "rent", "amount_fen": 100, "payout": map[string]string{"method": "bank_card"}}, h),
+	wantProblem(t, e.do("POST", "/api/v1/me/withdrawals", map[string]any{"type": "rent", "amount_fen": 100, "payout": payoutTo(t, li, "bank_card")}, h),
 		403, "auth.step_up_required")
 	wantProblem(t, e.do("POST", "/api/v1/me/withdrawals/wd_nothing/cancel", nil, bearer(a)), 403, "auth.step_up_required")
 

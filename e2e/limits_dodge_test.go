@@ -137,10 +137,12 @@ func TestCaseVariantAndDuplicateFieldsRefused(t *testing.T) {
 	wantProblem(t, e.do("POST", "/api/v1/auth/employer",
 		`{"unit_code":"91330106MA2GL3K72J","OPERATOR_ID":"op","password":"x"}`, nil), 400, "request.unknown_field")
 
-	tok := e.bindWeChat("o-case-variant-1", e.persona("depositor", "张伟")).AccessToken
-	r := e.apply(tok, "case-1", `{"type":"loan_repayment","Amount_Fen":1000000,"payout":{"method":"ecny","wallet_id":"0012345678901234"}}`)
+	zhang := e.persona("depositor", "张伟")
+	tok := e.bindWeChat("o-case-variant-1", zhang).AccessToken
+	wallet := payoutTo(t, zhang, "ecny")["account_id"]
+	r := e.apply(tok, "case-1", fmt.Sprintf(`{"type":"loan_repayment","Amount_Fen":1000000,"payout":{"account_id":%q}}`, wallet))
 	wantProblem(t, r, 400, "request.unknown_field")
-	r = e.apply(tok, "case-2", `{"type":"loan_repayment","amount_fen":1,"amount_fen":1000000,"payout":{"method":"ecny","wallet_id":"0012345678901234"}}`)
+	r = e.apply(tok, "case-2", fmt.Sprintf(`{"type":"loan_repayment","amount_fen":1,"amount_fen":1000000,"payout":{"account_id":%q}}`, wallet))
 	wantProblem(t, r, 400, "request.duplicate_field")
 	if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "amount_fen" {
 		t.Fatalf("duplicate field not named: %s", r.body)
@@ -264,7 +266,7 @@ func TestBudgetsSpareReplaysAndFailures(t *testing.T) {
 	}
 
 	application := map[string]any{"type": "loan_repayment", "amount_fen": 1_000_000,
-		"payout": map[string]any{"method": "ecny", "wallet_id": "0012345678901234"}}
+		"payout": payoutTo(t, e.persona("depositor", "张伟"), "ecny")}
 	if r := e.apply(tok, "budget-w1", application); r.StatusCode != 202 {
 		t.Fatalf("apply %d %s", r.StatusCode, r.body)
 	}

@@ -76,7 +76,7 @@ func certApp(t *testing.T) (*fiber.App, *fakeCertificates) {
 	}
 	miniapp.Certificates{Service: f, Catalogs: cat}.Routes(me, mark("idem"), mark("limit"), mark("gate"))
 	t.Cleanup(func() {
-		if len(order) > 0 && strings.Join(order[:3], ",") != "gate,limit,idem" {
+		if len(order) > 0 && strings.Join(order[:3], ",") != "gate,idem,limit" {
 			t.Errorf("issue middleware order %v", order)
 		}
 	})

@@ -19,6 +19,8 @@ import (
 	"handheld/bff"
 	"handheld/services/core"
 	"handheld/services/coresim"
+	"handheld/services/identity"
+	"handheld/services/token"
 	"handheld/services/withdrawal"
 )
 
@@ -61,6 +63,11 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 			c.DataDir, c.DatabaseURL, c.RedisURL = dataDir, dsn, o.redisURL
 			c.CoreURL, c.CoreSecret = simURL, benchCoreSecret
 			c.RateLimits, c.OutboxWorkers = roomy(), workers
+			// Binding every generated person takes longer than the
+			// default step-up window; the face check at binding counts
+			// for the whole run.
+			c.Assurance = identity.DefaultAssurance()
+			c.Assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: token.ACRFace, MaxAge: time.Hour}
 		})
 	}
 
