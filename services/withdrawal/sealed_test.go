@@ -24,7 +24,9 @@ func TestPayoutAccountSealedAndBoundToItsApplication(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		theirs, _, err := r.Apply(ctx, ouyang, rentRequest("s2", 100_000))
+		req := rentRequest("s2", 100_000)
+		req.PayoutAccountID = payoutAccounts("欧阳晓峰")[0].ID
+		theirs, _, err := r.Apply(ctx, ouyang, req)
 		if err != nil {
 			t.Fatal(err)
 		}
