@@ -176,6 +176,31 @@ func TestEmployerLockoutPerAddress(t *testing.T) {
 	wantProblem(t, e.do("POST", "/api/v1/auth/employer", right, from(office, nil)), 423, "auth.locked")
 }
 
+// A stranger sending sign-ins for an operator from one address until the
+// limiter answers 429 holds only that address back: the operator's own
+// sign-in from the office goes through under the shipped limits.
+func TestStrangerCannotHoldTheOperatorAt429(t *testing.T) {
+	e := start(t, behindProxy, func(c *bff.Config) {
+		c.LockoutFailures, c.LockoutOperatorFailures, c.LockoutDelay, c.LockoutDelayMax = 100, 101, 0, 0
+	})
+	op := e.persona("employer", "")
+	wrong := map[string]string{"unit_code": op.UnitCode, "operator_id": op.OperatorID, "password": "guess"}
+	right := map[string]string{"unit_code": op.UnitCode, "operator_id": op.OperatorID, "password": op.Password}
+	limited := false
+	for range 30 {
+		if r := e.do("POST", "/api/v1/auth/employer", wrong, from("203.0.113.60", nil)); r.StatusCode == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("30 sign-ins a minute from one address were never limited")
+	}
+	if r := e.do("POST", "/api/v1/auth/employer", right, from("198.51.100.8", nil)); r.StatusCode != 200 {
+		t.Fatalf("the operator from the office: %d %s", r.StatusCode, r.body)
+	}
+}
+
 // After a failure the same address waits before its next attempt, longer
 // after each failure.
 func TestEmployerProgressiveDelay(t *testing.T) {

@@ -3,7 +3,9 @@ package auth
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"handheld/bff/middleware"
 	"handheld/bff/request"
+	"handheld/services/ratelimit"
 )
 
 // The bodies of the sign-in routes whose rate limits count the account
@@ -42,9 +44,14 @@ func account[T any](c *fiber.Ctx, pick func(T) string) string {
 }
 
 // EmployerAccount is the employer sign-in's Limit.Subject: the operator,
-// by unit code and operator id.
+// by unit code and operator id, from one address (an IPv6 /64). Counted
+// per operator alone, a stranger sending a few sign-ins a minute from
+// anywhere would hold the real operator at 429; guessing spread over many
+// addresses is what identity's per-operator lockout stops.
 func EmployerAccount(c *fiber.Ctx) string {
-	return account(c, func(r employerRequest) string { return r.UnitCode + "/" + r.OperatorID })
+	return account(c, func(r employerRequest) string {
+		return r.UnitCode + "/" + r.OperatorID + "@" + ratelimit.AddressKey(middleware.GetClientIP(c))
+	})
 }
 
 // KioskAccount is the kiosk sign-in's Limit.Subject: the person, by ID number.
