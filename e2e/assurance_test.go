@@ -218,7 +218,7 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 func TestStepUpBeforeMoneyMoves(t *testing.T) {
 	e := start(t, policies(), withAssurance(func(a *identity.Assurance) {
 		for _, s := range []identity.ServiceName{identity.ServiceCertificate, identity.ServiceWithdrawal} {
-			a.Services[s] = identity.Requirement{ACR: token.ACRFace, MaxAge: 2 * time.Second}
+			a.Services[s] = identity.Requirement{ACR: token.ACRFace, MaxAge: 3 * time.Second}
 		}
 	}))
 	li := e.persona("depositor", "李娜")
@@ -227,11 +227,11 @@ func TestStepUpBeforeMoneyMoves(t *testing.T) {
 		t.Fatalf("fresh bind %d %s", r.StatusCode, r.body)
 	}
 	b := e.bindWeChat("oStepUpB0000001", li).AccessToken
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 
 	r := e.issue(a, "k-step-2", map[string]string{"type": "deposit_use"})
 	wantProblem(t, r, 403, "auth.step_up_required")
-	if p := r.problem(t); p.RequiredACR != "face" || p.MaxAge == nil || *p.MaxAge != 2 {
+	if p := r.problem(t); p.RequiredACR != "face" || p.MaxAge == nil || *p.MaxAge != 3 {
 		t.Fatalf("problem %+v", p)
 	}
 	h := bearer(a)
@@ -276,7 +276,9 @@ func TestStepUpBeforeMoneyMoves(t *testing.T) {
 // up with the core's face service, as at sign-in.
 func TestKioskStepUp(t *testing.T) {
 	e := start(t, withAssurance(func(a *identity.Assurance) {
-		a.Services[identity.ServiceCertificate] = identity.Requirement{ACR: token.ACRFace, MaxAge: time.Second}
+		// auth_time has whole seconds: a window of 3 s leaves room for a
+		// slow sign-in before the first issue.
+		a.Services[identity.ServiceCertificate] = identity.Requirement{ACR: token.ACRFace, MaxAge: 3 * time.Second}
 	}))
 	li := e.persona("depositor", "李娜")
 	zhang := e.persona("depositor", "张伟")
@@ -284,7 +286,7 @@ func TestKioskStepUp(t *testing.T) {
 	if r := e.issue(citizen, "k-kiosk-1", map[string]string{"type": "deposit_use"}); r.StatusCode != 201 {
 		t.Fatalf("at sign-in %d %s", r.StatusCode, r.body)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 	wantProblem(t, e.issue(citizen, "k-kiosk-2", map[string]string{"type": "deposit_use"}), 403, "auth.step_up_required")
 	step := func(face string) *response {
 		return e.do("POST", "/api/v1/auth/step-up", map[string]string{"face_result": face}, bearer(citizen))
