@@ -25,6 +25,7 @@ import (
 	"handheld/bff/miniapp"
 	"handheld/bff/public"
 	"handheld/locales"
+	"handheld/services"
 	"handheld/services/account"
 	"handheld/services/audit"
 	"handheld/services/cases"
@@ -226,31 +227,31 @@ func (a *App) routes() *fiber.App {
 	signedIn := func(route, class string, roles ...string) fiber.Handler {
 		return limit(route, middleware.Limit{Class: class, Roles: roles})
 	}
-	depositor, employerRole := identity.RoleDepositor, identity.RoleEmployer
+	depositor, employerRole := services.RoleDepositor, services.RoleEmployer
 	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", "public", "public", nil),
 		public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
 
 	ah := auth.Handlers{ID: a.identity, KeySet: a.keys.JWKS()}
 	authed := middleware.Auth(a.identity)
-	kioskDevice := middleware.Require([]string{identity.RoleKiosk})
+	kioskDevice := middleware.Require([]string{services.RoleKiosk})
 	app.Get("/.well-known/jwks.json", anonymous("GET /.well-known/jwks.json", "public", "public", nil), ah.JWKS)
-	v1.Post("/auth/wechat", anonymous("POST /api/v1/auth/wechat", "login", identity.ChannelMiniApp, nil), ah.WeChat)
-	v1.Post("/auth/bind", anonymous("POST /api/v1/auth/bind", "bind", identity.ChannelMiniApp,
+	v1.Post("/auth/wechat", anonymous("POST /api/v1/auth/wechat", "login", services.ChannelMiniApp, nil), ah.WeChat)
+	v1.Post("/auth/bind", anonymous("POST /api/v1/auth/bind", "bind", services.ChannelMiniApp,
 		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
-	v1.Post("/auth/face-checks", anonymous("POST /api/v1/auth/face-checks", "face_check", identity.ChannelMiniApp,
+	v1.Post("/auth/face-checks", anonymous("POST /api/v1/auth/face-checks", "face_check", services.ChannelMiniApp,
 		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
 	v1.Post("/auth/step-up", authed, middleware.Require([]string{depositor}),
 		signedIn("POST /api/v1/auth/step-up", "face_check", depositor), ah.StepUp)
-	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", "login", identity.ChannelApp, auth.EmployerAccount), ah.Employer)
-	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", "login", identity.ChannelApp, auth.VerifierAccount), ah.Verifier)
+	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", "login", services.ChannelApp, auth.EmployerAccount), ah.Employer)
+	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", "login", services.ChannelApp, auth.VerifierAccount), ah.Verifier)
 	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", "refresh", "public", auth.RefreshAccount), ah.Refresh)
 	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", "read",
-		depositor, employerRole, identity.RoleKiosk, identity.RoleVerifier), ah.Logout)
-	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", "login", identity.ChannelKiosk,
+		depositor, employerRole, services.RoleKiosk, services.RoleVerifier), ah.Logout)
+	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", "login", services.ChannelKiosk,
 		middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
 	v1.Post("/auth/kiosk", authed, kioskDevice, limit("POST /api/v1/auth/kiosk",
-		middleware.Limit{Class: "login", Roles: []string{identity.RoleKiosk}, Subject: auth.KioskAccount}), ah.Kiosk)
-	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", "read", identity.RoleKiosk),
+		middleware.Limit{Class: "login", Roles: []string{services.RoleKiosk}, Subject: auth.KioskAccount}), ah.Kiosk)
+	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", "read", services.RoleKiosk),
 		kiosk.Handlers{Devices: a.identity}.Device)
 
 	me := v1.Group("/me", authed, middleware.Require([]string{depositor}), middleware.Assurance(a.identity, identity.ServiceRead),
@@ -273,11 +274,11 @@ func (a *App) routes() *fiber.App {
 		signedIn("withdrawal writes", "withdrawal_submit", depositor), middleware.Service(a.flow, "withdrawal"))
 	miniapp.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, signedIn("case ratings", "rating", depositor))
 	public.ECard{Service: a.ecard}.Routes(v1, authed,
-		middleware.Require([]string{identity.RoleVerifier, identity.RoleKiosk}),
-		signedIn("POST /api/v1/ecard/verify", "verify_ecard", identity.RoleVerifier, identity.RoleKiosk))
+		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
+		signedIn("POST /api/v1/ecard/verify", "verify_ecard", services.RoleVerifier, services.RoleKiosk))
 
-	emp := v1.Group("/employer", authed, middleware.Require([]string{employerRole}, identity.ChannelApp),
-		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: identity.ChannelApp, Roles: []string{employerRole}}),
+	emp := v1.Group("/employer", authed, middleware.Require([]string{employerRole}, services.ChannelApp),
+		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: services.ChannelApp, Roles: []string{employerRole}}),
 		middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
 	return app

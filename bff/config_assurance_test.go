@@ -9,8 +9,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"handheld/services"
 	"handheld/services/identity"
-	"handheld/services/token"
 )
 
 func loadAssurance(t *testing.T, doc string) (Config, error) {
@@ -37,7 +37,7 @@ func TestAssuranceFromTheConfigFile(t *testing.T) {
 	if len(a.BindFactors) != 2 || a.Services[identity.ServiceCertificate].MaxAge != 10*time.Minute {
 		t.Fatalf("assurance %+v", a)
 	}
-	if w := a.Services[identity.ServiceWithdrawal]; w.ACR != token.ACRFace || w.MaxAge != 5*time.Minute {
+	if w := a.Services[identity.ServiceWithdrawal]; w.ACR != services.ACRFace || w.MaxAge != 5*time.Minute {
 		t.Fatalf("withdrawal lost its default: %+v", w)
 	}
 }
@@ -76,7 +76,7 @@ func TestAssuranceRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
-	if got := cfg.Assurance.Services[identity.ServiceWithdrawal]; got.MaxAge != 5*time.Minute || got.ACR != token.ACRFace {
+	if got := cfg.Assurance.Services[identity.ServiceWithdrawal]; got.MaxAge != 5*time.Minute || got.ACR != services.ACRFace {
 		t.Fatalf("round trip: %+v\n%s", got, b)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/bff/public"
+	"handheld/services"
 	"handheld/services/account"
 	"handheld/services/audit"
 	"handheld/services/certificate"
@@ -107,8 +108,8 @@ func (a *App) openIdentity(ctx context.Context) error {
 		Policy: identity.Policy{
 			AccessTTL: cfg.AccessTTL,
 			RefreshTTL: map[string]time.Duration{
-				identity.ChannelMiniApp: cfg.MiniAppSessionTTL,
-				identity.ChannelApp:     cfg.AppSessionTTL,
+				services.ChannelMiniApp: cfg.MiniAppSessionTTL,
+				services.ChannelApp:     cfg.AppSessionTTL,
 			},
 			BindingTTL:       5 * time.Minute,
 			DeviceTokenTTL:   cfg.DeviceTokenTTL,

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"handheld/bff"
+	"handheld/services"
 	"handheld/services/coresim"
 	"handheld/services/identity"
-	"handheld/services/token"
 	"handheld/services/wechat/wechattest"
 )
 
@@ -218,7 +218,7 @@ func TestSignInAttemptsAreLimited(t *testing.T) {
 func TestStepUpBeforeMoneyMoves(t *testing.T) {
 	e := start(t, policies(), withAssurance(func(a *identity.Assurance) {
 		for _, s := range []identity.ServiceName{identity.ServiceCertificate, identity.ServiceWithdrawal} {
-			a.Services[s] = identity.Requirement{ACR: token.ACRFace, MaxAge: 3 * time.Second}
+			a.Services[s] = identity.Requirement{ACR: services.ACRFace, MaxAge: 3 * time.Second}
 		}
 	}))
 	li := e.persona("depositor", "李娜")
@@ -278,7 +278,7 @@ func TestKioskStepUp(t *testing.T) {
 	e := start(t, withAssurance(func(a *identity.Assurance) {
 		// auth_time has whole seconds: a window of 3 s leaves room for a
 		// slow sign-in before the first issue.
-		a.Services[identity.ServiceCertificate] = identity.Requirement{ACR: token.ACRFace, MaxAge: 3 * time.Second}
+		a.Services[identity.ServiceCertificate] = identity.Requirement{ACR: services.ACRFace, MaxAge: 3 * time.Second}
 	}))
 	li := e.persona("depositor", "李娜")
 	zhang := e.persona("depositor", "张伟")
@@ -311,7 +311,7 @@ func TestKioskStepUp(t *testing.T) {
 func TestReadFloorIsPolicy(t *testing.T) {
 	e := start(t, withAssurance(func(a *identity.Assurance) {
 		a.BindFactors = []identity.Factor{identity.FactorFace, identity.FactorPhone}
-		a.Services[identity.ServiceRead] = identity.Requirement{ACR: token.ACRFace}
+		a.Services[identity.ServiceRead] = identity.Requirement{ACR: services.ACRFace}
 	}))
 	zhang := e.persona("depositor", "张伟")
 	e.wechat.AddPhone("phone-code-1", "13858107326")

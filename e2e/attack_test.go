@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/identity"
-	"handheld/services/token"
 )
 
 // TestLeakedNameAndIDMoveNoMoney replays, step by step, the attack that a
@@ -18,7 +18,7 @@ import (
 // the core.
 func TestLeakedNameAndIDMoveNoMoney(t *testing.T) {
 	e := start(t, fastWithdrawals, withAssurance(func(a *identity.Assurance) {
-		a.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: token.ACRFace, MaxAge: 2 * time.Second}
+		a.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: services.ACRFace, MaxAge: 2 * time.Second}
 	}))
 	victim := e.persona("depositor", "李娜")
 	accomplice := e.persona("depositor", "张伟") // holds the wallet the money was meant for

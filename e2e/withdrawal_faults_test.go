@@ -21,13 +21,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"gopkg.in/yaml.v3"
 
+	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/identity"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
-	"handheld/services/token"
 	"handheld/services/wechat/wechattest"
 	"handheld/services/withdrawal"
 )
@@ -259,7 +259,7 @@ func faultConfig(t *testing.T) []byte {
 	// People bind with a face check and then apply for minutes on end at
 	// the larger sizes: the step-up window is not under test either.
 	assurance := identity.DefaultAssurance()
-	assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: token.ACRFace, MaxAge: 24 * time.Hour}
+	assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: services.ACRFace, MaxAge: 24 * time.Hour}
 	b, err := yaml.Marshal(struct {
 		RateLimits []ratelimit.Policy `yaml:"rate_limits"`
 		CoreReads  *core.ReaderConfig `yaml:"core_reads"`

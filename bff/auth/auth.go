@@ -22,14 +22,14 @@ type Identity interface {
 	Bind(ctx context.Context, bindingToken string, r identity.BindRequest) (identity.Tokens, error)
 	LoginEmployer(ctx context.Context, l identity.EmployerLogin) (identity.Tokens, error)
 	StartDeviceSession(ctx context.Context, p identity.DeviceProof) (identity.Tokens, error)
-	LoginKiosk(ctx context.Context, device identity.Principal, l identity.KioskLogin) (identity.Tokens, error)
+	LoginKiosk(ctx context.Context, device services.Principal, l identity.KioskLogin) (identity.Tokens, error)
 	Refresh(ctx context.Context, refresh string) (identity.Tokens, error)
-	Logout(ctx context.Context, p identity.Principal) error
+	Logout(ctx context.Context, p services.Principal) error
 	LoginVerifier(ctx context.Context, clientID, secret string) (identity.Tokens, error)
-	Authenticate(ctx context.Context, bearer string) (identity.Principal, error)
+	Authenticate(ctx context.Context, bearer string) (services.Principal, error)
 	StartBindingFaceCheck(ctx context.Context, bindingToken, name, idNumber string) (identity.FaceCheckStart, error)
-	StartSessionFaceCheck(ctx context.Context, p identity.Principal) (identity.FaceCheckStart, error)
-	StepUp(ctx context.Context, p identity.Principal, faceResult string) (identity.Tokens, error)
+	StartSessionFaceCheck(ctx context.Context, p services.Principal) (identity.FaceCheckStart, error)
+	StepUp(ctx context.Context, p services.Principal, faceResult string) (identity.Tokens, error)
 }
 
 // Handlers serve /api/v1/auth/*, /api/v1/kiosk/session and the JWKS.
@@ -219,7 +219,7 @@ func (h Handlers) FaceCheck(c *fiber.Ctx) error {
 	if strings.HasPrefix(bearer, "bt_") {
 		fc, err = h.ID.StartBindingFaceCheck(c.UserContext(), bearer, req.Name, req.IDNumber)
 	} else {
-		var p identity.Principal
+		var p services.Principal
 		if p, err = h.ID.Authenticate(c.UserContext(), bearer); err != nil {
 			return err
 		}

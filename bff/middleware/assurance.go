@@ -3,13 +3,14 @@ package middleware
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"handheld/services"
 	"handheld/services/identity"
 )
 
 // AssuranceChecker decides whether a session is identified strongly and
 // recently enough for a service.
 type AssuranceChecker interface {
-	RequireAssurance(p identity.Principal, service identity.ServiceName) error
+	RequireAssurance(p services.Principal, service identity.ServiceName) error
 }
 
 // Assurance admits a request to service only when the principal's session

@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
-	"handheld/services/identity"
 )
 
 const localPrincipal = "principal"
@@ -18,7 +17,7 @@ const maxTokenBytes = 4096
 
 // Authenticator verifies a bearer token and its session.
 type Authenticator interface {
-	Authenticate(ctx context.Context, bearer string) (identity.Principal, error)
+	Authenticate(ctx context.Context, bearer string) (services.Principal, error)
 }
 
 // Bearer returns the token of an "Authorization: Bearer" header.
@@ -56,7 +55,7 @@ func Auth(a Authenticator) fiber.Handler {
 // channels). It runs after Auth.
 func Require(roles []string, channels ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		p, ok := c.Locals(localPrincipal).(identity.Principal)
+		p, ok := c.Locals(localPrincipal).(services.Principal)
 		if !ok {
 			return services.E(services.CodeTokenMissing)
 		}
@@ -68,7 +67,7 @@ func Require(roles []string, channels ...string) fiber.Handler {
 }
 
 // PrincipalOf returns the request's principal; Auth must have run.
-func PrincipalOf(c *fiber.Ctx) identity.Principal {
-	p, _ := c.Locals(localPrincipal).(identity.Principal)
+func PrincipalOf(c *fiber.Ctx) services.Principal {
+	p, _ := c.Locals(localPrincipal).(services.Principal)
 	return p
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -64,7 +63,7 @@ func Idempotency(s *store.Store, now func() time.Time) fiber.Handler {
 		if err := checkIdempotencyKey(key); err != nil {
 			return err
 		}
-		p, ok := c.Locals(localPrincipal).(identity.Principal)
+		p, ok := c.Locals(localPrincipal).(services.Principal)
 		if !ok || p.Subject == "" {
 			return services.Errorf(services.CodeTokenMissing, "idempotency: no principal on %s", c.Route().Path)
 		}

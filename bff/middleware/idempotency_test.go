@@ -15,7 +15,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
 )
@@ -43,7 +42,7 @@ func newIdemRig(t *testing.T, s *store.Store) *idemRig {
 	}})
 	r.app.Use(Recover(slog.New(slog.DiscardHandler)), func(c *fiber.Ctx) error {
 		if sub := c.Get("X-Subject"); sub != "" {
-			c.Locals(localPrincipal, identity.Principal{Subject: sub, Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp})
+			c.Locals(localPrincipal, services.Principal{Subject: sub, Role: services.RoleDepositor, Channel: services.ChannelMiniApp})
 		}
 		return c.Next()
 	})

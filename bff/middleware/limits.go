@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/ratelimit"
 )
 
@@ -56,13 +55,13 @@ func (lim Limit) Route(name string) ratelimit.Route {
 	}
 	for _, role := range lim.Roles {
 		switch role {
-		case identity.RoleEmployer:
+		case services.RoleEmployer:
 			r.Keys = append(r.Keys, ratelimit.KeyUnit)
-		case identity.RoleKiosk:
+		case services.RoleKiosk:
 			r.Keys = append(r.Keys, ratelimit.KeyDevice, ratelimit.KeyVerifier)
-		case identity.RoleVerifier:
+		case services.RoleVerifier:
 			r.Keys = append(r.Keys, ratelimit.KeyVerifier)
-		case identity.RoleDepositor:
+		case services.RoleDepositor:
 			r.Keys = append(r.Keys, ratelimit.KeyDevice) // a citizen at a kiosk
 		}
 	}
@@ -80,9 +79,9 @@ func (lim Limit) Route(name string) ratelimit.Route {
 func RateLimit(l Limiter, lim Limit) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		r := ratelimit.Request{Class: lim.Class, Channel: lim.Channel, IP: GetClientIP(c)}
-		if p, ok := c.Locals(localPrincipal).(identity.Principal); ok {
+		if p, ok := c.Locals(localPrincipal).(services.Principal); ok {
 			r.Channel, r.Subject, r.Device, r.Unit = p.Channel, p.Subject, p.Device, p.Unit
-			if p.Role == identity.RoleVerifier || p.Role == identity.RoleKiosk {
+			if p.Role == services.RoleVerifier || p.Role == services.RoleKiosk {
 				r.Verifier = p.Subject // who checks the e-card: a verifier client or a device
 			}
 		}
@@ -132,7 +131,7 @@ func didNoWork(c *fiber.Ctx, err error) bool {
 func Service(g Gate, service string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		channel := "public"
-		if p, ok := c.Locals(localPrincipal).(identity.Principal); ok {
+		if p, ok := c.Locals(localPrincipal).(services.Principal); ok {
 			channel = p.Channel
 		}
 		if err := g.Check(service, channel); err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/ratelimit"
 )
 
@@ -47,7 +46,7 @@ func TestRateLimitRefundsRequestsThatDidNoWork(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &recordingLimiter{}
 			app := fiber.New()
-			app.Post("/x", RateLimit(l, Limit{Class: "certificate_issue", Roles: []string{identity.RoleDepositor}}), tt.handler)
+			app.Post("/x", RateLimit(l, Limit{Class: "certificate_issue", Roles: []string{services.RoleDepositor}}), tt.handler)
 			if _, err := app.Test(httptest.NewRequest("POST", "/x", nil)); err != nil {
 				t.Fatal(err)
 			}
@@ -61,9 +60,9 @@ func TestRateLimitRefundsRequestsThatDidNoWork(t *testing.T) {
 // Verifiers and kiosk devices fill the verifier key, so per-verifier
 // policies count them.
 func TestRateLimitFillsTheVerifier(t *testing.T) {
-	for _, p := range []identity.Principal{
-		{Subject: "verifier:counter-1", Role: identity.RoleVerifier, Channel: identity.ChannelApp},
-		{Subject: "device:kiosk-1", Role: identity.RoleKiosk, Channel: identity.ChannelKiosk, Device: "kiosk-1"},
+	for _, p := range []services.Principal{
+		{Subject: "verifier:counter-1", Role: services.RoleVerifier, Channel: services.ChannelApp},
+		{Subject: "device:kiosk-1", Role: services.RoleKiosk, Channel: services.ChannelKiosk, Device: "kiosk-1"},
 	} {
 		l := &recordingLimiter{}
 		app := fiber.New()
@@ -76,7 +75,7 @@ func TestRateLimitFillsTheVerifier(t *testing.T) {
 			t.Fatalf("%s: counted %+v, want verifier %q", p.Role, l.allowed, p.Subject)
 		}
 	}
-	route := Limit{Class: "verify_ecard", Roles: []string{identity.RoleVerifier}}.Route("POST /v")
+	route := Limit{Class: "verify_ecard", Roles: []string{services.RoleVerifier}}.Route("POST /v")
 	if route.Anonymous || !slices.Contains(route.Keys, ratelimit.KeyVerifier) {
 		t.Fatalf("route %+v does not declare the verifier key", route)
 	}

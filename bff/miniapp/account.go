@@ -9,18 +9,18 @@ import (
 	"handheld/bff/middleware"
 	"handheld/bff/request"
 	"handheld/locales"
+	"handheld/services"
 	"handheld/services/account"
-	"handheld/services/identity"
 )
 
 // AccountReads is what the account screens need from services/account;
 // *account.Service provides it.
 type AccountReads interface {
-	Account(ctx context.Context, p identity.Principal) (account.AccountView, error)
-	Deposits(ctx context.Context, p identity.Principal, from, to string, limit int, cursor string) (account.DepositsView, error)
-	Loan(ctx context.Context, p identity.Principal) (account.LoanView, error)
-	Schedule(ctx context.Context, p identity.Principal, limit int, cursor string) (account.ScheduleView, error)
-	Home(ctx context.Context, p identity.Principal) (account.HomeView, error)
+	Account(ctx context.Context, p services.Principal) (account.AccountView, error)
+	Deposits(ctx context.Context, p services.Principal, from, to string, limit int, cursor string) (account.DepositsView, error)
+	Loan(ctx context.Context, p services.Principal) (account.LoanView, error)
+	Schedule(ctx context.Context, p services.Principal, limit int, cursor string) (account.ScheduleView, error)
+	Home(ctx context.Context, p services.Principal) (account.HomeView, error)
 }
 
 // Account serves the depositor's own account screens on the /api/v1/me

@@ -16,7 +16,6 @@ import (
 	"handheld/services"
 	"handheld/services/account"
 	"handheld/services/core"
-	"handheld/services/identity"
 )
 
 var asOf = time.Date(2025, 2, 28, 17, 0, 0, 0, time.UTC) // 01:00 on 1 March in Shanghai
@@ -28,27 +27,27 @@ type fakeReads struct {
 	limits  []int
 }
 
-func (f *fakeReads) Account(_ context.Context, p identity.Principal) (account.AccountView, error) {
+func (f *fakeReads) Account(_ context.Context, p services.Principal) (account.AccountView, error) {
 	f.subject = p.Subject
 	return account.AccountView{}, services.E(services.CodeAccountNotFound)
 }
 
-func (f *fakeReads) Deposits(_ context.Context, p identity.Principal, _, _ string, limit int, _ string) (account.DepositsView, error) {
+func (f *fakeReads) Deposits(_ context.Context, p services.Principal, _, _ string, limit int, _ string) (account.DepositsView, error) {
 	f.subject, f.limits = p.Subject, append(f.limits, limit)
 	return account.DepositsView{From: "2024-04", To: "2025-03", Items: []account.Entry{}, Freshness: core.Freshness{AsOf: asOf}}, nil
 }
 
-func (f *fakeReads) Loan(_ context.Context, p identity.Principal) (account.LoanView, error) {
+func (f *fakeReads) Loan(_ context.Context, p services.Principal) (account.LoanView, error) {
 	f.subject = p.Subject
 	return account.LoanView{Freshness: core.Freshness{AsOf: asOf, Stale: true}}, nil
 }
 
-func (f *fakeReads) Schedule(_ context.Context, p identity.Principal, limit int, _ string) (account.ScheduleView, error) {
+func (f *fakeReads) Schedule(_ context.Context, p services.Principal, limit int, _ string) (account.ScheduleView, error) {
 	f.subject, f.limits = p.Subject, append(f.limits, limit)
 	return account.ScheduleView{Freshness: core.Freshness{AsOf: asOf}}, nil
 }
 
-func (f *fakeReads) Home(_ context.Context, p identity.Principal) (account.HomeView, error) {
+func (f *fakeReads) Home(_ context.Context, p services.Principal) (account.HomeView, error) {
 	f.subject = p.Subject
 	return f.home, nil
 }
@@ -56,8 +55,8 @@ func (f *fakeReads) Home(_ context.Context, p identity.Principal) (account.HomeV
 // fakeAuth signs everyone in as one depositor.
 type fakeAuth struct{}
 
-func (fakeAuth) Authenticate(context.Context, string) (identity.Principal, error) {
-	return identity.Principal{Subject: "s_token_subject", Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp}, nil
+func (fakeAuth) Authenticate(context.Context, string) (services.Principal, error) {
+	return services.Principal{Subject: "s_token_subject", Role: services.RoleDepositor, Channel: services.ChannelMiniApp}, nil
 }
 
 func newApp(t *testing.T, reads *fakeReads) *fiber.App {

@@ -8,15 +8,15 @@ import (
 	"handheld/bff/middleware"
 	"handheld/bff/request"
 	"handheld/locales"
+	"handheld/services"
 	"handheld/services/cases"
-	"handheld/services/identity"
 )
 
 // CaseUses is what the case screens need from services/cases;
 // *cases.Service provides it.
 type CaseUses interface {
-	List(ctx context.Context, p identity.Principal, limit int, cursor string) ([]cases.Case, string, error)
-	Rate(ctx context.Context, p identity.Principal, caseID string, level int, comment string) (cases.Case, error)
+	List(ctx context.Context, p services.Principal, limit int, cursor string) ([]cases.Case, string, error)
+	Rate(ctx context.Context, p services.Principal, caseID string, level int, comment string) (cases.Case, error)
 }
 
 // Cases serves the depositor's cases (办件) on the /api/v1/me group: every

@@ -8,17 +8,17 @@ import (
 	"handheld/bff/middleware"
 	"handheld/bff/request"
 	"handheld/locales"
+	"handheld/services"
 	"handheld/services/certificate"
-	"handheld/services/identity"
 )
 
 // CertificateUses is what the certificate screens need from
 // services/certificate; *certificate.Service provides it.
 type CertificateUses interface {
-	Issue(ctx context.Context, p identity.Principal, typ, purpose, lang string) (certificate.Issued, error)
-	List(ctx context.Context, p identity.Principal, limit int, cursor string) (certificate.Page, error)
-	Get(ctx context.Context, p identity.Principal, id string) (certificate.View, error)
-	Revoke(ctx context.Context, p identity.Principal, id string) (certificate.View, error)
+	Issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (certificate.Issued, error)
+	List(ctx context.Context, p services.Principal, limit int, cursor string) (certificate.Page, error)
+	Get(ctx context.Context, p services.Principal, id string) (certificate.View, error)
+	Revoke(ctx context.Context, p services.Principal, id string) (certificate.View, error)
 }
 
 // Certificates serves the depositor's own certificates on the /api/v1/me

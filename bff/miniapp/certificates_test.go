@@ -16,7 +16,6 @@ import (
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/certificate"
-	"handheld/services/identity"
 )
 
 // fakeCertificates answers fixed views and remembers what it was asked.
@@ -25,19 +24,19 @@ type fakeCertificates struct {
 	limit                       int
 }
 
-func (f *fakeCertificates) Issue(_ context.Context, p identity.Principal, typ, purpose, lang string) (certificate.Issued, error) {
+func (f *fakeCertificates) Issue(_ context.Context, p services.Principal, typ, purpose, lang string) (certificate.Issued, error) {
 	f.subject, f.typ, f.purpose, f.lang = p.Subject, typ, purpose, lang
 	return certificate.Issued{ID: "ab12", Number: "330100-2026-000001", Type: typ, VerifyCode: "7KQ2-M9XD-4T8W-J3HR",
 		VerifyURL: "https://hpf.example.cn/verify/7KQ2-M9XD-4T8W-J3HR", DownloadURL: "/api/v1/certificates/ab12/pdf?t=1.x",
 		IssuedAt: asOf, ExpiresAt: asOf.Add(30 * 24 * time.Hour)}, nil
 }
 
-func (f *fakeCertificates) List(_ context.Context, p identity.Principal, limit int, _ string) (certificate.Page, error) {
+func (f *fakeCertificates) List(_ context.Context, p services.Principal, limit int, _ string) (certificate.Page, error) {
 	f.subject, f.limit = p.Subject, limit
 	return certificate.Page{Items: []certificate.View{f.view()}}, nil
 }
 
-func (f *fakeCertificates) Get(_ context.Context, p identity.Principal, id string) (certificate.View, error) {
+func (f *fakeCertificates) Get(_ context.Context, p services.Principal, id string) (certificate.View, error) {
 	if id != "ab12" {
 		return certificate.View{}, services.E(services.CodeNotFound)
 	}
@@ -46,7 +45,7 @@ func (f *fakeCertificates) Get(_ context.Context, p identity.Principal, id strin
 	return v, nil
 }
 
-func (f *fakeCertificates) Revoke(_ context.Context, _ identity.Principal, _ string) (certificate.View, error) {
+func (f *fakeCertificates) Revoke(_ context.Context, _ services.Principal, _ string) (certificate.View, error) {
 	v := f.view()
 	v.Status, v.RevokedAt, v.DownloadURL = certificate.StatusRevoked, asOf, ""
 	return v, nil

@@ -8,16 +8,16 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/bff/request"
+	"handheld/services"
 	"handheld/services/ecard"
-	"handheld/services/identity"
 )
 
 // ECardUses is what the e-card screens need from services/ecard;
 // *ecard.Service provides it.
 type ECardUses interface {
-	Card(ctx context.Context, p identity.Principal) (ecard.Card, error)
-	QR(ctx context.Context, p identity.Principal, size int) ([]byte, error)
-	Usage(ctx context.Context, p identity.Principal) ([]ecard.Use, error)
+	Card(ctx context.Context, p services.Principal) (ecard.Card, error)
+	QR(ctx context.Context, p services.Principal, size int) ([]byte, error)
+	Usage(ctx context.Context, p services.Principal) ([]ecard.Use, error)
 }
 
 // ECard serves the depositor's e-card on the /api/v1/me group: the current

@@ -9,19 +9,18 @@ import (
 	"handheld/bff/request"
 	"handheld/locales"
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/withdrawal"
 )
 
 // WithdrawalUses is what the withdrawal screens need from
 // services/withdrawal; *withdrawal.Service provides it.
 type WithdrawalUses interface {
-	Eligibility(ctx context.Context, p identity.Principal, kind string) (withdrawal.Eligibility, error)
-	Apply(ctx context.Context, p identity.Principal, r withdrawal.Request) (withdrawal.Application, bool, error)
-	List(ctx context.Context, p identity.Principal, limit int, cursor string) ([]withdrawal.Application, string, error)
-	Get(ctx context.Context, p identity.Principal, id string) (withdrawal.Application, error)
-	Cancel(ctx context.Context, p identity.Principal, id string) (withdrawal.Application, error)
-	PayoutAccounts(ctx context.Context, p identity.Principal) ([]withdrawal.PayoutAccount, error)
+	Eligibility(ctx context.Context, p services.Principal, kind string) (withdrawal.Eligibility, error)
+	Apply(ctx context.Context, p services.Principal, r withdrawal.Request) (withdrawal.Application, bool, error)
+	List(ctx context.Context, p services.Principal, limit int, cursor string) ([]withdrawal.Application, string, error)
+	Get(ctx context.Context, p services.Principal, id string) (withdrawal.Application, error)
+	Cancel(ctx context.Context, p services.Principal, id string) (withdrawal.Application, error)
+	PayoutAccounts(ctx context.Context, p services.Principal) ([]withdrawal.PayoutAccount, error)
 }
 
 // Withdrawals serves the depositor's withdrawals on the /api/v1/me group:

@@ -7,14 +7,14 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/bff/request"
+	"handheld/services"
 	"handheld/services/ecard"
-	"handheld/services/identity"
 )
 
 // ECardChecks is what e-card verification needs from services/ecard;
 // *ecard.Service provides it.
 type ECardChecks interface {
-	Verify(ctx context.Context, verifier identity.Principal, payload string) (ecard.Result, error)
+	Verify(ctx context.Context, verifier services.Principal, payload string) (ecard.Result, error)
 }
 
 // ECard serves POST /api/v1/ecard/verify to counters, partner banks and

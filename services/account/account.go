@@ -1,6 +1,6 @@
 // Package account is the depositor's own screens: account, deposit history,
 // loan, repayment plan and the home screen that sums them up. Every use case
-// takes the caller's identity.Principal and reads only that person's data:
+// takes the caller's services.Principal and reads only that person's data:
 // the person is found from the token's subject, never from anything the
 // client sends, and lists are paged with cursors sealed to the subject (see
 // cursor.go), so no parameter can reach another person (no BOLA).
@@ -18,9 +18,9 @@ import (
 	"log/slog"
 	"time"
 
+	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/mask"
 )
 
@@ -125,7 +125,7 @@ func New(d Deps) (*Service, error) {
 // personID resolves the principal to the core's person. Only depositor
 // principals have one; the route guards already ensure it, and checking
 // again here keeps a wiring mistake from exposing anyone's account.
-func (s *Service) personID(ctx context.Context, p identity.Principal) (string, error) {
+func (s *Service) personID(ctx context.Context, p services.Principal) (string, error) {
 	if err := p.Depositor(); err != nil {
 		return "", err
 	}
@@ -133,7 +133,7 @@ func (s *Service) personID(ctx context.Context, p identity.Principal) (string, e
 }
 
 // audited records a read of p's own data (see audit.Outcome).
-func (s *Service) audited(ctx context.Context, p identity.Principal, action string, readErr error) error {
+func (s *Service) audited(ctx context.Context, p services.Principal, action string, readErr error) error {
 	return audit.Outcome(ctx, s.Audit, s.Logger, audit.Record{
 		At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: "self",
 	}, readErr)

@@ -8,7 +8,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/core"
-	"handheld/services/identity"
 )
 
 func TestDepositRangeValidation(t *testing.T) {
@@ -39,7 +38,7 @@ func TestDepositRangeValidation(t *testing.T) {
 		{"everything at once", "x", "y", -5, "", "", []field{{"to", "format", "", ""}, {"from", "format", "", ""}, {"limit", "out_of_range", "", ""}}},
 	}
 	for _, tc := range cases {
-		v, err := w.svc.Deposits(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp), tc.from, tc.to, tc.limit, "")
+		v, err := w.svc.Deposits(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp), tc.from, tc.to, tc.limit, "")
 		if tc.want == nil {
 			if err != nil {
 				t.Errorf("%s: %v", tc.name, err)
@@ -75,7 +74,7 @@ func TestDepositRangeValidation(t *testing.T) {
 
 func TestDepositsPageWithOpaqueIDsAndBoundCursors(t *testing.T) {
 	w := newWorld(t)
-	zhang := depositor(zhangSubject, identity.ChannelMiniApp)
+	zhang := depositor(zhangSubject, services.ChannelMiniApp)
 	var all []Entry
 	cursor := ""
 	for pages := 0; ; pages++ {
@@ -120,7 +119,7 @@ func TestDepositsPageWithOpaqueIDsAndBoundCursors(t *testing.T) {
 	} {
 		who := zhang
 		if name == "another subject" {
-			who = depositor(ouyangSubject, identity.ChannelMiniApp)
+			who = depositor(ouyangSubject, services.ChannelMiniApp)
 		}
 		_, err := w.svc.Deposits(ctxWithID(t), who, "2023-01", "2025-02", 10, c)
 		wantCode(t, err, services.CodeInvalid)

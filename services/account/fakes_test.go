@@ -233,9 +233,9 @@ func newWorld(t *testing.T, adjust ...func(*Deps)) *world {
 	return &world{svc: svc, reader: r, audit: a}
 }
 
-func depositor(subject, channel string) identity.Principal {
-	p := identity.Principal{Subject: subject, Role: identity.RoleDepositor, Channel: channel, Session: "sid1"}
-	if channel == identity.ChannelKiosk {
+func depositor(subject, channel string) services.Principal {
+	p := services.Principal{Subject: subject, Role: services.RoleDepositor, Channel: channel, Session: "sid1"}
+	if channel == services.ChannelKiosk {
 		p.Device = "kiosk-demo-01"
 	}
 	return p

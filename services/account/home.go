@@ -6,7 +6,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/mask"
 )
 
@@ -17,7 +16,7 @@ import (
 // core system should not blank the screen people open most. Only when
 // every part fails, or the core says the person or account does not exist,
 // does Home fail.
-func (s *Service) Home(ctx context.Context, p identity.Principal) (HomeView, error) {
+func (s *Service) Home(ctx context.Context, p services.Principal) (HomeView, error) {
 	personID, err := s.personID(ctx, p)
 	if err != nil {
 		return HomeView{}, err
@@ -45,7 +44,7 @@ type outcome struct {
 	err   error
 }
 
-func (s *Service) home(ctx context.Context, p identity.Principal, personID string) (HomeView, error) {
+func (s *Service) home(ctx context.Context, p services.Principal, personID string) (HomeView, error) {
 	parts := s.homeParts(p, personID)
 	ctx, cancel := context.WithTimeout(ctx, s.HomeDeadline)
 	defer cancel()
@@ -105,7 +104,7 @@ collect:
 
 // homeParts lists the parts in the order they are reported; the account
 // comes first, and its error stands for the screen when all fail.
-func (s *Service) homeParts(p identity.Principal, personID string) []part {
+func (s *Service) homeParts(p services.Principal, personID string) []part {
 	parts := []part{
 		{PartAccount, func(ctx context.Context) (func(*HomeView), core.Freshness, error) {
 			a, f, err := s.Reader.Account(ctx, personID)

@@ -9,7 +9,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/mask"
 )
 
@@ -19,7 +18,7 @@ func TestHomeReadsPartsInParallel(t *testing.T) {
 		w.reader.delay[m] = 150 * time.Millisecond
 	}
 	began := time.Now()
-	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +47,7 @@ func TestHomeDegradesASlowPart(t *testing.T) {
 	w := newWorld(t, func(d *Deps) { d.HomeDeadline = 100 * time.Millisecond })
 	w.reader.delay["loan"] = 2 * time.Second
 	began := time.Now()
-	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +72,7 @@ func TestHomeDoesNotWaitForAStuckReader(t *testing.T) {
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
 	w.reader.block["person"] = stuck
-	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +85,7 @@ func TestHomeDegradesFailingParts(t *testing.T) {
 	w := newWorld(t)
 	w.reader.fail["account"] = services.E(services.CodeCoreMaintenance)
 	w.reader.fail["person"] = services.E(services.CodeCoreUnavailable)
-	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +104,7 @@ func TestHomeFailsWhenEveryPartFails(t *testing.T) {
 		w.reader.fail[m] = services.E(services.CodeCoreUnavailable)
 	}
 	w.reader.fail["account"] = services.E(services.CodeCoreMaintenance)
-	_, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	_, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	wantCode(t, err, services.CodeCoreMaintenance) // the account's error stands for the screen
 	if recs := w.audit.all(); len(recs) != 1 || recs[0].Result != "error" {
 		t.Errorf("audit %+v", recs)
@@ -115,14 +114,14 @@ func TestHomeFailsWhenEveryPartFails(t *testing.T) {
 // No account is an answer about the person, not a degraded screen.
 func TestHomeWithoutAccount(t *testing.T) {
 	w := newWorld(t)
-	_, err := w.svc.Home(ctxWithID(t), depositor(chenSubject, identity.ChannelKiosk))
+	_, err := w.svc.Home(ctxWithID(t), depositor(chenSubject, services.ChannelKiosk))
 	wantCode(t, err, services.CodeAccountNotFound)
 }
 
 func TestHomeECardAndFreshness(t *testing.T) {
 	w := newWorld(t)
 	w.reader.fresh = core.Freshness{AsOf: now.Add(-time.Hour), Stale: true}
-	v, err := w.svc.Home(ctxWithID(t), depositor(ouyangSubject, identity.ChannelMiniApp))
+	v, err := w.svc.Home(ctxWithID(t), depositor(ouyangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +144,7 @@ func (f fakeApplications) InFlight(context.Context, string) ([]Application, erro
 func TestHomeListsApplications(t *testing.T) {
 	apps := fakeApplications{{ID: "wd_1", Kind: "withdrawal", Status: "submitted", SubmittedAt: now}}
 	w := newWorld(t, func(d *Deps) { d.Applications = apps })
-	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}

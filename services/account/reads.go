@@ -6,13 +6,12 @@ import (
 
 	"handheld/services"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/mask"
 )
 
 // Account is the account screen: the account with its holder, masked for
 // p's channel. A person without an account gets account.not_found.
-func (s *Service) Account(ctx context.Context, p identity.Principal) (AccountView, error) {
+func (s *Service) Account(ctx context.Context, p services.Principal) (AccountView, error) {
 	personID, err := s.personID(ctx, p)
 	if err != nil {
 		return AccountView{}, err
@@ -26,7 +25,7 @@ func (s *Service) Account(ctx context.Context, p identity.Principal) (AccountVie
 
 // account reads the account and the holder side by side: the screen needs
 // both and neither waits for the other.
-func (s *Service) account(ctx context.Context, p identity.Principal, personID string) (AccountView, error) {
+func (s *Service) account(ctx context.Context, p services.Principal, personID string) (AccountView, error) {
 	var (
 		wg      sync.WaitGroup
 		acc     core.Account
@@ -56,7 +55,7 @@ func (s *Service) account(ctx context.Context, p identity.Principal, personID st
 // Deposits is one page of the deposit history between two months
 // (YYYY-MM, inclusive; see depositQuery for defaults and limits). cursor is
 // a previous page's NextCursor.
-func (s *Service) Deposits(ctx context.Context, p identity.Principal, from, to string, limit int, cursor string) (DepositsView, error) {
+func (s *Service) Deposits(ctx context.Context, p services.Principal, from, to string, limit int, cursor string) (DepositsView, error) {
 	if err := p.Depositor(); err != nil {
 		return DepositsView{}, err
 	}
@@ -84,7 +83,7 @@ func (s *Service) Deposits(ctx context.Context, p identity.Principal, from, to s
 }
 
 // Loan is the loan screen; a person without an HPF loan gets HasLoan false.
-func (s *Service) Loan(ctx context.Context, p identity.Principal) (LoanView, error) {
+func (s *Service) Loan(ctx context.Context, p services.Principal) (LoanView, error) {
 	personID, err := s.personID(ctx, p)
 	if err != nil {
 		return LoanView{}, err
@@ -100,7 +99,7 @@ func (s *Service) Loan(ctx context.Context, p identity.Principal) (LoanView, err
 
 // Schedule is one page of the repayment plan, limit rows (1–MaxLimit) from
 // cursor; no loan is an empty plan.
-func (s *Service) Schedule(ctx context.Context, p identity.Principal, limit int, cursor string) (ScheduleView, error) {
+func (s *Service) Schedule(ctx context.Context, p services.Principal, limit int, cursor string) (ScheduleView, error) {
 	if err := p.Depositor(); err != nil {
 		return ScheduleView{}, err
 	}

@@ -13,12 +13,11 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 )
 
 func TestAccountIsMaskedPerChannelAndAudited(t *testing.T) {
 	w := newWorld(t)
-	got, err := w.svc.Account(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	got, err := w.svc.Account(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +35,7 @@ func TestAccountIsMaskedPerChannelAndAudited(t *testing.T) {
 
 	// A kiosk shows the account number partially (DefaultPolicy), the
 	// name still masked, and the device is the actor.
-	got, err = w.svc.Account(ctxWithID(t), depositor(ouyangSubject, identity.ChannelKiosk))
+	got, err = w.svc.Account(ctxWithID(t), depositor(ouyangSubject, services.ChannelKiosk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +53,7 @@ func TestAccountIsMaskedPerChannelAndAudited(t *testing.T) {
 
 func TestNoAccountPassesThroughAndIsAudited(t *testing.T) {
 	w := newWorld(t)
-	_, err := w.svc.Account(ctxWithID(t), depositor(chenSubject, identity.ChannelKiosk))
+	_, err := w.svc.Account(ctxWithID(t), depositor(chenSubject, services.ChannelKiosk))
 	wantCode(t, err, services.CodeAccountNotFound)
 	recs := w.audit.all()
 	if len(recs) != 1 || recs[0].Result != "error" || recs[0].Action != ActionAccount {
@@ -66,17 +65,17 @@ func TestStaleReadsSayAsOf(t *testing.T) {
 	w := newWorld(t)
 	asOf := now.Add(-10 * time.Minute)
 	w.reader.fresh = core.Freshness{AsOf: asOf, Stale: true}
-	a, err := w.svc.Account(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	a, err := w.svc.Account(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil || !a.Stale || !a.AsOf.Equal(asOf) {
 		t.Fatalf("account stale=%v as_of=%v err=%v", a.Stale, a.AsOf, err)
 	}
-	l, err := w.svc.Loan(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	l, err := w.svc.Loan(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil || !l.Stale || !l.AsOf.Equal(asOf) {
 		t.Fatalf("loan stale=%v as_of=%v err=%v", l.Stale, l.AsOf, err)
 	}
 	// A reader that gives no time gets the clock's.
 	w.reader.fresh = core.Freshness{}
-	l, _ = w.svc.Loan(ctxWithID(t), depositor(zhangSubject, identity.ChannelMiniApp))
+	l, _ = w.svc.Loan(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
 	if l.Stale || !l.AsOf.Equal(now) {
 		t.Fatalf("fresh loan as_of %v", l.AsOf)
 	}
@@ -86,7 +85,7 @@ func TestStaleReadsSayAsOf(t *testing.T) {
 func TestUnauditableReadsFail(t *testing.T) {
 	w := newWorld(t)
 	w.audit.err = errors.New("queue closed")
-	p := depositor(zhangSubject, identity.ChannelMiniApp)
+	p := depositor(zhangSubject, services.ChannelMiniApp)
 	ctx := ctxWithID(t)
 	reads := map[string]func() (any, error){
 		"account":  func() (any, error) { return w.svc.Account(ctx, p) },
@@ -108,7 +107,7 @@ func TestUnauditableReadsFail(t *testing.T) {
 // or recorded for anyone else.
 func TestEveryReadIsAuditedOnlyForDepositors(t *testing.T) {
 	w := newWorld(t)
-	p := depositor(zhangSubject, identity.ChannelMiniApp)
+	p := depositor(zhangSubject, services.ChannelMiniApp)
 	ctx := ctxWithID(t)
 	_, _ = w.svc.Account(ctx, p)
 	_, _ = w.svc.Deposits(ctx, p, "", "", 20, "")
@@ -128,10 +127,10 @@ func TestEveryReadIsAuditedOnlyForDepositors(t *testing.T) {
 	}
 
 	before := len(w.reader.calls)
-	for _, who := range []identity.Principal{
-		{Subject: "op_hash", Role: identity.RoleEmployer, Channel: identity.ChannelApp, Unit: "u1"},
-		{Role: identity.RoleKiosk, Channel: identity.ChannelKiosk, Device: "kiosk-demo-01"},
-		{Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp}, // no subject
+	for _, who := range []services.Principal{
+		{Subject: "op_hash", Role: services.RoleEmployer, Channel: services.ChannelApp, Unit: "u1"},
+		{Role: services.RoleKiosk, Channel: services.ChannelKiosk, Device: "kiosk-demo-01"},
+		{Role: services.RoleDepositor, Channel: services.ChannelMiniApp}, // no subject
 	} {
 		_, err := w.svc.Account(ctx, who)
 		wantCode(t, err, services.CodeForbidden)
@@ -144,21 +143,21 @@ func TestEveryReadIsAuditedOnlyForDepositors(t *testing.T) {
 		t.Fatal("a non-depositor reached the core or the trail")
 	}
 	// An unknown subject (a session whose subject is gone) reads nothing.
-	_, err := w.svc.Loan(ctx, depositor("s_unknown000001", identity.ChannelMiniApp))
+	_, err := w.svc.Loan(ctx, depositor("s_unknown000001", services.ChannelMiniApp))
 	wantCode(t, err, services.CodeSessionRevoked)
 }
 
 func TestLoan(t *testing.T) {
 	w := newWorld(t)
 	ctx := ctxWithID(t)
-	got, err := w.svc.Loan(ctx, depositor(ouyangSubject, identity.ChannelMiniApp))
+	got, err := w.svc.Loan(ctx, depositor(ouyangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(LoanView{Freshness: w.reader.fresh}, got); diff != "" {
 		t.Errorf("no loan -want +got:\n%s", diff)
 	}
-	got, err = w.svc.Loan(ctx, depositor(zhangSubject, identity.ChannelMiniApp))
+	got, err = w.svc.Loan(ctx, depositor(zhangSubject, services.ChannelMiniApp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,14 +168,14 @@ func TestLoan(t *testing.T) {
 		t.Errorf("loan -want +got:\n%s", diff)
 	}
 	w.reader.fail["loan"] = services.E(services.CodeCoreUnavailable)
-	_, err = w.svc.Loan(ctx, depositor(zhangSubject, identity.ChannelMiniApp))
+	_, err = w.svc.Loan(ctx, depositor(zhangSubject, services.ChannelMiniApp))
 	wantCode(t, err, services.CodeCoreUnavailable)
 }
 
 func TestSchedulePagesWithSealedCursors(t *testing.T) {
 	w := newWorld(t)
 	ctx := ctxWithID(t)
-	p := depositor(zhangSubject, identity.ChannelMiniApp)
+	p := depositor(zhangSubject, services.ChannelMiniApp)
 	var periods []int
 	cursor := ""
 	for pages := 0; ; pages++ {
@@ -207,7 +206,7 @@ func TestSchedulePagesWithSealedCursors(t *testing.T) {
 		t.Errorf("core cursors -want +got:\n%s", diff)
 	}
 	// No loan: an empty plan, not an error.
-	v, err := w.svc.Schedule(ctx, depositor(ouyangSubject, identity.ChannelMiniApp), 20, "")
+	v, err := w.svc.Schedule(ctx, depositor(ouyangSubject, services.ChannelMiniApp), 20, "")
 	if err != nil || len(v.Items) != 0 || v.Items == nil || v.NextCursor != "" {
 		t.Fatalf("no loan: %+v %v", v, err)
 	}
@@ -215,12 +214,12 @@ func TestSchedulePagesWithSealedCursors(t *testing.T) {
 
 func TestScheduleValidation(t *testing.T) {
 	w := newWorld(t)
-	p := depositor(zhangSubject, identity.ChannelMiniApp)
+	p := depositor(zhangSubject, services.ChannelMiniApp)
 	first, _ := w.svc.Schedule(ctxWithID(t), p, 20, "")
 	deposits, _ := w.svc.Deposits(ctxWithID(t), p, "2023-03", "2025-02", 5, "")
 	cases := []struct {
 		name   string
-		who    identity.Principal
+		who    services.Principal
 		limit  int
 		cursor string
 		want   []services.FieldError
@@ -228,7 +227,7 @@ func TestScheduleValidation(t *testing.T) {
 		{"limit 0", p, 0, "", []services.FieldError{{Field: "limit", Code: "out_of_range"}}},
 		{"limit 101", p, 101, "", []services.FieldError{{Field: "limit", Code: "out_of_range"}}},
 		{"forged cursor", p, 20, "cG9zOjIw", []services.FieldError{{Field: "cursor", Code: "format"}}},
-		{"another subject's cursor", depositor(ouyangSubject, identity.ChannelMiniApp), 20, first.NextCursor, []services.FieldError{{Field: "cursor", Code: "format"}}},
+		{"another subject's cursor", depositor(ouyangSubject, services.ChannelMiniApp), 20, first.NextCursor, []services.FieldError{{Field: "cursor", Code: "format"}}},
 		{"a deposits cursor", p, 20, deposits.NextCursor, []services.FieldError{{Field: "cursor", Code: "format"}}},
 		{"both", p, -1, "!!", []services.FieldError{{Field: "limit", Code: "out_of_range"}, {Field: "cursor", Code: "format"}}},
 	}

@@ -5,7 +5,7 @@
 // reports the share of satisfied ratings (满意率) upwards, so Satisfaction
 // feeds a gauge.
 //
-// Every use case takes the caller's identity.Principal and reaches only
+// Every use case takes the caller's services.Principal and reaches only
 // that person's cases: the subject comes from the token, never from the
 // client, and another person's case is not found, exactly as an id that
 // does not exist. Reads and ratings leave an audit record (read.cases,
@@ -17,8 +17,8 @@ import (
 	"log/slog"
 	"time"
 
+	"handheld/services"
 	"handheld/services/audit"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -115,7 +115,7 @@ func New(d Deps) *Service {
 // audited records what p did (see audit.Outcome). target is "self" for
 // the list, "<kind>:<id>" for one case, and "self" again when the case was
 // not found: an id nobody owns never enters the trail.
-func (s *Service) audited(ctx context.Context, p identity.Principal, action, target string, opErr error) error {
+func (s *Service) audited(ctx context.Context, p services.Principal, action, target string, opErr error) error {
 	return audit.Outcome(ctx, s.Audit, s.Logger, audit.Record{
 		At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: target,
 	}, opErr)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/audit"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -72,8 +72,8 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	return &rig{Service: New(Deps{Store: s, Audit: a, Now: func() time.Time { return now }}), audit: a, store: s}
 }
 
-func depositor(subject string) identity.Principal {
-	return identity.Principal{Subject: subject, Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp, Session: "sess"}
+func depositor(subject string) services.Principal {
+	return services.Principal{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp, Session: "sess"}
 }
 
 // withdrawal is a row of withdrawals as the fixtures need it.
@@ -90,7 +90,7 @@ func (r *rig) addWithdrawal(t *testing.T, w withdrawal) {
 		created_at, updated_at, due_on)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		w.id, "TQ"+w.id, w.subject, w.kind, "07", int64(1_200_000), "bank_card", "6222020000001234",
-		w.status, "key-"+w.id, "hash-"+w.id, "zh-CN", identity.ChannelMiniApp,
+		w.status, "key-"+w.id, "hash-"+w.id, "zh-CN", services.ChannelMiniApp,
 		store.Timestamp(w.created), store.Timestamp(w.updated), w.dueOn)
 	if err != nil {
 		t.Fatalf("insert withdrawal %s: %v", w.id, err)

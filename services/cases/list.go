@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
 // List is p's cases, newest first, limit (1–MaxLimit; 0 means
 // DefaultLimit) at a time from cursor, a previous page's next. next is ""
 // on the last page.
-func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) (items []Case, next string, err error) {
+func (s *Service) List(ctx context.Context, p services.Principal, limit int, cursor string) (items []Case, next string, err error) {
 	if err := p.Depositor(); err != nil {
 		return nil, "", err
 	}

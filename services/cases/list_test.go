@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
 )
@@ -133,9 +132,9 @@ func TestListOnlyOwnCases(t *testing.T) {
 			t.Errorf("s_li: %v, %q, %v", items, next, err)
 		}
 		// Only depositors have cases.
-		for _, p := range []identity.Principal{
-			{Subject: "s_zhang", Role: identity.RoleEmployer, Channel: identity.ChannelApp},
-			{Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp},
+		for _, p := range []services.Principal{
+			{Subject: "s_zhang", Role: services.RoleEmployer, Channel: services.ChannelApp},
+			{Role: services.RoleDepositor, Channel: services.ChannelMiniApp},
 		} {
 			if _, _, err := r.List(ctx, p, 0, ""); services.ErrorCode(err) != services.CodeForbidden {
 				t.Errorf("List as %+v: %v", p, err)

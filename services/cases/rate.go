@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -18,7 +17,7 @@ import (
 // an id that does not exist; an unfinished case is rating.not_rateable; a
 // case rated before, even by a request racing this one, is
 // rating.already_rated. It returns the case with its new rating.
-func (s *Service) Rate(ctx context.Context, p identity.Principal, caseID string, level int, comment string) (Case, error) {
+func (s *Service) Rate(ctx context.Context, p services.Principal, caseID string, level int, comment string) (Case, error) {
 	if err := p.Depositor(); err != nil {
 		return Case{}, err
 	}

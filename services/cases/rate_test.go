@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
 )
@@ -109,7 +108,7 @@ func TestRateRefusals(t *testing.T) {
 			t.Errorf("refused ratings were stored: %d, %v", n, err)
 		}
 
-		employer := identity.Principal{Subject: "s_zhang", Role: identity.RoleEmployer, Channel: identity.ChannelApp}
+		employer := services.Principal{Subject: "s_zhang", Role: services.RoleEmployer, Channel: services.ChannelApp}
 		if _, err := r.Rate(ctx, employer, "w_zhang_rent", LevelSatisfied, ""); services.ErrorCode(err) != services.CodeForbidden {
 			t.Errorf("employer rating: %v", err)
 		}

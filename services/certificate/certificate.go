@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/store"
@@ -201,7 +201,7 @@ func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) erro
 }
 
 // byHolder is the audit record of something p did.
-func byHolder(p identity.Principal, action, id string) audit.Record {
+func byHolder(p services.Principal, action, id string) audit.Record {
 	target := "self"
 	if id != "" {
 		target = "certificate:" + id

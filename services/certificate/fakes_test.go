@@ -165,8 +165,8 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	return r
 }
 
-func depositor(subject string) identity.Principal {
-	return identity.Principal{Subject: subject, Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp, Session: "sess"}
+func depositor(subject string) services.Principal {
+	return services.Principal{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp, Session: "sess"}
 }
 
 // demoFacts: p_zhang has a normal account and a loan, p_wang a sealed

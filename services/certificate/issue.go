@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/mask"
 	"handheld/services/store"
 	"handheld/services/usertext"
@@ -31,7 +30,7 @@ type Issued struct {
 // one transaction. A sealed or frozen account gets a certificate that
 // states its status; a person without an account gets account.not_found.
 // lang is the PDF's language (zh-CN or en); purpose is optional free text.
-func (s *Service) Issue(ctx context.Context, p identity.Principal, typ, purpose, lang string) (Issued, error) {
+func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (Issued, error) {
 	if err := p.Depositor(); err != nil {
 		return Issued{}, err
 	}
@@ -78,7 +77,7 @@ func checkIssue(typ, purpose, lang string, unprintable func(string) []rune) (str
 	return purpose, nil
 }
 
-func (s *Service) issue(ctx context.Context, p identity.Principal, typ, purpose, lang string) (Issued, string, error) {
+func (s *Service) issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (Issued, string, error) {
 	personID, err := s.People.PersonID(ctx, p.Subject)
 	if err != nil {
 		return Issued{}, "", err

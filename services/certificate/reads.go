@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"handheld/services"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -67,7 +66,7 @@ type Page struct {
 }
 
 // List is p's certificates, limit (1–MaxLimit) at a time from cursor.
-func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) (Page, error) {
+func (s *Service) List(ctx context.Context, p services.Principal, limit int, cursor string) (Page, error) {
 	if err := p.Depositor(); err != nil {
 		return Page{}, err
 	}
@@ -100,7 +99,7 @@ func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cur
 
 // Get is one of p's certificates with its latest verifications; another
 // person's id is not_found, exactly like an id that does not exist.
-func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (View, error) {
+func (s *Service) Get(ctx context.Context, p services.Principal, id string) (View, error) {
 	if err := p.Depositor(); err != nil {
 		return View{}, err
 	}
@@ -124,7 +123,7 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Vie
 // Revoke withdraws one of p's certificates: from then on it verifies as
 // revoked and its PDF is no longer served. Revoking again changes nothing
 // and answers the same.
-func (s *Service) Revoke(ctx context.Context, p identity.Principal, id string) (View, error) {
+func (s *Service) Revoke(ctx context.Context, p services.Principal, id string) (View, error) {
 	if err := p.Depositor(); err != nil {
 		return View{}, err
 	}

@@ -15,7 +15,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
-	"handheld/services/identity"
 )
 
 // Card is the holder's current e-card: the payload to show (as a QR code),
@@ -38,7 +37,7 @@ type claims struct {
 // Card mints a fresh e-card for p. A sealed or frozen account gets a card
 // that says so; a person without an account, or with a closed one, gets
 // account.not_found. The read is audited (read.ecard).
-func (s *Service) Card(ctx context.Context, p identity.Principal) (Card, error) {
+func (s *Service) Card(ctx context.Context, p services.Principal) (Card, error) {
 	if err := p.Depositor(); err != nil {
 		return Card{}, err
 	}
@@ -52,7 +51,7 @@ func (s *Service) Card(ctx context.Context, p identity.Principal) (Card, error) 
 
 // QR is p's fresh e-card as a PNG QR code of size×size pixels (0 means
 // DefaultQRSize); a size outside MinQRSize..MaxQRSize is request.invalid.
-func (s *Service) QR(ctx context.Context, p identity.Principal, size int) ([]byte, error) {
+func (s *Service) QR(ctx context.Context, p services.Principal, size int) ([]byte, error) {
 	if size == 0 {
 		size = DefaultQRSize
 	}
@@ -91,7 +90,7 @@ func (p *pngBuffers) Get() *png.EncoderBuffer {
 
 func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
 
-func (s *Service) card(ctx context.Context, p identity.Principal) (Card, string, error) {
+func (s *Service) card(ctx context.Context, p services.Principal) (Card, string, error) {
 	personID, err := s.People.PersonID(ctx, p.Subject)
 	if err != nil {
 		return Card{}, "", err

@@ -19,7 +19,6 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/store"
@@ -158,12 +157,12 @@ func New(d Deps) (*Service, error) {
 // verifierOf names who verifies: "verifier:<id>" for a verifier token,
 // "device:<id>" for a kiosk device, with the channel recorded for the use.
 // Anyone else is forbidden.
-func verifierOf(p identity.Principal) (id, channel string, err error) {
+func verifierOf(p services.Principal) (id, channel string, err error) {
 	switch {
 	case p.Role == RoleVerifier && strings.HasPrefix(p.Subject, "verifier:") && len(p.Subject) > len("verifier:"):
 		return p.Subject, RoleVerifier, nil
-	case p.Role == identity.RoleKiosk && p.Device != "":
-		return "device:" + p.Device, identity.ChannelKiosk, nil
+	case p.Role == services.RoleKiosk && p.Device != "":
+		return "device:" + p.Device, services.ChannelKiosk, nil
 	}
 	return "", "", services.Errorf(services.CodeForbidden, "ecard: role %q may not verify e-cards", p.Role)
 }
@@ -179,7 +178,7 @@ func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) erro
 }
 
 // auditChannel is the audit channel of p: its token's, or public.
-func auditChannel(p identity.Principal) string {
+func auditChannel(p services.Principal) string {
 	if p.Channel != "" {
 		return p.Channel
 	}

@@ -145,16 +145,16 @@ func newRig(tb testing.TB, s *store.Store) *rig {
 	return r
 }
 
-func depositor(subject string) identity.Principal {
-	return identity.Principal{Subject: subject, Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp, Session: "sess"}
+func depositor(subject string) services.Principal {
+	return services.Principal{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp, Session: "sess"}
 }
 
-func counter() identity.Principal {
-	return identity.Principal{Subject: "verifier:demo-counter", Role: RoleVerifier, Channel: identity.ChannelApp}
+func counter() services.Principal {
+	return services.Principal{Subject: "verifier:demo-counter", Role: RoleVerifier, Channel: services.ChannelApp}
 }
 
-func kiosk() identity.Principal {
-	return identity.Principal{Subject: "device:k1", Role: identity.RoleKiosk, Channel: identity.ChannelKiosk, Device: "k1"}
+func kiosk() services.Principal {
+	return services.Principal{Subject: "device:k1", Role: services.RoleKiosk, Channel: services.ChannelKiosk, Device: "k1"}
 }
 
 // wantCode fails unless err carries code.

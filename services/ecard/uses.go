@@ -7,7 +7,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
-	"handheld/services/identity"
 	"handheld/services/store"
 )
 
@@ -33,7 +32,7 @@ func (s *Service) recordUse(ctx context.Context, subject, verifier, channel, res
 
 // Usage lists who verified p's e-cards, newest first, at most UsageLimit.
 // The read is audited (read.ecard_usage).
-func (s *Service) Usage(ctx context.Context, p identity.Principal) ([]Use, error) {
+func (s *Service) Usage(ctx context.Context, p services.Principal) ([]Use, error) {
 	if err := p.Depositor(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
-	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/mask"
 )
@@ -48,7 +47,7 @@ const replayPrefix = "ecard:used:"
 // verification of the same payload ecard.replayed. The holder is read live
 // from the core and masked. Every attempt is audited (ecard.verify), and
 // every attempt on a genuine payload is recorded for its holder.
-func (s *Service) Verify(ctx context.Context, verifier identity.Principal, payload string) (Result, error) {
+func (s *Service) Verify(ctx context.Context, verifier services.Principal, payload string) (Result, error) {
 	who, channel, err := verifierOf(verifier)
 	if err != nil {
 		return Result{}, err

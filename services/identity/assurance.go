@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"handheld/services"
-	"handheld/services/token"
 )
 
 // ServiceName names a depositor service whose assurance the centre sets.
@@ -50,7 +49,7 @@ const (
 // Requirement is what a service needs of a session: at least ACR, and,
 // when MaxAge is set, an auth_time no older than MaxAge.
 type Requirement struct {
-	ACR    token.ACR     `yaml:"acr"`
+	ACR    services.ACR  `yaml:"acr"`
 	MaxAge time.Duration `yaml:"max_age"`
 }
 
@@ -75,11 +74,11 @@ type Assurance struct {
 // the binding's level; money and certificates need a face check within
 // five minutes.
 func DefaultAssurance() Assurance {
-	fresh := Requirement{ACR: token.ACRFace, MaxAge: 5 * time.Minute}
+	fresh := Requirement{ACR: services.ACRFace, MaxAge: 5 * time.Minute}
 	return Assurance{
 		BindFactors: []Factor{FactorFace},
 		Services: map[ServiceName]Requirement{
-			ServiceRead:          {ACR: token.ACRRealName},
+			ServiceRead:          {ACR: services.ACRRealName},
 			ServiceWithdrawal:    fresh,
 			ServicePayoutAccount: fresh,
 			ServiceCertificate:   fresh,
@@ -136,7 +135,7 @@ func (a Assurance) accepts(f Factor) bool { return slices.Contains(a.BindFactors
 // the service's requirement, and otherwise answers auth.step_up_required
 // with what is needed (required_acr, max_age in seconds), so the client can
 // run a face check and POST /auth/step-up.
-func (s *Service) RequireAssurance(p Principal, service ServiceName) error {
+func (s *Service) RequireAssurance(p services.Principal, service ServiceName) error {
 	if err := p.Depositor(); err != nil {
 		return err
 	}

@@ -10,31 +10,30 @@ import (
 	"handheld/services/identity"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
-	"handheld/services/token"
 	"handheld/services/wechat/wechattest"
 )
 
 func TestRequireAssurance(t *testing.T) {
 	f := newWeChatFixture(t, storetest.Migrated(t, storetest.SQLiteDSN(t)))
 	now := f.svc.Now() // the fixture's clock moves a second per reading
-	depositor := func(acr token.ACR, age time.Duration) identity.Principal {
-		return identity.Principal{Subject: "s_1", Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp,
+	depositor := func(acr services.ACR, age time.Duration) services.Principal {
+		return services.Principal{Subject: "s_1", Role: services.RoleDepositor, Channel: services.ChannelMiniApp,
 			Session: "ses_1", ACR: acr, AuthTime: now.Add(-age)}
 	}
 	tests := []struct {
 		name    string
-		p       identity.Principal
+		p       services.Principal
 		service identity.ServiceName
 		want    services.Code // "" admits
 	}{
-		{"realname reads", depositor(token.ACRRealName, 30*24*time.Hour), identity.ServiceRead, ""},
-		{"fresh face withdraws", depositor(token.ACRFace, time.Minute), identity.ServiceWithdrawal, ""},
-		{"stale face steps up", depositor(token.ACRFace, 10*time.Minute), identity.ServiceWithdrawal, services.CodeStepUpRequired},
-		{"fresh phone steps up", depositor(token.ACRPhone, 0), identity.ServiceCertificate, services.CodeStepUpRequired},
-		{"realname steps up for payout accounts", depositor(token.ACRRealName, 0), identity.ServicePayoutAccount, services.CodeStepUpRequired},
+		{"realname reads", depositor(services.ACRRealName, 30*24*time.Hour), identity.ServiceRead, ""},
+		{"fresh face withdraws", depositor(services.ACRFace, time.Minute), identity.ServiceWithdrawal, ""},
+		{"stale face steps up", depositor(services.ACRFace, 10*time.Minute), identity.ServiceWithdrawal, services.CodeStepUpRequired},
+		{"fresh phone steps up", depositor(services.ACRPhone, 0), identity.ServiceCertificate, services.CodeStepUpRequired},
+		{"realname steps up for payout accounts", depositor(services.ACRRealName, 0), identity.ServicePayoutAccount, services.CodeStepUpRequired},
 		{"no acr steps up", depositor("", 0), identity.ServiceCertificate, services.CodeStepUpRequired},
-		{"an employer is no depositor", identity.Principal{Subject: "op", Role: identity.RoleEmployer}, identity.ServiceRead, services.CodeForbidden},
-		{"an unknown service is a wiring bug", depositor(token.ACRFace, 0), "payouts", services.CodeInternal},
+		{"an employer is no depositor", services.Principal{Subject: "op", Role: services.RoleEmployer}, identity.ServiceRead, services.CodeForbidden},
+		{"an unknown service is a wiring bug", depositor(services.ACRFace, 0), "payouts", services.CodeInternal},
 	}
 	for _, tt := range tests {
 		err := f.svc.RequireAssurance(tt.p, tt.service)
@@ -49,7 +48,7 @@ func TestRequireAssurance(t *testing.T) {
 			t.Errorf("%s: admitted, want %s", tt.name, tt.want)
 		}
 	}
-	err := f.svc.RequireAssurance(depositor(token.ACRPhone, 0), identity.ServiceWithdrawal)
+	err := f.svc.RequireAssurance(depositor(services.ACRPhone, 0), identity.ServiceWithdrawal)
 	e := services.AsError(err)
 	if e.Params["required_acr"] != "face" || e.Params["max_age"] != 300 {
 		t.Fatalf("step-up params %v", e.Params)
@@ -69,7 +68,7 @@ func TestAssuranceLivesInTheSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, err := f.svc.Authenticate(ctx, tok.AccessToken)
-		if err != nil || p.ACR != token.ACRFace || p.AuthTime.IsZero() {
+		if err != nil || p.ACR != services.ACRFace || p.AuthTime.IsZero() {
 			t.Fatalf("after bind: %+v %v", p, err)
 		}
 		bound := p.AuthTime
@@ -77,7 +76,7 @@ func TestAssuranceLivesInTheSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q, err := f.svc.Authenticate(ctx, next.AccessToken); err != nil || q.ACR != token.ACRFace || !q.AuthTime.Equal(bound) {
+		if q, err := f.svc.Authenticate(ctx, next.AccessToken); err != nil || q.ACR != services.ACRFace || !q.AuthTime.Equal(bound) {
 			t.Fatalf("after refresh: %+v %v; want face at %s", q, err, bound)
 		}
 
@@ -117,7 +116,7 @@ func TestAssuranceLivesInTheSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q, err := f.svc.Authenticate(ctx, old.AccessToken); err != nil || q.ACR != token.ACRRealName {
+		if q, err := f.svc.Authenticate(ctx, old.AccessToken); err != nil || q.ACR != services.ACRRealName {
 			t.Fatalf("legacy session: %+v %v", q, err)
 		}
 	})

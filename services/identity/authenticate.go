@@ -12,27 +12,27 @@ import (
 // Authenticate verifies an access token and that its session is still live:
 // not revoked and, for a citizen at a kiosk, not idle. It costs at most one
 // kv round trip, and none while the local cache remembers the session.
-func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, bearer string) (services.Principal, error) {
 	c, err := s.Tokens.Verify(bearer)
 	if err != nil {
-		return Principal{}, err
+		return services.Principal{}, err
 	}
-	p := Principal{Subject: c.Subject, Role: c.Role, Channel: c.Channel, Session: c.Session, Unit: c.Unit,
+	p := services.Principal{Subject: c.Subject, Role: c.Role, Channel: c.Channel, Session: c.Session, Unit: c.Unit,
 		Device: c.Device, ExpiresAt: c.ExpiresAt, ACR: c.ACR, AuthTime: c.AuthTime}
 	if p.Session == "" {
-		return Principal{}, services.Errorf(services.CodeTokenInvalid, "token without a session")
+		return services.Principal{}, services.Errorf(services.CodeTokenInvalid, "token without a session")
 	}
 	return p, s.checkSession(ctx, p)
 }
 
-func (s *Service) checkSession(ctx context.Context, p Principal) error {
+func (s *Service) checkSession(ctx context.Context, p services.Principal) error {
 	switch known, revoked := s.revoked.lookup(p.Session); {
 	case revoked:
 		return services.E(services.CodeSessionRevoked)
 	case known:
 		return nil
 	}
-	if p.Role == RoleDepositor && p.Channel == ChannelKiosk {
+	if p.Role == services.RoleDepositor && p.Channel == services.ChannelKiosk {
 		// A kiosk citizen's idle timer lives in kv; touching it both checks
 		// and extends it. Logout deletes it, so this is also the revocation check.
 		alive, err := s.KV.Touch(ctx, idleKey(p.Session), s.Policy.KioskIdle)

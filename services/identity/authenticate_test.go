@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/identity"
@@ -78,7 +79,7 @@ func newFixture(tb testing.TB, store kv.Store, cacheSize int, revocationCache ti
 		HashSecret: []byte("0123456789abcdef0123456789abcdef"), Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,
-			RefreshTTL:      map[string]time.Duration{identity.ChannelApp: time.Hour},
+			RefreshTTL:      map[string]time.Duration{services.ChannelApp: time.Hour},
 			RevocationCache: revocationCache},
 	})
 	if err != nil {
@@ -104,7 +105,7 @@ func TestAuthenticateRoundTrips(t *testing.T) {
 	tok := f.employerToken(t)
 	f.kv.calls.Store(0)
 	p, err := f.svc.Authenticate(ctx, tok)
-	if err != nil || p.Role != identity.RoleEmployer {
+	if err != nil || p.Role != services.RoleEmployer {
 		t.Fatalf("authenticate: %+v %v", p, err)
 	}
 	if n := f.kv.calls.Load(); n != 1 {

@@ -79,12 +79,12 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 	}
 	_ = s.KV.Del(ctx, lk.pairFail)
 	_ = s.KV.Del(ctx, lk.pairWait)
-	tok, err := s.startSession(ctx, session{Subject: "op_" + operator[:26], Role: RoleEmployer, Channel: ChannelApp,
-		Unit: op.UnitCode, ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelApp])}, true)
+	tok, err := s.startSession(ctx, session{Subject: "op_" + operator[:26], Role: services.RoleEmployer, Channel: services.ChannelApp,
+		Unit: op.UnitCode, ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelApp])}, true)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.success",
+	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "login.success",
 		Target: "unit:" + tag(s.pseudonym("unit", op.UnitCode)), Result: "ok"})
 }
 
@@ -129,7 +129,7 @@ func (s *Service) operatorFailed(ctx context.Context, actor string, lk lockKeys)
 	if err != nil {
 		return services.Errorf(services.CodeInternal, "count failure: %w", err)
 	}
-	if err := s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.failure", Target: "employer", Result: "denied"}); err != nil {
+	if err := s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "login.failure", Target: "employer", Result: "denied"}); err != nil {
 		return err
 	}
 	lock, failKey := "", ""
@@ -150,7 +150,7 @@ func (s *Service) operatorFailed(ctx context.Context, actor string, lk lockKeys)
 		return services.Errorf(services.CodeInternal, "lock: %w", err)
 	}
 	_ = s.KV.Del(ctx, failKey)
-	if err := s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "lockout", Target: "employer", Result: "denied"}); err != nil {
+	if err := s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "lockout", Target: "employer", Result: "denied"}); err != nil {
 		return err
 	}
 	return &services.Error{Code: services.CodeLocked, RetryAfter: p.LockoutDuration}

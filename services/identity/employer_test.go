@@ -75,7 +75,7 @@ func lockoutService(t *testing.T, clk *fakeClock, cc *operatorCore) *identity.Se
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 3, LockoutOperatorFailures: 7, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
 			LockoutDelay: time.Second, LockoutDelayMax: 3 * time.Second,
-			RefreshTTL: map[string]time.Duration{identity.ChannelApp: time.Hour}},
+			RefreshTTL: map[string]time.Duration{services.ChannelApp: time.Hour}},
 	})
 	if err != nil {
 		t.Fatal(err)

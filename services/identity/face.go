@@ -73,11 +73,11 @@ func (s *Service) StartBindingFaceCheck(ctx context.Context, bindingToken, name,
 
 // StartSessionFaceCheck starts a WeChat face check for the person of a
 // mini-program session, by the WeChat user who signed in, for a step-up.
-func (s *Service) StartSessionFaceCheck(ctx context.Context, p Principal) (FaceCheckStart, error) {
+func (s *Service) StartSessionFaceCheck(ctx context.Context, p services.Principal) (FaceCheckStart, error) {
 	if err := p.Depositor(); err != nil {
 		return FaceCheckStart{}, err
 	}
-	if p.Channel != ChannelMiniApp {
+	if p.Channel != services.ChannelMiniApp {
 		return FaceCheckStart{}, services.Errorf(services.CodeForbidden, "face checks through WeChat are for mini-program sessions")
 	}
 	var openidHash, sealed string
@@ -137,7 +137,7 @@ func (s *Service) checkFace(ctx context.Context, fs faceSubject, result string) 
 		return "", services.Invalid(services.FieldError{Field: "face_result", Code: services.FieldFormat})
 	}
 	if strings.HasPrefix(result, FacePrefix) {
-		if fs.channel != ChannelKiosk && !s.WeChat.Sandbox() {
+		if fs.channel != services.ChannelKiosk && !s.WeChat.Sandbox() {
 			return "", services.Errorf(services.CodeFaceInvalid, "a liveness token outside a kiosk")
 		}
 		res, err := s.Core.VerifyFace(ctx, core.FaceCheck{Name: fs.name, IDNumber: fs.idNumber, FaceToken: result})
@@ -149,7 +149,7 @@ func (s *Service) checkFace(ctx context.Context, fs faceSubject, result string) 
 		}
 		return res.PersonID, nil
 	}
-	if fs.channel == ChannelKiosk {
+	if fs.channel == services.ChannelKiosk {
 		return "", services.Errorf(services.CodeFaceInvalid, "a WeChat face result at a kiosk")
 	}
 	raw, ok, err := s.KV.Get(ctx, faceCheckKey(result))

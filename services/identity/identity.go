@@ -16,33 +16,6 @@ import (
 	"handheld/services/wechat"
 )
 
-// Roles and channels, as carried in tokens (API.md).
-const (
-	RoleDepositor = "depositor"
-	RoleEmployer  = "employer"
-	RoleKiosk     = "kiosk"
-
-	ChannelMiniApp = "miniapp"
-	ChannelApp     = "app"
-	ChannelKiosk   = "kiosk"
-)
-
-// Principal is who a verified request acts for. Handlers take the subject
-// from here and never from a path, query or body.
-type Principal struct {
-	Subject   string
-	Role      string
-	Channel   string
-	Session   string
-	Unit      string // employer tokens: the unit they may reach
-	Device    string // kiosk tokens: the device
-	ExpiresAt time.Time
-	// ACR and AuthTime are how strongly and when the person was last
-	// identified (depositors only); RequireAssurance checks them.
-	ACR      token.ACR
-	AuthTime time.Time
-}
-
 // Tokens is the answer to every successful sign-in (API.md).
 type Tokens struct {
 	AccessToken  string `json:"access_token"`

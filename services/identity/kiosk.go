@@ -16,7 +16,6 @@ import (
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/store"
-	"handheld/services/token"
 )
 
 // DeviceProof is a kiosk's signed request for a device session: the device
@@ -63,7 +62,7 @@ func (s *Service) StartDeviceSession(ctx context.Context, p DeviceProof) (Tokens
 		return Tokens{}, services.Errorf(services.CodeDeviceSignature, "bad signature")
 	}
 	if !dev.Enabled {
-		_ = s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: ChannelKiosk, Action: "device.login", Target: "device:" + dev.ID, Result: "denied"})
+		_ = s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: services.ChannelKiosk, Action: "device.login", Target: "device:" + dev.ID, Result: "denied"})
 		return Tokens{}, services.E(services.CodeDeviceDisabled)
 	}
 	fresh, err := s.KV.SetNX(ctx, "devnonce:"+dev.ID+":"+p.Nonce, []byte{1}, 2*s.Policy.DeviceClockSkew+time.Minute)
@@ -73,12 +72,12 @@ func (s *Service) StartDeviceSession(ctx context.Context, p DeviceProof) (Tokens
 	if !fresh {
 		return Tokens{}, services.E(services.CodeReplayed)
 	}
-	tok, err := s.startSession(ctx, session{Subject: "device:" + dev.ID, Role: RoleKiosk, Channel: ChannelKiosk,
+	tok, err := s.startSession(ctx, session{Subject: "device:" + dev.ID, Role: services.RoleKiosk, Channel: services.ChannelKiosk,
 		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.DeviceTokenTTL)}, false)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: ChannelKiosk, Action: "device.login",
+	return tok, s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: services.ChannelKiosk, Action: "device.login",
 		Target: "device:" + dev.ID, Result: "ok"})
 }
 
@@ -93,7 +92,7 @@ type KioskLogin struct {
 // LoginKiosk starts a short citizen session on a device: idle timeout
 // KioskIdle, absolute KioskAbsolute, no refresh token, and never beyond the
 // device's own session (see startCitizenSession).
-func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin) (Tokens, error) {
+func (s *Service) LoginKiosk(ctx context.Context, device services.Principal, l KioskLogin) (Tokens, error) {
 	if err := validateIdentity(l.Name, l.IDNumber, s.Now()); err != nil {
 		return Tokens{}, err
 	}
@@ -122,7 +121,7 @@ func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin
 		matched = err == nil && person.HasAccount
 	}
 	if !matched {
-		if aerr := s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: ChannelKiosk, Action: "login.failure",
+		if aerr := s.record(ctx, audit.Record{Actor: "device:" + dev.ID, Channel: services.ChannelKiosk, Action: "login.failure",
 			Target: "face", Result: "denied"}); aerr != nil {
 			return Tokens{}, aerr
 		}
@@ -135,12 +134,12 @@ func (s *Service) LoginKiosk(ctx context.Context, device Principal, l KioskLogin
 	s.attemptsSucceeded(ctx, l.IDNumber, "")
 	// The sign-in was a face check: the session starts at the face level,
 	// and a service needing a recent one asks for a step-up after max_age.
-	tok, err := s.startCitizenSession(ctx, device, session{Subject: subject, Role: RoleDepositor, Channel: ChannelKiosk,
-		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.KioskAbsolute), ACR: token.ACRFace, AuthTime: s.Now()})
+	tok, err := s.startCitizenSession(ctx, device, session{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelKiosk,
+		Device: dev.ID, ExpiresAt: s.Now().Add(s.Policy.KioskAbsolute), ACR: services.ACRFace, AuthTime: s.Now()})
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: "device:" + dev.ID, Channel: ChannelKiosk,
+	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: "device:" + dev.ID, Channel: services.ChannelKiosk,
 		Action: "login.success", Target: "face", Result: "ok"})
 }
 
@@ -159,7 +158,7 @@ func (s *Service) Device(id string) (Device, bool) {
 // The link is written before the session, and the device session is read
 // again after: a logout racing this sign-in either finds the link or is
 // seen here, so no citizen session outlives its device's.
-func (s *Service) startCitizenSession(ctx context.Context, device Principal, sess session) (Tokens, error) {
+func (s *Service) startCitizenSession(ctx context.Context, device services.Principal, sess session) (Tokens, error) {
 	deviceEnds, err := s.liveDeviceSession(ctx, device.Session)
 	if err != nil {
 		return Tokens{}, err
@@ -188,7 +187,7 @@ func (s *Service) startCitizenSession(ctx context.Context, device Principal, ses
 func (s *Service) liveDeviceSession(ctx context.Context, sid string) (time.Time, error) {
 	var expires time.Time
 	var revokedAt sql.NullTime
-	err := s.Store.QueryRow(ctx, `SELECT expires_at, revoked_at FROM sessions WHERE id = $1 AND role = $2`, sid, RoleKiosk).
+	err := s.Store.QueryRow(ctx, `SELECT expires_at, revoked_at FROM sessions WHERE id = $1 AND role = $2`, sid, services.RoleKiosk).
 		Scan(&expires, &revokedAt)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -211,7 +210,7 @@ func (s *Service) endCitizenSessions(ctx context.Context, deviceSession string) 
 	}
 	var citizens []session
 	for rows.Next() {
-		c := session{Role: RoleDepositor, Channel: ChannelKiosk}
+		c := session{Role: services.RoleDepositor, Channel: services.ChannelKiosk}
 		if err := rows.Scan(&c.ID, &c.Subject, &c.ExpiresAt); err != nil {
 			rows.Close()
 			return services.Errorf(services.CodeInternal, "kiosk sessions: %w", err)

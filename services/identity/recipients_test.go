@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/identity"
@@ -102,7 +103,7 @@ func newWeChatFixture(t *testing.T, s *store.Store, edits ...func(*identity.Deps
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, BindingTTL: 5 * time.Minute,
 			KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,
-			RefreshTTL: map[string]time.Duration{identity.ChannelMiniApp: time.Hour}},
+			RefreshTTL: map[string]time.Duration{services.ChannelMiniApp: time.Hour}},
 	}
 	for _, edit := range edits {
 		edit(&deps)

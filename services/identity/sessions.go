@@ -25,7 +25,7 @@ type session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// ACR and AuthTime: depositor sessions only (see token.Claims).
-	ACR      token.ACR
+	ACR      services.ACR
 	AuthTime time.Time
 	// OpenIDHash is the WeChat user of a mini-program session.
 	OpenIDHash string
@@ -62,7 +62,7 @@ func (s *Service) startSession(ctx context.Context, sess session, withRefresh bo
 	if err != nil {
 		return Tokens{}, services.Errorf(services.CodeInternal, "start session: %w", err)
 	}
-	if sess.Channel == ChannelKiosk {
+	if sess.Channel == services.ChannelKiosk {
 		if err := s.KV.Set(ctx, idleKey(sess.ID), []byte{1}, s.Policy.KioskIdle); err != nil {
 			return Tokens{}, services.Errorf(services.CodeInternal, "kiosk idle timer: %w", err)
 		}
@@ -90,10 +90,10 @@ func (s *Service) insertRefresh(ctx context.Context, tx *store.Tx, sid string, n
 func (s *Service) accessToken(sess session) (Tokens, error) {
 	claims := token.Claims{Subject: sess.Subject, Channel: sess.Channel, Role: sess.Role, Session: sess.ID,
 		Unit: sess.Unit, Device: sess.Device, ACR: sess.ACR, AuthTime: sess.AuthTime}
-	if sess.Role == RoleDepositor && sess.ACR == "" {
+	if sess.Role == services.RoleDepositor && sess.ACR == "" {
 		// A session from before assurance levels: a name and ID number,
 		// identified when it began.
-		claims.ACR, claims.AuthTime = token.ACRRealName, sess.CreatedAt
+		claims.ACR, claims.AuthTime = services.ACRRealName, sess.CreatedAt
 	}
 	if until := sess.ExpiresAt.Sub(s.Now()); until < s.Policy.AccessTTL {
 		claims.ExpiresAt = sess.ExpiresAt
@@ -125,7 +125,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1`, sha256Hex(refresh)).
 			Scan(&usedAt, &tokenExpires, &sess.ID, &sess.Subject, &sess.Role, &sess.Channel, &sess.Unit, &sess.Device,
 				&sess.CreatedAt, &sess.ExpiresAt, &revokedAt, &acr, &authTime, &sess.OpenIDHash)
-		sess.ACR, sess.AuthTime = token.ACR(acr), authTime.Time
+		sess.ACR, sess.AuthTime = services.ACR(acr), authTime.Time
 		if errors.Is(err, store.ErrNotFound) {
 			return services.E(services.CodeRefreshInvalid)
 		}
@@ -172,7 +172,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 }
 
 // Logout revokes the caller's session.
-func (s *Service) Logout(ctx context.Context, p Principal) error {
+func (s *Service) Logout(ctx context.Context, p services.Principal) error {
 	sess := session{ID: p.Session, Subject: p.Subject, Channel: p.Channel, ExpiresAt: p.ExpiresAt}
 	if err := s.revoke(ctx, sess, "logout"); err != nil {
 		return err
@@ -200,7 +200,7 @@ func (s *Service) revoke(ctx context.Context, sess session, reason string) error
 	}
 	_ = s.KV.Del(ctx, idleKey(sess.ID))
 	s.revoked.markRevoked(sess.ID)
-	if sess.Channel == ChannelKiosk && sess.Role != RoleDepositor {
+	if sess.Channel == services.ChannelKiosk && sess.Role != services.RoleDepositor {
 		return s.endCitizenSessions(ctx, sess.ID) // a device's session: its citizens' end with it
 	}
 	return nil
@@ -217,7 +217,7 @@ func asInternal(err error) error {
 // personOf is the audit subject for a session's subject: people only, not
 // operators or devices.
 func personOf(role, subject string) string {
-	if role == RoleDepositor {
+	if role == services.RoleDepositor {
 		return subject
 	}
 	return ""

@@ -7,7 +7,6 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/store"
-	"handheld/services/token"
 )
 
 // StepUp raises a session's assurance with a fresh face check: the face
@@ -16,7 +15,7 @@ import (
 // session is marked face-checked now, and a new access token carries the
 // fresh auth_time; the refresh token is unchanged. Services needing a
 // recent face check admit the session until their max_age has passed.
-func (s *Service) StepUp(ctx context.Context, p Principal, faceResult string) (Tokens, error) {
+func (s *Service) StepUp(ctx context.Context, p services.Principal, faceResult string) (Tokens, error) {
 	if err := p.Depositor(); err != nil {
 		return Tokens{}, err
 	}
@@ -55,7 +54,7 @@ func (s *Service) StepUp(ctx context.Context, p Principal, faceResult string) (T
 	}
 	now := s.Now()
 	res, err := s.Store.Exec(ctx, `UPDATE sessions SET acr = $1, auth_time = $2 WHERE id = $3 AND revoked_at IS NULL`,
-		string(token.ACRFace), now, p.Session)
+		string(services.ACRFace), now, p.Session)
 	if err != nil {
 		return Tokens{}, services.Errorf(services.CodeInternal, "step-up: %w", err)
 	}
@@ -63,7 +62,7 @@ func (s *Service) StepUp(ctx context.Context, p Principal, faceResult string) (T
 		return Tokens{}, services.E(services.CodeSessionRevoked)
 	}
 	s.attemptsSucceeded(ctx, person.IDNumber, sess.OpenIDHash)
-	sess.ACR, sess.AuthTime = token.ACRFace, now
+	sess.ACR, sess.AuthTime = services.ACRFace, now
 	tok, err := s.accessToken(sess)
 	if err != nil {
 		return Tokens{}, err

@@ -11,9 +11,6 @@ import (
 	"handheld/services/audit"
 )
 
-// RoleVerifier is a counter, partner bank or kiosk that checks e-cards.
-const RoleVerifier = "verifier"
-
 // ScopeECardVerify lets a verifier check e-cards.
 const ScopeECardVerify = "ecard.verify"
 
@@ -37,20 +34,20 @@ func (s *Service) LoginVerifier(ctx context.Context, clientID, secret string) (T
 	sum := sha256.Sum256([]byte(secret))
 	want, _ := hex.DecodeString(v.SecretSHA256)
 	if !ok || subtle.ConstantTimeCompare(sum[:], want) != 1 {
-		_ = s.record(ctx, audit.Record{Actor: "verifier:unknown", Channel: ChannelApp, Action: "login.failure", Target: "verifier", Result: "denied"})
+		_ = s.record(ctx, audit.Record{Actor: "verifier:unknown", Channel: services.ChannelApp, Action: "login.failure", Target: "verifier", Result: "denied"})
 		return Tokens{}, services.E(services.CodeBadCredentials)
 	}
 	actor := "verifier:" + v.ID
 	if !v.Enabled || !slices.Contains(v.Scopes, ScopeECardVerify) {
-		_ = s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.failure", Target: "verifier", Result: "denied"})
+		_ = s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "login.failure", Target: "verifier", Result: "denied"})
 		return Tokens{}, services.Errorf(services.CodeForbidden, "verifier %s disabled or without scope", v.ID)
 	}
-	tok, err := s.startSession(ctx, session{Subject: actor, Role: RoleVerifier, Channel: ChannelApp,
+	tok, err := s.startSession(ctx, session{Subject: actor, Role: services.RoleVerifier, Channel: services.ChannelApp,
 		ExpiresAt: s.Now().Add(s.Policy.AccessTTL)}, false)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: ChannelApp, Action: "login.success", Target: "verifier", Result: "ok"})
+	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "login.success", Target: "verifier", Result: "ok"})
 }
 
 // VerifierName is a verifier's display name, for the holder's usage list.

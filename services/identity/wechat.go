@@ -10,7 +10,6 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/store"
-	"handheld/services/token"
 )
 
 // WeChatLogin is the answer to a mini-program login: tokens when the openid
@@ -50,12 +49,12 @@ func (s *Service) LoginWeChat(ctx context.Context, code string) (WeChatLogin, er
 		return WeChatLogin{}, services.Errorf(services.CodeInternal, "binding lookup: %w", err)
 	}
 	s.refreshSealedOpenID(ctx, subject, ws.OpenID, openidHash, sealed)
-	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelMiniApp,
-		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelMiniApp])}, true)
+	tok, err := s.startSession(ctx, session{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp,
+		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelMiniApp])}, true)
 	if err != nil {
 		return WeChatLogin{}, err
 	}
-	if err := s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: ChannelMiniApp,
+	if err := s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: services.ChannelMiniApp,
 		Action: "login.success", Target: "wechat", Result: "ok"}); err != nil {
 		return WeChatLogin{}, err
 	}
@@ -99,7 +98,7 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 		return Tokens{}, err
 	}
 	denied := func(cause error) error {
-		if aerr := s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: ChannelMiniApp,
+		if aerr := s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: services.ChannelMiniApp,
 			Action: "bind", Target: "real_name", Result: "denied"}); aerr != nil {
 			return aerr
 		}
@@ -110,10 +109,10 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	}
 	var faced string
 	if factor == FactorFace {
-		faced, err = s.checkFace(ctx, faceSubject{owner: bindingOwner(openidHash), channel: ChannelMiniApp,
+		faced, err = s.checkFace(ctx, faceSubject{owner: bindingOwner(openidHash), channel: services.ChannelMiniApp,
 			name: r.Name, idNumber: r.IDNumber}, r.FaceResult)
 		if err != nil {
-			_ = s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: ChannelMiniApp,
+			_ = s.record(ctx, audit.Record{Actor: "wechat:" + tag(openidHash), Channel: services.ChannelMiniApp,
 				Action: "bind", Target: "face", Result: "denied"})
 			return Tokens{}, err
 		}
@@ -129,9 +128,9 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	case faced != "" && faced != person.PersonID:
 		return Tokens{}, denied(errors.New("liveness token of another person"))
 	}
-	acr := token.ACRFace
+	acr := services.ACRFace
 	if factor == FactorPhone {
-		acr = token.ACRPhone
+		acr = services.ACRPhone
 		phone, err := s.WeChat.PhoneNumber(ctx, r.PhoneCode)
 		if err != nil {
 			return Tokens{}, err
@@ -151,12 +150,12 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 		openidHash, subject, s.Now(), sealed); err != nil {
 		return Tokens{}, services.Errorf(services.CodeInternal, "bind: %w", err)
 	}
-	tok, err := s.startSession(ctx, session{Subject: subject, Role: RoleDepositor, Channel: ChannelMiniApp,
-		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[ChannelMiniApp]), ACR: acr, AuthTime: s.Now(), OpenIDHash: openidHash}, true)
+	tok, err := s.startSession(ctx, session{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp,
+		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelMiniApp]), ACR: acr, AuthTime: s.Now(), OpenIDHash: openidHash}, true)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: ChannelMiniApp,
+	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: services.ChannelMiniApp,
 		Action: "bind", Target: "wechat", Result: "ok"})
 }
 

@@ -76,7 +76,7 @@ func TestVerifyUsesTheCacheUntilExp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, exp, err := tk.Mint(Claims{Subject: "s", Channel: ChannelApp, Role: RoleVerifier, Session: "x"})
+	tok, exp, err := tk.Mint(Claims{Subject: "s", Channel: services.ChannelApp, Role: services.RoleVerifier, Session: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestVerifyConcurrently(t *testing.T) {
 	}
 	toks := make([]string, 100)
 	for i := range toks {
-		if toks[i], _, err = tk.Mint(Claims{Subject: fmt.Sprint("s", i), Channel: ChannelApp, Role: RoleVerifier, Session: "x"}); err != nil {
+		if toks[i], _, err = tk.Mint(Claims{Subject: fmt.Sprint("s", i), Channel: services.ChannelApp, Role: services.RoleVerifier, Session: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,49 +16,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"handheld/services"
 	"handheld/services/keys"
 )
-
-// Channels and roles as carried in the chn and role claims (API.md).
-const (
-	ChannelMiniApp = "miniapp"
-	ChannelApp     = "app"
-	ChannelKiosk   = "kiosk"
-
-	RoleDepositor = "depositor"
-	RoleEmployer  = "employer"
-	RoleKiosk     = "kiosk"
-	RoleVerifier  = "verifier"
-)
-
-// ACR is an authentication context class: how strongly the person behind a
-// depositor token was identified (the acr claim). The classes are ordered:
-// a service that needs phone accepts face too.
-type ACR string
-
-// The classes, weakest first. RealName is a name and ID number only (a
-// binding made before strong factors were required); Phone adds the phone
-// number bound to WeChat equal to the one on file; Face is a liveness face
-// check against the national ID photo (WeChat face verification, or the
-// centre's liveness service at a kiosk).
-const (
-	ACRRealName ACR = "realname"
-	ACRPhone    ACR = "phone"
-	ACRFace     ACR = "face"
-)
-
-// Rank orders the classes; an unknown class ranks below every known one.
-func (a ACR) Rank() int {
-	switch a {
-	case ACRRealName:
-		return 1
-	case ACRPhone:
-		return 2
-	case ACRFace:
-		return 3
-	}
-	return 0
-}
 
 // Limits. MaxTTL keeps a stolen token useful for minutes, not hours; MaxSize
 // bounds the work an unauthenticated caller can make Verify do.
@@ -93,7 +53,7 @@ type Claims struct {
 	// ACR and AuthTime (acr, auth_time) say how and when the person was
 	// last identified: required on depositor tokens, absent on others.
 	// AuthTime is the last face check for ACRFace, else the sign-in.
-	ACR      ACR
+	ACR      services.ACR
 	AuthTime time.Time
 }
 
@@ -106,17 +66,17 @@ func (c Claims) validate() error {
 		return errors.New("sub is empty")
 	case c.Session == "":
 		return errors.New("sid is empty")
-	case !slices.Contains([]string{ChannelMiniApp, ChannelApp, ChannelKiosk}, c.Channel):
+	case !slices.Contains([]string{services.ChannelMiniApp, services.ChannelApp, services.ChannelKiosk}, c.Channel):
 		return fmt.Errorf("chn %q is not a channel", c.Channel)
-	case !slices.Contains([]string{RoleDepositor, RoleEmployer, RoleKiosk, RoleVerifier}, c.Role):
+	case !slices.Contains([]string{services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier}, c.Role):
 		return fmt.Errorf("role %q is not a role", c.Role)
-	case (c.Role == RoleEmployer) != (c.Unit != ""):
+	case (c.Role == services.RoleEmployer) != (c.Unit != ""):
 		return errors.New("unit must be set on employer tokens and only on them")
-	case c.Role == RoleKiosk && c.Device == "":
+	case c.Role == services.RoleKiosk && c.Device == "":
 		return errors.New("dev is required on kiosk tokens")
-	case c.Device != "" && c.Channel != ChannelKiosk:
+	case c.Device != "" && c.Channel != services.ChannelKiosk:
 		return errors.New("dev is only allowed on the kiosk channel")
-	case (c.Role == RoleDepositor) != (c.ACR != ""):
+	case (c.Role == services.RoleDepositor) != (c.ACR != ""):
 		return errors.New("acr must be set on depositor tokens and only on them")
 	case c.ACR != "" && c.ACR.Rank() == 0:
 		return fmt.Errorf("acr %q is not an assurance class", c.ACR)
@@ -220,7 +180,7 @@ func (t *Tokens) Mint(c Claims) (token string, expiresAt time.Time, err error) {
 		return "", time.Time{}, fmt.Errorf("token: mint: auth_time %v is in the future", c.AuthTime)
 	}
 	ttl := t.cfg.TTL
-	if c.Role == RoleKiosk && t.cfg.DeviceTTL > 0 {
+	if c.Role == services.RoleKiosk && t.cfg.DeviceTTL > 0 {
 		ttl = t.cfg.DeviceTTL
 	}
 	exp := now.Add(ttl)

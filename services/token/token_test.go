@@ -81,8 +81,8 @@ func (f *fixture) mint(t testing.TB, c token.Claims) string {
 	return tok
 }
 
-var depositor = token.Claims{Subject: "s_01JQ7ZK3", Channel: token.ChannelMiniApp, Role: token.RoleDepositor, Session: "sess_1",
-	ACR: token.ACRFace, AuthTime: time.Date(2025, 3, 14, 9, 58, 0, 0, time.UTC)}
+var depositor = token.Claims{Subject: "s_01JQ7ZK3", Channel: services.ChannelMiniApp, Role: services.RoleDepositor, Session: "sess_1",
+	ACR: services.ACRFace, AuthTime: time.Date(2025, 3, 14, 9, 58, 0, 0, time.UTC)}
 
 // segment decodes one part of a compact JWT into a map.
 func segment(t testing.TB, tok string, i int) map[string]any {
@@ -101,8 +101,8 @@ func segment(t testing.TB, tok string, i int) map[string]any {
 func TestMintVerifyRoundTrip(t *testing.T) {
 	f := newFixture(t, 0)
 	now := f.clock.Now()
-	employer := token.Claims{Subject: "op_1", Channel: token.ChannelApp, Role: token.RoleEmployer, Session: "sess_2", Unit: "91350100M000100Y43"}
-	kiosk := token.Claims{Subject: "device:k1", Channel: token.ChannelKiosk, Role: token.RoleKiosk, Session: "sess_3", Device: "k1"}
+	employer := token.Claims{Subject: "op_1", Channel: services.ChannelApp, Role: services.RoleEmployer, Session: "sess_2", Unit: "91350100M000100Y43"}
+	kiosk := token.Claims{Subject: "device:k1", Channel: services.ChannelKiosk, Role: services.RoleKiosk, Session: "sess_3", Device: "k1"}
 	for _, in := range []token.Claims{depositor, employer, kiosk} {
 		tok, exp, err := f.tokens.Mint(in)
 		if err != nil {
@@ -191,9 +191,9 @@ func TestMintRejectsBadClaims(t *testing.T) {
 		"no session":            with(func(c *token.Claims) { c.Session = "" }),
 		"unknown channel":       with(func(c *token.Claims) { c.Channel = "web" }),
 		"unknown role":          with(func(c *token.Claims) { c.Role = "admin" }),
-		"employer without unit": with(func(c *token.Claims) { c.Role, c.Channel = token.RoleEmployer, token.ChannelApp }),
+		"employer without unit": with(func(c *token.Claims) { c.Role, c.Channel = services.RoleEmployer, services.ChannelApp }),
 		"unit on a depositor":   with(func(c *token.Claims) { c.Unit = "91350100M000100Y43" }),
-		"kiosk without device":  with(func(c *token.Claims) { c.Role, c.Channel = token.RoleKiosk, token.ChannelKiosk }),
+		"kiosk without device":  with(func(c *token.Claims) { c.Role, c.Channel = services.RoleKiosk, services.ChannelKiosk }),
 		"device off the kiosk":  with(func(c *token.Claims) { c.Device = "k1" }),
 		"depositor without acr": with(func(c *token.Claims) { c.ACR, c.AuthTime = "", time.Time{} }),
 		"unknown acr":           with(func(c *token.Claims) { c.ACR = "password" }),
@@ -202,7 +202,7 @@ func TestMintRejectsBadClaims(t *testing.T) {
 			c.AuthTime = time.Date(2025, 3, 14, 10, 5, 0, 0, time.UTC)
 		}),
 		"acr on an employer": with(func(c *token.Claims) {
-			c.Role, c.Channel, c.Unit = token.RoleEmployer, token.ChannelApp, "91350100M000100Y43"
+			c.Role, c.Channel, c.Unit = services.RoleEmployer, services.ChannelApp, "91350100M000100Y43"
 		}),
 	}
 	for name, c := range tests {
@@ -304,12 +304,12 @@ func TestDeviceTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, exp, err := tk.Mint(token.Claims{Subject: "device:k1", Role: token.RoleKiosk, Channel: token.ChannelKiosk, Session: "s1", Device: "k1"})
+	_, exp, err := tk.Mint(token.Claims{Subject: "device:k1", Role: services.RoleKiosk, Channel: services.ChannelKiosk, Session: "s1", Device: "k1"})
 	if err != nil || exp.Sub(now) != time.Hour {
 		t.Fatalf("device token lives %v (%v)", exp.Sub(now), err)
 	}
-	_, exp, err = tk.Mint(token.Claims{Subject: "s_1", Role: token.RoleDepositor, Channel: token.ChannelKiosk, Session: "s2",
-		ACR: token.ACRFace, AuthTime: now})
+	_, exp, err = tk.Mint(token.Claims{Subject: "s_1", Role: services.RoleDepositor, Channel: services.ChannelKiosk, Session: "s2",
+		ACR: services.ACRFace, AuthTime: now})
 	if err != nil || exp.Sub(now) != 15*time.Minute {
 		t.Fatalf("citizen token lives %v (%v)", exp.Sub(now), err)
 	}

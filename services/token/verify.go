@@ -82,7 +82,7 @@ func (t *Tokens) verify(token string) (Claims, error) {
 		// always set by Mint.
 		ExpiresAt: w.ExpiresAt.Time,
 		ID:        w.ID,
-		ACR:       ACR(w.ACR),
+		ACR:       services.ACR(w.ACR),
 	}
 	if w.AuthTime != nil {
 		c.AuthTime = w.AuthTime.Time

@@ -13,7 +13,6 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/outbox"
 	"handheld/services/store"
 )
@@ -42,7 +41,7 @@ const (
 
 // Eligibility tells p whether they may withdraw for kind and how much.
 // Audited (read.withdrawal_eligibility): it reads the account.
-func (s *Service) Eligibility(ctx context.Context, p identity.Principal, kind string) (Eligibility, error) {
+func (s *Service) Eligibility(ctx context.Context, p services.Principal, kind string) (Eligibility, error) {
 	pol, err := s.policyOf(p, kind)
 	if err != nil {
 		return Eligibility{}, err
@@ -63,7 +62,7 @@ func (s *Service) Eligibility(ctx context.Context, p identity.Principal, kind st
 // rules as Eligibility, and stored with its outbox row in one transaction.
 // The core decides later; the answer is the accepted application. replayed
 // is true when the same request was accepted before under the same key.
-func (s *Service) Apply(ctx context.Context, p identity.Principal, r Request) (app Application, replayed bool, err error) {
+func (s *Service) Apply(ctx context.Context, p services.Principal, r Request) (app Application, replayed bool, err error) {
 	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionApply, Target: "withdrawal"}
 	defer func() {
 		if app.ID != "" {
@@ -102,7 +101,7 @@ func (s *Service) Apply(ctx context.Context, p identity.Principal, r Request) (a
 // serialized per person, the person's own applications are read again and
 // the judgement repeated on them, so that applications racing each other
 // never reserve more than is free.
-func (s *Service) accept(ctx context.Context, p identity.Principal, pol Policy, r Request) (Application, error) {
+func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, r Request) (Application, error) {
 	personID, err := s.People.PersonID(ctx, p.Subject)
 	if err != nil {
 		return Application{}, err
@@ -323,7 +322,7 @@ func (s *Service) own(ctx context.Context, q querier, subject string, now time.T
 }
 
 // policyOf checks the caller is a depositor and the kind is offered.
-func (s *Service) policyOf(p identity.Principal, kind string) (Policy, error) {
+func (s *Service) policyOf(p services.Principal, kind string) (Policy, error) {
 	if err := p.Depositor(); err != nil {
 		return Policy{}, err
 	}

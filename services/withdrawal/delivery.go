@@ -10,7 +10,6 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/outbox"
 	"handheld/services/store"
 )
@@ -111,7 +110,7 @@ func (s *Service) Poll(ctx context.Context, m outbox.Message) error {
 // the core if it was on its way). Delivered: cancelled at the core first.
 // Decided or paid: withdrawal.not_cancellable. Cancelling twice answers
 // the same.
-func (s *Service) Cancel(ctx context.Context, p identity.Principal, id string) (Application, error) {
+func (s *Service) Cancel(ctx context.Context, p services.Principal, id string) (Application, error) {
 	if err := p.Depositor(); err != nil {
 		return Application{}, err
 	}

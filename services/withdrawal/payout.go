@@ -6,9 +6,9 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
-	"handheld/services/identity"
 	"handheld/services/mask"
 	"handheld/services/store"
 )
@@ -31,7 +31,7 @@ type PayoutAccount struct {
 
 // PayoutAccounts lists the bank cards and e-CNY wallets the core holds
 // under p's name, fresh from the core. Audited (read.payout_accounts).
-func (s *Service) PayoutAccounts(ctx context.Context, p identity.Principal) ([]PayoutAccount, error) {
+func (s *Service) PayoutAccounts(ctx context.Context, p services.Principal) ([]PayoutAccount, error) {
 	if err := p.Depositor(); err != nil {
 		return nil, err
 	}

@@ -17,7 +17,6 @@ import (
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/coresim"
-	"handheld/services/identity"
 	"handheld/services/notify"
 	"handheld/services/outbox"
 	"handheld/services/store"
@@ -133,8 +132,8 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	return &rig{Service: w, store: s, sim: sim, clock: clk, coreURL: srv.URL, people: ps}
 }
 
-func depositor(name string) identity.Principal {
-	return identity.Principal{Subject: "s_" + name, Role: identity.RoleDepositor, Channel: identity.ChannelMiniApp}
+func depositor(name string) services.Principal {
+	return services.Principal{Subject: "s_" + name, Role: services.RoleDepositor, Channel: services.ChannelMiniApp}
 }
 
 func rentRequest(key string, amount int64) withdrawal.Request {

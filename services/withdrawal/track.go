@@ -12,7 +12,6 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
-	"handheld/services/identity"
 	"handheld/services/mask"
 	"handheld/services/notify"
 	"handheld/services/outbox"
@@ -105,9 +104,9 @@ func (s *Service) view(a row, events []Event) Application {
 
 func maskChannel(channel string) string {
 	switch channel {
-	case identity.ChannelKiosk:
+	case services.ChannelKiosk:
 		return mask.Kiosk
-	case identity.ChannelApp:
+	case services.ChannelApp:
 		return mask.App
 	}
 	return mask.MiniApp
@@ -115,7 +114,7 @@ func maskChannel(channel string) string {
 
 // Get is one of p's applications with its history; another person's id
 // is not_found, like an unknown one.
-func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Application, error) {
+func (s *Service) Get(ctx context.Context, p services.Principal, id string) (Application, error) {
 	if err := p.Depositor(); err != nil {
 		return Application{}, err
 	}
@@ -167,7 +166,7 @@ func (s *Service) events(ctx context.Context, id string) ([]Event, error) {
 
 // List is p's applications, newest first, limit 1..MaxLimit (0 means
 // DefaultLimit), continued with the previous page's cursor.
-func (s *Service) List(ctx context.Context, p identity.Principal, limit int, cursor string) ([]Application, string, error) {
+func (s *Service) List(ctx context.Context, p services.Principal, limit int, cursor string) ([]Application, string, error) {
 	if err := p.Depositor(); err != nil {
 		return nil, "", err
 	}

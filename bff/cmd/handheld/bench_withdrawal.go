@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"handheld/bff"
+	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/identity"
-	"handheld/services/token"
 	"handheld/services/withdrawal"
 )
 
@@ -67,7 +67,7 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 			// default step-up window; the face check at binding counts
 			// for the whole run.
 			c.Assurance = identity.DefaultAssurance()
-			c.Assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: token.ACRFace, MaxAge: time.Hour}
+			c.Assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: services.ACRFace, MaxAge: time.Hour}
 		})
 	}
 
