@@ -189,3 +189,17 @@ func embeddedStore(t *testing.T, dir string) *store.Store {
 	}
 	return s
 }
+
+func TestHelpListsTheCommands(t *testing.T) {
+	for _, arg := range []string{"--help", "-h", "-help", "help"} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), []string{arg}, &out, &errOut); err != nil {
+			t.Fatalf("%s: %v (stderr %q)", arg, err, errOut.String())
+		}
+		for _, cmd := range []string{"serve", "coresim", "demo", "keys", "bench", "migrate", "version"} {
+			if !strings.Contains(out.String(), "  "+cmd+" ") {
+				t.Errorf("%s: usage does not list %q:\n%s", arg, cmd, out.String())
+			}
+		}
+	}
+}
