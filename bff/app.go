@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -201,6 +202,7 @@ func (a *App) routes() *fiber.App {
 		DisableStartupMessage: true,
 		StrictRouting:         true,
 		CaseSensitive:         true,
+		JSONEncoder:           jsonLine,
 	})
 	app.Use(middleware.RequestID(),
 		middleware.Observe(a.metrics, a.log, onError),
@@ -282,6 +284,16 @@ func (a *App) routes() *fiber.App {
 		middleware.Service(a.flow, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
 	return app
+}
+
+// jsonLine encodes a JSON body ending in a newline, as a terminal and
+// line-oriented tools expect.
+func jsonLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // HTTP returns the Fiber app, for tests that call app.Test.

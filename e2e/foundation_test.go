@@ -51,6 +51,9 @@ func TestCalculator(t *testing.T) {
 	if r.StatusCode != 200 {
 		t.Fatalf("%d %s", r.StatusCode, r.body)
 	}
+	if !strings.HasSuffix(string(r.body), "}\n") {
+		t.Errorf("a JSON body ends with a newline: ...%q", r.body[max(0, len(r.body)-8):])
+	}
 	var plan loan.Plan
 	r.json(t, &plan)
 	if len(plan.Rows) != 360 || plan.Rows[0].PaymentFen != 427016 {
