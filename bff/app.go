@@ -20,11 +20,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"handheld/bff/auth"
+	"handheld/bff/depositor"
 	"handheld/bff/employer"
 	"handheld/bff/kiosk"
 	"handheld/bff/middleware"
-	"handheld/bff/miniapp"
 	"handheld/bff/public"
+	"handheld/bff/verifier"
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/account"
@@ -34,7 +35,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/ecard"
-	"handheld/services/flow"
+	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
@@ -74,7 +75,7 @@ type App struct {
 	cases        *cases.Service
 	outbox       *outbox.Worker
 	wechat       *wechat.Client
-	flow         *flow.Gate
+	hours        *hours.Gate
 	proxies      middleware.Proxies
 	limited      []ratelimit.Route // how each limited route is counted, for CheckRoutes
 	closers      []func() error
@@ -229,7 +230,6 @@ func (a *App) routes() *fiber.App {
 	signedIn := func(route, class string, roles ...string) fiber.Handler {
 		return limit(route, middleware.Limit{Class: class, Roles: roles})
 	}
-	depositor, employerRole := services.RoleDepositor, services.RoleEmployer
 	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", "public", "public", nil),
 		public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
 
@@ -242,13 +242,13 @@ func (a *App) routes() *fiber.App {
 		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
 	v1.Post("/auth/face-checks", anonymous("POST /api/v1/auth/face-checks", "face_check", services.ChannelMiniApp,
 		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
-	v1.Post("/auth/step-up", authed, middleware.Require([]string{depositor}),
-		signedIn("POST /api/v1/auth/step-up", "face_check", depositor), ah.StepUp)
+	v1.Post("/auth/step-up", authed, middleware.Require([]string{services.RoleDepositor}),
+		signedIn("POST /api/v1/auth/step-up", "face_check", services.RoleDepositor), ah.StepUp)
 	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", "login", services.ChannelApp, auth.EmployerAccount), ah.Employer)
 	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", "login", services.ChannelApp, auth.VerifierAccount), ah.Verifier)
 	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", "refresh", "public", auth.RefreshAccount), ah.Refresh)
 	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", "read",
-		depositor, employerRole, services.RoleKiosk, services.RoleVerifier), ah.Logout)
+		services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier), ah.Logout)
 	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", "login", services.ChannelKiosk,
 		middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
 	v1.Post("/auth/kiosk", authed, kioskDevice, limit("POST /api/v1/auth/kiosk",
@@ -256,32 +256,32 @@ func (a *App) routes() *fiber.App {
 	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", "read", services.RoleKiosk),
 		kiosk.Handlers{Devices: a.identity}.Device)
 
-	me := v1.Group("/me", authed, middleware.Require([]string{depositor}), middleware.Assurance(a.identity, identity.ServiceRead),
-		signedIn("/api/v1/me/*", "read", depositor), middleware.Service(a.flow, "account"))
-	me.Get("/session", miniapp.Session)
+	me := v1.Group("/me", authed, middleware.Require([]string{services.RoleDepositor}), middleware.Assurance(a.identity, identity.ServiceRead),
+		signedIn("/api/v1/me/*", "read", services.RoleDepositor), middleware.Service(a.hours, "account"))
+	me.Get("/session", depositor.Session)
 	// Money and certificates need a recent face check (the assurance
 	// policy); these run before the routes' own handlers below.
 	stepUp := func(s identity.ServiceName) fiber.Handler { return middleware.Assurance(a.identity, s) }
 	me.Post("/certificates", stepUp(identity.ServiceCertificate))
 	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
-	miniapp.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
-	miniapp.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
-		middleware.Idempotency(a.store, time.Now), signedIn("POST /api/v1/me/certificates", "certificate_issue", depositor),
-		middleware.Service(a.flow, "certificate"))
+	depositor.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
+	depositor.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
+		middleware.Idempotency(a.store, time.Now), signedIn("POST /api/v1/me/certificates", "certificate_issue", services.RoleDepositor),
+		middleware.Service(a.hours, "certificate"))
 	a.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", "public", "public", nil),
 		anonymous("GET /api/v1/verify/{code}, /verify/{code}", "verify_public", "public", nil))
-	miniapp.ECard{Service: a.ecard}.Routes(me, signedIn("e-card routes", "ecard", depositor))
-	miniapp.Withdrawals{Service: a.withdrawals, Catalogs: a.catalogs}.Routes(me,
-		signedIn("withdrawal writes", "withdrawal_submit", depositor), middleware.Service(a.flow, "withdrawal"))
-	miniapp.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, signedIn("case ratings", "rating", depositor))
-	public.ECard{Service: a.ecard}.Routes(v1, authed,
+	depositor.ECard{Service: a.ecard}.Routes(me, signedIn("e-card routes", "ecard", services.RoleDepositor))
+	depositor.Withdrawals{Service: a.withdrawals, Catalogs: a.catalogs}.Routes(me,
+		signedIn("withdrawal writes", "withdrawal_submit", services.RoleDepositor), middleware.Service(a.hours, "withdrawal"))
+	depositor.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, signedIn("case ratings", "rating", services.RoleDepositor))
+	verifier.ECard{Service: a.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", "verify_ecard", services.RoleVerifier, services.RoleKiosk))
 
-	emp := v1.Group("/employer", authed, middleware.Require([]string{employerRole}, services.ChannelApp),
-		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: services.ChannelApp, Roles: []string{employerRole}}),
-		middleware.Service(a.flow, "employer"))
+	emp := v1.Group("/employer", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
+		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
+		middleware.Service(a.hours, "employer"))
 	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
 	return app
 }

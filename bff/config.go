@@ -17,7 +17,7 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/services/core"
-	"handheld/services/flow"
+	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/mask"
 	"handheld/services/ratelimit"
@@ -103,7 +103,7 @@ type Config struct {
 	RateLimits []ratelimit.Policy `yaml:"rate_limits"`
 	// Services switches services off and sets their hours per channel
 	// (YAML file only): service → channel ("*" for any) → {off, hours}.
-	Services flow.Policy `yaml:"services"`
+	Services hours.Policy `yaml:"services"`
 
 	// HomeDeadline is how long /me/home waits for its slowest part before
 	// answering without it (named in "degraded").
@@ -423,7 +423,7 @@ func (c Config) Validate() error {
 			bad("rate_limits", "entry %d (%s): %v", i, p.Name, err)
 		}
 	}
-	if _, err := flow.New(c.Services, time.Now); err != nil {
+	if _, err := hours.New(c.Services, time.Now); err != nil {
 		bad("services", "%v", err)
 	}
 	seen := map[string]bool{}

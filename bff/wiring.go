@@ -26,7 +26,7 @@ import (
 	"handheld/services/certpdf"
 	"handheld/services/core"
 	"handheld/services/ecard"
-	"handheld/services/flow"
+	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
@@ -178,7 +178,7 @@ func (a *App) openLimits() error {
 	if a.proxies, err = middleware.ParseProxies(a.cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("HANDHELD_TRUSTED_PROXIES: %w", err)
 	}
-	if a.flow, err = flow.New(a.cfg.Services, time.Now); err != nil {
+	if a.hours, err = hours.New(a.cfg.Services, time.Now); err != nil {
 		return fmt.Errorf("services: %w", err)
 	}
 	secret, err := a.hashSecret()

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"handheld/bff"
-	"handheld/services/flow"
+	"handheld/services/hours"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
 )
@@ -134,7 +134,7 @@ func TestServiceSwitchesAndHours(t *testing.T) {
 	now := time.Now().In(cst)
 	closedNow := now.Add(2*time.Hour).Format("15:04") + "-" + now.Add(3*time.Hour).Format("15:04")
 	e := start(t, func(c *bff.Config) {
-		c.Services = flow.Policy{
+		c.Services = hours.Policy{
 			"employer": {"app": {Off: true}},
 			"account":  {"miniapp": {Hours: closedNow}},
 		}

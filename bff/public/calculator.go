@@ -1,5 +1,5 @@
-// Package public serves what needs no login: the loan calculator now, the
-// certificate verify pages later.
+// Package public serves what needs no login: the loan calculator, and the
+// certificate verify pages and PDFs reached from a certificate's QR code.
 package public
 
 import (

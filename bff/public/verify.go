@@ -110,7 +110,7 @@ func (h *Certificates) VerifyJSON(c *fiber.Ctx) error {
 	b := VerifyBody{Valid: v.Valid, Status: v.Status, StatusLabel: h.catalogs.T(lang, "certificate.status."+v.Status, nil), Centre: v.Centre}
 	if v.Status != certificate.StatusNotFound {
 		b.Number, b.Type, b.TypeLabel, b.Holder = v.Number, v.Type, h.catalogs.T(lang, "certificate.type."+v.Type, nil), v.Holder
-		b.IssuedAt, b.ExpiresAt, b.PDFSHA256 = instant(v.IssuedAt), instant(v.ExpiresAt), v.PDFSHA256
+		b.IssuedAt, b.ExpiresAt, b.PDFSHA256 = services.Instant(v.IssuedAt), services.Instant(v.ExpiresAt), v.PDFSHA256
 	}
 	c.Set(fiber.HeaderContentLanguage, lang)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -185,7 +185,6 @@ func codeParam(c *fiber.Ctx) string {
 }
 
 // instant is an RFC 3339 time in the centre's zone, as every JSON body has.
-func instant(t time.Time) string { return t.In(services.CentreTime).Format(time.RFC3339) }
 
 // clockTime is a time as people read it on the page: centre time, minutes.
 func clockTime(t time.Time) string { return t.In(services.CentreTime).Format("2006-01-02 15:04") }

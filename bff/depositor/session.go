@@ -1,6 +1,7 @@
-// Package miniapp serves the depositor screens ("/api/v1/me/..."), for the
-// mini-program and for citizens at a kiosk.
-package miniapp
+// Package depositor serves the depositor screens ("/api/v1/me/...") to
+// every channel a depositor signs in on: the WeChat mini-program and a
+// citizen at a kiosk alike.
+package depositor
 
 import (
 	"time"

@@ -1,4 +1,4 @@
-package miniapp_test
+package depositor_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"handheld/bff/depositor"
 	"handheld/bff/middleware"
-	"handheld/bff/miniapp"
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/certificate"
@@ -73,7 +73,7 @@ func certApp(t *testing.T) (*fiber.App, *fakeCertificates) {
 	mark := func(name string) fiber.Handler {
 		return func(c *fiber.Ctx) error { order = append(order, name); return c.Next() }
 	}
-	miniapp.Certificates{Service: f, Catalogs: cat}.Routes(me, mark("idem"), mark("limit"), mark("gate"))
+	depositor.Certificates{Service: f, Catalogs: cat}.Routes(me, mark("idem"), mark("limit"), mark("gate"))
 	t.Cleanup(func() {
 		if len(order) > 0 && strings.Join(order[:3], ",") != "gate,idem,limit" {
 			t.Errorf("issue middleware order %v", order)

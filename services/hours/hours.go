@@ -1,9 +1,9 @@
-// Package flow is the ministry platform guideline's flow control: each
-// service (withdrawal, certificate, ecard, ...) can be switched off per
+// Package hours is when each service is open: the ministry platform
+// guideline's flow control. Each service (withdrawal, certificate, ecard, ...) can be switched off per
 // channel and has service hours per channel. Policies are data from the
 // centre's configuration; outside them a request gets 503 service.closed
 // with, where known, when the service opens again.
-package flow
+package hours
 
 import (
 	"fmt"

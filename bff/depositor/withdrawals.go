@@ -1,4 +1,4 @@
-package miniapp
+package depositor
 
 import (
 	"context"
@@ -246,7 +246,7 @@ func withdrawalBody(a withdrawal.Application, t translate) WithdrawalBody {
 		ID: a.ID, CaseNumber: a.CaseNumber, Type: a.Kind, TypeLabel: t("withdrawal.kind."+a.Kind, nil),
 		Status: a.Status, StatusLabel: t("withdrawal.status."+a.Status, nil), AmountFen: a.AmountFen,
 		Payout: PayoutBody{Method: a.PayoutMethod, Account: a.PayoutAccount, AccountID: a.PayoutAccountID}, EvidenceRefs: a.EvidenceRefs,
-		ClosesAccount: a.ClosesAccount, CreatedAt: instant(a.CreatedAt), UpdatedAt: instant(a.UpdatedAt), DueOn: a.DueOn,
+		ClosesAccount: a.ClosesAccount, CreatedAt: services.Instant(a.CreatedAt), UpdatedAt: services.Instant(a.UpdatedAt), DueOn: a.DueOn,
 	}
 	if b.EvidenceRefs == nil {
 		b.EvidenceRefs = []string{}
@@ -255,7 +255,7 @@ func withdrawalBody(a withdrawal.Application, t translate) WithdrawalBody {
 		b.Reason, b.ReasonLabel = a.Reason, t("withdrawal.rejection."+a.Reason, nil)
 	}
 	for _, e := range a.Events {
-		b.Events = append(b.Events, StatusEvent{Status: e.Status, StatusLabel: t("withdrawal.status."+e.Status, nil), At: instant(e.At)})
+		b.Events = append(b.Events, StatusEvent{Status: e.Status, StatusLabel: t("withdrawal.status."+e.Status, nil), At: services.Instant(e.At)})
 	}
 	return b
 }

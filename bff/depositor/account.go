@@ -1,4 +1,4 @@
-package miniapp
+package depositor
 
 import (
 	"context"

@@ -1,4 +1,7 @@
-package public
+// Package verifier serves those who check a holder's credentials: counters,
+// partner banks and kiosks holding verifier or device tokens. It verifies
+// electronic HPF cards (POST /api/v1/ecard/verify); every route needs a login.
+package verifier
 
 import (
 	"context"
@@ -63,5 +66,5 @@ func (h ECard) Verify(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(ECardVerifyBody{Valid: res.Valid, Holder: ECardHolderBody{Name: res.Holder.Name, IDNumber: res.Holder.IDNumber},
-		AccountStatus: res.AccountStatus, Centre: res.Centre, VerifiedAt: instant(res.VerifiedAt)})
+		AccountStatus: res.AccountStatus, Centre: res.Centre, VerifiedAt: services.Instant(res.VerifiedAt)})
 }

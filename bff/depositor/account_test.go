@@ -1,4 +1,4 @@
-package miniapp_test
+package depositor_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"handheld/bff/depositor"
 	"handheld/bff/middleware"
-	"handheld/bff/miniapp"
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/account"
@@ -70,7 +70,7 @@ func newApp(t *testing.T, reads *fakeReads) *fiber.App {
 	}})
 	app.Use(middleware.Locale(cat))
 	me := app.Group("/api/v1/me", middleware.Auth(fakeAuth{}))
-	miniapp.Account{Service: reads, Catalogs: cat}.Routes(me)
+	depositor.Account{Service: reads, Catalogs: cat}.Routes(me)
 	return app
 }
 

@@ -1,4 +1,4 @@
-package miniapp
+package depositor
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func (h Certificates) Issue(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentLanguage, lang)
 	return private(c).Status(fiber.StatusCreated).JSON(IssuedBody{
 		ID: out.ID, Number: out.Number, Type: out.Type, VerifyCode: out.VerifyCode, VerifyURL: out.VerifyURL,
-		DownloadURL: out.DownloadURL, IssuedAt: instant(out.IssuedAt), ExpiresAt: instant(out.ExpiresAt),
+		DownloadURL: out.DownloadURL, IssuedAt: services.Instant(out.IssuedAt), ExpiresAt: services.Instant(out.ExpiresAt),
 	})
 }
 
@@ -177,13 +177,13 @@ func certificateBody(v certificate.View, t translate) CertificateBody {
 	b := CertificateBody{
 		ID: v.ID, Number: v.Number, Type: v.Type, TypeLabel: t("certificate.type."+v.Type, nil), Purpose: v.Purpose,
 		Lang: v.Lang, Status: v.Status, StatusLabel: t("certificate.status."+v.Status, nil),
-		IssuedAt: instant(v.IssuedAt), ExpiresAt: instant(v.ExpiresAt), VerifyCode: v.VerifyCode, VerifyURL: v.VerifyURL,
+		IssuedAt: services.Instant(v.IssuedAt), ExpiresAt: services.Instant(v.ExpiresAt), VerifyCode: v.VerifyCode, VerifyURL: v.VerifyURL,
 		DownloadURL: v.DownloadURL, PDFSHA256: v.PDFSHA256, UsageCount: v.Usage,
 		Facts: CertificateFacts{Status: v.Facts.Status, StatusLabel: t("status.account."+v.Facts.Status, nil),
 			BalanceFen: v.Facts.BalanceFen, ContinuousMonths: v.Facts.ContinuousMonths, HasLoan: v.Facts.HasLoan},
 	}
 	if !v.RevokedAt.IsZero() {
-		b.RevokedAt = instant(v.RevokedAt)
+		b.RevokedAt = services.Instant(v.RevokedAt)
 	}
 	return b
 }
@@ -191,7 +191,7 @@ func certificateBody(v certificate.View, t translate) CertificateBody {
 func certificateDetailBody(v certificate.View, t translate) CertificateDetailBody {
 	b := CertificateDetailBody{CertificateBody: certificateBody(v, t), Verifications: make([]VerificationBody, 0, len(v.Verifications))}
 	for _, x := range v.Verifications {
-		b.Verifications = append(b.Verifications, VerificationBody{At: instant(x.At), Channel: x.Channel,
+		b.Verifications = append(b.Verifications, VerificationBody{At: services.Instant(x.At), Channel: x.Channel,
 			ChannelLabel: t("certificate.channel."+x.Channel, nil)})
 	}
 	return b

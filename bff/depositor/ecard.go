@@ -1,4 +1,4 @@
-package miniapp
+package depositor
 
 import (
 	"context"
@@ -50,8 +50,8 @@ func (h ECard) Card(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return private(c).JSON(ECardBody{Payload: card.Payload, ExpiresAt: instant(card.ExpiresAt),
-		RefreshAfter: instant(card.RefreshAfter), AccountStatus: card.Status})
+	return private(c).JSON(ECardBody{Payload: card.Payload, ExpiresAt: services.Instant(card.ExpiresAt),
+		RefreshAfter: services.Instant(card.RefreshAfter), AccountStatus: card.Status})
 }
 
 // QR is GET /api/v1/me/ecard/qr.png?size= (pixels, 128–1024, default 320).
@@ -91,7 +91,7 @@ func (h ECard) Usage(c *fiber.Ctx) error {
 	}
 	body := ECardUsageBody{Items: make([]ECardUseBody, 0, len(uses))}
 	for _, u := range uses {
-		body.Items = append(body.Items, ECardUseBody{Verifier: u.Verifier, Channel: u.Channel, Result: u.Result, VerifiedAt: instant(u.At)})
+		body.Items = append(body.Items, ECardUseBody{Verifier: u.Verifier, Channel: u.Channel, Result: u.Result, VerifiedAt: services.Instant(u.At)})
 	}
 	return private(c).JSON(body)
 }

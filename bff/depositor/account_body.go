@@ -1,8 +1,6 @@
-package miniapp
+package depositor
 
 import (
-	"time"
-
 	"handheld/services"
 	"handheld/services/account"
 )
@@ -50,7 +48,7 @@ func accountBody(v account.AccountView, t translate) AccountBody {
 		PersonalRateBP: v.PersonalRateBP, UnitRateBP: v.UnitRateBP, EmployerName: v.EmployerName,
 		OpenedOn: v.OpenedOn, LastDepositMonth: v.LastDepositMonth,
 		CarryOverFen: v.CarryOverFen, CurrentYearFen: v.CurrentYearFen,
-		AsOf: instant(v.AsOf), Stale: v.Stale,
+		AsOf: services.Instant(v.AsOf), Stale: v.Stale,
 	}
 }
 
@@ -78,7 +76,7 @@ type DepositsBody struct {
 
 func depositsBody(v account.DepositsView, t translate) DepositsBody {
 	b := DepositsBody{From: v.From, To: v.To, Items: make([]DepositEntry, 0, len(v.Items)),
-		NextCursor: v.NextCursor, AsOf: instant(v.AsOf), Stale: v.Stale}
+		NextCursor: v.NextCursor, AsOf: services.Instant(v.AsOf), Stale: v.Stale}
 	for _, e := range v.Items {
 		b.Items = append(b.Items, DepositEntry{ID: e.ID, Month: e.Month, PostedOn: e.PostedOn, Kind: e.Kind,
 			KindLabel: t(e.KindLabelKey, nil), AmountFen: e.AmountFen, BalanceAfterFen: e.BalanceAfterFen})
@@ -122,7 +120,7 @@ func loanDetails(v account.LoanView, t translate) *LoanDetails {
 }
 
 func loanBody(v account.LoanView, t translate) LoanBody {
-	return LoanBody{HasLoan: v.HasLoan, LoanDetails: loanDetails(v, t), AsOf: instant(v.AsOf), Stale: v.Stale}
+	return LoanBody{HasLoan: v.HasLoan, LoanDetails: loanDetails(v, t), AsOf: services.Instant(v.AsOf), Stale: v.Stale}
 }
 
 // Instalment is one row of the repayment plan.
@@ -146,7 +144,7 @@ type ScheduleBody struct {
 }
 
 func scheduleBody(v account.ScheduleView, t translate) ScheduleBody {
-	b := ScheduleBody{Items: make([]Instalment, 0, len(v.Items)), NextCursor: v.NextCursor, AsOf: instant(v.AsOf), Stale: v.Stale}
+	b := ScheduleBody{Items: make([]Instalment, 0, len(v.Items)), NextCursor: v.NextCursor, AsOf: services.Instant(v.AsOf), Stale: v.Stale}
 	for _, in := range v.Items {
 		b.Items = append(b.Items, Instalment{Period: in.Period, DueOn: in.DueOn, PaymentFen: in.PaymentFen,
 			PrincipalFen: in.PrincipalFen, InterestFen: in.InterestFen, RemainingFen: in.RemainingFen,
@@ -156,4 +154,3 @@ func scheduleBody(v account.ScheduleView, t translate) ScheduleBody {
 }
 
 // instant writes a time as RFC 3339 with the centre's offset.
-func instant(t time.Time) string { return t.In(services.CentreTime).Format(time.RFC3339) }

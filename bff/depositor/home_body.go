@@ -1,8 +1,9 @@
-package miniapp
+package depositor
 
 import (
 	"strings"
 
+	"handheld/services"
 	"handheld/services/account"
 )
 
@@ -61,7 +62,7 @@ type HomeBody struct {
 
 func homeBody(v account.HomeView, t translate) HomeBody {
 	b := HomeBody{Applications: make([]HomeApplication, 0, len(v.Applications)), Degraded: []string{},
-		AsOf: instant(v.AsOf), Stale: v.Stale}
+		AsOf: services.Instant(v.AsOf), Stale: v.Stale}
 	if v.Holder != nil {
 		b.Holder = &HomeHolder{Name: v.Holder.Name}
 	}
@@ -77,7 +78,7 @@ func homeBody(v account.HomeView, t translate) HomeBody {
 	}
 	for _, a := range v.Applications {
 		b.Applications = append(b.Applications, HomeApplication{ID: a.ID, Kind: a.Kind, Type: a.Type, CaseNumber: a.CaseNumber,
-			Status: a.Status, StatusLabel: t(a.Kind+".status."+a.Status, nil), SubmittedAt: instant(a.SubmittedAt), DueOn: a.DueOn})
+			Status: a.Status, StatusLabel: t(a.Kind+".status."+a.Status, nil), SubmittedAt: services.Instant(a.SubmittedAt), DueOn: a.DueOn})
 	}
 	if len(v.Degraded) > 0 {
 		b.Degraded = v.Degraded

@@ -1,4 +1,4 @@
-package miniapp
+package depositor
 
 import (
 	"context"
@@ -100,7 +100,7 @@ func (h Cases) text(c *fiber.Ctx) translate { return textsFor(c, h.Catalogs) }
 
 func caseBody(x cases.Case, t translate) CaseBody {
 	b := CaseBody{ID: x.ID, Kind: x.Kind, KindLabel: t("case.kind."+x.Kind, nil), Type: x.Type, CaseNumber: x.CaseNumber,
-		Status: x.Status, Finished: x.Finished, CreatedAt: instant(x.CreatedAt), UpdatedAt: instant(x.UpdatedAt),
+		Status: x.Status, Finished: x.Finished, CreatedAt: services.Instant(x.CreatedAt), UpdatedAt: services.Instant(x.UpdatedAt),
 		DueOn: x.DueOn, Rating: x.Rating, Rateable: x.Finished && x.Rating == 0}
 	switch x.Kind {
 	case "withdrawal":
