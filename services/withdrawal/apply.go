@@ -152,7 +152,7 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now),
 	}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
-		if err := lockSubject(ctx, tx, p.Subject); err != nil {
+		if err := s.lock(ctx, tx, p.Subject); err != nil {
 			return err
 		}
 		// What this person has in flight now, after every earlier

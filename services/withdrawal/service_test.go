@@ -96,7 +96,7 @@ type rig struct {
 	people  people
 }
 
-func newRig(t *testing.T, s *store.Store) *rig {
+func newRig(t testing.TB, s *store.Store) *rig {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{}

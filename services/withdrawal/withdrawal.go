@@ -129,6 +129,9 @@ func SealedColumns() []store.SealedColumn {
 type Service struct {
 	Deps
 	holidays map[string]bool
+	// lock serializes one person's applications (lockSubject); a field
+	// only so that a benchmark can weigh it against no lock.
+	lock func(ctx context.Context, tx *store.Tx, subject string) error
 }
 
 // New checks the policies and builds a Service.
@@ -151,7 +154,7 @@ func New(d Deps) (*Service, error) {
 	if d.Wake == nil {
 		d.Wake = func() {}
 	}
-	s := &Service{Deps: d, holidays: map[string]bool{}}
+	s := &Service{Deps: d, holidays: map[string]bool{}, lock: lockSubject}
 	for _, h := range d.Policies.Holidays {
 		s.holidays[h] = true
 	}
