@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 // benchCertificate issues certificates one after another through the full
 // stack (core facts over HTTP → PDF → sign → store) and reports the
 // latency of POST /me/certificates and the size of the PDF served.
-func benchCertificate(ctx context.Context, o benchOptions, w io.Writer) error {
+func benchCertificate(ctx context.Context, o Options, w io.Writer) error {
 	s, err := startStack(ctx, o, noCache)
 	if err != nil {
 		return err

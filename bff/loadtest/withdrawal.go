@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -39,8 +39,8 @@ const (
 // (202, outbox worker off) per second against the floor of the same
 // two-row write; then the outbox delivering them to the simulator against
 // the core client submitting as many directly.
-func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
-	dsn, schema, dropSchema, err := benchSchema(ctx, o.pgURL)
+func benchWithdrawal(ctx context.Context, o Options, w io.Writer) error {
+	dsn, schema, dropSchema, err := benchSchema(ctx, o.PostgresURL)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 	logs := &appLog{count: map[string]int{}}
 	start := func(workers int) (string, func(), error) {
 		return loggedApp(ctx, logs, func(c *bff.Config) {
-			c.DataDir, c.DatabaseURL, c.RedisURL = dataDir, dsn, o.redisURL
+			c.DataDir, c.DatabaseURL, c.RedisURL = dataDir, dsn, o.RedisURL
 			c.CoreURL, c.CoreSecret = simURL, benchCoreSecret
 			c.RateLimits, c.OutboxWorkers = roomy(), workers
 			// Binding every generated person takes longer than the
@@ -71,7 +71,7 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 		})
 	}
 
-	n := int(math.Ceil(withdrawalTargetRate * (o.duration + benchWarmUp).Seconds() / 3 / 0.9))
+	n := int(math.Ceil(withdrawalTargetRate * (o.Duration + benchWarmUp).Seconds() / 3 / 0.9))
 	t0 := time.Now()
 	if err := sim.Generate(ctx, n, withdrawalSeed); err != nil {
 		return err
@@ -84,25 +84,25 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 	stopFirst := sync.OnceFunc(stopApp)
 	defer stopFirst()
 	t0 = time.Now()
-	bearers, retried, err := signInMany(ctx, base, n, o.concurrency)
+	bearers, retried, err := signInMany(ctx, base, n, o.Concurrency)
 	if err != nil {
 		logs.report(os.Stderr)
 		return err
 	}
 	fmt.Fprintf(w, "schema %s; %d people generated (%s); the %d with a normal account signed in by %d clients (%s, %d retried after a 5xx); outside the timing\n\n",
-		schema, n, generated.Round(time.Millisecond), len(bearers), o.concurrency, time.Since(t0).Round(time.Millisecond), retried)
+		schema, n, generated.Round(time.Millisecond), len(bearers), o.Concurrency, time.Since(t0).Round(time.Millisecond), retried)
 
 	// 1. Accepted per second against the floor.
-	floor, err := floorWrites(ctx, dsn, o.concurrency, o.duration)
+	floor, err := floorWrites(ctx, dsn, o.Concurrency, o.Duration)
 	if err != nil {
 		return err
 	}
 	apps := &applications{base: base, bearers: bearers, run: strings.ToLower(rand.Text()[:8]), failures: map[string]int{},
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency, MaxConnsPerHost: o.concurrency}, Timeout: 10 * time.Second}}
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}, Timeout: 10 * time.Second}}
 	defer apps.client.CloseIdleConnections()
-	apps.send(ctx, "warm-up", o.concurrency, benchWarmUp)
+	apps.send(ctx, "warm-up", o.Concurrency, benchWarmUp)
 	cpu0 := processCPU()
-	sub := apps.send(ctx, "POST /me/withdrawals → 202 (worker off)", o.concurrency, o.duration)
+	sub := apps.send(ctx, "POST /me/withdrawals → 202 (worker off)", o.Concurrency, o.Duration)
 	cpu := processCPU() - cpu0
 	stopFirst()
 	fmt.Fprint(w, "### 1. applications accepted per second vs the floor of their write\n\n")
@@ -113,7 +113,7 @@ func benchWithdrawal(ctx context.Context, o benchOptions, w io.Writer) error {
 			(cpu / time.Duration(sub.requests)).Round(time.Microsecond), 100*cpu.Seconds()*sub.rps/float64(sub.requests))
 	}
 	if int(apps.next.Load()) >= apps.total() {
-		fmt.Fprintf(w, "note: the %d applications ran out before %s; measured over the time they lasted\n", apps.total(), o.duration)
+		fmt.Fprintf(w, "note: the %d applications ran out before %s; measured over the time they lasted\n", apps.total(), o.Duration)
 	}
 	if len(apps.failures) > 0 {
 		fmt.Fprintf(w, "non-202 answers (warm-up included): %v\n", apps.failures)

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func roomy() []ratelimit.Policy {
 	return out
 }
 
-func startStack(ctx context.Context, o benchOptions, edit func(*bff.Config)) (*stack, error) {
+func startStack(ctx context.Context, o Options, edit func(*bff.Config)) (*stack, error) {
 	dir, err := os.MkdirTemp("", "handheld-bench-sim-")
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func startStack(ctx context.Context, o benchOptions, edit func(*bff.Config)) (*s
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	base, stopApp, err := benchApp(ctx, func(c *bff.Config) {
-		c.RedisURL = o.redisURL
+		c.RedisURL = o.RedisURL
 		c.CoreURL = "http://" + ln.Addr().String()
 		c.CoreSecret = secret
 		c.RateLimits = roomy()
@@ -134,13 +134,13 @@ func noCache(c *bff.Config) {
 }
 
 // benchAccount: full-stack GET /me/account against a bare Fiber hello world.
-func benchAccount(ctx context.Context, o benchOptions, w io.Writer) error {
+func benchAccount(ctx context.Context, o Options, w io.Writer) error {
 	hello, stopHello, err := helloWorld()
 	if err != nil {
 		return err
 	}
 	defer stopHello()
-	base, err := load(ctx, "bare Fiber JSON hello world", hello, nil, o.concurrency, o.duration)
+	base, err := load(ctx, "bare Fiber JSON hello world", hello, nil, o.Concurrency, o.Duration)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func benchAccount(ctx context.Context, o benchOptions, w io.Writer) error {
 			s.stop()
 			return err
 		}
-		r, err := load(ctx, run.label, s.base+"/api/v1/me/account", auth, o.concurrency, o.duration)
+		r, err := load(ctx, run.label, s.base+"/api/v1/me/account", auth, o.Concurrency, o.Duration)
 		s.stop()
 		if err != nil {
 			return err
@@ -174,7 +174,7 @@ func benchAccount(ctx context.Context, o benchOptions, w io.Writer) error {
 
 // slowCore starts a stack with the fresh cache off, signs in, then gives
 // the core the latencies in faults.
-func slowCore(ctx context.Context, o benchOptions, faults string) (*stack, http.Header, error) {
+func slowCore(ctx context.Context, o Options, faults string) (*stack, http.Header, error) {
 	s, err := startStack(ctx, o, noCache)
 	if err != nil {
 		return nil, nil, err
@@ -192,13 +192,13 @@ func slowCore(ctx context.Context, o benchOptions, faults string) (*stack, http.
 
 // benchHome: /me/home with its parts' core latencies at 20, 40 and 60 ms:
 // fetched in parallel, p50 should sit near the slowest part, not the sum.
-func benchHome(ctx context.Context, o benchOptions, w io.Writer) error {
+func benchHome(ctx context.Context, o Options, w io.Writer) error {
 	s, auth, err := slowCore(ctx, o, "account=latency:20ms;loan=latency:40ms;person=latency:60ms")
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	r, err := load(ctx, "GET /me/home (account 20 ms, loan 40 ms, person 60 ms)", s.base+"/api/v1/me/home", auth, min(o.concurrency, 8), o.duration)
+	r, err := load(ctx, "GET /me/home (account 20 ms, loan 40 ms, person 60 ms)", s.base+"/api/v1/me/home", auth, min(o.Concurrency, 8), o.Duration)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func benchHome(ctx context.Context, o benchOptions, w io.Writer) error {
 // benchBurst: 100 concurrent identical reads for one subject, with the
 // cache off and the core slow enough for them to overlap, cost the core
 // one call.
-func benchBurst(ctx context.Context, o benchOptions, w io.Writer) error {
+func benchBurst(ctx context.Context, o Options, w io.Writer) error {
 	s, auth, err := slowCore(ctx, o, "account=latency:100ms")
 	if err != nil {
 		return err
