@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,8 +44,16 @@ Configuration comes from HANDHELD_* environment variables (see README.md).
 `
 
 // run dispatches a subcommand; it is main without the process around it, so
-// tests can drive the binary's behaviour in-process.
+// tests can drive the binary's behaviour in-process. A command's -h has
+// printed its flags by the time it returns flag.ErrHelp: that is success.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := dispatch(ctx, args, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return nil
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
