@@ -72,7 +72,7 @@ type Config struct {
 	RedisPrefix  string        `env:"HANDHELD_REDIS_PREFIX" yaml:"redis_prefix"`
 	RedisTimeout time.Duration `env:"HANDHELD_REDIS_TIMEOUT" yaml:"redis_timeout"`
 
-	// Sessions (API.md "Authentication").
+	// Sessions (docs/api.md §Authentication).
 	Issuer            string        `env:"HANDHELD_TOKEN_ISSUER" yaml:"token_issuer"`
 	AccessTTL         time.Duration `env:"HANDHELD_ACCESS_TTL" yaml:"access_ttl"`
 	MiniAppSessionTTL time.Duration `env:"HANDHELD_MINIAPP_SESSION_TTL" yaml:"miniapp_session_ttl"`
@@ -185,7 +185,7 @@ type VerifierCredential struct {
 	Enabled      bool     `yaml:"enabled"`
 }
 
-// BodyLimit is the largest request body accepted (API.md: over 64 KiB → 413).
+// BodyLimit is the largest request body accepted (docs/api.md §Conventions: over 64 KiB → 413).
 const BodyLimit = 64 << 10
 
 // Defaults is the embedded profile: everything runs from one process on a
@@ -258,7 +258,7 @@ func LoadConfig(environ map[string]string) (Config, error) {
 	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environ}); err != nil {
 		return cfg, namedParseErrors(err)
 	}
-	// The conventional names are accepted too, as ARCHITECTURE.md promises.
+	// The conventional names are accepted too, as docs/configuration.md lists them.
 	for key, dst := range map[string]*string{"DATABASE_URL": &cfg.DatabaseURL, "REDIS_URL": &cfg.RedisURL, "CORE_URL": &cfg.CoreURL} {
 		if *dst == "" && environ[key] != "" {
 			*dst = environ[key]

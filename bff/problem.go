@@ -14,7 +14,7 @@ import (
 	"handheld/services"
 )
 
-// Problem is an RFC 9457 problem details body as API.md defines it.
+// Problem is an RFC 9457 problem details body as docs/api.md §Conventions defines it.
 type Problem struct {
 	Type       string         `json:"type"`
 	Title      string         `json:"title"`

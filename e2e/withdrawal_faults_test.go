@@ -32,8 +32,8 @@ import (
 	"handheld/services/withdrawal"
 )
 
-// TestWithdrawalsSurviveFaults is the fault test of ARCHITECTURE.md "Writes
-// that must not be lost". Two BFF processes share PostgreSQL, Redis and
+// TestWithdrawalsSurviveFaults is the fault test of docs/architecture.md
+// "Writes that must not be lost". Two BFF processes share PostgreSQL, Redis and
 // their keys, as replicas behind a load balancer do; the core simulator
 // runs as a third process. N applications from N/3 people (one of each
 // kind: rent, purchase, critical illness) are sent by concurrent clients,

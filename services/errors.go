@@ -68,7 +68,7 @@ const (
 	CodeFaceFailed       Code = "auth.face_failed"
 	CodePhoneNotAccepted Code = "auth.phone_not_accepted"
 
-	// Idempotency-Key on creating writes (API.md Conventions).
+	// Idempotency-Key on creating writes (docs/api.md §Conventions).
 	CodeIdempotencyKeyMissing Code = "idempotency.key_missing"
 	CodeIdempotencyKeyInvalid Code = "idempotency.key_invalid"
 	CodeIdempotencyKeyReused  Code = "idempotency.key_reused"

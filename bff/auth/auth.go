@@ -1,4 +1,4 @@
-// Package auth serves sign-in on every channel (API.md "Authentication"):
+// Package auth serves sign-in on every channel (docs/api.md §Authentication):
 // WeChat login and real-name binding, employer operators, kiosk devices and
 // the citizens at them, refresh, logout and the public keys.
 package auth

@@ -13,7 +13,7 @@ import (
 	"handheld/services/store"
 )
 
-// Idempotency headers (API.md Conventions).
+// Idempotency headers (docs/api.md §Conventions).
 const (
 	HeaderIdempotencyKey     = "Idempotency-Key"
 	HeaderIdempotentReplayed = "Idempotent-Replayed"

@@ -10,7 +10,7 @@ import (
 	"handheld/services/core"
 )
 
-// Paging and range limits of the lists (API.md: limit default 20, max 100).
+// Paging and range limits of the lists (docs/api.md §Conventions: limit default 20, max 100).
 const (
 	DefaultLimit       = 20
 	MaxLimit           = 100

@@ -45,7 +45,7 @@ const SatisfiedFrom = LevelBasicallySatisfied
 // characters: a remark, not a complaint letter (those go to 12329).
 const MaxCommentRunes = 200
 
-// List paging, as API.md sets for every list.
+// List paging, as docs/api.md §Conventions sets for every list.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100

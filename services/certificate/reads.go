@@ -22,7 +22,7 @@ const (
 	StatusNotFound = "not_found" // verify only: no certificate has the code
 )
 
-// List paging, as API.md sets for every list.
+// List paging, as docs/api.md §Conventions sets for every list.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100

@@ -53,7 +53,7 @@ type ErrorBody struct {
 	Message string `json:"message"`
 }
 
-// Account statuses (JGJ/T 320 codes, see GLOSSARY.md).
+// Account statuses (JGJ/T 320 codes, see docs/glossary.md).
 const (
 	StatusNormal           = "01"
 	StatusSealed           = "02"

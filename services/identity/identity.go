@@ -16,7 +16,7 @@ import (
 	"handheld/services/wechat"
 )
 
-// Tokens is the answer to every successful sign-in (API.md).
+// Tokens is the answer to every successful sign-in (docs/api.md §Authentication).
 type Tokens struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`

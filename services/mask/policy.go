@@ -4,9 +4,10 @@
 // where it is carried out, so no handler formats a name or an ID number on
 // its own.
 //
-// Three levels exist. Mask is the API.md format every channel gets by
-// default: name 张* / 欧阳**, ID number 110***********1234, phone
-// 138****5678, bank card 6222 **** **** 1234, account number 3301****0101.
+// Three levels exist. Mask is the format of docs/api.md §Conventions that
+// every channel gets by default: name 张* / 欧阳**, ID number
+// 110***********1234, phone 138****5678, bank card 6222 **** **** 1234,
+// account number 3301****0101.
 // Partial is lighter, for screens a person uses in private or at a counter
 // (see the levels' docs). Full shows the value as it is, and only a policy
 // that says so can ask for it.
@@ -28,7 +29,7 @@ type Level string
 
 // The levels, from most to least protective.
 const (
-	// Mask is the API.md display format.
+	// Mask is the display format of docs/api.md §Conventions.
 	Mask Level = "mask"
 	// Partial keeps a little more: the name's surname and last character
 	// (欧阳*峰), the ID number's region code (110101********1234), six

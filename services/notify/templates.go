@@ -26,7 +26,7 @@ var (
 
 // locales maps each supported locale to the Lang of its WeChat message
 // (which sets the language of WeChat's own "open the mini-program" link).
-// The first is the default, as in API.md.
+// The first is the default, as in docs/api.md §Conventions.
 var locales = []struct{ locale, lang string }{{"zh-CN", "zh_CN"}, {"en", "en_US"}}
 
 // placeholders are what a page or a data value may name in braces.
