@@ -357,7 +357,7 @@ func (c Config) Validate() error {
 		bad("HANDHELD_DEVICE_TOKEN_TTL", "must be between 0 and 1h, not %s", c.DeviceTokenTTL)
 	}
 	if c.AccessTTL <= 0 || c.AccessTTL > 15*time.Minute {
-		bad("HANDHELD_ACCESS_TTL", "must be between 0 and 15m (API.md), not %s", c.AccessTTL)
+		bad("HANDHELD_ACCESS_TTL", "must be between 0 and 15m (docs/api.md §Authentication), not %s", c.AccessTTL)
 	}
 	if c.KioskAbsolute < c.KioskIdle || c.KioskAbsolute > time.Hour {
 		bad("HANDHELD_KIOSK_ABSOLUTE", "must be at least HANDHELD_KIOSK_IDLE and at most 1h, not %s", c.KioskAbsolute)

@@ -33,7 +33,7 @@ func people(t *testing.T, h *harness) []person {
 		out = append(out, person{Persona: p, Person: got})
 	}
 	if len(out) < 3 {
-		t.Fatalf("the seed has %d people, want at least 3 (API.md: Demo data)", len(out))
+		t.Fatalf("the seed has %d people, want at least 3 (docs/api.md §Demo data)", len(out))
 	}
 	return out
 }

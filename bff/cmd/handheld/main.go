@@ -40,7 +40,8 @@ commands:
   migrate   apply the store's migrations and exit
   version   print the version
 
-Configuration comes from HANDHELD_* environment variables (see README.md).
+Configuration comes from HANDHELD_* environment variables and an optional
+configuration file (HANDHELD_CONFIG_FILE): see docs/configuration.md.
 `
 
 // run dispatches a subcommand; it is main without the process around it, so
