@@ -149,8 +149,11 @@ type Config struct {
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
 
-	CentreCode    string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
-	CentreName    string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
+	CentreCode string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
+	CentreName string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
+	// PublicBaseURL is where people reach this server: certificates link
+	// and point their QR codes to <PublicBaseURL>/verify/<code>. Empty
+	// means the served address (see PublicBase).
 	PublicBaseURL string `env:"HANDHELD_PUBLIC_BASE_URL" yaml:"public_base_url"`
 
 	// LoanRateBP is the centre's current first-home loan rate in basis
@@ -224,7 +227,6 @@ func Defaults() Config {
 		OutboxLease:         30 * time.Second,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
-		PublicBaseURL:       "http://127.0.0.1:8080",
 		LoanRateBP:          285,
 		RequestTimeout:      5 * time.Second,
 		ReadTimeout:         10 * time.Second,
@@ -329,8 +331,8 @@ func (c Config) Validate() error {
 			bad("HANDHELD_CORE_URL", "must be an http(s) URL")
 		}
 	}
-	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL")
+	if u, err := url.Parse(c.PublicBaseURL); c.PublicBaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "") {
+		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL without a query, or empty for the served address")
 	}
 	if c.LoanRateBP < 0 || c.LoanRateBP > 2000 {
 		bad("HANDHELD_LOAN_RATE_BP", "must be 0..2000 basis points, not %d", c.LoanRateBP)
@@ -474,6 +476,24 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PublicBase is the base of the links printed on certificates:
+// PublicBaseURL when it is set, otherwise http:// and the listen address,
+// with a wildcard host (0.0.0.0, ::, none) read as 127.0.0.1, so that a
+// server moved off port 8080 does not print links to 8080.
+func (c Config) PublicBase() string {
+	if c.PublicBaseURL != "" {
+		return c.PublicBaseURL
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr // Validate refuses it first
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // StoreDSN is the store to open: DatabaseURL, or SQLite under DataDir.

@@ -106,3 +106,34 @@ func TestRedactedHidesSecrets(t *testing.T) {
 		t.Fatalf("dump %v", dump)
 	}
 }
+
+// TestPublicBaseFollowsTheListenAddress: with no HANDHELD_PUBLIC_BASE_URL
+// the links on certificates point where the server listens (a wildcard
+// host read as loopback); a configured URL wins.
+func TestPublicBaseFollowsTheListenAddress(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "http://127.0.0.1:8080"},
+		{map[string]string{"HANDHELD_ADDR": "127.0.0.1:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": "0.0.0.0:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": ":9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": "[::]:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": "[::1]:9090"}, "http://[::1]:9090"},
+		{map[string]string{"HANDHELD_ADDR": "10.1.2.3:80"}, "http://10.1.2.3:80"},
+		{map[string]string{"HANDHELD_ADDR": "0.0.0.0:9090", "HANDHELD_PUBLIC_BASE_URL": "https://gjj.example.gov.cn"}, "https://gjj.example.gov.cn"},
+	}
+	for _, tc := range cases {
+		cfg, err := LoadConfig(tc.env)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if got := cfg.PublicBase(); got != tc.want {
+			t.Errorf("%v: public base %q, want %q", tc.env, got, tc.want)
+		}
+	}
+	if _, err := LoadConfig(map[string]string{"HANDHELD_PUBLIC_BASE_URL": "gjj.example.gov.cn"}); err == nil || !strings.Contains(err.Error(), "HANDHELD_PUBLIC_BASE_URL") {
+		t.Errorf("a base URL without a scheme: %v", err)
+	}
+}
