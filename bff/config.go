@@ -33,7 +33,9 @@ const (
 // Config is handheld's whole configuration. Values come from Defaults, then
 // the optional YAML file named by HANDHELD_CONFIG_FILE, then HANDHELD_*
 // environment variables; Validate runs once at start-up. Fields tagged
-// secret are redacted in the start-up dump.
+// secret show only whether they are set in the start-up dump (secret:"url"
+// loses its password; secret:"generated" is made by the embedded profile
+// when unset).
 type Config struct {
 	Profile string `env:"HANDHELD_PROFILE" yaml:"profile"`
 	Addr    string `env:"HANDHELD_ADDR" yaml:"addr"`
@@ -68,7 +70,7 @@ type Config struct {
 
 	// HashSecret keys the HMACs that replace openids, operator ids and kv
 	// keys; the embedded profile generates one under DataDir.
-	HashSecret   string        `env:"HANDHELD_HASH_SECRET" yaml:"hash_secret" secret:"true"`
+	HashSecret   string        `env:"HANDHELD_HASH_SECRET" yaml:"hash_secret" secret:"generated"`
 	RedisPrefix  string        `env:"HANDHELD_REDIS_PREFIX" yaml:"redis_prefix"`
 	RedisTimeout time.Duration `env:"HANDHELD_REDIS_TIMEOUT" yaml:"redis_timeout"`
 
@@ -504,8 +506,11 @@ func (c Config) StoreDSN() string {
 	return "sqlite:" + filepath.Join(c.DataDir, "handheld.db")
 }
 
-// Redacted returns the configuration as key/value pairs safe to log:
-// secrets are replaced and passwords in URLs removed.
+// Redacted returns every setting as key/value pairs safe to log, under its
+// environment variable or, for file-only settings, its YAML key. Secrets
+// show only whether they are set ("set", "unset", or "generated" where the
+// embedded profile makes one), URLs lose their passwords, lists show their
+// names and the other policies their values in one line.
 func (c Config) Redacted() map[string]string {
 	out := map[string]string{}
 	v := reflect.ValueOf(c)
@@ -513,13 +518,15 @@ func (c Config) Redacted() map[string]string {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := f.Tag.Get("env")
-		val := fmt.Sprint(v.Field(i).Interface())
-		switch f.Tag.Get("secret") {
-		case "true":
-			if val != "" {
-				val = "[redacted]"
-			}
-		case "url":
+		if name == "" {
+			name, _, _ = strings.Cut(f.Tag.Get("yaml"), ",")
+		}
+		fv := v.Field(i)
+		val := fmt.Sprint(fv.Interface())
+		switch {
+		case f.Name == "PublicBaseURL" && val == "":
+			val = c.PublicBase() + " (from HANDHELD_ADDR)"
+		case f.Tag.Get("secret") == "url":
 			if u, err := url.Parse(val); err == nil && u.User != nil {
 				if _, has := u.User.Password(); has {
 					u.User = url.UserPassword(u.User.Username(), "xxxxx")
@@ -528,8 +535,67 @@ func (c Config) Redacted() map[string]string {
 			} else if err != nil && val != "" {
 				val = "[unparseable]"
 			}
+		case f.Tag.Get("secret") != "":
+			switch {
+			case val != "":
+				val = "set"
+			case f.Tag.Get("secret") == "generated" && c.Profile == ProfileEmbedded:
+				val = "generated"
+			default:
+				val = "unset"
+			}
+		case f.Tag.Get("env") == "":
+			val = summary(fv)
 		}
 		out[name] = val
 	}
 	return out
+}
+
+// summary is a file-only setting in one line: a list by its entries' names
+// or ids (never a credential's other fields), anything else as flow YAML.
+func summary(v reflect.Value) string {
+	switch {
+	case v.Kind() == reflect.Pointer && v.IsNil():
+		return "default"
+	case v.Kind() == reflect.Slice:
+		if v.Len() == 0 {
+			return "none"
+		}
+		names := make([]string, 0, v.Len())
+		for i := range v.Len() {
+			e := v.Index(i)
+			for _, field := range []string{"Name", "ID"} {
+				if e.Kind() == reflect.Struct {
+					if n := e.FieldByName(field); n.IsValid() && n.Kind() == reflect.String {
+						names = append(names, n.String())
+						break
+					}
+				}
+			}
+		}
+		if len(names) == v.Len() {
+			return fmt.Sprintf("%d: %s", v.Len(), strings.Join(names, ", "))
+		}
+		return fmt.Sprintf("%d entries", v.Len())
+	}
+	var n yaml.Node
+	if err := n.Encode(v.Interface()); err != nil {
+		return "[unprintable]"
+	}
+	var flow func(*yaml.Node)
+	flow = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			n.Style = yaml.FlowStyle
+		}
+		for _, c := range n.Content {
+			flow(c)
+		}
+	}
+	flow(&n)
+	b, err := yaml.Marshal(&n)
+	if err != nil {
+		return "[unprintable]"
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
 }
