@@ -11,7 +11,13 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 run: build
 	./$(BIN) serve
 
+# build says so when it compiles from scratch (a cold build takes a minute or
+# two) or the binary is older than the sources; a current binary builds quietly.
 build:
+	@if [ ! -e $(BIN) ]; then echo "building $(BIN) (the first build takes a minute or two)..."; \
+	elif [ -n "$$(find . \( -path ./bin -o -path ./var -o -path ./.git \) -prune -o -newer $(BIN) \
+	    \( -name '*.go' -o -name '*.yaml' -o -name 'go.mod' -o -name 'go.sum' -o -path './templates/*' -o -path './locales/*' \) -print -quit)" ]; then \
+	  echo "rebuilding $(BIN) (sources changed)..."; fi
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./bff/cmd/handheld
 
 ## test: every test with -race, against real PostgreSQL and Redis (started if installed but stopped)

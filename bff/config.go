@@ -33,7 +33,9 @@ const (
 // Config is handheld's whole configuration. Values come from Defaults, then
 // the optional YAML file named by HANDHELD_CONFIG_FILE, then HANDHELD_*
 // environment variables; Validate runs once at start-up. Fields tagged
-// secret are redacted in the start-up dump.
+// secret show only whether they are set in the start-up dump (secret:"url"
+// loses its password; secret:"generated" is made by the embedded profile
+// when unset).
 type Config struct {
 	Profile string `env:"HANDHELD_PROFILE" yaml:"profile"`
 	Addr    string `env:"HANDHELD_ADDR" yaml:"addr"`
@@ -68,7 +70,7 @@ type Config struct {
 
 	// HashSecret keys the HMACs that replace openids, operator ids and kv
 	// keys; the embedded profile generates one under DataDir.
-	HashSecret   string        `env:"HANDHELD_HASH_SECRET" yaml:"hash_secret" secret:"true"`
+	HashSecret   string        `env:"HANDHELD_HASH_SECRET" yaml:"hash_secret" secret:"generated"`
 	RedisPrefix  string        `env:"HANDHELD_REDIS_PREFIX" yaml:"redis_prefix"`
 	RedisTimeout time.Duration `env:"HANDHELD_REDIS_TIMEOUT" yaml:"redis_timeout"`
 
@@ -149,8 +151,11 @@ type Config struct {
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
 
-	CentreCode    string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
-	CentreName    string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
+	CentreCode string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
+	CentreName string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
+	// PublicBaseURL is where people reach this server: certificates link
+	// and point their QR codes to <PublicBaseURL>/verify/<code>. Empty
+	// means the served address (see PublicBase).
 	PublicBaseURL string `env:"HANDHELD_PUBLIC_BASE_URL" yaml:"public_base_url"`
 
 	// LoanRateBP is the centre's current first-home loan rate in basis
@@ -224,7 +229,6 @@ func Defaults() Config {
 		OutboxLease:         30 * time.Second,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
-		PublicBaseURL:       "http://127.0.0.1:8080",
 		LoanRateBP:          285,
 		RequestTimeout:      5 * time.Second,
 		ReadTimeout:         10 * time.Second,
@@ -329,8 +333,8 @@ func (c Config) Validate() error {
 			bad("HANDHELD_CORE_URL", "must be an http(s) URL")
 		}
 	}
-	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL")
+	if u, err := url.Parse(c.PublicBaseURL); c.PublicBaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "") {
+		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL without a query, or empty for the served address")
 	}
 	if c.LoanRateBP < 0 || c.LoanRateBP > 2000 {
 		bad("HANDHELD_LOAN_RATE_BP", "must be 0..2000 basis points, not %d", c.LoanRateBP)
@@ -476,6 +480,24 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// PublicBase is the base of the links printed on certificates:
+// PublicBaseURL when it is set, otherwise http:// and the listen address,
+// with a wildcard host (0.0.0.0, ::, none) read as 127.0.0.1, so that a
+// server moved off port 8080 does not print links to 8080.
+func (c Config) PublicBase() string {
+	if c.PublicBaseURL != "" {
+		return c.PublicBaseURL
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr // Validate refuses it first
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // StoreDSN is the store to open: DatabaseURL, or SQLite under DataDir.
 func (c Config) StoreDSN() string {
 	if c.DatabaseURL != "" {
@@ -484,8 +506,11 @@ func (c Config) StoreDSN() string {
 	return "sqlite:" + filepath.Join(c.DataDir, "handheld.db")
 }
 
-// Redacted returns the configuration as key/value pairs safe to log:
-// secrets are replaced and passwords in URLs removed.
+// Redacted returns every setting as key/value pairs safe to log, under its
+// environment variable or, for file-only settings, its YAML key. Secrets
+// show only whether they are set ("set", "unset", or "generated" where the
+// embedded profile makes one), URLs lose their passwords, lists show their
+// names and the other policies their values in one line.
 func (c Config) Redacted() map[string]string {
 	out := map[string]string{}
 	v := reflect.ValueOf(c)
@@ -493,13 +518,15 @@ func (c Config) Redacted() map[string]string {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := f.Tag.Get("env")
-		val := fmt.Sprint(v.Field(i).Interface())
-		switch f.Tag.Get("secret") {
-		case "true":
-			if val != "" {
-				val = "[redacted]"
-			}
-		case "url":
+		if name == "" {
+			name, _, _ = strings.Cut(f.Tag.Get("yaml"), ",")
+		}
+		fv := v.Field(i)
+		val := fmt.Sprint(fv.Interface())
+		switch {
+		case f.Name == "PublicBaseURL" && val == "":
+			val = c.PublicBase() + " (from HANDHELD_ADDR)"
+		case f.Tag.Get("secret") == "url":
 			if u, err := url.Parse(val); err == nil && u.User != nil {
 				if _, has := u.User.Password(); has {
 					u.User = url.UserPassword(u.User.Username(), "xxxxx")
@@ -508,8 +535,67 @@ func (c Config) Redacted() map[string]string {
 			} else if err != nil && val != "" {
 				val = "[unparseable]"
 			}
+		case f.Tag.Get("secret") != "":
+			switch {
+			case val != "":
+				val = "set"
+			case f.Tag.Get("secret") == "generated" && c.Profile == ProfileEmbedded:
+				val = "generated"
+			default:
+				val = "unset"
+			}
+		case f.Tag.Get("env") == "":
+			val = summary(fv)
 		}
 		out[name] = val
 	}
 	return out
+}
+
+// summary is a file-only setting in one line: a list by its entries' names
+// or ids (never a credential's other fields), anything else as flow YAML.
+func summary(v reflect.Value) string {
+	switch {
+	case v.Kind() == reflect.Pointer && v.IsNil():
+		return "default"
+	case v.Kind() == reflect.Slice:
+		if v.Len() == 0 {
+			return "none"
+		}
+		names := make([]string, 0, v.Len())
+		for i := range v.Len() {
+			e := v.Index(i)
+			for _, field := range []string{"Name", "ID"} {
+				if e.Kind() == reflect.Struct {
+					if n := e.FieldByName(field); n.IsValid() && n.Kind() == reflect.String {
+						names = append(names, n.String())
+						break
+					}
+				}
+			}
+		}
+		if len(names) == v.Len() {
+			return fmt.Sprintf("%d: %s", v.Len(), strings.Join(names, ", "))
+		}
+		return fmt.Sprintf("%d entries", v.Len())
+	}
+	var n yaml.Node
+	if err := n.Encode(v.Interface()); err != nil {
+		return "[unprintable]"
+	}
+	var flow func(*yaml.Node)
+	flow = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+			n.Style = yaml.FlowStyle
+		}
+		for _, c := range n.Content {
+			flow(c)
+		}
+	}
+	flow(&n)
+	b, err := yaml.Marshal(&n)
+	if err != nil {
+		return "[unprintable]"
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
 }

@@ -1,8 +1,10 @@
 package bff
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +104,89 @@ func TestRedactedHidesSecrets(t *testing.T) {
 			t.Errorf("dump leaks %q:\n%s", secret, all)
 		}
 	}
-	if dump["HANDHELD_CORE_SECRET"] != "[redacted]" || !strings.Contains(dump["HANDHELD_DATABASE_URL"], "db:5432") {
+	if dump["HANDHELD_CORE_SECRET"] != "set" || !strings.Contains(dump["HANDHELD_DATABASE_URL"], "db:5432") {
 		t.Fatalf("dump %v", dump)
+	}
+}
+
+// TestPublicBaseFollowsTheListenAddress: with no HANDHELD_PUBLIC_BASE_URL
+// the links on certificates point where the server listens (a wildcard
+// host read as loopback); a configured URL wins.
+func TestPublicBaseFollowsTheListenAddress(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "http://127.0.0.1:8080"},
+		{map[string]string{"HANDHELD_ADDR": "127.0.0.1:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": "0.0.0.0:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": ":9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": "[::]:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"HANDHELD_ADDR": "[::1]:9090"}, "http://[::1]:9090"},
+		{map[string]string{"HANDHELD_ADDR": "10.1.2.3:80"}, "http://10.1.2.3:80"},
+		{map[string]string{"HANDHELD_ADDR": "0.0.0.0:9090", "HANDHELD_PUBLIC_BASE_URL": "https://gjj.example.gov.cn"}, "https://gjj.example.gov.cn"},
+	}
+	for _, tc := range cases {
+		cfg, err := LoadConfig(tc.env)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if got := cfg.PublicBase(); got != tc.want {
+			t.Errorf("%v: public base %q, want %q", tc.env, got, tc.want)
+		}
+	}
+	if _, err := LoadConfig(map[string]string{"HANDHELD_PUBLIC_BASE_URL": "gjj.example.gov.cn"}); err == nil || !strings.Contains(err.Error(), "HANDHELD_PUBLIC_BASE_URL") {
+		t.Errorf("a base URL without a scheme: %v", err)
+	}
+}
+
+// TestRedactedShowsEverySetting: the start-up dump has one entry per
+// setting, file-only ones under their YAML key (they used to collapse into
+// one empty key), secrets only as set, unset or generated, and a
+// verifier's secret hash never.
+func TestRedactedShowsEverySetting(t *testing.T) {
+	cfg := Defaults()
+	cfg.Verifiers = []VerifierCredential{{ID: "bank-1", Name: "示范银行", SecretSHA256: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", Enabled: true}}
+	cfg.WeChatAppSecret = "wx-secret-value"
+	dump := cfg.Redacted()
+	if n := reflect.TypeFor[Config]().NumField(); len(dump) != n {
+		t.Errorf("dump has %d entries for %d settings", len(dump), n)
+	}
+	if _, ok := dump[""]; ok {
+		t.Errorf("a setting is dumped without a name: %v", dump)
+	}
+	want := map[string]string{
+		"HANDHELD_WECHAT_APP_SECRET": "set",
+		"HANDHELD_CORE_SECRET":       "unset",
+		"HANDHELD_HASH_SECRET":       "generated",
+		"HANDHELD_PUBLIC_BASE_URL":   "http://127.0.0.1:8080 (from HANDHELD_ADDR)",
+		"verifiers":                  "1: 示范银行",
+		"kiosks":                     "none",
+		"core_reads":                 "default",
+	}
+	for k, v := range want {
+		if dump[k] != v {
+			t.Errorf("%s = %q, want %q", k, dump[k], v)
+		}
+	}
+	for _, k := range []string{"rate_limits", "services", "masking", "withdrawals", "assurance"} {
+		if dump[k] == "" {
+			t.Errorf("%s is missing from the dump", k)
+		}
+	}
+	if !strings.Contains(dump["rate_limits"], "login_ip") || !strings.Contains(dump["withdrawals"], "daily_limit_fen: 100000000") ||
+		!strings.Contains(dump["assurance"], "bind_factors: [face]") {
+		t.Errorf("policies not summarised: %v", dump)
+	}
+	all := fmt.Sprint(dump)
+	for _, secret := range []string{"wx-secret-value", "5e884898"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("dump leaks %q", secret)
+		}
+	}
+	prod := Defaults()
+	prod.Profile = ProfileProduction
+	if got := prod.Redacted()["HANDHELD_HASH_SECRET"]; got != "unset" {
+		t.Errorf("production hash secret dumped as %q, want unset (nothing is generated there)", got)
 	}
 }

@@ -259,7 +259,7 @@ func (a *App) openCertificates(reader *core.Reader, secret []byte) error {
 	a.certificates, err = certificate.New(certificate.Deps{
 		Store: a.store, Facts: reader, People: a.identity, Renderer: renderer, Ring: a.keys, Audit: a.audit,
 		Validity: a.cfg.CertificateValidity, LinkTTL: a.cfg.CertificateLinkTTL,
-		PublicBaseURL: a.cfg.PublicBaseURL, CentreName: a.cfg.CentreName, CentreCode: a.cfg.CentreCode,
+		PublicBaseURL: a.cfg.PublicBase(), CentreName: a.cfg.CentreName, CentreCode: a.cfg.CentreCode,
 		Secret: secret, Mask: mask.DefaultPolicy().Overlay(a.cfg.Masking), Now: time.Now,
 		Logger: a.log.With("component", "certificate"),
 	})

@@ -102,7 +102,7 @@ func TestCertificateIssueIdempotencyAndDownload(t *testing.T) {
 	}
 	var got issuedCert
 	first.json(t, &got)
-	if first.Header.Get("Cache-Control") != "no-store" || !strings.HasPrefix(got.Number, "330100-") || got.VerifyURL != e.cfg.PublicBaseURL+"/verify/"+got.VerifyCode {
+	if first.Header.Get("Cache-Control") != "no-store" || !strings.HasPrefix(got.Number, "330100-") || got.VerifyURL != e.cfg.PublicBase()+"/verify/"+got.VerifyCode {
 		t.Fatalf("issued %+v, headers %v", got, first.Header)
 	}
 	replay := e.issue(tok, "cert-k1", body)

@@ -112,8 +112,8 @@ func New(font []byte, layouts fs.FS, cat Texts, fallbacks ...[]byte) (*Renderer,
 
 // Render draws d in lang ("zh-CN" or "en") and variant ("" or "standard"
 // for the colour certificate, "print" for kiosk printers). The same
-// Document always gives the same bytes: the creation date is d.IssuedAt and
-// nothing random goes in, so a stored hash can be checked by rendering
+// Document always gives the same bytes: the creation date is d.IssuedAt in
+// the centre's zone (as every date on the page) and nothing random goes in, so a stored hash can be checked by rendering
 // again. The signature only changes the information dictionary at the end
 // of the file (see SignatureOf).
 func (r *Renderer) Render(d certificate.Document, lang, variant string) ([]byte, error) {
@@ -147,7 +147,7 @@ func (r *Renderer) Render(d certificate.Document, lang, variant string) ([]byte,
 		Author:   d.CentreName,
 		Subject:  d.Number,
 		Keywords: d.Signature,
-		Created:  d.IssuedAt,
+		Created:  d.IssuedAt.In(services.CentreTime),
 	})
 }
 
@@ -223,7 +223,9 @@ func (r *Renderer) value(l *layout, d *certificate.Document, lang, field, format
 		}
 		return v
 	case time.Time:
-		return v.Format(l.DateFormat)
+		// The centre's day, whatever zone the time came in (stored
+		// times are UTC, and 01:32 in Shanghai is the day before in UTC).
+		return v.In(services.CentreTime).Format(l.DateFormat)
 	case int64:
 		return services.Yuan(v, ",")
 	case bool:
