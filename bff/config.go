@@ -476,6 +476,9 @@ func (c Config) Validate() error {
 		if c.CoresimFaults != "" || c.CoresimMaintenance != "" {
 			bad("HANDHELD_CORESIM_FAULTS", "simulator knobs are refused in production")
 		}
+		if !strings.HasPrefix(c.PublicBaseURL, "https://") {
+			bad("HANDHELD_PUBLIC_BASE_URL", "production needs the https address people reach, for the links and QR codes on certificates")
+		}
 	}
 	return errors.Join(errs...)
 }

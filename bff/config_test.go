@@ -33,7 +33,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{map[string]string{"HANDHELD_LOAN_RATE_BP": "9999"}, []string{"HANDHELD_LOAN_RATE_BP"}},
 		{map[string]string{"HANDHELD_PROFILE": "production"}, []string{
 			"HANDHELD_DATABASE_URL", "HANDHELD_REDIS_URL", "HANDHELD_CORE_URL", "HANDHELD_CORE_SECRET",
-			"HANDHELD_KEYS_DIR", "HANDHELD_WECHAT_SANDBOX", "HANDHELD_WECHAT_APP_ID", "HANDHELD_HASH_SECRET"}},
+			"HANDHELD_KEYS_DIR", "HANDHELD_WECHAT_SANDBOX", "HANDHELD_WECHAT_APP_ID", "HANDHELD_HASH_SECRET",
+			"HANDHELD_PUBLIC_BASE_URL"}},
 		{map[string]string{"HANDHELD_ACCESS_TTL": "1h"}, []string{"HANDHELD_ACCESS_TTL"}},
 		{map[string]string{"HANDHELD_KIOSK_IDLE": "20m"}, []string{"HANDHELD_KIOSK_ABSOLUTE"}},
 		{map[string]string{"HANDHELD_PROFILE": "production", "HANDHELD_WECHAT_SANDBOX": "false",
@@ -60,7 +61,7 @@ func TestProductionConfigAccepted(t *testing.T) {
 		"DATABASE_URL": "postgres://db/handheld", "REDIS_URL": "redis://r:6379", "CORE_URL": "https://core.example",
 		"HANDHELD_CORE_SECRET": strings.Repeat("s", 32), "HANDHELD_KEYS_DIR": "/keys",
 		"HANDHELD_WECHAT_APP_ID": "wx0123456789abcdef", "HANDHELD_WECHAT_APP_SECRET": "secret",
-		"HANDHELD_HASH_SECRET": strings.Repeat("h", 32)})
+		"HANDHELD_HASH_SECRET": strings.Repeat("h", 32), "HANDHELD_PUBLIC_BASE_URL": "https://gjj.example.gov.cn"})
 	if err != nil {
 		t.Fatal(err)
 	}
