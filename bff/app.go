@@ -224,10 +224,10 @@ func (a *App) routes() *fiber.App {
 		a.limited = append(a.limited, lim.Route(route))
 		return middleware.RateLimit(a.limiter, lim)
 	}
-	anonymous := func(route, class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
+	anonymous := func(route string, class ratelimit.Class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
 		return limit(route, middleware.Limit{Class: class, Channel: channel, Subject: subject})
 	}
-	signedIn := func(route, class string, roles ...string) fiber.Handler {
+	signedIn := func(route string, class ratelimit.Class, roles ...string) fiber.Handler {
 		return limit(route, middleware.Limit{Class: class, Roles: roles})
 	}
 	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", "public", "public", nil),

@@ -45,11 +45,12 @@ func (a *App) openWithdrawals(reader *core.Reader, wx *wechat.Client) error {
 	a.cases = cases.New(cases.Deps{Store: a.store, Audit: a.audit, Logger: a.log.With("component", "cases"), Now: time.Now})
 	a.metrics.registry.MustRegister(satisfactionGauge(a.cases))
 	a.outbox, err = outbox.New(outbox.Config{
-		Store: a.store,
+		Store:    a.store,
+		Enqueued: withdrawal.Topics(),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: a.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: a.withdrawals.Poll},
-			{Name: withdrawal.TopicNotify, AtMostOnce: true, Handle: func(ctx context.Context, m outbox.Message) error {
+			{Name: notify.Topic, AtMostOnce: true, Handle: func(ctx context.Context, m outbox.Message) error {
 				err := notifier.Deliver(ctx, m.Payload)
 				if errors.Is(err, notify.ErrUndeliverable) {
 					return outbox.Permanent(err)
