@@ -1,19 +1,16 @@
 // Package bff is handheld's transport: the only code that imports Fiber.
-// app.go is the one wiring point, shared by main and the e2e tests.
+// app.go is the one wiring point, shared by main and the e2e tests: New
+// reads top to bottom (adapters, use cases, routes and outbox topics);
+// adapters.go holds the builders it calls, serve.go running and closing.
 package bff
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,12 +35,14 @@ import (
 	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/keys"
-	"handheld/services/kv"
+	"handheld/services/mask"
+	"handheld/services/notify"
 	"handheld/services/outbox"
 	"handheld/services/ratelimit"
 	"handheld/services/store"
 	"handheld/services/wechat"
 	"handheld/services/withdrawal"
+	"handheld/templates"
 )
 
 // DevCoreSecret signs core calls on the embedded profile when no secret is
@@ -51,38 +50,44 @@ import (
 // box. Production refuses to start without a real one.
 const DevCoreSecret = "handheld-embedded-profile-core-secret"
 
-// App is a running handheld: its HTTP app and everything it depends on.
+// App is a running handheld: its HTTP app, its background work, and what
+// health checks and Close need.
 type App struct {
-	cfg          Config
-	log          *slog.Logger
-	http         *fiber.App
-	store        *store.Store
-	core         *core.Client
-	sim          *coresim.Sim // embedded profile without CoreURL only
-	redis        redis.UniversalClient
-	metrics      *metrics
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	http    *fiber.App
+	outbox  *outbox.Worker
+	store   *store.Store
+	core    *core.Client
+	sim     *coresim.Sim // embedded profile without CoreURL only
+	redis   redis.UniversalClient
+	closers []func() error
+}
+
+// useCases are what the routes serve: New builds each once and routes
+// mounts it. A new use case is a field here, one build step in New and its
+// routes.
+type useCases struct {
 	catalogs     *locales.Catalogs
-	keys         *keys.Ring
-	kv           kv.Store
-	identity     *identity.Service
-	audit        *audit.Log
+	proxies      middleware.Proxies
 	limiter      *ratelimit.Limiter
+	hours        *hours.Gate
+	store        *store.Store // idempotency records
+	keys         *keys.Ring   // the published JWKS
+	identity     *identity.Service
+	units        *core.Client // employer units, read straight from the core
 	account      *account.Service
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
 	withdrawals  *withdrawal.Service
 	cases        *cases.Service
-	outbox       *outbox.Worker
-	wechat       *wechat.Client
-	hours        *hours.Gate
-	proxies      middleware.Proxies
-	limited      []ratelimit.Route // how each limited route is counted, for CheckRoutes
-	closers      []func() error
 }
 
-// New builds the app from a validated config. On error everything opened so
-// far is closed again.
+// New builds the app from a validated config: the adapters, then the use
+// cases, then the routes and the outbox topics. On error everything opened
+// so far is closed again.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{cfg: cfg, log: log, metrics: newMetrics()}
 	defer func() {
@@ -90,7 +95,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			_ = a.Close()
 		}
 	}()
-	if a.catalogs, err = locales.Load(); err != nil {
+	u := useCases{}
+	logger := func(component string) *slog.Logger { return log.With("component", component) }
+
+	// Configuration computed once and passed on.
+	if u.catalogs, err = locales.Load(); err != nil {
 		return nil, err
 	}
 	if cfg.Profile == ProfileEmbedded {
@@ -98,99 +107,165 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			return nil, fmt.Errorf("HANDHELD_DATA_DIR: %w", err)
 		}
 	}
-	if err := a.openStore(ctx); err != nil {
+	secret, err := hashSecret(cfg)
+	if err != nil {
 		return nil, err
 	}
-	if err := a.openCore(ctx); err != nil {
+	masking := mask.DefaultPolicy().Overlay(cfg.Masking)
+	if u.proxies, err = middleware.ParseProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("HANDHELD_TRUSTED_PROXIES: %w", err)
+	}
+	if u.hours, err = hours.New(cfg.Services, time.Now); err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+
+	// Adapters: store, core, keys, Redis and kv, WeChat, audit, limits.
+	if a.store, err = a.openStore(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.openIdentity(ctx); err != nil {
+	u.store = a.store
+	if a.core, a.sim, err = a.openCore(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.openLimits(); err != nil {
+	u.units = a.core
+	if u.keys, err = openKeys(cfg); err != nil {
 		return nil, err
 	}
-	if err := a.openAccount(); err != nil {
+	if a.redis, err = a.openRedis(); err != nil {
 		return nil, err
 	}
-	a.http = a.routes()
-	if err := ratelimit.CheckRoutes(a.cfg.RateLimits, a.limited); err != nil {
+	shared := openKV(cfg, a.redis, secret)
+	wx, err := wechat.New(wechat.Config{AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, APIBase: cfg.WeChatAPIBase,
+		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat")}, shared)
+	if err != nil {
+		return nil, fmt.Errorf("wechat: %w", err)
+	}
+	trail := audit.New(a.store, audit.Options{Now: time.Now, Logger: logger("audit")})
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return trail.Close(ctx)
+	})
+	rl := ratelimit.Config{Prefix: cfg.RedisPrefix, Secret: secret, Timeout: cfg.RedisTimeout,
+		Replicas: cfg.Replicas, Now: time.Now, Logger: logger("ratelimit"), OnFallback: a.metrics.rateLimitFallback}
+	if a.redis != nil {
+		rl.Redis = a.redis
+	}
+	if u.limiter, err = ratelimit.New(rl, cfg.RateLimits); err != nil {
 		return nil, fmt.Errorf("rate_limits: %w", err)
+	}
+	reader, err := a.openReader(a.core, shared, secret)
+	if err != nil {
+		return nil, err
+	}
+
+	// Use cases.
+	tokens, err := newTokens(cfg, u.keys)
+	if err != nil {
+		return nil, err
+	}
+	kiosks, err := devices(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if u.identity, err = identity.New(identity.Deps{
+		Store: a.store, Core: a.core, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
+		Devices: kiosks, Verifiers: verifiers(cfg), HashSecret: secret, Now: time.Now, Logger: logger("identity"),
+		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg),
+	}); err != nil {
+		return nil, err
+	}
+	renderer, err := newRenderer(u.catalogs)
+	if err != nil {
+		return nil, err
+	}
+	if u.certificates, err = certificate.New(certificate.Deps{
+		Store: a.store, Facts: reader, People: u.identity, Renderer: renderer, Ring: u.keys, Audit: trail,
+		Validity: cfg.CertificateValidity, LinkTTL: cfg.CertificateLinkTTL,
+		PublicBaseURL: cfg.PublicBase(), CentreName: cfg.CentreName, CentreCode: cfg.CentreCode,
+		Secret: secret, Mask: masking, Now: time.Now, Logger: logger("certificate"),
+	}); err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	if u.verify, err = public.NewCertificates(u.certificates, u.catalogs, cfg.CentreName); err != nil {
+		return nil, err
+	}
+	if u.ecard, err = ecard.New(ecard.Deps{Ring: u.keys, KV: shared, Reader: reader, People: u.identity, Audit: trail,
+		Store: a.store, Mask: masking, CentreCode: cfg.CentreCode, CentreName: cfg.CentreName,
+		Now: time.Now, Logger: logger("ecard")}); err != nil {
+		return nil, err
+	}
+	// The withdrawals nudge the outbox worker, built below with their
+	// handlers, through a waker made first.
+	waker := outbox.NewWaker()
+	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
+		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
+		Policies: cfg.withdrawalPolicies(), Mask: masking,
+		Wake: waker.Wake, Now: time.Now, Logger: logger("withdrawal"),
+	}); err != nil {
+		return nil, fmt.Errorf("withdrawals: %w", err)
+	}
+	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now})
+	a.metrics.registry.MustRegister(satisfactionGauge(u.cases))
+	if u.account, err = account.New(account.Deps{
+		Reader: reader, People: u.identity, Audit: trail, Applications: homeApplications{u.withdrawals},
+		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
+	}); err != nil {
+		return nil, err
+	}
+	tmpl, err := notify.LoadTemplates(templates.FS)
+	if err != nil {
+		return nil, fmt.Errorf("notification templates: %w", err)
+	}
+	notifier, err := notify.New(notify.Deps{Recipients: u.identity, Sender: wx, Templates: tmpl,
+		Logger: logger("notify"), Now: time.Now})
+	if err != nil {
+		return nil, err
+	}
+
+	// Routes, checked against the rate-limit policies ...
+	var limited []ratelimit.Route
+	a.http, limited = a.routes(u)
+	if err := ratelimit.CheckRoutes(cfg.RateLimits, limited); err != nil {
+		return nil, fmt.Errorf("rate_limits: %w", err)
+	}
+	// ... and outbox topics: what the use cases enqueue and who delivers it.
+	// A notification no retry can deliver is parked, not retried.
+	deliverNotification := func(ctx context.Context, m outbox.Message) error {
+		err := notifier.Deliver(ctx, m.Payload)
+		if errors.Is(err, notify.ErrUndeliverable) {
+			return outbox.Permanent(err)
+		}
+		return err
+	}
+	if a.outbox, err = outbox.New(outbox.Config{
+		Store:    a.store,
+		Enqueued: withdrawal.Topics(),
+		Topics: []outbox.Topic{
+			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
+			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
+			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
+		},
+		Waker:       waker,
+		Concurrency: max(cfg.OutboxWorkers, 1),
+		Batch:       64,
+		Lease:       cfg.OutboxLease,
+		// Well inside the lease, so that a slow delivery never loses its
+		// row to another replica and goes twice.
+		HandlerTimeout: cfg.OutboxLease * 2 / 3,
+		Now:            time.Now,
+		Logger:         logger("outbox"),
+		Observe:        a.metrics.outboxDelivery,
+	}); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return a, nil
 }
 
-func (a *App) openStore(ctx context.Context) error {
-	ring, err := sealingRing(a.cfg)
-	if err != nil {
-		return err
-	}
-	s, err := store.Open(ctx, a.cfg.StoreDSN())
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	a.store = s.WithSealer(ring)
-	a.closers = append(a.closers, s.Close)
-	if a.cfg.Profile == ProfileEmbedded {
-		if err := a.store.Migrate(ctx); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
-		}
-		// Migration 0010's Go step: rows from before it end sealed.
-		reps, err := Reseal(ctx, a.cfg, a.store, true)
-		if err != nil {
-			return fmt.Errorf("store: sealing step: %w", err)
-		}
-		logReseal(a.log, reps)
-	}
-	return nil
-}
-
-func (a *App) openCore(ctx context.Context) error {
-	secret := a.cfg.CoreSecret
-	if secret == "" && a.cfg.Profile == ProfileEmbedded {
-		secret = DevCoreSecret
-	}
-	cc := core.ClientConfig{
-		BaseURL: a.cfg.CoreURL,
-		KeyID:   a.cfg.CoreKeyID,
-		Secret:  []byte(secret),
-		Timeout: a.cfg.CoreTimeout,
-		Now:     time.Now,
-		Observe: a.metrics.observeCore,
-	}
-	if a.cfg.CoreURL == "" {
-		// The embedded profile runs the simulator in-process with its own
-		// random secret; calls still go through the real client and
-		// signatures, only without a socket.
-		var b [32]byte
-		_, _ = rand.Read(b[:])
-		cc.Secret = []byte(hex.EncodeToString(b[:]))
-		sim, err := coresim.Open(ctx, coresim.Config{
-			Path:        filepath.Join(a.cfg.DataDir, "coresim.db"),
-			Keys:        map[string][]byte{cc.KeyID: cc.Secret},
-			Faults:      a.cfg.CoresimFaults,
-			Maintenance: a.cfg.CoresimMaintenance,
-			Now:         time.Now,
-			Logger:      a.log.With("component", "coresim"),
-		})
-		if err != nil {
-			return fmt.Errorf("coresim: %w", err)
-		}
-		a.sim = sim
-		a.closers = append(a.closers, sim.Close)
-		cc.BaseURL = "http://coresim.internal"
-		cc.HTTPClient = &http.Client{Transport: handlerTransport{sim.Handler()}}
-	}
-	c, err := core.NewClient(cc)
-	if err != nil {
-		return fmt.Errorf("core: %w", err)
-	}
-	a.core = c
-	return nil
-}
-
-func (a *App) routes() *fiber.App {
-	onError := errorHandler(a.catalogs, a.log)
+// routes mounts the use cases on their paths, each behind its pipeline, and
+// returns how each limited route is counted, for ratelimit.CheckRoutes.
+func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
+	onError := errorHandler(u.catalogs, a.log)
 	app := fiber.New(fiber.Config{
 		AppName:               "handheld",
 		ErrorHandler:          onError,
@@ -208,8 +283,8 @@ func (a *App) routes() *fiber.App {
 	app.Use(middleware.RequestID(),
 		middleware.Observe(a.metrics, a.log, onError),
 		middleware.Recover(a.log),
-		middleware.ClientIP(a.proxies),
-		middleware.Locale(a.catalogs),
+		middleware.ClientIP(u.proxies),
+		middleware.Locale(u.catalogs),
 		middleware.Deadline(a.cfg.RequestTimeout))
 
 	app.Get("/healthz", a.healthz)
@@ -220,70 +295,71 @@ func (a *App) routes() *fiber.App {
 	v1 := app.Group("/api/v1")
 	// Each limit is recorded as a ratelimit.Route for CheckRoutes: the
 	// keys it fills follow from the roles that reach it.
+	var limited []ratelimit.Route
 	limit := func(route string, lim middleware.Limit) fiber.Handler {
-		a.limited = append(a.limited, lim.Route(route))
-		return middleware.RateLimit(a.limiter, lim)
+		limited = append(limited, lim.Route(route))
+		return middleware.RateLimit(u.limiter, lim)
 	}
-	anonymous := func(route, class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
+	anonymous := func(route string, class ratelimit.Class, channel string, subject func(*fiber.Ctx) string) fiber.Handler {
 		return limit(route, middleware.Limit{Class: class, Channel: channel, Subject: subject})
 	}
-	signedIn := func(route, class string, roles ...string) fiber.Handler {
+	signedIn := func(route string, class ratelimit.Class, roles ...string) fiber.Handler {
 		return limit(route, middleware.Limit{Class: class, Roles: roles})
 	}
-	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", "public", "public", nil),
+	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", ratelimit.ClassPublic, "public", nil),
 		public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
 
-	ah := auth.Handlers{ID: a.identity, KeySet: a.keys.JWKS()}
-	authed := middleware.Auth(a.identity)
+	ah := auth.Handlers{ID: u.identity, KeySet: u.keys.JWKS()}
+	authed := middleware.Auth(u.identity)
 	kioskDevice := middleware.Require([]string{services.RoleKiosk})
-	app.Get("/.well-known/jwks.json", anonymous("GET /.well-known/jwks.json", "public", "public", nil), ah.JWKS)
-	v1.Post("/auth/wechat", anonymous("POST /api/v1/auth/wechat", "login", services.ChannelMiniApp, nil), ah.WeChat)
-	v1.Post("/auth/bind", anonymous("POST /api/v1/auth/bind", "bind", services.ChannelMiniApp,
+	app.Get("/.well-known/jwks.json", anonymous("GET /.well-known/jwks.json", ratelimit.ClassPublic, "public", nil), ah.JWKS)
+	v1.Post("/auth/wechat", anonymous("POST /api/v1/auth/wechat", ratelimit.ClassLogin, services.ChannelMiniApp, nil), ah.WeChat)
+	v1.Post("/auth/bind", anonymous("POST /api/v1/auth/bind", ratelimit.ClassBind, services.ChannelMiniApp,
 		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.Bind)
-	v1.Post("/auth/face-checks", anonymous("POST /api/v1/auth/face-checks", "face_check", services.ChannelMiniApp,
+	v1.Post("/auth/face-checks", anonymous("POST /api/v1/auth/face-checks", ratelimit.ClassFaceCheck, services.ChannelMiniApp,
 		middleware.HeaderValue(fiber.HeaderAuthorization)), ah.FaceCheck)
 	v1.Post("/auth/step-up", authed, middleware.Require([]string{services.RoleDepositor}),
-		signedIn("POST /api/v1/auth/step-up", "face_check", services.RoleDepositor), ah.StepUp)
-	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", "login", services.ChannelApp, auth.EmployerAccount), ah.Employer)
-	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", "login", services.ChannelApp, auth.VerifierAccount), ah.Verifier)
-	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", "refresh", "public", auth.RefreshAccount), ah.Refresh)
-	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", "read",
+		signedIn("POST /api/v1/auth/step-up", ratelimit.ClassFaceCheck, services.RoleDepositor), ah.StepUp)
+	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", ratelimit.ClassLogin, services.ChannelApp, auth.EmployerAccount), ah.Employer)
+	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", ratelimit.ClassLogin, services.ChannelApp, auth.VerifierAccount), ah.Verifier)
+	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", ratelimit.ClassRefresh, "public", auth.RefreshAccount), ah.Refresh)
+	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", ratelimit.ClassRead,
 		services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier), ah.Logout)
-	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", "login", services.ChannelKiosk,
+	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", ratelimit.ClassLogin, services.ChannelKiosk,
 		middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
 	v1.Post("/auth/kiosk", authed, kioskDevice, limit("POST /api/v1/auth/kiosk",
-		middleware.Limit{Class: "login", Roles: []string{services.RoleKiosk}, Subject: auth.KioskAccount}), ah.Kiosk)
-	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", "read", services.RoleKiosk),
-		kiosk.Handlers{Devices: a.identity}.Device)
+		middleware.Limit{Class: ratelimit.ClassLogin, Roles: []string{services.RoleKiosk}, Subject: auth.KioskAccount}), ah.Kiosk)
+	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", ratelimit.ClassRead, services.RoleKiosk),
+		kiosk.Handlers{Devices: u.identity}.Device)
 
-	me := v1.Group("/me", authed, middleware.Require([]string{services.RoleDepositor}), middleware.Assurance(a.identity, identity.ServiceRead),
-		signedIn("/api/v1/me/*", "read", services.RoleDepositor), middleware.Service(a.hours, "account"))
+	me := v1.Group("/me", authed, middleware.Require([]string{services.RoleDepositor}), middleware.Assurance(u.identity, identity.ServiceRead),
+		signedIn("/api/v1/me/*", ratelimit.ClassRead, services.RoleDepositor), middleware.Service(u.hours, hours.Account))
 	me.Get("/session", depositor.Session)
 	// Money and certificates need a recent face check (the assurance
 	// policy); these run before the routes' own handlers below.
-	stepUp := func(s identity.ServiceName) fiber.Handler { return middleware.Assurance(a.identity, s) }
+	stepUp := func(s identity.ServiceName) fiber.Handler { return middleware.Assurance(u.identity, s) }
 	me.Post("/certificates", stepUp(identity.ServiceCertificate))
 	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
-	depositor.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
-	depositor.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
-		middleware.Idempotency(a.store, time.Now), signedIn("POST /api/v1/me/certificates", "certificate_issue", services.RoleDepositor),
-		middleware.Service(a.hours, "certificate"))
-	a.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", "public", "public", nil),
-		anonymous("GET /api/v1/verify/{code}, /verify/{code}", "verify_public", "public", nil))
-	depositor.ECard{Service: a.ecard}.Routes(me, signedIn("e-card routes", "ecard", services.RoleDepositor))
-	depositor.Withdrawals{Service: a.withdrawals, Catalogs: a.catalogs}.Routes(me,
-		signedIn("withdrawal writes", "withdrawal_submit", services.RoleDepositor), middleware.Service(a.hours, "withdrawal"))
-	depositor.Cases{Service: a.cases, Catalogs: a.catalogs}.Routes(me, signedIn("case ratings", "rating", services.RoleDepositor))
-	verifier.ECard{Service: a.ecard}.Routes(v1, authed,
+	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
+	depositor.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(me,
+		middleware.Idempotency(u.store, time.Now), signedIn("POST /api/v1/me/certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
+		middleware.Service(u.hours, hours.Certificate))
+	u.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", ratelimit.ClassPublic, "public", nil),
+		anonymous("GET /api/v1/verify/{code}, /verify/{code}", ratelimit.ClassVerifyPublic, "public", nil))
+	depositor.ECard{Service: u.ecard}.Routes(me, signedIn("e-card routes", ratelimit.ClassECard, services.RoleDepositor))
+	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs}.Routes(me,
+		signedIn("withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), middleware.Service(u.hours, hours.Withdrawal))
+	depositor.Cases{Service: u.cases, Catalogs: u.catalogs}.Routes(me, signedIn("case ratings", ratelimit.ClassRating, services.RoleDepositor))
+	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
-		signedIn("POST /api/v1/ecard/verify", "verify_ecard", services.RoleVerifier, services.RoleKiosk))
+		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))
 
 	emp := v1.Group("/employer", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
-		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
-		middleware.Service(a.hours, "employer"))
-	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
-	return app
+		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
+		middleware.Service(u.hours, hours.Employer))
+	emp.Get("/unit", employer.Handlers{Units: u.units}.Unit)
+	return app, limited
 }
 
 // jsonLine encodes a JSON body ending in a newline, as a terminal and
@@ -294,57 +370,4 @@ func jsonLine(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// HTTP returns the Fiber app, for tests that call app.Test.
-func (a *App) HTTP() *fiber.App { return a.http }
-
-// Sim returns the in-process simulator, or nil when a core URL is set.
-func (a *App) Sim() *coresim.Sim { return a.sim }
-
-// Serve answers on ln until ctx is cancelled, then stops accepting, drains
-// in-flight requests for up to ShutdownTimeout and closes everything.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- a.http.Listener(ln) }()
-	stopWork := a.startWork()
-	select {
-	case err := <-errc:
-		stopWork()
-		_ = a.Close()
-		return err
-	case <-ctx.Done():
-	}
-	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
-	err := a.http.ShutdownWithTimeout(a.cfg.ShutdownTimeout)
-	<-errc
-	stopWork()
-	return errors.Join(err, a.Close())
-}
-
-// startWork runs the background work (outbox delivery) until the returned
-// stop is called, which waits for deliveries under way to finish.
-func (a *App) startWork() (stop func()) {
-	if a.outbox == nil || a.cfg.OutboxWorkers == 0 {
-		return func() {}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := a.outbox.Run(ctx); err != nil {
-			a.log.Error("outbox worker stopped", "err", err)
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-// Close releases the store, the simulator and Redis, in reverse order.
-func (a *App) Close() error {
-	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
-	}
-	a.closers = nil
-	return errors.Join(errs...)
 }

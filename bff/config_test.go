@@ -191,3 +191,44 @@ func TestRedactedShowsEverySetting(t *testing.T) {
 		t.Errorf("production hash secret dumped as %q, want unset (nothing is generated there)", got)
 	}
 }
+
+// A name that joins modules (a rate-limit class, a service, a channel)
+// misspelt in the centre's file stops start-up, naming the setting and the
+// name, instead of silently switching a protection or a switch off.
+func TestConfigFileRefusesUnknownNames(t *testing.T) {
+	cases := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"rate-limit class", `
+rate_limits:
+  - {name: read_subject, key: subject, classes: [raed], rate: 120, burst: 40, period: 1m}
+`, []string{"rate_limits", "classes", `"raed"`}},
+		{"service", `
+services:
+  withdrawals: {"*": {off: true}}
+`, []string{"services", `"withdrawals"`}},
+		{"channel", `
+services:
+  withdrawal: {mini_app: {off: true}}
+`, []string{"services", `"mini_app"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "centre.yaml")
+			if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(map[string]string{"HANDHELD_CONFIG_FILE": path})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}

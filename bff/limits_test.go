@@ -34,11 +34,11 @@ func TestStartRefusesPoliciesNothingFills(t *testing.T) {
 		policy ratelimit.Policy
 		want   []string
 	}{
-		{"class no route has", ratelimit.Policy{Name: "logon_ip", Key: ratelimit.KeyIP, Classes: []string{"logon"}},
+		{"class no route has", ratelimit.Policy{Name: "logon_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"logon"}},
 			[]string{"rate_limits", `"logon_ip": classes`, `"logon"`}},
-		{"key no route of the class fills", ratelimit.Policy{Name: "calculator_unit", Key: ratelimit.KeyUnit, Classes: []string{"public"}},
+		{"key no route of the class fills", ratelimit.Policy{Name: "calculator_unit", Key: ratelimit.KeyUnit, Classes: []ratelimit.Class{"public"}},
 			[]string{"rate_limits", `"calculator_unit": key`}},
-		{"unit key on sign-in", ratelimit.Policy{Name: "login_unit", Key: ratelimit.KeyUnit, Classes: []string{"login"}},
+		{"unit key on sign-in", ratelimit.Policy{Name: "login_unit", Key: ratelimit.KeyUnit, Classes: []ratelimit.Class{"login"}},
 			[]string{"rate_limits", `"login_unit": key`}},
 	}
 	for _, tt := range tests {

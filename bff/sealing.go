@@ -80,7 +80,7 @@ func OpenSealedStore(ctx context.Context, cfg Config) (*store.Store, error) {
 // key (plainOnly: only the plain ones left from before migration 0010).
 // See store.Reseal: batched, resumable, safe while serving.
 func Reseal(ctx context.Context, cfg Config, s *store.Store, plainOnly bool) ([]store.ResealReport, error) {
-	secret, err := (&App{cfg: cfg}).hashSecret()
+	secret, err := hashSecret(cfg)
 	if err != nil {
 		return nil, err
 	}

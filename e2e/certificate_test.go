@@ -25,7 +25,7 @@ const certificates = "/api/v1/me/certificates"
 // relaxedIssue lets one person issue as often as a test needs.
 func relaxedIssue() option {
 	return policies(ratelimit.Policy{Name: "certificate_issue_subject", Key: ratelimit.KeySubject,
-		Classes: []string{"certificate_issue"}, Rate: 100, Burst: 100, Period: time.Minute})
+		Classes: []ratelimit.Class{"certificate_issue"}, Rate: 100, Burst: 100, Period: time.Minute})
 }
 
 type issuedCert struct {

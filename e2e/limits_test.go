@@ -20,7 +20,7 @@ func policies(ps ...ratelimit.Policy) option {
 }
 
 func TestRateLimitHeadersAnd429(t *testing.T) {
-	e := start(t, policies(ratelimit.Policy{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []string{"public"}, Rate: 3, Burst: 3, Period: time.Minute}))
+	e := start(t, policies(ratelimit.Policy{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"public"}, Rate: 3, Burst: 3, Period: time.Minute}))
 	for i := 3; i > 0; i-- {
 		r := e.do("GET", calculator, nil, nil)
 		if r.StatusCode != 200 {
@@ -48,7 +48,7 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 // A spoofed X-Forwarded-For does not buy a new per-IP budget unless the
 // peer is a configured proxy.
 func TestForwardedForTrustedOnlyFromProxies(t *testing.T) {
-	tight := ratelimit.Policy{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []string{"public"}, Rate: 2, Burst: 2, Period: time.Minute}
+	tight := ratelimit.Policy{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"public"}, Rate: 2, Burst: 2, Period: time.Minute}
 	e := start(t, policies(tight))
 	for i := range 3 {
 		r := e.do("GET", calculator, nil, http.Header{"X-Forwarded-For": {"203.0.113." + strconv.Itoa(i+1)}})
@@ -73,7 +73,7 @@ func TestForwardedForTrustedOnlyFromProxies(t *testing.T) {
 // Two replicas share one Redis: a per-subject limit holds across both.
 func TestLimitHoldsAcrossReplicas(t *testing.T) {
 	const limit = 10
-	e := start(t, policies(ratelimit.Policy{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []string{"read"}, Rate: limit, Burst: limit, Period: time.Hour}))
+	e := start(t, policies(ratelimit.Policy{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"read"}, Rate: limit, Burst: limit, Period: time.Hour}))
 	other := e.replica()
 	tok := e.bindWeChat("oReplicas000001", e.persona("depositor", "张伟")).AccessToken
 	allowed := 0
@@ -102,7 +102,7 @@ func TestFallbackWhenRedisStops(t *testing.T) {
 	e := start(t, func(c *bff.Config) {
 		c.RedisURL = "redis://" + addr + "/0"
 		c.Replicas = 2
-		c.RateLimits = []ratelimit.Policy{{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []string{"public"}, Rate: 100, Burst: 10, Period: time.Minute}}
+		c.RateLimits = []ratelimit.Policy{{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"public"}, Rate: 100, Burst: 10, Period: time.Minute}}
 	})
 	if r := e.do("GET", calculator, nil, nil); r.StatusCode != 200 || r.Header.Get("RateLimit-Limit") != "10" {
 		t.Fatalf("with Redis: %d limit %q", r.StatusCode, r.Header.Get("RateLimit-Limit"))

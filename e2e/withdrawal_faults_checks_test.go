@@ -22,6 +22,7 @@ import (
 
 	"handheld/services/core"
 	"handheld/services/coresim"
+	"handheld/services/notify"
 	"handheld/services/wechat/wechattest"
 	"handheld/services/withdrawal"
 	"handheld/templates"
@@ -320,7 +321,7 @@ func checkNotifications(t *testing.T, ctx context.Context, db *pgx.Conn, apps []
 	lostInCrash := 0
 	for _, id := range slices.Sorted(maps.Keys(owner)) {
 		for _, st := range stored[id].events {
-			row := withdrawal.TopicNotify + ":" + id + ":" + st
+			row := string(notify.Topic) + ":" + id + ":" + st
 			switch n := got[id][st]; {
 			case !slices.Contains(notifyOn, st):
 			case n == 0 && sendingAtKill[row]:

@@ -25,11 +25,11 @@ import (
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/identity"
+	"handheld/services/notify"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
 	"handheld/services/wechat/wechattest"
-	"handheld/services/withdrawal"
 )
 
 // TestWithdrawalsSurviveFaults is the fault test of docs/architecture.md
@@ -443,12 +443,12 @@ func (r *faultRig) closedNotReceived() map[string]bool {
 		if u, err := url.Parse(s.Page); err == nil {
 			for _, v := range s.Data {
 				if st, ok := labels[v]; ok {
-					received[withdrawal.TopicNotify+":"+u.Query().Get("id")+":"+st] = true
+					received[string(notify.Topic)+":"+u.Query().Get("id")+":"+st] = true
 				}
 			}
 		}
 	}
-	rows, err := db.Query(ctx, `SELECT id FROM outbox WHERE topic = $1 AND delivered_at IS NOT NULL`, withdrawal.TopicNotify)
+	rows, err := db.Query(ctx, `SELECT id FROM outbox WHERE topic = $1 AND delivered_at IS NOT NULL`, string(notify.Topic))
 	if err != nil {
 		r.t.Fatalf("snapshot at the kill: %v", err)
 	}

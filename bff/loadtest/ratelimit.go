@@ -17,8 +17,8 @@ import (
 // that have no per-address policy below it.
 func benchRateLimit(ctx context.Context, o Options, w io.Writer) error {
 	high := []ratelimit.Policy{
-		{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []string{"public"}, Rate: 100_000, Burst: 100_000, Period: time.Second},
-		{Name: "ceiling_public", Key: ratelimit.KeyChannel, Classes: []string{"public"}, Channels: []string{ratelimit.ChannelPublic}, Rate: 200_000, Burst: 200_000, Period: time.Second},
+		{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"public"}, Rate: 100_000, Burst: 100_000, Period: time.Second},
+		{Name: "ceiling_public", Key: ratelimit.KeyChannel, Classes: []ratelimit.Class{"public"}, Channels: []string{ratelimit.ChannelPublic}, Rate: 200_000, Burst: 200_000, Period: time.Second},
 	}
 	var results []result
 	for _, run := range []struct {

@@ -285,7 +285,7 @@ func floorWrites(ctx context.Context, dsn string, c int, d time.Duration) (resul
 			if err == nil {
 				_, err = tx.ExecContext(ctx, `INSERT INTO floor_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
 					VALUES ($1, $2, $3, 0, $4, '', $5) ON CONFLICT (id) DO NOTHING`,
-					withdrawal.TopicSubmit+":"+id, withdrawal.TopicSubmit, []byte(id), now, now)
+					string(withdrawal.TopicSubmit)+":"+id, string(withdrawal.TopicSubmit), []byte(id), now, now)
 			}
 			if err == nil {
 				err = tx.Commit()

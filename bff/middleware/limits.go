@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
+	"handheld/services/hours"
 	"handheld/services/ratelimit"
 )
 
@@ -21,13 +22,13 @@ type Limiter interface {
 
 // Gate answers whether a service is open on a channel (flow control).
 type Gate interface {
-	Check(service, channel string) error
+	Check(service hours.Service, channel string) error
 }
 
 // Limit describes how a route is counted.
 type Limit struct {
 	// Class is the route class policies name (login, read, ...).
-	Class string
+	Class ratelimit.Class
 	// Channel counts an anonymous request; a signed-in one counts on its
 	// token's channel.
 	Channel string
@@ -128,7 +129,7 @@ func didNoWork(c *fiber.Ctx, err error) bool {
 
 // Service refuses a request when its service is switched off or outside its
 // hours on the caller's channel.
-func Service(g Gate, service string) fiber.Handler {
+func Service(g Gate, service hours.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		channel := "public"
 		if p, ok := c.Locals(localPrincipal).(services.Principal); ok {

@@ -1,5 +1,5 @@
 // Package hours is when each service is open: the ministry platform
-// guideline's flow control. Each service (withdrawal, certificate, ecard, ...) can be switched off per
+// guideline's flow control. Each service (Services) can be switched off per
 // channel and has service hours per channel. Policies are data from the
 // centre's configuration; outside them a request gets 503 service.closed
 // with, where known, when the service opens again.
@@ -7,6 +7,7 @@ package hours
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"handheld/services"
@@ -21,25 +22,56 @@ type Rule struct {
 	Hours string `yaml:"hours"`
 }
 
+// Service is a service the gate can close: the routes name it with these
+// constants, and a policy naming any other is refused.
+type Service string
+
+// The services.
+const (
+	Account     Service = "account"     // the depositor's screens, /api/v1/me/*
+	Certificate Service = "certificate" // issuing certificates
+	Withdrawal  Service = "withdrawal"  // withdrawal writes
+	Employer    Service = "employer"    // the employer app, /api/v1/employer/*
+)
+
+// Services lists every service.
+func Services() []Service { return []Service{Account, Certificate, Withdrawal, Employer} }
+
+// ChannelAny is the channel of a rule for every channel without its own.
+const ChannelAny = "*"
+
+// Channels lists the channels a rule can name: a request's channel is its
+// token's, or public without one.
+func Channels() []string {
+	return []string{services.ChannelMiniApp, services.ChannelApp, services.ChannelKiosk, "public", ChannelAny}
+}
+
 // Policy maps service → channel → rule. A channel "*" applies where a
 // service has no rule for the channel itself.
-type Policy map[string]map[string]Rule
+type Policy map[Service]map[string]Rule
 
 // window is a parsed "HH:MM-HH:MM", minutes after midnight.
 type window struct{ from, to int }
 
 // Gate answers whether a service is open.
 type Gate struct {
-	rules   map[string]map[string]Rule
+	rules   map[Service]map[string]Rule
 	windows map[string]window // by Rule.Hours
 	now     func() time.Time
 }
 
-// New validates the policy and returns a gate; a bad rule names itself.
+// New validates the policy and returns a gate; a bad rule names itself. An
+// unknown service or channel is refused: its rule would never apply.
 func New(p Policy, now func() time.Time) (*Gate, error) {
 	g := &Gate{rules: p, windows: map[string]window{}, now: now}
 	for svc, byChannel := range p {
+		if !slices.Contains(Services(), svc) {
+			return nil, fmt.Errorf("flow %q: unknown service, want one of %v", svc, Services())
+		}
 		for ch, r := range byChannel {
+			if !slices.Contains(Channels(), ch) {
+				return nil, fmt.Errorf("flow %s/%q: unknown channel, want one of %v", svc, ch, Channels())
+			}
 			if r.Hours == "" {
 				continue
 			}
@@ -71,14 +103,14 @@ func parseWindow(s string) (window, error) {
 // Check returns nil when service is open on channel now, otherwise a
 // service.closed error carrying when it opens again (for hours) as a
 // parameter and as RetryAfter.
-func (g *Gate) Check(service, channel string) error {
+func (g *Gate) Check(service Service, channel string) error {
 	byChannel, ok := g.rules[service]
 	if !ok {
 		return nil
 	}
 	r, ok := byChannel[channel]
 	if !ok {
-		if r, ok = byChannel["*"]; !ok {
+		if r, ok = byChannel[ChannelAny]; !ok {
 			return nil
 		}
 	}

@@ -1,6 +1,7 @@
 package hours
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +18,11 @@ func TestGate(t *testing.T) {
 		"certificate": {"miniapp": {Hours: "22:00-02:00"}},
 	}
 	cases := []struct {
-		service, channel string
-		now              func() time.Time
-		code             services.Code
-		retryAfter       time.Duration
+		service    Service
+		channel    string
+		now        func() time.Time
+		code       services.Code
+		retryAfter time.Duration
 	}{
 		{"withdrawal", "kiosk", at(9, 0), "", 0},
 		{"withdrawal", "kiosk", at(20, 0), services.CodeServiceHours, 12 * time.Hour},
@@ -32,7 +34,7 @@ func TestGate(t *testing.T) {
 		{"certificate", "miniapp", at(23, 0), "", 0},
 		{"certificate", "miniapp", at(3, 0), services.CodeServiceHours, 19 * time.Hour},
 		{"certificate", "kiosk", at(3, 0), "", 0},
-		{"ecard", "miniapp", at(3, 0), "", 0},
+		{"employer", "app", at(3, 0), "", 0},
 	}
 	for _, tc := range cases {
 		g, err := New(policy, tc.now)
@@ -56,8 +58,31 @@ func TestGate(t *testing.T) {
 
 func TestBadHours(t *testing.T) {
 	for _, h := range []string{"8-20", "08:00-08:00", "25:00-26:00", "08:60-09:00", "soon"} {
-		if _, err := New(Policy{"x": {"kiosk": {Hours: h}}}, time.Now); err == nil {
+		if _, err := New(Policy{Withdrawal: {"kiosk": {Hours: h}}}, time.Now); err == nil {
 			t.Errorf("hours %q accepted", h)
 		}
+	}
+}
+
+// A service or channel the gate does not know would never be checked: the
+// policy naming it is refused, and the message names it.
+func TestUnknownNamesRefused(t *testing.T) {
+	for _, tc := range []struct {
+		policy Policy
+		want   string
+	}{
+		{Policy{"withdrawals": {"*": {Off: true}}}, `"withdrawals"`},
+		{Policy{"ecard": {"*": {Off: true}}}, `"ecard"`},
+		{Policy{Withdrawal: {"mini_app": {Off: true}}}, `"mini_app"`},
+		{Policy{Account: {"": {Off: true}}}, `""`},
+	} {
+		_, err := New(tc.policy, time.Now)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one naming %s", tc.policy, err, tc.want)
+		}
+	}
+	if _, err := New(Policy{Account: {ChannelAny: {Hours: "08:00-20:00"}}, Employer: {"app": {Off: true}},
+		Certificate: {"kiosk": {}}, Withdrawal: {"public": {}, "miniapp": {}}}, time.Now); err != nil {
+		t.Errorf("known names refused: %v", err)
 	}
 }

@@ -18,11 +18,13 @@ import (
 	"log/slog"
 	"time"
 
+	"handheld/services/outbox"
 	"handheld/services/wechat"
 )
 
-// Topic is the outbox topic whose handler is Deliver.
-const Topic = "notify.wechat"
+// Topic is the outbox topic whose handler is Deliver; the use cases that
+// change a status enqueue their Events on it.
+const Topic outbox.TopicName = "notify.wechat"
 
 // Event is a status change to tell a person about; it is the outbox payload
 // (JSON), written by the use case that changed the status.

@@ -45,6 +45,7 @@ func benchmarkDeliver(b *testing.B, batch, concurrency int) {
 		Store:       s,
 		Batch:       batch,
 		Concurrency: concurrency,
+		Enqueued:    []outbox.TopicName{"bench"},
 		Topics: []outbox.Topic{{Name: "bench", Handle: func(context.Context, outbox.Message) error {
 			if handled.Add(1) == int64(b.N) {
 				close(done)

@@ -37,7 +37,7 @@ func claimStatement(d store.Dialect, topics []Topic) (string, []any) {
 	args := make([]any, 0, len(topics))
 	for i, t := range topics {
 		all = append(all, fmt.Sprintf("$%d", i+4))
-		args = append(args, t.Name)
+		args = append(args, string(t.Name))
 	}
 	due := `SELECT id FROM outbox
 			WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND topic IN (` + strings.Join(all, ", ") + `)
@@ -111,7 +111,7 @@ func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handle
 			if err != nil {
 				w.log.Error("outbox: closing an at-most-once message failed", "topic", m.Topic, "id", m.ID, "error", err)
 			}
-			w.observe(m.Topic, OutcomeLeaseLost)
+			w.observe(string(m.Topic), OutcomeLeaseLost)
 			return
 		}
 	}
@@ -182,7 +182,7 @@ func (w *Worker) settle(ctx context.Context, t Topic, m Message, until time.Time
 	switch v.outcome {
 	case OutcomeDelivered:
 		if t.AtMostOnce {
-			w.observe(m.Topic, v.outcome) // closed before it was sent: nothing to write
+			w.observe(string(m.Topic), v.outcome) // closed before it was sent: nothing to write
 			return
 		}
 		query = settleDelivered
@@ -205,13 +205,13 @@ func (w *Worker) settle(ctx context.Context, t Topic, m Message, until time.Time
 		// again if it was delivered, lost if it was an AtMostOnce retry.
 		w.log.Error("outbox: recording the outcome failed", "topic", m.Topic, "id", m.ID,
 			"attempts", m.Attempts, "outcome", v.outcome, "error", err)
-		w.observe(m.Topic, v.outcome)
+		w.observe(string(m.Topic), v.outcome)
 		return
 	}
 	if !recorded {
 		w.log.Warn("outbox: lease ran out before the outcome was recorded; another worker has the row",
 			"topic", m.Topic, "id", m.ID, "attempts", m.Attempts, "outcome", v.outcome, "lease", w.lease)
-		w.observe(m.Topic, OutcomeLeaseLost)
+		w.observe(string(m.Topic), OutcomeLeaseLost)
 		return
 	}
 	switch v.outcome {
@@ -222,5 +222,5 @@ func (w *Worker) settle(ctx context.Context, t Topic, m Message, until time.Time
 		w.log.Error("outbox: delivery failed for good", "topic", m.Topic, "id", m.ID,
 			"attempts", m.Attempts, "error", v.text)
 	}
-	w.observe(m.Topic, v.outcome)
+	w.observe(string(m.Topic), v.outcome)
 }

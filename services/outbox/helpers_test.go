@@ -57,6 +57,7 @@ func newWorker(t testing.TB, s *store.Store, clk *clock, obs *outcomes, topics .
 	cfg := outbox.Config{
 		Store:       s,
 		Topics:      topics,
+		Enqueued:    names(topics),
 		Now:         clk.Now,
 		Jitter:      func() float64 { return 0.5 },
 		BackoffBase: time.Second,
@@ -136,4 +137,13 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// names are the topics' names: what the tests' producers enqueue on.
+func names(topics []outbox.Topic) []outbox.TopicName {
+	out := make([]outbox.TopicName, 0, len(topics))
+	for _, t := range topics {
+		out = append(out, t.Name)
+	}
+	return out
 }

@@ -44,6 +44,7 @@ func TestLogsNameRowsNotPeople(t *testing.T) {
 		w, err := outbox.New(outbox.Config{
 			Store:       s,
 			Topics:      []outbox.Topic{{Name: "withdrawal.submit", Handle: h}},
+			Enqueued:    []outbox.TopicName{"withdrawal.submit"},
 			Now:         clk.Now,
 			Logger:      slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			BackoffBase: time.Second,

@@ -37,7 +37,7 @@ import (
 // by returning Permanent.
 type Message struct {
 	ID        string
-	Topic     string
+	Topic     TopicName
 	Payload   []byte
 	Attempts  int
 	CreatedAt time.Time
@@ -86,7 +86,7 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (insert
 		INSERT INTO outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
 		VALUES ($1, $2, $3, 0, $4, '', $5)
 		ON CONFLICT (id) DO NOTHING`,
-		m.ID, m.Topic, payload, store.Timestamp(at), store.Timestamp(created))
+		m.ID, string(m.Topic), payload, store.Timestamp(at), store.Timestamp(created))
 	if err != nil {
 		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
 	}

@@ -50,6 +50,7 @@ func TestPostgresReplicasDeliverEachRowOnce(t *testing.T) {
 			Batch:       16,
 			Concurrency: 8,
 			Idle:        10 * time.Millisecond,
+			Enqueued:    []outbox.TopicName{"withdrawal.submit"},
 			Topics: []outbox.Topic{{Name: "withdrawal.submit", Handle: func(_ context.Context, m outbox.Message) error {
 				time.Sleep(time.Millisecond)
 				mu.Lock()

@@ -22,8 +22,9 @@ func TestRunWakesAndStopsCleanly(t *testing.T) {
 		started, release := make(chan struct{}), make(chan struct{})
 		ctxErr := make(chan error, 1)
 		w, err := outbox.New(outbox.Config{
-			Store: s,
-			Idle:  time.Hour,
+			Store:    s,
+			Idle:     time.Hour,
+			Enqueued: []outbox.TopicName{"quick", "slow"},
 			Topics: []outbox.Topic{
 				{Name: "quick", Handle: func(_ context.Context, m outbox.Message) error { quick <- m.ID; return nil }},
 				{Name: "slow", Handle: func(ctx context.Context, _ outbox.Message) error {
@@ -120,27 +121,69 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	s := storetest.Open(t, storetest.SQLiteDSN(t))
 	ok := func(context.Context, outbox.Message) error { return nil }
 	topics := []outbox.Topic{{Name: "t", Handle: ok}}
+	enq := []outbox.TopicName{"t"}
 	for _, tc := range []struct {
 		name    string
 		cfg     outbox.Config
 		mention string // the setting the error must name
 	}{
-		{"no store", outbox.Config{Topics: topics}, "Store"},
-		{"no topics", outbox.Config{Store: s}, "Topics"},
-		{"unnamed topic", outbox.Config{Store: s, Topics: []outbox.Topic{{Handle: ok}}}, "Topics[0]"},
-		{"nil handler", outbox.Config{Store: s, Topics: []outbox.Topic{{Name: "t"}}}, "Handle"},
-		{"duplicate topic", outbox.Config{Store: s, Topics: []outbox.Topic{{Name: "t", Handle: ok}, {Name: "t", Handle: ok}}}, "twice"},
-		{"negative lease", outbox.Config{Store: s, Topics: topics, Lease: -time.Second}, "Lease"},
-		{"negative batch", outbox.Config{Store: s, Topics: topics, Batch: -1}, "Batch"},
-		{"lease shorter than handler", outbox.Config{Store: s, Topics: topics, HandlerTimeout: time.Minute}, "Lease"},
-		{"base above max", outbox.Config{Store: s, Topics: topics, BackoffBase: time.Hour}, "BackoffBase"},
+		{"no store", outbox.Config{Topics: topics, Enqueued: enq}, "Store"},
+		{"no topics", outbox.Config{Store: s, Enqueued: enq}, "Topics"},
+		{"unnamed topic", outbox.Config{Store: s, Enqueued: enq, Topics: []outbox.Topic{{Handle: ok}}}, "Topics[0]"},
+		{"nil handler", outbox.Config{Store: s, Enqueued: enq, Topics: []outbox.Topic{{Name: "t"}}}, "Handle"},
+		{"duplicate topic", outbox.Config{Store: s, Enqueued: enq, Topics: []outbox.Topic{{Name: "t", Handle: ok}, {Name: "t", Handle: ok}}}, "twice"},
+		{"no enqueued topics", outbox.Config{Store: s, Topics: topics}, "Enqueued"},
+		{"unknown topic", outbox.Config{Store: s, Enqueued: enq, Topics: []outbox.Topic{{Name: "t", Handle: ok}, {Name: "withdrawl.submit", Handle: ok}}},
+			`"withdrawl.submit"`},
+		{"enqueued topic without a handler", outbox.Config{Store: s, Enqueued: []outbox.TopicName{"t", "u"}, Topics: topics}, `"u"`},
+		{"negative lease", outbox.Config{Store: s, Topics: topics, Enqueued: enq, Lease: -time.Second}, "Lease"},
+		{"negative batch", outbox.Config{Store: s, Topics: topics, Enqueued: enq, Batch: -1}, "Batch"},
+		{"lease shorter than handler", outbox.Config{Store: s, Topics: topics, Enqueued: enq, HandlerTimeout: time.Minute}, "Lease"},
+		{"base above max", outbox.Config{Store: s, Topics: topics, Enqueued: enq, BackoffBase: time.Hour}, "BackoffBase"},
 	} {
 		w, err := outbox.New(tc.cfg)
 		if w != nil || services.ErrorCode(err) != services.CodeInternal || !strings.Contains(err.Error(), tc.mention) {
 			t.Errorf("%s: New = %v, %v; want an error naming %s", tc.name, w, err, tc.mention)
 		}
 	}
-	if _, err := outbox.New(outbox.Config{Store: s, Topics: topics}); err != nil {
+	if _, err := outbox.New(outbox.Config{Store: s, Topics: topics, Enqueued: enq}); err != nil {
 		t.Fatalf("New with only the required settings: %v", err)
 	}
+}
+
+// A producer is built before the worker that delivers what it enqueues (the
+// worker needs the producer's handlers), so it is handed a Waker made first:
+// a nudge before the worker exists is kept, and the worker built with the
+// Waker answers the producer's nudges, here after an idle pause of an hour.
+func TestWakerMadeBeforeTheWorker(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		waker := outbox.NewWaker()
+		waker.Wake() // no worker yet: neither blocks nor panics
+		waker.Wake()
+		delivered := make(chan string, 4)
+		w, err := outbox.New(outbox.Config{Store: s, Idle: time.Hour, Waker: waker, Enqueued: []outbox.TopicName{"quick"},
+			Topics: []outbox.Topic{{Name: "quick", Handle: func(_ context.Context, m outbox.Message) error { delivered <- m.ID; return nil }}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, s, outbox.Message{ID: "primer", Topic: "quick"}, time.Now())
+		ctx, cancel := context.WithCancel(context.Background())
+		runDone := make(chan error, 1)
+		go func() { runDone <- w.Run(ctx) }()
+		defer func() { cancel(); <-runDone }()
+		if id := receive(t, delivered, "the primer"); id != "primer" {
+			t.Fatalf("delivered %q, want primer", id)
+		}
+		// The early nudge may end one pause; after it the worker idles.
+		enqueue(t, s, outbox.Message{ID: "second", Topic: "quick"}, time.Now())
+		waker.Wake()
+		if id := receive(t, delivered, "the row the waker announced"); id != "second" {
+			t.Fatalf("delivered %q, want second", id)
+		}
+		enqueue(t, s, outbox.Message{ID: "third", Topic: "quick"}, time.Now())
+		waker.Wake()
+		if id := receive(t, delivered, "the row the waker announced"); id != "third" {
+			t.Fatalf("delivered %q, want third", id)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,11 +13,18 @@ import (
 	"handheld/services/store"
 )
 
+// TopicName names a kind of message. Each producing package declares the
+// names it enqueues on as constants of this type (withdrawal.TopicSubmit,
+// notify.Topic) and lists them for the wiring, which gives the Worker both
+// the list (Config.Enqueued) and a handler per name (Config.Topics): a
+// misspelt name fails New instead of leaving rows that never leave.
+type TopicName string
+
 // Topic is a kind of message and the handler that delivers it. A Worker only
 // claims rows of the topics it was given, so that replicas running different
 // versions leave alone the topics they do not know yet.
 type Topic struct {
-	Name   string
+	Name   TopicName
 	Handle Handler
 	// AtMostOnce: the row is marked delivered just before Handle runs, so
 	// a crash while it runs loses the message rather than repeating it
@@ -31,6 +39,17 @@ type Topic struct {
 type Config struct {
 	Store  *store.Store
 	Topics []Topic
+	// Enqueued are the topics the application's producers enqueue on, as
+	// each producing package lists them. Every Topic must be one of them
+	// and each of them must have a Topic: a handler under a name nothing
+	// enqueues delivers nothing, and rows under a name without a handler
+	// would wait for ever. Required.
+	Enqueued []TopicName
+	// Waker carries the producers' nudges (Wake) to the worker. Producers
+	// are built before the worker, which needs their handlers, so the
+	// wiring makes the Waker first and hands it to both. Default: a Waker
+	// of the worker's own.
+	Waker *Waker
 	// Batch is how many rows one round claims at most. Default 32.
 	Batch int
 	// Concurrency is how many handlers run at once. A round claims no more
@@ -90,7 +109,7 @@ const (
 // processes as there are replicas.
 type Worker struct {
 	store          *store.Store
-	topics         map[string]Topic
+	topics         map[TopicName]Topic
 	claimSQL       string
 	claimArgs      []any // the topic names the claim's placeholders bind
 	batch          int
@@ -106,8 +125,8 @@ type Worker struct {
 
 	rec     *recorder     // writes outcomes, batched
 	slots   chan struct{} // one token per running handler
-	wake    chan struct{} // capacity 1: a nudge is either pending or not
-	running atomic.Bool   // Run is active
+	waker   *Waker
+	running atomic.Bool // Run is active
 }
 
 // New checks cfg and builds a Worker. A mistake in the configuration (no
@@ -124,7 +143,10 @@ func New(cfg Config) (*Worker, error) {
 	if len(cfg.Topics) == 0 {
 		return bad("Config.Topics is empty")
 	}
-	topics := make(map[string]Topic, len(cfg.Topics))
+	if len(cfg.Enqueued) == 0 {
+		return bad("Config.Enqueued is empty")
+	}
+	topics := make(map[TopicName]Topic, len(cfg.Topics))
 	for i, t := range cfg.Topics {
 		switch {
 		case t.Name == "":
@@ -135,7 +157,15 @@ func New(cfg Config) (*Worker, error) {
 		if _, dup := topics[t.Name]; dup {
 			return bad("Config.Topics[%d]: topic %s given twice", i, t.Name)
 		}
+		if !slices.Contains(cfg.Enqueued, t.Name) {
+			return bad("Config.Topics[%d]: topic %q is not in Config.Enqueued: nothing enqueues on it", i, t.Name)
+		}
 		topics[t.Name] = t
+	}
+	for _, name := range cfg.Enqueued {
+		if _, ok := topics[name]; !ok {
+			return bad("Config.Enqueued: topic %q has no handler in Config.Topics: its rows would never leave", name)
+		}
 	}
 	for _, f := range []struct {
 		name  string
@@ -167,7 +197,10 @@ func New(cfg Config) (*Worker, error) {
 		observe:        cfg.Observe,
 		rec:            &recorder{store: cfg.Store},
 		slots:          make(chan struct{}, or(cfg.Concurrency, defaultConcurrency)),
-		wake:           make(chan struct{}, 1),
+		waker:          cfg.Waker,
+	}
+	if w.waker == nil {
+		w.waker = NewWaker()
 	}
 	if w.lease < w.handlerTimeout {
 		return bad("Config.Lease (%s) is shorter than Config.HandlerTimeout (%s): rows would be re-claimed from handlers still running", w.lease, w.handlerTimeout)
@@ -200,15 +233,28 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-// Wake nudges a running worker to look for due rows now instead of at the
-// end of its idle pause: call it after committing a transaction that
-// enqueued something. It never blocks; nudges while one is pending merge.
-func (w *Worker) Wake() {
+// Waker carries nudges from producers to a Worker: see Wake. Make it with
+// NewWaker, before the producers and the worker that share it.
+type Waker struct {
+	ch chan struct{} // capacity 1: a nudge is either pending or not
+}
+
+// NewWaker returns a Waker with no nudge pending.
+func NewWaker() *Waker { return &Waker{ch: make(chan struct{}, 1)} }
+
+// Wake nudges the worker to look for due rows now instead of at the end of
+// its idle pause: call it after committing a transaction that enqueued
+// something. It never blocks, also before the worker exists or runs; nudges
+// while one is pending merge.
+func (k *Waker) Wake() {
 	select {
-	case w.wake <- struct{}{}:
+	case k.ch <- struct{}{}:
 	default:
 	}
 }
+
+// Wake is the worker's Waker's Wake.
+func (w *Worker) Wake() { w.waker.Wake() }
 
 // Run delivers due rows until ctx is done, then waits for the handlers still
 // running and returns nil. Those handlers are not cancelled with ctx: each
@@ -257,7 +303,7 @@ func (w *Worker) pause(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-w.wake:
+	case <-w.waker.ch:
 		return true
 	case <-t.C:
 		return true

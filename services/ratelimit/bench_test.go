@@ -17,8 +17,8 @@ import (
 func benchPolicies() []ratelimit.Policy {
 	const rate, burst = 1_000_000, 1_000_000_000
 	return []ratelimit.Policy{
-		{Name: "read_ip", Key: ratelimit.KeyIP, Classes: []string{"read"}, Rate: rate, Burst: burst, Period: time.Second},
-		{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []string{"read"}, Rate: rate, Burst: burst, Period: time.Second},
+		{Name: "read_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"read"}, Rate: rate, Burst: burst, Period: time.Second},
+		{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"read"}, Rate: rate, Burst: burst, Period: time.Second},
 		{Name: "ceiling_miniapp", Key: ratelimit.KeyChannel, Channels: []string{"miniapp"}, Rate: rate, Burst: burst, Period: time.Second},
 	}
 }

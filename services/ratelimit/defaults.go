@@ -35,62 +35,65 @@ func DefaultPolicies() []Policy {
 		hour   = time.Hour
 		day    = 24 * time.Hour
 	)
-	all := []string(nil) // every class or every channel
+	var (
+		all      = []string(nil) // every channel
+		allClass = []Class(nil)  // every class
+	)
 	return []Policy{
 		// Anonymous.
-		{Name: "verify_public_ip", Key: KeyIP, Classes: []string{"verify_public"}, Channels: all,
+		{Name: "verify_public_ip", Key: KeyIP, Classes: []Class{ClassVerifyPublic}, Channels: all,
 			Rate: 60, Burst: 20, Period: minute},
-		{Name: "public_ip", Key: KeyIP, Classes: []string{"public"}, Channels: all,
+		{Name: "public_ip", Key: KeyIP, Classes: []Class{ClassPublic}, Channels: all,
 			Rate: 120, Burst: 40, Period: minute},
 
 		// Signing in. For login and bind, Subject is the account being
 		// signed into (operator, pseudonymised ID number or openid), not
 		// a caller who has yet to prove who they are.
-		{Name: "login_ip", Key: KeyIP, Classes: []string{"login"}, Channels: all,
+		{Name: "login_ip", Key: KeyIP, Classes: []Class{ClassLogin}, Channels: all,
 			Rate: 20, Burst: 10, Period: minute},
-		{Name: "login_subject", Key: KeySubject, Classes: []string{"login"}, Channels: all,
+		{Name: "login_subject", Key: KeySubject, Classes: []Class{ClassLogin}, Channels: all,
 			Rate: 10, Burst: 5, Period: minute},
-		{Name: "bind_ip", Key: KeyIP, Classes: []string{"bind"}, Channels: all,
+		{Name: "bind_ip", Key: KeyIP, Classes: []Class{ClassBind}, Channels: all,
 			Rate: 10, Burst: 5, Period: minute},
-		{Name: "bind_subject", Key: KeySubject, Classes: []string{"bind"}, Channels: all,
+		{Name: "bind_subject", Key: KeySubject, Classes: []Class{ClassBind}, Channels: all,
 			Rate: 5, Burst: 5, Period: minute},
 		// Face checks cost a WeChat call each and step-ups a core call;
 		// identity also counts them per ID number and WeChat user.
-		{Name: "face_check_ip", Key: KeyIP, Classes: []string{"face_check"}, Channels: all,
+		{Name: "face_check_ip", Key: KeyIP, Classes: []Class{ClassFaceCheck}, Channels: all,
 			Rate: 20, Burst: 10, Period: minute},
-		{Name: "face_check_subject", Key: KeySubject, Classes: []string{"face_check"}, Channels: all,
+		{Name: "face_check_subject", Key: KeySubject, Classes: []Class{ClassFaceCheck}, Channels: all,
 			Rate: 10, Burst: 5, Period: minute},
-		{Name: "refresh_ip", Key: KeyIP, Classes: []string{"refresh"}, Channels: all,
+		{Name: "refresh_ip", Key: KeyIP, Classes: []Class{ClassRefresh}, Channels: all,
 			Rate: 60, Burst: 30, Period: minute},
-		{Name: "refresh_subject", Key: KeySubject, Classes: []string{"refresh"}, Channels: all,
+		{Name: "refresh_subject", Key: KeySubject, Classes: []Class{ClassRefresh}, Channels: all,
 			Rate: 30, Burst: 10, Period: minute},
 
 		// Signed in.
-		{Name: "read_subject", Key: KeySubject, Classes: []string{"read"}, Channels: all,
+		{Name: "read_subject", Key: KeySubject, Classes: []Class{ClassRead}, Channels: all,
 			Rate: 120, Burst: 40, Period: minute},
-		{Name: "read_unit", Key: KeyUnit, Classes: []string{"read"}, Channels: []string{ChannelApp},
+		{Name: "read_unit", Key: KeyUnit, Classes: []Class{ClassRead}, Channels: []string{ChannelApp},
 			Rate: 600, Burst: 100, Period: minute},
-		{Name: "ecard_subject", Key: KeySubject, Classes: []string{"ecard"}, Channels: all,
+		{Name: "ecard_subject", Key: KeySubject, Classes: []Class{ClassECard}, Channels: all,
 			Rate: 30, Burst: 10, Period: minute},
-		{Name: "certificate_issue_subject", Key: KeySubject, Classes: []string{"certificate_issue"}, Channels: all,
+		{Name: "certificate_issue_subject", Key: KeySubject, Classes: []Class{ClassCertificateIssue}, Channels: all,
 			Rate: 10, Burst: 5, Period: day, Budget: true},
-		{Name: "withdrawal_submit_subject", Key: KeySubject, Classes: []string{"withdrawal_submit"}, Channels: all,
+		{Name: "withdrawal_submit_subject", Key: KeySubject, Classes: []Class{ClassWithdrawalSubmit}, Channels: all,
 			Rate: 30, Burst: 10, Period: hour, Budget: true},
-		{Name: "rating_subject", Key: KeySubject, Classes: []string{"rating"}, Channels: all,
+		{Name: "rating_subject", Key: KeySubject, Classes: []Class{ClassRating}, Channels: all,
 			Rate: 20, Burst: 10, Period: hour},
-		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []string{"verify_ecard"}, Channels: all,
+		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
-		{Name: "kiosk_device", Key: KeyDevice, Classes: all, Channels: []string{ChannelKiosk},
+		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},
 			Rate: 600, Burst: 100, Period: minute},
 
 		// Channel ceilings, protecting the core.
-		{Name: "ceiling_miniapp", Key: KeyChannel, Classes: all, Channels: []string{ChannelMiniApp},
+		{Name: "ceiling_miniapp", Key: KeyChannel, Classes: allClass, Channels: []string{ChannelMiniApp},
 			Rate: 2000, Burst: 2000, Period: second},
-		{Name: "ceiling_app", Key: KeyChannel, Classes: all, Channels: []string{ChannelApp},
+		{Name: "ceiling_app", Key: KeyChannel, Classes: allClass, Channels: []string{ChannelApp},
 			Rate: 500, Burst: 500, Period: second},
-		{Name: "ceiling_kiosk", Key: KeyChannel, Classes: all, Channels: []string{ChannelKiosk},
+		{Name: "ceiling_kiosk", Key: KeyChannel, Classes: allClass, Channels: []string{ChannelKiosk},
 			Rate: 200, Burst: 200, Period: second},
-		{Name: "ceiling_public", Key: KeyChannel, Classes: all, Channels: []string{ChannelPublic},
+		{Name: "ceiling_public", Key: KeyChannel, Classes: allClass, Channels: []string{ChannelPublic},
 			Rate: 300, Burst: 300, Period: second},
 	}
 }

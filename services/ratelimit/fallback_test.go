@@ -150,7 +150,7 @@ func TestFallbackCooldown(t *testing.T) {
 // while Redis is down; requests that match only fail-soft ones go on.
 func TestFailClosedWhileRedisIsDown(t *testing.T) {
 	closed := perMinute12("login_subject")
-	closed.Classes, closed.FailClosed = []string{"login"}, true
+	closed.Classes, closed.FailClosed = []ratelimit.Class{"login"}, true
 	open := ratelimit.Policy{Name: "any_ip", Key: ratelimit.KeyIP, Rate: 100, Burst: 100, Period: time.Minute}
 	o := newOutage(t, -1, closed, open)
 	login := ratelimit.Request{Class: "login", Subject: "op-1", IP: "198.51.100.1"}

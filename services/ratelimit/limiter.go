@@ -77,7 +77,7 @@ type Config struct {
 // request has (a missing or unparsable one is counted as given, or as
 // "unknown").
 type Request struct {
-	Class    string // route class: login, read, ...
+	Class    Class  // route class: login, read, ...
 	Channel  string // miniapp, app, kiosk or public
 	IP       string
 	Subject  string // pseudonymous subject id; for login, the account signed into
@@ -112,8 +112,8 @@ type Limiter struct {
 	cfg     Config
 	rdb     redis.UniversalClient
 	rules   []rule
-	byClass map[string][]int // rules for each class named by some policy
-	anyCls  []int            // rules for every class
+	byClass map[Class][]int // rules for each class named by some policy
+	anyCls  []int           // rules for every class
 	mem     *local
 	macs    sync.Pool
 
@@ -167,7 +167,7 @@ func New(cfg Config, policies []Policy) (*Limiter, error) {
 	l := &Limiter{
 		cfg:     cfg,
 		rdb:     cfg.Redis,
-		byClass: make(map[string][]int),
+		byClass: make(map[Class][]int),
 		mem:     newLocal(cfg.MaxLocalKeys, 10*time.Second),
 		macs:    sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }},
 	}

@@ -87,7 +87,7 @@ func TestLocalGCRA(t *testing.T) {
 func TestLocalGCRADailyBudget(t *testing.T) {
 	clk := newClock()
 	l := mustNew(t, ratelimit.Config{Now: clk.Now}, ratelimit.Policy{Name: "certificate_issue_subject",
-		Key: ratelimit.KeySubject, Classes: []string{"certificate_issue"}, Rate: 10, Burst: 5, Period: 24 * time.Hour})
+		Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"certificate_issue"}, Rate: 10, Burst: 5, Period: 24 * time.Hour})
 	r := ratelimit.Request{Class: "certificate_issue", Subject: "s1"}
 	for i := range 5 {
 		if d := allow(t, l, r); !d.Allowed || d.Remaining != 4-i {
@@ -125,8 +125,8 @@ func TestDecisionErr(t *testing.T) {
 // whole channel: burst 5, 2 and 100.
 func threePolicies() []ratelimit.Policy {
 	return []ratelimit.Policy{
-		{Name: "login_ip", Key: ratelimit.KeyIP, Classes: []string{"login"}, Rate: 5, Burst: 5, Period: time.Hour},
-		{Name: "login_subject", Key: ratelimit.KeySubject, Classes: []string{"login"}, Rate: 2, Burst: 2, Period: time.Hour},
+		{Name: "login_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"login"}, Rate: 5, Burst: 5, Period: time.Hour},
+		{Name: "login_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"login"}, Rate: 2, Burst: 2, Period: time.Hour},
 		{Name: "ceiling_miniapp", Key: ratelimit.KeyChannel, Channels: []string{"miniapp"}, Rate: 100, Burst: 100, Period: time.Second},
 	}
 }

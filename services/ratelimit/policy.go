@@ -20,6 +20,33 @@ const (
 	KeyChannel  = "channel"  // the channel itself: a ceiling shared by everyone on it
 )
 
+// Class is a route class: what a route counts under and what policies
+// name. The routes use the constants; a policy naming any other class is
+// refused (Validate), since it would count nothing.
+type Class string
+
+// The route classes.
+const (
+	ClassPublic           Class = "public"            // anonymous reads: the loan calculator, JWKS, certificate PDFs
+	ClassVerifyPublic     Class = "verify_public"     // anonymous certificate verify pages
+	ClassLogin            Class = "login"             // signing in (WeChat, employer, verifier, kiosk)
+	ClassBind             Class = "bind"              // binding a WeChat user to a depositor
+	ClassFaceCheck        Class = "face_check"        // face checks and step-ups
+	ClassRefresh          Class = "refresh"           // refreshing a session
+	ClassRead             Class = "read"              // signed-in reads
+	ClassECard            Class = "ecard"             // the depositor's e-card
+	ClassCertificateIssue Class = "certificate_issue" // issuing a certificate
+	ClassWithdrawalSubmit Class = "withdrawal_submit" // withdrawal writes
+	ClassRating           Class = "rating"            // rating a case
+	ClassVerifyECard      Class = "verify_ecard"      // a verifier checking an e-card
+)
+
+// Classes lists every route class, in the order above.
+func Classes() []Class {
+	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
+		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard}
+}
+
 // The channels a policy can be narrowed to, as they appear in Request.Channel.
 const (
 	ChannelMiniApp = "miniapp"
@@ -41,9 +68,9 @@ type Policy struct {
 	// dodge a per-subject limit by switching from the mini-program to the
 	// app. Define one policy per channel when each needs its own budget.
 	Key string `yaml:"key"`
-	// Classes are the route classes the policy applies to (login, bind,
-	// read, ...). Empty means every class, which suits channel ceilings.
-	Classes []string `yaml:"classes"`
+	// Classes are the route classes the policy applies to (one of
+	// Classes()). Empty means every class, which suits channel ceilings.
+	Classes []Class `yaml:"classes"`
 	// Channels narrows the policy to some channels; empty means all.
 	Channels []string `yaml:"channels"`
 	// Rate events are allowed per Period on average ...
@@ -79,8 +106,8 @@ func (p Policy) Validate() error {
 		return bad("key", "want one of %v, got %q", keys, p.Key)
 	}
 	for _, c := range p.Classes {
-		if !identifier(c) {
-			return bad("classes", "want lower-case letters, digits and _, got %q", c)
+		if classes := Classes(); !slices.Contains(classes, c) {
+			return bad("classes", "want some of %v, got %q", classes, c)
 		}
 	}
 	for _, c := range p.Channels {

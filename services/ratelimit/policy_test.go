@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 func validPolicy() ratelimit.Policy {
-	return ratelimit.Policy{Name: "login_ip", Key: ratelimit.KeyIP, Classes: []string{"login"},
+	return ratelimit.Policy{Name: "login_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"login"},
 		Rate: 20, Burst: 10, Period: time.Minute}
 }
 
@@ -29,7 +30,8 @@ func TestPolicyValidateNamesTheField(t *testing.T) {
 		{"upper-case name", func(p *ratelimit.Policy) { p.Name = "LoginIP" }, "name"},
 		{"unknown key", func(p *ratelimit.Policy) { p.Key = "phone" }, "key"},
 		{"empty key", func(p *ratelimit.Policy) { p.Key = "" }, "key"},
-		{"bad class", func(p *ratelimit.Policy) { p.Classes = []string{"login", "Read All"} }, "classes"},
+		{"bad class", func(p *ratelimit.Policy) { p.Classes = []ratelimit.Class{"login", "Read All"} }, "classes"},
+		{"misspelt class", func(p *ratelimit.Policy) { p.Classes = []ratelimit.Class{ratelimit.ClassLogin, "logon"} }, "classes"},
 		{"unknown channel", func(p *ratelimit.Policy) { p.Channels = []string{"wechat"} }, "channels"},
 		{"zero rate", func(p *ratelimit.Policy) { p.Rate = 0 }, "rate"},
 		{"negative burst", func(p *ratelimit.Policy) { p.Burst = -1 }, "burst"},
@@ -78,7 +80,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 	}
 	// Every class the routes use is covered by a per-caller policy, and
 	// every channel has a ceiling.
-	covered := map[string]bool{}
+	covered := map[ratelimit.Class]bool{}
 	ceilings := map[string]bool{}
 	for _, p := range ps {
 		for _, c := range p.Classes {
@@ -90,8 +92,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []string{"login", "bind", "read", "certificate_issue", "ecard", "verify_public",
-		"withdrawal_submit", "public", "refresh", "verify_ecard"} {
+	for _, c := range ratelimit.Classes() {
 		if !covered[c] {
 			t.Errorf("no default policy for class %q", c)
 		}
@@ -123,7 +124,7 @@ func TestParsePolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ratelimit.Policy{
-		{Name: "certificate_issue_subject", Key: "subject", Classes: []string{"certificate_issue"},
+		{Name: "certificate_issue_subject", Key: "subject", Classes: []ratelimit.Class{"certificate_issue"},
 			Rate: 10, Burst: 5, Period: 24 * time.Hour},
 		{Name: "ceiling_kiosk", Key: "channel", Channels: []string{"kiosk"},
 			Rate: 200, Burst: 200, Period: time.Second, FailClosed: true},
@@ -146,5 +147,25 @@ func TestParsePoliciesFailsFast(t *testing.T) {
 				t.Fatalf("ParsePolicies = %v, want an error mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Every class a route can count under is listed, and the shipped policies
+// name only those: the list is what the configuration is checked against.
+func TestClassesListed(t *testing.T) {
+	for _, c := range ratelimit.Classes() {
+		if c == "" {
+			t.Error("empty class listed")
+		}
+	}
+	for _, p := range ratelimit.DefaultPolicies() {
+		for _, c := range p.Classes {
+			if !slices.Contains(ratelimit.Classes(), c) {
+				t.Errorf("policy %s names unlisted class %q", p.Name, c)
+			}
+		}
+	}
+	if err := ratelimit.ValidatePolicies(ratelimit.DefaultPolicies()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -45,7 +45,7 @@ func deleteRateKeys(t testing.TB, rdb *redis.Client) {
 func TestRedisLimitHolds(t *testing.T) {
 	t.Parallel()
 	l := redisLimiter(t, redistest.Client(t), ratelimit.Policy{Name: "withdrawal_submit_subject",
-		Key: ratelimit.KeySubject, Classes: []string{"withdrawal_submit"}, Rate: 5, Burst: 3, Period: time.Hour})
+		Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"withdrawal_submit"}, Rate: 5, Burst: 3, Period: time.Hour})
 	r := ratelimit.Request{Class: "withdrawal_submit", Channel: "miniapp", Subject: "s-1"}
 	for i := range 3 {
 		d := allow(t, l, r)
@@ -141,7 +141,7 @@ func TestRedisSameAsLocal(t *testing.T) {
 func TestRedisSubjectLimitHoldsAcrossChannels(t *testing.T) {
 	t.Parallel()
 	l := redisLimiter(t, redistest.Client(t), ratelimit.Policy{Name: "read_subject",
-		Key: ratelimit.KeySubject, Classes: []string{"read"}, Rate: 3, Burst: 3, Period: time.Minute})
+		Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"read"}, Rate: 3, Burst: 3, Period: time.Minute})
 	for i, ch := range []string{"miniapp", "app", "kiosk", "app", "miniapp"} {
 		d := allow(t, l, ratelimit.Request{Class: "read", Channel: ch, Subject: "s-1", IP: "203.0.113." + string(rune('1'+i))})
 		if d.Allowed != (i < 3) {

@@ -13,9 +13,9 @@ import (
 // same class: Refund gives back only the budget's unit.
 func budgetPolicies() []ratelimit.Policy {
 	return []ratelimit.Policy{
-		{Name: "certificate_issue_subject", Key: ratelimit.KeySubject, Classes: []string{"certificate_issue"},
+		{Name: "certificate_issue_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"certificate_issue"},
 			Rate: 10, Burst: 3, Period: 24 * time.Hour, Budget: true},
-		{Name: "certificate_issue_ip", Key: ratelimit.KeyIP, Classes: []string{"certificate_issue"},
+		{Name: "certificate_issue_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"certificate_issue"},
 			Rate: 10, Burst: 5, Period: 24 * time.Hour},
 	}
 }

@@ -15,7 +15,7 @@ type Route struct {
 	// Name identifies the route in messages ("POST /api/v1/auth/refresh").
 	Name string
 	// Class is the route class policies name.
-	Class string
+	Class Class
 	// Channels are the channels its requests count on; empty means any
 	// (a signed-in route counts on its token's channel).
 	Channels []string
@@ -51,7 +51,7 @@ func checkPolicyFilled(p Policy, routes []Route) []error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("rate-limit policy %q: %s: %s", p.Name, field, fmt.Sprintf(format, args...))
 	}
-	filled := func(class string) (used, fills bool) {
+	filled := func(class Class) (used, fills bool) {
 		for _, r := range routes {
 			if (class != "" && r.Class != class) || !channelsMeet(p.Channels, r.Channels) {
 				continue

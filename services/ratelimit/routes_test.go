@@ -24,11 +24,11 @@ func routes() []ratelimit.Route {
 
 func okPolicies() []ratelimit.Policy {
 	return []ratelimit.Policy{
-		{Name: "login_ip", Key: ratelimit.KeyIP, Classes: []string{"login"}, Rate: 20, Burst: 10, Period: time.Minute},
-		{Name: "login_subject", Key: ratelimit.KeySubject, Classes: []string{"login"}, Rate: 10, Burst: 5, Period: time.Minute},
-		{Name: "refresh_ip", Key: ratelimit.KeyIP, Classes: []string{"refresh"}, Rate: 60, Burst: 30, Period: time.Minute},
-		{Name: "verify_ecard_verifier", Key: ratelimit.KeyVerifier, Classes: []string{"verify_ecard"}, Rate: 600, Burst: 100, Period: time.Minute},
-		{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []string{"read"}, Rate: 120, Burst: 40, Period: time.Minute},
+		{Name: "login_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"login"}, Rate: 20, Burst: 10, Period: time.Minute},
+		{Name: "login_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"login"}, Rate: 10, Burst: 5, Period: time.Minute},
+		{Name: "refresh_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"refresh"}, Rate: 60, Burst: 30, Period: time.Minute},
+		{Name: "verify_ecard_verifier", Key: ratelimit.KeyVerifier, Classes: []ratelimit.Class{"verify_ecard"}, Rate: 600, Burst: 100, Period: time.Minute},
+		{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"read"}, Rate: 120, Burst: 40, Period: time.Minute},
 		{Name: "ceiling_public", Key: ratelimit.KeyChannel, Channels: []string{"public"}, Rate: 300, Burst: 300, Period: time.Second},
 		{Name: "ceiling_app", Key: ratelimit.KeyChannel, Channels: []string{"app"}, Rate: 500, Burst: 500, Period: time.Second},
 	}
@@ -44,9 +44,9 @@ func TestCheckRoutes(t *testing.T) {
 			return ps, rs
 		}, nil},
 		{"class no route has", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) {
-			ps[1].Classes = []string{"login", "logon"}
+			ps[1].Classes = []ratelimit.Class{"login", "rating"}
 			return ps, rs
-		}, []string{`"login_subject": classes:`, `"logon"`}},
+		}, []string{`"login_subject": classes:`, `"rating"`}},
 		{"class only on another channel", func(ps []ratelimit.Policy, rs []ratelimit.Route) ([]ratelimit.Policy, []ratelimit.Route) {
 			ps[1].Channels = []string{"kiosk"}
 			return ps, rs

@@ -168,7 +168,7 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 		if err := a.insert(ctx, tx, r); err != nil {
 			return err
 		}
-		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: TopicSubmit + ":" + a.ID, Topic: TopicSubmit,
+		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: string(TopicSubmit) + ":" + a.ID, Topic: TopicSubmit,
 			Payload: []byte(a.ID)}, now); err != nil {
 			return err
 		}

@@ -56,7 +56,7 @@ func (s *Service) Submit(ctx context.Context, m outbox.Message) error {
 		return err
 	}
 	moved, err := s.advance(ctx, a, st, func(tx *store.Tx, at time.Time) error {
-		_, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: TopicPoll + ":" + a.ID, Topic: TopicPoll, Payload: []byte(a.ID)},
+		_, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: string(TopicPoll) + ":" + a.ID, Topic: TopicPoll, Payload: []byte(a.ID)},
 			at.Add(s.Policies.PollInterval))
 		return err
 	})

@@ -169,10 +169,10 @@ func record(name, category string) string {
 func (r *rig) deliverAll(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	w, err := outbox.New(outbox.Config{Store: r.store, Now: r.clock.Now, Topics: []outbox.Topic{
+	w, err := outbox.New(outbox.Config{Store: r.store, Now: r.clock.Now, Enqueued: withdrawal.Topics(), Topics: []outbox.Topic{
 		{Name: withdrawal.TopicSubmit, Handle: r.Submit},
 		{Name: withdrawal.TopicPoll, Handle: r.Poll},
-		{Name: withdrawal.TopicNotify, AtMostOnce: true, Handle: func(context.Context, outbox.Message) error { return nil }},
+		{Name: notify.Topic, AtMostOnce: true, Handle: func(context.Context, outbox.Message) error { return nil }},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func TestConcurrentRetriesMakeOneApplication(t *testing.T) {
 // notifications lists the statuses queued for id, oldest first.
 func notifications(t *testing.T, s *store.Store, id string) []string {
 	t.Helper()
-	rows, err := s.Query(context.Background(), `SELECT id, payload FROM outbox WHERE topic = $1 ORDER BY created_at, id`, withdrawal.TopicNotify)
+	rows, err := s.Query(context.Background(), `SELECT id, payload FROM outbox WHERE topic = $1 ORDER BY created_at, id`, string(notify.Topic))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -298,6 +298,6 @@ func (s *Service) recordStatus(ctx context.Context, tx *store.Tx, a row, status,
 	if err != nil {
 		return err
 	}
-	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ID: TopicNotify + ":" + a.ID + ":" + status, Topic: TopicNotify, Payload: ev}, at)
+	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ID: string(notify.Topic) + ":" + a.ID + ":" + status, Topic: notify.Topic, Payload: ev}, at)
 	return err
 }

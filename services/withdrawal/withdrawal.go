@@ -21,6 +21,8 @@ import (
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/mask"
+	"handheld/services/notify"
+	"handheld/services/outbox"
 	"handheld/services/store"
 )
 
@@ -49,13 +51,16 @@ const (
 	PayoutECNY     = core.PayoutECNY     // an e-CNY wallet held under the person's name
 )
 
-// Outbox topics of this package.
+// Outbox topics of this package. Status changes also go out on
+// notify.Topic, carrying a notify.Event to the notifier.
 const (
-	TopicSubmit = "withdrawal.submit"
-	TopicPoll   = "withdrawal.poll"
-	// TopicNotify carries a notify.Event to the notifier.
-	TopicNotify = "notify.wechat"
+	TopicSubmit outbox.TopicName = "withdrawal.submit"
+	TopicPoll   outbox.TopicName = "withdrawal.poll"
 )
+
+// Topics are the outbox topics this package enqueues on, for the wiring's
+// outbox.Config.Enqueued.
+func Topics() []outbox.TopicName { return []outbox.TopicName{TopicSubmit, TopicPoll, notify.Topic} }
 
 // The audit actions of this package.
 const (

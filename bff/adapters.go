@@ -1,0 +1,338 @@
+package bff
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"handheld/locales"
+	"handheld/services"
+	"handheld/services/account"
+	"handheld/services/cases"
+	"handheld/services/certpdf"
+	"handheld/services/core"
+	"handheld/services/coresim"
+	"handheld/services/identity"
+	"handheld/services/keys"
+	"handheld/services/kv"
+	"handheld/services/store"
+	"handheld/services/token"
+	"handheld/services/withdrawal"
+	"handheld/templates"
+)
+
+// The builders New calls, in its order. Each returns what it built; the
+// ones that open something to close register it on the App.
+
+// hashSecret is HANDHELD_HASH_SECRET, or on the embedded profile a secret
+// generated once under the data directory.
+func hashSecret(cfg Config) ([]byte, error) {
+	if cfg.HashSecret != "" {
+		return []byte(cfg.HashSecret), nil
+	}
+	if cfg.Profile != ProfileEmbedded {
+		return nil, errors.New("HANDHELD_HASH_SECRET: required")
+	}
+	path := filepath.Join(cfg.DataDir, "hash.secret")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		b = []byte(hex.EncodeToString(raw))
+		err = os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hash secret %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// openStore opens the store with its sealing ring; on the embedded profile
+// it also migrates and runs the sealing step.
+func (a *App) openStore(ctx context.Context) (*store.Store, error) {
+	ring, err := sealingRing(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, a.cfg.StoreDSN())
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	a.closers = append(a.closers, s.Close)
+	s = s.WithSealer(ring)
+	if a.cfg.Profile == ProfileEmbedded {
+		if err := s.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("store: migrate: %w", err)
+		}
+		// Migration 0010's Go step: rows from before it end sealed.
+		reps, err := Reseal(ctx, a.cfg, s, true)
+		if err != nil {
+			return nil, fmt.Errorf("store: sealing step: %w", err)
+		}
+		logReseal(a.log, reps)
+	}
+	return s, nil
+}
+
+// openCore is the core client: over HTTP when a core URL is set, otherwise
+// to the simulator opened in-process (returned too, else nil).
+func (a *App) openCore(ctx context.Context) (*core.Client, *coresim.Sim, error) {
+	secret := a.cfg.CoreSecret
+	if secret == "" && a.cfg.Profile == ProfileEmbedded {
+		secret = DevCoreSecret
+	}
+	cc := core.ClientConfig{
+		BaseURL: a.cfg.CoreURL,
+		KeyID:   a.cfg.CoreKeyID,
+		Secret:  []byte(secret),
+		Timeout: a.cfg.CoreTimeout,
+		Now:     time.Now,
+		Observe: a.metrics.observeCore,
+	}
+	var sim *coresim.Sim
+	if a.cfg.CoreURL == "" {
+		// The embedded profile runs the simulator in-process with its own
+		// random secret; calls still go through the real client and
+		// signatures, only without a socket.
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		cc.Secret = []byte(hex.EncodeToString(b[:]))
+		var err error
+		sim, err = coresim.Open(ctx, coresim.Config{
+			Path:        filepath.Join(a.cfg.DataDir, "coresim.db"),
+			Keys:        map[string][]byte{cc.KeyID: cc.Secret},
+			Faults:      a.cfg.CoresimFaults,
+			Maintenance: a.cfg.CoresimMaintenance,
+			Now:         time.Now,
+			Logger:      a.log.With("component", "coresim"),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("coresim: %w", err)
+		}
+		a.closers = append(a.closers, sim.Close)
+		cc.BaseURL = "http://coresim.internal"
+		cc.HTTPClient = &http.Client{Transport: handlerTransport{sim.Handler()}}
+	}
+	c, err := core.NewClient(cc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("core: %w", err)
+	}
+	return c, sim, nil
+}
+
+// openKeys loads the signing keys; the embedded profile generates them
+// once under the data directory when no keys directory is set.
+func openKeys(cfg Config) (*keys.Ring, error) {
+	var ring *keys.Ring
+	var err error
+	if cfg.Profile == ProfileEmbedded {
+		dir := cfg.KeysDir
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "keys")
+		}
+		ring, err = keys.Ensure(dir, time.Now(), keys.Purposes()...)
+	} else {
+		ring, err = keys.Load(cfg.KeysDir, keys.Purposes()...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("HANDHELD_KEYS_DIR: %w", err)
+	}
+	return ring, nil
+}
+
+// openRedis connects to Redis when a URL is set; nil otherwise.
+func (a *App) openRedis() (redis.UniversalClient, error) {
+	if a.cfg.RedisURL == "" {
+		return nil, nil
+	}
+	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
+	}
+	// Without this go-redis ignores context deadlines on reads, and a hung
+	// Redis would hold requests for the client's read timeout.
+	opt.ContextTimeoutEnabled = true
+	c := redis.NewClient(opt)
+	a.closers = append(a.closers, c.Close)
+	return c, nil
+}
+
+// openKV is short-lived shared state: in Redis when there is one, in
+// process otherwise.
+func openKV(cfg Config, rdb redis.UniversalClient, secret []byte) kv.Store {
+	if rdb == nil {
+		return kv.NewMemory(time.Now, secret)
+	}
+	return kv.NewRedis(rdb, cfg.RedisPrefix, secret, max(cfg.RedisTimeout, 50*time.Millisecond))
+}
+
+// openReader is resilient core reads, cached in kv under a key derived
+// from the hash secret.
+func (a *App) openReader(c *core.Client, store kv.Store, secret []byte) (*core.Reader, error) {
+	rc := core.DefaultReaderConfig()
+	if a.cfg.CoreReads != nil {
+		rc = *a.cfg.CoreReads
+	}
+	cacheKey := sha256.Sum256(append([]byte("core cache "), secret...))
+	rc.Secret = cacheKey[:]
+	rc.Now = time.Now
+	rc.Logger = a.log.With("component", "core-reader")
+	rc.OnBreakerChange = a.metrics.breakerChange
+	rc.OnStale = a.metrics.staleRead
+	rc.OnCache = a.metrics.cacheRead
+	reader, err := core.NewReader(c, rc, store)
+	if err != nil {
+		return nil, fmt.Errorf("core_reads: %w", err)
+	}
+	return reader, nil
+}
+
+// newTokens issues and verifies access and device tokens.
+func newTokens(cfg Config, ring *keys.Ring) (*token.Tokens, error) {
+	tokens, err := token.New(token.Config{Issuer: cfg.Issuer, Audience: cfg.Issuer, TTL: cfg.AccessTTL,
+		DeviceTTL: cfg.DeviceTokenTTL, Leeway: 5 * time.Second, Now: time.Now, CacheSize: 100_000}, ring)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return tokens, nil
+}
+
+// sessionPolicy is identity's policy from the configuration.
+func sessionPolicy(cfg Config) identity.Policy {
+	return identity.Policy{
+		AccessTTL: cfg.AccessTTL,
+		RefreshTTL: map[string]time.Duration{
+			services.ChannelMiniApp: cfg.MiniAppSessionTTL,
+			services.ChannelApp:     cfg.AppSessionTTL,
+		},
+		BindingTTL:       5 * time.Minute,
+		DeviceTokenTTL:   cfg.DeviceTokenTTL,
+		KioskIdle:        cfg.KioskIdle,
+		KioskAbsolute:    cfg.KioskAbsolute,
+		LockoutFailures:  cfg.LockoutFailures,
+		LockoutWindow:    cfg.LockoutWindow,
+		LockoutDuration:  cfg.LockoutDuration,
+		DeviceClockSkew:  2 * time.Minute,
+		RevocationCache:  cfg.RevocationCache,
+		RevocationMemory: 100_000,
+
+		LockoutOperatorFailures: cfg.LockoutOperatorFailures,
+		LockoutDelay:            cfg.LockoutDelay,
+		LockoutDelayMax:         cfg.LockoutDelayMax,
+	}
+}
+
+// devices is the kiosk registry from configuration, plus the demo kiosk on
+// the embedded profile.
+func devices(cfg Config) ([]identity.Device, error) {
+	var out []identity.Device
+	for _, k := range cfg.Kiosks {
+		pk, err := base64.StdEncoding.DecodeString(k.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("kiosks %s: %w", k.ID, err)
+		}
+		out = append(out, identity.Device{ID: k.ID, Location: k.Location, PublicKey: ed25519.PublicKey(pk), Enabled: k.Enabled})
+	}
+	if cfg.Profile == ProfileEmbedded {
+		out = append(out, identity.Device{ID: DemoKioskID, Location: DemoKioskLocation,
+			PublicKey: DemoKioskKey().Public().(ed25519.PublicKey), Enabled: true})
+	}
+	return out, nil
+}
+
+// verifiers are the verifier credentials from configuration, plus the demo
+// counter on the embedded profile.
+func verifiers(cfg Config) []identity.Verifier {
+	var out []identity.Verifier
+	for _, v := range cfg.Verifiers {
+		out = append(out, identity.Verifier{ID: v.ID, Name: v.Name, Scopes: v.Scopes, SecretSHA256: v.SecretSHA256, Enabled: v.Enabled})
+	}
+	if cfg.Profile == ProfileEmbedded {
+		sum := sha256.Sum256([]byte(DemoVerifierSecret))
+		out = append(out, identity.Verifier{ID: DemoVerifierID, Name: DemoVerifierName,
+			Scopes: []string{identity.ScopeECardVerify}, SecretSHA256: hex.EncodeToString(sum[:]), Enabled: true})
+	}
+	return out
+}
+
+// fallbackFont is the certificates' fallback font, unpacked (27 MB, about
+// half a second) once per process however many Apps it builds.
+var fallbackFont = sync.OnceValues(func() ([]byte, error) {
+	return certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath)
+})
+
+// newRenderer draws certificate PDFs from templates/.
+func newRenderer(catalogs *locales.Catalogs) (*certpdf.Renderer, error) {
+	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
+	if err != nil {
+		return nil, fmt.Errorf("certificate font: %w", err)
+	}
+	fallback, err := fallbackFont()
+	if err != nil {
+		return nil, fmt.Errorf("certificate fallback font: %w", err)
+	}
+	return certpdf.New(font, templates.FS, catalogs, fallback)
+}
+
+// homeApplications feeds the home screen's in-flight list from the
+// withdrawal applications.
+type homeApplications struct{ w *withdrawal.Service }
+
+func (h homeApplications) InFlight(ctx context.Context, subject string) ([]account.Application, error) {
+	apps, err := h.w.InFlight(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]account.Application, 0, len(apps))
+	for _, x := range apps {
+		out = append(out, account.Application{ID: x.ID, Kind: "withdrawal", Type: x.Kind, CaseNumber: x.CaseNumber,
+			Status: x.Status, SubmittedAt: x.CreatedAt, DueOn: x.DueOn})
+	}
+	return out, nil
+}
+
+// satisfactionGauge is the centre's 满意率: ratings at "basically
+// satisfied" or better over all ratings, read from the store (shared by
+// every replica) at most every 10 seconds.
+func satisfactionGauge(c *cases.Service) prometheus.Collector {
+	var (
+		mu    sync.Mutex // scrapes may run at once
+		last  time.Time
+		value float64
+	)
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "handheld_case_satisfaction_ratio",
+		Help: "Rated cases at level 3 (basically satisfied) or above, over all rated cases; 1 when none is rated.",
+	}, func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < 10*time.Second {
+			return value
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		rated, satisfied, err := c.Satisfaction(ctx)
+		if err != nil {
+			return value
+		}
+		last, value = time.Now(), 1
+		if rated > 0 {
+			value = float64(satisfied) / float64(rated)
+		}
+		return value
+	})
+}

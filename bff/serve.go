@@ -1,0 +1,65 @@
+package bff
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/gofiber/fiber/v2"
+
+	"handheld/services/coresim"
+)
+
+// HTTP returns the Fiber app, for tests that call app.Test.
+func (a *App) HTTP() *fiber.App { return a.http }
+
+// Sim returns the in-process simulator, or nil when a core URL is set.
+func (a *App) Sim() *coresim.Sim { return a.sim }
+
+// Serve answers on ln until ctx is cancelled, then stops accepting, drains
+// in-flight requests for up to ShutdownTimeout and closes everything.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Listener(ln) }()
+	stopWork := a.startWork()
+	select {
+	case err := <-errc:
+		stopWork()
+		_ = a.Close()
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
+	err := a.http.ShutdownWithTimeout(a.cfg.ShutdownTimeout)
+	<-errc
+	stopWork()
+	return errors.Join(err, a.Close())
+}
+
+// startWork runs the background work (outbox delivery) until the returned
+// stop is called, which waits for deliveries under way to finish.
+func (a *App) startWork() (stop func()) {
+	if a.outbox == nil || a.cfg.OutboxWorkers == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.outbox.Run(ctx); err != nil {
+			a.log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// Close releases the store, the simulator, Redis and the audit trail, in
+// reverse order of opening.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
