@@ -35,6 +35,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/ecard"
+	employers "handheld/services/employer"
 	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/keys"
@@ -68,6 +69,7 @@ type App struct {
 	audit        *audit.Log
 	limiter      *ratelimit.Limiter
 	account      *account.Service
+	employer     *employers.Service
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -282,7 +284,7 @@ func (a *App) routes() *fiber.App {
 	emp := v1.Group("/employer", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
 		limit("/api/v1/employer/*", middleware.Limit{Class: "read", Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(a.hours, "employer"))
-	emp.Get("/unit", employer.Handlers{Units: a.core}.Unit)
+	emp.Get("/unit", employer.Handlers{Units: a.employer}.Unit)
 	return app
 }
 

@@ -26,6 +26,7 @@ import (
 	"handheld/services/certpdf"
 	"handheld/services/core"
 	"handheld/services/ecard"
+	"handheld/services/employer"
 	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/keys"
@@ -234,6 +235,10 @@ func (a *App) openAccount() error {
 		Now:          time.Now,
 		Logger:       a.log.With("component", "account"),
 	})
+	if err != nil {
+		return err
+	}
+	a.employer, err = employer.New(employer.Deps{Reader: reader, Audit: a.audit, Now: time.Now, Logger: a.log.With("component", "employer")})
 	return err
 }
 
