@@ -37,6 +37,7 @@ import (
 	"handheld/services/ecard"
 	employers "handheld/services/employer"
 	"handheld/services/hours"
+	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
@@ -269,7 +270,7 @@ func (a *App) routes() *fiber.App {
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
 	depositor.Account{Service: a.account, Catalogs: a.catalogs}.Routes(me)
 	depositor.Certificates{Service: a.certificates, Catalogs: a.catalogs}.Routes(me,
-		middleware.Idempotency(a.store, time.Now), signedIn("POST /api/v1/me/certificates", "certificate_issue", services.RoleDepositor),
+		middleware.Idempotency(idempotency.New(a.store, time.Now)), signedIn("POST /api/v1/me/certificates", "certificate_issue", services.RoleDepositor),
 		middleware.Service(a.hours, "certificate"))
 	a.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", "public", "public", nil),
 		anonymous("GET /api/v1/verify/{code}, /verify/{code}", "verify_public", "public", nil))
