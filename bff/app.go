@@ -32,7 +32,9 @@ import (
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/ecard"
+	employers "handheld/services/employer"
 	"handheld/services/hours"
+	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/mask"
@@ -76,8 +78,8 @@ type useCases struct {
 	store        *store.Store // idempotency records
 	keys         *keys.Ring   // the published JWKS
 	identity     *identity.Service
-	units        *core.Client // employer units, read straight from the core
 	account      *account.Service
+	employer     *employers.Service
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -127,7 +129,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.core, a.sim, err = a.openCore(ctx); err != nil {
 		return nil, err
 	}
-	u.units = a.core
 	if u.keys, err = openKeys(cfg); err != nil {
 		return nil, err
 	}
@@ -211,6 +212,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Reader: reader, People: u.identity, Audit: trail, Applications: homeApplications{u.withdrawals},
 		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
 	}); err != nil {
+		return nil, err
+	}
+	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
@@ -343,7 +347,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
 	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
 	depositor.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(me,
-		middleware.Idempotency(u.store, time.Now), signedIn("POST /api/v1/me/certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
+		middleware.Idempotency(idempotency.New(u.store, time.Now)), signedIn("POST /api/v1/me/certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
 		middleware.Service(u.hours, hours.Certificate))
 	u.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", ratelimit.ClassPublic, "public", nil),
 		anonymous("GET /api/v1/verify/{code}, /verify/{code}", ratelimit.ClassVerifyPublic, "public", nil))
@@ -358,7 +362,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	emp := v1.Group("/employer", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
-	emp.Get("/unit", employer.Handlers{Units: u.units}.Unit)
+	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
 	return app, limited
 }
 

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"handheld/bff/middleware"
 	"handheld/services/cases"
 	"handheld/services/certificate"
+	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/outbox"
 	"handheld/services/seal"
@@ -53,7 +53,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		certificate.SealedColumns(),
 		withdrawal.SealedColumns(),
 		outbox.SealedColumns(),
-		middleware.SealedColumns(),
+		idempotency.SealedColumns(),
 		cases.SealedColumns(),
 		identity.SealedColumns(hashSecret),
 	} {

@@ -15,7 +15,7 @@ import (
 // and only its faults decide what the person sees.
 func everyReadToTheCore(c *bff.Config) {
 	rc := core.DefaultReaderConfig()
-	for _, p := range []*core.ReadPolicy{&rc.Person, &rc.Account, &rc.Deposits, &rc.Loan, &rc.Certificate} {
+	for _, p := range []*core.ReadPolicy{&rc.Person, &rc.Account, &rc.Deposits, &rc.Loan, &rc.Certificate, &rc.Employer} {
 		p.FreshFor = 0
 		p.BreakerOpenFor = 300 * time.Millisecond
 	}

@@ -253,7 +253,7 @@ func faultConfig(t *testing.T) []byte {
 		policies = append(policies, p)
 	}
 	reads := core.DefaultReaderConfig()
-	for _, p := range []*core.ReadPolicy{&reads.Person, &reads.Account, &reads.Deposits, &reads.Loan, &reads.Certificate} {
+	for _, p := range []*core.ReadPolicy{&reads.Person, &reads.Account, &reads.Deposits, &reads.Loan, &reads.Certificate, &reads.Employer} {
 		p.BreakerOpenFor = time.Second
 	}
 	// People bind with a face check and then apply for minutes on end at

@@ -127,7 +127,7 @@ func helloWorld() (string, func(), error) {
 // identical concurrent reads).
 func noCache(c *bff.Config) {
 	rc := core.DefaultReaderConfig()
-	for _, p := range []*core.ReadPolicy{&rc.Person, &rc.Account, &rc.Deposits, &rc.Loan, &rc.Certificate} {
+	for _, p := range []*core.ReadPolicy{&rc.Person, &rc.Account, &rc.Deposits, &rc.Loan, &rc.Certificate, &rc.Employer} {
 		p.FreshFor = 0
 	}
 	c.CoreReads = &rc

@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
-	"handheld/services/store"
+	"handheld/services/idempotency"
 )
 
 // Idempotency headers (docs/api.md §Conventions).
@@ -22,22 +21,19 @@ const (
 const (
 	// maxIdempotencyKey bounds a key; a UUID needs 36 characters.
 	maxIdempotencyKey = 128
-	// idempotencyClaimTimeout is when an unfinished claim counts as
-	// abandoned (its replica died mid-request) and a retry may take it
-	// over. Far above any request deadline, so a live request is never
-	// overtaken.
-	idempotencyClaimTimeout = 2 * time.Minute
-	// idempotencyRetention is how long a finished request is replayed;
-	// after it the key is free again, as with the common 24-hour practice.
-	idempotencyRetention = 24 * time.Hour
 	// idempotencyWriteWait bounds recording the outcome once the request's
 	// own deadline has passed: a response already made must still be
 	// remembered, or a retry would create the resource again.
 	idempotencyWriteWait = 5 * time.Second
-	// idempotencyAttempts bounds the claim loop when other requests keep
-	// releasing and taking the same key.
-	idempotencyAttempts = 3
 )
+
+// IdempotencyKeys is the store of claimed keys and their answers
+// (services/idempotency owns the table; *idempotency.Keys).
+type IdempotencyKeys interface {
+	Claim(ctx context.Context, scope, key, hash string) (idempotency.Claim, *idempotency.Response, error)
+	Finish(ctx context.Context, cl idempotency.Claim, r idempotency.Response) error
+	Release(ctx context.Context, cl idempotency.Claim)
+}
 
 // Idempotency makes a creating write safe to retry. The client sends an
 // Idempotency-Key; the first request with it claims the key in the store,
@@ -52,12 +48,9 @@ const (
 // Keys are scoped to the caller and the route (principal subject, method,
 // route pattern), so two people, or two routes, never share one. The
 // request is identified by SHA-256 over method, path and the raw body:
-// resend the same bytes. Auth must run first.
-func Idempotency(s *store.Store, now func() time.Time) fiber.Handler {
-	if now == nil {
-		now = time.Now
-	}
-	keys := idempotencyKeys{store: s, now: now}
+// resend the same bytes. Auth must run first. Withdrawals keep their key on
+// the application instead (IdempotencyKeyOf); services/idempotency says why.
+func Idempotency(keys IdempotencyKeys) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(HeaderIdempotencyKey)
 		if err := checkIdempotencyKey(key); err != nil {
@@ -69,18 +62,18 @@ func Idempotency(s *store.Store, now func() time.Time) fiber.Handler {
 		}
 		scope := p.Subject + " " + c.Method() + " " + c.Route().Path
 		hash := requestHash(c.Method(), c.Path(), c.Body())
-		cl, done, err := keys.claim(c.UserContext(), scope, key, hash)
+		cl, done, err := keys.Claim(c.UserContext(), scope, key, hash)
 		if err != nil {
 			return err
 		}
 		if done != nil {
-			c.Status(done.status)
-			c.Set(fiber.HeaderContentType, done.contentType)
+			c.Status(done.Status)
+			c.Set(fiber.HeaderContentType, done.ContentType)
 			c.Set(fiber.HeaderCacheControl, "no-store")
 			c.Set(HeaderIdempotentReplayed, "true")
-			return c.Send(done.body)
+			return c.Send(done.Body)
 		}
-		return keys.run(c, cl)
+		return runClaimed(c, keys, cl)
 	}
 }
 
@@ -124,121 +117,23 @@ func requestHash(method, path string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// sealedResponse is a stored response body: the answer to a bind, an
-// application or an issue may name the person, so it is sealed at rest,
-// bound to its scope and key.
-var sealedResponse = store.SealedColumn{Table: "idempotency_keys", Key: []string{"scope", "key"}, Column: "response"}
-
-// SealedColumns are the columns of idempotency_keys that hold sealed
-// personal data, for the sealing step and `handheld keys reseal`.
-func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedResponse} }
-
-// idempotencyKeys is the idempotency_keys table.
-type idempotencyKeys struct {
-	store *store.Store
-	now   func() time.Time
-}
-
-// claimed names a key this request holds; at is the claim's created_at and
-// tells this claim from a later one that took the key over.
-type claimed struct {
-	scope, key string
-	at         time.Time
-}
-
-// finished is a stored response to replay.
-type finished struct {
-	status      int
-	contentType string
-	body        []byte
-}
-
-// claim takes the key for this request, or returns the stored response of
-// the request that finished with it, or the error a retry deserves.
-func (k idempotencyKeys) claim(ctx context.Context, scope, key, hash string) (claimed, *finished, error) {
-	for range idempotencyAttempts {
-		at := store.Timestamp(k.now())
-		_, err := k.store.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, status, created_at)
-			VALUES ($1, $2, $3, 0, $4)`, scope, key, hash, at)
-		if err == nil {
-			return claimed{scope: scope, key: key, at: at}, nil, nil
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return claimed{}, nil, services.Errorf(services.CodeInternal, "idempotency: claim: %w", err)
-		}
-		var (
-			prevHash string
-			created  time.Time
-			done     finished
-		)
-		err = k.store.QueryRow(ctx, `SELECT request_hash, status, response, content_type, created_at
-			FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).
-			Scan(&prevHash, &done.status, &done.body, &done.contentType, &created)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			continue // released between our INSERT and SELECT: try again
-		case err != nil:
-			return claimed{}, nil, services.Errorf(services.CodeInternal, "idempotency: read: %w", err)
-		}
-		expired := created.Before(at.Add(-idempotencyRetention))
-		abandoned := done.status == 0 && created.Before(at.Add(-idempotencyClaimTimeout))
-		if expired || abandoned {
-			ok, err := k.takeOver(ctx, scope, key, hash, created, at)
-			if err != nil {
-				return claimed{}, nil, err
-			}
-			if ok {
-				return claimed{scope: scope, key: key, at: at}, nil, nil
-			}
-			continue // someone else took it first: look again
-		}
-		switch {
-		case prevHash != hash:
-			return claimed{}, nil, services.E(services.CodeIdempotencyKeyReused)
-		case done.status == 0:
-			return claimed{}, nil, services.E(services.CodeIdempotencyInFlight)
-		}
-		if done.body, err = k.store.Open(done.body, sealedResponse.Place(scope, key)); err != nil {
-			return claimed{}, nil, services.Errorf(services.CodeInternal, "idempotency: stored response: %w", err)
-		}
-		return claimed{}, &done, nil
-	}
-	return claimed{}, nil, services.Errorf(services.CodeIdempotencyInFlight, "idempotency: key contended %d times", idempotencyAttempts)
-}
-
-// takeOver claims an expired or abandoned key, unless another request
-// changed it since it was read (compare-and-set on created_at).
-func (k idempotencyKeys) takeOver(ctx context.Context, scope, key, hash string, was, at time.Time) (bool, error) {
-	res, err := k.store.Exec(ctx, `UPDATE idempotency_keys
-		SET request_hash = $3, status = 0, response = NULL, content_type = '', created_at = $4, completed_at = NULL
-		WHERE scope = $1 AND key = $2 AND created_at = $5`, scope, key, hash, at, was)
-	if err != nil {
-		return false, services.Errorf(services.CodeInternal, "idempotency: take over: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, services.Errorf(services.CodeInternal, "idempotency: take over: %w", err)
-	}
-	return n == 1, nil
-}
-
-// run calls the handler holding the claim and records the outcome: a
-// success is stored for replays, anything else releases the key, and so
+// runClaimed calls the handler holding the claim and records the outcome:
+// a success is stored for replays, anything else releases the key, and so
 // does a panic on its way up to Recover.
-func (k idempotencyKeys) run(c *fiber.Ctx, cl claimed) (err error) {
+func runClaimed(c *fiber.Ctx, keys IdempotencyKeys, cl idempotency.Claim) (err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), idempotencyWriteWait)
 	defer cancel()
 	settled := false
 	defer func() {
 		if !settled {
-			k.release(ctx, cl)
+			keys.Release(ctx, cl)
 		}
 	}()
 	err = c.Next()
 	status := c.Response().StatusCode()
 	if err != nil || status >= 400 {
 		settled = true
-		k.release(ctx, cl)
+		keys.Release(ctx, cl)
 		return err
 	}
 	// From here the claim is kept whatever happens: a response that was
@@ -246,21 +141,7 @@ func (k idempotencyKeys) run(c *fiber.Ctx, cl claimed) (err error) {
 	// exists; the claim then stays in flight until it counts as abandoned,
 	// so a quick retry is refused (409) rather than repeated.
 	settled = true
-	body, serr := k.store.Seal(c.Response().Body(), sealedResponse.Place(cl.scope, cl.key))
-	if serr != nil {
-		return nil
-	}
-	contentType := string(c.Response().Header.ContentType())
-	_, _ = k.store.Exec(ctx, `UPDATE idempotency_keys
-		SET status = $3, response = $4, content_type = $5, completed_at = $6
-		WHERE scope = $1 AND key = $2 AND created_at = $7 AND status = 0`,
-		cl.scope, cl.key, status, body, contentType, store.Timestamp(k.now()), cl.at)
+	_ = keys.Finish(ctx, cl, idempotency.Response{Status: status,
+		ContentType: string(c.Response().Header.ContentType()), Body: c.Response().Body()})
 	return nil
-}
-
-// release deletes this request's claim so the key can be used again.
-// Best effort: a claim left behind is taken over once abandoned.
-func (k idempotencyKeys) release(ctx context.Context, cl claimed) {
-	_, _ = k.store.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at = $3 AND status = 0`,
-		cl.scope, cl.key, cl.at)
 }

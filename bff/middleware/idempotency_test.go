@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/services"
+	"handheld/services/idempotency"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
 )
@@ -26,16 +27,17 @@ import (
 type idemRig struct {
 	t     *testing.T
 	app   *fiber.App
-	store *store.Store
+	keys  *idempotency.Keys
 	runs  atomic.Int32
 	gate  chan struct{}
 	clock atomic.Int64 // unix microseconds
 }
 
 func newIdemRig(t *testing.T, s *store.Store) *idemRig {
-	r := &idemRig{t: t, store: s}
+	r := &idemRig{t: t}
 	r.clock.Store(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixMicro())
 	now := func() time.Time { return time.UnixMicro(r.clock.Load()) }
+	r.keys = idempotency.New(s, now)
 	r.app = fiber.New(fiber.Config{Immutable: true, DisableStartupMessage: true, ErrorHandler: func(c *fiber.Ctx, err error) error {
 		code := services.ErrorCode(err)
 		return c.Status(code.Status()).JSON(fiber.Map{"code": string(code)})
@@ -46,7 +48,7 @@ func newIdemRig(t *testing.T, s *store.Store) *idemRig {
 		}
 		return c.Next()
 	})
-	r.app.Post("/things", Idempotency(s, now), func(c *fiber.Ctx) error {
+	r.app.Post("/things", Idempotency(r.keys), func(c *fiber.Ctx) error {
 		n := r.runs.Add(1)
 		if r.gate != nil {
 			<-r.gate
@@ -156,7 +158,7 @@ func TestIdempotencyReplayReuseRelease(t *testing.T) {
 		}
 
 		// After the retention period the key is new again.
-		r.advance(idempotencyRetention + time.Second)
+		r.advance(idempotency.Retention + time.Second)
 		if got := r.post("s1", "k1", `{"a":2}`); got.status != 201 || got.replayed != "" {
 			t.Fatalf("after retention: %+v", got)
 		}
@@ -185,14 +187,13 @@ func TestIdempotencyInFlight(t *testing.T) {
 func TestIdempotencyAbandonedClaimIsTakenOver(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		r := newIdemRig(t, s)
-		at := store.Timestamp(time.UnixMicro(r.clock.Load()))
+		// A replica claimed the key and died before answering.
 		scope := "s1 POST /things"
-		if _, err := s.Exec(t.Context(), `INSERT INTO idempotency_keys (scope, key, request_hash, status, created_at)
-			VALUES ($1, 'k1', $2, 0, $3)`, scope, requestHash("POST", "/things", []byte(`{}`)), at); err != nil {
+		if _, _, err := r.keys.Claim(t.Context(), scope, "k1", requestHash("POST", "/things", []byte(`{}`))); err != nil {
 			t.Fatal(err)
 		}
 		r.wantCode(r.post("s1", "k1", `{}`), 409, services.CodeIdempotencyInFlight)
-		r.advance(idempotencyClaimTimeout + time.Second)
+		r.advance(idempotency.ClaimTimeout + time.Second)
 		if got := r.post("s1", "k1", `{}`); got.status != 201 || got.replayed != "" {
 			t.Fatalf("abandoned claim: %+v", got)
 		}

@@ -10,6 +10,12 @@
 // client, and another person's case is not found, exactly as an id that
 // does not exist. Reads and ratings leave an audit record (read.cases,
 // rate.case) that names the subject and the case id, never personal data.
+//
+// It owns the ratings table. The cases themselves are other packages' rows:
+// it reads them only through the views their owners declare
+// (withdrawal_cases of services/withdrawal, certificate_cases of
+// services/certificate; migration 0011), never the withdrawals or
+// certificates tables.
 package cases
 
 import (

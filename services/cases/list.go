@@ -48,20 +48,20 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 // caseColumns are what scanCase reads, in its order.
 const caseColumns = `c.kind, c.id, c.type, c.case_number, c.status, c.created_at, c.updated_at, c.due_on, COALESCE(r.level, 0)`
 
-// selectCases reads subject ($1) cases from both tables, each narrowed by
+// selectCases reads subject ($1) cases from both owners' views
+// (withdrawal_cases, certificate_cases: migration 0011), each narrowed by
 // its own filter, with their ratings. ord puts withdrawals before
 // certificates made in the same microsecond, so that the list has one
-// total order: created_at, ord, id, all descending. A certificate is
-// created when issued and last updated when revoked.
+// total order: created_at, ord, id, all descending.
 func selectCases(withdrawalFilter, certificateFilter, tail string) string {
 	return `SELECT ` + caseColumns + ` FROM (
-		SELECT 1 AS ord, 'withdrawal' AS kind, w.id, w.kind AS type, w.case_number, w.status,
+		SELECT 1 AS ord, 'withdrawal' AS kind, w.id, w.type, w.case_number, w.status,
 			w.created_at, w.updated_at, w.due_on
-		FROM withdrawals w WHERE w.subject = $1` + withdrawalFilter + `
+		FROM withdrawal_cases w WHERE w.subject = $1` + withdrawalFilter + `
 		UNION ALL
-		SELECT 0, 'certificate', ce.id, ce.type, ce.number, ce.status,
-			ce.issued_at, COALESCE(ce.revoked_at, ce.issued_at), ''
-		FROM certificates ce WHERE ce.subject = $1` + certificateFilter + `
+		SELECT 0, 'certificate', ce.id, ce.type, ce.case_number, ce.status,
+			ce.created_at, ce.updated_at, ce.due_on
+		FROM certificate_cases ce WHERE ce.subject = $1` + certificateFilter + `
 	) c LEFT JOIN ratings r ON r.case_id = c.id AND r.case_kind = c.kind ` + tail
 }
 
@@ -73,7 +73,7 @@ func (s *Service) page(ctx context.Context, subject string, limit int, after pos
 	query := selectCases("", "", tail)
 	args := []any{subject}
 	if after.id != "" {
-		query = selectCases(below("w.created_at", "1", "w.id"), below("ce.issued_at", "0", "ce.id"), tail)
+		query = selectCases(below("w.created_at", "1", "w.id"), below("ce.created_at", "0", "ce.id"), tail)
 		args = append(args, after.createdAt, after.ord, after.id)
 	}
 	rows, err := s.Store.Query(ctx, query, args...)

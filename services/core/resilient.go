@@ -25,12 +25,14 @@ const (
 	groupDeposits    = "deposits"
 	groupLoan        = "loan" // loan summary and repayment schedule: one core system
 	groupCertificate = "certificate"
+	groupEmployer    = "employer" // unit records, for the employer app
 )
 
-// Reader is how the depositor screens read the core: a short shared cache,
-// one core call for any number of identical concurrent reads, retries with
-// backoff for transient failures, a circuit breaker per endpoint group, and
-// the last known answer (marked stale) when the core cannot answer. The
+// Reader is how the depositor and employer screens read the core: a short
+// shared cache, one core call for any number of identical concurrent reads,
+// retries with backoff for transient failures, a circuit breaker per
+// endpoint group, and the last known answer (marked stale) when the core
+// cannot answer. The
 // Client stays a plain translation of the contract; all policy lives here.
 // A Reader is safe for concurrent use; build one per process and share it.
 type Reader struct {
@@ -43,7 +45,7 @@ type Reader struct {
 	flights singleflight.Group
 	groups  []*group // in a fixed order, for BreakerStates
 
-	person, account, deposits, loan, certificate *group
+	person, account, deposits, loan, certificate, employer *group
 
 	waitMu  sync.Mutex
 	waiters map[string]int // callers waiting on each shared read, by key
@@ -101,7 +103,8 @@ func NewReader(c *Client, cfg ReaderConfig, cache kv.Store) (*Reader, error) {
 	r.deposits = r.newGroup(groupDeposits, cfg.Deposits, cfg.OnBreakerChange)
 	r.loan = r.newGroup(groupLoan, cfg.Loan, cfg.OnBreakerChange)
 	r.certificate = r.newGroup(groupCertificate, cfg.Certificate, cfg.OnBreakerChange)
-	r.groups = []*group{r.person, r.account, r.deposits, r.loan, r.certificate}
+	r.employer = r.newGroup(groupEmployer, cfg.Employer, cfg.OnBreakerChange)
+	r.groups = []*group{r.person, r.account, r.deposits, r.loan, r.certificate, r.employer}
 	return r, nil
 }
 
@@ -189,6 +192,14 @@ func (r *Reader) LoanSchedule(ctx context.Context, personID string, limit int, c
 func (r *Reader) CertificateFacts(ctx context.Context, personID string) (CertificateFacts, Freshness, error) {
 	return read(ctx, r, r.certificate, endpointCertificateFacts, personID, "", func(ctx context.Context) (CertificateFacts, error) {
 		return r.client.CertificateFacts(ctx, personID)
+	})
+}
+
+// Unit reads an employer's record for the employer app, under the
+// employer group's policy and breaker.
+func (r *Reader) Unit(ctx context.Context, unitCode string) (Unit, Freshness, error) {
+	return read(ctx, r, r.employer, endpointUnit, unitCode, "", func(ctx context.Context) (Unit, error) {
+		return r.client.Unit(ctx, unitCode)
 	})
 }
 

@@ -62,6 +62,7 @@ type ReaderConfig struct {
 	Deposits    ReadPolicy `yaml:"deposits"`    // deposit history pages
 	Loan        ReadPolicy `yaml:"loan"`        // loan summaries and repayment schedules
 	Certificate ReadPolicy `yaml:"certificate"` // certificate facts
+	Employer    ReadPolicy `yaml:"employer"`    // unit records for the employer app
 
 	// Secret is the AES-256-GCM key (32 bytes) for cached values: they hold
 	// names, ID numbers and balances, and Redis is not a place to keep those
@@ -116,7 +117,7 @@ func DefaultReaderConfig() ReaderConfig {
 	// A certificate is an official statement: it is never issued from a
 	// remembered answer while the core cannot confirm the figures.
 	certificate.StaleFor = 0
-	return ReaderConfig{Person: person, Account: base, Deposits: deposits, Loan: base, Certificate: certificate}
+	return ReaderConfig{Person: person, Account: base, Deposits: deposits, Loan: base, Certificate: certificate, Employer: base}
 }
 
 // maxRetries bounds Retries: beyond a few, retrying only piles load onto a
@@ -177,7 +178,7 @@ func (cfg ReaderConfig) validate() error {
 		p    ReadPolicy
 	}{
 		{groupPerson, cfg.Person}, {groupAccount, cfg.Account}, {groupDeposits, cfg.Deposits},
-		{groupLoan, cfg.Loan}, {groupCertificate, cfg.Certificate},
+		{groupLoan, cfg.Loan}, {groupCertificate, cfg.Certificate}, {groupEmployer, cfg.Employer},
 	} {
 		if err := g.p.validate(g.name); err != nil {
 			return err

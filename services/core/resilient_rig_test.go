@@ -38,7 +38,7 @@ func readerSecret() []byte { return []byte("reader-cache-key-reader-cache-k!") }
 // otherwise.
 func testReaderConfig(h *harness, ev *readerEvents) core.ReaderConfig {
 	cfg := core.DefaultReaderConfig()
-	for _, p := range []*core.ReadPolicy{&cfg.Person, &cfg.Account, &cfg.Deposits, &cfg.Loan, &cfg.Certificate} {
+	for _, p := range []*core.ReadPolicy{&cfg.Person, &cfg.Account, &cfg.Deposits, &cfg.Loan, &cfg.Certificate, &cfg.Employer} {
 		p.Backoff = time.Millisecond
 	}
 	cfg.Secret = readerSecret()
