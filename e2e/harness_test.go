@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -103,24 +104,37 @@ func start(t *testing.T, opts ...option) *env {
 		wechat: wx, logs: logs, openapi: openAPIValidator(t)}
 }
 
+// openAPIValidator is the validator for bff/openapi.yaml. Every test shares
+// one: building it parses, resolves and checks the whole document, which
+// under -race took longer than many tests' requests, and it is safe for
+// concurrent use.
 func openAPIValidator(t *testing.T) validator.Validator {
 	t.Helper()
-	doc, err := libopenapi.NewDocument(bff.OpenAPI())
+	v, err := sharedOpenAPIValidator()
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		t.Fatalf("openapi: %v", errs)
-	}
-	if ok, verrs := v.ValidateDocument(); !ok {
-		for _, e := range verrs {
-			t.Errorf("openapi document: %s: %s", e.Message, e.Reason)
-		}
-		t.FailNow()
-	}
 	return v
 }
+
+var sharedOpenAPIValidator = sync.OnceValues(func() (validator.Validator, error) {
+	doc, err := libopenapi.NewDocument(bff.OpenAPI())
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("openapi: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		var msgs []string
+		for _, e := range verrs {
+			msgs = append(msgs, fmt.Sprintf("%s: %s", e.Message, e.Reason))
+		}
+		return nil, fmt.Errorf("openapi document: %s", strings.Join(msgs, "; "))
+	}
+	return v, nil
+})
 
 // response is a finished exchange, body read.
 type response struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
+	"golang.org/x/crypto/bcrypt"
 
 	"handheld/services/core"
 	"handheld/services/coresim"
@@ -65,7 +66,10 @@ func newHarness(tb testing.TB, opts ...simConfig) *harness {
 	tb.Helper()
 	clk := &clock{t: time.Date(2025, 6, 16, 10, 0, 0, 0, shanghai())}
 	secret := []byte("contract-secret-contract-secret!")
-	cfg := coresim.Config{Keys: map[string][]byte{"bff": secret}, Now: clk.Now}
+	// The demo operators' passwords need no strength here, and -race slows
+	// bcrypt tenfold: at the default cost, hashing them was most of a
+	// harness's start.
+	cfg := coresim.Config{Keys: map[string][]byte{"bff": secret}, Now: clk.Now, BcryptCost: bcrypt.MinCost}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -139,16 +143,27 @@ type validatingTransport struct {
 
 func newValidatingTransport(tb testing.TB, next http.RoundTripper) *validatingTransport {
 	tb.Helper()
-	doc, err := libopenapi.NewDocument(core.OpenAPI)
+	v, err := coreOpenAPIValidator()
 	if err != nil {
-		tb.Fatalf("openapi.yaml: %v", err)
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		tb.Fatalf("openapi.yaml validator: %v", errs)
+		tb.Fatal(err)
 	}
 	return &validatingTransport{tb: tb, next: next, v: v}
 }
+
+// coreOpenAPIValidator is built once per test binary and shared by every
+// harness: building it parses and resolves the whole document, and it is
+// safe for concurrent use.
+var coreOpenAPIValidator = sync.OnceValues(func() (validator.Validator, error) {
+	doc, err := libopenapi.NewDocument(core.OpenAPI)
+	if err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("openapi.yaml validator: %v", errs)
+	}
+	return v, nil
+})
 
 func (t *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var reqBody []byte

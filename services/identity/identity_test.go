@@ -97,13 +97,15 @@ func TestDeviceMessageBindsEveryPart(t *testing.T) {
 // trail's personal-data guard, whatever digits the HMAC happens to hold.
 func TestPseudonymTagsPassTheAuditGuard(t *testing.T) {
 	s := &Service{Deps: Deps{HashSecret: []byte("0123456789abcdef0123456789abcdef")}}
+	// The guard checks subject, actor and target alike, so one record
+	// carries the three forms of each tag: every form of every tag is
+	// checked once, not twice in three records as before.
 	for i := range 20000 {
 		p := s.pseudonym("unit", strconv.Itoa(i))
-		for _, v := range []string{"operator:" + tag(p), "unit:" + tag(p), "wechat:" + tag(p)} {
-			r := audit.Record{At: time.Now(), Actor: v, Target: v, Channel: "app", Action: "login.success", Result: "ok"}
-			if err := audit.Check(r); err != nil {
-				t.Fatalf("%q refused: %v", v, err)
-			}
+		r := audit.Record{At: time.Now(), Subject: "wechat:" + tag(p), Actor: "operator:" + tag(p), Target: "unit:" + tag(p),
+			Channel: "app", Action: "login.success", Result: "ok"}
+		if err := audit.Check(r); err != nil {
+			t.Fatalf("%+v refused: %v", r, err)
 		}
 	}
 }
