@@ -56,6 +56,20 @@ func TestChartLints(t *testing.T) {
 	}
 }
 
+// TestChartRefusesWrongValues checks that values.schema.json stops a
+// misspelt value, or a setting the chart sets itself, before anything is
+// rendered.
+func TestChartRefusesWrongValues(t *testing.T) {
+	for _, set := range []string{"autoscalin.enabled=false", "config.HANDHELD_SHUTDOWN_TIMEOUT=30s", "shutdown.drainSeconds=0"} {
+		cmd := exec.Command("go", "run", helmTool, "template", "hh", "chart", "--kube-version", kubeVersion, "--set", set)
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte("schema")) {
+			t.Errorf("--set %s: helm template did not refuse it by the values schema (%v):\n%s", set, err, out)
+		}
+	}
+}
+
 // rendered is one release of the chart, strictly decoded into the
 // Kubernetes API's own types.
 type rendered struct {
