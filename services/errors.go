@@ -34,6 +34,7 @@ const (
 	CodeNotReady          Code = "service.not_ready"
 	CodeServiceClosed     Code = "service.closed"
 	CodeServiceHours      Code = "service.outside_hours"
+	CodeUnavailable       Code = "service.unavailable" // shared state (Redis) failing: try again shortly
 	CodePersonNotFound    Code = "person.not_found"
 	CodeAccountNotFound   Code = "account.not_found"
 	CodeUnitNotFound      Code = "unit.not_found"
@@ -143,6 +144,7 @@ var statusOf = map[Code]int{
 	CodeNotReady:          http.StatusServiceUnavailable,
 	CodeServiceClosed:     http.StatusServiceUnavailable,
 	CodeServiceHours:      http.StatusServiceUnavailable,
+	CodeUnavailable:       http.StatusServiceUnavailable,
 	CodePersonNotFound:    http.StatusNotFound,
 	CodeAccountNotFound:   http.StatusNotFound,
 	CodeUnitNotFound:      http.StatusNotFound,
@@ -251,8 +253,18 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Cause }
 
 // Errorf builds an Error with a code and a cause for the log.
+//
+// An internal error never hides an outage beneath it: when code is
+// CodeInternal and the cause holds an Error answered with 503 (a dependency
+// down, try again), the result keeps that code and its Retry-After, so a
+// client is told to retry rather than that something is broken.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Cause: fmt.Errorf(format, args...)}
+	cause := fmt.Errorf(format, args...)
+	var inner *Error
+	if code == CodeInternal && errors.As(cause, &inner) && statusOf[inner.Code] == http.StatusServiceUnavailable {
+		return &Error{Code: inner.Code, Params: inner.Params, RetryAfter: inner.RetryAfter, Cause: cause}
+	}
+	return &Error{Code: code, Cause: cause}
 }
 
 // E builds an Error with only a code.

@@ -6,7 +6,23 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"handheld/services"
 )
+
+// RetryAfter is what a client is told to wait when Redis fails: a failover
+// or a slot migration settles in about that time.
+const RetryAfter = 2 * time.Second
+
+// unavailable turns a Redis failure into 503 service.unavailable with
+// Retry-After: sign-in and one-time checks cannot go on without the shared
+// state, but nothing is broken that a retry will not mend.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return err
+	}
+	return &services.Error{Code: services.CodeUnavailable, RetryAfter: RetryAfter, Cause: err}
+}
 
 // Redis is the shared backend. Each call gets its own short deadline so a
 // slow Redis costs a request milliseconds, not seconds.
@@ -36,14 +52,14 @@ func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, unavailable(err)
 }
 
 // Set implements Store.
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	ctx, cancel := r.ctx(ctx)
 	defer cancel()
-	return r.c.Set(ctx, r.key(key), value, ttl).Err()
+	return unavailable(r.c.Set(ctx, r.key(key), value, ttl).Err())
 }
 
 // Get implements Store.
@@ -64,7 +80,8 @@ func (r *Redis) GetDel(ctx context.Context, key string) ([]byte, bool, error) {
 func (r *Redis) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	ctx, cancel := r.ctx(ctx)
 	defer cancel()
-	return r.c.PExpire(ctx, r.key(key), ttl).Result()
+	ok, err := r.c.PExpire(ctx, r.key(key), ttl).Result()
+	return ok, unavailable(err)
 }
 
 // Incr implements Store: INCR and, for a new key, EXPIRE in one round trip.
@@ -80,7 +97,7 @@ func (r *Redis) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, unavailable(err)
 	}
 	return incr.Val(), nil
 }
@@ -91,7 +108,7 @@ func (r *Redis) TTL(ctx context.Context, key string) (time.Duration, error) {
 	defer cancel()
 	d, err := r.c.PTTL(ctx, r.key(key)).Result()
 	if err != nil || d < 0 {
-		return 0, err
+		return 0, unavailable(err)
 	}
 	return d, nil
 }
@@ -100,7 +117,7 @@ func (r *Redis) TTL(ctx context.Context, key string) (time.Duration, error) {
 func (r *Redis) Del(ctx context.Context, key string) error {
 	ctx, cancel := r.ctx(ctx)
 	defer cancel()
-	return r.c.Del(ctx, r.key(key)).Err()
+	return unavailable(r.c.Del(ctx, r.key(key)).Err())
 }
 
 func bytesResult(b []byte, err error) ([]byte, bool, error) {
@@ -108,7 +125,7 @@ func bytesResult(b []byte, err error) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, unavailable(err)
 	}
 	return b, true, nil
 }

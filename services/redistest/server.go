@@ -57,6 +57,8 @@ type server struct {
 	dir  string
 	port int
 
+	extra []string // more redis-server arguments (cluster mode)
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd  // nil while stopped
 	exited chan error // receives cmd's exit once it is reaped
@@ -92,7 +94,7 @@ func (s *server) launch() error {
 		return nil
 	}
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -100,7 +102,8 @@ func (s *server) launch() error {
 		"--daemonize", "no",
 		"--dir", s.dir,
 		"--logfile", logFile,
-	)
+	}
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
