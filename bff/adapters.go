@@ -159,14 +159,11 @@ func (a *App) openRedis() (redis.UniversalClient, error) {
 	if a.cfg.RedisURL == "" {
 		return nil, nil
 	}
-	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	c, topology, err := kv.Connect(a.cfg.RedisURL, a.cfg.RedisPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
 	}
-	// Without this go-redis ignores context deadlines on reads, and a hung
-	// Redis would hold requests for the client's read timeout.
-	opt.ContextTimeoutEnabled = true
-	c := redis.NewClient(opt)
+	a.log.Info("redis", "topology", string(topology))
 	a.closers = append(a.closers, c.Close)
 	return c, nil
 }

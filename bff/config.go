@@ -19,6 +19,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/hours"
 	"handheld/services/identity"
+	"handheld/services/kv"
 	"handheld/services/mask"
 	"handheld/services/ratelimit"
 	"handheld/services/withdrawal"
@@ -43,7 +44,8 @@ type Config struct {
 
 	// DatabaseURL is postgres://… in production; empty means SQLite under DataDir.
 	DatabaseURL string `env:"HANDHELD_DATABASE_URL" yaml:"database_url" secret:"url"`
-	// RedisURL is redis://… or rediss://…; empty means in-process limits.
+	// RedisURL is redis://… (one node), redis+sentinel://… or
+	// redis+cluster://… (rediss… for TLS); empty means in-process state.
 	RedisURL string `env:"HANDHELD_REDIS_URL" yaml:"redis_url" secret:"url"`
 
 	// CoreURL is the core API base; empty (embedded only) runs the simulator in-process.
@@ -325,8 +327,14 @@ func (c Config) Validate() error {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
 		bad("HANDHELD_DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:")
 	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
-		bad("HANDHELD_REDIS_URL", "must start with redis:// or rediss://")
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		bad("HANDHELD_REDIS_PREFIX", "must not contain { or }: a hash tag would put every key on one Redis Cluster shard")
+	} else if c.RedisURL != "" {
+		if rdb, _, err := kv.Connect(c.RedisURL, c.RedisPrefix); err != nil {
+			bad("HANDHELD_REDIS_URL", "%v", err)
+		} else {
+			_ = rdb.Close() // only parsed: it connects on first use
+		}
 	}
 	if c.CoreURL != "" {
 		if u, err := url.Parse(c.CoreURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
