@@ -163,8 +163,18 @@ func (a *App) openRedis() (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
 	}
-	a.log.Info("redis", "topology", string(topology))
 	a.closers = append(a.closers, c.Close)
+	// One round trip now: a Cluster client learns the slot map, a Sentinel
+	// client the primary, before the first request depends on either. A
+	// Redis that is down is not fatal — limits fall back in process and
+	// /readyz reports it — but it is said.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		a.log.Warn("redis not answering at start-up", "topology", string(topology), "err", err)
+	} else {
+		a.log.Info("redis", "topology", string(topology))
+	}
 	return c, nil
 }
 
