@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -65,6 +66,9 @@ type App struct {
 	sim     *coresim.Sim // embedded profile without CoreURL only
 	redis   redis.UniversalClient
 	closers []func() error
+
+	coreState *coreWatch  // the core's last known reachability, for /healthz and metrics
+	draining  atomic.Bool // set at shutdown: /readyz fails, responses close their connections
 }
 
 // useCases are what the routes serve: New builds each once and routes
@@ -129,6 +133,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.core, a.sim, err = a.openCore(ctx); err != nil {
 		return nil, err
 	}
+	a.coreState = newCoreWatch(a.core.Health, coreCheckEvery, logger("core"))
+	a.closers = append(a.closers, a.coreState.close)
+	a.metrics.watchCore(a.coreState.up)
 	if u.keys, err = openKeys(cfg); err != nil {
 		return nil, err
 	}
@@ -284,7 +291,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		CaseSensitive:         true,
 		JSONEncoder:           jsonLine,
 	})
-	app.Use(middleware.RequestID(),
+	app.Use(middleware.RequestID(), a.closeWhileDraining,
 		middleware.Observe(a.metrics, a.log, onError),
 		middleware.Recover(a.log),
 		middleware.ClientIP(u.proxies),

@@ -169,7 +169,10 @@ type Config struct {
 	WriteTimeout    time.Duration `env:"HANDHELD_WRITE_TIMEOUT" yaml:"write_timeout"`
 	IdleTimeout     time.Duration `env:"HANDHELD_IDLE_TIMEOUT" yaml:"idle_timeout"`
 	ShutdownTimeout time.Duration `env:"HANDHELD_SHUTDOWN_TIMEOUT" yaml:"shutdown_timeout"`
-	MaxHeaderBytes  int           `env:"HANDHELD_MAX_HEADER_BYTES" yaml:"max_header_bytes"`
+	// DrainDelay is how long /readyz fails before the listener closes at
+	// shutdown, so load balancers stop routing here first.
+	DrainDelay     time.Duration `env:"HANDHELD_DRAIN_DELAY" yaml:"drain_delay"`
+	MaxHeaderBytes int           `env:"HANDHELD_MAX_HEADER_BYTES" yaml:"max_header_bytes"`
 
 	LogLevel string `env:"HANDHELD_LOG_LEVEL" yaml:"log_level"`
 }
@@ -364,6 +367,9 @@ func (c Config) Validate() error {
 		if d <= 0 || d > 24*time.Hour {
 			bad(name, "must be between 0 and 24h, not %s", d)
 		}
+	}
+	if c.DrainDelay < 0 || c.DrainDelay > time.Minute {
+		bad("HANDHELD_DRAIN_DELAY", "must be between 0 and 1m, not %s", c.DrainDelay)
 	}
 	if c.DeviceTokenTTL <= 0 || c.DeviceTokenTTL > time.Hour {
 		bad("HANDHELD_DEVICE_TOKEN_TTL", "must be between 0 and 1h, not %s", c.DeviceTokenTTL)

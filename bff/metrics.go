@@ -66,6 +66,14 @@ func newMetrics() *metrics {
 	return m
 }
 
+// watchCore exports the core's reachability as handheld_core_up.
+func (m *metrics) watchCore(up func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "handheld_core_up",
+		Help: "1 while the core answered its last health check (at most coreCheckEvery old), 0 while it did not or before the first.",
+	}, up))
+}
+
 // ObserveRequest implements middleware.RequestObserver.
 func (m *metrics) ObserveRequest(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()

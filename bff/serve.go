@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,8 +17,9 @@ func (a *App) HTTP() *fiber.App { return a.http }
 // Sim returns the in-process simulator, or nil when a core URL is set.
 func (a *App) Sim() *coresim.Sim { return a.sim }
 
-// Serve answers on ln until ctx is cancelled, then stops accepting, drains
-// in-flight requests for up to ShutdownTimeout and closes everything.
+// Serve answers on ln until ctx is cancelled. Then /readyz fails at once
+// and answers carry Connection: close for DrainDelay, the listener closes,
+// in-flight requests drain for up to ShutdownTimeout and everything closes.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Listener(ln) }()
@@ -29,11 +31,25 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down", "drain", a.cfg.ShutdownTimeout.String())
+	// Readiness goes false first, so the load balancer stops sending new
+	// requests while this replica still answers the ones it has; then the
+	// listener closes, in-flight requests drain and the store closes last.
+	a.draining.Store(true)
+	a.log.Info("shutting down", "unready_for", a.cfg.DrainDelay.String(), "drain", a.cfg.ShutdownTimeout.String())
+	time.Sleep(a.cfg.DrainDelay)
 	err := a.http.ShutdownWithTimeout(a.cfg.ShutdownTimeout)
 	<-errc
 	stopWork()
 	return errors.Join(err, a.Close())
+}
+
+// closeWhileDraining asks clients to reconnect (to another replica) once
+// shutdown has begun, instead of keeping a connection alive to this one.
+func (a *App) closeWhileDraining(c *fiber.Ctx) error {
+	if a.draining.Load() {
+		c.Context().SetConnectionClose()
+	}
+	return c.Next()
 }
 
 // startWork runs the background work (outbox delivery) until the returned

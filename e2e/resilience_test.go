@@ -64,6 +64,9 @@ func TestCoreOutageServesStaleReads(t *testing.T) {
 	}
 	r = e.do("GET", "/api/v1/me/account", nil, http.Header{"Authorization": {"Bearer " + li}, "Accept-Language": {"en"}})
 	wantProblem(t, r, 503, "core.unavailable")
+	if r := e.do("GET", "/readyz", nil, nil); r.StatusCode != 200 {
+		t.Fatalf("readyz during the core outage: %d %s; the replica still serves", r.StatusCode, r.body)
+	}
 
 	// Repeated failures open the breaker: the core is not even asked.
 	for range 6 {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pb33f/jsonschema/v6"
 	"gopkg.in/yaml.v3"
@@ -132,6 +133,16 @@ func TestComposeReplicasStart(t *testing.T) {
 		}
 		if cfg.Replicas != 2 {
 			t.Errorf("%s: HANDHELD_REPLICAS = %d, want 2", name, cfg.Replicas)
+		}
+		// The balancer checks /readyz every 2 s: the replica stays unready
+		// long enough for it to notice before the listener closes, and
+		// Compose waits for the drain and the deliveries under way.
+		if cfg.DrainDelay < 2*time.Second {
+			t.Errorf("%s: HANDHELD_DRAIN_DELAY %s is shorter than the balancer's 2 s health interval", name, cfg.DrainDelay)
+		}
+		grace, err := time.ParseDuration(s.StopGracePeriod)
+		if need := cfg.DrainDelay + cfg.ShutdownTimeout + cfg.OutboxLease*2/3; err != nil || grace < need {
+			t.Errorf("%s: stop_grace_period %q < HANDHELD_DRAIN_DELAY + HANDHELD_SHUTDOWN_TIMEOUT + two thirds of the outbox lease (%s)", name, s.StopGracePeriod, need)
 		}
 	}
 	slices.Sort(replicas)
