@@ -10,8 +10,8 @@ import (
 // -parallel is not given. Go's default is the number of CPUs, but an e2e
 // test spends most of its time waiting (for the simulator's review and
 // payout delays, token lifetimes, retries), not computing: on two cores
-// four of them at a time keep the CPUs busy.
-const parallelTests = "4"
+// six at a time still leave them idle half the time.
+const parallelTests = "6"
 
 func TestMain(m *testing.M) {
 	flag.Parse()

@@ -45,7 +45,6 @@ type accountFigures struct {
 // seen their account gets the last known figures marked stale; one who has
 // not gets a localized 503.
 func TestCoreOutageServesStaleReads(t *testing.T) {
-	t.Parallel()
 	e := start(t, everyReadToTheCore, policies())
 	zhang := e.bindWeChat("oStale000000001", e.persona("depositor", "张伟")).AccessToken
 	li := e.bindWeChat("oStale000000002", e.persona("depositor", "李娜")).AccessToken
