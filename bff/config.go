@@ -175,6 +175,11 @@ type Config struct {
 	MaxHeaderBytes int           `env:"HANDHELD_MAX_HEADER_BYTES" yaml:"max_header_bytes"`
 
 	LogLevel string `env:"HANDHELD_LOG_LEVEL" yaml:"log_level"`
+
+	// Version is the build's version, which main sets from its -ldflags
+	// value; it is no setting (neither environment nor file sets it) and
+	// shows in handheld_build_info and the start-up dump as "version".
+	Version string `yaml:"-"`
 }
 
 // KioskDevice is one registered self-service kiosk.
@@ -537,6 +542,9 @@ func (c Config) Redacted() map[string]string {
 		name := f.Tag.Get("env")
 		if name == "" {
 			name, _, _ = strings.Cut(f.Tag.Get("yaml"), ",")
+		}
+		if name == "-" { // set by the program, not by a setting
+			name = strings.ToLower(f.Name)
 		}
 		fv := v.Field(i)
 		val := fmt.Sprint(fv.Interface())

@@ -55,6 +55,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives sandbox messages and token cache trouble; nil discards.
 	Logger *slog.Logger
+	// Observe, when set, is told of every call that went to WeChat: the
+	// API ("jscode2session", "stable_token", ...) and one of the Result
+	// values, for a metric. Sandbox answers and codes refused before any
+	// request are not calls. It must be quick.
+	Observe func(api, result string)
 }
 
 // Session is who WeChat says signed in. The session_key WeChat also returns
@@ -87,6 +92,7 @@ type Client struct {
 	mp      *miniprogram.MiniProgram
 	tokens  *tokenSource
 	log     *slog.Logger
+	observe func(api, result string)
 }
 
 // New validates cfg and builds a Client. tokens holds the shared access
@@ -137,6 +143,7 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		live:    live,
 		route:   rt,
 		log:     cfg.Logger,
+		observe: cfg.Observe,
 	}
 	c.tokens = &tokenSource{
 		appID:  cfg.AppID,
@@ -146,6 +153,7 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		now:    cfg.Now,
 		log:    cfg.Logger,
 		scrub:  c.scrub,
+		called: c.called,
 	}
 	// The library insists on a cache for its default token handle, which
 	// is replaced on the next line; the cache is never used.
