@@ -37,9 +37,9 @@ type Backlog struct {
 }
 
 // backlogStatement reads every topic's backlog in one statement. It
-// touches pending rows only: delivered_at IS NULL is the leading column of
-// outbox_pending_idx, so delivered rows, however many years of them the
-// table keeps, cost nothing. $1 is the time before which a due row is
+// asks for pending rows only: delivered_at IS NULL is the leading column
+// of outbox_pending_idx, so the index skips delivered rows, however many
+// years of them the table keeps. $1 is the time before which a due row is
 // overdue.
 const backlogStatement = `
 	SELECT topic, COUNT(*),
