@@ -45,6 +45,7 @@ services:
 	@bash .ci/services
 	@bash .ci/browser
 	@bash .ci/poppler
+	@bash .ci/node
 
 clean:
 	rm -rf bin var
