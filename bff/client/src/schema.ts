@@ -912,7 +912,10 @@ export interface components {
             access_token: string;
             /** @constant */
             token_type: "Bearer";
-            /** @description seconds */
+            /**
+             * Format: int32
+             * @description seconds
+             */
             expires_in: number;
             /** @description absent for device and kiosk citizen tokens */
             refresh_token?: string;
@@ -921,19 +924,26 @@ export interface components {
             /** @description urn:handheld:problem:<code> */
             type: string;
             title: string;
+            /** Format: int32 */
             status: number;
             detail: string;
             /** @description stable machine-readable code, e.g. request.invalid */
             code: string;
             request_id: string;
-            /** @description seconds, also in Retry-After */
+            /**
+             * Format: int32
+             * @description seconds, also in Retry-After
+             */
             retry_after?: number;
             /**
              * @description auth.step_up_required: the assurance class needed
              * @enum {string}
              */
             required_acr?: "realname" | "phone" | "face";
-            /** @description auth.step_up_required: the most seconds since the face check (0: any) */
+            /**
+             * Format: int32
+             * @description auth.step_up_required: the most seconds since the face check (0: any)
+             */
             max_age?: number;
             errors?: {
                 field: string;
@@ -944,16 +954,26 @@ export interface components {
         LoanPlan: {
             /** @enum {string} */
             method: "annuity" | "linear";
+            /** Format: int32 */
             months: number;
+            /** Format: int32 */
             annual_rate_bp: number;
+            /** Format: int64 */
             principal_fen: number;
+            /** Format: int64 */
             total_payment_fen: number;
+            /** Format: int64 */
             total_interest_fen: number;
             rows: {
+                /** Format: int32 */
                 period: number;
+                /** Format: int64 */
                 payment_fen: number;
+                /** Format: int64 */
                 principal_fen: number;
+                /** Format: int64 */
                 interest_fen: number;
+                /** Format: int64 */
                 remaining_fen: number;
             }[];
         };
@@ -973,21 +993,35 @@ export interface components {
             status: "01" | "02" | "03" | "04" | "05" | "06" | "99";
             /** @description the status in the caller's language */
             status_label: string;
+            /** Format: int64 */
             balance_fen: number;
+            /** Format: int64 */
             deposit_base_fen: number;
+            /** Format: int64 */
             monthly_personal_fen: number;
+            /** Format: int64 */
             monthly_unit_fen: number;
-            /** @description basis points: 1200 = 12% */
+            /**
+             * Format: int32
+             * @description basis points: 1200 = 12%
+             */
             personal_rate_bp: number;
+            /** Format: int32 */
             unit_rate_bp: number;
             employer_name: string;
             /** Format: date */
             opened_on: string;
             /** @description absent when nothing was ever deposited */
             last_deposit_month?: string;
-            /** @description balance at the start of the year */
+            /**
+             * Format: int64
+             * @description balance at the start of the year
+             */
             carry_over_fen: number;
-            /** @description deposits this year */
+            /**
+             * Format: int64
+             * @description deposits this year
+             */
             current_year_fen: number;
             /**
              * Format: date-time
@@ -1010,8 +1044,12 @@ export interface components {
                 /** @enum {string} */
                 kind: "remittance" | "back_payment" | "interest" | "withdrawal" | "transfer";
                 kind_label: string;
-                /** @description negative when money left the account */
+                /**
+                 * Format: int64
+                 * @description negative when money left the account
+                 */
                 amount_fen: number;
+                /** Format: int64 */
                 balance_after_fen: number;
             }[];
             /** @description absent on the last page */
@@ -1029,10 +1067,16 @@ export interface components {
         } | {
             /** @constant */
             has_loan: true;
+            /** Format: int64 */
             principal_fen: number;
+            /** Format: int64 */
             outstanding_fen: number;
-            /** @description basis points: 285 = 2.85% */
+            /**
+             * Format: int32
+             * @description basis points: 285 = 2.85%
+             */
             annual_rate_bp: number;
+            /** Format: int32 */
             months: number;
             /** @description annuity (equal instalments) or linear (equal principal) */
             method: string;
@@ -1044,7 +1088,9 @@ export interface components {
              * @description absent once settled
              */
             next_due_on?: string;
+            /** Format: int64 */
             next_payment_fen: number;
+            /** Format: int32 */
             overdue_periods: number;
             settled: boolean;
             /** Format: date-time */
@@ -1053,12 +1099,17 @@ export interface components {
         };
         MeLoanSchedule: {
             items: {
+                /** Format: int32 */
                 period: number;
                 /** Format: date */
                 due_on: string;
+                /** Format: int64 */
                 payment_fen: number;
+                /** Format: int64 */
                 principal_fen: number;
+                /** Format: int64 */
                 interest_fen: number;
+                /** Format: int64 */
                 remaining_fen: number;
                 /** @description paid, due or overdue */
                 status: string;
@@ -1081,8 +1132,12 @@ export interface components {
                 /** @enum {string} */
                 status: "01" | "02" | "03" | "04" | "05" | "06" | "99";
                 status_label: string;
+                /** Format: int64 */
                 balance_fen: number;
-                /** @description personal and unit shares together */
+                /**
+                 * Format: int64
+                 * @description personal and unit shares together
+                 */
                 monthly_deposit_fen: number;
                 last_deposit_month?: string;
             };
@@ -1096,9 +1151,13 @@ export interface components {
             } | {
                 /** @constant */
                 has_loan: true;
+                /** Format: int64 */
                 principal_fen: number;
+                /** Format: int64 */
                 outstanding_fen: number;
+                /** Format: int32 */
                 annual_rate_bp: number;
+                /** Format: int32 */
                 months: number;
                 method: string;
                 method_label: string;
@@ -1106,7 +1165,9 @@ export interface components {
                 started_on: string;
                 /** Format: date */
                 next_due_on?: string;
+                /** Format: int64 */
                 next_payment_fen: number;
+                /** Format: int32 */
                 overdue_periods: number;
                 settled: boolean;
             };
@@ -1135,7 +1196,10 @@ export interface components {
             type: string;
             type_label: string;
             eligible: boolean;
-            /** @description 0 when not eligible */
+            /**
+             * Format: int64
+             * @description 0 when not eligible
+             */
             max_amount_fen: number;
             reasons: {
                 /** @enum {string} */
@@ -1167,6 +1231,7 @@ export interface components {
             /** @description the core's reason for a rejection */
             reason?: string;
             reason_label?: string;
+            /** Format: int64 */
             amount_fen: number;
             payout: {
                 /** @enum {string} */
@@ -1209,6 +1274,7 @@ export interface components {
             updated_at: string;
             /** Format: date */
             due_on?: string;
+            /** Format: int32 */
             rating?: number;
             rateable: boolean;
         };
@@ -1266,7 +1332,10 @@ export interface components {
             download_url?: string;
             /** @description SHA-256 of the PDF the link serves */
             pdf_sha256: string;
-            /** @description verifications so far */
+            /**
+             * Format: int64
+             * @description verifications so far
+             */
             usage_count: number;
             /** @description what the certificate states, as signed in its JWS */
             facts: {
@@ -1276,8 +1345,12 @@ export interface components {
                  */
                 status: "01" | "02" | "03" | "04" | "05" | "06" | "99";
                 status_label: string;
+                /** Format: int64 */
                 balance_fen: number;
-                /** @description months deposited without a gap up to the last */
+                /**
+                 * Format: int32
+                 * @description months deposited without a gap up to the last
+                 */
                 continuous_months: number;
                 has_loan: boolean;
             };
@@ -1314,7 +1387,10 @@ export interface components {
             download_url?: string;
             /** @description SHA-256 of the PDF the link serves */
             pdf_sha256: string;
-            /** @description verifications so far */
+            /**
+             * Format: int64
+             * @description verifications so far
+             */
             usage_count: number;
             /** @description what the certificate states, as signed in its JWS */
             facts: {
@@ -1324,8 +1400,12 @@ export interface components {
                  */
                 status: "01" | "02" | "03" | "04" | "05" | "06" | "99";
                 status_label: string;
+                /** Format: int64 */
                 balance_fen: number;
-                /** @description months deposited without a gap up to the last */
+                /**
+                 * Format: int32
+                 * @description months deposited without a gap up to the last
+                 */
                 continuous_months: number;
                 has_loan: boolean;
             };
@@ -1405,6 +1485,9 @@ export interface components {
         Tokens: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestID"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 [name: string]: unknown;
             };
             content: {
@@ -1413,6 +1496,61 @@ export interface components {
         };
         /** @description a problem (RFC 9457) */
         Problem: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description over a rate limit (`rate_limited`), or too many identity checks */
+        TooManyRequests: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "Retry-After": components["headers"]["RetryAfterSent"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `auth.locked`: too many failed sign-ins; Retry-After says when to try again */
+        Locked: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "Retry-After": components["headers"]["RetryAfterSent"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description the core, Redis or the service is not available now; `Retry-After` when it is known (`service.unavailable`, `core.maintenance`, `service.outside_hours`) */
+        Unavailable: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description a problem (RFC 9457) from an operations route, which is not rate limited */
+        OpsProblem: {
             headers: {
                 "X-Request-ID": components["headers"]["RequestID"];
                 [name: string]: unknown;
@@ -1431,12 +1569,23 @@ export interface components {
          *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
          */
         IdempotencyKey: string;
+        /** @description a certificate id; any other shape is 404 */
         CertificateID: string;
         /** @description the verify code, e.g. 7KQ2-M9XD-4T8W-J3HR */
         VerifyCode: string;
     };
     requestBodies: never;
     headers: {
+        /** @description the request budget of the route's tightest policy; sent on every response that reached the rate limiter (not on a 401/403 from the token check before it) */
+        RateLimitLimit: string;
+        /** @description what is left of that budget */
+        RateLimitRemaining: string;
+        /** @description seconds until the budget is whole again */
+        RateLimitReset: string;
+        /** @description seconds to wait before trying again */
+        RetryAfter: string;
+        /** @description seconds to wait before trying again; always sent with this answer */
+        RetryAfterSent: string;
         /** @description the request id; a well-formed incoming one is kept */
         RequestID: string;
         /** @description personal data; no cache may keep it */
@@ -1476,6 +1625,7 @@ export interface operations {
                     };
                 };
             };
+            500: components["responses"]["OpsProblem"];
         };
     };
     readyz: {
@@ -1503,8 +1653,9 @@ export interface operations {
                     };
                 };
             };
-            503: components["responses"]["Problem"];
-            default: components["responses"]["Problem"];
+            500: components["responses"]["OpsProblem"];
+            503: components["responses"]["OpsProblem"];
+            default: components["responses"]["OpsProblem"];
         };
     };
     metrics: {
@@ -1526,6 +1677,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            500: components["responses"]["OpsProblem"];
         };
     };
     openapi: {
@@ -1547,6 +1699,7 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+            500: components["responses"]["OpsProblem"];
         };
     };
     loanCalculator: {
@@ -1570,6 +1723,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1577,6 +1733,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1593,6 +1751,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,15 +1764,19 @@ export interface operations {
                             /** @constant */
                             crv: "Ed25519";
                             x: string;
+                            /** @description <purpose>-<yyyymmdd>-<8 hex> */
                             kid: string;
                             /** @constant */
                             alg: "EdDSA";
-                            use?: string;
-                            key_ops?: string[];
+                            /** @constant */
+                            use?: "sig";
+                            key_ops?: "verify"[];
                         }[];
                     };
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1634,15 +1799,23 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Tokens"] | {
                         binding_token: string;
+                        /** Format: int32 */
                         expires_in: number;
                     };
                 };
             };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1656,7 +1829,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description 2–30 characters, as on the ID card */
                     name: string;
+                    /** @description GB 11643, check digit validated */
                     id_number: string;
                     /** @description a verify_id from POST /api/v1/auth/face-checks, or a face: token in the sandbox */
                     face_result?: string;
@@ -1666,6 +1841,11 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1679,7 +1859,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description 2–30 characters, as on the ID card */
                     name?: string;
+                    /** @description GB 11643, check digit validated */
                     id_number?: string;
                 };
             };
@@ -1689,16 +1871,27 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         verify_id: string;
-                        /** @description seconds the face result stays usable */
+                        /**
+                         * Format: int32
+                         * @description seconds the face result stays usable
+                         */
                         expires_in: number;
                     };
                 };
             };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1712,12 +1905,18 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description a verify_id from POST /api/v1/auth/face-checks, or a face: liveness token */
                     face_result: string;
                 };
             };
         };
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1734,12 +1933,18 @@ export interface operations {
                     /** @description unified social credit code (GB 32100) */
                     unit_code: string;
                     operator_id: string;
+                    /** Format: password */
                     password: string;
                 };
             };
         };
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1751,7 +1956,7 @@ export interface operations {
                 /** @description Unix seconds */
                 "X-Kiosk-Timestamp": string;
                 "X-Kiosk-Nonce": string;
-                /** @description base64 Ed25519 signature */
+                /** @description base64 (standard, or URL-safe unpadded) Ed25519 signature */
                 "X-Kiosk-Signature": string;
             };
             path?: never;
@@ -1760,6 +1965,10 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1773,7 +1982,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description GB 11643, check digit validated */
                     id_number: string;
+                    /** @description 2–30 characters, as on the ID card */
                     name: string;
                     face_token: string;
                 };
@@ -1781,6 +1992,11 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1795,12 +2011,17 @@ export interface operations {
             content: {
                 "application/json": {
                     client_id: string;
+                    /** Format: password */
                     client_secret: string;
                 };
             };
         };
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1820,6 +2041,10 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1836,10 +2061,17 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1856,6 +2088,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1870,6 +2105,10 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1889,6 +2128,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -1899,6 +2141,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1918,6 +2162,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -1928,6 +2175,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1954,6 +2203,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -1965,6 +2217,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1984,6 +2238,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -1993,6 +2250,8 @@ export interface operations {
             };
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2015,6 +2274,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2025,6 +2287,8 @@ export interface operations {
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2041,6 +2305,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2049,8 +2316,11 @@ export interface operations {
                         name: string;
                         account_number: string;
                         status: string;
+                        /** Format: int32 */
                         staff_count: number;
+                        /** Format: int32 */
                         unit_rate_bp: number;
+                        /** Format: int32 */
                         personal_rate_bp: number;
                         paid_up_to: string;
                         /**
@@ -2063,6 +2333,10 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2079,6 +2353,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2089,6 +2366,10 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2111,6 +2392,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2125,6 +2409,8 @@ export interface operations {
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2163,6 +2449,9 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     /** @description the certificate */
                     Location?: string;
@@ -2180,8 +2469,9 @@ export interface operations {
             409: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
-            503: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2193,6 +2483,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description a certificate id; any other shape is 404 */
                 id: components["parameters"]["CertificateID"];
             };
             cookie?: never;
@@ -2203,6 +2494,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2213,6 +2507,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2224,6 +2520,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description a certificate id; any other shape is 404 */
                 id: components["parameters"]["CertificateID"];
             };
             cookie?: never;
@@ -2234,6 +2531,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2244,6 +2544,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2263,6 +2565,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2285,8 +2590,9 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
-            503: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2307,6 +2613,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2318,8 +2627,9 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
-            503: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2342,6 +2652,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2355,7 +2668,8 @@ export interface operations {
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2381,9 +2695,10 @@ export interface operations {
                 "application/json": {
                     /** @enum {string} */
                     type: "rent" | "purchase" | "loan_repayment" | "retirement" | "critical_illness" | "leaving_city" | "closing";
+                    /** Format: int64 */
                     amount_fen: number;
                     payout: {
-                        /** @description the id of one of the caller's payout accounts */
+                        /** @description the id of one of the caller's payout accounts; any other (malformed ones too) is 422 withdrawal.payout_account_unknown */
                         account_id: string;
                     };
                     evidence_refs?: string[];
@@ -2395,6 +2710,9 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     /** @description the application */
                     Location?: string;
@@ -2413,8 +2731,9 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
-            503: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2426,6 +2745,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description an application id; any other shape is 404 */
                 id: string;
             };
             cookie?: never;
@@ -2436,6 +2756,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2446,7 +2769,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2458,6 +2782,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description an application id; any other shape is 404 */
                 id: string;
             };
             cookie?: never;
@@ -2468,6 +2793,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2479,8 +2807,9 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
-            503: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2503,6 +2832,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2516,7 +2848,8 @@ export interface operations {
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2528,6 +2861,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description a case id; any other shape is 404 */
                 id: string;
             };
             cookie?: never;
@@ -2535,6 +2869,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** Format: int32 */
                     level: number;
                     comment?: string;
                 };
@@ -2545,6 +2880,9 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2558,7 +2896,8 @@ export interface operations {
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2575,6 +2914,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2585,7 +2927,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2605,6 +2948,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2616,7 +2962,8 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2633,6 +2980,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2644,6 +2994,8 @@ export interface operations {
             };
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2667,6 +3019,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2680,7 +3035,8 @@ export interface operations {
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2692,6 +3048,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description a certificate id; any other shape is 404 */
                 id: components["parameters"]["CertificateID"];
             };
             cookie?: never;
@@ -2702,6 +3059,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     /** @description attachment; filename=... */
                     "Content-Disposition"?: string;
@@ -2714,7 +3074,8 @@ export interface operations {
             400: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2737,6 +3098,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2745,7 +3109,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2768,6 +3133,9 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
@@ -2779,6 +3147,9 @@ export interface operations {
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2789,12 +3160,17 @@ export interface operations {
             404: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/html": string;
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
