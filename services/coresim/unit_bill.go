@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -302,12 +304,12 @@ func (s *Sim) declare(ctx context.Context, c call, kind string) (int, any, error
 		switch st := u.status(m, open); {
 		case m > open:
 			return nil, refuse(core.ErrMonthNotOpen, "the month has not begun")
-		case st == core.BillPending || st == core.BillCollecting || st == core.BillPaid:
-			return nil, refuse(core.ErrAlreadyDeclared, "the month is declared, being collected or paid")
 		case kind == core.BillRegular && m < open:
 			return nil, refuse(core.ErrOverdue, "the month is in arrears: supplement it")
 		case kind == core.BillSupplement && m == open:
 			return nil, refuse(core.ErrNotOverdue, "the month is not in arrears")
+		case st == core.BillPending || st == core.BillCollecting || st == core.BillPaid:
+			return nil, refuse(core.ErrAlreadyDeclared, "the month is declared, being collected or paid")
 		case in.BillVersion != u.version():
 			return nil, refuse(core.ErrBillChanged, "the bill changed since that version")
 		}
@@ -361,7 +363,8 @@ func (s *Sim) settleUnit(ctx context.Context, code string, now time.Time) error 
 				extra += f.Latency
 			}
 		}
-		for m := range u.bills {
+		// Oldest first, so the ledger's order depends on the data alone.
+		for _, m := range slices.Sorted(maps.Keys(u.bills)) {
 			b := u.bills[m]
 			if b.status == core.BillPending {
 				at := time.Unix(0, b.declared).Add(s.collectWait)

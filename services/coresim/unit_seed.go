@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/errgroup"
 
 	"handheld/services/core"
 )
@@ -90,8 +91,10 @@ func seededUnitCount(large bool) int {
 const unitStaffRegions = "330103 330104 330181 330184 "
 
 // unitStaffPerson is staff member k of the seeded units (k counts across
-// them): the generator's person with its own id space.
-func unitStaffPerson(k int, u seededUnit, p core.Policy) genPerson {
+// them; j within its unit): the generator's person with its own id space.
+// In units of 50 and more the second has left (sealed) and the third is
+// frozen, so every unit large enough shows both.
+func unitStaffPerson(k, j int, u seededUnit, p core.Policy) genPerson {
 	g := generatedPerson(k, unitsSeed)
 	day := (k/500*7919 + int(unitsSeed%birthDays)) % birthDays
 	birth := time.Date(1966, time.January, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day)
@@ -103,6 +106,12 @@ func unitStaffPerson(k int, u seededUnit, p core.Policy) genPerson {
 	if u.size <= 3 {
 		g.baseFen = p.MinBaseFen + 100*int64(mix(unitsSeed, k, 30)%1500) // a shop pays near the minimum
 		g.status, g.lastAgo = core.StatusNormal, 0
+	}
+	if u.size >= 50 && j == 1 {
+		g.status, g.lastAgo = core.StatusSealed, 3
+	}
+	if u.size >= 50 && j == 2 {
+		g.status, g.lastAgo = core.StatusFrozen, 0
 	}
 	g.baseFen = min(max(g.baseFen, p.MinBaseFen), p.MaxBaseFen)
 	if g.status == core.StatusSealed && g.lastAgo >= unitHistoryMonths {
@@ -131,16 +140,21 @@ func (s *Sim) seedUnitSet(ctx context.Context, key string, large bool) error {
 	}
 	began := time.Now()
 	units := seededUnits()
+	// Hashing is most of a small seed's time: one goroutine per operator.
 	hashes := make([]string, len(units))
+	var g errgroup.Group
 	for i, u := range units {
 		if u.large != large {
 			continue
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(u.password), s.bcryptCost)
-		if err != nil {
-			return fmt.Errorf("coresim: hash unit password: %w", err)
-		}
-		hashes[i] = string(h)
+		g.Go(func() error {
+			h, err := bcrypt.GenerateFromPassword([]byte(u.password), s.bcryptCost)
+			hashes[i] = string(h)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("coresim: hash unit password: %w", err)
 	}
 	now := s.now()
 	last := monthOf(now) - 1
@@ -217,7 +231,7 @@ func seedUnit(ctx context.Context, tx *sql.Tx, u seededUnit, k int, hash string,
 	defer bulk.Close()
 	deposits := &depositWriter{one: one, bulk: bulk}
 	for j := range u.size {
-		g := unitStaffPerson(k+j, u, p)
+		g := unitStaffPerson(k+j, j, u, p)
 		if _, err := person.ExecContext(ctx, g.personID, g.name, g.idNumber, g.phone, g.card, g.face); err != nil {
 			return err
 		}
@@ -313,4 +327,26 @@ func deriveUnitHistory(ctx context.Context, tx *sql.Tx, unitCode string, from mo
 		}
 	}
 	return nil
+}
+
+// UnitPersonas are the seeded units' operators, the large units' only when
+// Config.LargeUnits seeded them: how to sign in and what each unit shows.
+func (s *Sim) UnitPersonas() []Persona {
+	var out []Persona
+	for _, u := range seededUnits() {
+		if u.large && !s.largeUnits {
+			continue
+		}
+		out = append(out, Persona{Role: "employer", Name: u.operatorName, UnitCode: u.code(),
+			OperatorID: u.operatorID, Password: u.password, Notes: u.name + ": " + u.notes})
+	}
+	return out
+}
+
+// GeneratedUnitPersona is generated unit u's operator, as a load test
+// signs in to the employer app: 50 staff, paid up to the last month.
+func GeneratedUnitPersona(u int, seed int64) Persona {
+	g := generatedUnit(u, seed)
+	return Persona{Role: "employer", Name: "操作员", UnitCode: g.code, OperatorID: GeneratedOperatorID,
+		Password: GeneratedOperatorPassword, Notes: fmt.Sprintf("generated unit #%d: %s, %d staff", u, g.name, GeneratedStaffPerUnit)}
 }

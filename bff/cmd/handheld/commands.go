@@ -41,6 +41,9 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	exit := fs.Bool("exit", false, "exit after --generate instead of serving")
 	review := fs.Duration("review-delay", 0, "how long a withdrawal waits for its decision (0: 30s)")
 	payout := fs.Duration("payout-delay", 0, "how long an approved withdrawal waits to be paid (0: 2m)")
+	large := fs.Bool("large-units", false, "also seed the 500- and 5,000-person employers")
+	collect := fs.Duration("collect-delay", 0, "how long a declared bill waits for the bank to start collecting (0: 1m)")
+	settle := fs.Duration("settle-delay", 0, "how long the bank's collection takes (0: 2m)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,14 +56,17 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	sim, err := coresim.Open(ctx, coresim.Config{
-		Path:        *db,
-		Keys:        map[string][]byte{cfg.CoreKeyID: []byte(secret)},
-		Faults:      cfg.CoresimFaults,
-		Maintenance: cfg.CoresimMaintenance,
-		ReviewDelay: *review,
-		PayoutDelay: *payout,
-		Now:         time.Now,
-		Logger:      log,
+		Path:         *db,
+		Keys:         map[string][]byte{cfg.CoreKeyID: []byte(secret)},
+		Faults:       cfg.CoresimFaults,
+		Maintenance:  cfg.CoresimMaintenance,
+		ReviewDelay:  *review,
+		PayoutDelay:  *payout,
+		LargeUnits:   *large,
+		CollectDelay: *collect,
+		SettleDelay:  *settle,
+		Now:          time.Now,
+		Logger:       log,
 	})
 	if err != nil {
 		return err
