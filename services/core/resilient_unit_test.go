@@ -22,13 +22,19 @@ func TestReaderUnitReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads := []func() (any, error){
-		func() (any, error) { p, _, err := rig.reader.Roster(ctx, firm.UnitCode, q); return p.Items[0].PersonID, err },
+		func() (any, error) {
+			p, _, err := rig.reader.Roster(ctx, firm.UnitCode, q)
+			return p.Items[0].PersonID, err
+		},
 		func() (any, error) { a, _, err := rig.reader.UnitAccount(ctx, firm.UnitCode); return a.StaffCount, err },
 		func() (any, error) {
 			m, _, err := rig.reader.StaffMember(ctx, firm.UnitCode, direct.Items[1].PersonID)
 			return m.PersonID, err
 		},
-		func() (any, error) { y, _, err := rig.reader.Remittances(ctx, firm.UnitCode, 2025); return len(y.Items), err },
+		func() (any, error) {
+			y, _, err := rig.reader.Remittances(ctx, firm.UnitCode, 2025)
+			return len(y.Items), err
+		},
 		func() (any, error) { a, _, err := rig.reader.Arrears(ctx, firm.UnitCode); return len(a.Items), err },
 		func() (any, error) {
 			l, _, err := rig.reader.UnitLedger(ctx, firm.UnitCode, core.LedgerQuery{Limit: 2})

@@ -242,8 +242,10 @@ func seedUnit(ctx context.Context, tx *sql.Tx, u seededUnit, k int, hash string,
 			plan.lastRemit = min(paidUpTo, last-month(g.lastAgo))
 			sealedMonth, reason = plan.lastRemit.String(), core.LeaveResigned
 		}
-		// Most joined before the year on record; some during it.
-		plan.first = last - unitHistoryMonths + 1 - month(mix(unitsSeed, k+j, 31)%24)
+		// Most were there all the year on record; some joined during it.
+		// (Their accounts start with it: older history would only slow
+		// the seed of the 5,000-person unit.)
+		plan.first = last - unitHistoryMonths + 1
 		if mix(unitsSeed, k+j, 32)%10 == 0 {
 			plan.first = last - month(mix(unitsSeed, k+j, 33)%unitHistoryMonths)
 		}
