@@ -100,8 +100,9 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// demo prints the simulator's demo personas, one JSON object per line, with
-// the fields a client needs to log in as them on the embedded default.
+// demo prints the simulator's demo personas and the seeded units'
+// operators, one JSON object per line, with the fields a client needs to
+// log in as them on the embedded default.
 func demo(ctx context.Context, stdout io.Writer) error {
 	sim, err := coresim.Open(ctx, coresim.Config{Now: time.Now})
 	if err != nil {
@@ -110,7 +111,7 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	defer sim.Close()
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	for _, p := range sim.Personas() {
+	for _, p := range append(sim.Personas(), sim.UnitPersonas()...) {
 		line := map[string]string{"role": p.Role, "notes": p.Notes}
 		for k, v := range map[string]string{"name": p.Name, "id_number": p.IDNumber, "unit_code": p.UnitCode,
 			"operator_id": p.OperatorID, "password": p.Password, "face_token": p.FaceToken} {
