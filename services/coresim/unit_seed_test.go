@@ -116,6 +116,19 @@ func TestUnitOperatorsSignIn(t *testing.T) {
 			t.Errorf("%s: %d %s", p.Notes, resp.StatusCode, b)
 		}
 	}
+	// A generated unit's business works from its roster alone: the open
+	// month's bill, every earlier month paid, no arrears.
+	gen := GeneratedUnitPersona(1, 5).UnitCode
+	var bill core.Bill
+	h.get(strings.Replace(path(core.PathBill, gen), "{month}", "2026-11", 1), &bill)
+	if bill.Status != core.BillOpen || bill.Headcount == 0 || bill.Headcount > GeneratedStaffPerUnit {
+		t.Errorf("a generated unit's bill: %s, %d people", bill.Status, bill.Headcount)
+	}
+	var acc core.UnitAccount
+	h.get(path(core.PathUnitAccount, gen), &acc)
+	if acc.ArrearsMonths != 0 || acc.PaidUpTo != "2026-10" || acc.BankName == "" || acc.MonthlyFen != bill.TotalFen {
+		t.Errorf("a generated unit's account: %+v", acc)
+	}
 }
 
 func TestPolicyIsChecked(t *testing.T) {
