@@ -22,6 +22,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/miniprogram"
 	mpconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	"go.opentelemetry.io/otel/trace"
 
 	"handheld/services/kv"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives sandbox messages and token cache trouble; nil discards.
 	Logger *slog.Logger
+	// Tracer makes each HTTP exchange with WeChat a client span. WeChat is a
+	// third party: no trace context is sent to it. Nil: no spans.
+	Tracer trace.TracerProvider
 }
 
 // Session is who WeChat says signed in. The session_key WeChat also returns
@@ -123,6 +127,9 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	rt, err := newRoute(cfg.APIBase, cfg.Timeout)
+	if err == nil && cfg.Tracer != nil {
+		rt.tracer = cfg.Tracer.Tracer("handheld/wechat")
+	}
 	if err != nil {
 		return nil, err
 	}
