@@ -137,6 +137,12 @@ func (o options) otelsql(system string) []otelsql.Option {
 			OmitConnPrepare:      true,
 			OmitRows:             true,
 			DisableErrSkip:       true,
+			// Statements outside any trace (migrations, the outbox's
+			// claims, the audit writer's batches) make no span: alone,
+			// each would be a one-span trace filling the collector.
+			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+				return trace.SpanContextFromContext(ctx).IsValid()
+			},
 		}),
 	}
 }
