@@ -16,14 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/account"
-	"handheld/services/cases"
 	"handheld/services/certpdf"
 	"handheld/services/core"
 	"handheld/services/coresim"
@@ -98,6 +96,7 @@ func (a *App) openStore(ctx context.Context) (*store.Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	a.closers = append(a.closers, s.Close)
+	a.metrics.watchStore(s.DB())
 	s = s.WithSealer(ring)
 	if a.cfg.Profile == ProfileEmbedded {
 		if err := s.Migrate(ctx); err != nil {
@@ -197,6 +196,7 @@ func (a *App) openRedis() (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redis tracing: %w", err)
 		}
 	}
+	a.metrics.watchRedis(c)
 	// One round trip now: a Cluster client learns the slot map, a Sentinel
 	// client the primary, before the first request depends on either. A
 	// Redis that is down is not fatal — limits fall back in process and
@@ -231,13 +231,14 @@ func (a *App) openReader(c *core.Client, store kv.Store, secret []byte) (*core.R
 	rc.Secret = cacheKey[:]
 	rc.Now = time.Now
 	rc.Logger = a.log.With("component", "core-reader")
-	rc.OnBreakerChange = a.metrics.breakerChange
+	rc.OnRetry = a.metrics.coreRetry
 	rc.OnStale = a.metrics.staleRead
 	rc.OnCache = a.metrics.cacheRead
 	reader, err := core.NewReader(c, rc, store)
 	if err != nil {
 		return nil, fmt.Errorf("core_reads: %w", err)
 	}
+	a.metrics.watchBreakers(reader.BreakerStates)
 	return reader, nil
 }
 
@@ -343,36 +344,4 @@ func (h homeApplications) InFlight(ctx context.Context, subject string) ([]accou
 			Status: x.Status, SubmittedAt: x.CreatedAt, DueOn: x.DueOn})
 	}
 	return out, nil
-}
-
-// satisfactionGauge is the centre's 满意率: ratings at "basically
-// satisfied" or better over all ratings, read from the store (shared by
-// every replica) at most every 10 seconds.
-func satisfactionGauge(c *cases.Service) prometheus.Collector {
-	var (
-		mu    sync.Mutex // scrapes may run at once
-		last  time.Time
-		value float64
-	)
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "handheld_case_satisfaction_ratio",
-		Help: "Rated cases at level 3 (basically satisfied) or above, over all rated cases; 1 when none is rated.",
-	}, func() float64 {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(last) < 10*time.Second {
-			return value
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		rated, satisfied, err := c.Satisfaction(ctx)
-		if err != nil {
-			return value
-		}
-		last, value = time.Now(), 1
-		if rated > 0 {
-			value = float64(satisfied) / float64(rated)
-		}
-		return value
-	})
 }

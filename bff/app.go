@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	// Every line logged with a request's context names the request and its
 	// trace.
 	log = slog.New(tracing.LogHandler(log.Handler()))
-	a := &App{cfg: cfg, log: log, metrics: newMetrics()}
+	a := &App{cfg: cfg, log: log, metrics: newMetrics(cfg.Version)}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -152,7 +152,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	shared := openKV(cfg, a.redis, secret)
 	wx, err := wechat.New(wechat.Config{AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, APIBase: cfg.WeChatAPIBase,
-		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat"), Tracer: a.tracer}, shared)
+		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat"),
+		Observe: a.metrics.wechatCall, Tracer: a.tracer}, shared)
 	if err != nil {
 		return nil, fmt.Errorf("wechat: %w", err)
 	}
@@ -221,8 +222,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, fmt.Errorf("withdrawals: %w", err)
 	}
-	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now})
-	a.metrics.registry.MustRegister(satisfactionGauge(u.cases))
+	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
+		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
 		Reader: reader, People: u.identity, Audit: trail, Applications: homeApplications{u.withdrawals},
 		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
@@ -279,6 +280,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
+	a.metrics.watchOutbox(a.outbox.Backlog, logger("metrics"))
 	return a, nil
 }
 

@@ -178,6 +178,11 @@ type Config struct {
 
 	LogLevel string `env:"HANDHELD_LOG_LEVEL" yaml:"log_level"`
 
+	// Version is the build's version, which main sets from its -ldflags
+	// value; it is no setting (neither environment nor file sets it) and
+	// shows in handheld_build_info and the start-up dump as "version".
+	Version string `yaml:"-"`
+
 	// Tracing (docs/operations.md §Tracing), under OpenTelemetry's standard
 	// names. Off unless TracesExporter is otlp or console; the OTLP
 	// exporter reads OTEL_EXPORTER_OTLP_ENDPOINT and its other
@@ -188,7 +193,8 @@ type Config struct {
 	ServiceName      string `env:"OTEL_SERVICE_NAME" yaml:"service_name"`
 	// TracerProvider, set in code only (tests and benchmarks record spans
 	// with one), replaces the provider the variables above would build;
-	// its owner flushes and shuts it down.
+	// its owner flushes and shuts it down. The start-up dump says whether
+	// it is set, as "tracerprovider".
 	TracerProvider trace.TracerProvider `yaml:"-"`
 }
 
@@ -561,9 +567,12 @@ func (c Config) Redacted() map[string]string {
 		if name == "" {
 			name, _, _ = strings.Cut(f.Tag.Get("yaml"), ",")
 		}
+		if name == "-" { // set by the program, not by a setting
+			name = strings.ToLower(f.Name)
+		}
 		fv := v.Field(i)
-		if name == "-" { // set in code only: whether it is
-			out[f.Name] = map[bool]string{true: "unset", false: "set"}[fv.IsNil()]
+		if fv.Kind() == reflect.Interface { // set in code only: whether it is
+			out[name] = map[bool]string{true: "unset", false: "set"}[fv.IsNil()]
 			continue
 		}
 		val := fmt.Sprint(fv.Interface())

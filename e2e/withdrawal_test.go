@@ -195,8 +195,8 @@ func TestWithdrawalFromApplicationToPayout(t *testing.T) {
 		t.Fatalf("rating %d %s", r.StatusCode, r.body)
 	}
 	wantProblem(t, rate(4), 409, "rating.already_rated")
-	if m := e.do("GET", "/metrics", nil, nil); !strings.Contains(string(m.body), "handheld_case_satisfaction_ratio 1") {
-		t.Errorf("metrics lack the satisfaction ratio of 1")
+	if m := e.do("GET", "/metrics", nil, nil); !strings.Contains(string(m.body), `handheld_case_ratings_total{level="5"} 1`+"\n") {
+		t.Errorf("metrics lack the one rating at level 5:\n%s", grep(string(m.body), "ratings_total"))
 	}
 
 	// Another person sees none of it.

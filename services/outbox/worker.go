@@ -116,6 +116,7 @@ const (
 type Worker struct {
 	store          *store.Store
 	topics         map[TopicName]Topic
+	order          []TopicName // the topics as configured, for Backlog
 	claimSQL       string
 	claimArgs      []any // the topic names the claim's placeholders bind
 	batch          int
@@ -192,6 +193,7 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		store:          cfg.Store,
 		topics:         topics,
+		order:          topicNames(cfg.Topics),
 		batch:          or(cfg.Batch, defaultBatch),
 		lease:          or(cfg.Lease, defaultLease),
 		idle:           or(cfg.Idle, defaultIdle),

@@ -56,6 +56,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives sandbox messages and token cache trouble; nil discards.
 	Logger *slog.Logger
+	// Observe, when set, is told of every call that went to WeChat: the
+	// API ("jscode2session", "stable_token", ...) and one of the Result
+	// values, for a metric. Sandbox answers and codes refused before any
+	// request are not calls. It must be quick.
+	Observe func(api, result string)
 	// Tracer makes each HTTP exchange with WeChat a client span. WeChat is a
 	// third party: no trace context is sent to it. Nil: no spans.
 	Tracer trace.TracerProvider
@@ -91,6 +96,7 @@ type Client struct {
 	mp      *miniprogram.MiniProgram
 	tokens  *tokenSource
 	log     *slog.Logger
+	observe func(api, result string)
 }
 
 // New validates cfg and builds a Client. tokens holds the shared access
@@ -144,6 +150,7 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		live:    live,
 		route:   rt,
 		log:     cfg.Logger,
+		observe: cfg.Observe,
 	}
 	c.tokens = &tokenSource{
 		appID:  cfg.AppID,
@@ -153,6 +160,7 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		now:    cfg.Now,
 		log:    cfg.Logger,
 		scrub:  c.scrub,
+		called: c.called,
 	}
 	// The library insists on a cache for its default token handle, which
 	// is replaced on the next line; the cache is never used.
