@@ -31,8 +31,8 @@ func Trace(tp trace.TracerProvider) fiber.Handler {
 		method := c.Method()
 		opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", method))}
-		if tp := c.Get("traceparent"); tp != "" {
-			if sc := tracing.Extract(http.Header{"Traceparent": {tp}}); sc.IsValid() {
+		if incoming := c.Get("traceparent"); incoming != "" {
+			if sc := tracing.Extract(http.Header{"Traceparent": {incoming}}); sc.IsValid() {
 				opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
 			}
 		}
