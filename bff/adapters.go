@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"handheld/locales"
@@ -29,6 +30,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/store"
 	"handheld/services/token"
+	"handheld/services/tracing"
 	"handheld/services/withdrawal"
 	"handheld/templates"
 )
@@ -59,6 +61,29 @@ func hashSecret(cfg Config) ([]byte, error) {
 	return b, nil
 }
 
+// openTracing is the tracer provider: the one the configuration injects,
+// else the one the OTEL_* settings describe (the id-only provider when
+// tracing is off), flushed at Close.
+func (a *App) openTracing(ctx context.Context) (*tracing.Provider, error) {
+	if a.cfg.TracerProvider != nil {
+		return tracing.Injected(a.cfg.TracerProvider), nil
+	}
+	tp, err := tracing.Open(ctx, a.cfg.tracing(), a.log.With("component", "tracing"))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, tp.Close)
+	return tp, nil
+}
+
+// storeOptions traces statements when spans are kept.
+func (a *App) storeOptions() []store.Option {
+	if !a.tracer.Recording {
+		return nil
+	}
+	return []store.Option{store.WithTracing(a.tracer)}
+}
+
 // openStore opens the store with its sealing ring; on the embedded profile
 // it also migrates and runs the sealing step.
 func (a *App) openStore(ctx context.Context) (*store.Store, error) {
@@ -66,7 +91,7 @@ func (a *App) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, a.cfg.StoreDSN())
+	s, err := store.Open(ctx, a.cfg.StoreDSN(), a.storeOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -101,6 +126,7 @@ func (a *App) openCore(ctx context.Context) (*core.Client, *coresim.Sim, error) 
 		Timeout: a.cfg.CoreTimeout,
 		Now:     time.Now,
 		Observe: a.metrics.observeCore,
+		Tracer:  a.tracer,
 	}
 	var sim *coresim.Sim
 	if a.cfg.CoreURL == "" {
@@ -163,6 +189,13 @@ func (a *App) openRedis() (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
 	}
 	a.closers = append(a.closers, c.Close)
+	if a.tracer.Recording {
+		// Spans name the command only: keys are hashed, but values can
+		// hold what a person sent.
+		if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(a.tracer), redisotel.WithDBStatement(false)); err != nil {
+			return nil, fmt.Errorf("redis tracing: %w", err)
+		}
+	}
 	a.metrics.watchRedis(c)
 	// One round trip now: a Cluster client learns the slot map, a Sentinel
 	// client the primary, before the first request depends on either. A

@@ -47,6 +47,7 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{"ratelimit", "a trivial route with rate limiting in Redis vs the same route unlimited", benchRateLimit},
 		{"account", "full-stack GET /me/account (JWT, revocation, limits in Redis, core over HTTP at 0 ms, masking, audit) vs a bare Fiber hello world", benchAccount},
+		{"tracing", "GET /me/account with tracing on at 10 % sampling (OTLP/HTTP to a local sink) vs off, alternating", benchTracing},
 		{"home", "GET /me/home with core latencies injected per part", benchHome},
 		{"burst", "100 concurrent identical reads for one subject", benchBurst},
 		{"certificate", "certificate issuance end to end: core facts over HTTP, PDF, signature, store", benchCertificate},

@@ -103,9 +103,15 @@ func (s *Sim) serve(group, route string, fn endpoint) http.Handler {
 		if reqID != "" {
 			w.Header().Set(core.HeaderRequestID, reqID)
 		}
+		// The caller's W3C trace context, logged as a real core would to
+		// join the BFF's trace: at most a traceparent's 55 characters.
+		traceParent := r.Header.Get("traceparent")
+		if len(traceParent) > 55 || !printable(traceParent) {
+			traceParent = ""
+		}
 		status := s.answer(w, r, group, fn)
 		s.log.Debug("coresim call", "group", group, "route", route, "status", status,
-			"ms", time.Since(started).Milliseconds(), "request_id", reqID)
+			"ms", time.Since(started).Milliseconds(), "request_id", reqID, "traceparent", traceParent)
 	})
 }
 

@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"handheld/services"
 	"handheld/services/store"
 )
@@ -83,6 +86,9 @@ type Config struct {
 	// constants), for a metric. It runs on the delivering goroutine: keep
 	// it quick. May be nil.
 	Observe func(topic, outcome string)
+	// Tracer makes each delivery a span in the trace that enqueued it.
+	// Default: none (a no-op provider).
+	Tracer trace.TracerProvider
 }
 
 // Defaults for Config.
@@ -122,6 +128,7 @@ type Worker struct {
 	now            func() time.Time
 	jitter         func() float64
 	log            *slog.Logger
+	tracer         trace.Tracer
 	observe        func(topic, outcome string)
 
 	rec     *recorder     // writes outcomes, batched
@@ -222,6 +229,11 @@ func New(cfg Config) (*Worker, error) {
 	if w.observe == nil {
 		w.observe = func(string, string) {}
 	}
+	tp := cfg.Tracer
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	w.tracer = tp.Tracer("handheld/outbox")
 	w.claimSQL, w.claimArgs = claimStatement(w.store.Dialect(), cfg.Topics)
 	return w, nil
 }

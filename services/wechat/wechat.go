@@ -22,6 +22,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/miniprogram"
 	mpconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	"go.opentelemetry.io/otel/trace"
 
 	"handheld/services/kv"
 )
@@ -60,6 +61,9 @@ type Config struct {
 	// values, for a metric. Sandbox answers and codes refused before any
 	// request are not calls. It must be quick.
 	Observe func(api, result string)
+	// Tracer makes each HTTP exchange with WeChat a client span. WeChat is a
+	// third party: no trace context is sent to it. Nil: no spans.
+	Tracer trace.TracerProvider
 }
 
 // Session is who WeChat says signed in. The session_key WeChat also returns
@@ -129,6 +133,9 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	rt, err := newRoute(cfg.APIBase, cfg.Timeout)
+	if err == nil && cfg.Tracer != nil {
+		rt.tracer = cfg.Tracer.Tracer("handheld/wechat")
+	}
 	if err != nil {
 		return nil, err
 	}
