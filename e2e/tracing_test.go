@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -156,13 +155,10 @@ func TestRequestLogLinesCarryRequestAndTrace(t *testing.T) {
 		t.Fatalf("account %d %s", r.StatusCode, r.body)
 	}
 	bad := http.Header{"X-Request-ID": {"e2e-logs-request-0002"}}
-	if r := e.do("GET", "/api/v1/me/account", nil, bad); r.StatusCode != 401 {
+	if r := e.bad().do("GET", "/api/v1/me/account", nil, bad); r.StatusCode != 401 {
 		t.Fatalf("account without a token %d", r.StatusCode)
 	}
 
-	var mu sync.Mutex // lines is read once, after the requests
-	mu.Lock()
-	defer mu.Unlock()
 	traces := map[string]map[string]bool{} // request id → trace ids
 	requests := 0
 	for _, line := range strings.Split(e.logs.String(), "\n") {
