@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/handheld
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test e2e bench lint fmt services clean
+.PHONY: run build test e2e bench lint fmt services client client-release clean
 
 ## run: start handheld on the embedded default (simulator, SQLite, in-process limits, WeChat sandbox)
 run: build
@@ -45,6 +45,20 @@ services:
 	@bash .ci/services
 	@bash .ci/browser
 	@bash .ci/poppler
+	@bash .ci/node
+
+## client: regenerate the TypeScript client's types (bff/client/src/schema.ts) from bff/openapi.yaml, then compile and test it
+client:
+	@bash .ci/node
+	cd bff/client && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
+	  && npm run --silent generate && npm run --silent check && npm test --silent
+
+## client-release: bff/openapi.yaml becomes the released API (what breaking changes are measured from), announcements cleared, client regenerated
+client-release:
+	cp bff/openapi.yaml bff/client/released/openapi.yaml
+	sed -i '/^announced:/,$$d' bff/client/announced.yaml && echo 'announced: []' >> bff/client/announced.yaml
+	$(MAKE) client
+	$(GO) test -count=1 ./bff/client/
 
 clean:
 	rm -rf bin var

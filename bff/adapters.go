@@ -16,13 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/account"
-	"handheld/services/cases"
 	"handheld/services/certpdf"
 	"handheld/services/core"
 	"handheld/services/coresim"
@@ -31,6 +30,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/store"
 	"handheld/services/token"
+	"handheld/services/tracing"
 	"handheld/services/withdrawal"
 	"handheld/templates"
 )
@@ -61,6 +61,29 @@ func hashSecret(cfg Config) ([]byte, error) {
 	return b, nil
 }
 
+// openTracing is the tracer provider: the one the configuration injects,
+// else the one the OTEL_* settings describe (the id-only provider when
+// tracing is off), flushed at Close.
+func (a *App) openTracing(ctx context.Context) (*tracing.Provider, error) {
+	if a.cfg.TracerProvider != nil {
+		return tracing.Injected(a.cfg.TracerProvider), nil
+	}
+	tp, err := tracing.Open(ctx, a.cfg.tracing(), a.log.With("component", "tracing"))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, tp.Close)
+	return tp, nil
+}
+
+// storeOptions traces statements when spans are kept.
+func (a *App) storeOptions() []store.Option {
+	if !a.tracer.Recording {
+		return nil
+	}
+	return []store.Option{store.WithTracing(a.tracer)}
+}
+
 // openStore opens the store with its sealing ring; on the embedded profile
 // it also migrates and runs the sealing step.
 func (a *App) openStore(ctx context.Context) (*store.Store, error) {
@@ -68,11 +91,12 @@ func (a *App) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, a.cfg.StoreDSN())
+	s, err := store.Open(ctx, a.cfg.StoreDSN(), a.storeOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	a.closers = append(a.closers, s.Close)
+	a.metrics.watchStore(s.DB())
 	s = s.WithSealer(ring)
 	if a.cfg.Profile == ProfileEmbedded {
 		if err := s.Migrate(ctx); err != nil {
@@ -102,6 +126,7 @@ func (a *App) openCore(ctx context.Context) (*core.Client, *coresim.Sim, error) 
 		Timeout: a.cfg.CoreTimeout,
 		Now:     time.Now,
 		Observe: a.metrics.observeCore,
+		Tracer:  a.tracer,
 	}
 	var sim *coresim.Sim
 	if a.cfg.CoreURL == "" {
@@ -164,6 +189,14 @@ func (a *App) openRedis() (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("HANDHELD_REDIS_URL: %w", err)
 	}
 	a.closers = append(a.closers, c.Close)
+	if a.tracer.Recording {
+		// Spans name the command only: keys are hashed, but values can
+		// hold what a person sent.
+		if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(a.tracer), redisotel.WithDBStatement(false)); err != nil {
+			return nil, fmt.Errorf("redis tracing: %w", err)
+		}
+	}
+	a.metrics.watchRedis(c)
 	// One round trip now: a Cluster client learns the slot map, a Sentinel
 	// client the primary, before the first request depends on either. A
 	// Redis that is down is not fatal — limits fall back in process and
@@ -198,13 +231,14 @@ func (a *App) openReader(c *core.Client, store kv.Store, secret []byte) (*core.R
 	rc.Secret = cacheKey[:]
 	rc.Now = time.Now
 	rc.Logger = a.log.With("component", "core-reader")
-	rc.OnBreakerChange = a.metrics.breakerChange
+	rc.OnRetry = a.metrics.coreRetry
 	rc.OnStale = a.metrics.staleRead
 	rc.OnCache = a.metrics.cacheRead
 	reader, err := core.NewReader(c, rc, store)
 	if err != nil {
 		return nil, fmt.Errorf("core_reads: %w", err)
 	}
+	a.metrics.watchBreakers(reader.BreakerStates)
 	return reader, nil
 }
 
@@ -310,36 +344,4 @@ func (h homeApplications) InFlight(ctx context.Context, subject string) ([]accou
 			Status: x.Status, SubmittedAt: x.CreatedAt, DueOn: x.DueOn})
 	}
 	return out, nil
-}
-
-// satisfactionGauge is the centre's 满意率: ratings at "basically
-// satisfied" or better over all ratings, read from the store (shared by
-// every replica) at most every 10 seconds.
-func satisfactionGauge(c *cases.Service) prometheus.Collector {
-	var (
-		mu    sync.Mutex // scrapes may run at once
-		last  time.Time
-		value float64
-	)
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "handheld_case_satisfaction_ratio",
-		Help: "Rated cases at level 3 (basically satisfied) or above, over all rated cases; 1 when none is rated.",
-	}, func() float64 {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(last) < 10*time.Second {
-			return value
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		rated, satisfied, err := c.Satisfaction(ctx)
-		if err != nil {
-			return value
-		}
-		last, value = time.Now(), 1
-		if rated > 0 {
-			value = float64(satisfied) / float64(rated)
-		}
-		return value
-	})
 }

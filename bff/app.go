@@ -43,6 +43,7 @@ import (
 	"handheld/services/outbox"
 	"handheld/services/ratelimit"
 	"handheld/services/store"
+	"handheld/services/tracing"
 	"handheld/services/wechat"
 	"handheld/services/withdrawal"
 	"handheld/templates"
@@ -65,6 +66,7 @@ type App struct {
 	core    *core.Client
 	sim     *coresim.Sim // embedded profile without CoreURL only
 	redis   redis.UniversalClient
+	tracer  *tracing.Provider
 	closers []func() error
 
 	coreState *coreWatch  // the core's last known reachability, for /healthz and metrics
@@ -95,7 +97,10 @@ type useCases struct {
 // cases, then the routes and the outbox topics. On error everything opened
 // so far is closed again.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
-	a := &App{cfg: cfg, log: log, metrics: newMetrics()}
+	// Every line logged with a request's context names the request and its
+	// trace.
+	log = slog.New(tracing.LogHandler(log.Handler()))
+	a := &App{cfg: cfg, log: log, metrics: newMetrics(cfg.Version)}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -125,7 +130,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, fmt.Errorf("services: %w", err)
 	}
 
-	// Adapters: store, core, keys, Redis and kv, WeChat, audit, limits.
+	// Adapters: tracing, store, core, keys, Redis and kv, WeChat, audit, limits.
+	if a.tracer, err = a.openTracing(ctx); err != nil {
+		return nil, err
+	}
 	if a.store, err = a.openStore(ctx); err != nil {
 		return nil, err
 	}
@@ -144,7 +152,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	shared := openKV(cfg, a.redis, secret)
 	wx, err := wechat.New(wechat.Config{AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, APIBase: cfg.WeChatAPIBase,
-		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat")}, shared)
+		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat"),
+		Observe: a.metrics.wechatCall, Tracer: a.tracer}, shared)
 	if err != nil {
 		return nil, fmt.Errorf("wechat: %w", err)
 	}
@@ -213,8 +222,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, fmt.Errorf("withdrawals: %w", err)
 	}
-	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now})
-	a.metrics.registry.MustRegister(satisfactionGauge(u.cases))
+	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
+		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
 		Reader: reader, People: u.identity, Audit: trail, Applications: homeApplications{u.withdrawals},
 		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
@@ -267,9 +276,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Now:            time.Now,
 		Logger:         logger("outbox"),
 		Observe:        a.metrics.outboxDelivery,
+		Tracer:         a.tracer,
 	}); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
+	a.metrics.watchOutbox(a.outbox.Backlog, logger("metrics"))
 	return a, nil
 }
 
@@ -291,7 +302,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		CaseSensitive:         true,
 		JSONEncoder:           jsonLine,
 	})
-	app.Use(middleware.RequestID(), a.closeWhileDraining,
+	app.Use(middleware.RequestID(), middleware.Trace(a.tracer), a.closeWhileDraining,
 		middleware.Observe(a.metrics, a.log, onError),
 		middleware.Recover(a.log),
 		middleware.ClientIP(u.proxies),

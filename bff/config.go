@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"go.opentelemetry.io/otel/trace"
 	"gopkg.in/yaml.v3"
 
 	"handheld/bff/middleware"
@@ -22,6 +23,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/mask"
 	"handheld/services/ratelimit"
+	"handheld/services/tracing"
 	"handheld/services/withdrawal"
 )
 
@@ -175,6 +177,30 @@ type Config struct {
 	MaxHeaderBytes int           `env:"HANDHELD_MAX_HEADER_BYTES" yaml:"max_header_bytes"`
 
 	LogLevel string `env:"HANDHELD_LOG_LEVEL" yaml:"log_level"`
+
+	// Version is the build's version, which main sets from its -ldflags
+	// value; it is no setting (neither environment nor file sets it) and
+	// shows in handheld_build_info and the start-up dump as "version".
+	Version string `yaml:"-"`
+
+	// Tracing (docs/operations.md §Tracing), under OpenTelemetry's standard
+	// names. Off unless TracesExporter is otlp or console; the OTLP
+	// exporter reads OTEL_EXPORTER_OTLP_ENDPOINT and its other
+	// OTEL_EXPORTER_OTLP_* variables itself.
+	TracesExporter   string `env:"OTEL_TRACES_EXPORTER" yaml:"traces_exporter"`
+	TracesSampler    string `env:"OTEL_TRACES_SAMPLER" yaml:"traces_sampler"`
+	TracesSamplerArg string `env:"OTEL_TRACES_SAMPLER_ARG" yaml:"traces_sampler_arg"`
+	ServiceName      string `env:"OTEL_SERVICE_NAME" yaml:"service_name"`
+	// TracerProvider, set in code only (tests and benchmarks record spans
+	// with one), replaces the provider the variables above would build;
+	// its owner flushes and shuts it down. The start-up dump says whether
+	// it is set, as "tracerprovider".
+	TracerProvider trace.TracerProvider `yaml:"-"`
+}
+
+// tracing is the tracing part of the configuration.
+func (c Config) tracing() tracing.Config {
+	return tracing.Config{Exporter: c.TracesExporter, Sampler: c.TracesSampler, SamplerArg: c.TracesSamplerArg, ServiceName: c.ServiceName}
 }
 
 // KioskDevice is one registered self-service kiosk.
@@ -462,6 +488,9 @@ func (c Config) Validate() error {
 	default:
 		bad("HANDHELD_LOG_LEVEL", "must be debug, info, warn or error")
 	}
+	if err := c.tracing().Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Profile == ProfileProduction {
 		if !strings.HasPrefix(c.DatabaseURL, "postgres") {
 			bad("HANDHELD_DATABASE_URL", "production needs PostgreSQL (postgres://…)")
@@ -538,7 +567,14 @@ func (c Config) Redacted() map[string]string {
 		if name == "" {
 			name, _, _ = strings.Cut(f.Tag.Get("yaml"), ",")
 		}
+		if name == "-" { // set by the program, not by a setting
+			name = strings.ToLower(f.Name)
+		}
 		fv := v.Field(i)
+		if fv.Kind() == reflect.Interface { // set in code only: whether it is
+			out[name] = map[bool]string{true: "unset", false: "set"}[fv.IsNil()]
+			continue
+		}
 		val := fmt.Sprint(fv.Interface())
 		switch {
 		case f.Name == "PublicBaseURL" && val == "":

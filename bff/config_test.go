@@ -232,3 +232,28 @@ services:
 		})
 	}
 }
+
+// TestTracingSettings: the standard OTEL_* variables are read, and a wrong
+// one stops start-up naming it.
+func TestTracingSettings(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+		"OTEL_TRACES_SAMPLER_ARG": "0.1", "OTEL_SERVICE_NAME": "handheld-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.tracing(); got.Exporter != "otlp" || got.Sampler != "parentbased_traceidratio" || got.SamplerArg != "0.1" || got.ServiceName != "handheld-a" {
+		t.Fatalf("tracing settings %+v", got)
+	}
+	if Defaults().TracesExporter != "" {
+		t.Fatal("tracing is on by default")
+	}
+	for env, name := range map[string]string{"OTEL_TRACES_EXPORTER": "zipkin", "OTEL_TRACES_SAMPLER_ARG": "half"} {
+		environ := map[string]string{env: name}
+		if env == "OTEL_TRACES_SAMPLER_ARG" {
+			environ["OTEL_TRACES_SAMPLER"] = "traceidratio"
+		}
+		if _, err := LoadConfig(environ); err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%s=%s: %v, want an error naming it", env, name, err)
+		}
+	}
+}

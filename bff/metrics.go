@@ -1,29 +1,40 @@
 package bff
 
 import (
+	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"handheld/services/cases"
+	"handheld/services/wechat"
 )
 
 // metrics are the Prometheus collectors of one App, on its own registry (no
 // global state, so tests can run several apps in one process). Labels are
-// route templates and endpoint names, never values from a request.
+// route templates, endpoint groups, topics and result classes, never values
+// from a request. Every name is documented in docs/operations.md, and a
+// test holds the two together. What is read from a dependency at scrape
+// time (breakers, pools, the outbox backlog) is in metrics_scrape.go.
 type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	core     *prometheus.HistogramVec
+	retries  *prometheus.CounterVec
 	fallback *prometheus.CounterVec
-	breaker  *prometheus.GaugeVec
 	stale    *prometheus.CounterVec
 	cache    *prometheus.CounterVec
 	outbox   *prometheus.CounterVec
+	wechat   *prometheus.CounterVec
+	ratings  *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(version string) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -40,14 +51,14 @@ func newMetrics() *metrics {
 			Help:    "Core API call latency by endpoint and outcome.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"endpoint", "outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_core_retries_total",
+			Help: "Core reads attempted again after a transient failure, by endpoint group.",
+		}, []string{"group"}),
 		fallback: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handheld_ratelimit_fallback_total",
 			Help: "Rate-limit decisions taken in process because Redis failed, by policy.",
 		}, []string{"policy"}),
-		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "handheld_core_breaker_open",
-			Help: "Core circuit breaker state by endpoint group: 0 closed, 0.5 half-open, 1 open.",
-		}, []string{"group"}),
 		stale: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handheld_core_stale_reads_total",
 			Help: "Reads answered from the last known value because the core could not be reached.",
@@ -58,12 +69,53 @@ func newMetrics() *metrics {
 		}, []string{"group", "hit"}),
 		outbox: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handheld_outbox_deliveries_total",
-			Help: "Outbox deliveries by topic and outcome (delivered, retry, again, dead).",
+			Help: "Outbox deliveries by topic and outcome (delivered, retry, again, dead, lease_lost).",
 		}, []string{"topic", "outcome"}),
+		wechat: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_wechat_calls_total",
+			Help: "Calls to WeChat by API and result (ok, transport, or the class of WeChat's errcode).",
+		}, []string{"api", "result"}),
+		ratings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_case_ratings_total",
+			Help: "Case ratings recorded by this replica, by level (1 very dissatisfied to 5 very satisfied).",
+		}, []string{"level"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.core, m.fallback, m.breaker, m.stale, m.cache, m.outbox,
+	for _, api := range wechat.APIs() {
+		for _, result := range wechat.Results() {
+			m.wechat.WithLabelValues(api, result)
+		}
+	}
+	for level := cases.LevelVeryDissatisfied; level <= cases.LevelVerySatisfied; level++ {
+		m.ratings.WithLabelValues(strconv.Itoa(level))
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.core, m.retries, m.fallback, m.stale, m.cache, m.outbox,
+		m.wechat, m.ratings, buildInfo(version),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// buildInfo is handheld_build_info: always 1, its labels say what runs.
+// version is main's -ldflags value (Config.Version); the revision is the
+// VCS commit Go stamped into the binary, when it did.
+func buildInfo(version string) prometheus.Collector {
+	revision := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				revision = s.Value
+			}
+		}
+	}
+	if version == "" {
+		version = "unknown"
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "handheld_build_info",
+		Help:        "Always 1; the labels name the running build.",
+		ConstLabels: prometheus.Labels{"version": version, "go_version": runtime.Version(), "revision": revision},
+	})
+	g.Set(1)
+	return g
 }
 
 // watchCore exports the core's reachability as handheld_core_up.
@@ -85,15 +137,12 @@ func (m *metrics) observeCore(endpoint, outcome string, d time.Duration) {
 	m.core.WithLabelValues(endpoint, outcome).Observe(d.Seconds())
 }
 
+// coreRetry is the core reader's OnRetry hook.
+func (m *metrics) coreRetry(group string) { m.retries.WithLabelValues(group).Inc() }
+
 // rateLimitFallback is the limiter's OnFallback hook.
 func (m *metrics) rateLimitFallback(policy string) {
 	m.fallback.WithLabelValues(policy).Inc()
-}
-
-// breakerChange is the core reader's OnBreakerChange hook.
-func (m *metrics) breakerChange(group, _, to string) {
-	v := map[string]float64{"closed": 0, "half-open": 0.5, "open": 1}[to]
-	m.breaker.WithLabelValues(group).Set(v)
 }
 
 // staleRead is the core reader's OnStale hook.
@@ -108,3 +157,12 @@ func (m *metrics) outboxDelivery(topic, outcome string) {
 func (m *metrics) cacheRead(group string, hit bool) {
 	m.cache.WithLabelValues(group, strconv.FormatBool(hit)).Inc()
 }
+
+// wechatCall is the WeChat client's Observe hook.
+func (m *metrics) wechatCall(api, result string) { m.wechat.WithLabelValues(api, result).Inc() }
+
+// rated is the cases service's OnRated hook.
+func (m *metrics) rated(level int) { m.ratings.WithLabelValues(strconv.Itoa(level)).Inc() }
+
+// groupOf is a breaker's endpoint group: "core.account" is "account".
+func groupOf(breaker string) string { return strings.TrimPrefix(breaker, "core.") }

@@ -79,9 +79,9 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 		reqID := middleware.GetRequestID(c)
 		lang := middleware.Lang(c, cat)
 		if status >= 500 {
-			log.Error("request failed", "request_id", reqID, "code", string(e.Code), "route", c.Route().Path, "cause", causeText(e))
+			log.ErrorContext(c.UserContext(), "request failed", "request_id", reqID, "code", string(e.Code), "route", c.Route().Path, "cause", causeText(e))
 		} else if e.Cause != nil {
-			log.Debug("request rejected", "request_id", reqID, "code", string(e.Code), "cause", causeText(e))
+			log.DebugContext(c.UserContext(), "request rejected", "request_id", reqID, "code", string(e.Code), "cause", causeText(e))
 		}
 		params := map[string]any{}
 		for k, v := range e.Params {

@@ -226,17 +226,17 @@ func TestDepositQueryErrors(t *testing.T) {
 		{"cursor=not-a-cursor", "cursor", "format"},
 	}
 	for _, tc := range cases {
-		r := e.meGet("/api/v1/me/deposits?"+tc.query, tok)
+		r := e.bad().meGet("/api/v1/me/deposits?"+tc.query, tok)
 		wantProblem(t, r, 400, "request.invalid")
 		if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != tc.field || p.Errors[0].Code != tc.code || p.Errors[0].Message == "" {
 			t.Errorf("%s: %+v", tc.query, p.Errors)
 		}
 	}
-	r := e.meGet("/api/v1/me/deposits?from=x&to=y&limit=0", tok)
+	r := e.bad().meGet("/api/v1/me/deposits?from=x&to=y&limit=0", tok)
 	if p := r.problem(t); len(p.Errors) != 3 {
 		t.Errorf("every bad field at once: %+v", p.Errors)
 	}
-	wantProblem(t, e.meGet("/api/v1/me/loan/schedule?limit=101", tok), 400, "request.invalid")
+	wantProblem(t, e.bad().meGet("/api/v1/me/loan/schedule?limit=101", tok), 400, "request.invalid")
 	wantProblem(t, e.meGet("/api/v1/me/deposits?from=2010-01&to=2020-01", tok), 400, "request.invalid")
 	if r := e.meGet("/api/v1/me/deposits?from=2015-02&to=2025-01", tok); r.StatusCode != 200 {
 		t.Errorf("exactly ten years: %d %s", r.StatusCode, r.body)
@@ -265,7 +265,7 @@ func TestMeRoutesRefuseOtherRoles(t *testing.T) {
 	for _, path := range meRoutes {
 		wantProblem(t, e.meGet(path, employer), 403, "auth.forbidden")
 		wantProblem(t, e.meGet(path, device), 403, "auth.forbidden")
-		wantProblem(t, e.do("GET", path, nil, nil), 401, "auth.token_missing")
+		wantProblem(t, e.bad().do("GET", path, nil, nil), 401, "auth.token_missing")
 	}
 }
 

@@ -243,7 +243,7 @@ func TestStepUpBeforeMoneyMoves(t *testing.T) {
 	h.Set("Idempotency-Key", "k-step-w")
 	wantProblem(t, e.do("POST", "/api/v1/me/withdrawals", map[string]any{"type": "rent", "amount_fen": 100, "payout": payoutTo(t, li, "bank_card")}, h),
 		403, "auth.step_up_required")
-	wantProblem(t, e.do("POST", "/api/v1/me/withdrawals/wd_nothing/cancel", nil, bearer(a)), 403, "auth.step_up_required")
+	wantProblem(t, e.bad().do("POST", "/api/v1/me/withdrawals/wd_nothing/cancel", nil, bearer(a)), 403, "auth.step_up_required")
 
 	// A face check session B started cannot raise session A.
 	fromB := e.faceCheck(b, map[string]string{})
@@ -253,7 +253,7 @@ func TestStepUpBeforeMoneyMoves(t *testing.T) {
 	failed := e.faceCheck(a, map[string]string{})
 	e.wechat.CompleteFace(failed, 90011)
 	wantProblem(t, e.do("POST", "/api/v1/auth/step-up", map[string]string{"face_result": failed}, bearer(a)), 422, "auth.face_failed")
-	wantProblem(t, e.do("POST", "/api/v1/auth/step-up", map[string]string{}, bearer(a)), 400, "request.invalid")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/step-up", map[string]string{}, bearer(a)), 400, "request.invalid")
 
 	// A passed one does, once.
 	own := e.faceCheck(a, map[string]string{})

@@ -88,9 +88,9 @@ func TestCertificateIssueIdempotencyAndDownload(t *testing.T) {
 	tok := e.bindWeChat("openid-cert-zhang", zhang).AccessToken
 	body := map[string]string{"type": "deposit_use", "purpose": "异地购房贷款"}
 
-	wantProblem(t, e.issue(tok, "", body), 400, "idempotency.key_missing")
-	wantProblem(t, e.issue(tok, strings.Repeat("k", 129), body), 400, "idempotency.key_invalid")
-	r := e.issue(tok, "cert-k1", map[string]string{"type": "income_proof"})
+	wantProblem(t, e.bad().issue(tok, "", body), 400, "idempotency.key_missing")
+	wantProblem(t, e.bad().issue(tok, strings.Repeat("k", 129), body), 400, "idempotency.key_invalid")
+	r := e.bad().issue(tok, "cert-k1", map[string]string{"type": "income_proof"})
 	wantProblem(t, r, 400, "request.invalid")
 	if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "type" {
 		t.Fatalf("unknown type: %s", r.body)

@@ -40,7 +40,7 @@ func TestCertificateRareNameAndBadPurposes(t *testing.T) {
 	for _, tc := range bad {
 		h := bearer(tok)
 		h.Set("Idempotency-Key", "cert-text-1")
-		r := e.do("POST", certificates, tc.body, h)
+		r := e.bad().do("POST", certificates, tc.body, h)
 		wantProblem(t, r, 400, "request.invalid")
 		if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "purpose" || p.Errors[0].Code != tc.code {
 			t.Errorf("%s: %s, want a %s error on purpose", tc.name, r.body, tc.code)

@@ -62,7 +62,7 @@ func TestECardVerifyOnceAndUsage(t *testing.T) {
 	if png.StatusCode != 200 || png.Header.Get("Content-Type") != "image/png" || !bytes.HasPrefix(png.body, []byte("\x89PNG")) {
 		t.Fatalf("qr %d %q", png.StatusCode, png.Header.Get("Content-Type"))
 	}
-	wantProblem(t, e.meGet("/api/v1/me/ecard/qr.png?size=64", tok), 400, "request.invalid")
+	wantProblem(t, e.bad().meGet("/api/v1/me/ecard/qr.png?size=64", tok), 400, "request.invalid")
 
 	// A depositor may not verify.
 	wantProblem(t, e.do("POST", "/api/v1/ecard/verify", map[string]string{"payload": card.Payload}, bearer(tok)), 403, "auth.forbidden")
@@ -121,7 +121,7 @@ func TestECardKioskDeviceVerifiesAndRejectsGarbage(t *testing.T) {
 		forged = card.Payload[:len(card.Payload)-4] + "BBBB"
 	}
 	wantProblem(t, e.do("POST", "/api/v1/ecard/verify", map[string]string{"payload": forged}, bearer(device)), 422, "ecard.bad_signature")
-	wantProblem(t, e.do("POST", "/api/v1/ecard/verify", `{"payload":"x","extra":1}`, bearer(device)), 400, "request.unknown_field")
+	wantProblem(t, e.bad().do("POST", "/api/v1/ecard/verify", `{"payload":"x","extra":1}`, bearer(device)), 400, "request.unknown_field")
 
 	r := e.do("POST", "/api/v1/ecard/verify", map[string]string{"payload": card.Payload}, bearer(device))
 	if r.StatusCode != 200 {

@@ -126,7 +126,7 @@ func TestCalculatorBadInputIsLocalized(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.do("GET", "/api/v1/loan/calculator?"+tc.query+"&lang="+tc.lang, nil, nil)
+			r := e.bad().do("GET", "/api/v1/loan/calculator?"+tc.query+"&lang="+tc.lang, nil, nil)
 			if r.StatusCode != 400 {
 				t.Fatalf("status %d", r.StatusCode)
 			}
@@ -190,7 +190,7 @@ func TestRequestIDs(t *testing.T) {
 	if a == b {
 		t.Fatalf("two requests share id %q", a)
 	}
-	p := e.do("GET", "/api/v1/loan/calculator", nil, http.Header{"X-Request-ID": {"trace-in-problem-42"}}).problem(t)
+	p := e.bad().do("GET", "/api/v1/loan/calculator", nil, http.Header{"X-Request-ID": {"trace-in-problem-42"}}).problem(t)
 	if p.RequestID != "trace-in-problem-42" {
 		t.Fatalf("problem request_id %q", p.RequestID)
 	}

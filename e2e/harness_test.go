@@ -1,7 +1,8 @@
 // Package e2e boots the real app through bff.New (the same wiring as main)
 // against real PostgreSQL and Redis, the core simulator served over HTTP and
 // a fake WeChat server, and drives it over HTTP as the clients do. Every
-// response is validated against bff/openapi.yaml.
+// response is validated against bff/openapi.yaml, and so is every request
+// but those a test sends through bad() on purpose.
 package e2e
 
 import (
@@ -45,6 +46,18 @@ type env struct {
 	cfg     bff.Config
 	logs    *syncBuffer
 	openapi validator.Validator
+	// offContract is set on the env bad returns: its requests break the
+	// contract on purpose and are not validated (their responses are).
+	offContract bool
+}
+
+// bad returns the env for requests that break bff/openapi.yaml on purpose
+// (a field too long, a malformed id, a missing header), which the request
+// check would otherwise report.
+func (e *env) bad() *env {
+	b := *e
+	b.offContract = true
+	return &b
 }
 
 // option adjusts the config before the app starts.
@@ -198,6 +211,9 @@ func (e *env) do(method, path string, body any, header http.Header) *response {
 			req.Header.Add(k, v)
 		}
 	}
+	if !e.offContract {
+		e.validateRequest(req, raw)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
@@ -212,6 +228,27 @@ func (e *env) do(method, path string, body any, header http.Header) *response {
 	}
 	e.validate(req, resp, got)
 	return &response{Response: resp, body: got}
+}
+
+// validateRequest checks a request the test means to be valid against the
+// OpenAPI document, so the e2e suite never passes on input a client
+// following the contract could not send. A request to an undocumented path
+// is the response check's matter.
+func (e *env) validateRequest(req *http.Request, body []byte) {
+	e.t.Helper()
+	check := req.Clone(req.Context())
+	check.Body = io.NopCloser(bytes.NewReader(body))
+	ok, errs := e.openapi.ValidateHttpRequest(check)
+	if ok {
+		return
+	}
+	for _, ve := range errs {
+		if ve.ValidationType == "path" {
+			continue
+		}
+		e.t.Errorf("%s %s: request does not match openapi.yaml (send it through e.bad() if that is the point): %s (%s) %v",
+			req.Method, req.URL.Path, ve.Message, ve.Reason, schemaErrors(ve.SchemaValidationErrors))
+	}
 }
 
 // validate checks a response against the OpenAPI document.

@@ -75,7 +75,7 @@ func TestBindingTokenIsSingleUseAndBadInputSpendsNothing(t *testing.T) {
 		{"330105199007212627", "id_number", "checksum"},
 		{"330105199013212626", "id_number", "birth_date"},
 	} {
-		r := e.do("POST", "/api/v1/auth/bind", map[string]string{"name": li.Name, "id_number": bad.id}, bt)
+		r := e.bad().do("POST", "/api/v1/auth/bind", map[string]string{"name": li.Name, "id_number": bad.id}, bt)
 		if r.StatusCode != 400 {
 			t.Fatalf("%s: %d %s", bad.id, r.StatusCode, r.body)
 		}
@@ -84,9 +84,9 @@ func TestBindingTokenIsSingleUseAndBadInputSpendsNothing(t *testing.T) {
 			t.Fatalf("%s: %+v", bad.id, p.Errors)
 		}
 	}
-	wantProblem(t, e.do("POST", "/api/v1/auth/bind", `{"name":"李娜","id_number":"330105199007212626","extra":1}`, bt), 400, "request.unknown_field")
-	wantProblem(t, e.do("POST", "/api/v1/auth/bind", `{"name":"李娜",`, bt), 400, "request.malformed_json")
-	wantProblem(t, e.do("POST", "/api/v1/auth/bind", `name=x`, http.Header{"Authorization": bt["Authorization"], "Content-Type": {"application/x-www-form-urlencoded"}}), 415, "request.unsupported_media_type")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/bind", `{"name":"李娜","id_number":"330105199007212626","extra":1}`, bt), 400, "request.unknown_field")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/bind", `{"name":"李娜",`, bt), 400, "request.malformed_json")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/bind", `name=x`, http.Header{"Authorization": bt["Authorization"], "Content-Type": {"application/x-www-form-urlencoded"}}), 415, "request.unsupported_media_type")
 
 	// Without a strong factor: a field error, and the token is not spent.
 	r := e.do("POST", "/api/v1/auth/bind", map[string]string{"name": li.Name, "id_number": li.IDNumber}, bt)
@@ -120,9 +120,9 @@ func TestWeChatErrorsAreProblems(t *testing.T) {
 		wantProblem(t, e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": e.wechatCode("oErr00000000001")}, nil), tc.status, tc.code)
 	}
 	before := e.wechat.Calls(wechattest.Login)
-	wantProblem(t, e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": "bad code/../x"}, nil), 400, "request.invalid")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/wechat", map[string]string{"code": "bad code/../x"}, nil), 400, "request.invalid")
 	wantProblem(t, e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": "sandbox:oAnyone123"}, nil), 400, "wechat.invalid_code")
-	wantProblem(t, e.do("POST", "/api/v1/auth/wechat", `{"code":42}`, nil), 400, "request.invalid")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/wechat", `{"code":42}`, nil), 400, "request.invalid")
 	if e.wechat.Calls(wechattest.Login) != before {
 		t.Fatal("an invalid code reached WeChat")
 	}
@@ -200,7 +200,7 @@ func TestKioskDeviceAndCitizen(t *testing.T) {
 	_, other, _ := ed25519GenerateKey()
 	wantProblem(t, e.do("POST", "/api/v1/kiosk/session", nil, deviceHeaders(bff.DemoKioskID, other, time.Now(), newNonce())), 401, "auth.device_signature")
 	wantProblem(t, e.do("POST", "/api/v1/kiosk/session", nil, deviceHeaders("kiosk-unknown", key, time.Now(), newNonce())), 401, "auth.device_signature")
-	wantProblem(t, e.do("POST", "/api/v1/kiosk/session", nil, nil), 401, "auth.device_signature")
+	wantProblem(t, e.bad().do("POST", "/api/v1/kiosk/session", nil, nil), 401, "auth.device_signature")
 
 	li := e.persona("depositor", "李娜")
 	wrongFace := map[string]string{"name": li.Name, "id_number": li.IDNumber, "face_token": "face:somebody-else"}
@@ -268,8 +268,8 @@ func TestRoleGating(t *testing.T) {
 				t.Errorf("%s %s as %s: %d, want 403 auth.forbidden", rt.method, rt.path, name, r.StatusCode)
 			}
 		}
-		wantProblem(t, e.do(rt.method, rt.path, rt.body, nil), 401, "auth.token_missing")
-		wantProblem(t, e.do(rt.method, rt.path, rt.body, http.Header{"Authorization": {"Basic abc"}}), 401, "auth.token_invalid")
+		wantProblem(t, e.bad().do(rt.method, rt.path, rt.body, nil), 401, "auth.token_missing")
+		wantProblem(t, e.bad().do(rt.method, rt.path, rt.body, http.Header{"Authorization": {"Basic abc"}}), 401, "auth.token_invalid")
 	}
 }
 

@@ -84,7 +84,7 @@ func TestAnonymousFloodFromOneAddress(t *testing.T) {
 			if rt.header != nil {
 				h = rt.header()
 			}
-			return e.do(rt.method, rt.path(), body, from(addr, h))
+			return e.bad().do(rt.method, rt.path(), body, from(addr, h))
 		}
 		flooder, other := fmt.Sprintf("203.0.113.%d", i+1), fmt.Sprintf("198.51.100.%d", i+1)
 		refused := 0
@@ -130,20 +130,20 @@ func TestCaseVariantAndDuplicateFieldsRefused(t *testing.T) {
 	e := start(t, fastWithdrawals)
 	li := e.persona("depositor", "李娜")
 	device := e.deviceToken()
-	kiosk := func(body string) *response { return e.do("POST", "/api/v1/auth/kiosk", body, bearer(device)) }
+	kiosk := func(body string) *response { return e.bad().do("POST", "/api/v1/auth/kiosk", body, bearer(device)) }
 	caseVariant := fmt.Sprintf(`{"name":%q,"id_number":"110101199003074514","ID_NUMBER":%q,"face_token":%q}`,
 		li.Name, li.IDNumber, li.FaceToken)
 	wantProblem(t, kiosk(caseVariant), 400, "request.unknown_field")
 	duplicate := fmt.Sprintf(`{"name":%q,"id_number":"110101199003074514","id_number":%q,"face_token":%q}`,
 		li.Name, li.IDNumber, li.FaceToken)
 	wantProblem(t, kiosk(duplicate), 400, "request.duplicate_field")
-	wantProblem(t, e.do("POST", "/api/v1/auth/employer",
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/employer",
 		`{"unit_code":"91330106MA2GL3K72J","OPERATOR_ID":"op","password":"x"}`, nil), 400, "request.unknown_field")
 
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("o-case-variant-1", zhang).AccessToken
 	wallet := payoutTo(t, zhang, "ecny")["account_id"]
-	r := e.apply(tok, "case-1", fmt.Sprintf(`{"type":"loan_repayment","Amount_Fen":1000000,"payout":{"account_id":%q}}`, wallet))
+	r := e.bad().apply(tok, "case-1", fmt.Sprintf(`{"type":"loan_repayment","Amount_Fen":1000000,"payout":{"account_id":%q}}`, wallet))
 	wantProblem(t, r, 400, "request.unknown_field")
 	r = e.apply(tok, "case-2", fmt.Sprintf(`{"type":"loan_repayment","amount_fen":1,"amount_fen":1000000,"payout":{"account_id":%q}}`, wallet))
 	wantProblem(t, r, 400, "request.duplicate_field")

@@ -56,7 +56,7 @@ func TestPayoutAccountsAndEvidenceAreThePersonsOwn(t *testing.T) {
 	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
 	}
-	wantProblem(t, e.do("GET", "/api/v1/me/payout-accounts", nil, nil), 401, "auth.token_missing")
+	wantProblem(t, e.bad().do("GET", "/api/v1/me/payout-accounts", nil, nil), 401, "auth.token_missing")
 	// A person the core holds none for sees none.
 	sunli := e.bindWeChat("o-sunli-payouts", e.persona("depositor", "孙丽")).AccessToken
 	var none payoutAccountsBody
@@ -92,7 +92,7 @@ func TestPayoutAccountsAndEvidenceAreThePersonsOwn(t *testing.T) {
 	}
 	for i, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
-			wantProblem(t, e.apply(tok, fmt.Sprintf("refused-%d", i), c.body), c.status, c.code)
+			wantProblem(t, e.bad().apply(tok, fmt.Sprintf("refused-%d", i), c.body), c.status, c.code)
 		})
 	}
 	var mine struct {

@@ -77,8 +77,13 @@ func TestCoreOutageServesStaleReads(t *testing.T) {
 	if e.sim.Calls("account") != calls {
 		t.Fatal("an open breaker still sent the call to the core")
 	}
-	if m := e.do("GET", "/metrics", nil, nil); !strings.Contains(string(m.body), `handheld_core_breaker_open{group="account"} 1`) {
+	m := e.do("GET", "/metrics", nil, nil)
+	if !strings.Contains(string(m.body), `handheld_core_breaker_open{group="account"} 1`) {
 		t.Fatalf("breaker state not in metrics:\n%s", grep(string(m.body), "breaker"))
+	}
+	// A dropped connection is worth another try, until the breaker opens.
+	if n, _ := sample(string(m.body), `handheld_core_retries_total{group="account"}`); n < 1 {
+		t.Errorf("no account read retried during the outage:\n%s", grep(string(m.body), "retries"))
 	}
 
 	// The core comes back: after the open period the breaker lets calls through again.

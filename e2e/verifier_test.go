@@ -18,5 +18,5 @@ func TestVerifierSignIn(t *testing.T) {
 	wantProblem(t, e.do("GET", "/api/v1/me/session", nil, bearer(tok.AccessToken)), 403, "auth.forbidden")
 	wantProblem(t, e.do("POST", "/api/v1/auth/verifier", map[string]string{"client_id": bff.DemoVerifierID, "client_secret": "wrong"}, nil), 401, "auth.bad_credentials")
 	wantProblem(t, e.do("POST", "/api/v1/auth/verifier", map[string]string{"client_id": "nobody", "client_secret": "x"}, nil), 401, "auth.bad_credentials")
-	wantProblem(t, e.do("POST", "/api/v1/auth/verifier", `{"client_id":"x"}`, nil), 400, "request.invalid")
+	wantProblem(t, e.bad().do("POST", "/api/v1/auth/verifier", `{"client_id":"x"}`, nil), 400, "request.invalid")
 }

@@ -104,6 +104,23 @@ const (
 	CodeWithdrawalEvidenceUnknown Code = "withdrawal.evidence_unknown"
 	CodeRatingNotRateable         Code = "rating.not_rateable"
 	CodeRatingAlreadyRated        Code = "rating.already_rated"
+
+	// The employer's business: staff, bases and rates, remittances.
+	CodeStaffNotFound          Code = "staff.not_found"
+	CodeStaffAlreadyEmployed   Code = "staff.already_employed"
+	CodeStaffEmployedElsewhere Code = "staff.employed_elsewhere"
+	CodeStaffNameMismatch      Code = "staff.name_mismatch"
+	CodeStaffAlreadySealed     Code = "staff.already_sealed"
+	CodeStaffNotSealed         Code = "staff.not_sealed"
+	CodeStaffNotActive         Code = "staff.not_active"
+	CodeBaseOutOfRange         Code = "contribution.base_out_of_range"
+	CodeRateOutOfRange         Code = "contribution.rate_out_of_range"
+	CodeOutsideWindow          Code = "contribution.outside_window"
+	CodeBillChanged            Code = "remittance.bill_changed"
+	CodeBillDeclared           Code = "remittance.already_declared"
+	CodeMonthOverdue           Code = "remittance.overdue"
+	CodeMonthNotOverdue        Code = "remittance.not_overdue"
+	CodeMonthNotOpen           Code = "remittance.not_open"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -198,6 +215,22 @@ var statusOf = map[Code]int{
 	CodeWithdrawalEvidenceUnknown:      http.StatusUnprocessableEntity,
 	CodeRatingNotRateable:              http.StatusConflict,
 	CodeRatingAlreadyRated:             http.StatusConflict,
+
+	CodeStaffNotFound:          http.StatusNotFound,
+	CodeStaffAlreadyEmployed:   http.StatusConflict,
+	CodeStaffEmployedElsewhere: http.StatusConflict,
+	CodeStaffNameMismatch:      http.StatusUnprocessableEntity,
+	CodeStaffAlreadySealed:     http.StatusConflict,
+	CodeStaffNotSealed:         http.StatusConflict,
+	CodeStaffNotActive:         http.StatusConflict,
+	CodeBaseOutOfRange:         http.StatusUnprocessableEntity,
+	CodeRateOutOfRange:         http.StatusUnprocessableEntity,
+	CodeOutsideWindow:          http.StatusConflict,
+	CodeBillChanged:            http.StatusPreconditionFailed,
+	CodeBillDeclared:           http.StatusConflict,
+	CodeMonthOverdue:           http.StatusConflict,
+	CodeMonthNotOverdue:        http.StatusConflict,
+	CodeMonthNotOpen:           http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

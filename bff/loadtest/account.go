@@ -79,10 +79,13 @@ func startStack(ctx context.Context, o Options, edit func(*bff.Config)) (*stack,
 }
 
 // signIn binds a sandbox openid to the first depositor and returns a bearer header.
-func (s *stack) signIn() (http.Header, error) {
+func (s *stack) signIn() (http.Header, error) { return signInAt(s.base, s.sim) }
+
+// signInAt signs the simulator's first depositor in at the handheld at base.
+func signInAt(base string, sim *coresim.Sim) (http.Header, error) {
 	post := func(path, bearer string, body any) (map[string]any, error) {
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", s.base+path, bytes.NewReader(b))
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		if bearer != "" {
 			req.Header.Set("Authorization", "Bearer "+bearer)
@@ -102,7 +105,7 @@ func (s *stack) signIn() (http.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := s.sim.Personas()[0]
+	p := sim.Personas()[0]
 	m, err = post("/api/v1/auth/bind", fmt.Sprint(m["binding_token"]), map[string]string{"name": p.Name, "id_number": p.IDNumber,
 		"face_result": p.FaceToken}) // the sandbox's face result
 	if err != nil {

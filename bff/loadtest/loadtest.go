@@ -29,8 +29,11 @@ type Options struct {
 	Concurrency int           // concurrent clients per measured run
 	Duration    time.Duration // measuring time per run, after a warm-up
 	RedisURL    string        // Redis for the limits and sessions
-	PostgresURL string        // the withdrawal scenario creates, then drops, a schema of its own here
-	Only        []string      // scenario names to run, in the order of Scenarios; all when empty
+	// RedisClusterURL is a redis+cluster:// URL for the replicas scenario,
+	// which is skipped without one.
+	RedisClusterURL string
+	PostgresURL     string   // the withdrawal scenario creates, then drops, a schema of its own here
+	Only            []string // scenario names to run, in the order of Scenarios; all when empty
 }
 
 // Scenario is one measurement: a route against its baseline in the same run.
@@ -44,9 +47,11 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{"ratelimit", "a trivial route with rate limiting in Redis vs the same route unlimited", benchRateLimit},
 		{"account", "full-stack GET /me/account (JWT, revocation, limits in Redis, core over HTTP at 0 ms, masking, audit) vs a bare Fiber hello world", benchAccount},
+		{"tracing", "GET /me/account with tracing on at 10 % sampling (OTLP/HTTP to a local sink) vs off, alternating", benchTracing},
 		{"home", "GET /me/home with core latencies injected per part", benchHome},
 		{"burst", "100 concurrent identical reads for one subject", benchBurst},
 		{"certificate", "certificate issuance end to end: core facts over HTTP, PDF, signature, store", benchCertificate},
+		{"replicas", "GET /me/account from two replicas sharing a Redis Cluster vs one replica on one Redis node, both on PostgreSQL", benchReplicas},
 		{"withdrawal", "withdrawal applications accepted on PostgreSQL vs the floor of their write; outbox delivery to the core vs direct calls", benchWithdrawal},
 	}
 }
@@ -151,9 +156,15 @@ type result struct {
 // load sends GET url from c clients for d (after a short warm-up) and
 // measures throughput and latency. header is added to every request.
 func load(ctx context.Context, label, url string, header http.Header, c int, d time.Duration) (result, error) {
+	return loadAcross(ctx, label, []string{url}, header, c, d)
+}
+
+// loadAcross is load with the clients spread over urls, client i sending
+// to urls[i%len(urls)], as a balancer spreads connections over replicas.
+func loadAcross(ctx context.Context, label string, urls []string, header http.Header, c int, d time.Duration) (result, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
-	one := func() (time.Duration, bool) {
+	one := func(url string) (time.Duration, bool) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 		req.Header = header.Clone()
 		t0 := time.Now()
@@ -167,8 +178,8 @@ func load(ctx context.Context, label, url string, header http.Header, c int, d t
 	}
 	// Warm-up: connections, caches.
 	warm := time.Now().Add(500 * time.Millisecond)
-	for time.Now().Before(warm) {
-		if _, ok := one(); !ok {
+	for i := 0; time.Now().Before(warm) || i < len(urls); i++ {
+		if _, ok := one(urls[i%len(urls)]); !ok {
 			return result{}, errors.New(label + ": warm-up request failed")
 		}
 	}
@@ -178,12 +189,13 @@ func load(ctx context.Context, label, url string, header http.Header, c int, d t
 	var wg sync.WaitGroup
 	end := time.Now().Add(d)
 	start := time.Now()
-	for range c {
+	for i := range c {
+		url := urls[i%len(urls)]
 		wg.Go(func() {
 			var mine []time.Duration
 			bad := 0
 			for time.Now().Before(end) {
-				dur, ok := one()
+				dur, ok := one(url)
 				if !ok {
 					bad++
 					continue

@@ -96,7 +96,7 @@ func Recover(log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				log.Error("panic", "request_id", GetRequestID(c), "route", c.Route().Path, "panic", r)
+				log.ErrorContext(c.UserContext(), "panic", "request_id", GetRequestID(c), "route", c.Route().Path, "panic", r)
 				err = services.Errorf(services.CodeInternal, "panic: %v", r)
 			}
 		}()

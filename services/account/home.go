@@ -92,7 +92,7 @@ collect:
 		}
 		failed++
 		v.Degraded = append(v.Degraded, pt.name)
-		s.Logger.Warn("home part degraded", "part", pt.name, "code", string(services.ErrorCode(errs[i])),
+		s.Logger.WarnContext(ctx, "home part degraded", "part", pt.name, "code", string(services.ErrorCode(errs[i])),
 			"request_id", services.RequestID(ctx), "cause", errs[i].Error())
 	}
 	if failed == len(parts) {

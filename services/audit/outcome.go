@@ -38,7 +38,7 @@ func Outcome(ctx context.Context, q Queue, log *slog.Logger, r Record, opErr err
 	switch {
 	case opErr != nil:
 		if err != nil {
-			log.Error("audit record lost", "action", r.Action, "request_id", r.RequestID, "err", err)
+			log.ErrorContext(ctx, "audit record lost", "action", r.Action, "request_id", r.RequestID, "err", err)
 		}
 		return opErr
 	case err != nil:

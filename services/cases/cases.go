@@ -2,8 +2,9 @@
 // withdrawal applications and deposit-and-use certificates so far — in one
 // list, and their ratings (好差评): once a case is finished its applicant
 // may rate it once, from very dissatisfied to very satisfied. The centre
-// reports the share of satisfied ratings (满意率) upwards, so Satisfaction
-// feeds a gauge.
+// reports the share of satisfied ratings (满意率) upwards: Satisfaction
+// counts it over every rating in the store, and Deps.OnRated feeds the
+// per-level counters an operator's dashboard divides.
 //
 // Every use case takes the caller's services.Principal and reaches only
 // that person's cases: the subject comes from the token, never from the
@@ -96,6 +97,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// OnRated, when set, is told the level of each rating recorded, for a
+	// counter per level: counters from every replica add up, where a
+	// ratio each replica worked out would not. It must be quick.
+	OnRated func(level int)
 }
 
 // Service lists and rates a person's cases.

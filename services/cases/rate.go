@@ -75,6 +75,9 @@ func (s *Service) rate(ctx context.Context, subject, caseID string, level int, c
 		return c, services.Errorf(services.CodeInternal, "cases: rate %s %s: %w", c.Kind, c.ID, err)
 	}
 	c.Rating = level
+	if s.OnRated != nil {
+		s.OnRated(level)
+	}
 	return c, nil
 }
 

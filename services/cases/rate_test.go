@@ -197,10 +197,14 @@ func TestConcurrentRatingsOneWins(t *testing.T) {
 	})
 }
 
+// Satisfaction counts every rating in the store; OnRated hears of each
+// rating recorded, once, and of no refused one.
 func TestSatisfactionCounts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		r := newRig(t, s)
 		r.seed(t)
+		var heard []int
+		r.OnRated = func(level int) { heard = append(heard, level) }
 		ctx := t.Context()
 		rated, satisfied, err := r.Satisfaction(ctx)
 		if err != nil || rated != 0 || satisfied != 0 {
@@ -220,9 +224,15 @@ func TestSatisfactionCounts(t *testing.T) {
 				t.Fatalf("rate %s: %v", rt.id, err)
 			}
 		}
+		if _, err := r.Rate(ctx, depositor("s_zhang"), "w_zhang_rent", LevelSatisfied, ""); services.ErrorCode(err) != services.CodeRatingAlreadyRated {
+			t.Fatalf("second rating: %v", err)
+		}
 		rated, satisfied, err = r.Satisfaction(ctx)
 		if err != nil || rated != 5 || satisfied != 3 {
 			t.Fatalf("Satisfaction = %d, %d, %v; want 5, 3", rated, satisfied, err)
+		}
+		if diff := cmp.Diff([]int{5, 3, 2, 1, 4}, heard); diff != "" {
+			t.Errorf("OnRated heard (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -46,7 +46,7 @@ func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose,
 	// audit record that cannot be queued is logged, not turned into an
 	// error the client would retry into a second certificate.
 	if err := s.audited(ctx, byHolder(p, ActionIssue, id), nil); err != nil {
-		s.Logger.Error("audit record lost", "action", ActionIssue, "request_id", services.RequestID(ctx), "err", err)
+		s.Logger.ErrorContext(ctx, "audit record lost", "action", ActionIssue, "request_id", services.RequestID(ctx), "err", err)
 	}
 	return out, nil
 }

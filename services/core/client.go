@@ -17,7 +17,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"handheld/services"
+	"handheld/services/tracing"
 )
 
 // OpenAPI is the core API contract as an OpenAPI 3.1 document, embedded so the
@@ -70,6 +76,10 @@ type ClientConfig struct {
 	// and the call's duration, so the wiring can feed metrics without this
 	// package importing a metrics library.
 	Observe func(endpoint, outcome string, d time.Duration)
+	// Tracer makes each call a client span ("core account") and sends its
+	// context to the core as a W3C traceparent header. Nil: no spans, but
+	// a traceparent from the caller's context still goes out.
+	Tracer trace.TracerProvider
 }
 
 // Client calls the core API over HTTP with signed requests and translates
@@ -83,6 +93,7 @@ type Client struct {
 	timeout time.Duration
 	now     func() time.Time
 	observe func(endpoint, outcome string, d time.Duration)
+	tracer  trace.Tracer
 	bufs    sync.Pool // *bytes.Buffer for reading response bodies
 }
 
@@ -125,6 +136,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	tp := cfg.Tracer
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	c.tracer = tp.Tracer("handheld/core")
 	return c, nil
 }
 
@@ -197,14 +213,27 @@ func send[T any](ctx context.Context, c *Client, r request) (T, error) {
 
 // do runs one call: deadline, signing, transport, size-limited read, error
 // translation, strict decoding into out (nil: ignore the body), Observe.
+//
+// The call is a client span named after the endpoint, never the path (which
+// can hold a person's id): its attributes are the endpoint, method and
+// outcome, and on failure the error's code, not its text.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	start := time.Now()
+	ctx, span := c.tracer.Start(ctx, "core "+r.endpoint, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("http.request.method", r.method), attribute.String("handheld.core.endpoint", r.endpoint)))
+	defer span.End()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
 	outcome, err := c.roundTrip(ctx, r, out)
 	if c.observe != nil {
 		c.observe(r.endpoint, outcome, time.Since(start))
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("handheld.core.outcome", outcome))
+		if err != nil {
+			span.SetStatus(codes.Error, string(services.ErrorCode(err)))
+		}
 	}
 	return err
 }
@@ -280,6 +309,9 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	if id := services.RequestID(ctx); id != "" && len(id) <= 128 && validHeaderValue(id) {
 		h.Set(HeaderRequestID, id)
 	}
+	// The core is the centre's own: it may join handheld's traces. Not
+	// signed: it changes nothing the core does.
+	tracing.Inject(ctx, h)
 	return req, nil
 }
 

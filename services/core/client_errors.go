@@ -51,6 +51,9 @@ func (c *Client) statusError(r request, resp *http.Response, body []byte) (strin
 	}
 	status := resp.StatusCode
 	cause := fmt.Errorf("core %s: HTTP %d %s", r.endpoint, status, code)
+	if e, ok := unitRefusal(status, code, cause); ok {
+		return OutcomeRejected, e
+	}
 
 	switch {
 	case status == http.StatusNotFound && code == ErrNotFound:

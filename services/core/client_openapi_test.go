@@ -47,11 +47,23 @@ func TestOpenAPIIsValid(t *testing.T) {
 // added there without an operation here fails this test.
 func pathConstants(t *testing.T) map[string]string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "core.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
+	for _, file := range []string{"core.go", "unit.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pathConstantsOf(t, f, out)
+	}
+	if len(out) < 13 {
+		t.Fatalf("found only %d Path constants in core.go and unit.go: %v", len(out), out)
+	}
+	return out
+}
+
+// pathConstantsOf adds a file's Path* string constants to out.
+func pathConstantsOf(t *testing.T, f *ast.File, out map[string]string) {
+	t.Helper()
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok || gd.Tok != token.CONST {
@@ -71,10 +83,6 @@ func pathConstants(t *testing.T) map[string]string {
 			}
 		}
 	}
-	if len(out) < 13 {
-		t.Fatalf("found only %d Path constants in core.go: %v", len(out), out)
-	}
-	return out
 }
 
 func TestOpenAPIHasEveryPath(t *testing.T) {
@@ -97,6 +105,19 @@ func TestOpenAPIHasEveryPath(t *testing.T) {
 		"PathWithdrawalCancel": {"post"},
 		"PathPayoutAccounts":   {"get"},
 		"PathEvidenceCheck":    {"post"},
+
+		"PathPolicy":               {"get"},
+		"PathUnitAccount":          {"get"},
+		"PathUnitLedger":           {"get"},
+		"PathStaffMember":          {"get"},
+		"PathStaffChange":          {"put"},
+		"PathAdjustment":           {"put"},
+		"PathRemittances":          {"get"},
+		"PathBill":                 {"get"},
+		"PathDeclaration":          {"put"},
+		"PathSupplement":           {"put"},
+		"PathArrears":              {"get"},
+		"PathUnitCertificateFacts": {"get"},
 	}
 	for name, path := range pathConstants(t) {
 		want, ok := methods[name]
@@ -142,6 +163,13 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"StaffPage": StaffPage{}, "Withdrawal": Withdrawal{}, "WithdrawalStatus": WithdrawalStatus{},
 		"PayoutAccount": PayoutAccount{}, "PayoutAccountList": PayoutAccountList{},
 		"EvidenceCheck": EvidenceCheck{}, "EvidenceResult": EvidenceResult{},
+
+		"Policy": Policy{}, "UnitAccount": UnitAccount{}, "UnitLedgerEntry": UnitLedgerEntry{},
+		"UnitLedgerPage": UnitLedgerPage{}, "StaffChange": StaffChange{}, "StaffChangeResult": StaffChangeResult{},
+		"BaseChange": BaseChange{}, "Adjustment": Adjustment{}, "AdjustmentResult": AdjustmentResult{},
+		"RemittanceMonth": RemittanceMonth{}, "RemittanceYear": RemittanceYear{}, "BillLine": BillLine{},
+		"Bill": Bill{}, "Declaration": Declaration{}, "DeclarationResult": DeclarationResult{},
+		"ArrearsMonth": ArrearsMonth{}, "Arrears": Arrears{}, "UnitCertificateFacts": UnitCertificateFacts{},
 	}
 	for name, v := range types {
 		proxy, ok := model.Components.Schemas.Get(name)

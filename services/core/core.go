@@ -217,20 +217,29 @@ type Unit struct {
 	PaidUpTo       string `json:"paid_up_to"` // YYYY-MM of the last remittance
 }
 
-// StaffMember is one of a unit's depositors.
+// StaffMember is one of a unit's depositors: the account's status (normal,
+// sealed, frozen, ...), base, rates and monthly amounts (ShareOf).
 type StaffMember struct {
-	PersonID       string `json:"person_id"`
-	Name           string `json:"name"`
-	IDNumber       string `json:"id_number"`
-	AccountNumber  string `json:"account_number"`
-	Status         string `json:"status"`
-	DepositBaseFen int64  `json:"deposit_base_fen"`
+	PersonID           string `json:"person_id"`
+	Name               string `json:"name"`
+	IDNumber           string `json:"id_number"`
+	AccountNumber      string `json:"account_number"`
+	Status             string `json:"status"`
+	DepositBaseFen     int64  `json:"deposit_base_fen"`
+	PersonalRateBP     int    `json:"personal_rate_bp"`
+	UnitRateBP         int    `json:"unit_rate_bp"`
+	MonthlyPersonalFen int64  `json:"monthly_personal_fen"`
+	MonthlyUnitFen     int64  `json:"monthly_unit_fen"`
+	OpenedOn           string `json:"opened_on"`              // YYYY-MM-DD
+	SealedMonth        string `json:"sealed_month,omitempty"` // sealed: the last month remitted
+	SealReason         string `json:"seal_reason,omitempty"`  // sealed: one of the Leave* values
 }
 
-// StaffPage is one page of staff.
+// StaffPage is one page of staff; Total counts every match of the query.
 type StaffPage struct {
 	Items      []StaffMember `json:"items"`
 	NextCursor string        `json:"next_cursor,omitempty"`
+	Total      int           `json:"total"`
 }
 
 // Withdrawal statuses at the core.

@@ -22,7 +22,11 @@ const (
 	GroupWithdrawal  = "withdrawal"  // submit, poll, cancel
 	GroupCertificate = "certificate" // certificate facts
 	GroupHealth      = "health"      // health: counted, faulted only through "all"
-	GroupAll         = "all"         // in a fault spec: every call; in Calls: the total
+	// GroupCollection is not a call group: its faults act on the unit's
+	// bank collecting a declared bill (latency delays it, error:<rate>
+	// fails it with that probability, down fails every one).
+	GroupCollection = "collection"
+	GroupAll        = "all" // in a fault spec: every call; in Calls: the total
 )
 
 // callGroups lists the groups a call can belong to.
@@ -65,7 +69,7 @@ type Faults map[string][]Fault
 // ParseFaults reads a fault spec, the syntax of HANDHELD_CORESIM_FAULTS:
 // "group=fault[,fault...][;group=...]", e.g.
 // "account=latency:50ms,error:0.2;loan=error:1.0;withdrawal=down". Groups are
-// person, account, deposits, loan, employer, withdrawal, certificate and
+// person, account, deposits, loan, employer, withdrawal, certificate, collection (the bank collecting declared bills) and
 // all; faults are latency:<Go duration>, error:<rate 0..1> and down. A group
 // named twice gets both lists. "" means no faults.
 func ParseFaults(spec string) (Faults, error) {
@@ -80,8 +84,8 @@ func ParseFaults(spec string) (Faults, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q: want group=fault[,fault]", part)
 		}
-		if group != GroupAll && (group == GroupHealth || !slices.Contains(callGroups(), group)) {
-			return nil, fmt.Errorf("%q: unknown group %q (want person, account, deposits, loan, employer, withdrawal, certificate or all)", part, group)
+		if group != GroupAll && group != GroupCollection && (group == GroupHealth || !slices.Contains(callGroups(), group)) {
+			return nil, fmt.Errorf("%q: unknown group %q (want person, account, deposits, loan, employer, withdrawal, certificate, collection or all)", part, group)
 		}
 		for item := range strings.SplitSeq(list, ",") {
 			f, err := parseFault(strings.TrimSpace(item))
@@ -123,7 +127,7 @@ func parseFault(s string) (Fault, error) {
 // order, so GET /_sim/faults shows what is in force.
 func (f Faults) String() string {
 	var parts []string
-	for _, g := range append([]string{GroupAll}, callGroups()...) {
+	for _, g := range append([]string{GroupAll}, append(callGroups(), GroupCollection)...) {
 		if len(f[g]) == 0 {
 			continue
 		}

@@ -80,7 +80,8 @@ func (s *Sim) generatedSoFar(ctx context.Context, seed int64) (int, error) {
 // with prepared statements in the caller's transaction.
 func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now time.Time, operatorHash string) error {
 	stmts := map[string]string{
-		"unit":     `INSERT INTO units (unit_code, name, account_number, status, unit_rate_bp, personal_rate_bp, paid_up_to) VALUES (?, ?, ?, '01', ?, ?, ?)`,
+		"unit": `INSERT INTO units (unit_code, name, account_number, status, unit_rate_bp, personal_rate_bp, paid_up_to, opened_month, bank_name, bank_account)
+			VALUES (?, ?, ?, '01', ?, ?, ?, ?, '中国工商银行', ?)`,
 		"operator": `INSERT INTO operators (unit_code, operator_id, name, password_hash) VALUES (?, ?, ?, ?)`,
 		"person":   `INSERT INTO persons (person_id, name, id_number, phone, bank_card, face_token) VALUES (?, ?, ?, ?, ?, ?)`,
 		"account": `INSERT INTO accounts (person_id, account_number, status, unit_code, deposit_base_fen, personal_rate_bp, unit_rate_bp, opened_on, balance_fen)
@@ -109,7 +110,10 @@ func generateRange(ctx context.Context, tx *sql.Tx, lo, hi int, seed int64, now 
 			u = generatedUnit(p.unit, seed)
 		}
 		if i%GeneratedStaffPerUnit == 0 {
-			if _, err := prepared["unit"].ExecContext(ctx, u.code, u.name, u.accountNumber, u.rateBP, u.rateBP, last.String()); err != nil {
+			// Every month up to paid_up_to counts as paid (no bills on
+			// record); the bank account is the collection account's twin.
+			if _, err := prepared["unit"].ExecContext(ctx, u.code, u.name, u.accountNumber, u.rateBP, u.rateBP, last.String(),
+				(last - generatedMonths + 1).String(), "1202021409"+u.accountNumber[3:]); err != nil {
 				return err
 			}
 			if _, err := prepared["operator"].ExecContext(ctx, u.code, GeneratedOperatorID, "操作员", operatorHash); err != nil {

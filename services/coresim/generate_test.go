@@ -95,11 +95,11 @@ func TestGenerateIsDeterministicAndResumable(t *testing.T) {
 	}
 
 	counts := map[string]int{
-		"SELECT count(*) FROM persons":                                                          len(demoPeople()) + n,
-		"SELECT count(*) FROM accounts":                                                         len(demoPeople()) - 1 + n,
-		"SELECT count(*) FROM units":                                                            len(demoUnits()) + 11, // 10 full, one of 20
-		"SELECT count(*) FROM operators":                                                        len(demoUnits()) + 11,
-		"SELECT count(DISTINCT id_number) FROM persons":                                         len(demoPeople()) + n,
+		"SELECT count(*) FROM persons":                                                          len(demoPeople()) + seededStaff(false) + n,
+		"SELECT count(*) FROM accounts":                                                         len(demoPeople()) - 1 + seededStaff(false) + n,
+		"SELECT count(*) FROM units":                                                            len(demoUnits()) + seededUnitCount(false) + 11, // 10 full, one of 20
+		"SELECT count(*) FROM operators":                                                        len(demoUnits()) + seededUnitCount(false) + 11,
+		"SELECT count(DISTINCT id_number) FROM persons":                                         len(demoPeople()) + seededStaff(false) + n,
 		"SELECT count(*) FROM accounts WHERE person_id LIKE 'P2%' AND unit_code = ?":            GeneratedStaffPerUnit,
 		"SELECT min(n) FROM (SELECT count(*) AS n FROM deposits GROUP BY person_id)":            2,
 		"SELECT count(*) FROM deposits WHERE person_id = 'P2000000000' AND kind = 'remittance'": generatedMonths,

@@ -13,8 +13,9 @@ import (
 	"handheld/services/core"
 )
 
-// maxBody bounds request bodies; contract bodies are a few hundred bytes.
-const maxBody = 64 << 10
+// maxBody bounds request bodies: most are a few hundred bytes, an
+// adjustment of core.MaxBaseChanges bases about 60 KiB.
+const maxBody = 256 << 10
 
 // apiError is an answer other than success: a status and a core.ErrorBody.
 type apiError struct {
@@ -69,6 +70,18 @@ func (s *Sim) routes() http.Handler {
 	add(http.MethodPost, core.PathWithdrawalCancel, GroupWithdrawal, s.cancelWithdrawal)
 	add(http.MethodGet, core.PathPayoutAccounts, GroupPerson, s.payoutAccounts)
 	add(http.MethodPost, core.PathEvidenceCheck, GroupWithdrawal, s.checkEvidence)
+	add(http.MethodGet, core.PathPolicy, GroupEmployer, s.policyEndpoint)
+	add(http.MethodGet, core.PathUnitAccount, GroupEmployer, s.unitAccount)
+	add(http.MethodGet, core.PathUnitLedger, GroupEmployer, s.unitLedger)
+	add(http.MethodGet, core.PathStaffMember, GroupEmployer, s.staffMember)
+	add(http.MethodPut, core.PathStaffChange, GroupEmployer, s.staffChange)
+	add(http.MethodPut, core.PathAdjustment, GroupEmployer, s.adjustment)
+	add(http.MethodGet, core.PathRemittances, GroupEmployer, s.remittances)
+	add(http.MethodGet, core.PathBill, GroupEmployer, s.bill)
+	add(http.MethodPut, core.PathDeclaration, GroupEmployer, s.declaration)
+	add(http.MethodPut, core.PathSupplement, GroupEmployer, s.supplement)
+	add(http.MethodGet, core.PathArrears, GroupEmployer, s.arrearsEndpoint)
+	add(http.MethodGet, core.PathUnitCertificateFacts, GroupEmployer, s.unitCertificateFacts)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("no such endpoint"))
 	})
@@ -90,9 +103,15 @@ func (s *Sim) serve(group, route string, fn endpoint) http.Handler {
 		if reqID != "" {
 			w.Header().Set(core.HeaderRequestID, reqID)
 		}
+		// The caller's W3C trace context, logged as a real core would to
+		// join the BFF's trace: at most a traceparent's 55 characters.
+		traceParent := r.Header.Get("traceparent")
+		if len(traceParent) > 55 || !printable(traceParent) {
+			traceParent = ""
+		}
 		status := s.answer(w, r, group, fn)
 		s.log.Debug("coresim call", "group", group, "route", route, "status", status,
-			"ms", time.Since(started).Milliseconds(), "request_id", reqID)
+			"ms", time.Since(started).Milliseconds(), "request_id", reqID, "traceparent", traceParent)
 	})
 }
 

@@ -12,6 +12,8 @@ const (
 	cursorDeposits = "d"
 	cursorSchedule = "s"
 	cursorStaff    = "u"
+	// cursorUnitLedger pages the unit ledger by sequence number.
+	cursorUnitLedger = "l"
 )
 
 func encodeCursor(kind, pos string) string {

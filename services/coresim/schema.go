@@ -128,13 +128,19 @@ func addedColumns() []struct{ table, column, definition string } {
 		{"withdrawals", "close_account", "INTEGER NOT NULL DEFAULT 0"},
 		{"withdrawals", "payout_account_id", "TEXT NOT NULL DEFAULT ''"},
 		{"deposits", "application_id", "TEXT NOT NULL DEFAULT ''"},
+		{"accounts", "sealed_month", "TEXT NOT NULL DEFAULT ''"},
+		{"accounts", "seal_reason", "TEXT NOT NULL DEFAULT ''"},
+		{"units", "revision", "INTEGER NOT NULL DEFAULT 0"},
+		{"units", "opened_month", "TEXT NOT NULL DEFAULT ''"},
+		{"units", "bank_name", "TEXT NOT NULL DEFAULT ''"},
+		{"units", "bank_account", "TEXT NOT NULL DEFAULT ''"},
 	}
 }
 
 // migrate creates the schema and adds the columns an older file lacks; it
 // is idempotent.
 func (s *Sim) migrate(ctx context.Context) error {
-	if _, err := s.wdb.ExecContext(ctx, schema); err != nil {
+	if _, err := s.wdb.ExecContext(ctx, schema+unitSchema); err != nil {
 		return fmt.Errorf("coresim: create schema: %w", err)
 	}
 	for _, c := range addedColumns() {

@@ -23,7 +23,10 @@ func (s *Sim) seed(ctx context.Context) error {
 		return err
 	}
 	if done != "" {
-		return s.seedHoldings(ctx)
+		if err := s.seedHoldings(ctx); err != nil {
+			return err
+		}
+		return s.seedUnits(ctx)
 	}
 	units := demoUnits()
 	hashes := make([][]byte, len(units))
@@ -64,7 +67,7 @@ func (s *Sim) seed(ctx context.Context) error {
 		return fmt.Errorf("coresim: seed: %w", err)
 	}
 	s.log.Info("coresim: seeded demo data", "people", len(demoPeople()), "units", len(units))
-	return nil
+	return s.seedUnits(ctx)
 }
 
 // seedHoldings gives the demo people of a database seeded before payout

@@ -41,15 +41,15 @@ func TestSeededIdentifiersAreValid(t *testing.T) {
 			t.Errorf("%s: face token %q", name, face)
 		}
 	}
-	if n != len(demoPeople()) {
-		t.Errorf("%d persons, want %d", n, len(demoPeople()))
+	if want := len(demoPeople()) + seededStaff(false); n != want {
+		t.Errorf("%d persons, want %d", n, want)
 	}
 	for _, code := range []string{h.persona("黄磊").UnitCode, h.persona("郑秀英").UnitCode} {
 		if err := services.ValidateUnitCode(code); err != nil {
 			t.Errorf("unit %s: %v", code, err)
 		}
 	}
-	if got := h.sim.count("SELECT count(*) FROM units"); got != 2 {
+	if got := h.sim.count("SELECT count(*) FROM units"); got != len(demoUnits())+seededUnitCount(false) {
 		t.Errorf("%d units", got)
 	}
 }

@@ -26,6 +26,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"handheld/services/core"
 )
 
 // Config is everything a simulator needs; only Keys is required.
@@ -61,6 +63,19 @@ type Config struct {
 	// BcryptCost is the cost operator passwords are hashed with at seeding
 	// and generation; 0 means bcrypt.DefaultCost. Tests lower it.
 	BcryptCost int
+	// Policy is the contribution policy the unit endpoints enforce and
+	// GET /core/v1/policy reports; the zero value means DefaultPolicy.
+	Policy core.Policy
+	// LargeUnits also seeds the 500- and 5,000-person employers (a few
+	// seconds on first open); the 3-person shop and the 50-person firm
+	// are always seeded.
+	LargeUnits bool
+	// CollectDelay is how long a declared bill waits before the unit's
+	// bank starts collecting; 0 means 1 minute. SettleDelay is how long
+	// the collection takes; 0 means 2 minutes. Faults of the "collection"
+	// group delay (latency) or fail (error, down) collections.
+	CollectDelay time.Duration
+	SettleDelay  time.Duration
 	// MaxNonces bounds the replay-protection memory; when it is full, calls
 	// are answered 503 until old nonces expire. 0 means 4,000,000 (under
 	// 100 MB; 2,000 calls a second for the 20 minutes a nonce may be kept).
@@ -75,6 +90,10 @@ type Sim struct {
 	reviewDelay time.Duration
 	payoutDelay time.Duration
 	bcryptCost  int
+	policy      core.Policy
+	largeUnits  bool
+	collectWait time.Duration
+	settleWait  time.Duration
 
 	rdb *sql.DB // readers (the same pool as wdb for an in-memory database)
 	wdb *sql.DB // the single writer connection
@@ -100,6 +119,10 @@ func Open(ctx context.Context, cfg Config) (*Sim, error) {
 		reviewDelay: cfg.ReviewDelay,
 		payoutDelay: cfg.PayoutDelay,
 		bcryptCost:  cfg.BcryptCost,
+		policy:      cfg.Policy,
+		largeUnits:  cfg.LargeUnits,
+		collectWait: cfg.CollectDelay,
+		settleWait:  cfg.SettleDelay,
 		nonces:      newNonceStore(cfg.MaxNonces),
 		calls:       make(map[string]*atomic.Int64),
 		rng:         rand.New(rand.NewPCG(cfg.Seed, 0x636f726573696d)),
@@ -127,6 +150,18 @@ func Open(ctx context.Context, cfg Config) (*Sim, error) {
 	}
 	if s.payoutDelay <= 0 {
 		s.payoutDelay = 2 * time.Minute
+	}
+	if s.collectWait <= 0 {
+		s.collectWait = time.Minute
+	}
+	if s.settleWait <= 0 {
+		s.settleWait = 2 * time.Minute
+	}
+	if s.policy == (core.Policy{}) {
+		s.policy = DefaultPolicy()
+	}
+	if err := checkPolicy(s.policy); err != nil {
+		return nil, fmt.Errorf("coresim: policy: %w", err)
 	}
 	for _, g := range callGroups() {
 		s.calls[g] = new(atomic.Int64)

@@ -58,7 +58,7 @@ func TestReopenKeepsDataAndDoesNotReseed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim2.Close()
-	if got := sim2.count("SELECT count(*) FROM persons"); got != persons || persons != len(demoPeople()) {
+	if got := sim2.count("SELECT count(*) FROM persons"); got != persons || persons != len(demoPeople())+seededStaff(false) {
 		t.Errorf("persons after reopen: %d, before %d, seed %d", got, persons, len(demoPeople()))
 	}
 	if sim2.WithdrawalCount("app-reopen") != 1 || sim2.Withdrawals() != 1 {

@@ -62,7 +62,7 @@ func (s *Service) Verify(ctx context.Context, verifier services.Principal, paylo
 	if result != "" {
 		if rerr := s.recordUse(ctx, c.Subject, who, channel, result); rerr != nil {
 			if err != nil {
-				s.Logger.Error("ecard use lost", "request_id", services.RequestID(ctx), "err", rerr)
+				s.Logger.ErrorContext(ctx, "ecard use lost", "request_id", services.RequestID(ctx), "err", rerr)
 			} else {
 				err = rerr
 			}

@@ -49,7 +49,7 @@ func (s *Service) attempt(ctx context.Context, idNumber, openidHash string) erro
 func (s *Service) attemptsSucceeded(ctx context.Context, idNumber, openidHash string) {
 	for _, key := range s.attemptKeys(idNumber, openidHash) {
 		if err := s.KV.Del(ctx, key); err != nil {
-			s.Logger.Warn("attempt counter not cleared", "cause", err.Error())
+			s.Logger.WarnContext(ctx, "attempt counter not cleared", "cause", err.Error())
 		}
 	}
 }

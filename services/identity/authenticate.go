@@ -66,7 +66,7 @@ func (s *Service) checkSession(ctx context.Context, p services.Principal) error 
 
 // checkStore answers from the store when kv fails: slower, still correct.
 func (s *Service) checkStore(ctx context.Context, sid string, kvErr error) error {
-	s.Logger.Warn("revocation check fell back to the store", "cause", kvErr.Error())
+	s.Logger.WarnContext(ctx, "revocation check fell back to the store", "cause", kvErr.Error())
 	var revokedAt sql.NullTime
 	if err := s.Store.QueryRow(ctx, `SELECT revoked_at FROM sessions WHERE id = $1`, sid).Scan(&revokedAt); err != nil {
 		return services.Errorf(services.CodeSessionRevoked, "session lookup: %w", err)

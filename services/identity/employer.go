@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"handheld/services"
 	"handheld/services/audit"
@@ -35,7 +36,7 @@ func (l EmployerLogin) Validate() error {
 	}
 	if l.Password == "" {
 		fields = append(fields, services.FieldError{Field: "password", Code: services.FieldRequired})
-	} else if len(l.Password) > 128 {
+	} else if utf8.RuneCountInString(l.Password) > 128 { // characters, as the contract counts them
 		fields = append(fields, services.FieldError{Field: "password", Code: services.FieldFormat})
 	}
 	if len(fields) > 0 {

@@ -196,7 +196,7 @@ func (s *Service) revoke(ctx context.Context, sess session, reason string) error
 	// Longer than any access token of the session can live.
 	ttl = max(ttl, s.Policy.AccessTTL) + time.Minute
 	if err := s.KV.Set(ctx, revokedKey(sess.ID), []byte{1}, ttl); err != nil {
-		s.Logger.Warn("revocation not shared; replicas fall back to the store", "session", sess.ID, "cause", err.Error())
+		s.Logger.WarnContext(ctx, "revocation not shared; replicas fall back to the store", "session", sess.ID, "cause", err.Error())
 	}
 	_ = s.KV.Del(ctx, idleKey(sess.ID))
 	s.revoked.markRevoked(sess.ID)

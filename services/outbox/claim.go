@@ -2,14 +2,20 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"handheld/services"
 	"handheld/services/store"
+	"handheld/services/tracing"
 )
 
 // claimStatement builds the one statement that leases due rows. Its
@@ -52,7 +58,7 @@ func claimStatement(d store.Dialect, topics []Topic) (string, []any) {
 		next_attempt_at = $2,
 		attempts = attempts + 1
 		WHERE ` + chosen + `
-		RETURNING id, topic, payload, attempts, created_at`, args
+		RETURNING id, topic, payload, attempts, created_at, trace_parent`, args
 }
 
 // claim leases up to n due rows and returns them with the lease's end,
@@ -73,9 +79,11 @@ func (w *Worker) claim(ctx context.Context, n int) ([]claimed, time.Time, error)
 	var msgs []claimed
 	for rows.Next() {
 		var m claimed
-		if err := rows.Scan(&m.ID, &m.Topic, &m.Payload, &m.Attempts, store.ScanTime(&m.CreatedAt)); err != nil {
+		var traceParent sql.NullString
+		if err := rows.Scan(&m.ID, &m.Topic, &m.Payload, &m.Attempts, store.ScanTime(&m.CreatedAt), &traceParent); err != nil {
 			return nil, time.Time{}, services.Errorf(services.CodeInternal, "outbox: claim: read row: %w", err)
 		}
+		m.traceParent = traceParent.String
 		if m.Payload, m.unreadable = w.store.Open(m.Payload, sealedPayload.Place(m.ID)); m.unreadable != nil {
 			m.Payload = nil
 		}
@@ -93,15 +101,28 @@ func (w *Worker) claim(ctx context.Context, n int) ([]claimed, time.Time, error)
 // until its key is back.
 type claimed struct {
 	Message
-	unreadable error
+	unreadable  error
+	traceParent string // of the request that enqueued it; "" when none
 }
 
 // deliver runs m's handler under its own deadline, detached from ctx's
 // cancellation (see Run), calls handled, which frees the handler's slot for
 // the next claim, and records the outcome.
+//
+// The delivery is a span, child of the span that enqueued the row (its
+// stored traceparent), so a withdrawal's call to the core shows in the trace
+// of the request that accepted it, however much later and on whichever
+// replica it runs. Each attempt is a span of its own in that trace.
 func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handled func()) {
 	m := c.Message
 	topic := w.topics[m.Topic] // the claim only returns known topics
+	ctx, span := w.tracer.Start(tracing.WithTraceParent(ctx, c.traceParent), "outbox deliver "+string(m.Topic),
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+			attribute.String("messaging.system", "handheld.outbox"),
+			attribute.String("messaging.destination.name", string(m.Topic)),
+			attribute.String("messaging.message.id", m.ID),
+			attribute.Int("handheld.outbox.attempts", m.Attempts)))
+	defer span.End()
 	if topic.AtMostOnce {
 		closed, err := w.closeBeforeSending(ctx, m, until)
 		if err != nil || !closed {
@@ -122,7 +143,12 @@ func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handle
 		cancel()
 	}
 	handled()
-	w.settle(ctx, topic, m, until, judge(err))
+	v := judge(err)
+	span.SetAttributes(attribute.String("handheld.outbox.outcome", v.outcome))
+	if v.outcome == OutcomeRetry || v.outcome == OutcomeDead {
+		span.SetStatus(codes.Error, v.outcome)
+	}
+	w.settle(ctx, topic, m, until, v)
 }
 
 // closeBeforeSending marks an AtMostOnce row delivered just before its

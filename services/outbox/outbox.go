@@ -25,10 +25,12 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"handheld/services"
 	"handheld/services/store"
+	"handheld/services/tracing"
 )
 
 // Message is one outbox row, as a Handler receives it. Attempts counts
@@ -61,6 +63,9 @@ type Handler func(ctx context.Context, m Message) error
 // CreatedAt, when zero, is taken to be at: the package has no clock of its
 // own and SQL never takes the database's.
 //
+// The trace context ctx carries, if any, is stored with the row: the
+// delivery's span is its child, in the same trace.
+//
 // Call Worker.Wake after the transaction commits to have it delivered without
 // waiting for the worker's next idle round.
 func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (inserted bool, err error) {
@@ -82,11 +87,17 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (insert
 	if err != nil {
 		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
 	}
+	// The enqueuing request's trace context goes with the row, so that the
+	// delivery joins its trace (deliver).
+	var traceParent sql.NullString
+	if tp := tracing.TraceParent(ctx); tp != "" {
+		traceParent = sql.NullString{String: tp, Valid: true}
+	}
 	res, err := tx.Exec(ctx, `
-		INSERT INTO outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
-		VALUES ($1, $2, $3, 0, $4, '', $5)
+		INSERT INTO outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at, trace_parent)
+		VALUES ($1, $2, $3, 0, $4, '', $5, $6)
 		ON CONFLICT (id) DO NOTHING`,
-		m.ID, string(m.Topic), payload, store.Timestamp(at), store.Timestamp(created))
+		m.ID, string(m.Topic), payload, store.Timestamp(at), store.Timestamp(created), traceParent)
 	if err != nil {
 		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
 	}

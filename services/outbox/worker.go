@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"handheld/services"
 	"handheld/services/store"
 )
@@ -83,6 +86,9 @@ type Config struct {
 	// constants), for a metric. It runs on the delivering goroutine: keep
 	// it quick. May be nil.
 	Observe func(topic, outcome string)
+	// Tracer makes each delivery a span in the trace that enqueued it.
+	// Default: none (a no-op provider).
+	Tracer trace.TracerProvider
 }
 
 // Defaults for Config.
@@ -110,6 +116,7 @@ const (
 type Worker struct {
 	store          *store.Store
 	topics         map[TopicName]Topic
+	order          []TopicName // the topics as configured, for Backlog
 	claimSQL       string
 	claimArgs      []any // the topic names the claim's placeholders bind
 	batch          int
@@ -121,6 +128,7 @@ type Worker struct {
 	now            func() time.Time
 	jitter         func() float64
 	log            *slog.Logger
+	tracer         trace.Tracer
 	observe        func(topic, outcome string)
 
 	rec     *recorder     // writes outcomes, batched
@@ -185,6 +193,7 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		store:          cfg.Store,
 		topics:         topics,
+		order:          topicNames(cfg.Topics),
 		batch:          or(cfg.Batch, defaultBatch),
 		lease:          or(cfg.Lease, defaultLease),
 		idle:           or(cfg.Idle, defaultIdle),
@@ -220,6 +229,11 @@ func New(cfg Config) (*Worker, error) {
 	if w.observe == nil {
 		w.observe = func(string, string) {}
 	}
+	tp := cfg.Tracer
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	w.tracer = tp.Tracer("handheld/outbox")
 	w.claimSQL, w.claimArgs = claimStatement(w.store.Dialect(), cfg.Topics)
 	return w, nil
 }

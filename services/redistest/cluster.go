@@ -34,17 +34,7 @@ func StartCluster(t testing.TB) []string {
 	for i := range addrs {
 		srv := &server{t: t, bin: bin, dir: t.TempDir(),
 			extra: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"}}
-		for try := 0; ; try++ {
-			srv.port = clusterPort(t)
-			err := srv.launch()
-			if err == nil {
-				break
-			}
-			if try == 2 {
-				t.Fatalf("redistest: %v", err)
-			}
-		}
-		t.Cleanup(srv.stop)
+		srv.launchOnFreePort(clusterPort)
 		addrs[i] = srv.addr()
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)

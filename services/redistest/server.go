@@ -34,20 +34,26 @@ func StartServer(t testing.TB) (addr string, stop func(), start func()) {
 		t.Fatal("redis-server is not installed (install Debian package redis-server)")
 	}
 	srv := &server{t: t, bin: bin, dir: t.TempDir()}
-	// A free port can be taken between our probe and redis-server's bind;
-	// try a few before giving up.
+	srv.launchOnFreePort(freePort)
+	return srv.addr(), srv.stop, srv.start
+}
+
+// launchOnFreePort starts the server on a port from pick and stops it when
+// the test ends. A free port can be taken between the probe and
+// redis-server's bind, so it tries a few before giving up.
+func (s *server) launchOnFreePort(pick func(testing.TB) int) {
+	s.t.Helper()
 	for try := 0; ; try++ {
-		srv.port = freePort(t)
-		err := srv.launch()
+		s.port = pick(s.t)
+		err := s.launch()
 		if err == nil {
 			break
 		}
 		if try == 2 {
-			t.Fatalf("redistest: %v", err)
+			s.t.Fatalf("redistest: %v", err)
 		}
 	}
-	t.Cleanup(srv.stop)
-	return srv.addr(), srv.stop, srv.start
+	s.t.Cleanup(s.stop)
 }
 
 // server is one private redis-server process, restartable on its port.

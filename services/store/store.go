@@ -20,14 +20,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/XSAM/otelsql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -71,16 +75,20 @@ type Store struct {
 //
 // It does not migrate; call Migrate (handheld migrate does, and so does the
 // embedded default at start-up).
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var (
 		s   *Store
 		err error
 	)
 	switch {
 	case isPostgres(dsn):
-		s, err = openPostgres(dsn)
+		s, err = openPostgres(dsn, o)
 	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
-		s, err = openSQLite(dsn)
+		s, err = openSQLite(dsn, o)
 	default:
 		err = fmt.Errorf("store: unsupported DSN %s: want postgres, postgresql, sqlite or file URLs", redact(dsn))
 	}
@@ -94,12 +102,57 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-func openPostgres(dsn string) (*Store, error) {
+// Option adjusts how Open opens the store.
+type Option func(*options)
+
+type options struct {
+	tracer trace.TracerProvider
+}
+
+// WithTracing records a span for each statement, transaction and
+// connection, as children of the caller's span, through otelsql wrapping the
+// database/sql driver. Spans carry the statement's text (placeholders, never
+// arguments: personal data stays out) and the database system.
+func WithTracing(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
+}
+
+// instrumented wraps a connector in otelsql when tracing is on.
+func (o options) instrumented(c driver.Connector, system string) *sql.DB {
+	if o.tracer == nil {
+		return sql.OpenDB(c)
+	}
+	return otelsql.OpenDB(c, o.otelsql(system)...)
+}
+
+func (o options) otelsql(system string) []otelsql.Option {
+	return []otelsql.Option{
+		otelsql.WithTracerProvider(o.tracer),
+		otelsql.WithAttributes(attribute.String("db.system.name", system)),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			// The spans that say something: statements and transactions.
+			// Rows, prepares and session resets would double the count for
+			// nothing a reader of the trace needs.
+			OmitConnResetSession: true,
+			OmitConnPrepare:      true,
+			OmitRows:             true,
+			DisableErrSkip:       true,
+			// Statements outside any trace (migrations, the outbox's
+			// claims, the audit writer's batches) make no span: alone,
+			// each would be a one-span trace filling the collector.
+			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+				return trace.SpanContextFromContext(ctx).IsValid()
+			},
+		}),
+	}
+}
+
+func openPostgres(dsn string, o options) (*Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: PostgreSQL DSN %s: %w", redact(dsn), err)
 	}
-	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(scanTimestamptzAsUTC))
+	db := o.instrumented(stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(scanTimestamptzAsUTC)), "postgresql")
 	// Several replicas share one server: keep each one's share modest, and
 	// recycle connections so that a fail-over or a pooler is followed. Keep
 	// all of them when idle: with fewer, bursts open and close server
@@ -124,7 +177,7 @@ func scanTimestamptzAsUTC(_ context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-func openSQLite(dsn string) (*Store, error) {
+func openSQLite(dsn string, o options) (*Store, error) {
 	target, err := parseSQLite(dsn)
 	if err != nil {
 		return nil, err
@@ -132,7 +185,12 @@ func openSQLite(dsn string) (*Store, error) {
 	if err := target.ensureDir(); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", target.driverDSN)
+	var db *sql.DB
+	if o.tracer == nil {
+		db, err = sql.Open("sqlite", target.driverDSN)
+	} else {
+		db, err = otelsql.Open("sqlite", target.driverDSN, o.otelsql("sqlite")...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open SQLite: %w", err)
 	}

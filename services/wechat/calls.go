@@ -28,7 +28,7 @@ const subscribeSendURL = "https://" + libraryHost + "/cgi-bin/message/subscribe/
 // Code2Session exchanges the code from wx.login for the depositor's openid.
 // A code that is not 1..128 of [A-Za-z0-9_-] is refused before it can reach
 // a URL.
-func (c *Client) Code2Session(ctx context.Context, code string) (Session, error) {
+func (c *Client) Code2Session(ctx context.Context, code string) (_ Session, err error) {
 	if openid, ok := strings.CutPrefix(code, SandboxLoginPrefix); ok {
 		if !c.sandbox || !codeLike(openid, 6, 64) {
 			return Session{}, invalidCode("not a sandbox login code this client accepts")
@@ -38,19 +38,20 @@ func (c *Client) Code2Session(ctx context.Context, code string) (Session, error)
 	if err := c.checkCode(code); err != nil {
 		return Session{}, err
 	}
+	defer c.called(apiCode2Session, &err)
 	res, err := c.mp.GetAuth().Code2SessionContext(c.route.attach(ctx), code)
 	if err != nil {
-		return Session{}, c.translate("jscode2session", res.ErrCode, res.ErrMsg, err, code, res.OpenID, res.SessionKey)
+		return Session{}, c.translate(apiCode2Session, res.ErrCode, res.ErrMsg, err, code, res.OpenID, res.SessionKey)
 	}
 	if !codeLike(res.OpenID, 1, 128) {
-		return Session{}, unavailable("jscode2session", "answer without a usable openid")
+		return Session{}, unavailable(apiCode2Session, "answer without a usable openid")
 	}
 	return Session{OpenID: res.OpenID, UnionID: res.UnionID}, nil
 }
 
 // PhoneNumber exchanges the code from a getPhoneNumber button for the
 // depositor's phone number without country code, as the core stores it.
-func (c *Client) PhoneNumber(ctx context.Context, code string) (string, error) {
+func (c *Client) PhoneNumber(ctx context.Context, code string) (_ string, err error) {
 	if digits, ok := strings.CutPrefix(code, SandboxPhonePrefix); ok {
 		if !c.sandbox || !elevenDigits(digits) {
 			return "", invalidCode("not a sandbox phone code this client accepts")
@@ -60,18 +61,19 @@ func (c *Client) PhoneNumber(ctx context.Context, code string) (string, error) {
 	if err := c.checkCode(code); err != nil {
 		return "", err
 	}
+	defer c.called(apiPhoneNumber, &err)
 	ctx = c.route.attach(ctx)
 	var res *auth.GetPhoneNumberResponse
-	err := c.retryStale(ctx, func() (err error) {
+	err = c.retryStale(ctx, func() (err error) {
 		res, err = c.mp.GetAuth().GetPhoneNumberContext(ctx, code)
 		return err
 	})
 	if err != nil {
-		return "", c.translate("getuserphonenumber", 0, "", err, code)
+		return "", c.translate(apiPhoneNumber, 0, "", err, code)
 	}
 	phone := res.PhoneInfo.PurePhoneNumber
 	if phone == "" {
-		return "", unavailable("getuserphonenumber", "answer without a phone number")
+		return "", unavailable(apiPhoneNumber, "answer without a phone number")
 	}
 	return phone, nil
 }
@@ -84,7 +86,7 @@ func (c *Client) PhoneNumber(ctx context.Context, code string) (string, error) {
 // with the caller's context: subscribe.Send (v2.1.10) takes none and posts
 // with context.Background(), which would drop the deadline and the route
 // to APIBase.
-func (c *Client) SendSubscribe(ctx context.Context, m Message) error {
+func (c *Client) SendSubscribe(ctx context.Context, m Message) (err error) {
 	if !codeLike(m.ToOpenID, 1, 128) || !codeLike(m.TemplateID, 1, 128) {
 		return services.Errorf(services.CodeInternal, "wechat subscribe.send: message needs an openid and a template id of [A-Za-z0-9_-]")
 	}
@@ -108,8 +110,9 @@ func (c *Client) SendSubscribe(ctx context.Context, m Message) error {
 	for k, v := range m.Data {
 		msg.Data[k] = &subscribe.DataItem{Value: v}
 	}
+	defer c.called(apiSubscribeSend, &err)
 	ctx = c.route.attach(ctx)
-	err := c.retryStale(ctx, func() error {
+	err = c.retryStale(ctx, func() error {
 		tok, err := c.tokens.GetAccessTokenContext(ctx)
 		if err != nil {
 			return err
@@ -118,10 +121,10 @@ func (c *Client) SendSubscribe(ctx context.Context, m Message) error {
 		if err != nil {
 			return err
 		}
-		return util.DecodeWithCommonError(raw, "subscribe.send")
+		return util.DecodeWithCommonError(raw, apiSubscribeSend)
 	})
 	if err != nil {
-		return c.translate("subscribe.send", 0, "", err, m.ToOpenID)
+		return c.translate(apiSubscribeSend, 0, "", err, m.ToOpenID)
 	}
 	return nil
 }

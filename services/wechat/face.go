@@ -77,11 +77,12 @@ func (c *Client) StartFaceCheck(ctx context.Context, f FaceCheck) (verifyID stri
 		VerifyID  string `json:"verify_id"`
 		ExpiresIn int64  `json:"expires_in"`
 	}
-	if err := c.postFace(ctx, getVerifyIDURL, "getverifyid", body, &res); err != nil {
-		return "", 0, c.translate("getverifyid", 0, "", err, f.OpenID, f.CertName, f.CertNo)
+	defer c.called(apiGetVerifyID, &err)
+	if err := c.postFace(ctx, getVerifyIDURL, apiGetVerifyID, body, &res); err != nil {
+		return "", 0, c.translate(apiGetVerifyID, 0, "", err, f.OpenID, f.CertName, f.CertNo)
 	}
 	if res.VerifyID == "" || len(res.VerifyID) > 256 {
-		return "", 0, unavailable("getverifyid", "answer without a usable verify_id")
+		return "", 0, unavailable(apiGetVerifyID, "answer without a usable verify_id")
 	}
 	lifetime = time.Duration(res.ExpiresIn) * time.Second
 	if lifetime <= 0 || lifetime > DefaultVerifyIDLifetime {
@@ -107,8 +108,9 @@ func (c *Client) FaceResult(ctx context.Context, verifyID string, f FaceCheck) (
 		util.CommonError
 		VerifyRet int64 `json:"verify_ret"`
 	}
-	if err := c.postFace(ctx, queryVerifyInfoURL, "queryverifyinfo", body, &res); err != nil {
-		return 0, c.translate("queryverifyinfo", 0, "", err, f.OpenID, verifyID)
+	defer c.called(apiQueryVerifyInfo, &err)
+	if err := c.postFace(ctx, queryVerifyInfoURL, apiQueryVerifyInfo, body, &res); err != nil {
+		return 0, c.translate(apiQueryVerifyInfo, 0, "", err, f.OpenID, verifyID)
 	}
 	return res.VerifyRet, nil
 }

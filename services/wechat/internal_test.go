@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"handheld/services"
 	"handheld/services/kv"
 )
@@ -186,5 +189,40 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := New(Config{AppID: "wx1", AppSecret: "s"}, nil); err == nil {
 		t.Error("New without a kv store succeeded")
+	}
+}
+
+// TestRouteSpansWithoutTraceParent: an exchange with WeChat is a span named
+// after the API path, but WeChat, a third party, gets no traceparent, and
+// the query (codes, tokens) is in no attribute.
+func TestRouteSpansWithoutTraceParent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	rt, err := newRoute("http://127.0.0.1:8089/", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.tracer = tp.Tracer("test")
+	next := &recorder{}
+	rt.next = next
+	ctx, parent := tp.Tracer("test").Start(context.Background(), "request")
+	req, _ := http.NewRequestWithContext(rt.attach(ctx), http.MethodGet, "https://api.weixin.qq.com/sns/jscode2session?js_code=abc", nil)
+	resp, err := dispatcher{fallback: &recorder{}}.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	parent.End()
+	if h := next.got.Header.Get("traceparent"); h != "" {
+		t.Errorf("WeChat was sent traceparent %q", h)
+	}
+	spans := rec.Ended()
+	if len(spans) != 2 || spans[0].Name() != "wechat /sns/jscode2session" || spans[0].Parent().SpanID() != parent.SpanContext().SpanID() {
+		t.Fatalf("spans %v, want wechat /sns/jscode2session under the request", spans)
+	}
+	for _, a := range spans[0].Attributes() {
+		if strings.Contains(a.Value.Emit(), "abc") {
+			t.Errorf("attribute %s holds the query", a.Key)
+		}
 	}
 }

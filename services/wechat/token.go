@@ -34,6 +34,7 @@ type tokenSource struct {
 	now           func() time.Time
 	log           *slog.Logger
 	scrub         func(string, ...string) string
+	called        func(api string, err *error) // Client.called
 	group         singleflight.Group
 }
 
@@ -110,7 +111,7 @@ func (s *tokenSource) load(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", &services.Error{
 			Code:  services.CodeWeChatUnavailable,
-			Cause: &APIError{API: "stable_token", Msg: "gave up waiting: " + context.Cause(ctx).Error()},
+			Cause: &APIError{API: apiStableToken, Msg: "gave up waiting: " + context.Cause(ctx).Error()},
 		}
 	}
 }
@@ -118,7 +119,8 @@ func (s *tokenSource) load(ctx context.Context) (string, error) {
 // fetch asks the stable token endpoint, without force_refresh: forcing
 // would void the token every other replica holds and WeChat allows it only
 // a few times a day.
-func (s *tokenSource) fetch(ctx context.Context) (string, error) {
+func (s *tokenSource) fetch(ctx context.Context) (_ string, err error) {
+	defer s.called(apiStableToken, &err)
 	body := map[string]any{
 		"grant_type":    "client_credential",
 		"appid":         s.appID,
@@ -148,7 +150,7 @@ func (s *tokenSource) fetch(ctx context.Context) (string, error) {
 }
 
 func (s *tokenSource) translate(res credential.ResAccessToken, err error) *services.Error {
-	a := &APIError{API: "stable_token", ErrCode: res.ErrCode, Msg: s.scrub(res.ErrMsg, res.AccessToken)}
+	a := &APIError{API: apiStableToken, ErrCode: res.ErrCode, Msg: s.scrub(res.ErrMsg, res.AccessToken)}
 	switch {
 	case err != nil:
 		a.Msg = s.scrub(err.Error())

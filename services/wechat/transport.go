@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/silenceper/wechat/v2/util"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // libraryHost is the host the library writes into every URL it builds.
@@ -78,6 +82,7 @@ type route struct {
 	scheme, host, prefix string
 	timeout              time.Duration
 	next                 http.RoundTripper
+	tracer               trace.Tracer // nil: no spans
 }
 
 func newRoute(base string, timeout time.Duration) (*route, error) {
@@ -87,7 +92,7 @@ func newRoute(base string, timeout time.Duration) (*route, error) {
 	}
 	next := http.DefaultTransport.(*http.Transport).Clone()
 	next.MaxIdleConnsPerHost = 32 // one host, many concurrent logins
-	return &route{scheme: scheme, host: host, prefix: prefix, timeout: timeout, next: next}, nil
+	return &route{scheme: scheme, host: host, prefix: prefix, timeout: timeout, next: next, tracer: noop.Tracer{}}, nil
 }
 
 // attach makes the library's requests made with ctx take this route.
@@ -98,8 +103,16 @@ func (r *route) attach(ctx context.Context) context.Context {
 // RoundTrip moves a request for the library's host to the API base, keeping
 // path and query, and bounds the whole exchange, body included, by the
 // timeout, as http.Client.Timeout would.
+//
+// The exchange, up to the answer's headers, is a client span named after
+// the API's path ("wechat /sns/jscode2session"), which names no one; the
+// query (codes, the access token) is never recorded. No traceparent header
+// is added: WeChat is not ours to join our traces.
 func (r *route) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithTimeoutCause(req.Context(), r.timeout,
+	sctx, span := r.tracer.Start(req.Context(), "wechat "+req.URL.Path, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("url.path", req.URL.Path)))
+	defer span.End()
+	ctx, cancel := context.WithTimeoutCause(sctx, r.timeout,
 		fmt.Errorf("wechat: no answer within %s", r.timeout))
 	out := req.Clone(ctx)
 	if out.URL.Host == libraryHost {
@@ -115,8 +128,13 @@ func (r *route) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := r.next.RoundTrip(out)
 	if err != nil {
+		span.SetStatus(codes.Error, "no answer")
 		cancel()
 		return nil, err
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	if resp.StatusCode >= 400 {
+		span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
 	}
 	resp.Body = &boundedBody{body: resp.Body, left: maxResponseBytes + 1, cancel: cancel}
 	return resp, nil

@@ -22,6 +22,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/miniprogram"
 	mpconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	"go.opentelemetry.io/otel/trace"
 
 	"handheld/services/kv"
 )
@@ -55,6 +56,14 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives sandbox messages and token cache trouble; nil discards.
 	Logger *slog.Logger
+	// Observe, when set, is told of every call that went to WeChat: the
+	// API ("jscode2session", "stable_token", ...) and one of the Result
+	// values, for a metric. Sandbox answers and codes refused before any
+	// request are not calls. It must be quick.
+	Observe func(api, result string)
+	// Tracer makes each HTTP exchange with WeChat a client span. WeChat is a
+	// third party: no trace context is sent to it. Nil: no spans.
+	Tracer trace.TracerProvider
 }
 
 // Session is who WeChat says signed in. The session_key WeChat also returns
@@ -87,6 +96,7 @@ type Client struct {
 	mp      *miniprogram.MiniProgram
 	tokens  *tokenSource
 	log     *slog.Logger
+	observe func(api, result string)
 }
 
 // New validates cfg and builds a Client. tokens holds the shared access
@@ -123,6 +133,9 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	rt, err := newRoute(cfg.APIBase, cfg.Timeout)
+	if err == nil && cfg.Tracer != nil {
+		rt.tracer = cfg.Tracer.Tracer("handheld/wechat")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +150,7 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		live:    live,
 		route:   rt,
 		log:     cfg.Logger,
+		observe: cfg.Observe,
 	}
 	c.tokens = &tokenSource{
 		appID:  cfg.AppID,
@@ -146,6 +160,7 @@ func New(cfg Config, tokens kv.Store) (*Client, error) {
 		now:    cfg.Now,
 		log:    cfg.Logger,
 		scrub:  c.scrub,
+		called: c.called,
 	}
 	// The library insists on a cache for its default token handle, which
 	// is replaced on the next line; the cache is never used.

@@ -37,6 +37,10 @@ type Request struct {
 const (
 	maxEvidenceRefs = 10
 	maxEvidenceRef  = 64
+	// MaxAmountFen bounds amount_fen before any policy is read (10^12 fen,
+	// ten billion yuan): far above any balance, it keeps the number a
+	// gateway can check and the one the handler checks the same.
+	MaxAmountFen = 1_000_000_000_000
 )
 
 // Eligibility tells p whether they may withdraw for kind and how much.
@@ -337,8 +341,9 @@ func (s *Service) policyOf(p services.Principal, kind string) (Policy, error) {
 // validate checks the request's shape before anything is read.
 func (s *Service) validate(r Request) error {
 	var fields []services.FieldError
-	if r.AmountFen < 1 {
-		fields = append(fields, services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange, Params: map[string]any{"min": 1}})
+	if r.AmountFen < 1 || r.AmountFen > MaxAmountFen {
+		fields = append(fields, services.FieldError{Field: "amount_fen", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": 1, "max": int64(MaxAmountFen)}})
 	}
 	if r.PayoutAccountID == "" {
 		fields = append(fields, services.FieldError{Field: "payout.account_id", Code: services.FieldRequired})

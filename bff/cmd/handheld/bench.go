@@ -29,6 +29,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Concurrency, "c", 32, "concurrent clients")
 	fs.DurationVar(&o.Duration, "d", 5*time.Second, "measuring time per run")
 	fs.StringVar(&o.RedisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the limits")
+	fs.StringVar(&o.RedisClusterURL, "redis-cluster", "", "redis+cluster:// URL of a Redis Cluster for the replicas scenario (skipped when empty)")
 	fs.StringVar(&o.PostgresURL, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the withdrawal scenario (a schema of its own per run)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	if err := fs.Parse(args); err != nil {

@@ -41,6 +41,9 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	exit := fs.Bool("exit", false, "exit after --generate instead of serving")
 	review := fs.Duration("review-delay", 0, "how long a withdrawal waits for its decision (0: 30s)")
 	payout := fs.Duration("payout-delay", 0, "how long an approved withdrawal waits to be paid (0: 2m)")
+	large := fs.Bool("large-units", false, "also seed the 500- and 5,000-person employers")
+	collect := fs.Duration("collect-delay", 0, "how long a declared bill waits for the bank to start collecting (0: 1m)")
+	settle := fs.Duration("settle-delay", 0, "how long the bank's collection takes (0: 2m)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,14 +56,17 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	sim, err := coresim.Open(ctx, coresim.Config{
-		Path:        *db,
-		Keys:        map[string][]byte{cfg.CoreKeyID: []byte(secret)},
-		Faults:      cfg.CoresimFaults,
-		Maintenance: cfg.CoresimMaintenance,
-		ReviewDelay: *review,
-		PayoutDelay: *payout,
-		Now:         time.Now,
-		Logger:      log,
+		Path:         *db,
+		Keys:         map[string][]byte{cfg.CoreKeyID: []byte(secret)},
+		Faults:       cfg.CoresimFaults,
+		Maintenance:  cfg.CoresimMaintenance,
+		ReviewDelay:  *review,
+		PayoutDelay:  *payout,
+		LargeUnits:   *large,
+		CollectDelay: *collect,
+		SettleDelay:  *settle,
+		Now:          time.Now,
+		Logger:       log,
 	})
 	if err != nil {
 		return err
@@ -94,8 +100,9 @@ func runCoresim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// demo prints the simulator's demo personas, one JSON object per line, with
-// the fields a client needs to log in as them on the embedded default.
+// demo prints the simulator's demo personas and the seeded units'
+// operators, one JSON object per line, with the fields a client needs to
+// log in as them on the embedded default.
 func demo(ctx context.Context, stdout io.Writer) error {
 	sim, err := coresim.Open(ctx, coresim.Config{Now: time.Now})
 	if err != nil {
@@ -104,7 +111,7 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	defer sim.Close()
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	for _, p := range sim.Personas() {
+	for _, p := range append(sim.Personas(), sim.UnitPersonas()...) {
 		line := map[string]string{"role": p.Role, "notes": p.Notes}
 		for k, v := range map[string]string{"name": p.Name, "id_number": p.IDNumber, "unit_code": p.UnitCode,
 			"operator_id": p.OperatorID, "password": p.Password, "face_token": p.FaceToken} {

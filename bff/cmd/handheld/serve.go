@@ -31,6 +31,7 @@ func serve(ctx context.Context, start time.Time, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	cfg.Version = version
 	log := newLogger(stderr, cfg.LogLevel)
 	log.Info("config", "settings", cfg.Redacted())
 	app, err := bff.New(ctx, cfg, log)
