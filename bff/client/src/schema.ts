@@ -2532,7 +2532,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description at most 30 characters */
                     name: string;
                     /** @description resident ID number (GB 11643) */
                     id_number: string;
