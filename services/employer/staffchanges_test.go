@@ -286,3 +286,24 @@ func TestJoinOfSomeoneOnTheRosterIsRefusedUpFront(t *testing.T) {
 		}
 	})
 }
+
+func TestRefusalEndsAChangeOutageRetriesIt(t *testing.T) {
+	for code, want := range map[services.Code]bool{
+		services.CodeStaffAlreadyEmployed:   true,
+		services.CodeStaffEmployedElsewhere: true,
+		services.CodeStaffNameMismatch:      true,
+		services.CodeStaffNotFound:          true,
+		services.CodeBaseOutOfRange:         true,
+		services.CodeMonthNotOpen:           true,
+		services.CodeInvalid:                true,
+		services.CodeCoreRejected:           true,
+		services.CodeCoreUnavailable:        false,
+		services.CodeCoreMaintenance:        false,
+		services.CodeInternal:               false,
+		services.CodeRateLimited:            false,
+	} {
+		if got := refusal(code); got != want {
+			t.Errorf("refusal(%s) = %v, want %v", code, got, want)
+		}
+	}
+}
