@@ -211,6 +211,20 @@ func TestEmployerStaffChanges(t *testing.T) {
 		t.Fatalf("refused leave: %+v", v)
 	}
 
+	// The person sealed at the shop joins the other unit: the core moves
+	// the account (a transfer in within the city).
+	r = e.do("POST", "/api/v1/employer/staff", map[string]any{"name": member.Name, "id_number": member.IDNumber, "base_fen": 700000,
+		"start_month": time.Now().Format("2006-01")}, idempotent(yunqiTok, "transfer-in"))
+	if r.StatusCode != 202 {
+		t.Fatalf("transfer in: %d %s", r.StatusCode, r.body)
+	}
+	var transfer employer.StaffChangeBody
+	r.json(t, &transfer)
+	if v := e.followChange(yunqiTok, transfer.ID); v.Status != "done" || v.Outcome != core.OutcomeTransferredIn ||
+		v.FromUnitCode != shop.UnitCode || v.StaffID != member.PersonID {
+		t.Fatalf("transfer in followed: %+v", v)
+	}
+
 	// The unit's list, scoped to the unit and filtered by status.
 	var list employer.StaffChangeListBody
 	r = e.do("GET", "/api/v1/employer/staff-changes?status=done&limit=10", nil, bearer(shopTok))
@@ -220,7 +234,7 @@ func TestEmployerStaffChanges(t *testing.T) {
 	}
 	r = e.do("GET", "/api/v1/employer/staff-changes", nil, bearer(yunqiTok))
 	r.json(t, &list)
-	if len(list.Items) != 1 || list.Items[0].ID != rejoin.ID {
+	if len(list.Items) != 2 || list.Items[0].ID != transfer.ID || list.Items[1].ID != rejoin.ID {
 		t.Fatalf("yunqi's changes: %s", r.body)
 	}
 	wantProblem(t, e.bad().do("GET", "/api/v1/employer/staff-changes?status=maybe", nil, bearer(shopTok)), 400, "request.invalid")
