@@ -86,6 +86,7 @@ type useCases struct {
 	identity     *identity.Service
 	account      *account.Service
 	employer     *employers.Service
+	staffChanges *employers.StaffChanges
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -233,6 +234,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
+	if u.staffChanges, err = employers.NewStaffChanges(employers.StaffChangeDeps{
+		Store: a.store, Reader: reader, Core: a.core, Audit: trail, Secret: secret, Mask: masking,
+		Wake: waker.Wake, Now: time.Now, Logger: logger("employer"),
+	}); err != nil {
+		return nil, fmt.Errorf("staff changes: %w", err)
+	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
 	if err != nil {
 		return nil, fmt.Errorf("notification templates: %w", err)
@@ -260,11 +267,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store:    a.store,
-		Enqueued: withdrawal.Topics(),
+		Enqueued: append(withdrawal.Topics(), employers.StaffChangeTopics()...),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
 			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
+			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
@@ -381,6 +389,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
 	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
+	// Staff changes (issue 15 part 3): joins, leaves and rejoins, 202
+	// through the outbox, and the changes the clerk follows.
+	employer.StaffChanges{Service: u.staffChanges, Catalogs: u.catalogs}.Routes(emp)
 	return app, limited
 }
 
