@@ -86,6 +86,7 @@ type useCases struct {
 	identity     *identity.Service
 	account      *account.Service
 	employer     *employers.Service
+	remittances  *employers.Remittances
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -231,6 +232,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
+		return nil, err
+	}
+	if u.remittances, err = employers.NewRemittances(employers.RemittanceDeps{Reader: reader, Bills: a.core, Audit: trail,
+		Mask: masking, Now: time.Now, Logger: logger("remittance")}); err != nil {
 		return nil, err
 	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
@@ -381,6 +386,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
 	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
+	// Remittance (issue 15 part 5): the calendar, bills, declarations,
+	// arrears and supplements; declarations keep their Idempotency-Key.
+	employer.Remittances{Service: u.remittances}.Routes(emp, middleware.Idempotency(idempotency.New(u.store, time.Now)))
 	return app, limited
 }
 
