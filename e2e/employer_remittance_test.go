@@ -193,8 +193,11 @@ func TestEmployerRemittances(t *testing.T) {
 	wantProblem(t, e.do("POST", "/api/v1/employer/remittances/"+prev+"/declare", nil, declareHeaders(shop, key, tag)), 422, "idempotency.key_reused")
 	// Declaring twice with a fresh key: the month is declared.
 	wantProblem(t, e.do("POST", path, nil, declareHeaders(shop, "k-twice", tag)), 409, "remittance.already_declared")
-	// An unknown field in the body is refused before anything is sent.
+	// An unknown field, a malformed body, an oversize one: refused before
+	// anything is sent.
 	wantProblem(t, e.bad().do("POST", path, map[string]any{"month": "2020-01"}, declareHeaders(shop, "k-field", tag)), 400, "request.unknown_field")
+	wantProblem(t, e.bad().do("POST", path, "{", declareHeaders(shop, "k-broken", tag)), 400, "request.malformed_json")
+	wantProblem(t, e.bad().do("POST", path, `{"x":"`+strings.Repeat("a", 70_000)+`"}`, declareHeaders(shop, "k-big", tag)), 413, "request.too_large")
 
 	// The bank collects: pending, then collecting, then paid (the
 	// simulator collects within a second here).
