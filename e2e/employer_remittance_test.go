@@ -9,6 +9,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/employer"
 	"handheld/services/store"
@@ -256,6 +257,29 @@ func TestEmployerRemittances(t *testing.T) {
 		t.Errorf("the other unit's month is %s after the shop declared", got.Status)
 	}
 
+	// A bill that changed since it was read: the other unit reads its bill,
+	// someone raises a base at the core meanwhile, and the tag read is
+	// refused; the bill read again declares.
+	before, staleTag := e.bill(yunqi, month)
+	c, err := core.NewClient(core.ClientConfig{BaseURL: e.simURL, KeyID: "handheld", Secret: []byte(coreSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := before.Lines[0]
+	if _, err := c.Adjust(t.Context(), e.unitOperator("yunqi01").UnitCode, core.Adjustment{RequestID: "e2e-raise-1",
+		Bases: []core.BaseChange{{PersonID: line.StaffID, BaseFen: line.BaseFen + 10_000}}}); err != nil {
+		t.Fatal(err)
+	}
+	ypath := "/api/v1/employer/remittances/" + month + "/declare"
+	wantProblem(t, e.do("POST", ypath, nil, declareHeaders(yunqi, "y-stale", staleTag)), 412, "remittance.bill_changed")
+	after, freshTag := e.bill(yunqi, month)
+	if freshTag == staleTag || after.BaseTotalFen != before.BaseTotalFen+10_000 {
+		t.Fatalf("after the raise: tag %s (was %s), base total %d (was %d)", freshTag, staleTag, after.BaseTotalFen, before.BaseTotalFen)
+	}
+	if r := e.do("POST", ypath, nil, declareHeaders(yunqi, "y-fresh", freshTag)); r.StatusCode != 202 {
+		t.Fatalf("declaring the bill read again: %d %s", r.StatusCode, r.body)
+	}
+
 	// Malformed and out-of-range months and years: 400 before the core.
 	next := now.AddDate(0, 1, 0).Format("2006-01")
 	for _, m := range []string{"2026-13", "2026-1", "abcd-ef", "1989-12", next, "1990-01"} {
@@ -304,7 +328,7 @@ func TestEmployerRemittances(t *testing.T) {
 		count[action+" "+result]++
 	}
 	t.Logf("audit: %v", count)
-	if count["remittance.declare ok"] != 1 || count["remittance.declare error"] < 3 || count["remittance.supplement ok"] != 1 ||
+	if count["remittance.declare ok"] != 2 || count["remittance.declare error"] < 3 || count["remittance.supplement ok"] != 1 ||
 		count["read.remittance_bill ok"] < 6 || count["read.arrears ok"] != 1 || count["read.remittances ok"] != 1 {
 		t.Errorf("audit counts %v", count)
 	}
