@@ -22,6 +22,7 @@ import (
 // phone and bank card as the core knows them, the openids and the wallet id
 // the test uses, and any PDF stored as such.
 func TestPersonalDataSealedAtRestPostgres(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals, relaxedIssue())
 	secrets := e.storeJourneys()
 	s, err := store.Open(context.Background(), e.cfg.DatabaseURL)
@@ -35,6 +36,7 @@ func TestPersonalDataSealedAtRestPostgres(t *testing.T) {
 }
 
 func TestPersonalDataSealedAtRestSQLite(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals, relaxedIssue(), func(c *bff.Config) { c.DatabaseURL = "" })
 	secrets := e.storeJourneys()
 	// Stopping closes the last connection, which checkpoints the WAL into
