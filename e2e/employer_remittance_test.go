@@ -97,6 +97,7 @@ func declareHeaders(tok, key, ifMatch string) http.Header {
 }
 
 func TestEmployerRemittances(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	shop := e.loginEmployer(e.unitOperator("shop01")).AccessToken
 	yunqi := e.loginEmployer(e.unitOperator("yunqi01")).AccessToken
