@@ -87,6 +87,7 @@ type useCases struct {
 	account      *account.Service
 	employer     *employers.Service
 	staffChanges *employers.StaffChanges
+	remittances  *employers.Remittances
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -240,6 +241,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, fmt.Errorf("staff changes: %w", err)
 	}
+	if u.remittances, err = employers.NewRemittances(employers.RemittanceDeps{Reader: reader, Bills: a.core, Audit: trail,
+		Mask: masking, Now: time.Now, Logger: logger("remittance")}); err != nil {
+		return nil, err
+	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
 	if err != nil {
 		return nil, fmt.Errorf("notification templates: %w", err)
@@ -392,6 +397,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// Staff changes (issue 15 part 3): joins, leaves and rejoins, 202
 	// through the outbox, and the changes the clerk follows.
 	employer.StaffChanges{Service: u.staffChanges, Catalogs: u.catalogs}.Routes(emp)
+	// Remittance (issue 15 part 5): the calendar, bills, declarations,
+	// arrears and supplements; declarations keep their Idempotency-Key.
+	employer.Remittances{Service: u.remittances}.Routes(emp, middleware.Idempotency(idempotency.New(u.store, time.Now)))
 	return app, limited
 }
 

@@ -15,19 +15,6 @@ import (
 	"handheld/services/coresim"
 )
 
-// unitOperator is the seeded operator of a unit (shop01: 3 staff; yunqi01:
-// 50, the second sealed).
-func (e *env) unitOperator(operatorID string) coresim.Persona {
-	e.t.Helper()
-	for _, p := range e.sim.UnitPersonas() {
-		if p.OperatorID == operatorID {
-			return p
-		}
-	}
-	e.t.Fatalf("no unit operator %s", operatorID)
-	return coresim.Persona{}
-}
-
 // roster reads a unit's staff straight from the simulator, as the test's
 // own view of the core.
 func (e *env) roster(unit string) []core.StaffMember {

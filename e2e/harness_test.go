@@ -75,7 +75,10 @@ func start(t *testing.T, opts ...option) *env {
 		// Withdrawals are decided and paid within a second, not minutes.
 		ReviewDelay: 400 * time.Millisecond,
 		PayoutDelay: 400 * time.Millisecond,
-		Now:         time.Now,
+		// Declared bills are collected and paid within a second too.
+		CollectDelay: 300 * time.Millisecond,
+		SettleDelay:  300 * time.Millisecond,
+		Now:          time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

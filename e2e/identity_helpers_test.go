@@ -175,3 +175,16 @@ func ed25519GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// unitOperator is the simulator's seeded operator of a unit (shop01: 3
+// staff; yunqi01: 50, two months in arrears).
+func (e *env) unitOperator(operatorID string) coresim.Persona {
+	e.t.Helper()
+	for _, p := range e.sim.UnitPersonas() {
+		if p.OperatorID == operatorID {
+			return p
+		}
+	}
+	e.t.Fatalf("no unit operator %s", operatorID)
+	return coresim.Persona{}
+}

@@ -122,6 +122,9 @@ const (
 	CodeMonthOverdue           Code = "remittance.overdue"
 	CodeMonthNotOverdue        Code = "remittance.not_overdue"
 	CodeMonthNotOpen           Code = "remittance.not_open"
+	// CodeIfMatchRequired: a declaration without If-Match naming the bill
+	// as read (428), so that no clerk declares a bill they have not seen.
+	CodeIfMatchRequired Code = "remittance.if_match_required"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -233,6 +236,7 @@ var statusOf = map[Code]int{
 	CodeMonthOverdue:           http.StatusConflict,
 	CodeMonthNotOverdue:        http.StatusConflict,
 	CodeMonthNotOpen:           http.StatusConflict,
+	CodeIfMatchRequired:        http.StatusPreconditionRequired,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

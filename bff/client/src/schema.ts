@@ -484,6 +484,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employer/remittances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A year's remittance months with what was declared, paid and is still owed.
+         * @description The operator's own unit only (the unit comes from the token). Months run oldest first up to the current month (Asia/Shanghai); `year` defaults to the current year and must lie between the year the unit opened and the current year (400 `request.invalid`, field `year`, `out_of_range`). `outstanding_fen` of an overdue month leaves out the interest of a supplement not yet declared (`GET /api/v1/employer/arrears` states it). Audited (`read.remittances`). May be served from the short cache (`stale` when the core is down).
+         */
+        get: operations["employerRemittances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/remittances/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A month's remittance bill, every person's line, with its ETag.
+         * @description The whole bill in one answer, not paged (a 5,000-person bill is about 700 KB of JSON; README § Figures): every person remitted for with base, personal and unit amounts, and totals that are the exact sums of the lines (`total_fen` = `personal_total_fen` + `unit_total_fen`; `amount_due_fen` adds a supplement's interest). Names and ID numbers are masked as the app channel's masking policy says. Read from the core on every request, never cached; `status` follows the bank's collection (pending, collecting, paid, failed). The `ETag` names the core's version of the bill: send it in `If-Match` to declare. `month` is YYYY-MM from the month the unit opened to the current month; anything else is 400 `request.invalid`. Every read is audited (`read.remittance_bill`): the bill is personal data.
+         */
+        get: operations["employerBill"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/remittances/{month}/declare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Declare the current month's bill for collection by the unit's bank.
+         * @description Declares the bill as it was read: `If-Match` carries the bill's `ETag`. Missing (or `*`): 428 `remittance.if_match_required`; a bill that changed since it was read (a staff change, a base or rate adjustment), or a tag of another month: 412 `remittance.bill_changed` — read it again. Only the current month is declared here (an earlier unpaid month is 409 `remittance.overdue`: supplement it); a month already declared, being collected or paid is 409 `remittance.already_declared`, so of two declarations sent at once with different keys one wins. Requires `Idempotency-Key`: the same key with the same month and body answers the first 202 again with `Idempotent-Replayed: true` (without `ETag` and `Location`); the same key with another month or body is 422 `idempotency.key_reused`. The body is optional: none, or `{}`. 202: the bank collects later; `GET /api/v1/employer/remittances/{month}` follows the status (pending → collecting → paid or failed; a failed month may be declared again). Audited (`remittance.declare`).
+         */
+        post: operations["declareRemittance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/remittances/{month}/supplement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Declare a month in arrears (补缴), with the policy's interest.
+         * @description Like declaring, for a complete month not paid (`GET /api/v1/employer/arrears`): the bill read for that month (`If-Match` its `ETag`) plus interest = amount × the policy's annual rate × days late / 360, rounded half up to the fen, fixed when declared. The current month is 409 `remittance.not_overdue`; a month declared, collecting or paid 409 `remittance.already_declared`. `Idempotency-Key`, `If-Match` and the body as for `declare`. Audited (`remittance.supplement`).
+         */
+        post: operations["supplementRemittance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/arrears": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The unit's complete months not paid, with today's supplement interest.
+         * @description Oldest first: each month's amount (without interest), days late since the month's last day and the interest a supplement declared today would carry at the policy's annual rate (`interest_rate_bp`). Audited (`read.arrears`); may be served from the short cache.
+         */
+        get: operations["employerArrears"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employer/staff": {
         parameters: {
             query?: never;
@@ -1632,6 +1732,17 @@ export interface components {
             /** Format: date-time */
             verified_at: string;
         };
+        Month: string;
+        /**
+         * Format: int64
+         * @description money in fen (1/100 yuan)
+         */
+        Fen: number;
+        /**
+         * @description open: the current month, not declared; overdue: a complete month not paid; pending: declared, waiting for the bank; collecting; paid; failed: the bank could not collect (declare again)
+         * @enum {string}
+         */
+        RemittanceStatus: "open" | "overdue" | "pending" | "collecting" | "paid" | "failed";
     };
     responses: {
         /** @description tokens */
@@ -1702,6 +1813,35 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description declared; the unit's bank collects later (follow the month's GET) */
+        Declared: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                "Cache-Control": components["headers"]["NoStore"];
+                ETag: components["headers"]["BillETag"];
+                /** @description the month's bill */
+                Location?: string;
+                "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": {
+                    month: components["schemas"]["Month"];
+                    /** @enum {string} */
+                    kind: "regular" | "supplement";
+                    status: components["schemas"]["RemittanceStatus"];
+                    /** Format: int32 */
+                    headcount: number;
+                    total_fen: components["schemas"]["Fen"];
+                    interest_fen: components["schemas"]["Fen"];
+                    /** Format: date-time */
+                    declared_at: string;
+                };
+            };
+        };
         /** @description accepted; the core applies it later (follow it at Location) */
         StaffChangeAccepted: {
             headers: {
@@ -1739,6 +1879,10 @@ export interface components {
          *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
          */
         IdempotencyKey: string;
+        /** @description YYYY-MM, from the month the unit opened to the current month (Asia/Shanghai); anything else is 400 */
+        RemittanceMonth: string;
+        /** @description the ETag of the bill as read (GET /api/v1/employer/remittances/{month}); missing: 428 remittance.if_match_required; another version: 412 remittance.bill_changed */
+        BillIfMatch: string;
         /** @description a certificate id; any other shape is 404 */
         CertificateID: string;
         /** @description the verify code, e.g. 7KQ2-M9XD-4T8W-J3HR */
@@ -1762,6 +1906,8 @@ export interface components {
         RequestID: string;
         /** @description personal data; no cache may keep it */
         NoStore: "no-store";
+        /** @description the bill's version at the core, month included: send it in If-Match to declare */
+        BillETag: string;
         /** @description true when the response is the stored answer to an earlier request with the same Idempotency-Key */
         IdempotentReplayed: "true";
     };
@@ -2509,6 +2655,283 @@ export interface operations {
             403: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerRemittances: {
+        parameters: {
+            query?: {
+                year?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the year's months */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: int32 */
+                        year: number;
+                        items: {
+                            month: components["schemas"]["Month"];
+                            status: components["schemas"]["RemittanceStatus"];
+                            /** @enum {string} */
+                            kind?: "regular" | "supplement";
+                            /** Format: int32 */
+                            headcount: number;
+                            total_fen: components["schemas"]["Fen"];
+                            interest_fen: components["schemas"]["Fen"];
+                            declared_fen: components["schemas"]["Fen"];
+                            paid_fen: components["schemas"]["Fen"];
+                            outstanding_fen: components["schemas"]["Fen"];
+                            /** Format: date-time */
+                            declared_at?: string;
+                            /** Format: date-time */
+                            paid_at?: string;
+                        }[];
+                        declared_fen: components["schemas"]["Fen"];
+                        paid_fen: components["schemas"]["Fen"];
+                        outstanding_fen: components["schemas"]["Fen"];
+                        /**
+                         * Format: date-time
+                         * @description when the core answered
+                         */
+                        as_of: string;
+                        /** @description true: the core could not be reached and a remembered answer stands in */
+                        stale: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerBill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM, from the month the unit opened to the current month (Asia/Shanghai); anything else is 400 */
+                month: components["parameters"]["RemittanceMonth"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the bill */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    ETag: components["headers"]["BillETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        month: components["schemas"]["Month"];
+                        status: components["schemas"]["RemittanceStatus"];
+                        /** @enum {string} */
+                        kind: "regular" | "supplement";
+                        /** Format: int32 */
+                        headcount: number;
+                        base_total_fen: components["schemas"]["Fen"];
+                        personal_total_fen: components["schemas"]["Fen"];
+                        unit_total_fen: components["schemas"]["Fen"];
+                        total_fen: components["schemas"]["Fen"];
+                        interest_fen: components["schemas"]["Fen"];
+                        amount_due_fen: components["schemas"]["Fen"];
+                        /** Format: date-time */
+                        declared_at?: string;
+                        /** Format: date-time */
+                        paid_at?: string;
+                        /** @description why the bank could not collect (status failed): insufficient_funds, bank_unavailable */
+                        failure_reason?: string;
+                        lines: {
+                            staff_id: string;
+                            /** @description masked per the app channel's policy, e.g. 张* */
+                            name: string;
+                            /** @description masked per the app channel's policy, e.g. 330***********1234 */
+                            id_number: string;
+                            base_fen: components["schemas"]["Fen"];
+                            personal_fen: components["schemas"]["Fen"];
+                            unit_fen: components["schemas"]["Fen"];
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    declareRemittance: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description the ETag of the bill as read (GET /api/v1/employer/remittances/{month}); missing: 428 remittance.if_match_required; another version: 412 remittance.bill_changed */
+                "If-Match": components["parameters"]["BillIfMatch"];
+            };
+            path: {
+                /** @description YYYY-MM, from the month the unit opened to the current month (Asia/Shanghai); anything else is 400 */
+                month: components["parameters"]["RemittanceMonth"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            202: components["responses"]["Declared"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            412: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            428: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    supplementRemittance: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description the ETag of the bill as read (GET /api/v1/employer/remittances/{month}); missing: 428 remittance.if_match_required; another version: 412 remittance.bill_changed */
+                "If-Match": components["parameters"]["BillIfMatch"];
+            };
+            path: {
+                /** @description YYYY-MM, from the month the unit opened to the current month (Asia/Shanghai); anything else is 400 */
+                month: components["parameters"]["RemittanceMonth"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            202: components["responses"]["Declared"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            412: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            428: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerArrears: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the arrears */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date
+                         * @description the day the interest is reckoned to (Asia/Shanghai)
+                         */
+                        as_of_date: string;
+                        /**
+                         * Format: int32
+                         * @description the policy's annual supplement rate: 150 is 1.5 %
+                         */
+                        interest_rate_bp: number;
+                        items: {
+                            month: components["schemas"]["Month"];
+                            /** @enum {string} */
+                            status: "overdue" | "failed";
+                            /** Format: int32 */
+                            headcount: number;
+                            amount_fen: components["schemas"]["Fen"];
+                            /** Format: int32 */
+                            days_late: number;
+                            interest_fen: components["schemas"]["Fen"];
+                        }[];
+                        amount_fen: components["schemas"]["Fen"];
+                        interest_fen: components["schemas"]["Fen"];
+                        /**
+                         * Format: date-time
+                         * @description when the core answered
+                         */
+                        as_of: string;
+                        /** @description true: the core could not be reached and a remembered answer stands in */
+                        stale: boolean;
+                    };
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
