@@ -86,6 +86,7 @@ type useCases struct {
 	identity     *identity.Service
 	account      *account.Service
 	employer     *employers.Service
+	roster       *employers.Roster
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -231,6 +232,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
+		return nil, err
+	}
+	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: secret,
+		Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
@@ -381,6 +386,12 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
 	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
+	// Roster (issue 15 part 2): masked lists, one person, and the audited
+	// reveal of one ID number under its own tighter limit.
+	roster := employer.Roster{Staff: u.roster}
+	emp.Get("/staff", roster.List)
+	emp.Get("/staff/:staff_id", roster.Member)
+	emp.Post("/staff/:staff_id/reveal", signedIn("POST /api/v1/employer/staff/{staff_id}/reveal", ratelimit.ClassStaffReveal, services.RoleEmployer), roster.Reveal)
 	return app, limited
 }
 

@@ -81,6 +81,12 @@ func DefaultPolicies() []Policy {
 			Rate: 30, Burst: 10, Period: hour, Budget: true},
 		{Name: "rating_subject", Key: KeySubject, Classes: []Class{ClassRating}, Channels: all,
 			Rate: 20, Burst: 10, Period: hour},
+		// A full ID number is shown one person at a time, each audited
+		// with its reason: a clerk needs a few a day, a harvest many.
+		{Name: "staff_reveal_subject", Key: KeySubject, Classes: []Class{ClassStaffReveal}, Channels: all,
+			Rate: 30, Burst: 5, Period: hour},
+		{Name: "staff_reveal_unit", Key: KeyUnit, Classes: []Class{ClassStaffReveal}, Channels: []string{ChannelApp},
+			Rate: 100, Burst: 10, Period: hour},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

@@ -484,6 +484,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employer/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page of the operator's unit's staff, masked.
+         * @description Filtered by account `status` (the core's JGJ/T 320 code) and searched by `q`: a name prefix
+         *     (letters and the separators names use, 1–20 characters) or the last 4–18 characters of the
+         *     ID number (digits, a final X). Anything else is a `format` error on `q`. Names, ID numbers
+         *     and account numbers are masked per the app channel's masking policy; a full ID number is
+         *     `POST /api/v1/employer/staff/{staff_id}/reveal`. `next_cursor` is sealed to the operator and
+         *     to this query: another query's or operator's cursor, or an altered one, is a `format` error
+         *     on `cursor`. Every page read is audited (`read.staff_list`).
+         */
+        get: operations["employerStaff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff/{staff_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the operator's unit's staff, masked.
+         * @description A person the unit holds no account of — another unit's staff included — is 404
+         *     `staff.not_found`, exactly like one who does not exist. Audited (`read.staff`).
+         */
+        get: operations["employerStaffMember"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff/{staff_id}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One person's ID number in full, audited with the reason.
+         * @description The only way to see a full ID number: one person per call, with a `reason` from a closed
+         *     list, recorded in the audit trail (`reveal.id_number`, the operator, the staff id and the
+         *     reason) and committed before the number is answered. Limited more tightly than reads
+         *     (rate-limit class `staff_reveal`: per operator and per unit, per hour). Another unit's
+         *     person is 404 `staff.not_found`.
+         */
+        post: operations["employerRevealIDNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/device": {
         parameters: {
             query?: never;
@@ -976,6 +1047,61 @@ export interface components {
                 /** Format: int64 */
                 remaining_fen: number;
             }[];
+        };
+        /** @description One of the unit's staff; name, id_number and account_number masked per the app channel's policy. */
+        EmployerStaff: {
+            staff_id: string;
+            name: string;
+            id_number: string;
+            account_number: string;
+            /** @description the account status (JGJ/T 320 code) */
+            status: string;
+            /** Format: int64 */
+            base_fen: number;
+            /** Format: int32 */
+            personal_rate_bp: number;
+            /** Format: int32 */
+            unit_rate_bp: number;
+            /** Format: int64 */
+            monthly_personal_fen: number;
+            /** Format: int64 */
+            monthly_unit_fen: number;
+            /** Format: date */
+            opened_on?: string;
+            sealed_month?: string;
+            /** @enum {string} */
+            seal_reason?: "resigned" | "contract_ended" | "retired" | "dismissed" | "other";
+        };
+        /** @description One of the unit's staff (as in EmployerStaff) and when the core answered. */
+        EmployerStaffMember: {
+            staff_id: string;
+            name: string;
+            id_number: string;
+            account_number: string;
+            /** @description the account status (JGJ/T 320 code) */
+            status: string;
+            /** Format: int64 */
+            base_fen: number;
+            /** Format: int32 */
+            personal_rate_bp: number;
+            /** Format: int32 */
+            unit_rate_bp: number;
+            /** Format: int64 */
+            monthly_personal_fen: number;
+            /** Format: int64 */
+            monthly_unit_fen: number;
+            /** Format: date */
+            opened_on?: string;
+            sealed_month?: string;
+            /** @enum {string} */
+            seal_reason?: "resigned" | "contract_ended" | "retired" | "dismissed" | "other";
+            /**
+             * Format: date-time
+             * @description when the core answered
+             */
+            as_of: string;
+            /** @description true: the core could not be reached and a remembered answer stands in */
+            stale: boolean;
         };
         MeAccount: {
             holder: {
@@ -1569,6 +1695,8 @@ export interface components {
          *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
          */
         IdempotencyKey: string;
+        /** @description a staff id from the roster; any other shape, or another unit's person, is 404 staff.not_found */
+        StaffID: string;
         /** @description a certificate id; any other shape is 404 */
         CertificateID: string;
         /** @description the verify code, e.g. 7KQ2-M9XD-4T8W-J3HR */
@@ -2337,6 +2465,148 @@ export interface operations {
             403: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerStaff: {
+        parameters: {
+            query?: {
+                status?: "01" | "02" | "03" | "04" | "05" | "06" | "99";
+                /** @description a name prefix or the ID number's last 4-18 characters */
+                q?: string;
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["EmployerStaff"][];
+                        next_cursor?: string;
+                        /** Format: int32 */
+                        total: number;
+                        /**
+                         * Format: date-time
+                         * @description when the core answered
+                         */
+                        as_of: string;
+                        /** @description true: the core could not be reached and a remembered answer stands in */
+                        stale: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerStaffMember: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a staff id from the roster; any other shape, or another unit's person, is 404 staff.not_found */
+                staff_id: components["parameters"]["StaffID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the person */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployerStaffMember"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerRevealIDNumber: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a staff id from the roster; any other shape, or another unit's person, is 404 staff.not_found */
+                staff_id: components["parameters"]["StaffID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "social_insurance" | "payroll" | "correction" | "certificate";
+                };
+            };
+        };
+        responses: {
+            /** @description the full ID number */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        staff_id: string;
+                        id_number: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
