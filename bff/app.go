@@ -87,6 +87,7 @@ type useCases struct {
 	account      *account.Service
 	employer     *employers.Service
 	roster       *employers.Roster
+	bases        *employers.Bases
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -235,6 +236,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: secret,
+		Now: time.Now, Logger: logger("employer")}); err != nil {
+		return nil, err
+	}
+	if u.bases, err = employers.NewBases(employers.BasesDeps{Reader: reader, Core: a.core, Audit: trail,
 		Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
@@ -392,6 +397,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	emp.Get("/staff", roster.List)
 	emp.Get("/staff/:staff_id", roster.Member)
 	emp.Post("/staff/:staff_id/reveal", signedIn("POST /api/v1/employer/staff/{staff_id}/reveal", ratelimit.ClassStaffReveal, services.RoleEmployer), roster.Reveal)
+	// Bases and rates (issue 15 part 4): checked against the policy, then
+	// the core synchronously, safe to retry by Idempotency-Key.
+	emp.Post("/bases", middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("POST /api/v1/employer/bases", ratelimit.ClassEmployerWrite, services.RoleEmployer),
+		employer.Bases{Adjuster: u.bases}.Adjust)
 	return app, limited
 }
 

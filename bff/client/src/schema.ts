@@ -484,6 +484,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employer/bases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change deposit bases (one person or many) and the unit's rates; answers the new amounts.
+         * @description Checked against the centre's policy (the core's `GET /core/v1/policy`) before the core is
+         *     asked, so every wrong line comes back at once as a field error with a stable code:
+         *     `bases.{i}.base_fen` `out_of_range` (`min`, `max`: the local minimum wage and three times
+         *     last year's average wage), `bases.{i}.staff_id` `format` or `duplicate`, a rate
+         *     `out_of_range` (5–12 % by default) or `not_equal` (unit and personal rates must be equal
+         *     unless the policy allows otherwise; a rate given alone must equal the unit's other one).
+         *     Outside the annual adjustment window: 409 `contribution.outside_window`. A person the
+         *     unit holds no account of: 404 `staff.not_found`; nothing is applied (all or nothing).
+         *     Every amount is base × rate rounded half up to the fen, per person and side
+         *     (`rounding`). The core is called synchronously: while it is down or in its batch window
+         *     the answer is 503 and a retry with the same `Idempotency-Key` is safe (the core request
+         *     id follows from the operator and the key). Audited (`adjust.bases`).
+         */
+        post: operations["employerAdjustBases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employer/staff": {
         parameters: {
             query?: never;
@@ -2465,6 +2496,96 @@ export interface operations {
             403: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerAdjustBases: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int32
+                     * @description 0 or absent: unchanged
+                     */
+                    unit_rate_bp?: number;
+                    /**
+                     * Format: int32
+                     * @description 0 or absent: unchanged
+                     */
+                    personal_rate_bp?: number;
+                    bases?: {
+                        staff_id: string;
+                        /** Format: int64 */
+                        base_fen: number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description applied; every changed person's new monthly amounts */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: int32 */
+                        unit_rate_bp: number;
+                        /** Format: int32 */
+                        personal_rate_bp: number;
+                        /** Format: int32 */
+                        bases_changed: number;
+                        /** Format: date-time */
+                        applied_at: string;
+                        /** @enum {string} */
+                        rounding: "half_up_per_person_and_side";
+                        items: {
+                            staff_id: string;
+                            /** Format: int64 */
+                            base_fen: number;
+                            /** Format: int64 */
+                            personal_fen: number;
+                            /** Format: int64 */
+                            unit_fen: number;
+                            /** Format: int64 */
+                            total_fen: number;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
