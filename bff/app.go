@@ -88,6 +88,7 @@ type useCases struct {
 	employer     *employers.Service
 	roster       *employers.Roster
 	bases        *employers.Bases
+	staffChanges *employers.StaffChanges
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -243,6 +244,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
+	if u.staffChanges, err = employers.NewStaffChanges(employers.StaffChangeDeps{
+		Store: a.store, Reader: reader, Core: a.core, Audit: trail, Secret: secret, Mask: masking,
+		Wake: waker.Wake, Now: time.Now, Logger: logger("employer"),
+	}); err != nil {
+		return nil, fmt.Errorf("staff changes: %w", err)
+	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
 	if err != nil {
 		return nil, fmt.Errorf("notification templates: %w", err)
@@ -270,11 +277,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store:    a.store,
-		Enqueued: withdrawal.Topics(),
+		Enqueued: append(withdrawal.Topics(), employers.StaffChangeTopics()...),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
 			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
+			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
@@ -402,6 +410,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	emp.Post("/bases", middleware.Idempotency(idempotency.New(u.store, time.Now)),
 		signedIn("POST /api/v1/employer/bases", ratelimit.ClassEmployerWrite, services.RoleEmployer),
 		employer.Bases{Adjuster: u.bases}.Adjust)
+	// Staff changes (issue 15 part 3): joins, leaves and rejoins, 202
+	// through the outbox, and the changes the clerk follows.
+	employer.StaffChanges{Service: u.staffChanges, Catalogs: u.catalogs}.Routes(emp)
 	return app, limited
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"handheld/services/cases"
 	"handheld/services/certificate"
+	employer "handheld/services/employer"
 	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/outbox"
@@ -52,6 +53,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 	for _, part := range [][]store.SealedColumn{
 		certificate.SealedColumns(),
 		withdrawal.SealedColumns(),
+		employer.SealedColumns(),
 		outbox.SealedColumns(),
 		idempotency.SealedColumns(),
 		cases.SealedColumns(),

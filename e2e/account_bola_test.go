@@ -28,6 +28,7 @@ func (e *env) subjectOf(tok string) string {
 // ignored (the person is the token's subject), and cursors are sealed to
 // the subject they were issued to.
 func TestNoRouteReachesAnotherPerson(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang, li := e.persona("depositor", "张伟"), e.persona("depositor", "李娜")
 	type person struct {
@@ -103,6 +104,7 @@ func TestNoRouteReachesAnotherPerson(t *testing.T) {
 // Every read of the screens is in the audit trail, joined to its request,
 // naming the subject and the device, never the person's data.
 func TestAccountReadsAreAudited(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang, li := e.persona("depositor", "张伟"), e.persona("depositor", "李娜")
 	wechat := e.bindWeChat("oAuditReads0001", zhang).AccessToken

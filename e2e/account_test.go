@@ -90,6 +90,7 @@ type homeScreen struct {
 }
 
 func TestAccountScreensOverWeChat(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("oAcctZhang00001", zhang).AccessToken
@@ -165,6 +166,7 @@ func TestAccountScreensOverWeChat(t *testing.T) {
 }
 
 func TestAccountScreensAtAKiosk(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang := e.persona("depositor", "张伟")
 	citizen := e.loginKiosk(e.deviceToken(), zhang).AccessToken
@@ -184,6 +186,7 @@ func TestAccountScreensAtAKiosk(t *testing.T) {
 }
 
 func TestWithoutALoan(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	tok := e.bindWeChat("oAcctLiNa000001", e.persona("depositor", "李娜")).AccessToken
 	var loan map[string]any
@@ -208,6 +211,7 @@ func TestWithoutALoan(t *testing.T) {
 }
 
 func TestDepositQueryErrors(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	tok := e.bindWeChat("oAcctErrors0001", e.persona("depositor", "李娜")).AccessToken
 	cases := []struct{ query, field, code string }{
@@ -245,6 +249,7 @@ func TestDepositQueryErrors(t *testing.T) {
 // exactly what a wrong face is told: the kiosk must not reveal who has an
 // account (issue #12; TestSignInRevealsNobody compares the answers).
 func TestNoAccountAtAKiosk(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	chen := e.persona("person", "陈静")
 	r := e.do("POST", "/api/v1/auth/kiosk", map[string]string{"name": chen.Name, "id_number": chen.IDNumber, "face_token": chen.FaceToken},
@@ -253,6 +258,7 @@ func TestNoAccountAtAKiosk(t *testing.T) {
 }
 
 func TestMeRoutesRefuseOtherRoles(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	employer := e.loginEmployer(e.persona("employer", "")).AccessToken
 	device := e.deviceToken()

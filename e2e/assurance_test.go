@@ -54,6 +54,7 @@ func withAssurance(edit func(*identity.Assurance)) option {
 // Knowing a name and ID number is not enough to bind: a face check must
 // pass for them, by this WeChat user, once, in time.
 func TestBindNeedsAPassedFaceCheck(t *testing.T) {
+	t.Parallel()
 	e := start(t, policies()) // more binds from one address than bind_ip allows
 	li := e.persona("depositor", "李娜")
 	zhang := e.persona("depositor", "张伟")
@@ -107,6 +108,7 @@ func TestBindNeedsAPassedFaceCheck(t *testing.T) {
 }
 
 func TestExpiredFaceResultBindsNothing(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	li := e.persona("depositor", "李娜")
 	e.wechat.SetFaceLifetime(time.Second) // WeChat's expires_in, which the BFF honours
@@ -117,6 +119,7 @@ func TestExpiredFaceResultBindsNothing(t *testing.T) {
 }
 
 func TestBindByPhoneOnlyWherePolicyAllows(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang := e.persona("depositor", "张伟")
 	e.wechat.AddPhone("phone-code-1", "13858107326")
@@ -158,6 +161,7 @@ func TestBindByPhoneOnlyWherePolicyAllows(t *testing.T) {
 // person without an account got 404 account.not_found at bind and a
 // session at the kiosk.
 func TestSignInRevealsNobody(t *testing.T) {
+	t.Parallel()
 	e := start(t, policies(), withAssurance(func(a *identity.Assurance) {
 		a.BindFactors = []identity.Factor{identity.FactorFace, identity.FactorPhone}
 	}))
@@ -189,6 +193,7 @@ func TestSignInRevealsNobody(t *testing.T) {
 // Identity checks are limited per ID number (whatever the WeChat user) and
 // per WeChat user (whatever the ID number).
 func TestSignInAttemptsAreLimited(t *testing.T) {
+	t.Parallel()
 	e := start(t, policies(), withAssurance(func(a *identity.Assurance) { a.Attempts = 3 }))
 	li := e.persona("depositor", "李娜")
 	forged := map[string]string{"face_result": "vid_forged0000000000"}
@@ -309,6 +314,7 @@ func TestKioskStepUp(t *testing.T) {
 // The read floor is policy too: a centre that wants a face check for every
 // personal screen gets it.
 func TestReadFloorIsPolicy(t *testing.T) {
+	t.Parallel()
 	e := start(t, withAssurance(func(a *identity.Assurance) {
 		a.BindFactors = []identity.Factor{identity.FactorFace, identity.FactorPhone}
 		a.Services[identity.ServiceRead] = identity.Requirement{ACR: services.ACRFace}

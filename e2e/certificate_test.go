@@ -82,6 +82,7 @@ func (e *env) certificate(tok, id string) certView {
 }
 
 func TestCertificateIssueIdempotencyAndDownload(t *testing.T) {
+	t.Parallel()
 	e := start(t, relaxedIssue())
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("openid-cert-zhang", zhang).AccessToken
@@ -208,6 +209,7 @@ func flip(s string) string {
 }
 
 func TestCertificateVerifyRevokeAndOwnership(t *testing.T) {
+	t.Parallel()
 	e := start(t, relaxedIssue())
 	zhang, li := e.persona("depositor", "张伟"), e.persona("depositor", "李娜")
 	tok := e.bindWeChat("openid-cert-zhang2", zhang).AccessToken
@@ -280,6 +282,7 @@ func TestCertificateVerifyRevokeAndOwnership(t *testing.T) {
 }
 
 func TestCertificateSealedAccount(t *testing.T) {
+	t.Parallel()
 	e := start(t, relaxedIssue())
 	wang := e.persona("depositor", "王芳")
 	tok := e.bindWeChat("openid-cert-wang", wang).AccessToken
@@ -299,6 +302,7 @@ func TestCertificateSealedAccount(t *testing.T) {
 // TestCertificateLinkExpires presents a link the deployment itself made
 // (from its hash secret, as every replica makes them) whose time is up.
 func TestCertificateLinkExpires(t *testing.T) {
+	t.Parallel()
 	e := start(t, relaxedIssue())
 	tok := e.bindWeChat("openid-cert-expiry", e.persona("depositor", "李娜")).AccessToken
 	r := e.issue(tok, "k-expiry", map[string]string{"type": "deposit_use"})

@@ -17,6 +17,7 @@ import (
 // be a purpose are refused with a field error, nothing written and the
 // idempotency key still free.
 func TestCertificateRareNameAndBadPurposes(t *testing.T) {
+	t.Parallel()
 	e := start(t, relaxedIssue())
 	lin := e.persona("depositor", "林晓𪚥")
 	tok := e.bindWeChat("openid-cert-lin", lin).AccessToken

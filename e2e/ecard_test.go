@@ -49,6 +49,7 @@ func (e *env) ecard(tok string) ecardBody {
 }
 
 func TestECardVerifyOnceAndUsage(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("openid-ecard-zhang", zhang).AccessToken
@@ -108,6 +109,7 @@ func TestECardVerifyOnceAndUsage(t *testing.T) {
 }
 
 func TestECardKioskDeviceVerifiesAndRejectsGarbage(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	tok := e.bindWeChat("openid-ecard-zhang-kiosk", e.persona("depositor", "张伟")).AccessToken
 	device := e.deviceToken()

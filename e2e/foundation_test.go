@@ -17,6 +17,7 @@ import (
 // in /healthz and the handheld_core_up gauge, and a core outage leaves
 // every replica in the load balancer, serving stale reads.
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	r := e.do("GET", "/readyz", nil, nil)
 	if r.StatusCode != 200 {
@@ -72,6 +73,7 @@ func (e *env) waitCore(t *testing.T, state string, gauge int) {
 }
 
 func TestCalculator(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	r := e.do("GET", "/api/v1/loan/calculator?principal_fen=100000000&months=360&annual_rate_bp=310", nil, nil)
 	if r.StatusCode != 200 {
@@ -102,6 +104,7 @@ func TestCalculator(t *testing.T) {
 }
 
 func TestCalculatorBadInputIsLocalized(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	cases := []struct {
 		name, query, lang string
@@ -156,6 +159,7 @@ func TestCalculatorBadInputIsLocalized(t *testing.T) {
 }
 
 func TestProblemsInBothLanguages(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zh := e.do("GET", "/api/v1/no-such-thing", nil, nil).problem(t)
 	en := e.do("GET", "/api/v1/no-such-thing", nil, http.Header{"Accept-Language": {"en-GB,en;q=0.9"}}).problem(t)
@@ -171,6 +175,7 @@ func TestProblemsInBothLanguages(t *testing.T) {
 }
 
 func TestRequestIDs(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	r := e.do("GET", "/healthz", nil, http.Header{"X-Request-ID": {"client-trace-0001"}})
 	if got := r.Header.Get("X-Request-ID"); got != "client-trace-0001" {
@@ -192,6 +197,7 @@ func TestRequestIDs(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	big := strings.Repeat("x", 64<<10+1)
 	// The server answers 413 from the Content-Length and closes; the client
@@ -231,6 +237,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestMetricsAndOpenAPIServed(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	e.do("GET", "/api/v1/loan/calculator?principal_fen=100&months=1", nil, nil)
 	m := e.do("GET", "/metrics", nil, nil)
@@ -317,6 +324,7 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 // without an unasked answer (clients report those as "unsolicited
 // response") and without an error in the log.
 func TestIdleConnectionClosesQuietly(t *testing.T) {
+	t.Parallel()
 	e := start(t, func(c *bff.Config) { c.ReadTimeout = 300 * time.Millisecond })
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
 	if err != nil {

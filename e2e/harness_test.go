@@ -87,6 +87,9 @@ func start(t *testing.T, opts ...option) *env {
 	cfg.DataDir = t.TempDir()
 	cfg.DatabaseURL = storetest.PostgresDSN(t)
 	cfg.RedisURL = redistest.URL()
+	cfg.RedisPrefix = redistest.Prefix(t) // tests run side by side on one Redis
+	redistest.Client(t)                   // deletes the test's keys when it ends
+	cfg.RedisTimeout = time.Second        // side by side under -race a slow answer is no outage
 	cfg.CoreURL = simSrv.URL
 	cfg.CoreKeyID = "handheld"
 	cfg.CoreSecret = coreSecret

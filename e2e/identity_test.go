@@ -13,6 +13,7 @@ import (
 )
 
 func TestWeChatLoginBindRefreshAndReuse(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("oZhangWei000001", zhang)
@@ -60,6 +61,7 @@ func TestWeChatLoginBindRefreshAndReuse(t *testing.T) {
 }
 
 func TestBindingTokenIsSingleUseAndBadInputSpendsNothing(t *testing.T) {
+	t.Parallel()
 	e := start(t, policies()) // seven binds from one address: more than bind_ip allows
 
 	li := e.persona("depositor", "李娜")
@@ -102,6 +104,7 @@ func TestBindingTokenIsSingleUseAndBadInputSpendsNothing(t *testing.T) {
 }
 
 func TestWeChatErrorsAreProblems(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	cases := []struct {
 		errcode int64
@@ -130,6 +133,7 @@ func TestWeChatErrorsAreProblems(t *testing.T) {
 }
 
 func TestEmployerLoginScopeAndLockout(t *testing.T) {
+	t.Parallel()
 	e := start(t, func(c *bff.Config) { c.LockoutFailures, c.LockoutDelay, c.LockoutDelayMax = 3, 0, 0 })
 	minghu := e.persona("employer", "")
 	tok := e.loginEmployer(minghu)
@@ -224,6 +228,7 @@ func TestKioskDeviceAndCitizen(t *testing.T) {
 }
 
 func TestDisabledKiosk(t *testing.T) {
+	t.Parallel()
 	pub, priv, _ := ed25519GenerateKey()
 	e := start(t, func(c *bff.Config) {
 		c.Kiosks = append(c.Kiosks, bff.KioskDevice{ID: "kiosk-off-01", Location: "closed branch", PublicKey: b64(pub), Enabled: false})
@@ -233,6 +238,7 @@ func TestDisabledKiosk(t *testing.T) {
 
 // Which role reaches which route: the subject is always the token's.
 func TestRoleGating(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	depositor := e.bindWeChat("oGate0000000001", e.persona("depositor", "张伟")).AccessToken
 	employer := e.loginEmployer(e.persona("employer", "")).AccessToken
@@ -268,6 +274,7 @@ func TestRoleGating(t *testing.T) {
 }
 
 func TestLogoutRevokesAtOnce(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	tok := e.bindWeChat("oLogout00000001", e.persona("depositor", "欧阳晓峰"))
 	if r := e.do("POST", "/api/v1/auth/logout", nil, bearer(tok.AccessToken)); r.StatusCode != 204 {
@@ -280,6 +287,7 @@ func TestLogoutRevokesAtOnce(t *testing.T) {
 // The audit trail holds every sign-in event as an unbroken chain, and no
 // log line or audit record carries a name, ID number, phone or openid.
 func TestAuditTrailAndNoPersonalDataInLogs(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("oAuditZhang0001", zhang)

@@ -41,6 +41,7 @@ func withPolicy(name string, rate, burst int, period time.Duration) option {
 // address still gets through: no route lets one address spend the
 // channel's ceiling.
 func TestAnonymousFloodFromOneAddress(t *testing.T) {
+	t.Parallel()
 	e := start(t, behindProxy)
 	n := 0
 	unique := func() string { n++; return strconv.Itoa(n) + newNonce() }
@@ -106,6 +107,7 @@ func TestAnonymousFloodFromOneAddress(t *testing.T) {
 // The per-verifier limit is counted: a verifier past its budget is
 // refused, whatever it verifies.
 func TestVerifierLimitHolds(t *testing.T) {
+	t.Parallel()
 	e := start(t, withPolicy("verify_ecard_verifier", 2, 2, time.Minute))
 	counter := e.verifierToken()
 	for i := range 2 {
@@ -124,6 +126,7 @@ func TestVerifierLimitHolds(t *testing.T) {
 // copy of a field could otherwise show the rate limiter one account and
 // the handler another.
 func TestCaseVariantAndDuplicateFieldsRefused(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals)
 	li := e.persona("depositor", "李娜")
 	device := e.deviceToken()
@@ -153,6 +156,7 @@ func TestCaseVariantAndDuplicateFieldsRefused(t *testing.T) {
 // that address, not the operator signing in from another; guessing spread
 // over addresses still locks the operator.
 func TestEmployerLockoutPerAddress(t *testing.T) {
+	t.Parallel()
 	// login_subject, which counts sign-ins per operator from any address,
 	// is widened: here the lockout alone is under test.
 	e := start(t, behindProxy, withPolicy("login_subject", 100, 100, time.Minute), func(c *bff.Config) {
@@ -180,6 +184,7 @@ func TestEmployerLockoutPerAddress(t *testing.T) {
 // limiter answers 429 holds only that address back: the operator's own
 // sign-in from the office goes through under the shipped limits.
 func TestStrangerCannotHoldTheOperatorAt429(t *testing.T) {
+	t.Parallel()
 	e := start(t, behindProxy, func(c *bff.Config) {
 		c.LockoutFailures, c.LockoutOperatorFailures, c.LockoutDelay, c.LockoutDelayMax = 100, 101, 0, 0
 	})
@@ -218,6 +223,7 @@ func TestEmployerProgressiveDelay(t *testing.T) {
 // A kiosk citizen's session lives inside the device's: it expires with it
 // at the latest, and ends when the device signs out.
 func TestKioskCitizenSessionEndsWithDevice(t *testing.T) {
+	t.Parallel()
 	e := start(t, func(c *bff.Config) { c.RevocationCache = 0; c.DeviceTokenTTL = 5 * time.Second })
 	device := e.deviceToken()
 	citizen := e.loginKiosk(device, e.persona("depositor", "李娜"))
@@ -254,6 +260,7 @@ func TestKioskCitizenSessionEndsWithDevice(t *testing.T) {
 // Replaying an Idempotency-Key answer, or failing because the core is down,
 // does not spend a person's daily budget.
 func TestBudgetsSpareReplaysAndFailures(t *testing.T) {
+	t.Parallel()
 	e := start(t, withPolicy("certificate_issue_subject", 2, 2, 24*time.Hour),
 		withPolicy("withdrawal_submit_subject", 2, 2, time.Hour), withPolicy("read_subject", 1000, 1000, time.Minute))
 	tok := e.bindWeChat("o-budget-0000001", e.persona("depositor", "张伟")).AccessToken

@@ -20,6 +20,7 @@ func policies(ps ...ratelimit.Policy) option {
 }
 
 func TestRateLimitHeadersAnd429(t *testing.T) {
+	t.Parallel()
 	e := start(t, policies(ratelimit.Policy{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"public"}, Rate: 3, Burst: 3, Period: time.Minute}))
 	for i := 3; i > 0; i-- {
 		r := e.do("GET", calculator, nil, nil)
@@ -48,6 +49,7 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 // A spoofed X-Forwarded-For does not buy a new per-IP budget unless the
 // peer is a configured proxy.
 func TestForwardedForTrustedOnlyFromProxies(t *testing.T) {
+	t.Parallel()
 	tight := ratelimit.Policy{Name: "public_ip", Key: ratelimit.KeyIP, Classes: []ratelimit.Class{"public"}, Rate: 2, Burst: 2, Period: time.Minute}
 	e := start(t, policies(tight))
 	for i := range 3 {
@@ -72,6 +74,7 @@ func TestForwardedForTrustedOnlyFromProxies(t *testing.T) {
 
 // Two replicas share one Redis: a per-subject limit holds across both.
 func TestLimitHoldsAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	const limit = 10
 	e := start(t, policies(ratelimit.Policy{Name: "read_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{"read"}, Rate: limit, Burst: limit, Period: time.Hour}))
 	other := e.replica()
@@ -98,6 +101,7 @@ func TestLimitHoldsAcrossReplicas(t *testing.T) {
 // When Redis stops, limits fall back to each replica's share in process,
 // the fallback is counted, and Redis is used again once it is back.
 func TestFallbackWhenRedisStops(t *testing.T) {
+	t.Parallel()
 	addr, stopRedis, startRedis := redistest.StartServer(t)
 	e := start(t, func(c *bff.Config) {
 		c.RedisURL = "redis://" + addr + "/0"
@@ -130,6 +134,7 @@ func TestFallbackWhenRedisStops(t *testing.T) {
 }
 
 func TestServiceSwitchesAndHours(t *testing.T) {
+	t.Parallel()
 	cst := time.FixedZone("CST", 8*3600)
 	now := time.Now().In(cst)
 	closedNow := now.Add(2*time.Hour).Format("15:04") + "-" + now.Add(3*time.Hour).Format("15:04")

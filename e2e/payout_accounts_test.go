@@ -28,6 +28,7 @@ type payoutAccountsBody struct {
 // must name their own records. Every refusal writes nothing here and
 // sends nothing to the core.
 func TestPayoutAccountsAndEvidenceAreThePersonsOwn(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals)
 	lina, zhang := e.persona("depositor", "李娜"), e.persona("depositor", "张伟")
 	tok := e.bindWeChat("o-lina-payouts", lina).AccessToken
@@ -140,6 +141,7 @@ func purchase(amount int64, account string, refs ...string) map[string]any {
 // balance), sent at the same moment: what is accepted fits the balance,
 // and eligibility then offers only what is left.
 func TestRacingKindsOverHTTPNeverOverCommit(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals)
 	lina := e.persona("depositor", "李娜")
 	tok := e.bindWeChat("o-lina-race", lina).AccessToken

@@ -15,6 +15,7 @@ import (
 // single-use binding tokens and the e-card's one-time use. When the cluster
 // goes away, sign-in answers 503 with Retry-After, never 500.
 func TestTwoReplicasOnARedisCluster(t *testing.T) {
+	t.Parallel()
 	const limit = 10
 	nodes := redistest.StartCluster(t)
 	a := start(t, func(c *bff.Config) {
@@ -78,6 +79,7 @@ func TestTwoReplicasOnARedisCluster(t *testing.T) {
 // client is told to retry shortly (503, Retry-After), not that something
 // broke, and the log keeps the cause.
 func TestSignInWithoutRedisIsRetryable(t *testing.T) {
+	t.Parallel()
 	addr, stopRedis, _ := redistest.StartServer(t)
 	e := start(t, func(c *bff.Config) { c.RedisURL = "redis://" + addr + "/0" })
 	stopRedis()

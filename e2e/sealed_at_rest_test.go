@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"handheld/bff"
+	"handheld/bff/employer"
 	"handheld/services/core"
 	"handheld/services/store"
 )
@@ -22,6 +24,7 @@ import (
 // phone and bank card as the core knows them, the openids and the wallet id
 // the test uses, and any PDF stored as such.
 func TestPersonalDataSealedAtRestPostgres(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals, relaxedIssue())
 	secrets := e.storeJourneys()
 	s, err := store.Open(context.Background(), e.cfg.DatabaseURL)
@@ -35,6 +38,7 @@ func TestPersonalDataSealedAtRestPostgres(t *testing.T) {
 }
 
 func TestPersonalDataSealedAtRestSQLite(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals, relaxedIssue(), func(c *bff.Config) { c.DatabaseURL = "" })
 	secrets := e.storeJourneys()
 	// Stopping closes the last connection, which checkpoints the WAL into
@@ -115,7 +119,21 @@ func (e *env) storeJourneys() []string {
 		bearer(linaTok)); r.StatusCode != 201 {
 		t.Fatalf("rating %d %s", r.StatusCode, r.body)
 	}
-	return append(e.personalData(), "o-sealed-zhang", "o-sealed-lina")
+	// An employer's join: the newcomer's name and ID number are kept
+	// until the core has them, sealed.
+	shopTok := e.loginEmployer(e.unitOperator("shop01")).AccessToken
+	joinName, joinID := "钟雨桐", withCheck("33010619970215004")
+	r = e.do("POST", "/api/v1/employer/staff", map[string]any{"name": joinName, "id_number": joinID, "base_fen": 500_000,
+		"start_month": time.Now().Format("2006-01")}, idempotent(shopTok, "sealed-join-1"))
+	if r.StatusCode != 202 {
+		t.Fatalf("join %d %s", r.StatusCode, r.body)
+	}
+	var joined employer.StaffChangeBody
+	r.json(t, &joined)
+	if v := e.followChange(shopTok, joined.ID); v.Status != "done" || v.Name == joinName || v.Name == "" {
+		t.Fatalf("join %+v: the sealed applicant must still open, masked", v)
+	}
+	return append(e.personalData(), "o-sealed-zhang", "o-sealed-lina", joinName, joinID)
 }
 
 // personalData is every demo person's name, ID number, phone and bank card,

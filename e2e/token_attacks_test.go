@@ -15,6 +15,7 @@ import (
 // Forged and stale tokens are refused over HTTP with stable codes; the
 // token package's own tests cover the full list of attacks.
 func TestForgedTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	good := e.bindWeChat("oForge000000001", e.persona("depositor", "张伟")).AccessToken
 	ring, err := keys.Load(filepath.Join(e.cfg.DataDir, "keys"), keys.Purposes()...)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestVerifierSignIn(t *testing.T) {
+	t.Parallel()
 	e := start(t)
 	r := e.do("POST", "/api/v1/auth/verifier", map[string]string{"client_id": bff.DemoVerifierID, "client_secret": bff.DemoVerifierSecret}, nil)
 	var tok tokens

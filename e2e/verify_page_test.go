@@ -9,6 +9,7 @@ import (
 // A person scanning a certificate's QR sees, in their language, whether it
 // is valid — and never the holder's full name or ID number.
 func TestVerifyPageInABrowser(t *testing.T) {
+	t.Parallel()
 	e := start(t, policies())
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("oVerifyPage0001", zhang).AccessToken

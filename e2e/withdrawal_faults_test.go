@@ -68,6 +68,7 @@ import (
 //
 //	HANDHELD_FAULT_WITHDRAWALS=10000 go test -count=1 -timeout 30m -run TestWithdrawalsSurviveFaults -v ./e2e/
 func TestWithdrawalsSurviveFaults(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds handheld and kills processes: not with -short")
 	}

@@ -116,6 +116,7 @@ func rent(amount int64, payout map[string]any) map[string]any {
 }
 
 func TestWithdrawalFromApplicationToPayout(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals)
 	lina := e.persona("depositor", "李娜")
 	tok := e.bindWeChat("o-lina-withdrawal", lina).AccessToken
@@ -233,6 +234,7 @@ func waitFor(t *testing.T, ok func() bool) {
 }
 
 func TestWithdrawalHomeAndCancel(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals)
 	zhang := e.persona("depositor", "张伟")
 	tok := e.bindWeChat("o-zhang-withdrawal", zhang).AccessToken
@@ -281,6 +283,7 @@ func TestWithdrawalHomeAndCancel(t *testing.T) {
 }
 
 func TestWithdrawalRefusals(t *testing.T) {
+	t.Parallel()
 	e := start(t, fastWithdrawals)
 	lina := e.persona("depositor", "李娜")
 	tok := e.bindWeChat("o-lina-refusals", lina).AccessToken

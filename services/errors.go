@@ -113,6 +113,7 @@ const (
 	CodeStaffAlreadySealed     Code = "staff.already_sealed"
 	CodeStaffNotSealed         Code = "staff.not_sealed"
 	CodeStaffNotActive         Code = "staff.not_active"
+	CodeStaffChangeInFlight    Code = "staff.change_in_flight"
 	CodeBaseOutOfRange         Code = "contribution.base_out_of_range"
 	CodeRateOutOfRange         Code = "contribution.rate_out_of_range"
 	CodeOutsideWindow          Code = "contribution.outside_window"
@@ -230,6 +231,7 @@ var statusOf = map[Code]int{
 	CodeStaffAlreadySealed:     http.StatusConflict,
 	CodeStaffNotSealed:         http.StatusConflict,
 	CodeStaffNotActive:         http.StatusConflict,
+	CodeStaffChangeInFlight:    http.StatusConflict,
 	CodeBaseOutOfRange:         http.StatusUnprocessableEntity,
 	CodeRateOutOfRange:         http.StatusUnprocessableEntity,
 	CodeOutsideWindow:          http.StatusConflict,

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,12 +29,41 @@ const helmTool = "helm.sh/helm/v3/cmd/helm@v3.22.0"
 // preStop sleep action needs 1.30.
 const kubeVersion = "1.30.0"
 
+// helmBinary is the path of Helm's executable in Go's build cache, found
+// once per test binary: `go run -exec echo` builds it (or finds it built)
+// and prints its path instead of running it. Each `go run` spends seconds
+// loading the module graph before Helm starts; the tests run Helm directly.
+var helmBinary = sync.OnceValues(func() (string, error) {
+	var stderr bytes.Buffer
+	cmd := exec.Command("go", "run", "-exec", "echo", helmTool)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go run %s: %v\n%s", helmTool, err, stderr.Bytes())
+	}
+	bin := strings.TrimSpace(string(out))
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("go run -exec echo %s printed %q, not Helm's executable: %v", helmTool, out, err)
+	}
+	return bin, nil
+})
+
+// helmCommand is a command that runs Helm with args.
+func helmCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := helmBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command(bin, args...)
+}
+
 // helm runs Helm with its own empty home, so that nothing on the machine
 // (repositories, plugins, a kubeconfig) changes what it says.
 func helm(t *testing.T, args ...string) []byte {
 	t.Helper()
 	home := t.TempDir()
-	cmd := exec.Command("go", append([]string{"run", helmTool}, args...)...)
+	cmd := helmCommand(t, args...)
 	cmd.Env = append(os.Environ(),
 		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
 		"HELM_CONFIG_HOME="+filepath.Join(home, "config"),
@@ -50,6 +80,7 @@ func helm(t *testing.T, args ...string) []byte {
 }
 
 func TestChartLints(t *testing.T) {
+	t.Parallel()
 	out := helm(t, "lint", "--strict", "--kube-version", kubeVersion, "chart")
 	if !bytes.Contains(out, []byte("0 chart(s) failed")) {
 		t.Fatalf("helm lint:\n%s", out)
@@ -60,8 +91,9 @@ func TestChartLints(t *testing.T) {
 // misspelt value, or a setting the chart sets itself, before anything is
 // rendered.
 func TestChartRefusesWrongValues(t *testing.T) {
+	t.Parallel()
 	for _, set := range []string{"autoscalin.enabled=false", "config.HANDHELD_SHUTDOWN_TIMEOUT=30s", "shutdown.drainSeconds=0"} {
-		cmd := exec.Command("go", "run", helmTool, "template", "hh", "chart", "--kube-version", kubeVersion, "--set", set)
+		cmd := helmCommand(t, "template", "hh", "chart", "--kube-version", kubeVersion, "--set", set)
 		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 		out, err := cmd.CombinedOutput()
 		if err == nil || !bytes.Contains(out, []byte("schema")) {
@@ -133,6 +165,7 @@ func render(t *testing.T, args ...string) rendered {
 }
 
 func TestChartDefaults(t *testing.T) {
+	t.Parallel()
 	r := render(t)
 	cfg := checkRelease(t, r, "")
 	if r.hpa == nil || r.pdb == nil || r.migrate == nil {
@@ -172,6 +205,7 @@ func TestChartDefaults(t *testing.T) {
 }
 
 func TestChartWithoutAutoscalingAndWithAFile(t *testing.T) {
+	t.Parallel()
 	r := render(t, "--set", "autoscaling.enabled=false,replicaCount=3", "--set-file", "configFile=compose/handheld.yaml")
 	cfg := checkRelease(t, r, "hh-handheld-file")
 	if r.hpa != nil {

@@ -3,6 +3,8 @@ package coresim
 import (
 	"fmt"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"handheld/services"
 	"handheld/services/core"
 )
@@ -28,14 +30,28 @@ type Persona struct {
 
 // demoUnit is an employer of the demo seed.
 type demoUnit struct {
-	region, org8   string // unit code parts: region code and 8-character organisation code base
-	name           string
-	accountNumber  string
-	rateBP         int // unit and personal rate alike
-	operatorID     string
-	operatorName   string
-	password       string
+	region, org8  string // unit code parts: region code and 8-character organisation code base
+	name          string
+	accountNumber string
+	rateBP        int // unit and personal rate alike
+	operatorID    string
+	operatorName  string
+	password      string
+	// passwordHash is password hashed once, ahead, at bcrypt.DefaultCost:
+	// every embedded start seeds a fresh database, and two hashes at the
+	// default cost were most of the time that took (ten times more with
+	// -race). A published demo password loses nothing to a fixed salt.
+	passwordHash   string
 	operatorRemark string
+}
+
+// hash is the unit's operator password hashed at cost: the one made
+// ahead at the default cost, otherwise a new one.
+func (u demoUnit) hash(cost int) ([]byte, error) {
+	if cost == bcrypt.DefaultCost && u.passwordHash != "" {
+		return []byte(u.passwordHash), nil
+	}
+	return bcrypt.GenerateFromPassword([]byte(u.password), cost)
 }
 
 // code is the unit's unified social credit code: 9 (registered by market
@@ -75,9 +91,11 @@ func demoUnits() []demoUnit {
 	return []demoUnit{
 		{region: "330106", org8: "MA2GL3K7", name: "杭州明湖软件科技有限公司", accountNumber: "330100100087", rateBP: 1200,
 			operatorID: "minghu01", operatorName: "黄磊", password: "Minghu@2024",
+			passwordHash:   "$2a$10$8CT3uWWk0jUaiiCAcOqAxOnkYSp6uZmC/byn3LvgRJzOuE/4i4Ina",
 			operatorRemark: "software company, 12% + 12%; 6 staff incl. one sealed (left) account"},
 		{region: "330102", org8: "70421876", name: "浙江钱塘建设工程有限公司", accountNumber: "330100100231", rateBP: 800,
 			operatorID: "qiantang01", operatorName: "郑秀英", password: "Qiantang@2024",
+			passwordHash:   "$2a$10$c9dbTwGx7vT46WQ7uMEnJ.uu05x9dBGTRaJjDhmd7bW49PQKaLlV2",
 			operatorRemark: "construction company, 8% + 8%; 4 staff incl. a frozen account and a retiree"},
 	}
 }

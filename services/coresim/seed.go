@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Seed parameters shared by the demo and the generator.
@@ -33,7 +31,7 @@ func (s *Sim) seed(ctx context.Context) error {
 	units := demoUnits()
 	hashes := make([][]byte, len(units))
 	for i, u := range units {
-		if hashes[i], err = bcrypt.GenerateFromPassword([]byte(u.password), s.bcryptCost); err != nil {
+		if hashes[i], err = u.hash(s.bcryptCost); err != nil {
 			return fmt.Errorf("coresim: hash demo password: %w", err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"handheld/services"
 )
 
@@ -218,6 +220,23 @@ func TestREADMEListsThePersonas(t *testing.T) {
 	for _, p := range h.sim.Personas() {
 		if row := personaRow(p); !strings.Contains(string(readme), row+"\n") {
 			t.Errorf("README.md lacks the row\n%s", row)
+		}
+	}
+}
+
+// The hashes made ahead are of the demo passwords, at the default cost:
+// the embedded profile seeds with them.
+func TestDemoPasswordHashesMatch(t *testing.T) {
+	for _, u := range demoUnits() {
+		if cost, err := bcrypt.Cost([]byte(u.passwordHash)); err != nil || cost != bcrypt.DefaultCost {
+			t.Errorf("%s: hash cost %d (%v), want %d", u.operatorID, cost, err, bcrypt.DefaultCost)
+		}
+		if err := bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(u.password)); err != nil {
+			t.Errorf("%s: the hash made ahead is not of its password: %v", u.operatorID, err)
+		}
+		got, err := u.hash(bcrypt.MinCost)
+		if err != nil || bcrypt.CompareHashAndPassword(got, []byte(u.password)) != nil {
+			t.Errorf("%s: hash at the minimum cost: %v", u.operatorID, err)
 		}
 	}
 }

@@ -17,11 +17,6 @@ import (
 // ActionBases is the audit action of a base and rate adjustment.
 const ActionBases = "adjust.bases"
 
-// MaxBaseFen bounds a base before any policy is read (10^10 fen, a hundred
-// million yuan a month): far above any cap, it keeps the number a gateway
-// can check and the one the handler checks the same.
-const MaxBaseFen = 10_000_000_000
-
 // shanghai is the time zone of the policy's adjustment window (MM-DD).
 var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
 
@@ -192,7 +187,7 @@ func shape(req AdjustRequest) []services.FieldError {
 	seen := make(map[string]int, len(req.Bases))
 	for i, c := range req.Bases {
 		switch first, dup := seen[c.StaffID]; {
-		case !staffIDShape.MatchString(c.StaffID):
+		case !validStaffID(c.StaffID):
 			fields = append(fields, services.FieldError{Field: fmt.Sprintf("bases.%d.staff_id", i), Code: services.FieldFormat})
 		case dup:
 			fields = append(fields, services.FieldError{Field: fmt.Sprintf("bases.%d.staff_id", i), Code: services.FieldDuplicate,

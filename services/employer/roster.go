@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -50,10 +49,6 @@ const (
 	minIDTail     = 4
 	maxIDTail     = 18
 )
-
-// staffIDShape is the core's person id as a staff id: letters, digits,
-// "_" and "-", at most 64. Anything else never reaches the core.
-var staffIDShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // StaffStatuses are the account statuses a roster may be filtered by (the
 // core's JGJ/T 320 codes).
@@ -195,7 +190,7 @@ func (r *Roster) Member(ctx context.Context, p services.Principal, staffID strin
 	if err := operator(p); err != nil {
 		return StaffDetail{}, err
 	}
-	if !staffIDShape.MatchString(staffID) {
+	if !validStaffID(staffID) {
 		return StaffDetail{}, services.E(services.CodeStaffNotFound)
 	}
 	m, f, err := r.d.Reader.StaffMember(ctx, p.Unit, staffID)
@@ -220,7 +215,7 @@ func (r *Roster) Reveal(ctx context.Context, p services.Principal, staffID, reas
 		return Revealed{}, services.Invalid(services.FieldError{Field: "reason", Code: services.FieldOneOf,
 			Params: map[string]any{"allowed": strings.Join(RevealReasons(), ", ")}})
 	}
-	if !staffIDShape.MatchString(staffID) {
+	if !validStaffID(staffID) {
 		return Revealed{}, services.E(services.CodeStaffNotFound)
 	}
 	m, _, err := r.d.Reader.StaffMember(ctx, p.Unit, staffID)

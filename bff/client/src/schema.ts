@@ -534,7 +534,22 @@ export interface paths {
          */
         get: operations["employerStaff"];
         put?: never;
-        post?: never;
+        /**
+         * Join a person to the unit's staff (增员); 202 once the change is safely stored.
+         * @description Opens an account for the person, or, when the core holds their sealed account at another unit
+         *     of the city, transfers it in (outcome `transferred_in`): the core decides, and the change is
+         *     followed at its `Location`. The ID number's GB 11643 check character is checked first (400
+         *     field `id_number`, `checksum`), then the fields; a person the unit's roster already holds
+         *     active is 409 `staff.already_employed` and a base outside the policy's bounds 422
+         *     `contribution.base_out_of_range` when the core can say so now, otherwise the change is
+         *     accepted and the core's refusal ends it as `failed` with that code. Accepted at any hour: while
+         *     the core is down or in its batch window the change waits and is delivered after, with its id
+         *     as the core's request id (applied once). One change per person in flight: 409
+         *     `staff.change_in_flight`. Requires `Idempotency-Key` (1–128 printable ASCII): the same key with
+         *     the same body answers the first 202 again with `Idempotent-Replayed: true`; with another body
+         *     422 `idempotency.key_reused`.
+         */
+        post: operations["joinStaff"];
         delete?: never;
         options?: never;
         head?: never;
@@ -580,6 +595,90 @@ export interface paths {
          *     person is 404 `staff.not_found`.
          */
         post: operations["employerRevealIDNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff/{staff_id}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Seal a member of staff's account as they leave (减员封存); 202 once stored.
+         * @description `staff_id` is the core's person id from the roster. Another unit's staff id, an unknown or a
+         *     malformed one is 404 `staff.not_found` (never 403). A sealed account is 409
+         *     `staff.already_sealed` when the core can say so now; otherwise the core's refusal
+         *     (`staff.already_sealed`, `staff.not_active`, `remittance.not_open`) ends the change as `failed`.
+         *     Idempotency-Key, 7×24 delivery and one change per person in flight as for a join.
+         */
+        post: operations["leaveStaff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff/{staff_id}/rejoin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unseal a member of staff's account (启封); 202 once stored.
+         * @description Another unit's, an unknown or a malformed staff id is 404 `staff.not_found`; an account that
+         *     is not sealed is 409 `staff.not_sealed` when the core can say so now, otherwise the core's
+         *     refusal ends the change as `failed`. `base_fen` absent or 0 keeps the account's base.
+         *     Idempotency-Key, 7×24 delivery and one change per person in flight as for a join.
+         */
+        post: operations["rejoinStaff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The unit's staff changes, newest first. */
+        get: operations["listStaffChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff-changes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the unit's staff changes, to follow it to done or failed.
+         * @description Another unit's change id is 404 `staff.not_found`, like one that does not exist.
+         */
+        get: operations["getStaffChange"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1365,6 +1464,44 @@ export interface components {
             }[];
             stale: boolean;
         };
+        /**
+         * @description A join, leave or rejoin as the clerk follows it: accepted (stored, on its way to the core) →
+         *     done (applied; `outcome` opened, transferred_in, sealed or unsealed) or failed (`failure`: the
+         *     core's refusal as handheld's code, e.g. staff.already_employed). A join's name and ID number
+         *     are masked per the app channel's policy.
+         */
+        StaffChange: {
+            id: string;
+            /** @enum {string} */
+            kind: "join" | "leave" | "rejoin";
+            kind_label: string;
+            /** @enum {string} */
+            status: "accepted" | "done" | "failed";
+            status_label: string;
+            /** @description leave and rejoin; a join's once the core has applied it */
+            staff_id?: string;
+            /** @description join */
+            name?: string;
+            /** @description join */
+            id_number?: string;
+            /** Format: int64 */
+            base_fen?: number;
+            /** @description join: the first month remitted for; leave: the last */
+            month?: string;
+            reason?: string;
+            /** @enum {string} */
+            outcome?: "opened" | "transferred_in" | "sealed" | "unsealed";
+            /** @description transferred_in: the unit the account came from */
+            from_unit_code?: string;
+            failure?: {
+                code: string;
+                message: string;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         WithdrawalAccepted: {
             id: string;
             /** @description what to quote at a counter, e.g. TQ20261124-7K3M9Q2D */
@@ -1706,6 +1843,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description accepted; the core applies it later (follow it at Location) */
+        StaffChangeAccepted: {
+            headers: {
+                "X-Request-ID": components["headers"]["RequestID"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                "Cache-Control": components["headers"]["NoStore"];
+                /** @description the change */
+                Location?: string;
+                "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["StaffChange"];
+            };
+        };
         /** @description a problem (RFC 9457) from an operations route, which is not rate limited */
         OpsProblem: {
             headers: {
@@ -1726,12 +1880,12 @@ export interface components {
          *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
          */
         IdempotencyKey: string;
-        /** @description a staff id from the roster; any other shape, or another unit's person, is 404 staff.not_found */
-        StaffID: string;
         /** @description a certificate id; any other shape is 404 */
         CertificateID: string;
         /** @description the verify code, e.g. 7KQ2-M9XD-4T8W-J3HR */
         VerifyCode: string;
+        /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
+        StaffID: string;
     };
     requestBodies: never;
     headers: {
@@ -2642,6 +2796,54 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    joinStaff: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description resident ID number (GB 11643) */
+                    id_number: string;
+                    /**
+                     * Format: int64
+                     * @description the monthly deposit base; the policy's bounds apply
+                     */
+                    base_fen: number;
+                    /** @description the first month remitted for */
+                    start_month: string;
+                };
+            };
+        };
+        responses: {
+            202: components["responses"]["StaffChangeAccepted"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
     employerStaffMember: {
         parameters: {
             query?: {
@@ -2650,7 +2852,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description a staff id from the roster; any other shape, or another unit's person, is 404 staff.not_found */
+                /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
                 staff_id: components["parameters"]["StaffID"];
             };
             cookie?: never;
@@ -2688,7 +2890,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description a staff id from the roster; any other shape, or another unit's person, is 404 staff.not_found */
+                /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
                 staff_id: components["parameters"]["StaffID"];
             };
             cookie?: never;
@@ -2728,6 +2930,177 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    leaveStaff: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
+                staff_id: components["parameters"]["StaffID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the last month remitted for */
+                    month: string;
+                    /** @enum {string} */
+                    reason: "resigned" | "contract_ended" | "retired" | "dismissed" | "other";
+                };
+            };
+        };
+        responses: {
+            202: components["responses"]["StaffChangeAccepted"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    rejoinStaff: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
+                staff_id: components["parameters"]["StaffID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int64
+                     * @description a new base; 0 or absent keeps the account's
+                     */
+                    base_fen?: number;
+                };
+            };
+        };
+        responses: {
+            202: components["responses"]["StaffChangeAccepted"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listStaffChanges: {
+        parameters: {
+            query?: {
+                status?: "accepted" | "done" | "failed";
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of changes */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["StaffChange"][];
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getStaffChange: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a change id; any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the change */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffChange"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };
