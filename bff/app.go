@@ -86,6 +86,8 @@ type useCases struct {
 	identity     *identity.Service
 	account      *account.Service
 	employer     *employers.Service
+	roster       *employers.Roster
+	bases        *employers.Bases
 	staffChanges *employers.StaffChanges
 	remittances  *employers.Remittances
 	certificates *certificate.Service
@@ -233,6 +235,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
+		return nil, err
+	}
+	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: secret,
+		Now: time.Now, Logger: logger("employer")}); err != nil {
+		return nil, err
+	}
+	if u.bases, err = employers.NewBases(employers.BasesDeps{Reader: reader, Core: a.core, Audit: trail,
+		Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
 	if u.staffChanges, err = employers.NewStaffChanges(employers.StaffChangeDeps{
@@ -394,6 +404,17 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
 	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
+	// Roster (issue 15 part 2): masked lists, one person, and the audited
+	// reveal of one ID number under its own tighter limit.
+	roster := employer.Roster{Staff: u.roster}
+	emp.Get("/staff", roster.List)
+	emp.Get("/staff/:staff_id", roster.Member)
+	emp.Post("/staff/:staff_id/reveal", signedIn("POST /api/v1/employer/staff/{staff_id}/reveal", ratelimit.ClassStaffReveal, services.RoleEmployer), roster.Reveal)
+	// Bases and rates (issue 15 part 4): checked against the policy, then
+	// the core synchronously, safe to retry by Idempotency-Key.
+	emp.Post("/bases", middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("POST /api/v1/employer/bases", ratelimit.ClassEmployerWrite, services.RoleEmployer),
+		employer.Bases{Adjuster: u.bases}.Adjust)
 	// Staff changes (issue 15 part 3): joins, leaves and rejoins, 202
 	// through the outbox, and the changes the clerk follows.
 	employer.StaffChanges{Service: u.staffChanges, Catalogs: u.catalogs}.Routes(emp)

@@ -142,6 +142,13 @@ const (
 	// character the document it goes on cannot print (an emoji on a
 	// certificate), refused rather than printed as a blank or a box.
 	FieldUnprintable = "unprintable"
+	// FieldDuplicate carries Params{"first": field}: a list names the same
+	// thing twice (one person's base in two lines); first is the line that
+	// named it first.
+	FieldDuplicate = "duplicate"
+	// FieldNotEqual carries Params{"other": field}: the policy wants the
+	// two values equal (the unit and personal contribution rates).
+	FieldNotEqual = "not_equal"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,

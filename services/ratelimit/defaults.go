@@ -81,6 +81,16 @@ func DefaultPolicies() []Policy {
 			Rate: 30, Burst: 10, Period: hour, Budget: true},
 		{Name: "rating_subject", Key: KeySubject, Classes: []Class{ClassRating}, Channels: all,
 			Rate: 20, Burst: 10, Period: hour},
+		// A full ID number is shown one person at a time, each audited
+		// with its reason: a clerk needs a few a day, a harvest many.
+		{Name: "staff_reveal_subject", Key: KeySubject, Classes: []Class{ClassStaffReveal}, Channels: all,
+			Rate: 30, Burst: 5, Period: hour},
+		{Name: "staff_reveal_unit", Key: KeyUnit, Classes: []Class{ClassStaffReveal}, Channels: []string{ChannelApp},
+			Rate: 100, Burst: 10, Period: hour},
+		// An employer's writes each reach the core's books; a unit
+		// adjusts its bases a few times a year, in up to 1,000 lines a call.
+		{Name: "employer_write_subject", Key: KeySubject, Classes: []Class{ClassEmployerWrite}, Channels: all,
+			Rate: 60, Burst: 20, Period: hour, Budget: true},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

@@ -39,12 +39,14 @@ const (
 	ClassWithdrawalSubmit Class = "withdrawal_submit" // withdrawal writes
 	ClassRating           Class = "rating"            // rating a case
 	ClassVerifyECard      Class = "verify_ecard"      // a verifier checking an e-card
+	ClassStaffReveal      Class = "staff_reveal"      // an employer operator showing one ID number in full
+	ClassEmployerWrite    Class = "employer_write"    // an employer operator's writes (bases and rates)
 )
 
 // Classes lists every route class, in the order above.
 func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
-		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard}
+		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

@@ -484,6 +484,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employer/bases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change deposit bases (one person or many) and the unit's rates; answers the new amounts.
+         * @description Checked against the centre's policy (the core's `GET /core/v1/policy`) before the core is
+         *     asked, so every wrong line comes back at once as a field error with a stable code:
+         *     `bases.{i}.base_fen` `out_of_range` (`min`, `max`: the local minimum wage and three times
+         *     last year's average wage), `bases.{i}.staff_id` `format` or `duplicate`, a rate
+         *     `out_of_range` (5–12 % by default) or `not_equal` (unit and personal rates must be equal
+         *     unless the policy allows otherwise; a rate given alone must equal the unit's other one).
+         *     Outside the annual adjustment window: 409 `contribution.outside_window`. A person the
+         *     unit holds no account of: 404 `staff.not_found`; nothing is applied (all or nothing).
+         *     Every amount is base × rate rounded half up to the fen, per person and side
+         *     (`rounding`). The core is called synchronously: while it is down or in its batch window
+         *     the answer is 503 and a retry with the same `Idempotency-Key` is safe (the core request
+         *     id follows from the operator and the key). Audited (`adjust.bases`).
+         */
+        post: operations["employerAdjustBases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employer/remittances": {
         parameters: {
             query?: never;
@@ -591,7 +622,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A page of the operator's unit's staff, masked.
+         * @description Filtered by account `status` (the core's JGJ/T 320 code) and searched by `q`: a name prefix
+         *     (letters and the separators names use, 1–20 characters) or the last 4–18 characters of the
+         *     ID number (digits, a final X). Anything else is a `format` error on `q`. Names, ID numbers
+         *     and account numbers are masked per the app channel's masking policy; a full ID number is
+         *     `POST /api/v1/employer/staff/{staff_id}/reveal`. `next_cursor` is sealed to the operator and
+         *     to this query: another query's or operator's cursor, or an altered one, is a `format` error
+         *     on `cursor`. Every page read is audited (`read.staff_list`).
+         */
+        get: operations["employerStaff"];
         put?: never;
         /**
          * Join a person to the unit's staff (增员); 202 once the change is safely stored.
@@ -609,6 +650,51 @@ export interface paths {
          *     422 `idempotency.key_reused`.
          */
         post: operations["joinStaff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff/{staff_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the operator's unit's staff, masked.
+         * @description A person the unit holds no account of — another unit's staff included — is 404
+         *     `staff.not_found`, exactly like one who does not exist. Audited (`read.staff`).
+         */
+        get: operations["employerStaffMember"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/staff/{staff_id}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One person's ID number in full, audited with the reason.
+         * @description The only way to see a full ID number: one person per call, with a `reason` from a closed
+         *     list, recorded in the audit trail (`reveal.id_number`, the operator, the staff id and the
+         *     reason) and committed before the number is answered. Limited more tightly than reads
+         *     (rate-limit class `staff_reveal`: per operator and per unit, per hour). Another unit's
+         *     person is 404 `staff.not_found`.
+         */
+        post: operations["employerRevealIDNumber"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1191,6 +1277,61 @@ export interface components {
                 /** Format: int64 */
                 remaining_fen: number;
             }[];
+        };
+        /** @description One of the unit's staff; name, id_number and account_number masked per the app channel's policy. */
+        EmployerStaff: {
+            staff_id: string;
+            name: string;
+            id_number: string;
+            account_number: string;
+            /** @description the account status (JGJ/T 320 code) */
+            status: string;
+            /** Format: int64 */
+            base_fen: number;
+            /** Format: int32 */
+            personal_rate_bp: number;
+            /** Format: int32 */
+            unit_rate_bp: number;
+            /** Format: int64 */
+            monthly_personal_fen: number;
+            /** Format: int64 */
+            monthly_unit_fen: number;
+            /** Format: date */
+            opened_on?: string;
+            sealed_month?: string;
+            /** @enum {string} */
+            seal_reason?: "resigned" | "contract_ended" | "retired" | "dismissed" | "other";
+        };
+        /** @description One of the unit's staff (as in EmployerStaff) and when the core answered. */
+        EmployerStaffMember: {
+            staff_id: string;
+            name: string;
+            id_number: string;
+            account_number: string;
+            /** @description the account status (JGJ/T 320 code) */
+            status: string;
+            /** Format: int64 */
+            base_fen: number;
+            /** Format: int32 */
+            personal_rate_bp: number;
+            /** Format: int32 */
+            unit_rate_bp: number;
+            /** Format: int64 */
+            monthly_personal_fen: number;
+            /** Format: int64 */
+            monthly_unit_fen: number;
+            /** Format: date */
+            opened_on?: string;
+            sealed_month?: string;
+            /** @enum {string} */
+            seal_reason?: "resigned" | "contract_ended" | "retired" | "dismissed" | "other";
+            /**
+             * Format: date-time
+             * @description when the core answered
+             */
+            as_of: string;
+            /** @description true: the core could not be reached and a remembered answer stands in */
+            stale: boolean;
         };
         MeAccount: {
             holder: {
@@ -2658,6 +2799,96 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    employerAdjustBases: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: int32
+                     * @description 0 or absent: unchanged
+                     */
+                    unit_rate_bp?: number;
+                    /**
+                     * Format: int32
+                     * @description 0 or absent: unchanged
+                     */
+                    personal_rate_bp?: number;
+                    bases?: {
+                        staff_id: string;
+                        /** Format: int64 */
+                        base_fen: number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description applied; every changed person's new monthly amounts */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: int32 */
+                        unit_rate_bp: number;
+                        /** Format: int32 */
+                        personal_rate_bp: number;
+                        /** Format: int32 */
+                        bases_changed: number;
+                        /** Format: date-time */
+                        applied_at: string;
+                        /** @enum {string} */
+                        rounding: "half_up_per_person_and_side";
+                        items: {
+                            staff_id: string;
+                            /** Format: int64 */
+                            base_fen: number;
+                            /** Format: int64 */
+                            personal_fen: number;
+                            /** Format: int64 */
+                            unit_fen: number;
+                            /** Format: int64 */
+                            total_fen: number;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
     employerRemittances: {
         parameters: {
             query?: {
@@ -2935,6 +3166,59 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    employerStaff: {
+        parameters: {
+            query?: {
+                status?: "01" | "02" | "03" | "04" | "05" | "06" | "99";
+                /** @description a name prefix or the ID number's last 4-18 characters */
+                q?: string;
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["EmployerStaff"][];
+                        next_cursor?: string;
+                        /** Format: int32 */
+                        total: number;
+                        /**
+                         * Format: date-time
+                         * @description when the core answered
+                         */
+                        as_of: string;
+                        /** @description true: the core could not be reached and a remembered answer stands in */
+                        stale: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
     joinStaff: {
         parameters: {
             query?: {
@@ -2977,6 +3261,95 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerStaffMember: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
+                staff_id: components["parameters"]["StaffID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the person */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployerStaffMember"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerRevealIDNumber: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
+                staff_id: components["parameters"]["StaffID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "social_insurance" | "payroll" | "correction" | "certificate";
+                };
+            };
+        };
+        responses: {
+            /** @description the full ID number */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        staff_id: string;
+                        id_number: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
