@@ -2,6 +2,9 @@ package employer
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"slices"
@@ -197,7 +200,7 @@ func (r *Roster) Member(ctx context.Context, p services.Principal, staffID strin
 	if err == nil && m.PersonID != staffID {
 		err = services.Errorf(services.CodeInternal, "employer: the core answered for another person")
 	}
-	if err := r.audit(ctx, p, ActionStaff, "staff:"+staffID, err); err != nil {
+	if err := r.audit(ctx, p, ActionStaff, r.staffTarget(staffID), err); err != nil {
 		return StaffDetail{}, err
 	}
 	return StaffDetail{StaffView: r.view(p.Channel, m), Freshness: r.fresh(f)}, nil
@@ -223,7 +226,7 @@ func (r *Roster) Reveal(ctx context.Context, p services.Principal, staffID, reas
 		err = services.Errorf(services.CodeInternal, "employer: the core answered for another person")
 	}
 	rec := audit.Record{At: r.d.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel,
-		Action: ActionReveal, Target: "staff:" + staffID + " reason:" + reason, RequestID: services.RequestID(ctx), Result: "ok"}
+		Action: ActionReveal, Target: r.staffTarget(staffID) + " reason:" + reason, RequestID: services.RequestID(ctx), Result: "ok"}
 	if err != nil {
 		rec.Result = "error"
 		if aerr := r.d.Audit.Enqueue(context.WithoutCancel(ctx), rec); aerr != nil {
@@ -331,6 +334,18 @@ func (r *Roster) fresh(f core.Freshness) core.Freshness {
 		f.AsOf = r.d.Now()
 	}
 	return f
+}
+
+// staffTarget names a person in the audit trail by a keyed pseudonym of
+// their core person id, as subjects are named: the id is the core's
+// account key, which a real core may write as a long run of digits that
+// the trail rightly refuses, and the trail should not be a list of whose
+// records were read. An auditor holding the secret computes the same tag
+// from a person id to find every access to that person.
+func (r *Roster) staffTarget(staffID string) string {
+	m := hmac.New(sha256.New, r.d.Secret)
+	m.Write([]byte("audit.staff:" + staffID))
+	return "staff:" + hex.EncodeToString(m.Sum(nil))[:32]
 }
 
 func (r *Roster) audit(ctx context.Context, p services.Principal, action, target string, opErr error) error {

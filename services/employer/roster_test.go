@@ -223,7 +223,7 @@ func TestStaffMemberOfAnotherUnitIsNotFound(t *testing.T) {
 	if diff := cmp.Diff([]string{unitA, unitA}, f.units); diff != "" {
 		t.Errorf("units asked (malformed ids never reach the core) -want +got:\n%s", diff)
 	}
-	if len(a.records) != 2 || a.records[0].Target != "staff:P3000000001" || a.records[1].Result != "error" {
+	if len(a.records) != 2 || a.records[0].Target != r.staffTarget("P3000000001") || a.records[1].Result != "error" {
 		t.Errorf("audit: %+v", a.records)
 	}
 }
@@ -240,7 +240,7 @@ func TestRevealIsAuditedWithItsReasonBeforeTheAnswer(t *testing.T) {
 		t.Errorf("revealed %+v", got)
 	}
 	want := []audit.Record{{At: now, Subject: "op_a", Actor: "op_a", Channel: "app", Action: ActionReveal,
-		Target: "staff:P3000000001 reason:payroll", RequestID: "req-9", Result: "ok"}}
+		Target: r.staffTarget(zhang.PersonID) + " reason:payroll", RequestID: "req-9", Result: "ok"}}
 	if diff := cmp.Diff(want, a.appended); diff != "" {
 		t.Errorf("committed audit -want +got:\n%s", diff)
 	}
@@ -273,5 +273,21 @@ func TestRevealRefusals(t *testing.T) {
 				t.Errorf("an ID number was answered: %+v", got)
 			}
 		})
+	}
+}
+
+// The trail names a person by a keyed tag of their person id: never the id
+// itself (a core may write it as a long run of digits, which the trail
+// refuses as personal data), the same tag for the same person, another for
+// another person.
+func TestStaffTargetIsAPseudonym(t *testing.T) {
+	r := newRoster(t, twoUnits(), &fakeTrail{})
+	digits := "330106199511040021"
+	got := r.staffTarget(digits)
+	if strings.Contains(got, digits) || !strings.HasPrefix(got, "staff:") || len(got) != len("staff:")+32 {
+		t.Errorf("staffTarget(%q) = %q", digits, got)
+	}
+	if got != r.staffTarget(digits) || got == r.staffTarget("330106199511040022") {
+		t.Error("the tag is not one per person")
 	}
 }
