@@ -2,16 +2,15 @@ package employer
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/keyset"
 	"handheld/services/mask"
 	"handheld/services/store"
 )
@@ -197,7 +196,7 @@ func (s *StaffChanges) list(ctx context.Context, unit, status string, limit int,
 	}
 	where, args := `unit_code = $1`, []any{unit}
 	if cursor != "" {
-		at, id, ok := decodeChangeCursor(cursor)
+		at, id, ok := keyset.Decode(cursor, validChangeID)
 		if !ok {
 			fields = append(fields, services.FieldError{Field: "cursor", Code: services.FieldFormat})
 		} else {
@@ -233,32 +232,10 @@ func (s *StaffChanges) list(ctx context.Context, unit, status string, limit int,
 	if len(got) > limit {
 		got = got[:limit]
 		last := got[limit-1]
-		out.NextCursor = encodeChangeCursor(last.CreatedAt, last.ID)
+		out.NextCursor = keyset.Encode(last.CreatedAt, last.ID)
 	}
 	for _, r := range got {
 		out.Items = append(out.Items, s.view(r))
 	}
 	return out, nil
-}
-
-// A cursor is the last item's creation time and id; it selects only among
-// the unit's own rows.
-func encodeChangeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeChangeCursor(c string) (time.Time, string, bool) {
-	if len(c) > 200 {
-		return time.Time{}, "", false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	at, id, ok := strings.Cut(string(raw), "|")
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if !ok || err != nil || !validChangeID(id) {
-		return time.Time{}, "", false
-	}
-	return t, id, true
 }

@@ -2,7 +2,6 @@ package withdrawal
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/keyset"
 	"handheld/services/mask"
 	"handheld/services/notify"
 	"handheld/services/outbox"
@@ -198,7 +198,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 		where += ` AND status IN ('accepted', 'submitted', 'approved')`
 	}
 	if cursor != "" {
-		at, id, ok := decodeCursor(cursor)
+		at, id, ok := keyset.Decode(cursor, validID)
 		if !ok {
 			return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 		}
@@ -226,35 +226,13 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
+		next = keyset.Encode(last.CreatedAt, last.ID)
 	}
 	items := make([]Application, 0, len(out))
 	for _, a := range out {
 		items = append(items, s.view(a, nil))
 	}
 	return items, next, nil
-}
-
-// A cursor is the last item's creation time and id; it reveals nothing
-// the person does not see already and selects only among their own rows.
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeCursor(c string) (time.Time, string, bool) {
-	if len(c) > 200 {
-		return time.Time{}, "", false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	at, id, ok := strings.Cut(string(raw), "|")
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if !ok || err != nil || !validID(id) {
-		return time.Time{}, "", false
-	}
-	return t, id, true
 }
 
 // validID admits what newID makes.
