@@ -404,23 +404,32 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
 	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
-	// Roster (issue 15 part 2): masked lists, one person, and the audited
-	// reveal of one ID number under its own tighter limit.
+	// The unit's business (issue 15): the roster, and the audited reveal of
+	// one ID number under its own tighter limit; every write under the
+	// employer write limit, with its Idempotency-Key: bases and rates
+	// (checked, then the core at once), staff changes (202, the outbox
+	// delivers them at any hour), declarations and supplements.
 	roster := employer.Roster{Staff: u.roster}
+	changes := employer.StaffChanges{Service: u.staffChanges, Catalogs: u.catalogs}
+	bills := employer.Remittances{Service: u.remittances}
+	once := middleware.Idempotency(idempotency.New(u.store, time.Now))
+	write := func(route string) fiber.Handler {
+		return signedIn(route, ratelimit.ClassEmployerWrite, services.RoleEmployer)
+	}
 	emp.Get("/staff", roster.List)
 	emp.Get("/staff/:staff_id", roster.Member)
 	emp.Post("/staff/:staff_id/reveal", signedIn("POST /api/v1/employer/staff/{staff_id}/reveal", ratelimit.ClassStaffReveal, services.RoleEmployer), roster.Reveal)
-	// Bases and rates (issue 15 part 4): checked against the policy, then
-	// the core synchronously, safe to retry by Idempotency-Key.
-	emp.Post("/bases", middleware.Idempotency(idempotency.New(u.store, time.Now)),
-		signedIn("POST /api/v1/employer/bases", ratelimit.ClassEmployerWrite, services.RoleEmployer),
-		employer.Bases{Adjuster: u.bases}.Adjust)
-	// Staff changes (issue 15 part 3): joins, leaves and rejoins, 202
-	// through the outbox, and the changes the clerk follows.
-	employer.StaffChanges{Service: u.staffChanges, Catalogs: u.catalogs}.Routes(emp)
-	// Remittance (issue 15 part 5): the calendar, bills, declarations,
-	// arrears and supplements; declarations keep their Idempotency-Key.
-	employer.Remittances{Service: u.remittances}.Routes(emp, middleware.Idempotency(idempotency.New(u.store, time.Now)))
+	emp.Post("/bases", once, write("POST /api/v1/employer/bases"), employer.Bases{Adjuster: u.bases}.Adjust)
+	emp.Post("/staff", write("POST /api/v1/employer/staff"), changes.Join)
+	emp.Post("/staff/:staff_id/leave", write("POST /api/v1/employer/staff/{staff_id}/leave"), changes.Leave)
+	emp.Post("/staff/:staff_id/rejoin", write("POST /api/v1/employer/staff/{staff_id}/rejoin"), changes.Rejoin)
+	emp.Get("/staff-changes", changes.List)
+	emp.Get("/staff-changes/:id", changes.Get)
+	emp.Get("/remittances", bills.Year)
+	emp.Get("/remittances/:month", bills.Bill)
+	emp.Post("/remittances/:month/declare", once, write("POST /api/v1/employer/remittances/{month}/declare"), bills.Declare)
+	emp.Post("/remittances/:month/supplement", once, write("POST /api/v1/employer/remittances/{month}/supplement"), bills.Supplement)
+	emp.Get("/arrears", bills.Arrears)
 	return app, limited
 }
 

@@ -29,17 +29,6 @@ type Remittances struct {
 	Service RemittanceUses
 }
 
-// Routes registers the remittance routes on the employer group. The two
-// declarations run write (the rate limit of writes, then the
-// Idempotency-Key store) first.
-func (h Remittances) Routes(emp fiber.Router, write ...fiber.Handler) {
-	emp.Get("/remittances", h.Year)
-	emp.Get("/remittances/:month", h.Bill)
-	emp.Post("/remittances/:month/declare", append(write, h.Declare)...)
-	emp.Post("/remittances/:month/supplement", append(write, h.Supplement)...)
-	emp.Get("/arrears", h.Arrears)
-}
-
 // MonthBody is one month of GET /api/v1/employer/remittances.
 type MonthBody struct {
 	Month          string  `json:"month"`

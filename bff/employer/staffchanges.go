@@ -31,15 +31,6 @@ type StaffChanges struct {
 	Catalogs *locales.Catalogs
 }
 
-// Routes registers the staff change routes on the /employer group.
-func (h StaffChanges) Routes(emp fiber.Router) {
-	emp.Post("/staff", h.Join)
-	emp.Post("/staff/:staff_id/leave", h.Leave)
-	emp.Post("/staff/:staff_id/rejoin", h.Rejoin)
-	emp.Get("/staff-changes", h.List)
-	emp.Get("/staff-changes/:id", h.Get)
-}
-
 // JoinRequest is POST /api/v1/employer/staff.
 type JoinRequest struct {
 	Name       string `json:"name"`
