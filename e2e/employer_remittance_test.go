@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	bffemployer "handheld/bff/employer"
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
@@ -14,47 +15,15 @@ import (
 	"handheld/services/store"
 )
 
-type billLine struct {
-	StaffID     string `json:"staff_id"`
-	Name        string `json:"name"`
-	IDNumber    string `json:"id_number"`
-	BaseFen     int64  `json:"base_fen"`
-	PersonalFen int64  `json:"personal_fen"`
-	UnitFen     int64  `json:"unit_fen"`
-}
-
-type billBody struct {
-	Month            string     `json:"month"`
-	Status           string     `json:"status"`
-	Kind             string     `json:"kind"`
-	Headcount        int        `json:"headcount"`
-	BaseTotalFen     int64      `json:"base_total_fen"`
-	PersonalTotalFen int64      `json:"personal_total_fen"`
-	UnitTotalFen     int64      `json:"unit_total_fen"`
-	TotalFen         int64      `json:"total_fen"`
-	InterestFen      int64      `json:"interest_fen"`
-	AmountDueFen     int64      `json:"amount_due_fen"`
-	Lines            []billLine `json:"lines"`
-}
-
-type declaredBody struct {
-	Month       string `json:"month"`
-	Kind        string `json:"kind"`
-	Status      string `json:"status"`
-	Headcount   int    `json:"headcount"`
-	TotalFen    int64  `json:"total_fen"`
-	InterestFen int64  `json:"interest_fen"`
-}
-
 // bill reads a month's bill, checks it adds up to the fen and is masked,
 // and returns it with its ETag.
-func (e *env) bill(tok, month string) (billBody, string) {
+func (e *env) bill(tok, month string) (bffemployer.BillBody, string) {
 	e.t.Helper()
 	r := e.do("GET", "/api/v1/employer/remittances/"+month, nil, bearer(tok))
 	if r.StatusCode != 200 {
 		e.t.Fatalf("bill %s: %d %s", month, r.StatusCode, r.body)
 	}
-	var b billBody
+	var b bffemployer.BillBody
 	r.json(e.t, &b)
 	var base, personal, unit int64
 	for _, l := range b.Lines {
@@ -164,7 +133,7 @@ func TestEmployerRemittances(t *testing.T) {
 	if winner < 0 {
 		t.Fatalf("no declaration won: %s / %s", answers[0].body, answers[1].body)
 	}
-	var d declaredBody
+	var d bffemployer.DeclarationBody
 	answers[winner].json(t, &d)
 	if d.Month != month || d.Status != "pending" || d.Kind != "regular" || d.TotalFen != b.TotalFen || d.Headcount != 3 ||
 		answers[winner].Header.Get("ETag") != tag {

@@ -1,9 +1,6 @@
 package coresim
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -17,9 +14,7 @@ import (
 // unitDigest hashes everything the seeded units are made of but the
 // operators' salted password hashes.
 func unitDigest(t *testing.T, s *Sim) string {
-	t.Helper()
-	h := sha256.New()
-	for _, q := range []string{
+	return digestOf(t, s,
 		"SELECT * FROM units ORDER BY unit_code",
 		"SELECT unit_code, operator_id, name FROM operators ORDER BY unit_code, operator_id",
 		"SELECT * FROM persons ORDER BY person_id",
@@ -27,27 +22,7 @@ func unitDigest(t *testing.T, s *Sim) string {
 		"SELECT * FROM deposits ORDER BY person_id, seq",
 		"SELECT * FROM unit_remittances ORDER BY unit_code, month",
 		"SELECT * FROM unit_bill_lines ORDER BY unit_code, month, person_id",
-		"SELECT * FROM unit_ledger ORDER BY unit_code, seq",
-	} {
-		rows, err := s.rdb.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(h, vals...)
-		}
-		rows.Close()
-	}
-	return hex.EncodeToString(h.Sum(nil))
+		"SELECT * FROM unit_ledger ORDER BY unit_code, seq")
 }
 
 func TestSeededUnitsAreDeterministic(t *testing.T) {

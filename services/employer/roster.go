@@ -2,9 +2,6 @@ package employer
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"slices"
@@ -343,9 +340,7 @@ func (r *Roster) fresh(f core.Freshness) core.Freshness {
 // records were read. An auditor holding the secret computes the same tag
 // from a person id to find every access to that person.
 func (r *Roster) staffTarget(staffID string) string {
-	m := hmac.New(sha256.New, r.d.Secret)
-	m.Write([]byte("audit.staff:" + staffID))
-	return "staff:" + hex.EncodeToString(m.Sum(nil))[:32]
+	return "staff:" + services.Pseudonym(r.d.Secret, "audit.staff", staffID)[:32]
 }
 
 func (r *Roster) audit(ctx context.Context, p services.Principal, action, target string, opErr error) error {

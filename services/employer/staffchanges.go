@@ -2,9 +2,7 @@ package employer
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -363,9 +361,7 @@ func refusal(code services.Code) bool {
 // keyed is the keyed hash of a join's ID number: equal numbers meet in the
 // in-flight index, the number itself never stored in the clear.
 func (s *StaffChanges) keyed(idNumber string) string {
-	m := hmac.New(sha256.New, s.Secret)
-	m.Write([]byte("staff-change\x00" + idNumber))
-	return hex.EncodeToString(m.Sum(nil))
+	return services.Pseudonym(s.Secret, "staff-change", idNumber)
 }
 
 func baseField(base, min int64) []services.FieldError {

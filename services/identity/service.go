@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"handheld/services"
 	"handheld/services/store"
 )
 
@@ -92,11 +92,7 @@ func New(d Deps) (*Service, error) {
 // pseudonym is an HMAC of a namespaced value (an openid, an operator id):
 // stable, so it can key a table, and useless to whoever reads the table.
 func (s *Service) pseudonym(namespace, value string) string {
-	mac := hmac.New(sha256.New, s.HashSecret)
-	mac.Write([]byte(namespace))
-	mac.Write([]byte{0})
-	mac.Write([]byte(value))
-	return hex.EncodeToString(mac.Sum(nil))
+	return services.Pseudonym(s.HashSecret, namespace, value)
 }
 
 // tag is the part of a pseudonym that names someone in the audit trail:
