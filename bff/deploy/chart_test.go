@@ -33,19 +33,27 @@ const kubeVersion = "1.30.0"
 // once per test binary: `go run -exec echo` builds it (or finds it built)
 // and prints its path instead of running it. Each `go run` spends seconds
 // loading the module graph before Helm starts; the tests run Helm directly.
+//
+// The run that compiles Helm prints a path in its temporary work directory,
+// removed as go run exits, and only then stores the executable in the build
+// cache: a second run finds it there and prints that path.
 var helmBinary = sync.OnceValues(func() (string, error) {
-	var stderr bytes.Buffer
-	cmd := exec.Command("go", "run", "-exec", "echo", helmTool)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go run %s: %v\n%s", helmTool, err, stderr.Bytes())
+	var bin string
+	var statErr error
+	for range 2 {
+		var stderr bytes.Buffer
+		cmd := exec.Command("go", "run", "-exec", "echo", helmTool)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("go run %s: %v\n%s", helmTool, err, stderr.Bytes())
+		}
+		bin = strings.TrimSpace(string(out))
+		if _, statErr = os.Stat(bin); statErr == nil {
+			return bin, nil
+		}
 	}
-	bin := strings.TrimSpace(string(out))
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("go run -exec echo %s printed %q, not Helm's executable: %v", helmTool, out, err)
-	}
-	return bin, nil
+	return "", fmt.Errorf("go run -exec echo %s printed %q, not Helm's executable: %v", helmTool, bin, statErr)
 })
 
 // helmCommand is a command that runs Helm with args.

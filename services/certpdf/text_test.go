@@ -10,7 +10,6 @@ import (
 
 	"handheld/locales"
 	"handheld/services/certpdf"
-	"handheld/templates"
 )
 
 // fontFiles counts the fonts embedded in pdf.
@@ -166,7 +165,10 @@ func TestReadFont(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath); err != nil {
+	// fallbackFont is certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath),
+	// read once for every test of the binary: unpacking the 15 MB font
+	// costs seconds under -race.
+	if _, err := fallbackFont(); err != nil {
 		t.Errorf("the committed fallback font: %v", err)
 	}
 }
