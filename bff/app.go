@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.certificates, err = certificate.New(certificate.Deps{
-		Store: a.store, Facts: reader, People: u.identity, Renderer: renderer, Ring: u.keys, Audit: trail,
+		Store: a.store, Facts: reader, Units: reader, People: u.identity, Renderer: renderer, Ring: u.keys, Audit: trail,
 		Validity: cfg.CertificateValidity, LinkTTL: cfg.CertificateLinkTTL,
 		PublicBaseURL: cfg.PublicBase(), CentreName: cfg.CentreName, CentreCode: cfg.CentreCode,
 		Secret: secret, Mask: masking, Now: time.Now, Logger: logger("certificate"),
