@@ -7,11 +7,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	bffemployer "handheld/bff/employer"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/ratelimit"
 	"handheld/services/store"
 )
 
@@ -42,7 +45,7 @@ func pdfText(t *testing.T, pdf []byte) string {
 // gets a certificate that states the arrears.
 func TestUnitCertificate(t *testing.T) {
 	t.Parallel()
-	e := start(t)
+	e := start(t, relaxedIssue()) // the refusals below would spend the clerk's daily budget
 	shopOp, yunqiOp := e.unitOperator("shop01"), e.unitOperator("yunqi01")
 	shop := e.loginEmployer(shopOp).AccessToken
 	yunqi := e.loginEmployer(yunqiOp).AccessToken
@@ -77,14 +80,32 @@ func TestUnitCertificate(t *testing.T) {
 		t.Fatalf("replay %d %s", replay.StatusCode, replay.body)
 	}
 
+	// Oversize and ill-typed bodies are refused; the same new key twice at
+	// once issues once.
+	wantProblem(t, e.bad().do("POST", unitCertificates, `{"type":"unit_deposit","purpose":"`+strings.Repeat("a", 70_000)+`"}`, idempotent(shop, "u-big")), 413, "request.too_large")
+	wantProblem(t, e.bad().do("POST", unitCertificates, map[string]any{"type": 5}, idempotent(shop, "u-k2")), 400, "request.invalid")
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i := range codes {
+		wg.Go(func() {
+			codes[i] = e.do("POST", unitCertificates, map[string]string{"type": "unit_deposit"}, idempotent(shop, "u-twice")).StatusCode
+		})
+	}
+	wg.Wait()
+	if codes[0] != 201 && codes[1] != 201 || codes[0] != 201 && codes[0] != 409 || codes[1] != 201 && codes[1] != 409 {
+		t.Fatalf("twice at once: %v", codes)
+	}
+	var twice bffemployer.UnitIssuedBody
+	e.do("POST", unitCertificates, map[string]string{"type": "unit_deposit"}, idempotent(shop, "u-twice")).json(t, &twice)
+
 	// Listed, with what it states.
 	var page bffemployer.UnitCertificateListBody
 	list := e.do("GET", unitCertificates, nil, bearer(shop))
 	list.json(t, &page)
-	if list.StatusCode != 200 || len(page.Items) != 1 || page.Items[0].ID != got.ID || page.Items[0].Status != "valid" {
+	if list.StatusCode != 200 || len(page.Items) != 2 || page.Items[0].ID != twice.ID || page.Items[1].ID != got.ID || page.Items[1].Status != "valid" {
 		t.Fatalf("list %d %s", list.StatusCode, list.body)
 	}
-	if f := page.Items[0].Facts; f.StaffDeposited != 3 || f.InArrears || f.MonthlyFen <= 0 || f.Status != "01" || f.PaidUpTo == "" {
+	if f := page.Items[1].Facts; f.StaffDeposited != 3 || f.InArrears || f.MonthlyFen <= 0 || f.Status != "01" || f.PaidUpTo == "" {
 		t.Fatalf("facts %+v", f)
 	}
 
@@ -215,4 +236,35 @@ func staffData(staff []core.StaffMember) []string {
 		out = append(out, m.Name, m.IDNumber)
 	}
 	return out
+}
+
+// TestUnitCertificateBudget: a unit's certificates count against the
+// unit's budget as well as the operator's; a replay spends nothing, and
+// another unit has its own.
+func TestUnitCertificateBudget(t *testing.T) {
+	t.Parallel()
+	e := start(t, policies(
+		ratelimit.Policy{Name: "certificate_issue_subject", Key: ratelimit.KeySubject, Classes: []ratelimit.Class{ratelimit.ClassCertificateIssue},
+			Rate: 100, Burst: 100, Period: 24 * time.Hour, Budget: true},
+		ratelimit.Policy{Name: "certificate_issue_unit", Key: ratelimit.KeyUnit, Classes: []ratelimit.Class{ratelimit.ClassCertificateIssue},
+			Channels: []string{ratelimit.ChannelApp}, Rate: 2, Burst: 2, Period: 24 * time.Hour}))
+	shop := e.loginEmployer(e.unitOperator("shop01")).AccessToken
+	yunqi := e.loginEmployer(e.unitOperator("yunqi01")).AccessToken
+	body := map[string]string{"type": "unit_deposit"}
+	for _, key := range []string{"b-1", "b-2"} {
+		if r := e.do("POST", unitCertificates, body, idempotent(shop, key)); r.StatusCode != 201 {
+			t.Fatalf("issue %s: %d %s", key, r.StatusCode, r.body)
+		}
+	}
+	r := e.do("POST", unitCertificates, body, idempotent(shop, "b-3"))
+	wantProblem(t, r, 429, "rate_limited")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatalf("429 without Retry-After: %v", r.Header)
+	}
+	if r := e.do("POST", unitCertificates, body, idempotent(shop, "b-1")); r.StatusCode != 201 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay over the budget: %d %s", r.StatusCode, r.body)
+	}
+	if r := e.do("POST", unitCertificates, body, idempotent(yunqi, "b-1")); r.StatusCode != 201 {
+		t.Fatalf("another unit: %d %s", r.StatusCode, r.body)
+	}
 }
