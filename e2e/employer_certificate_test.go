@@ -64,6 +64,8 @@ func TestUnitCertificate(t *testing.T) {
 	dep := e.bindWeChat("openid-unitcert-dep", e.persona("depositor", "张伟")).AccessToken
 	wantProblem(t, e.bad().do("POST", unitCertificates, body, idempotent(dep, "u-k1")), 403, "auth.forbidden")
 	wantProblem(t, e.bad().do("GET", unitCertificates, nil, nil), 401, "auth.token_missing")
+	forged := shop[:len(shop)-4] + flip(shop[len(shop)-4:])
+	wantProblem(t, e.bad().do("POST", unitCertificates, body, idempotent(forged, "u-k1")), 401, "auth.token_invalid")
 
 	// Issued once; the same key and body replay it.
 	first := e.do("POST", unitCertificates, body, idempotent(shop, "u-k1"))
