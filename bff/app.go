@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.certificates, err = certificate.New(certificate.Deps{
-		Store: a.store, Facts: reader, People: u.identity, Renderer: renderer, Ring: u.keys, Audit: trail,
+		Store: a.store, Facts: reader, Units: reader, People: u.identity, Renderer: renderer, Ring: u.keys, Audit: trail,
 		Validity: cfg.CertificateValidity, LinkTTL: cfg.CertificateLinkTTL,
 		PublicBaseURL: cfg.PublicBase(), CentreName: cfg.CentreName, CentreCode: cfg.CentreCode,
 		Secret: secret, Mask: masking, Now: time.Now, Logger: logger("certificate"),
@@ -430,6 +430,13 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	emp.Post("/remittances/:month/declare", once, write("POST /api/v1/employer/remittances/{month}/declare"), bills.Declare)
 	emp.Post("/remittances/:month/supplement", once, write("POST /api/v1/employer/remittances/{month}/supplement"), bills.Supplement)
 	emp.Get("/arrears", bills.Arrears)
+	// The unit deposit certificate (issue 15, part 7): issued under the
+	// certificate_issue class (the operator's daily budget and the unit's)
+	// with its Idempotency-Key, behind the certificate service switch like
+	// a person's; the PDF and verification are the public routes above.
+	employer.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(emp,
+		once, signedIn("POST /api/v1/employer/certificates", ratelimit.ClassCertificateIssue, services.RoleEmployer),
+		middleware.Service(u.hours, hours.Certificate))
 	return app, limited
 }
 

@@ -94,6 +94,7 @@ type VerifyBody struct {
 	Type        string `json:"type,omitempty"`
 	TypeLabel   string `json:"type_label,omitempty"`
 	Holder      string `json:"holder,omitempty"`
+	UnitCode    string `json:"unit_code,omitempty"` // a unit certificate's, masked
 	IssuedAt    string `json:"issued_at,omitempty"`
 	ExpiresAt   string `json:"expires_at,omitempty"`
 	PDFSHA256   string `json:"pdf_sha256,omitempty"`
@@ -110,6 +111,7 @@ func (h *Certificates) VerifyJSON(c *fiber.Ctx) error {
 	b := VerifyBody{Valid: v.Valid, Status: v.Status, StatusLabel: h.catalogs.T(lang, "certificate.status."+v.Status, nil), Centre: v.Centre}
 	if v.Status != certificate.StatusNotFound {
 		b.Number, b.Type, b.TypeLabel, b.Holder = v.Number, v.Type, h.catalogs.T(lang, "certificate.type."+v.Type, nil), v.Holder
+		b.UnitCode = v.UnitCode
 		b.IssuedAt, b.ExpiresAt, b.PDFSHA256 = services.Instant(v.IssuedAt), services.Instant(v.ExpiresAt), v.PDFSHA256
 	}
 	c.Set(fiber.HeaderContentLanguage, lang)
@@ -123,6 +125,7 @@ type verifyPage struct {
 	Found               bool
 	Number, TypeLabel   string
 	Holder              string
+	UnitCode            string // a unit certificate's, masked; "" on a person's
 	IssuedAt, ExpiresAt string
 	Centre, PDFSHA256   string
 	Code                string // the code as understood, when well-formed
@@ -152,7 +155,7 @@ func (h *Certificates) VerifyPage(c *fiber.Ctx) error {
 	case v.Status == certificate.StatusNotFound:
 		status = fiber.StatusNotFound
 	default:
-		d.Found, d.Number, d.Holder, d.PDFSHA256 = true, v.Number, v.Holder, v.PDFSHA256
+		d.Found, d.Number, d.Holder, d.UnitCode, d.PDFSHA256 = true, v.Number, v.Holder, v.UnitCode, v.PDFSHA256
 		d.TypeLabel = h.catalogs.T(lang, "certificate.type."+v.Type, nil)
 		d.IssuedAt, d.ExpiresAt = clockTime(v.IssuedAt), clockTime(v.ExpiresAt)
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,11 @@ type (
 	factsReader interface {
 		CertificateFacts(ctx context.Context, personID string) (core.CertificateFacts, core.Freshness, error)
 	}
+	// unitFacts is the core's answer for a unit deposit certificate, read
+	// like factsReader (core.Reader), never stale.
+	unitFacts interface {
+		UnitCertificateFacts(ctx context.Context, unitCode string) (core.UnitCertificateFacts, core.Freshness, error)
+	}
 	// people maps the token's subject to the core's person id.
 	people interface {
 		PersonID(ctx context.Context, subject string) (string, error)
@@ -91,6 +97,7 @@ type (
 type Deps struct {
 	Store    *store.Store
 	Facts    factsReader
+	Units    unitFacts
 	People   people
 	Renderer renderer
 	// Ring signs the claims with its current certificates key.
@@ -122,7 +129,9 @@ type Deps struct {
 
 // Service issues, lists, revokes, serves and verifies certificates. Every
 // use case by a depositor reads only the caller's own certificates: the
-// subject comes from the token, and another person's id is not found.
+// subject comes from the token, and another person's id is not found. An
+// employer's operator reaches only the unit's certificates, the unit named
+// in the token; another unit's id is not found either.
 type Service struct {
 	Deps
 	kid     string
@@ -137,8 +146,8 @@ var centreCodeShape = regexp.MustCompile(`^[0-9A-Z]{1,12}$`)
 // missing key or a bad setting stops start-up instead of the first issue.
 func New(d Deps) (*Service, error) {
 	switch {
-	case d.Store == nil || d.Facts == nil || d.People == nil || d.Renderer == nil || d.Ring == nil || d.Audit == nil:
-		return nil, errors.New("certificate: missing dependency (store, facts, people, renderer, ring or audit)")
+	case d.Store == nil || d.Facts == nil || d.Units == nil || d.People == nil || d.Renderer == nil || d.Ring == nil || d.Audit == nil:
+		return nil, errors.New("certificate: missing dependency (store, facts, units, people, renderer, ring or audit)")
 	case len(d.Secret) < secretMinSize:
 		return nil, fmt.Errorf("certificate: secret must be at least %d bytes", secretMinSize)
 	case d.Validity < 0 || d.Validity > maxValidity:
@@ -200,11 +209,56 @@ func (s *Service) audited(ctx context.Context, r audit.Record, opErr error) erro
 	return audit.Outcome(ctx, s.Audit, s.Logger, r, opErr)
 }
 
-// byHolder is the audit record of something p did.
+// byHolder is the audit record of something p did: to one certificate, or
+// to their own ("self") or their unit's ("unit:self", never the code).
 func byHolder(p services.Principal, action, id string) audit.Record {
 	target := "self"
+	if p.Role == services.RoleEmployer {
+		target = "unit:self"
+	}
 	if id != "" {
 		target = "certificate:" + id
 	}
 	return audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: target}
+}
+
+// scope is whose certificates a principal reaches: a depositor their own
+// (by subject, never a unit's), an employer's operator their unit's (every
+// operator of the unit alike). Anyone else is refused with auth.forbidden:
+// the route guards already ensure it, and checking again keeps a wiring
+// mistake from showing a certificate to a device or a verifier.
+type scope struct {
+	subject string // a depositor's
+	unit    string // an operator's unit code
+}
+
+func scopeOf(p services.Principal) (scope, error) {
+	if p.Role == services.RoleEmployer {
+		if p.Subject == "" || p.Unit == "" {
+			return scope{}, services.Errorf(services.CodeForbidden, "employer token without a subject or unit")
+		}
+		return scope{unit: p.Unit}, nil
+	}
+	if err := p.Depositor(); err != nil {
+		return scope{}, err
+	}
+	return scope{subject: p.Subject}, nil
+}
+
+// issuable is the one certificate type the scope may issue.
+func (sc scope) issuable() string {
+	if sc.unit != "" {
+		return TypeUnitDeposit
+	}
+	return TypeDepositUse
+}
+
+// where is the SQL condition that keeps a query to the scope's rows, with
+// its one parameter numbered n; col prefixes the columns ("c." or "").
+func (sc scope) where(col string, n int) (string, any) {
+	arg := "$" + strconv.Itoa(n)
+	if sc.unit != "" {
+		return col + "unit_code = " + arg, sc.unit
+	}
+	return col + "subject = " + arg + " AND " + col + "unit_code = ''", sc.subject
 }

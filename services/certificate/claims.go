@@ -23,13 +23,17 @@ const JWSType = "hpf-cert+jwt"
 // Claims are what a certificate's signature vouches for: enough to tell a
 // genuine certificate and its main facts without the PDF, and nothing that
 // names the holder outright (the name is masked, the ID number keyed-hashed).
+// A person's certificate carries Facts; a unit's carries Unit instead.
 type Claims struct {
-	Issuer    string       // iss: the centre code
-	Number    string       // number: the certificate number
-	Type      string       // type: deposit_use
-	Holder    string       // holder: masked name, e.g. 张*
-	IDHash    string       // id_hash: HMAC-SHA256 of the ID number, hex; the centre can check an ID number against it
-	Facts     FactsSummary // facts
+	Issuer string // iss: the centre code
+	Number string // number: the certificate number
+	Type   string // type: deposit_use or unit_deposit
+	Holder string // holder: masked name, e.g. 张*, or masked unit name, 杭州****面馆
+	// IDHash is HMAC-SHA256 (hex) of the ID number, or of a unit's unified
+	// social credit code; the centre can check one against it.
+	IDHash    string       // id_hash
+	Facts     FactsSummary // facts: a person's certificate
+	Unit      *UnitSummary // unit: a unit's certificate, nil on a person's
 	IssuedAt  time.Time    // iat
 	ExpiresAt time.Time    // exp
 	// PDFSHA256 is the SHA-256 (hex) of the PDF rendered without the
@@ -46,16 +50,27 @@ type FactsSummary struct {
 	HasLoan          bool   `json:"has_loan"`
 }
 
+// UnitSummary is a unit certificate's gist, signed with it.
+type UnitSummary struct {
+	Status         string `json:"status"`          // unit status code, e.g. 01
+	StaffDeposited int    `json:"staff_deposited"` // staff deposited for
+	MonthlyFen     int64  `json:"monthly_fen"`
+	PaidUpTo       string `json:"paid_up_to"` // YYYY-MM
+	InArrears      bool   `json:"in_arrears"`
+	ArrearsMonths  int    `json:"arrears_months"`
+}
+
 // wireClaims is the JWS payload: registered claims for what JWT tools
 // understand (iss, iat, exp), the rest under their own names.
 type wireClaims struct {
 	jwt.RegisteredClaims
 	Number    string       `json:"number"`
 	Type      string       `json:"type"`
-	Holder    string       `json:"holder"`
-	IDHash    string       `json:"id_hash"`
-	Facts     FactsSummary `json:"facts"`
-	PDFSHA256 string       `json:"pdf_sha256"`
+	Holder    string        `json:"holder"`
+	IDHash    string        `json:"id_hash"`
+	Facts     *FactsSummary `json:"facts,omitempty"` // a person's: always present, as before units
+	Unit      *UnitSummary  `json:"unit,omitempty"`  // a unit's
+	PDFSHA256 string        `json:"pdf_sha256"`
 }
 
 // sign makes the JWS (compact, EdDSA, with kid and typ) and returns the
@@ -67,7 +82,10 @@ func (s *Service) sign(c Claims) (jws string, payload []byte, err error) {
 			IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
 			ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
 		},
-		Number: c.Number, Type: c.Type, Holder: c.Holder, IDHash: c.IDHash, Facts: c.Facts, PDFSHA256: c.PDFSHA256,
+		Number: c.Number, Type: c.Type, Holder: c.Holder, IDHash: c.IDHash, Unit: c.Unit, PDFSHA256: c.PDFSHA256,
+	}
+	if c.Unit == nil {
+		w.Facts = &c.Facts
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, w)
 	tok.Header["kid"] = s.kid
@@ -107,13 +125,17 @@ func VerifyJWS(ring *keys.Ring, jws string) (Claims, error) {
 	if w.IssuedAt == nil || w.ExpiresAt == nil {
 		return Claims{}, errors.New("certificate: verify signature: iat and exp are required")
 	}
-	return Claims{Issuer: w.Issuer, Number: w.Number, Type: w.Type, Holder: w.Holder, IDHash: w.IDHash, Facts: w.Facts,
-		IssuedAt: w.IssuedAt.Time, ExpiresAt: w.ExpiresAt.Time, PDFSHA256: w.PDFSHA256}, nil
+	c := Claims{Issuer: w.Issuer, Number: w.Number, Type: w.Type, Holder: w.Holder, IDHash: w.IDHash, Unit: w.Unit,
+		IssuedAt: w.IssuedAt.Time, ExpiresAt: w.ExpiresAt.Time, PDFSHA256: w.PDFSHA256}
+	if w.Facts != nil {
+		c.Facts = *w.Facts
+	}
+	return c, nil
 }
 
-// idHash keys the ID number so the claims can carry it without giving it
-// away: 18 characters with a check digit are few enough to try them all
-// against a plain hash.
+// idHash keys the ID number (or a unit's code) so the claims can carry it
+// without giving it away: 18 characters with a check digit are few enough
+// to try them all against a plain hash.
 func (s *Service) idHash(idNumber string) string {
 	m := hmac.New(sha256.New, s.idKey)
 	m.Write([]byte(idNumber))

@@ -23,6 +23,7 @@ import (
 // declares; a change of signature on either side fails here.
 var (
 	_ factsReader = (*core.Reader)(nil)
+	_ unitFacts   = (*core.Reader)(nil)
 	_ people      = (*identity.Service)(nil)
 	_ auditor     = (*audit.Log)(nil)
 )
@@ -62,6 +63,21 @@ func (f *fakeFacts) CertificateFacts(_ context.Context, personID string) (core.C
 		return core.CertificateFacts{}, core.Freshness{}, services.E(services.CodeAccountNotFound)
 	}
 	return cf, core.Freshness{AsOf: start, Stale: f.stale}, nil
+}
+
+// fakeUnits is the core's unit certificate facts by unit code, optionally
+// stale or answering for another unit.
+type fakeUnits struct {
+	facts map[string]core.UnitCertificateFacts
+	stale bool
+}
+
+func (f *fakeUnits) UnitCertificateFacts(_ context.Context, code string) (core.UnitCertificateFacts, core.Freshness, error) {
+	uf, ok := f.facts[code]
+	if !ok {
+		return uf, core.Freshness{}, services.E(services.CodeUnitNotFound)
+	}
+	return uf, core.Freshness{AsOf: start, Stale: f.stale}, nil
 }
 
 // fakePeople maps subject s_<x> to person p_<x>.
@@ -141,6 +157,7 @@ func (a *fakeAudit) setFail(v bool) {
 type rig struct {
 	*Service
 	facts    *fakeFacts
+	units    *fakeUnits
 	renderer *fakeRenderer
 	audit    *fakeAudit
 	clock    *clock
@@ -153,9 +170,9 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{facts: &fakeFacts{facts: demoFacts()}, renderer: &fakeRenderer{}, audit: &fakeAudit{}, clock: newClock(), ring: ring}
+	r := &rig{facts: &fakeFacts{facts: demoFacts()}, units: &fakeUnits{facts: demoUnits()}, renderer: &fakeRenderer{}, audit: &fakeAudit{}, clock: newClock(), ring: ring}
 	r.Service, err = New(Deps{
-		Store: s, Facts: r.facts, People: fakePeople{}, Renderer: r.renderer, Ring: ring, Audit: r.audit,
+		Store: s, Facts: r.facts, Units: r.units, People: fakePeople{}, Renderer: r.renderer, Ring: ring, Audit: r.audit,
 		PublicBaseURL: "https://hpf.example.cn/", CentreName: "示范市住房公积金管理中心", CentreCode: "330100",
 		Secret: []byte("0123456789abcdef0123456789abcdef"), Mask: mask.DefaultPolicy(), Now: r.clock.Now,
 	})

@@ -24,21 +24,25 @@ type Issued struct {
 	ExpiresAt   time.Time
 }
 
-// Issue makes a certificate for p from the core's current facts: the
-// document is rendered, its hash signed (EdDSA JWS with the certificates
-// key), the signature embedded by rendering again, and the whole stored in
-// one transaction. A sealed or frozen account gets a certificate that
-// states its status; a person without an account gets account.not_found.
-// lang is the PDF's language (zh-CN or en); purpose is optional free text.
+// Issue makes a certificate from the core's current facts: for a depositor
+// their own (type deposit_use), for an employer's operator their unit's
+// (type unit_deposit). The document is rendered, its hash signed (EdDSA
+// JWS with the certificates key), the signature embedded by rendering
+// again, and the whole stored in one transaction. A sealed or frozen
+// account gets a certificate that states its status; a person without an
+// account gets account.not_found. A unit in arrears gets a certificate that
+// states the arrears. lang is the PDF's language (zh-CN or en); purpose is
+// optional free text.
 func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (Issued, error) {
-	if err := p.Depositor(); err != nil {
-		return Issued{}, err
-	}
-	purpose, err := checkIssue(typ, purpose, lang, s.Renderer.Unprintable)
+	sc, err := scopeOf(p)
 	if err != nil {
 		return Issued{}, err
 	}
-	out, id, err := s.issue(ctx, p, typ, purpose, lang)
+	purpose, err = checkIssue(sc.issuable(), typ, purpose, lang, s.Renderer.Unprintable)
+	if err != nil {
+		return Issued{}, err
+	}
+	out, id, err := s.issue(ctx, p, sc, typ, purpose, lang)
 	if err != nil {
 		return Issued{}, s.audited(ctx, byHolder(p, ActionIssue, ""), err)
 	}
@@ -54,15 +58,15 @@ func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose,
 // checkIssue validates the request's fields, all at once, and returns the
 // purpose as it is kept and printed (usertext.Clean): text that cannot be
 // a purpose, or that the certificate's fonts cannot print, is refused here,
-// before anything is written.
-func checkIssue(typ, purpose, lang string, unprintable func(string) []rune) (string, error) {
+// before anything is written. allowed is the one type the caller may issue.
+func checkIssue(allowed, typ, purpose, lang string, unprintable func(string) []rune) (string, error) {
 	var fields []services.FieldError
-	if typ != TypeDepositUse {
+	if typ != allowed {
 		code := services.FieldOneOf
 		if typ == "" {
 			code = services.FieldRequired
 		}
-		fields = append(fields, services.FieldError{Field: "type", Code: code, Params: map[string]any{"allowed": TypeDepositUse}})
+		fields = append(fields, services.FieldError{Field: "type", Code: code, Params: map[string]any{"allowed": allowed}})
 	}
 	purpose = usertext.Clean(purpose)
 	if fe := usertext.Check("purpose", purpose, maxPurpose, unprintable); fe != nil {
@@ -77,19 +81,59 @@ func checkIssue(typ, purpose, lang string, unprintable func(string) []rune) (str
 	return purpose, nil
 }
 
-func (s *Service) issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (Issued, string, error) {
+// draft reads the core's facts for the certificate sc may issue and
+// returns how to build its Document once the number, code and times are
+// known. Facts are never taken stale.
+func (s *Service) draft(ctx context.Context, p services.Principal, sc scope) (func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document, error) {
+	if sc.unit != "" {
+		facts, fresh, err := s.Units.UnitCertificateFacts(ctx, sc.unit)
+		switch {
+		case err != nil:
+			return nil, err
+		case fresh.Stale:
+			return nil, services.Errorf(services.CodeCoreUnavailable, "certificate: unit facts are stale")
+		case facts.Unit.UnitCode != sc.unit:
+			// The core answered for another unit: state nothing rather
+			// than someone else's figures.
+			return nil, services.Errorf(services.CodeInternal, "certificate: the core answered for another unit")
+		}
+		return func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document {
+			return s.unitDocument(facts, typ, purpose, number, code, issuedAt, expiresAt)
+		}, nil
+	}
 	personID, err := s.People.PersonID(ctx, p.Subject)
 	if err != nil {
-		return Issued{}, "", err
+		return nil, err
 	}
 	facts, fresh, err := s.Facts.CertificateFacts(ctx, personID)
 	switch {
 	case err != nil:
-		return Issued{}, "", err
+		return nil, err
 	case fresh.Stale:
-		return Issued{}, "", services.Errorf(services.CodeCoreUnavailable, "certificate: facts are stale")
+		return nil, services.Errorf(services.CodeCoreUnavailable, "certificate: facts are stale")
 	case !facts.Person.HasAccount || facts.Account.AccountNumber == "":
-		return Issued{}, "", services.Errorf(services.CodeAccountNotFound, "certificate: person has no account")
+		return nil, services.Errorf(services.CodeAccountNotFound, "certificate: person has no account")
+	}
+	return func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document {
+		return s.document(facts, typ, purpose, number, code, issuedAt, expiresAt)
+	}, nil
+}
+
+// holderOf is who a document speaks for, as the claims and verify pages
+// name them (masked at the public level), and the identifier the claims
+// carry keyed-hashed: a person's name and ID number, or a unit's name and
+// unified social credit code.
+func (s *Service) holderOf(d Document) (masked, ident string) {
+	if d.Unit != nil {
+		return s.Mask.Apply(mask.UnitName, publicChannel, d.Unit.Name), d.Unit.Code
+	}
+	return s.Mask.Apply(mask.Name, publicChannel, d.HolderName), d.IDNumber
+}
+
+func (s *Service) issue(ctx context.Context, p services.Principal, sc scope, typ, purpose, lang string) (Issued, string, error) {
+	build, err := s.draft(ctx, p, sc)
+	if err != nil {
+		return Issued{}, "", err
 	}
 	// Whole seconds: the JWS carries NumericDates, and the stored times
 	// must say exactly what the signature says.
@@ -107,15 +151,19 @@ func (s *Service) issue(ctx context.Context, p services.Principal, typ, purpose,
 	if err != nil {
 		return Issued{}, "", err
 	}
-	doc := s.document(facts, typ, purpose, number, FormatCode(code), issuedAt, expiresAt)
+	doc := build(typ, purpose, number, FormatCode(code), issuedAt, expiresAt)
 	unsigned, err := s.Renderer.Render(doc, lang, VariantStandard)
 	if err != nil {
 		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: render: %w", err)
 	}
-	holder := s.Mask.Apply(mask.Name, publicChannel, doc.HolderName)
-	jws, payload, err := s.sign(Claims{Issuer: s.CentreCode, Number: number, Type: typ, Holder: holder,
-		IDHash: s.idHash(doc.IDNumber), Facts: summary(doc), IssuedAt: issuedAt, ExpiresAt: expiresAt,
-		PDFSHA256: sha256Hex(unsigned)})
+	holder, ident := s.holderOf(doc)
+	claims := Claims{Issuer: s.CentreCode, Number: number, Type: typ, Holder: holder,
+		IDHash: s.idHash(ident), Unit: unitSummary(doc), IssuedAt: issuedAt, ExpiresAt: expiresAt,
+		PDFSHA256: sha256Hex(unsigned)}
+	if claims.Unit == nil {
+		claims.Facts = summary(doc)
+	}
+	jws, payload, err := s.sign(claims)
 	if err != nil {
 		return Issued{}, "", services.AsError(err)
 	}
@@ -128,7 +176,7 @@ func (s *Service) issue(ctx context.Context, p services.Principal, typ, purpose,
 	if err != nil {
 		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: document: %w", err)
 	}
-	r := record{ID: id, Subject: p.Subject, Number: number, VerifyCode: code, Type: typ, Purpose: purpose, Lang: lang,
+	r := record{ID: id, Subject: p.Subject, UnitCode: sc.unit, Number: number, VerifyCode: code, Type: typ, Purpose: purpose, Lang: lang,
 		Holder: holder, Claims: string(payload), JWS: jws, PDFSHA256: sha256Hex(pdf), IssuedAt: issuedAt, ExpiresAt: expiresAt}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, r, docJSON, pdf) })
 	if err != nil {

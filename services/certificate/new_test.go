@@ -21,7 +21,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := func() Deps {
-		return Deps{Store: s, Facts: &fakeFacts{}, People: fakePeople{}, Renderer: &fakeRenderer{}, Ring: ring, Audit: &fakeAudit{},
+		return Deps{Store: s, Facts: &fakeFacts{}, Units: &fakeUnits{}, People: fakePeople{}, Renderer: &fakeRenderer{}, Ring: ring, Audit: &fakeAudit{},
 			PublicBaseURL: "https://hpf.example.cn", CentreName: "中心", CentreCode: "330100", Secret: make([]byte, 32)}
 	}
 	cases := []struct {
@@ -30,6 +30,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		want   string // in the error
 	}{
 		{"no renderer", func(d *Deps) { d.Renderer = nil }, "missing dependency"},
+		{"no unit facts", func(d *Deps) { d.Units = nil }, "missing dependency"},
 		{"short secret", func(d *Deps) { d.Secret = make([]byte, 31) }, "secret"},
 		{"no certificates key", func(d *Deps) { d.Ring = tokensOnly }, `"certificates" signing key`},
 		{"validity too long", func(d *Deps) { d.Validity = 400 * 24 * time.Hour }, "validity"},

@@ -43,8 +43,10 @@ type View struct {
 	// PDFSHA256 is the SHA-256 (hex) of the PDF the link serves.
 	PDFSHA256 string
 	// Facts are what the certificate states, as signed: the holder sees
-	// exactly what a verifier holding the PDF reads.
+	// exactly what a verifier holding the PDF reads. A unit's certificate
+	// has Unit instead.
 	Facts FactsSummary
+	Unit  *UnitSummary
 	// Usage counts every verification so far.
 	Usage int
 	// Verifications are the latest MaxVerifications, newest first; Get
@@ -65,9 +67,11 @@ type Page struct {
 	NextCursor string // empty on the last page
 }
 
-// List is p's certificates, limit (1–MaxLimit) at a time from cursor.
+// List is p's certificates (an operator's: the unit's), limit
+// (1–MaxLimit) at a time from cursor.
 func (s *Service) List(ctx context.Context, p services.Principal, limit int, cursor string) (Page, error) {
-	if err := p.Depositor(); err != nil {
+	sc, err := scopeOf(p)
+	if err != nil {
 		return Page{}, err
 	}
 	var fields []services.FieldError
@@ -81,7 +85,7 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 	if len(fields) > 0 {
 		return Page{}, services.Invalid(fields...)
 	}
-	rows, err := s.page(ctx, p.Subject, limit+1, after)
+	rows, err := s.page(ctx, sc, limit+1, after)
 	if err := s.audited(ctx, byHolder(p, ActionList, ""), err); err != nil {
 		return Page{}, err
 	}
@@ -97,13 +101,15 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 	return out, nil
 }
 
-// Get is one of p's certificates with its latest verifications; another
-// person's id is not_found, exactly like an id that does not exist.
+// Get is one of p's certificates (an operator's: one of the unit's) with
+// its latest verifications; another person's or unit's id is not_found,
+// exactly like an id that does not exist.
 func (s *Service) Get(ctx context.Context, p services.Principal, id string) (View, error) {
-	if err := p.Depositor(); err != nil {
+	sc, err := scopeOf(p)
+	if err != nil {
 		return View{}, err
 	}
-	r, err := s.mine(ctx, p.Subject, id)
+	r, err := s.mine(ctx, sc, id)
 	var vs []Verification
 	if err == nil {
 		vs, err = s.verifications(ctx, id, MaxVerifications)
@@ -120,26 +126,29 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (Vie
 	return v, nil
 }
 
-// Revoke withdraws one of p's certificates: from then on it verifies as
+// Revoke withdraws one of p's certificates (an operator: one of the
+// unit's, whichever operator issued it): from then on it verifies as
 // revoked and its PDF is no longer served. Revoking again changes nothing
 // and answers the same.
 func (s *Service) Revoke(ctx context.Context, p services.Principal, id string) (View, error) {
-	if err := p.Depositor(); err != nil {
+	sc, err := scopeOf(p)
+	if err != nil {
 		return View{}, err
 	}
-	if _, err := s.mine(ctx, p.Subject, id); err != nil {
+	if _, err := s.mine(ctx, sc, id); err != nil {
 		return View{}, err
 	}
 	at := store.Timestamp(s.Now())
-	_, err := s.Store.Exec(ctx, `UPDATE certificates SET status = $1, revoked_at = $2
-		WHERE id = $3 AND subject = $4 AND status = $5`, storedRevoked, at, id, p.Subject, storedIssued)
+	cond, arg := sc.where("", 4)
+	_, err = s.Store.Exec(ctx, `UPDATE certificates SET status = $1, revoked_at = $2
+		WHERE id = $3 AND `+cond+` AND status = $5`, storedRevoked, at, id, arg, storedIssued)
 	if err != nil {
 		err = services.Errorf(services.CodeInternal, "certificate: revoke: %w", err)
 	}
 	if err := s.audited(ctx, byHolder(p, ActionRevoke, id), err); err != nil {
 		return View{}, err
 	}
-	r, err := s.mine(ctx, p.Subject, id)
+	r, err := s.mine(ctx, sc, id)
 	if err != nil {
 		return View{}, err
 	}
@@ -154,11 +163,12 @@ func (s *Service) view(r record) View {
 		PDFSHA256: r.PDFSHA256, Usage: r.Usage}
 	var signed struct {
 		Facts FactsSummary `json:"facts"`
+		Unit  *UnitSummary `json:"unit"`
 	}
 	if err := json.Unmarshal([]byte(r.Claims), &signed); err != nil {
 		s.Logger.Error("stored claims unreadable", "certificate", r.ID, "err", err)
 	}
-	v.Facts = signed.Facts
+	v.Facts, v.Unit = signed.Facts, signed.Unit
 	if r.Status != storedRevoked {
 		v.DownloadURL = s.downloadURL(r.ID)
 	}

@@ -20,6 +20,7 @@ const (
 // which only downloads read.
 type record struct {
 	ID, Subject, Number, VerifyCode string
+	UnitCode                        string // "" on a person's certificate
 	Type, Purpose, Lang, Holder     string
 	Claims, JWS, PDFSHA256, Status  string
 	IssuedAt, ExpiresAt, RevokedAt  time.Time
@@ -29,7 +30,7 @@ type record struct {
 // recordColumns are the columns scan reads, in its order; usage is the
 // number of verifications.
 const recordColumns = `c.id, c.subject, c.number, c.verify_code, c.type, c.purpose, c.lang, c.holder,
-	c.claims, c.jws, c.pdf_sha256, c.status, c.issued_at, c.expires_at, c.revoked_at,
+	c.claims, c.jws, c.pdf_sha256, c.status, c.issued_at, c.expires_at, c.revoked_at, c.unit_code,
 	(SELECT COUNT(*) FROM certificate_verifications v WHERE v.certificate_id = c.id)`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -38,7 +39,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRecord(row scanner, extra ...any) (record, error) {
 	var r record
 	dest := []any{&r.ID, &r.Subject, &r.Number, &r.VerifyCode, &r.Type, &r.Purpose, &r.Lang, &r.Holder,
-		&r.Claims, &r.JWS, &r.PDFSHA256, &r.Status, &r.IssuedAt, &r.ExpiresAt, store.ScanTime(&r.RevokedAt), &r.Usage}
+		&r.Claims, &r.JWS, &r.PDFSHA256, &r.Status, &r.IssuedAt, &r.ExpiresAt, store.ScanTime(&r.RevokedAt), &r.UnitCode, &r.Usage}
 	err := row.Scan(append(dest, extra...)...)
 	return r, err
 }
@@ -66,31 +67,33 @@ func insert(ctx context.Context, tx *store.Tx, r record, document, pdf []byte) e
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO certificates (id, subject, number, verify_code, type, purpose, lang, holder,
-		claims, jws, document, pdf, pdf_sha256, status, issued_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		claims, jws, document, pdf, pdf_sha256, status, issued_at, expires_at, unit_code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		r.ID, r.Subject, r.Number, r.VerifyCode, r.Type, r.Purpose, r.Lang, r.Holder,
-		r.Claims, r.JWS, document, pdf, r.PDFSHA256, storedIssued, r.IssuedAt, r.ExpiresAt)
+		r.Claims, r.JWS, document, pdf, r.PDFSHA256, storedIssued, r.IssuedAt, r.ExpiresAt, r.UnitCode)
 	return err
 }
 
-// mine reads subject's certificate id; another subject's is not found,
-// exactly as an id that does not exist.
-func (s *Service) mine(ctx context.Context, subject, id string) (record, error) {
+// mine reads the scope's certificate id; another subject's (or unit's) is
+// not found, exactly as an id that does not exist.
+func (s *Service) mine(ctx context.Context, sc scope, id string) (record, error) {
 	if !validID(id) {
 		return record{}, services.Errorf(services.CodeNotFound, "certificate: malformed id")
 	}
+	cond, arg := sc.where("c.", 2)
 	r, err := scanRecord(s.Store.QueryRow(ctx, `SELECT `+recordColumns+` FROM certificates c
-		WHERE c.id = $1 AND c.subject = $2`, id, subject))
+		WHERE c.id = $1 AND `+cond, id, arg))
 	return r, notFound(err)
 }
 
-// page reads up to limit of subject's certificates, newest first, after
+// page reads up to limit of the scope's certificates, newest first, after
 // the position of a previous page's last item (zero: from the start).
 // Issue times are whole seconds, so the number, given out in order, breaks
 // ties.
-func (s *Service) page(ctx context.Context, subject string, limit int, after position) ([]record, error) {
-	query := `SELECT ` + recordColumns + ` FROM certificates c WHERE c.subject = $1`
-	args := []any{subject}
+func (s *Service) page(ctx context.Context, sc scope, limit int, after position) ([]record, error) {
+	cond, arg := sc.where("c.", 1)
+	query := `SELECT ` + recordColumns + ` FROM certificates c WHERE ` + cond
+	args := []any{arg}
 	if after.number != "" {
 		query += ` AND (c.issued_at < $2 OR (c.issued_at = $2 AND c.number < $3))`
 		args = append(args, after.issuedAt, after.number)

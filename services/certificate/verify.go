@@ -6,6 +6,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/mask"
 	"handheld/services/store"
 )
 
@@ -22,14 +23,18 @@ const publicChannel = "public"
 
 // VerifyView is what anyone holding a verify code may learn: whether the
 // certificate is genuine and current, its type and number, the holder's
-// masked name, its dates and the issuing centre. Never the full name or
-// the ID number.
+// masked name (a unit's masked name and code), its dates and the issuing
+// centre. Never the full name or the ID number, and of a unit's certificate
+// nothing about its staff.
 type VerifyView struct {
 	Valid  bool
 	Status string // valid | expired | revoked | not_found
 	Number string
 	Type   string
-	Holder string // masked, e.g. 张* or 欧阳**
+	Holder string // masked, e.g. 张* or 欧阳**; a unit's name, 杭州****面馆
+	// UnitCode is a unit certificate's unified social credit code, masked
+	// (9233**********4N0N); "" on a person's.
+	UnitCode string
 	// PDFSHA256 lets a verifier check that the PDF they were handed is
 	// the one issued, byte for byte.
 	PDFSHA256 string
@@ -68,6 +73,10 @@ func (s *Service) Verify(ctx context.Context, code, channel string) (VerifyView,
 		return VerifyView{}, err
 	}
 	status := s.status(r)
-	return VerifyView{Valid: status == StatusValid, Status: status, Number: r.Number, Type: r.Type, Holder: r.Holder,
-		PDFSHA256: r.PDFSHA256, IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, Centre: s.CentreName}, nil
+	v := VerifyView{Valid: status == StatusValid, Status: status, Number: r.Number, Type: r.Type, Holder: r.Holder,
+		PDFSHA256: r.PDFSHA256, IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, Centre: s.CentreName}
+	if r.UnitCode != "" {
+		v.UnitCode = s.Mask.Apply(mask.UnitCode, publicChannel, r.UnitCode)
+	}
+	return v, nil
 }

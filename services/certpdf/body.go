@@ -2,6 +2,7 @@ package certpdf
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/signintech/gopdf"
 
@@ -48,6 +49,12 @@ func (w *writer) document(d *certificate.Document, value valueFunc) error {
 			w.facts(s, d, value)
 		case "months":
 			w.months(s, d.Months)
+		case "remittances":
+			var months []certificate.UnitMonthRow
+			if d.Unit != nil {
+				months = d.Unit.Months
+			}
+			w.remittances(s, months)
 		case "text":
 			w.paragraph(w.text(s.Text), w.pt(l.Fonts.Body), w.c.ink, gopdf.Left, w.pt(cellPad))
 		}
@@ -193,5 +200,44 @@ func (w *writer) months(s section, months []certificate.MonthRow) {
 				cell{text: amount, width: pair * 0.55, align: gopdf.Right, colour: colour})
 		}
 		w.tableRow(cells, header)
+	}
+}
+
+// remittances draws a unit's months, one to a line, newest first: the
+// month, the headcount remitted for, the amount and the month's state; a
+// month owed stands out in the accent colour. No months: one line saying
+// so (Gap).
+func (w *writer) remittances(s section, months []certificate.UnitMonthRow) {
+	widths := []float64{0.25, 0.2, 0.3, 0.25}
+	for i := range widths {
+		widths[i] *= w.width()
+	}
+	header := func() {
+		var cells []cell
+		for i, t := range []text{s.Month, s.Headcount, s.Amount, s.State} {
+			cells = append(cells, cell{text: w.text(t), width: widths[i], label: true, align: gopdf.Center, colour: w.c.ink})
+		}
+		w.tableRow(cells, nil)
+	}
+	header()
+	if len(months) == 0 {
+		w.tableRow([]cell{{text: w.text(s.Gap), width: w.width(), align: gopdf.Center, colour: w.c.ink}}, header)
+		return
+	}
+	for _, m := range months {
+		colour := w.c.ink
+		if m.Status == "overdue" || m.Status == "failed" {
+			colour = w.c.accent
+		}
+		state := m.Status
+		if t, ok := s.States[m.Status]; ok {
+			state = w.text(t)
+		}
+		w.tableRow([]cell{
+			{text: reformat(m.Month, "2006-01", w.l.MonthFormat), width: widths[0], align: gopdf.Center, colour: w.c.ink},
+			{text: strconv.Itoa(m.Headcount), width: widths[1], align: gopdf.Center, colour: w.c.ink},
+			{text: services.Yuan(m.AmountFen, ","), width: widths[2], align: gopdf.Right, colour: w.c.ink},
+			{text: state, width: widths[3], align: gopdf.Center, colour: colour},
+		}, header)
 	}
 }

@@ -2,6 +2,7 @@ package certpdf
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,12 +13,13 @@ import (
 type kind int
 
 const (
-	kindText   kind = iota // shown as is; "status" and "date" (YYYY-MM-DD) formats apply
+	kindText   kind = iota // shown as is; "status", "unit_status" and "date" (YYYY-MM-DD) formats apply
 	kindTime               // a time.Time shown as a date
 	kindFen                // int64 fen shown as yuan
 	kindBool               // shown as the layout's yes / no
-	kindCount              // an integer
+	kindCount              // an integer; "percent" reads it as basis points
 	kindMonths             // YYYY-MM months shown in month_format, joined
+	kindMonth              // one YYYY-MM month shown in month_format ("none" when empty)
 )
 
 // fieldKinds names the Document fields a layout can show, as a row's field
@@ -32,15 +34,23 @@ var fieldKinds = map[string]kind{
 	"loan.settled": kindBool, "loan.repaid": kindFen,
 	"issued_on": kindTime, "valid_until": kindTime,
 	"verify_url": kindText, "verify_code": kindText,
+	// A unit deposit certificate's (Document.Unit; zero values on a
+	// person's).
+	"unit.name": kindText, "unit.code": kindText, "unit.account_no": kindText, "unit.status": kindText,
+	"unit.opened": kindMonth, "unit.staff": kindCount, "unit.staff_total": kindCount,
+	"unit.unit_rate": kindCount, "unit.personal_rate": kindCount, "unit.monthly": kindFen,
+	"unit.paid_up_to": kindMonth, "unit.in_arrears": kindBool, "unit.arrears_months": kindCount, "unit.arrears": kindFen,
+	"unit.period_from": kindMonth, "unit.period_to": kindMonth, "unit.months_shown": kindCount,
 }
 
 // formatsByKind lists the formats each kind accepts; "" is the default.
 var formatsByKind = map[kind][]string{
-	kindText:   {"", "text", "status", "date"},
+	kindText:   {"", "text", "status", "unit_status", "date"},
+	kindMonth:  {"", "month"},
 	kindTime:   {"", "date"},
 	kindFen:    {"", "money"},
 	kindBool:   {"", "yesno"},
-	kindCount:  {"", "count"},
+	kindCount:  {"", "count", "percent"},
 	kindMonths: {"", "months"},
 }
 
@@ -115,7 +125,64 @@ func raw(d *certificate.Document, field string) any {
 	case "verify_code":
 		return d.VerifyCode
 	}
+	if strings.HasPrefix(field, "unit.") {
+		return unitRaw(d.Unit, field)
+	}
 	return nil
+}
+
+// unitRaw is a unit field's value; a person's document (u nil) has the
+// zero value of the field's kind, so a layout shared by both stays valid.
+func unitRaw(u *certificate.UnitFacts, field string) any {
+	if u == nil {
+		u = &certificate.UnitFacts{}
+	}
+	switch field {
+	case "unit.name":
+		return u.Name
+	case "unit.code":
+		return u.Code
+	case "unit.account_no":
+		return u.AccountNo
+	case "unit.status":
+		return u.Status
+	case "unit.opened":
+		return u.OpenedMonth
+	case "unit.staff":
+		return u.ActiveCount
+	case "unit.staff_total":
+		return u.StaffCount
+	case "unit.unit_rate":
+		return u.UnitRateBP
+	case "unit.personal_rate":
+		return u.PersonalRateBP
+	case "unit.monthly":
+		return u.MonthlyFen
+	case "unit.paid_up_to":
+		return u.PaidUpTo
+	case "unit.in_arrears":
+		return u.InArrears()
+	case "unit.arrears_months":
+		return u.ArrearsMonths
+	case "unit.arrears":
+		return u.ArrearsFen
+	case "unit.period_from":
+		return u.PeriodFrom
+	case "unit.period_to":
+		return u.PeriodTo
+	case "unit.months_shown":
+		return len(u.Months)
+	}
+	return nil
+}
+
+// percent writes basis points as a percentage: 500 → 5%, 1250 → 12.5%.
+func percent(bp int) string {
+	s := strconv.Itoa(bp / 100)
+	if frac := bp % 100; frac != 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%02d", frac), "0")
+	}
+	return s + "%"
 }
 
 // truthy decides a section's or row's If: false, zero and empty are out.

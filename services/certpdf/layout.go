@@ -60,21 +60,29 @@ type palette struct {
 
 // section is one block of the certificate body. Kind picks how it is
 // drawn: "facts" (label and value cells, Columns pairs to a row), "months"
-// (the remittance table, Columns month/amount pairs to a row) or "text" (a
-// paragraph). If names a field; the section is left out when that field is
+// (a person's remittance table, Columns month/amount pairs to a row),
+// "remittances" (a unit's months, one to a row: month, headcount, amount
+// and the month's state, labelled by States) or "text" (a paragraph). If names a field; the section is left out when that field is
 // false or empty.
 type section struct {
-	Heading    text    `json:"heading"`
-	Kind       string  `json:"kind"`
-	If         string  `json:"if"`
-	Columns    int     `json:"columns"`
-	LabelWidth float64 `json:"label_width"`
-	Rows       []row   `json:"rows"`
-	Text       text    `json:"text"`
-	Month      text    `json:"month"`
-	Amount     text    `json:"amount"`
-	Gap        text    `json:"gap"`
+	Heading    text            `json:"heading"`
+	Kind       string          `json:"kind"`
+	If         string          `json:"if"`
+	Columns    int             `json:"columns"`
+	LabelWidth float64         `json:"label_width"`
+	Rows       []row           `json:"rows"`
+	Text       text            `json:"text"`
+	Month      text            `json:"month"`
+	Amount     text            `json:"amount"`
+	Gap        text            `json:"gap"`
+	Headcount  text            `json:"headcount"`
+	State      text            `json:"state"`
+	States     map[string]text `json:"states"`
 }
+
+// monthStates are the states of a unit's complete month a remittances
+// section must label (core.Bill*: a complete month is never open).
+var monthStates = []string{"paid", "overdue", "failed", "pending", "collecting"}
 
 // row is one label and value of a facts section. Wide rows take a whole
 // line; If leaves the row out when the named field is false or empty.
@@ -242,10 +250,19 @@ func (s section) problems(where string, checkText func(string, text, bool)) []st
 		checkText(where+".month", s.Month, true)
 		checkText(where+".amount", s.Amount, true)
 		checkText(where+".gap", s.Gap, true)
+	case "remittances":
+		checkText(where+".month", s.Month, true)
+		checkText(where+".headcount", s.Headcount, true)
+		checkText(where+".amount", s.Amount, true)
+		checkText(where+".state", s.State, true)
+		for _, st := range monthStates {
+			checkText(where+".states."+st, s.States[st], true)
+		}
+		checkText(where+".gap", s.Gap, true)
 	case "text":
 		checkText(where+".text", s.Text, true)
 	default:
-		out = append(out, where+".kind: want facts, months or text, got "+fmt.Sprintf("%q", s.Kind))
+		out = append(out, where+".kind: want facts, months, remittances or text, got "+fmt.Sprintf("%q", s.Kind))
 	}
 	return out
 }

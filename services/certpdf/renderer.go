@@ -39,7 +39,7 @@ const (
 // The certificate types, languages and variants every deployment must have
 // a layout for. Read-only tables.
 var (
-	types     = []string{certificate.TypeDepositUse}
+	types     = []string{certificate.TypeDepositUse, certificate.TypeUnitDeposit}
 	languages = []string{"zh-CN", "en"}
 	variants  = []string{"standard", "print"}
 )
@@ -210,16 +210,27 @@ func (r *Renderer) text(l *layout, d *certificate.Document, lang string, t text)
 
 // value formats a field for reading.
 func (r *Renderer) value(l *layout, d *certificate.Document, lang, field, format string) string {
+	if fieldKinds[field] == kindMonth {
+		format = "month"
+	}
 	switch v := raw(d, field).(type) {
 	case string:
 		switch format {
-		case "status":
+		case "status", "unit_status":
 			key := "status.account." + v
+			if format == "unit_status" {
+				key = "status.unit." + v
+			}
 			if s := r.cat.T(lang, key, nil); s != key {
 				return s
 			}
 		case "date":
 			return reformat(v, time.DateOnly, l.DateFormat)
+		case "month":
+			if v == "" {
+				return r.text(l, d, lang, l.None)
+			}
+			return reformat(v, "2006-01", l.MonthFormat)
 		}
 		return v
 	case time.Time:
@@ -234,6 +245,9 @@ func (r *Renderer) value(l *layout, d *certificate.Document, lang, field, format
 		}
 		return r.text(l, d, lang, l.No)
 	case int:
+		if format == "percent" {
+			return percent(v)
+		}
 		return strconv.Itoa(v)
 	case []string:
 		if len(v) == 0 {

@@ -65,3 +65,13 @@ func (r *Reader) Arrears(ctx context.Context, unitCode string) (Arrears, Freshne
 		return r.client.Arrears(ctx, unitCode)
 	})
 }
+
+// UnitCertificateFacts reads what a unit deposit certificate states, under
+// the certificate group's policy like CertificateFacts: never served stale
+// by default, since a certificate must not state figures the core could not
+// confirm.
+func (r *Reader) UnitCertificateFacts(ctx context.Context, unitCode string) (UnitCertificateFacts, Freshness, error) {
+	return read(ctx, r, r.certificate, endpointUnitCertificateFacts, unitCode, "", func(ctx context.Context) (UnitCertificateFacts, error) {
+		return r.client.UnitCertificateFacts(ctx, unitCode)
+	})
+}

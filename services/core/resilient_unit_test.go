@@ -41,8 +41,15 @@ func TestReaderUnitReads(t *testing.T) {
 			return len(l.Items), err
 		},
 		func() (any, error) { p, _, err := rig.reader.Policy(ctx); return p.MaxRateBP, err },
+		// Read under the certificate group's policy (never stale), served
+		// by the simulator's employer group.
+		func() (any, error) {
+			f, _, err := rig.reader.UnitCertificateFacts(ctx, firm.UnitCode)
+			return f.Unit.UnitCode + "/" + f.Unit.Name, err
+		},
 	}
-	want := []any{direct.Items[0].PersonID, 50, direct.Items[1].PersonID, 6, 2, 2, coresim.DefaultPolicy().MaxRateBP}
+	want := []any{direct.Items[0].PersonID, 50, direct.Items[1].PersonID, 6, 2, 2, coresim.DefaultPolicy().MaxRateBP,
+		firm.UnitCode + "/杭州云栖数据科技有限公司"}
 	for i, read := range reads {
 		got, err := read()
 		if err != nil || got != want[i] {

@@ -78,6 +78,14 @@ func TestApply(t *testing.T) {
 		{mask.AccountNumber, "3301010000001234", "3301********1234", "330101******1234", "3301010000001234"},
 		{mask.AccountNumber, "12345678", "12**5678", "12**5678", "12345678"},
 		{mask.AccountNumber, "", "", "", ""},
+		// Unit names: two characters at each end (four in front with partial).
+		{mask.UnitName, "杭州西溪阿芳面馆", "杭州****面馆", "杭州西溪**面馆", "杭州西溪阿芳面馆"},
+		{mask.UnitName, "杭州云栖数据科技有限公司", "杭州********公司", "杭州云栖******公司", "杭州云栖数据科技有限公司"},
+		{mask.UnitName, "", "", "", ""},
+		// Unified social credit codes: registration kind and province, and
+		// the last four; partial keeps the county too.
+		{mask.UnitCode, "92330106L8XQ2M4N0N", "9233**********4N0N", "92330106******4N0N", "92330106L8XQ2M4N0N"},
+		{mask.UnitCode, "", "", "", ""},
 	}
 	for _, tc := range cases {
 		for _, ch := range mask.Channels() {

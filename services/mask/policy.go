@@ -50,6 +50,15 @@ const (
 	// ECNYWallet is an e-CNY wallet id (16 digits): masked like a card,
 	// 0021 **** **** 4321 (the first four name the operator).
 	ECNYWallet = "ecny_wallet"
+	// UnitName is an employer's name as a unit deposit certificate's verify
+	// page shows it: an individual business (个体工商户) is often named
+	// after its owner, so the middle is hidden, 杭州****面馆; partial keeps
+	// four characters in front, 杭州西溪**面馆.
+	UnitName = "unit_name"
+	// UnitCode is a unified social credit code (18 characters): the first
+	// four (registration kind and province) and the last four stay,
+	// 9233**********4N0N; partial also keeps the county, 92330106******4N0N.
+	UnitCode = "unit_code"
 )
 
 // Channels a policy speaks about, as carried in access tokens.
@@ -60,7 +69,9 @@ const (
 )
 
 // Fields lists every field a Policy may name, for validation and docs.
-func Fields() []string { return []string{Name, IDNumber, Phone, BankCard, AccountNumber, ECNYWallet} }
+func Fields() []string {
+	return []string{Name, IDNumber, Phone, BankCard, AccountNumber, ECNYWallet, UnitName, UnitCode}
+}
 
 // Channels lists every channel a Policy may name.
 func Channels() []string { return []string{MiniApp, App, Kiosk} }
@@ -179,6 +190,16 @@ func (p Policy) Apply(field, channel, value string) string {
 	case AccountNumber:
 		if partial {
 			return keep(value, 6, 4)
+		}
+		return keep(value, 4, 4)
+	case UnitName:
+		if partial {
+			return keep(value, 4, 2)
+		}
+		return keep(value, 2, 2)
+	case UnitCode:
+		if partial {
+			return keep(value, 8, 4)
 		}
 		return keep(value, 4, 4)
 	}

@@ -77,6 +77,11 @@ func DefaultPolicies() []Policy {
 			Rate: 30, Burst: 10, Period: minute},
 		{Name: "certificate_issue_subject", Key: KeySubject, Classes: []Class{ClassCertificateIssue}, Channels: all,
 			Rate: 10, Burst: 5, Period: day, Budget: true},
+		// A unit's certificates: each operator has the person's daily
+		// budget above, and the unit as a whole a few more, so that several
+		// clerks cannot issue without bound.
+		{Name: "certificate_issue_unit", Key: KeyUnit, Classes: []Class{ClassCertificateIssue}, Channels: []string{ChannelApp},
+			Rate: 20, Burst: 10, Period: day},
 		{Name: "withdrawal_submit_subject", Key: KeySubject, Classes: []Class{ClassWithdrawalSubmit}, Channels: all,
 			Rate: 30, Burst: 10, Period: hour, Budget: true},
 		{Name: "rating_subject", Key: KeySubject, Classes: []Class{ClassRating}, Channels: all,

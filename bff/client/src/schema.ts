@@ -785,6 +785,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employer/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The unit's certificates, newest first, whoever of its operators issued them, with status and usage. */
+        get: operations["listUnitCertificates"];
+        put?: never;
+        /**
+         * Issue the unit deposit certificate (单位住房公积金缴存证明) for the operator's unit.
+         * @description Reads the unit account and its last 12 complete months from the core (never a remembered
+         *     answer: a core that cannot be reached is 503), renders the PDF, signs its claims (EdDSA JWS,
+         *     `typ` `hpf-cert+jwt`, with the unit's status, staff deposited for, monthly remittance,
+         *     paid-up month and arrears) and stores it. The PDF states the unit's name, unified social
+         *     credit code, account number, opening month, status, staff deposited for, monthly
+         *     remittance and rates, paid-up month, whether it is in arrears (with the months and amount
+         *     owed), the months covered, the issue date (Asia/Shanghai), the seal and the QR code that
+         *     verifies it; never a staff member's personal data. A unit in arrears gets its certificate,
+         *     stating the arrears. Only the operator's own unit: nothing in the request names a unit.
+         *     `lang` (zh-CN or en) chooses the PDF's language, else the request's. Requires
+         *     `Idempotency-Key`, kept like a person's certificate: the same key and body replay the 201
+         *     with `Idempotent-Replayed: true`; another body is 422 `idempotency.key_reused`; while the
+         *     first runs, 409. Limited by the `certificate_issue` class: the operator's daily budget and
+         *     the unit's.
+         */
+        post: operations["issueUnitCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/certificates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the unit's certificates, with its latest 50 verifications.
+         * @description Another unit's certificate id, or a person's, answers 404 `not_found`, exactly as an id that does not exist.
+         */
+        get: operations["getUnitCertificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/certificates/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke one of the unit's certificates, by any of its operators; it then verifies as revoked and its PDF is no longer served.
+         * @description Revoking a revoked certificate answers the same. Another unit's id is 404 `not_found`.
+         */
+        post: operations["revokeUnitCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/device": {
         parameters: {
             query?: never;
@@ -1812,6 +1886,154 @@ export interface components {
                 channel_label: string;
             }[];
         };
+        UnitCertificateIssued: {
+            id: string;
+            /** @description <centre code>-<yyyy>-<6-digit sequence>, shared with personal certificates */
+            number: string;
+            /** @enum {string} */
+            type: "unit_deposit";
+            verify_code: string;
+            /**
+             * Format: uri
+             * @description the QR code's target
+             */
+            verify_url: string;
+            /**
+             * Format: uri-reference
+             * @description relative, signed and expiring: /api/v1/certificates/{id}/pdf?t=...
+             */
+            download_url: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        UnitCertificate: {
+            id: string;
+            number: string;
+            /** @enum {string} */
+            type: "unit_deposit";
+            type_label: string;
+            /** @description absent when none was given */
+            purpose?: string;
+            /**
+             * @description the PDF's language
+             * @enum {string}
+             */
+            lang: "zh-CN" | "en";
+            /** @enum {string} */
+            status: "valid" | "expired" | "revoked";
+            status_label: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            verify_code: string;
+            /** Format: uri */
+            verify_url: string;
+            /**
+             * Format: uri-reference
+             * @description a fresh signed link; absent once revoked
+             */
+            download_url?: string;
+            /** @description SHA-256 of the PDF the link serves */
+            pdf_sha256: string;
+            /**
+             * Format: int64
+             * @description verifications so far
+             */
+            usage_count: number;
+            /** @description what the certificate states, as signed in its JWS */
+            facts: {
+                /** @description the unit account's status code: 01 normal, 02 sealed, 03 closed */
+                status: string;
+                status_label: string;
+                /**
+                 * Format: int32
+                 * @description staff deposited for (normal and frozen accounts)
+                 */
+                staff_deposited: number;
+                /**
+                 * Format: int64
+                 * @description the current month's remittance
+                 */
+                monthly_fen: number;
+                /** @description YYYY-MM: every month up to it is paid */
+                paid_up_to: string;
+                in_arrears: boolean;
+                /** Format: int32 */
+                arrears_months: number;
+            };
+        };
+        UnitCertificateDetail: {
+            id: string;
+            number: string;
+            /** @enum {string} */
+            type: "unit_deposit";
+            type_label: string;
+            /** @description absent when none was given */
+            purpose?: string;
+            /**
+             * @description the PDF's language
+             * @enum {string}
+             */
+            lang: "zh-CN" | "en";
+            /** @enum {string} */
+            status: "valid" | "expired" | "revoked";
+            status_label: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            verify_code: string;
+            /** Format: uri */
+            verify_url: string;
+            /**
+             * Format: uri-reference
+             * @description a fresh signed link; absent once revoked
+             */
+            download_url?: string;
+            /** @description SHA-256 of the PDF the link serves */
+            pdf_sha256: string;
+            /**
+             * Format: int64
+             * @description verifications so far
+             */
+            usage_count: number;
+            /** @description what the certificate states, as signed in its JWS */
+            facts: {
+                /** @description the unit account's status code: 01 normal, 02 sealed, 03 closed */
+                status: string;
+                status_label: string;
+                /**
+                 * Format: int32
+                 * @description staff deposited for (normal and frozen accounts)
+                 */
+                staff_deposited: number;
+                /**
+                 * Format: int64
+                 * @description the current month's remittance
+                 */
+                monthly_fen: number;
+                /** @description YYYY-MM: every month up to it is paid */
+                paid_up_to: string;
+                in_arrears: boolean;
+                /** Format: int32 */
+                arrears_months: number;
+            };
+            /** @description the latest verifications, newest first; who verified is not kept */
+            verifications: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                channel: "web" | "api";
+                channel_label: string;
+            }[];
+        };
         VerifyResult: {
             /** @description true only for status valid */
             valid: boolean;
@@ -1821,10 +2043,12 @@ export interface components {
             /** @description absent for not_found */
             number?: string;
             /** @enum {string} */
-            type?: "deposit_use";
+            type?: "deposit_use" | "unit_deposit";
             type_label?: string;
-            /** @description the holder's masked name (张*, 欧阳**); never the full name or ID number */
+            /** @description the holder's masked name (张*, 欧阳**), or a unit's (杭州****面馆); never the full name or ID number */
             holder?: string;
+            /** @description a unit certificate's unified social credit code, masked (9233**********4N0N); absent on a person's */
+            unit_code?: string;
             /** Format: date-time */
             issued_at?: string;
             /** Format: date-time */
@@ -3517,6 +3741,188 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffChange"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listUnitCertificates: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["UnitCertificate"][];
+                        /** @description absent on the last page */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    issueUnitCertificate: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description any other value is 400 with a one_of error on type
+                     * @enum {string}
+                     */
+                    type: "unit_deposit";
+                    /**
+                     * @description the PDF's language; any other value is 400 with an error on lang
+                     * @enum {string}
+                     */
+                    lang?: "zh-CN" | "en";
+                    /** @description optional, what the certificate is for (a tender, a bank): at most 100 characters (runes), checked like a personal certificate's purpose (400 request.invalid with an error on purpose: format, unprintable, too_long). */
+                    purpose?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description issued */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the certificate */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitCertificateIssued"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getUnitCertificate: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a certificate id; any other shape is 404 */
+                id: components["parameters"]["CertificateID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the certificate */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitCertificateDetail"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    revokeUnitCertificate: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a certificate id; any other shape is 404 */
+                id: components["parameters"]["CertificateID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the certificate, revoked */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitCertificate"];
                 };
             };
             401: components["responses"]["Problem"];
