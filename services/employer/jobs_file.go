@@ -295,3 +295,57 @@ func Neutralize(cell string) string {
 	}
 	return cell
 }
+
+// Template is an empty file of kind to fill in: its header row, labelled
+// in Chinese (zh) or with the column keys. An XLSX template formats every
+// column as text, so that an 18-digit ID number or a staff id is not
+// turned into a number and rounded. An unknown kind or format is
+// job.not_found.
+func Template(kind, format string, zh bool) ([]byte, error) {
+	cols := jobColumns[kind]
+	if cols == nil || (format != FormatCSV && format != FormatXLSX) {
+		return nil, services.Errorf(services.CodeJobNotFound, "jobs: no template %s.%s", kind, format)
+	}
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.Key
+		if zh {
+			header[i] = c.Label
+		}
+	}
+	if format == FormatCSV {
+		var b bytes.Buffer
+		b.WriteString("\xEF\xBB\xBF") // so that Excel reads it as UTF-8
+		w := csv.NewWriter(&b)
+		w.UseCRLF = true
+		_ = w.Write(header)
+		w.Flush()
+		return b.Bytes(), w.Error()
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Sheet1"
+	text, err := f.NewStyle(&excelize.Style{NumFmt: 49}) // "@": text
+	if err != nil {
+		return nil, err
+	}
+	last, _ := excelize.ColumnNumberToName(len(cols))
+	if err := f.SetColStyle(sheet, "A:"+last, text); err != nil {
+		return nil, err
+	}
+	if err := f.SetColWidth(sheet, "A", last, 20); err != nil {
+		return nil, err
+	}
+	row := make([]any, len(header))
+	for i, h := range header {
+		row[i] = h
+	}
+	if err := f.SetSheetRow(sheet, "A1", &row); err != nil {
+		return nil, err
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

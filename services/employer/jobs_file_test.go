@@ -224,3 +224,27 @@ func TestNeutralize(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplatesParseAsTheirKind(t *testing.T) {
+	for _, kind := range JobKinds() {
+		for _, format := range []string{FormatCSV, FormatXLSX} {
+			for _, zh := range []bool{false, true} {
+				b, err := Template(kind, format, zh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := FormatOf(b)
+				if err != nil || got != format {
+					t.Fatalf("%s.%s: format %q %v", kind, format, got, err)
+				}
+				// A template has a header and no line: empty until filled in.
+				if _, err := parseSheet(b, format, kind, 10); codeOf(err) != services.CodeJobEmpty {
+					t.Fatalf("%s.%s zh=%v: %v", kind, format, zh, err)
+				}
+			}
+		}
+	}
+	if _, err := Template("transfer", FormatCSV, false); codeOf(err) != services.CodeJobNotFound {
+		t.Fatalf("unknown kind: %v", err)
+	}
+}
