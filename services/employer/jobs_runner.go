@@ -71,9 +71,11 @@ func (j *Jobs) RunOnce(ctx context.Context) (worked bool, err error) {
 	return true, nil
 }
 
-// work applies r's pending lines until none is left. A line that could not
-// be applied for now (the core down, the store busy) stops the batch; it
-// is tried again after a pause, the lease renewed meanwhile.
+// work applies r's pending lines until none is left, a batch at a time:
+// the batch's lines at once (Policy.Parallel), then their ends recorded
+// together. A line that could not be applied for now (the core down, the
+// store busy) is left pending and the batch tried again after a pause,
+// the lease renewed meanwhile.
 func (j *Jobs) work(ctx context.Context, r jobRow) error {
 	p := services.Principal{Subject: r.Subject, Role: services.RoleEmployer, Channel: services.ChannelApp, Unit: r.UnitCode}
 	pause := 100 * time.Millisecond
@@ -85,18 +87,25 @@ func (j *Jobs) work(ctx context.Context, r jobRow) error {
 		if len(pending) == 0 {
 			return j.finish(ctx, r.ID)
 		}
-		g, gctx := errgroup.WithContext(ctx)
+		results := make([]lineResult, len(pending))
+		var g errgroup.Group
 		g.SetLimit(j.Policy.Parallel)
-		for _, l := range pending {
-			g.Go(func() error { return j.apply(gctx, r, p, l) })
+		for i, l := range pending {
+			g.Go(func() (err error) {
+				results[i], err = j.apply(ctx, r, p, l)
+				return err
+			})
 		}
 		err = g.Wait()
+		if rerr := j.record(context.WithoutCancel(ctx), r.ID, results); rerr != nil {
+			return rerr
+		}
 		switch {
 		case err == nil:
 			pause = 100 * time.Millisecond
 			continue
-		case errors.Is(err, errLostLease), ctx.Err() != nil:
-			return err
+		case ctx.Err() != nil:
+			return ctx.Err()
 		}
 		j.Logger.WarnContext(ctx, "job line not applied for now", "job", r.ID, "err", err, "retry_in", pause.String())
 		select {
@@ -111,14 +120,17 @@ func (j *Jobs) work(ctx context.Context, r jobRow) error {
 	}
 }
 
-// apply applies one line and records its end. A refusal (the line can
-// never be applied as it is) ends the line as failed with the refusal's
-// errors; anything else is returned, the line left pending.
-func (j *Jobs) apply(ctx context.Context, r jobRow, p services.Principal, l storedLine) error {
+// apply applies one line. A refusal (the line can never be applied as it
+// is) ends the line as failed with the refusal's errors; anything else is
+// returned, the line left pending (done false).
+func (j *Jobs) apply(ctx context.Context, r jobRow, p services.Principal, l storedLine) (lineResult, error) {
 	fl := lineOf(r.Kind, l.line, l.cells, j.Now())
 	if len(fl.errs) > 0 {
 		// Checked at upload; a policy changed since refuses it now.
-		return j.record(ctx, r.ID, l.line, "", fl.errs)
+		return lineResult{line: l.line, done: true, errs: fl.errs}, nil
+	}
+	if ctx.Err() != nil {
+		return lineResult{line: l.line}, ctx.Err()
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.lineTimeout())
 	defer cancel()
@@ -144,11 +156,11 @@ func (j *Jobs) apply(ctx context.Context, r jobRow, p services.Principal, l stor
 	}
 	if err != nil {
 		if !refusal(services.ErrorCode(err)) {
-			return fmt.Errorf("line %d: %w", l.line, err)
+			return lineResult{line: l.line}, fmt.Errorf("line %d: %w", l.line, err)
 		}
-		return j.record(ctx, r.ID, l.line, "", rowErrorsOf(err))
+		return lineResult{line: l.line, done: true, errs: rowErrorsOf(err)}, nil
 	}
-	return j.record(context.WithoutCancel(ctx), r.ID, l.line, changeID, nil)
+	return lineResult{line: l.line, done: true, changeID: changeID}, nil
 }
 
 // keyOfLine is a line's Idempotency-Key, "job:<id>:<line>", and the hash

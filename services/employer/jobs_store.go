@@ -192,38 +192,58 @@ func (j *Jobs) claim(ctx context.Context) (jobRow, bool, error) {
 // out); this runner stops working on it.
 var errLostLease = errors.New("employer: job lease lost")
 
-// record ends one line: applied (with the change it made) or failed (with
-// why), and counts it, in one transaction, only while this runner still
-// holds the job's lease and only if the line is still pending, so that no
-// line is counted twice. The lease is renewed on the way.
-func (j *Jobs) record(ctx context.Context, jobID string, line int, changeID string, errs []RowError) error {
+// lineResult is how a line ended, or (done false) that it did not end
+// for now.
+type lineResult struct {
+	line     int
+	done     bool
+	changeID string     // applied
+	errs     []RowError // refused
+}
+
+// record ends a batch's lines in one transaction, only while this runner
+// still holds the job's lease (errLostLease otherwise), each only if still
+// pending: a line another runner recorded first is left as it is (its
+// change is the same one, keyed by job and line). The lease is renewed
+// and the progress counted on the way. One commit a batch: a crash before
+// it loses nothing, as the next runner's attempt at the batch's lines is
+// answered from the changes already made.
+func (j *Jobs) record(ctx context.Context, jobID string, results []lineResult) error {
 	now := store.Timestamp(j.Now())
-	status, failed, errText := "applied", 0, ""
-	if len(errs) > 0 {
-		b, _ := json.Marshal(errs)
-		status, failed, errText = "failed", 1, string(b)
-	}
 	return j.Store.Tx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE employer_jobs SET processed = processed + 1, failed = failed + $1, updated_at = $2,
-			lease_until = $3 WHERE id = $4 AND lease_owner = $5 AND status = 'running'`,
-			failed, now, now.Add(j.Policy.Lease), jobID, j.Owner)
+		res, err := tx.Exec(ctx, `UPDATE employer_jobs SET updated_at = $1, lease_until = $2
+			WHERE id = $3 AND lease_owner = $4 AND status = 'running'`, now, now.Add(j.Policy.Lease), jobID, j.Owner)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errLostLease
 		}
-		res, err = tx.Exec(ctx, `UPDATE employer_job_rows SET status = $1, errors = $2, change_id = $3
-			WHERE job_id = $4 AND line = $5 AND status = 'pending'`, status, errText, changeID, jobID, line)
-		if err != nil {
-			return err
+		for _, r := range results {
+			if !r.done {
+				continue
+			}
+			status, errText := "applied", ""
+			if len(r.errs) > 0 {
+				b, _ := json.Marshal(r.errs)
+				status, errText = "failed", string(b)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE employer_job_rows SET status = $1, errors = $2, change_id = $3
+				WHERE job_id = $4 AND line = $5 AND status = 'pending'`, status, errText, r.changeID, jobID, r.line); err != nil {
+				return err
+			}
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errLostLease // recorded by a runner before this one
-		}
-		return nil
+		_, err = tx.Exec(ctx, countSQL, jobID)
+		return err
 	})
 }
+
+// countSQL sets a job's progress from its lines. Counting (not adding)
+// makes it right however often it runs and whoever recorded the lines.
+const countSQL = `UPDATE employer_jobs SET
+	processed = (SELECT COUNT(*) FROM employer_job_rows WHERE job_id = $1 AND status <> 'pending'),
+	failed = (SELECT COUNT(*) FROM employer_job_rows WHERE job_id = $1 AND status = 'failed')
+	WHERE id = $1`
 
 // renew extends this runner's lease; errLostLease when it holds it no more.
 func (j *Jobs) renew(ctx context.Context, jobID string) error {
@@ -242,6 +262,9 @@ func (j *Jobs) renew(ctx context.Context, jobID string) error {
 // finish marks a job done once no line is pending.
 func (j *Jobs) finish(ctx context.Context, jobID string) error {
 	now := store.Timestamp(j.Now())
+	if err := j.record(ctx, jobID, nil); err != nil {
+		return err
+	}
 	_, err := j.Store.Exec(ctx, `UPDATE employer_jobs SET status = 'done', finished_at = $1, updated_at = $1, lease_owner = '',
 		lease_until = NULL WHERE id = $2 AND lease_owner = $3 AND status = 'running'
 		AND NOT EXISTS (SELECT 1 FROM employer_job_rows WHERE job_id = $2 AND status = 'pending')`, now, jobID, j.Owner)

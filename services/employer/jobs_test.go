@@ -278,10 +278,16 @@ func TestJobTakenOverAfterTheLeaseAppliesNoLineTwice(t *testing.T) {
 		}
 		// Lines 2 and 3 applied and recorded; line 4 applied, then the
 		// replica dies.
+		var results []lineResult
 		for _, l := range pending[:2] {
-			if err := a.apply(ctx, r, p, l); err != nil {
-				t.Fatal(err)
+			res, err := a.apply(ctx, r, p, l)
+			if err != nil || !res.done {
+				t.Fatal(res, err)
 			}
+			results = append(results, res)
+		}
+		if err := a.record(ctx, r.ID, results); err != nil {
+			t.Fatal(err)
 		}
 		fl := lineOf(JobJoin, pending[2].line, pending[2].cells, now)
 		if _, _, err := fx.staff.Join(ctx, p, fl.join, lineKey(r, pending[2])); err != nil {
@@ -307,7 +313,7 @@ func TestJobTakenOverAfterTheLeaseAppliesNoLineTwice(t *testing.T) {
 			t.Fatalf("%d distinct changes recorded", n)
 		}
 		// The dead replica, back, records nothing: the job is not its own.
-		if err := a.record(ctx, r.ID, pending[2].line, "sc_x", nil); !errors.Is(err, errLostLease) {
+		if err := a.record(ctx, r.ID, []lineResult{{line: pending[2].line, done: true, changeID: "sc_x"}}); !errors.Is(err, errLostLease) {
 			t.Fatalf("late record: %v", err)
 		}
 		if n := fx.count(t, `SELECT processed FROM employer_jobs WHERE id = $1`, v.ID); n != 6 {
