@@ -394,3 +394,25 @@ func TestClaimStatementLocksOnlyOnPostgres(t *testing.T) {
 		t.Fatalf("sqlite claim: %s", q)
 	}
 }
+
+// A job's sealed cells reseal like every sealed column (keyed by job id
+// and line, a number), and the job still reads after.
+func TestJobCellsReseal(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		fx := newJobsFixture(t, s)
+		j := fx.jobs(t, "a", DefaultJobPolicy())
+		v, _, err := j.Submit(ctx, operatorOf(unitA), Upload{Kind: JobJoin, Data: joinFile(t, 6, 12, "x,1,2,3"), IdempotencyKey: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps, err := s.Reseal(ctx, []store.SealedColumn{sealedCells}, false, 5)
+		if err != nil || len(reps) != 1 || reps[0].Failed != 0 {
+			t.Fatalf("reseal: %+v %v", reps, err)
+		}
+		report, err := j.Report(ctx, operatorOf(unitA), v.ID)
+		if err != nil || len(report) == 0 || report[0].Line != 14 {
+			t.Fatalf("report after reseal: %+v %v", report, err)
+		}
+	})
+}
