@@ -416,3 +416,28 @@ func TestJobCellsReseal(t *testing.T) {
 		}
 	})
 }
+
+// The same upload twice at once makes one job.
+func TestJobSubmittedTwiceAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		fx := newJobsFixture(t, s)
+		j := fx.jobs(t, "a", DefaultJobPolicy())
+		file := joinFile(t, 7, 20)
+		ids := make([]string, 2)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				v, _, err := j.Submit(ctx, operatorOf(unitA), Upload{Kind: JobJoin, Data: file, IdempotencyKey: "twice"})
+				ids[i] = v.ID + " " + fmt.Sprint(err)
+			})
+		}
+		wg.Wait()
+		if ids[0] != ids[1] || !strings.HasSuffix(ids[0], " <nil>") {
+			t.Fatalf("two at once: %q", ids)
+		}
+		if n := fx.count(t, `SELECT count(*) FROM employer_jobs`); n != 1 {
+			t.Fatalf("%d jobs", n)
+		}
+	})
+}
