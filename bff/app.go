@@ -62,6 +62,7 @@ type App struct {
 	metrics *metrics
 	http    *fiber.App
 	outbox  *outbox.Worker
+	jobs    *employers.Jobs // the bulk file runner
 	store   *store.Store
 	core    *core.Client
 	sim     *coresim.Sim // embedded profile without CoreURL only
@@ -90,6 +91,7 @@ type useCases struct {
 	bases        *employers.Bases
 	staffChanges *employers.StaffChanges
 	remittances  *employers.Remittances
+	jobs         *employers.Jobs
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -251,6 +253,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, fmt.Errorf("staff changes: %w", err)
 	}
+	// Bulk files apply their lines through the staff changes and bases
+	// above; their runner starts and stops with the outbox worker.
+	if u.jobs, err = employers.NewJobs(employers.JobDeps{Store: a.store, Staff: u.staffChanges, Bases: u.bases, Audit: trail,
+		Policy: cfg.EmployerJobs, Mask: masking, Now: time.Now, Logger: logger("jobs")}); err != nil {
+		return nil, fmt.Errorf("employer_jobs: %w", err)
+	}
+	a.jobs = u.jobs
 	if u.remittances, err = employers.NewRemittances(employers.RemittanceDeps{Reader: reader, Bills: a.core, Audit: trail,
 		Mask: masking, Now: time.Now, Logger: logger("remittance")}); err != nil {
 		return nil, err
@@ -314,7 +323,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	app := fiber.New(fiber.Config{
 		AppName:               "handheld",
 		ErrorHandler:          onError,
-		BodyLimit:             BodyLimit,
+		BodyLimit:             a.cfg.uploadLimit(), // BodyLimit for every other route: limitBody
 		ReadTimeout:           a.cfg.ReadTimeout,
 		WriteTimeout:          a.cfg.WriteTimeout,
 		IdleTimeout:           a.cfg.IdleTimeout,
@@ -330,6 +339,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		middleware.Recover(a.log),
 		middleware.ClientIP(u.proxies),
 		middleware.Locale(u.catalogs),
+		limitBody,
 		middleware.Deadline(a.cfg.RequestTimeout))
 
 	app.Get("/healthz", a.healthz)
@@ -437,6 +447,15 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	employer.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(emp,
 		once, signedIn("POST /api/v1/employer/certificates", ratelimit.ClassCertificateIssue, services.RoleEmployer),
 		middleware.Service(u.hours, hours.Certificate))
+	// Bulk files (issue 15, part 6): one upload is one employer write,
+	// however many lines it has; the unit's unfinished jobs are bounded by
+	// employer_jobs.max_active_per_unit. The lines are applied in the
+	// background by the runner.
+	jobs := employer.Jobs{Service: u.jobs, Catalogs: u.catalogs, MaxFileBytes: a.cfg.EmployerJobs.MaxFileBytes}
+	emp.Post("/jobs", write("POST /api/v1/employer/jobs"), jobs.Upload)
+	emp.Get("/jobs/templates/:file", jobs.Template)
+	emp.Get("/jobs/:id", jobs.Get)
+	emp.Get("/jobs/:id/errors", jobs.Errors)
 	return app, limited
 }
 
@@ -448,4 +467,14 @@ func jsonLine(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// limitBody refuses a body over BodyLimit (413) on every route but the
+// bulk file upload, whose files the server reads up to uploadLimit.
+func limitBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > BodyLimit && (c.Method() != fiber.MethodPost || c.Path() != uploadPath) {
+		c.Context().SetConnectionClose()
+		return services.E(services.CodeTooLarge)
+	}
+	return c.Next()
 }

@@ -18,6 +18,7 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/services/core"
+	employers "handheld/services/employer"
 	"handheld/services/hours"
 	"handheld/services/identity"
 	"handheld/services/kv"
@@ -140,6 +141,14 @@ type Config struct {
 	// it. A delivery may take two thirds of it.
 	OutboxLease time.Duration `env:"HANDHELD_OUTBOX_LEASE" yaml:"outbox_lease"`
 
+	// EmployerJobs bounds the employers' bulk files (YAML file only): rows
+	// and bytes per file, unfinished jobs per unit, the runners' lease and
+	// how many lines a runner applies at once.
+	EmployerJobs employers.JobPolicy `yaml:"employer_jobs"`
+	// JobRunners is 1 to run this replica's bulk file runner, 0 to leave
+	// the jobs to other replicas.
+	JobRunners int `env:"HANDHELD_JOB_RUNNERS" yaml:"job_runners"`
+
 	// Assurance is how strongly people must be identified (YAML file
 	// only): the factors a WeChat binding accepts (bind_factors: face,
 	// phone), each service's requirement (services: read, withdrawal,
@@ -221,8 +230,18 @@ type VerifierCredential struct {
 	Enabled      bool     `yaml:"enabled"`
 }
 
-// BodyLimit is the largest request body accepted (docs/api.md §Conventions: over 64 KiB → 413).
+// BodyLimit is the largest request body accepted (docs/api.md §Conventions: over 64 KiB → 413),
+// but for a bulk file's upload, bounded by employer_jobs.max_file_bytes (uploadLimit).
 const BodyLimit = 64 << 10
+
+// uploadPath is the one route whose body may pass BodyLimit.
+const uploadPath = "/api/v1/employer/jobs"
+
+// uploadLimit is the largest body the server reads at all: a bulk file of
+// the policy's largest size and its multipart framing.
+func (c Config) uploadLimit() int {
+	return int(max(c.EmployerJobs.MaxFileBytes+BodyLimit, BodyLimit))
+}
 
 // Defaults is the embedded profile: everything runs from one process on a
 // fresh machine.
@@ -258,6 +277,8 @@ func Defaults() Config {
 		Assurance:           identity.DefaultAssurance(),
 		OutboxWorkers:       16,
 		OutboxLease:         30 * time.Second,
+		EmployerJobs:        employers.DefaultJobPolicy(),
+		JobRunners:          1,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
 		LoanRateBP:          285,
@@ -455,6 +476,12 @@ func (c Config) Validate() error {
 	}
 	if c.OutboxWorkers < 0 || c.OutboxWorkers > 256 {
 		bad("HANDHELD_OUTBOX_WORKERS", "must be 0..256, not %d", c.OutboxWorkers)
+	}
+	if err := c.EmployerJobs.Validate(); err != nil {
+		bad("employer_jobs", "%v", err)
+	}
+	if c.JobRunners < 0 || c.JobRunners > 1 {
+		bad("HANDHELD_JOB_RUNNERS", "must be 0 or 1, not %d", c.JobRunners)
 	}
 	if c.Replicas < 1 || c.Replicas > 1000 {
 		bad("HANDHELD_REPLICAS", "must be 1..1000, not %d", c.Replicas)

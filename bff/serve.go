@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -52,21 +53,27 @@ func (a *App) closeWhileDraining(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// startWork runs the background work (outbox delivery) until the returned
-// stop is called, which waits for deliveries under way to finish.
+// startWork runs the background work (outbox delivery, the bulk file
+// runner) until the returned stop is called, which waits for deliveries
+// under way to finish and gives the runner's job back.
 func (a *App) startWork() (stop func()) {
-	if a.outbox == nil || a.cfg.OutboxWorkers == 0 {
-		return func() {}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := a.outbox.Run(ctx); err != nil {
-			a.log.Error("outbox worker stopped", "err", err)
-		}
-	}()
-	return func() { cancel(); <-done }
+	var wg sync.WaitGroup
+	if a.outbox != nil && a.cfg.OutboxWorkers > 0 {
+		wg.Go(func() {
+			if err := a.outbox.Run(ctx); err != nil {
+				a.log.Error("outbox worker stopped", "err", err)
+			}
+		})
+	}
+	if a.jobs != nil && a.cfg.JobRunners > 0 {
+		wg.Go(func() {
+			if err := a.jobs.Run(ctx); err != nil {
+				a.log.Error("job runner stopped", "err", err)
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // Close releases the store, the simulator, Redis and the audit trail, in

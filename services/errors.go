@@ -125,6 +125,20 @@ const (
 	// CodeIfMatchRequired: a declaration without If-Match naming the bill
 	// as read (428), so that no clerk declares a bill they have not seen.
 	CodeIfMatchRequired Code = "remittance.if_match_required"
+
+	// Bulk files (employer jobs): the file as a whole; a line's own errors
+	// are reported on the line.
+	CodeJobNotFound      Code = "job.not_found"
+	CodeJobFileType      Code = "job.unsupported_file"
+	CodeJobFileEncoding  Code = "job.bad_encoding"
+	CodeJobFileMalformed Code = "job.malformed_file"
+	CodeJobFileTooLarge  Code = "job.file_too_large"
+	CodeJobTooManyRows   Code = "job.too_many_rows"
+	CodeJobEmpty         Code = "job.empty_file"
+	CodeJobBadHeader     Code = "job.bad_header"
+	// CodeJobTooManyActive: the unit already has as many unfinished jobs
+	// as its policy allows.
+	CodeJobTooManyActive Code = "job.too_many_active"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -149,6 +163,9 @@ const (
 	// FieldNotEqual carries Params{"other": field}: the policy wants the
 	// two values equal (the unit and personal contribution rates).
 	FieldNotEqual = "not_equal"
+	// FieldFormula: a cell of a bulk file that begins as a spreadsheet
+	// formula does (= + - @ tab CR).
+	FieldFormula = "formula"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,
@@ -244,6 +261,16 @@ var statusOf = map[Code]int{
 	CodeMonthNotOverdue:        http.StatusConflict,
 	CodeMonthNotOpen:           http.StatusConflict,
 	CodeIfMatchRequired:        http.StatusPreconditionRequired,
+
+	CodeJobNotFound:      http.StatusNotFound,
+	CodeJobFileType:      http.StatusUnsupportedMediaType,
+	CodeJobFileEncoding:  http.StatusBadRequest,
+	CodeJobFileMalformed: http.StatusBadRequest,
+	CodeJobFileTooLarge:  http.StatusRequestEntityTooLarge,
+	CodeJobTooManyRows:   http.StatusRequestEntityTooLarge,
+	CodeJobEmpty:         http.StatusBadRequest,
+	CodeJobBadHeader:     http.StatusBadRequest,
+	CodeJobTooManyActive: http.StatusTooManyRequests,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

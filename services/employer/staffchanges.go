@@ -179,17 +179,7 @@ type StaffChange struct {
 // anything is read or stored.
 func (s *StaffChanges) Join(ctx context.Context, p services.Principal, j Join, k Key) (StaffChange, bool, error) {
 	j.IDNumber = strings.ToUpper(j.IDNumber)
-	var fields []services.FieldError
-	if err := services.ValidateIDNumber(j.IDNumber, s.Now()); err != nil {
-		fields = append(fields, services.FieldError{Field: "id_number", Code: services.FieldCode(err)})
-	}
-	if n := utf8.RuneCountInString(j.Name); strings.TrimSpace(j.Name) == "" || n > MaxNameRunes || strings.IndexFunc(j.Name, unprintable) >= 0 {
-		fields = append(fields, services.FieldError{Field: "name", Code: services.FieldFormat, Params: map[string]any{"max": MaxNameRunes}})
-	}
-	fields = append(fields, baseField(j.BaseFen, 1)...)
-	if !validMonth(j.StartMonth) {
-		fields = append(fields, services.FieldError{Field: "start_month", Code: services.FieldFormat, Params: map[string]any{"format": "YYYY-MM"}})
-	}
+	fields := joinFields(j, s.Now())
 	r := changeRow{Kind: core.ChangeJoin, PersonKey: "id:" + s.keyed(j.IDNumber), BaseFen: j.BaseFen, Month: j.StartMonth}
 	applicant, _ := json.Marshal(applicantOf{Name: j.Name, IDNumber: j.IDNumber})
 	r.Applicant = string(applicant)
@@ -198,13 +188,7 @@ func (s *StaffChanges) Join(ctx context.Context, p services.Principal, j Join, k
 
 // Leave accepts a leave of one of the unit's staff.
 func (s *StaffChanges) Leave(ctx context.Context, p services.Principal, l Leave, k Key) (StaffChange, bool, error) {
-	var fields []services.FieldError
-	if !validMonth(l.Month) {
-		fields = append(fields, services.FieldError{Field: "month", Code: services.FieldFormat, Params: map[string]any{"format": "YYYY-MM"}})
-	}
-	if !slices.Contains(LeaveReasons(), l.Reason) {
-		fields = append(fields, services.FieldError{Field: "reason", Code: services.FieldOneOf, Params: map[string]any{"allowed": LeaveReasons()}})
-	}
+	fields := leaveFields(l)
 	r := changeRow{Kind: core.ChangeLeave, PersonKey: "p:" + l.StaffID, PersonID: l.StaffID, Month: l.Month, Reason: l.Reason}
 	return s.accept(ctx, p, ActionStaffLeave, fields, r, k, func(ctx context.Context) error {
 		return s.memberKnown(ctx, p.Unit, l.StaffID, core.StatusSealed, services.CodeStaffAlreadySealed)
@@ -218,6 +202,36 @@ func (s *StaffChanges) Rejoin(ctx context.Context, p services.Principal, rj Rejo
 	return s.accept(ctx, p, ActionStaffRejoin, fields, r, k, func(ctx context.Context) error {
 		return s.memberKnown(ctx, p.Unit, rj.StaffID, "", services.CodeStaffNotSealed)
 	})
+}
+
+// joinFields checks a join's fields (the ID number upper-cased): the ID
+// number's GB 11643 check first, before anything is read or stored. A
+// bulk file's lines are checked by the same function.
+func joinFields(j Join, now time.Time) []services.FieldError {
+	var fields []services.FieldError
+	if err := services.ValidateIDNumber(j.IDNumber, now); err != nil {
+		fields = append(fields, services.FieldError{Field: "id_number", Code: services.FieldCode(err)})
+	}
+	if n := utf8.RuneCountInString(j.Name); strings.TrimSpace(j.Name) == "" || n > MaxNameRunes || strings.IndexFunc(j.Name, unprintable) >= 0 {
+		fields = append(fields, services.FieldError{Field: "name", Code: services.FieldFormat, Params: map[string]any{"max": MaxNameRunes}})
+	}
+	fields = append(fields, baseField(j.BaseFen, 1)...)
+	if !validMonth(j.StartMonth) {
+		fields = append(fields, services.FieldError{Field: "start_month", Code: services.FieldFormat, Params: map[string]any{"format": "YYYY-MM"}})
+	}
+	return fields
+}
+
+// leaveFields checks a leave's month and reason.
+func leaveFields(l Leave) []services.FieldError {
+	var fields []services.FieldError
+	if !validMonth(l.Month) {
+		fields = append(fields, services.FieldError{Field: "month", Code: services.FieldFormat, Params: map[string]any{"format": "YYYY-MM"}})
+	}
+	if !slices.Contains(LeaveReasons(), l.Reason) {
+		fields = append(fields, services.FieldError{Field: "reason", Code: services.FieldOneOf, Params: map[string]any{"allowed": LeaveReasons()}})
+	}
+	return fields
 }
 
 // accept is the path every change takes: the caller an operator, the

@@ -24,7 +24,7 @@ var sealedApplicant = store.SealedColumn{Table: "staff_changes", Key: []string{"
 
 // SealedColumns are the columns of this package's tables that hold sealed
 // personal data, for the sealing step and `handheld keys reseal`.
-func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedApplicant} }
+func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedApplicant, sealedCells} }
 
 // Page sizes of ListChanges.
 const (

@@ -785,6 +785,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employer/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a bulk file (CSV or XLSX) of joins, leaves, rejoins or base changes; 202 with the job.
+         * @description `multipart/form-data` with `file` (a CSV — UTF-8 with or without a BOM, or GBK/GB18030 — or an
+         *     XLSX workbook, its first sheet read) and `kind` (`join`, `leave`, `rejoin` or `base`). The first
+         *     row names the kind's columns (the keys, or the Chinese labels of the zh-CN template; any order);
+         *     at most `employer_jobs.max_rows` (10,000) lines. The file as a whole is refused with a stable
+         *     code: 413 `job.file_too_large` or `job.too_many_rows`, 415 `job.unsupported_file` (not text nor
+         *     a workbook), 400 `job.bad_encoding`, `job.malformed_file`, `job.bad_header`, `job.empty_file`;
+         *     429 `job.too_many_active` when the unit already has `employer_jobs.max_active_per_unit`
+         *     unfinished jobs. Every line is checked as the single call checks its body (the ID number's
+         *     check character, formats, bounds, the same person twice, a cell beginning as a formula does:
+         *     `= + - @`, tab, CR); a bad line is counted in `failed` and reported, the others are applied in
+         *     the background through the single calls (joins, leaves and rejoins as staff changes delivered
+         *     to the core, base changes through the bases adjustment), each keyed by the job and its line so
+         *     that a job resumed after a crash applies no line twice. One upload counts as one employer
+         *     write. Requires `Idempotency-Key`: the same key with the same file and kind answers the same
+         *     job with `Idempotent-Replayed: true`; with another file 422 `idempotency.key_reused`.
+         *     Audited (`employer.job.upload`), and every line applied as its single call is.
+         */
+        post: operations["uploadEmployerJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/jobs/templates/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An empty bulk file of a kind to fill in, CSV or XLSX, its header in the caller's language.
+         * @description `{kind}.csv` or `{kind}.xlsx` for `join`, `leave`, `rejoin`, `base`; anything else is 404
+         *     `job.not_found`. The CSV is UTF-8 with a BOM (Excel opens it as such); the XLSX formats every
+         *     column as text, so that an ID number is not rounded as a number.
+         */
+        get: operations["employerJobTemplate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A bulk file's progress.
+         * @description `queued` → `running` → `done`; `processed` of `total` lines are done, `failed` of them refused
+         *     (their errors at `errors_url`). Another unit's job id is 404 `job.not_found`, like one that
+         *     does not exist.
+         */
+        get: operations["getEmployerJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/jobs/{id}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report of a bulk file's refused lines, as CSV.
+         * @description UTF-8 with a BOM, one error a row: `line` (the file's line; the header is line 1), `column`
+         *     (the column's key; empty for the line as a whole), `code` (a field code such as `checksum`,
+         *     `format`, `formula`, `duplicate`, or an error code such as `staff.already_employed`),
+         *     `message` in the caller's language, and `value` (the cell; names and ID numbers masked as the
+         *     app shows them). Every cell that begins as a formula does (`= + - @`, tab, CR) is prefixed
+         *     with `'`, so that opening the report in a spreadsheet runs nothing. Lines refused by the core
+         *     later appear here as the job proceeds. Another unit's job id is 404 `job.not_found`. Audited
+         *     (`read.employer_job_errors`).
+         */
+        get: operations["getEmployerJobErrors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employer/certificates": {
         parameters: {
             query?: never;
@@ -1675,6 +1781,32 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /**
+         * @description A bulk file's progress: `processed` of `total` lines done (applied or refused), `failed` of them
+         *     refused, their errors at `errors_url` (CSV).
+         */
+        EmployerJob: {
+            id: string;
+            /** @enum {string} */
+            kind: "join" | "leave" | "rejoin" | "base";
+            /** @enum {string} */
+            status: "queued" | "running" | "done";
+            status_label: string;
+            /** Format: int32 */
+            total: number;
+            /** Format: int32 */
+            processed: number;
+            /** Format: int32 */
+            failed: number;
+            /** Format: uri-reference */
+            errors_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            finished_at?: string;
         };
         WithdrawalAccepted: {
             id: string;
@@ -3741,6 +3873,176 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffChange"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    uploadEmployerJob: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the CSV or XLSX file
+                     */
+                    file: string;
+                    /** @enum {string} */
+                    kind: "join" | "leave" | "rejoin" | "base";
+                };
+            };
+        };
+        responses: {
+            /** @description accepted; the lines are applied in the background (follow the job at Location) */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the job */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployerJob"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    employerJobTemplate: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the template */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getEmployerJob: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a job id; any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployerJob"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getEmployerJobErrors: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a job id; any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the report */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             401: components["responses"]["Problem"];
