@@ -125,6 +125,21 @@ const (
 	// CodeIfMatchRequired: a declaration without If-Match naming the bill
 	// as read (428), so that no clerk declares a bill they have not seen.
 	CodeIfMatchRequired Code = "remittance.if_match_required"
+
+	// A unit's operators (docs/api.md § Operators).
+	// CodePasswordChangeRequired: a session signed in with a temporary
+	// password may only change it (403 on every other route).
+	CodePasswordChangeRequired Code = "auth.password_change_required"
+	CodeOperatorNotFound       Code = "operator.not_found"
+	CodeOperatorExists         Code = "operator.exists"
+	// CodeOperatorLastAdmin: the unit's last active administrator cannot
+	// be disabled; CodeOperatorSelf: nor can administrators disable or
+	// reset themselves (they change their own password instead).
+	CodeOperatorLastAdmin Code = "operator.last_admin"
+	CodeOperatorSelf      Code = "operator.self"
+	// CodeOperatorInFlight: another change of the same operator is under
+	// way (two resets at once); try again when it has finished.
+	CodeOperatorInFlight Code = "operator.in_flight"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -149,6 +164,15 @@ const (
 	// FieldNotEqual carries Params{"other": field}: the policy wants the
 	// two values equal (the unit and personal contribution rates).
 	FieldNotEqual = "not_equal"
+	// Password policy (docs/api.md § Operators): FieldTooShort carries
+	// Params{"min": n} (characters); FieldTooFewClasses Params{"min": n}
+	// (of lower case, upper case, digits, symbols); FieldContainsID a
+	// password containing the operator id; FieldReused the current
+	// password again.
+	FieldTooShort      = "too_short"
+	FieldTooFewClasses = "too_few_classes"
+	FieldContainsID    = "contains_operator_id"
+	FieldReused        = "reused"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,
@@ -244,6 +268,13 @@ var statusOf = map[Code]int{
 	CodeMonthNotOverdue:        http.StatusConflict,
 	CodeMonthNotOpen:           http.StatusConflict,
 	CodeIfMatchRequired:        http.StatusPreconditionRequired,
+
+	CodePasswordChangeRequired: http.StatusForbidden,
+	CodeOperatorNotFound:       http.StatusNotFound,
+	CodeOperatorExists:         http.StatusConflict,
+	CodeOperatorLastAdmin:      http.StatusConflict,
+	CodeOperatorSelf:           http.StatusConflict,
+	CodeOperatorInFlight:       http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.
