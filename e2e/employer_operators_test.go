@@ -164,7 +164,9 @@ func TestOperatorAttacks(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]*response, 2)
 	for i := range results {
-		wg.Go(func() { results[i] = e.do("POST", "/api/v1/employer/operators/shop02/reset-password", nil, bearer(admin)) })
+		wg.Go(func() {
+			results[i] = e.do("POST", "/api/v1/employer/operators/shop02/reset-password", nil, bearer(admin))
+		})
 	}
 	wg.Wait()
 	e.setFaults("")
@@ -207,4 +209,3 @@ func TestOperatorAttacks(t *testing.T) {
 		t.Fatalf("right password after the lockout: %d %s", r.StatusCode, r.body)
 	}
 }
-
