@@ -40,6 +40,7 @@ import (
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/notify"
+	"handheld/services/operator"
 	"handheld/services/outbox"
 	"handheld/services/ratelimit"
 	"handheld/services/store"
@@ -92,6 +93,7 @@ type useCases struct {
 	staffChanges *employers.StaffChanges
 	remittances  *employers.Remittances
 	jobs         *employers.Jobs
+	operators    *operator.Service
 	certificates *certificate.Service
 	verify       *public.Certificates
 	ecard        *ecard.Service
@@ -264,6 +266,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Mask: masking, Now: time.Now, Logger: logger("remittance")}); err != nil {
 		return nil, err
 	}
+	if u.operators, err = operator.New(operator.Deps{Core: a.core, Sessions: u.identity, Locks: shared, Audit: trail,
+		Secret: secret, Now: time.Now, Logger: logger("operator")}); err != nil {
+		return nil, err
+	}
 	tmpl, err := notify.LoadTemplates(templates.FS)
 	if err != nil {
 		return nil, fmt.Errorf("notification templates: %w", err)
@@ -376,6 +382,8 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	v1.Post("/auth/step-up", authed, middleware.Require([]string{services.RoleDepositor}),
 		signedIn("POST /api/v1/auth/step-up", ratelimit.ClassFaceCheck, services.RoleDepositor), ah.StepUp)
 	v1.Post("/auth/employer", anonymous("POST /api/v1/auth/employer", ratelimit.ClassLogin, services.ChannelApp, auth.EmployerAccount), ah.Employer)
+	v1.Post("/auth/employer/password", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
+		signedIn("POST /api/v1/auth/employer/password", ratelimit.ClassPasswordChange, services.RoleEmployer), ah.EmployerPassword)
 	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", ratelimit.ClassLogin, services.ChannelApp, auth.VerifierAccount), ah.Verifier)
 	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", ratelimit.ClassRefresh, "public", auth.RefreshAccount), ah.Refresh)
 	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", ratelimit.ClassRead,
@@ -410,7 +418,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))
 
+	// Every employer route admits the operator roles its entry in the
+	// policy names (employerRoutes), and none a session signed in with a
+	// temporary password: it changes the password first.
 	emp := v1.Group("/employer", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
+		middleware.Operators(employerRoutes()),
 		limit("/api/v1/employer/*", middleware.Limit{Class: ratelimit.ClassRead, Channel: services.ChannelApp, Roles: []string{services.RoleEmployer}}),
 		middleware.Service(u.hours, hours.Employer))
 	emp.Get("/unit", employer.Handlers{Units: u.employer}.Unit)
@@ -456,6 +468,17 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	emp.Get("/jobs/templates/:file", jobs.Template)
 	emp.Get("/jobs/:id", jobs.Get)
 	emp.Get("/jobs/:id/errors", jobs.Errors)
+	// The unit's operators (issue 15, part 8): the administrator's alone,
+	// each change under its own limit, per administrator and per unit.
+	ops := employer.Operators{Admin: u.operators}
+	manage := func(route string) fiber.Handler {
+		return signedIn(route, ratelimit.ClassOperatorAdmin, services.RoleEmployer)
+	}
+	emp.Get("/operators", ops.List)
+	emp.Post("/operators", manage("POST /api/v1/employer/operators"), ops.Add)
+	emp.Post("/operators/:operator_id/disable", manage("POST /api/v1/employer/operators/{operator_id}/disable"), ops.Disable)
+	emp.Post("/operators/:operator_id/enable", manage("POST /api/v1/employer/operators/{operator_id}/enable"), ops.Enable)
+	emp.Post("/operators/:operator_id/reset-password", manage("POST /api/v1/employer/operators/{operator_id}/reset-password"), ops.Reset)
 	return app, limited
 }
 

@@ -37,3 +37,34 @@ func TestEmployerWritesShareOneLimit(t *testing.T) {
 		t.Fatalf("roster after the writes: %d %s", r.StatusCode, r.body)
 	}
 }
+
+// The unit's write limit binds across its operators (the shop's
+// administrator and clerk share it) but not across units.
+func TestEmployerUnitWriteLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 2
+	e := start(t, func(c *bff.Config) {
+		for i, p := range c.RateLimits {
+			if p.Name == "employer_write_unit" {
+				c.RateLimits[i].Rate, c.RateLimits[i].Burst = limit, limit
+			}
+		}
+	})
+	admin := e.loginEmployer(e.unitOperator("shop01")).AccessToken
+	clerk := e.loginEmployer(e.unitOperator("shop02")).AccessToken
+	firm := e.loginEmployer(e.unitOperator("yunqi01")).AccessToken
+	month := time.Now().Format("2006-01")
+	join := func(tok string, i int) *response {
+		body := map[string]any{"name": "限流测试", "id_number": withCheck(fmt.Sprintf("3301061995110420%d", i)), "base_fen": 500000, "start_month": month}
+		return e.do("POST", "/api/v1/employer/staff", body, idempotent(tok, fmt.Sprintf("unit-limit-%d", i)))
+	}
+	for i, tok := range []string{admin, clerk} {
+		if r := join(tok, i); r.StatusCode != 202 {
+			t.Fatalf("join %d: %d %s", i, r.StatusCode, r.body)
+		}
+	}
+	wantProblem(t, join(admin, 2), 429, "rate_limited")
+	if r := join(firm, 3); r.StatusCode != 202 {
+		t.Fatalf("another unit's join: %d %s", r.StatusCode, r.body)
+	}
+}

@@ -24,7 +24,8 @@ func TestEveryCodeHasTextsInEveryLocale(t *testing.T) {
 		}
 	}
 	for _, f := range []string{services.FieldRequired, services.FieldNotNumber, services.FieldOutOfRange,
-		services.FieldOneOf, services.FieldFormat, services.FieldChecksum, services.FieldTooLong, services.FieldUnprintable} {
+		services.FieldOneOf, services.FieldFormat, services.FieldChecksum, services.FieldTooLong, services.FieldUnprintable,
+		services.FieldTooShort, services.FieldTooFewClasses, services.FieldContainsID, services.FieldReused} {
 		if !c.Has("field." + f) {
 			t.Errorf("no field.%s", f)
 		}

@@ -139,6 +139,20 @@ const (
 	// CodeJobTooManyActive: the unit already has as many unfinished jobs
 	// as its policy allows.
 	CodeJobTooManyActive Code = "job.too_many_active"
+	// A unit's operators (docs/api.md § Operators).
+	// CodePasswordChangeRequired: a session signed in with a temporary
+	// password may only change it (403 on every other route).
+	CodePasswordChangeRequired Code = "auth.password_change_required"
+	CodeOperatorNotFound       Code = "operator.not_found"
+	CodeOperatorExists         Code = "operator.exists"
+	// CodeOperatorLastAdmin: the unit's last active administrator cannot
+	// be disabled; CodeOperatorSelf: nor can administrators disable or
+	// reset themselves (they change their own password instead).
+	CodeOperatorLastAdmin Code = "operator.last_admin"
+	CodeOperatorSelf      Code = "operator.self"
+	// CodeOperatorInFlight: another change of the same operator is under
+	// way (two resets at once); try again when it has finished.
+	CodeOperatorInFlight Code = "operator.in_flight"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -166,6 +180,15 @@ const (
 	// FieldFormula: a cell of a bulk file that begins as a spreadsheet
 	// formula does (= + - @ tab CR).
 	FieldFormula = "formula"
+	// Password policy (docs/api.md § Operators): FieldTooShort carries
+	// Params{"min": n} (characters); FieldTooFewClasses Params{"min": n}
+	// (of lower case, upper case, digits, symbols); FieldContainsID a
+	// password containing the operator id; FieldReused the current
+	// password again.
+	FieldTooShort      = "too_short"
+	FieldTooFewClasses = "too_few_classes"
+	FieldContainsID    = "contains_operator_id"
+	FieldReused        = "reused"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,
@@ -262,15 +285,21 @@ var statusOf = map[Code]int{
 	CodeMonthNotOpen:           http.StatusConflict,
 	CodeIfMatchRequired:        http.StatusPreconditionRequired,
 
-	CodeJobNotFound:      http.StatusNotFound,
-	CodeJobFileType:      http.StatusUnsupportedMediaType,
-	CodeJobFileEncoding:  http.StatusBadRequest,
-	CodeJobFileMalformed: http.StatusBadRequest,
-	CodeJobFileTooLarge:  http.StatusRequestEntityTooLarge,
-	CodeJobTooManyRows:   http.StatusRequestEntityTooLarge,
-	CodeJobEmpty:         http.StatusBadRequest,
-	CodeJobBadHeader:     http.StatusBadRequest,
-	CodeJobTooManyActive: http.StatusTooManyRequests,
+	CodeJobNotFound:            http.StatusNotFound,
+	CodeJobFileType:            http.StatusUnsupportedMediaType,
+	CodeJobFileEncoding:        http.StatusBadRequest,
+	CodeJobFileMalformed:       http.StatusBadRequest,
+	CodeJobFileTooLarge:        http.StatusRequestEntityTooLarge,
+	CodeJobTooManyRows:         http.StatusRequestEntityTooLarge,
+	CodeJobEmpty:               http.StatusBadRequest,
+	CodeJobBadHeader:           http.StatusBadRequest,
+	CodeJobTooManyActive:       http.StatusTooManyRequests,
+	CodePasswordChangeRequired: http.StatusForbidden,
+	CodeOperatorNotFound:       http.StatusNotFound,
+	CodeOperatorExists:         http.StatusConflict,
+	CodeOperatorLastAdmin:      http.StatusConflict,
+	CodeOperatorSelf:           http.StatusConflict,
+	CodeOperatorInFlight:       http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

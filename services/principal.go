@@ -58,7 +58,28 @@ type Principal struct {
 	// identified (depositors only); the assurance policy checks them.
 	ACR      ACR
 	AuthTime time.Time
+	// OperatorRole is an employer operator's role in the unit (employer
+	// tokens); PasswordChange marks a session signed in with a temporary
+	// password, which may only change it.
+	OperatorRole   OperatorRole
+	PasswordChange bool
 }
+
+// OperatorRole is what an employer operator may do in their unit: the
+// administrator manages the unit's operators and does everything a clerk
+// does; a clerk does the unit's business. The employer routes' policy
+// (bff) names the roles each route admits.
+type OperatorRole string
+
+// The operator roles, as in the op_role claim and the core's operator
+// records.
+const (
+	OperatorAdmin OperatorRole = "admin"
+	OperatorClerk OperatorRole = "clerk"
+)
+
+// Valid reports a known role.
+func (r OperatorRole) Valid() bool { return r == OperatorAdmin || r == OperatorClerk }
 
 // Depositor admits a depositor with a subject, on any channel (kiosk
 // sessions included), and refuses anyone else with auth.forbidden. The

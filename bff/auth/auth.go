@@ -30,6 +30,7 @@ type Identity interface {
 	StartBindingFaceCheck(ctx context.Context, bindingToken, name, idNumber string) (identity.FaceCheckStart, error)
 	StartSessionFaceCheck(ctx context.Context, p services.Principal) (identity.FaceCheckStart, error)
 	StepUp(ctx context.Context, p services.Principal, faceResult string) (identity.Tokens, error)
+	ChangeOperatorPassword(ctx context.Context, p services.Principal, ch identity.PasswordChange) (identity.Tokens, error)
 }
 
 // Handlers serve /api/v1/auth/*, /api/v1/kiosk/session and the JWKS.
@@ -111,6 +112,27 @@ func (h Handlers) Employer(c *fiber.Ctx) error {
 	}
 	t, err := h.ID.LoginEmployer(c.UserContext(), identity.EmployerLogin{UnitCode: req.UnitCode, OperatorID: req.OperatorID, Password: req.Password,
 		Address: middleware.GetClientIP(c)})
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// EmployerPassword is POST /api/v1/auth/employer/password
+// {current_password, new_password} with the operator's access token: the
+// operator's own change, and the only route a session signed in with a
+// temporary password may use. It answers a new session's tokens; every
+// earlier session of the operator has ended.
+func (h Handlers) EmployerPassword(c *fiber.Ctx) error {
+	var req struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.ChangeOperatorPassword(c.UserContext(), middleware.PrincipalOf(c), identity.PasswordChange{
+		CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword, Address: middleware.GetClientIP(c)})
 	if err != nil {
 		return err
 	}

@@ -64,8 +64,8 @@ type UnitSummary struct {
 // understand (iss, iat, exp), the rest under their own names.
 type wireClaims struct {
 	jwt.RegisteredClaims
-	Number    string       `json:"number"`
-	Type      string       `json:"type"`
+	Number    string        `json:"number"`
+	Type      string        `json:"type"`
 	Holder    string        `json:"holder"`
 	IDHash    string        `json:"id_hash"`
 	Facts     *FactsSummary `json:"facts,omitempty"` // a person's: always present, as before units

@@ -48,7 +48,7 @@ func TestOpenAPIIsValid(t *testing.T) {
 func pathConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, file := range []string{"core.go", "unit.go"} {
+	for _, file := range []string{"core.go", "unit.go", "operators.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -118,6 +118,11 @@ func TestOpenAPIHasEveryPath(t *testing.T) {
 		"PathSupplement":           {"put"},
 		"PathArrears":              {"get"},
 		"PathUnitCertificateFacts": {"get"},
+
+		"PathOperators":             {"get", "post"},
+		"PathOperatorStatus":        {"put"},
+		"PathOperatorPasswordReset": {"post"},
+		"PathOperatorPassword":      {"post"},
 	}
 	for name, path := range pathConstants(t) {
 		want, ok := methods[name]
@@ -170,6 +175,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"RemittanceMonth": RemittanceMonth{}, "RemittanceYear": RemittanceYear{}, "BillLine": BillLine{},
 		"Bill": Bill{}, "Declaration": Declaration{}, "DeclarationResult": DeclarationResult{},
 		"ArrearsMonth": ArrearsMonth{}, "Arrears": Arrears{}, "UnitCertificateFacts": UnitCertificateFacts{},
+
+		"OperatorRecord": OperatorRecord{}, "OperatorList": OperatorList{}, "NewOperator": NewOperator{},
+		"OperatorStatus": OperatorStatus{}, "PasswordReset": PasswordReset{}, "PasswordChange": PasswordChange{},
 	}
 	for name, v := range types {
 		proxy, ok := model.Components.Schemas.Get(name)

@@ -198,11 +198,15 @@ type OperatorLogin struct {
 	Password   string `json:"password"`
 }
 
-// Operator is an authenticated employer operator.
+// Operator is an authenticated employer operator: their role (admin or
+// clerk) and whether the password they signed in with is a temporary one
+// to be changed before anything else.
 type Operator struct {
-	UnitCode   string `json:"unit_code"`
-	OperatorID string `json:"operator_id"`
-	Name       string `json:"name"`
+	UnitCode           string `json:"unit_code"`
+	OperatorID         string `json:"operator_id"`
+	Name               string `json:"name"`
+	Role               string `json:"role"`
+	MustChangePassword bool   `json:"must_change_password"`
 }
 
 // Unit is an employer (缴存单位).

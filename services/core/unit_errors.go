@@ -25,6 +25,8 @@ func unitRefusals() map[string]services.Code {
 		ErrOverdue:           services.CodeMonthOverdue,
 		ErrNotOverdue:        services.CodeMonthNotOverdue,
 		ErrMonthNotOpen:      services.CodeMonthNotOpen,
+		ErrOperatorExists:    services.CodeOperatorExists,
+		ErrLastAdmin:         services.CodeOperatorLastAdmin,
 	}
 }
 

@@ -103,7 +103,7 @@ func TestGenerateIsDeterministicAndResumable(t *testing.T) {
 		"SELECT count(*) FROM persons":                                                          len(demoPeople()) + seededStaff(false) + n,
 		"SELECT count(*) FROM accounts":                                                         len(demoPeople()) - 1 + seededStaff(false) + n,
 		"SELECT count(*) FROM units":                                                            len(demoUnits()) + seededUnitCount(false) + 11, // 10 full, one of 20
-		"SELECT count(*) FROM operators":                                                        len(demoUnits()) + seededUnitCount(false) + 11,
+		"SELECT count(*) FROM operators":                                                        len(demoUnits()) + seededUnitCount(false) + len(seededClerks()) + 11,
 		"SELECT count(DISTINCT id_number) FROM persons":                                         len(demoPeople()) + seededStaff(false) + n,
 		"SELECT count(*) FROM accounts WHERE person_id LIKE 'P2%' AND unit_code = ?":            GeneratedStaffPerUnit,
 		"SELECT min(n) FROM (SELECT count(*) AS n FROM deposits GROUP BY person_id)":            2,

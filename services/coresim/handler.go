@@ -82,6 +82,11 @@ func (s *Sim) routes() http.Handler {
 	add(http.MethodPut, core.PathSupplement, GroupEmployer, s.supplement)
 	add(http.MethodGet, core.PathArrears, GroupEmployer, s.arrearsEndpoint)
 	add(http.MethodGet, core.PathUnitCertificateFacts, GroupEmployer, s.unitCertificateFacts)
+	add(http.MethodGet, core.PathOperators, GroupEmployer, s.operators)
+	add(http.MethodPost, core.PathOperators, GroupEmployer, s.addOperator)
+	add(http.MethodPut, core.PathOperatorStatus, GroupEmployer, s.operatorStatus)
+	add(http.MethodPost, core.PathOperatorPasswordReset, GroupEmployer, s.resetOperatorPassword)
+	add(http.MethodPost, core.PathOperatorPassword, GroupEmployer, s.changeOperatorPassword)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("no such endpoint"))
 	})

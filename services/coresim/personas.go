@@ -19,8 +19,11 @@ type Persona struct {
 	UnitCode   string // the employer (for a depositor, the unit holding the account)
 	OperatorID string // employer operators only
 	Password   string // employer operators only
-	FaceToken  string // what the kiosk's liveness check yields for this person
-	Notes      string
+	// OperatorRole is admin (manages the unit's operators) or clerk;
+	// employer operators only.
+	OperatorRole string `json:",omitempty"`
+	FaceToken    string // what the kiosk's liveness check yields for this person
+	Notes        string
 	// PayoutAccounts are the bank cards and e-CNY wallets held under the
 	// person's name (money is paid only to one of them); Records what
 	// evidence references may name.
@@ -172,7 +175,7 @@ func (s *Sim) Personas() []Persona {
 	}
 	for _, u := range units {
 		out = append(out, Persona{Role: "employer", Name: u.operatorName, UnitCode: u.code(), OperatorID: u.operatorID,
-			Password: u.password, Notes: u.name + ": " + u.operatorRemark})
+			Password: u.password, OperatorRole: core.OperatorAdmin, Notes: u.name + ": " + u.operatorRemark})
 	}
 	return out
 }

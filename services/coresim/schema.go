@@ -134,6 +134,10 @@ func addedColumns() []struct{ table, column, definition string } {
 		{"units", "opened_month", "TEXT NOT NULL DEFAULT ''"},
 		{"units", "bank_name", "TEXT NOT NULL DEFAULT ''"},
 		{"units", "bank_account", "TEXT NOT NULL DEFAULT ''"},
+		// A unit's one operator before roles existed was its administrator.
+		{"operators", "role", "TEXT NOT NULL DEFAULT 'admin'"},
+		{"operators", "status", "TEXT NOT NULL DEFAULT 'active'"},
+		{"operators", "must_change", "INTEGER NOT NULL DEFAULT 0"},
 	}
 }
 

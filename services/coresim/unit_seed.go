@@ -127,6 +127,9 @@ func (s *Sim) seedUnits(ctx context.Context) error {
 	if err := s.seedUnitSet(ctx, "units_seeded_at", false); err != nil {
 		return err
 	}
+	if err := s.seedClerks(ctx); err != nil {
+		return err
+	}
 	if s.largeUnits {
 		return s.seedUnitSet(ctx, "large_units_seeded_at", true)
 	}
@@ -340,9 +343,55 @@ func (s *Sim) UnitPersonas() []Persona {
 			continue
 		}
 		out = append(out, Persona{Role: "employer", Name: u.operatorName, UnitCode: u.code(),
-			OperatorID: u.operatorID, Password: u.password, Notes: u.name + ": " + u.notes})
+			OperatorID: u.operatorID, Password: u.password, OperatorRole: core.OperatorAdmin, Notes: u.name + ": " + u.notes})
+	}
+	for _, c := range seededClerks() {
+		u := c.unit()
+		out = append(out, Persona{Role: "employer", Name: c.name, UnitCode: u.code(), OperatorID: c.operatorID, Password: c.password,
+			OperatorRole: core.OperatorClerk, Notes: u.name + ": a clerk (staff, bases, remittances; no operator management)"})
 	}
 	return out
+}
+
+// seededClerk is a clerk beside a seeded unit's administrator: the
+// operator the demo's administrator manages. Clerks do the unit's business
+// but cannot manage operators.
+type seededClerk struct {
+	unit                       func() seededUnit
+	operatorID, name, password string
+}
+
+// seededClerks are the clerks of the always-present units.
+func seededClerks() []seededClerk {
+	return []seededClerk{
+		{unit: func() seededUnit { return seededUnits()[0] }, operatorID: "shop02", name: "方小军", password: "Xixi-Clerk@2024"},
+	}
+}
+
+// seedClerks adds the clerks once, also to a file seeded before operators
+// had roles (whose one operator per unit became its administrator).
+func (s *Sim) seedClerks(ctx context.Context) error {
+	done, err := metaValue(ctx, s.wdb, "clerks_seeded_at")
+	if err != nil || done != "" {
+		return err
+	}
+	clerks := seededClerks()
+	hashes := make([]string, len(clerks))
+	for i, c := range clerks {
+		if hashes[i], err = s.hash(c.password); err != nil {
+			return fmt.Errorf("coresim: hash clerk password: %w", err)
+		}
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, c := range clerks {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO operators (unit_code, operator_id, name, password_hash, role, status, must_change)
+				VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (unit_code, operator_id) DO NOTHING`,
+				c.unit().code(), c.operatorID, c.name, hashes[i], core.OperatorClerk, core.OperatorActive); err != nil {
+				return fmt.Errorf("coresim: seed clerk: %w", err)
+			}
+		}
+		return setMeta(ctx, tx, "clerks_seeded_at", s.now().UTC().Format(time.RFC3339))
+	})
 }
 
 // GeneratedUnitPersona is generated unit u's operator, as a load test

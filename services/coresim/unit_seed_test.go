@@ -82,8 +82,8 @@ func TestUnitOperatorsSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops := append(h.sim.UnitPersonas(), GeneratedUnitPersona(1, 5))
-	if len(ops) != 3 {
-		t.Fatalf("%d operators, want the shop's, the firm's and a generated unit's", len(ops))
+	if len(ops) != 4 {
+		t.Fatalf("%d operators, want the shop's two, the firm's and a generated unit's", len(ops))
 	}
 	for _, p := range ops {
 		resp, b := h.request(http.MethodPost, core.PathOperatorAuth, core.OperatorLogin{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Password: p.Password}, signing{})

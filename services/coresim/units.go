@@ -11,7 +11,8 @@ import (
 )
 
 // operatorAuth checks an employer operator's password (bcrypt). Unknown
-// units, unknown operators and wrong passwords get the same answer.
+// units, unknown or disabled operators and wrong passwords get the same
+// answer.
 func (s *Sim) operatorAuth(ctx context.Context, c call) (int, any, error) {
 	var in core.OperatorLogin
 	if err := decodeJSON(c.body, &in); err != nil {
@@ -20,20 +21,31 @@ func (s *Sim) operatorAuth(ctx context.Context, c call) (int, any, error) {
 	if in.UnitCode == "" || in.OperatorID == "" || in.Password == "" {
 		return 0, nil, badRequest("unit_code, operator_id and password are required")
 	}
-	denied := &apiError{status: http.StatusUnauthorized, code: core.ErrBadCredentials, msg: "unit code, operator id or password wrong"}
-	var name, hash string
-	err := s.rdb.QueryRowContext(ctx, `SELECT name, password_hash FROM operators WHERE unit_code = ? AND operator_id = ?`,
-		in.UnitCode, in.OperatorID).Scan(&name, &hash)
-	if err == sql.ErrNoRows {
-		return 0, nil, denied
-	}
+	op, err := s.checkOperatorPassword(ctx, in.UnitCode, in.OperatorID, in.Password)
 	if err != nil {
 		return 0, nil, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(in.Password)) != nil {
-		return 0, nil, denied
+	return http.StatusOK, op, nil
+}
+
+// checkOperatorPassword answers the operator when the password is theirs
+// and they are active, and bad_credentials otherwise, whichever it was.
+func (s *Sim) checkOperatorPassword(ctx context.Context, unitCode, operatorID, password string) (core.Operator, error) {
+	denied := &apiError{status: http.StatusUnauthorized, code: core.ErrBadCredentials, msg: "unit code, operator id or password wrong"}
+	op := core.Operator{UnitCode: unitCode, OperatorID: operatorID}
+	var hash, status string
+	err := s.rdb.QueryRowContext(ctx, `SELECT name, password_hash, role, status, must_change FROM operators WHERE unit_code = ? AND operator_id = ?`,
+		unitCode, operatorID).Scan(&op.Name, &hash, &op.Role, &status, &op.MustChangePassword)
+	if err == sql.ErrNoRows {
+		return core.Operator{}, denied
 	}
-	return http.StatusOK, core.Operator{UnitCode: in.UnitCode, OperatorID: in.OperatorID, Name: name}, nil
+	if err != nil {
+		return core.Operator{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || status != core.OperatorActive {
+		return core.Operator{}, denied
+	}
+	return op, nil
 }
 
 // unit reads an employer; StaffCount counts every account the unit holds,

@@ -21,7 +21,7 @@ func TestEmployerEndpoints(t *testing.T) {
 		resp, b := h.request(http.MethodPost, core.PathOperatorAuth, core.OperatorLogin{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Password: p.Password}, signing{})
 		var got core.Operator
 		json.Unmarshal(b, &got)
-		if want := (core.Operator{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Name: op}); resp.StatusCode != http.StatusOK || got != want {
+		if want := (core.Operator{UnitCode: p.UnitCode, OperatorID: p.OperatorID, Name: op, Role: core.OperatorAdmin}); resp.StatusCode != http.StatusOK || got != want {
 			t.Errorf("operator %s: %d %+v", op, resp.StatusCode, got)
 		}
 		for _, wrong := range []core.OperatorLogin{

@@ -18,7 +18,8 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (services.Pri
 		return services.Principal{}, err
 	}
 	p := services.Principal{Subject: c.Subject, Role: c.Role, Channel: c.Channel, Session: c.Session, Unit: c.Unit,
-		Device: c.Device, ExpiresAt: c.ExpiresAt, ACR: c.ACR, AuthTime: c.AuthTime}
+		Device: c.Device, ExpiresAt: c.ExpiresAt, ACR: c.ACR, AuthTime: c.AuthTime,
+		OperatorRole: c.OperatorRole, PasswordChange: c.PasswordChange}
 	if p.Session == "" {
 		return services.Principal{}, services.Errorf(services.CodeTokenInvalid, "token without a session")
 	}

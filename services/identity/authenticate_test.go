@@ -41,7 +41,11 @@ type notCalled struct{}
 func (notCalled) VerifyRealName(context.Context, string, string) (core.Person, error) { panic("core") }
 func (notCalled) VerifyFace(context.Context, core.FaceCheck) (core.FaceResult, error) { panic("core") }
 func (notCalled) AuthenticateOperator(context.Context, core.OperatorLogin) (core.Operator, error) {
-	return core.Operator{UnitCode: "91330106MA2GL3K72J", OperatorID: "op"}, nil
+	return core.Operator{UnitCode: "91330106MA2GL3K72J", OperatorID: "op", Role: core.OperatorClerk}, nil
+}
+func (notCalled) Operators(context.Context, string) (core.OperatorList, error) { panic("core") }
+func (notCalled) ChangeOperatorPassword(context.Context, core.PasswordChange) (core.Operator, error) {
+	panic("core")
 }
 func (notCalled) Code2Session(context.Context, string) (wechat.Session, error) { panic("wechat") }
 func (notCalled) PhoneNumber(context.Context, string) (string, error)          { panic("wechat") }

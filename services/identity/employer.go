@@ -80,13 +80,31 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 	}
 	_ = s.KV.Del(ctx, lk.pairFail)
 	_ = s.KV.Del(ctx, lk.pairWait)
-	tok, err := s.startSession(ctx, session{Subject: "op_" + operator[:26], Role: services.RoleEmployer, Channel: services.ChannelApp,
-		Unit: op.UnitCode, ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelApp])}, true)
+	tok, err := s.operatorSession(ctx, op)
 	if err != nil {
 		return Tokens{}, err
 	}
 	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "login.success",
 		Target: "unit:" + tag(s.pseudonym("unit", op.UnitCode)), Result: "ok"})
+}
+
+// OperatorSubject is the subject of an operator's sessions: a pseudonym of
+// the unit and operator id, never the id itself.
+func (s *Service) OperatorSubject(unitCode, operatorID string) string {
+	return "op_" + s.pseudonym("operator", unitCode+"/"+operatorID)[:26]
+}
+
+// operatorSession starts an employer session with the operator's role, and
+// as a password-change-only session when they signed in with a temporary
+// password. An operator the core names no known role for is refused.
+func (s *Service) operatorSession(ctx context.Context, op core.Operator) (Tokens, error) {
+	role := services.OperatorRole(op.Role)
+	if !role.Valid() {
+		return Tokens{}, services.Errorf(services.CodeCoreUnavailable, "core answered operator role %q", op.Role)
+	}
+	return s.startSession(ctx, session{Subject: s.OperatorSubject(op.UnitCode, op.OperatorID), Role: services.RoleEmployer,
+		Channel: services.ChannelApp, Unit: op.UnitCode, ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelApp]),
+		OperatorRole: role, PasswordChange: op.MustChangePassword}, true)
 }
 
 // lockKeys are the kv keys of one operator's lockout state, seen from one

@@ -38,7 +38,17 @@ func (c *operatorCore) AuthenticateOperator(_ context.Context, l core.OperatorLo
 	if l.UnitCode != opUnit || l.OperatorID != opID || l.Password != opPassword {
 		return core.Operator{}, core.ErrInvalidCredentials
 	}
-	return core.Operator{UnitCode: opUnit, OperatorID: opID}, nil
+	return core.Operator{UnitCode: opUnit, OperatorID: opID, Role: core.OperatorAdmin}, nil
+}
+
+func (c *operatorCore) Operators(context.Context, string) (core.OperatorList, error) {
+	return core.OperatorList{Items: []core.OperatorRecord{{OperatorID: opID, Role: core.OperatorAdmin, Status: core.OperatorActive}}}, nil
+}
+
+// ChangeOperatorPassword counts like a sign-in: the current password
+// proves who it is.
+func (c *operatorCore) ChangeOperatorPassword(_ context.Context, ch core.PasswordChange) (core.Operator, error) {
+	return c.AuthenticateOperator(context.Background(), core.OperatorLogin{UnitCode: ch.UnitCode, OperatorID: ch.OperatorID, Password: ch.CurrentPassword})
 }
 
 // fakeClock is the service's and kv's clock, moved by hand.

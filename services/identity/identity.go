@@ -45,6 +45,10 @@ type Policy struct {
 	LockoutOperatorFailures int
 	LockoutDelay            time.Duration
 	LockoutDelayMax         time.Duration
+
+	// Password is what an operator's chosen password must meet;
+	// DefaultPasswordPolicy when zero.
+	Password PasswordPolicy
 }
 
 // Device is a registered kiosk.
@@ -62,6 +66,8 @@ type (
 		VerifyFace(ctx context.Context, fc core.FaceCheck) (core.FaceResult, error)
 		Person(ctx context.Context, personID string) (core.Person, error)
 		AuthenticateOperator(ctx context.Context, login core.OperatorLogin) (core.Operator, error)
+		Operators(ctx context.Context, unitCode string) (core.OperatorList, error)
+		ChangeOperatorPassword(ctx context.Context, ch core.PasswordChange) (core.Operator, error)
 	}
 	weChat interface {
 		Code2Session(ctx context.Context, code string) (wechat.Session, error)

@@ -63,6 +63,12 @@ func New(d Deps) (*Service, error) {
 	case d.Policy.LockoutDelay < 0 || d.Policy.LockoutDelayMax < d.Policy.LockoutDelay:
 		return nil, errors.New("identity: lockout delay must be 0 or more and at most its maximum")
 	}
+	if d.Policy.Password == (PasswordPolicy{}) {
+		d.Policy.Password = DefaultPasswordPolicy()
+	}
+	if pp := d.Policy.Password; pp.MinLength < 8 || pp.MaxLength < pp.MinLength || pp.MaxLength > 128 || pp.MinClasses < 1 || pp.MinClasses > 4 {
+		return nil, fmt.Errorf("identity: password policy %+v: want 8 ≤ min length ≤ max length ≤ 128 and 1 to 4 classes", pp)
+	}
 	if err := d.Assurance.Validate(); err != nil {
 		return nil, fmt.Errorf("identity: assurance: %w", err)
 	}

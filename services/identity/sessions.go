@@ -29,6 +29,10 @@ type session struct {
 	AuthTime time.Time
 	// OpenIDHash is the WeChat user of a mini-program session.
 	OpenIDHash string
+	// OperatorRole and PasswordChange: employer sessions only (see
+	// token.Claims).
+	OperatorRole   services.OperatorRole
+	PasswordChange bool
 }
 
 // kv keys. kv hashes them; the prefixes only group them.
@@ -46,10 +50,10 @@ func (s *Service) startSession(ctx context.Context, sess session, withRefresh bo
 	var refresh string
 	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, subject, role, channel, unit_code, device_id, created_at, expires_at,
-				acr, auth_time, openid_hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				acr, auth_time, openid_hash, op_role, password_change)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			sess.ID, sess.Subject, sess.Role, sess.Channel, sess.Unit, sess.Device, now, sess.ExpiresAt,
-			string(sess.ACR), store.NullTime(sess.AuthTime), sess.OpenIDHash); err != nil {
+			string(sess.ACR), store.NullTime(sess.AuthTime), sess.OpenIDHash, string(sess.OperatorRole), sess.PasswordChange); err != nil {
 			return err
 		}
 		if !withRefresh {
@@ -89,7 +93,8 @@ func (s *Service) insertRefresh(ctx context.Context, tx *store.Tx, sid string, n
 // accessToken mints an access token that never outlives its session.
 func (s *Service) accessToken(sess session) (Tokens, error) {
 	claims := token.Claims{Subject: sess.Subject, Channel: sess.Channel, Role: sess.Role, Session: sess.ID,
-		Unit: sess.Unit, Device: sess.Device, ACR: sess.ACR, AuthTime: sess.AuthTime}
+		Unit: sess.Unit, Device: sess.Device, ACR: sess.ACR, AuthTime: sess.AuthTime,
+		OperatorRole: sess.OperatorRole, PasswordChange: sess.PasswordChange}
 	if sess.Role == services.RoleDepositor && sess.ACR == "" {
 		// A session from before assurance levels: a name and ID number,
 		// identified when it began.
@@ -119,13 +124,13 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		reused = false
 		var usedAt, revokedAt, authTime sql.NullTime
 		var tokenExpires time.Time
-		var acr string
+		var acr, opRole string
 		err := tx.QueryRow(ctx, `SELECT r.used_at, r.expires_at, s.id, s.subject, s.role, s.channel, s.unit_code, s.device_id,
-				s.created_at, s.expires_at, s.revoked_at, s.acr, s.auth_time, s.openid_hash
+				s.created_at, s.expires_at, s.revoked_at, s.acr, s.auth_time, s.openid_hash, s.op_role, s.password_change
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1`, sha256Hex(refresh)).
 			Scan(&usedAt, &tokenExpires, &sess.ID, &sess.Subject, &sess.Role, &sess.Channel, &sess.Unit, &sess.Device,
-				&sess.CreatedAt, &sess.ExpiresAt, &revokedAt, &acr, &authTime, &sess.OpenIDHash)
-		sess.ACR, sess.AuthTime = services.ACR(acr), authTime.Time
+				&sess.CreatedAt, &sess.ExpiresAt, &revokedAt, &acr, &authTime, &sess.OpenIDHash, &opRole, &sess.PasswordChange)
+		sess.ACR, sess.AuthTime, sess.OperatorRole = services.ACR(acr), authTime.Time, services.OperatorRole(opRole)
 		if errors.Is(err, store.ErrNotFound) {
 			return services.E(services.CodeRefreshInvalid)
 		}
@@ -134,6 +139,10 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		}
 		if revokedAt.Valid || !now.Before(tokenExpires) || !now.Before(sess.ExpiresAt) {
 			return services.E(services.CodeRefreshInvalid)
+		}
+		if sess.Role == services.RoleEmployer && !sess.OperatorRole.Valid() {
+			// Begun before operators had roles: sign in again to get one.
+			return services.Errorf(services.CodeRefreshInvalid, "employer session without an operator role")
 		}
 		if usedAt.Valid {
 			reused = true

@@ -96,6 +96,22 @@ func DefaultPolicies() []Policy {
 		// adjusts its bases a few times a year, in up to 1,000 lines a call.
 		{Name: "employer_write_subject", Key: KeySubject, Classes: []Class{ClassEmployerWrite}, Channels: all,
 			Rate: 60, Burst: 20, Period: hour, Budget: true},
+		// ... and the unit as a whole, whichever of its operators writes:
+		// adding clerks must not multiply what one unit can send the core.
+		// Three operators' worth, enough for a firm's payroll office.
+		{Name: "employer_write_unit", Key: KeyUnit, Classes: []Class{ClassEmployerWrite}, Channels: []string{ChannelApp},
+			Rate: 180, Burst: 40, Period: hour},
+		// Operator management is rare (a clerk hired, a password forgotten):
+		// a few an hour per administrator and per unit, so a stolen
+		// administrator's session cannot churn accounts or passwords.
+		{Name: "operator_admin_subject", Key: KeySubject, Classes: []Class{ClassOperatorAdmin}, Channels: all,
+			Rate: 30, Burst: 10, Period: hour},
+		{Name: "operator_admin_unit", Key: KeyUnit, Classes: []Class{ClassOperatorAdmin}, Channels: []string{ChannelApp},
+			Rate: 60, Burst: 15, Period: hour},
+		// Changing one's password: a few tries; guessing the current one is
+		// also under the sign-in lockout.
+		{Name: "password_change_subject", Key: KeySubject, Classes: []Class{ClassPasswordChange}, Channels: all,
+			Rate: 10, Burst: 5, Period: hour},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

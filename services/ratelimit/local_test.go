@@ -211,3 +211,31 @@ func TestLocalConcurrentUse(t *testing.T) {
 		t.Fatalf("%d of 400 concurrent requests allowed, want exactly the burst of 100", allowed)
 	}
 }
+
+// The per-unit write limit binds across the operators of one unit, not
+// across units: a unit's clerks cannot multiply its budget.
+func TestUnitLimitAcrossOperators(t *testing.T) {
+	var unitPolicy ratelimit.Policy
+	for _, p := range ratelimit.DefaultPolicies() {
+		if p.Name == "employer_write_unit" {
+			unitPolicy = p
+		}
+	}
+	if unitPolicy.Name == "" {
+		t.Fatal("no employer_write_unit policy")
+	}
+	unitPolicy.Rate, unitPolicy.Burst = 2, 2
+	l := mustNew(t, ratelimit.Config{}, unitPolicy)
+	write := func(subject, unit string) ratelimit.Decision {
+		return allow(t, l, ratelimit.Request{Class: ratelimit.ClassEmployerWrite, Channel: ratelimit.ChannelApp, Subject: subject, Unit: unit})
+	}
+	if !write("admin", "shop").Allowed || !write("clerk", "shop").Allowed {
+		t.Fatal("the unit's first two writes refused")
+	}
+	if d := write("clerk2", "shop"); d.Allowed || d.Policy != "employer_write_unit" {
+		t.Fatalf("a third operator of the unit: %+v, want refused by the unit limit", d)
+	}
+	if !write("admin", "firm").Allowed {
+		t.Fatal("another unit refused by this unit's limit")
+	}
+}

@@ -41,12 +41,15 @@ const (
 	ClassVerifyECard      Class = "verify_ecard"      // a verifier checking an e-card
 	ClassStaffReveal      Class = "staff_reveal"      // an employer operator showing one ID number in full
 	ClassEmployerWrite    Class = "employer_write"    // an employer operator's writes (bases and rates)
+	ClassOperatorAdmin    Class = "operator_admin"    // a unit administrator managing the unit's operators
+	ClassPasswordChange   Class = "password_change"   // an operator changing their own password
 )
 
 // Classes lists every route class, in the order above.
 func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
-		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite}
+		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
+		ClassOperatorAdmin, ClassPasswordChange}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

@@ -55,6 +55,12 @@ type Claims struct {
 	// AuthTime is the last face check for ACRFace, else the sign-in.
 	ACR      services.ACR
 	AuthTime time.Time
+	// OperatorRole (op_role) is an employer operator's role in the unit,
+	// admin or clerk, which the employer routes' policy checks;
+	// PasswordChange (pwd_change) marks a session signed in with a
+	// temporary password, which may only change it. Employer tokens only.
+	OperatorRole   services.OperatorRole
+	PasswordChange bool
 }
 
 // validate holds the invariants of a claim set. Mint checks them so a bug
@@ -78,6 +84,10 @@ func (c Claims) validate() error {
 		return errors.New("dev is only allowed on the kiosk channel")
 	case (c.Role == services.RoleDepositor) != (c.ACR != ""):
 		return errors.New("acr must be set on depositor tokens and only on them")
+	case c.OperatorRole != "" && (c.Role != services.RoleEmployer || !c.OperatorRole.Valid()):
+		return fmt.Errorf("op_role %q is not an operator role of an employer token", c.OperatorRole)
+	case c.PasswordChange && c.Role != services.RoleEmployer:
+		return errors.New("pwd_change is only allowed on employer tokens")
 	case c.ACR != "" && c.ACR.Rank() == 0:
 		return fmt.Errorf("acr %q is not an assurance class", c.ACR)
 	case (c.ACR != "") != !c.AuthTime.IsZero():
@@ -98,7 +108,9 @@ type wireClaims struct {
 	Device  string `json:"dev,omitempty"`
 	ACR     string `json:"acr,omitempty"`
 	// AuthTime is OpenID Connect's auth_time, in seconds since the epoch.
-	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	AuthTime       *jwt.NumericDate `json:"auth_time,omitempty"`
+	OperatorRole   string           `json:"op_role,omitempty"`
+	PasswordChange bool             `json:"pwd_change,omitempty"`
 }
 
 // Config holds the settings of New. Issuer and Audience are required; TTL must
@@ -207,7 +219,7 @@ func (t *Tokens) Mint(c Claims) (token string, expiresAt time.Time, err error) {
 			ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 		},
 		Channel: c.Channel, Role: c.Role, Session: c.Session, Unit: c.Unit, Device: c.Device,
-		ACR: string(c.ACR),
+		ACR: string(c.ACR), OperatorRole: string(c.OperatorRole), PasswordChange: c.PasswordChange,
 	}
 	if !c.AuthTime.IsZero() {
 		w.AuthTime = jwt.NewNumericDate(c.AuthTime.Truncate(time.Second))

@@ -83,6 +83,9 @@ func (t *Tokens) verify(token string) (Claims, error) {
 		ExpiresAt: w.ExpiresAt.Time,
 		ID:        w.ID,
 		ACR:       services.ACR(w.ACR),
+
+		OperatorRole:   services.OperatorRole(w.OperatorRole),
+		PasswordChange: w.PasswordChange,
 	}
 	if w.AuthTime != nil {
 		c.AuthTime = w.AuthTime.Time

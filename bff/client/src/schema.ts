@@ -246,6 +246,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/employer/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An operator changes their own password; answers a new session's tokens.
+         * @description With the operator's access token, also one signed in with a temporary password (the only route such a session may use; every employer route answers it 403 `auth.password_change_required`). The new password must have at least 10 characters, mix at least 3 of lower case, upper case, digits and symbols, not contain the operator id and differ from the current one: 400 `request.invalid` with a field code per broken rule (`too_short`, `too_few_classes`, `contains_operator_id`, `reused`). A wrong current password is 401 `auth.bad_credentials` and counts towards the operator's sign-in lockout (423 `auth.locked`). On success every session of the operator ends, this one included, and the answer is a new session's tokens. Limited per operator (`password_change`).
+         */
+        post: operations["changeEmployerPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/session": {
         parameters: {
             query?: never;
@@ -609,6 +629,90 @@ export interface paths {
         get: operations["employerArrears"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/operators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The unit's operators (administrator only).
+         * @description Every operator of the operator's unit, by operator id: role (`admin` or `clerk`), status (`active` or `disabled`), whether they must change a temporary password, and `self` for the caller's own line. Clerks are refused with 403 `auth.forbidden` (the employer routes' role policy, docs/api.md § Operators). Audited (`operator.list`).
+         */
+        get: operations["listOperators"];
+        put?: never;
+        /**
+         * Add a clerk with a temporary password, shown once (administrator only).
+         * @description 201 with the clerk and `temporary_password`, which nothing keeps (`Cache-Control: no-store`): lost, it is reset, never read back. The clerk must change it at the first sign-in. An operator id the unit already has is 409 `operator.exists`; a second change of the same operator under way is 409 `operator.in_flight`. Limited per administrator and per unit (`operator_admin`). Audited (`operator.add`), the operator named by pseudonym.
+         */
+        post: operations["addOperator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/operators/{operator_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an operator and end their sessions (administrator only).
+         * @description The operator can no longer sign in, and every session of theirs ends at once: their access and refresh tokens are refused (401 `auth.session_revoked`, `auth.refresh_invalid`). Idempotent. Administrators cannot disable themselves (409 `operator.self`); the unit's last active administrator stays (409 `operator.last_admin`). Another unit's operator id, an unknown or a malformed one is 404 `operator.not_found`. Audited (`operator.disable`).
+         */
+        post: operations["disableOperator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/operators/{operator_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-enable a disabled operator (administrator only).
+         * @description The operator signs in again with their password as it was. Idempotent; 404 `operator.not_found` as for disable. Audited (`operator.enable`).
+         */
+        post: operations["enableOperator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employer/operators/{operator_id}/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an operator a new temporary password, shown once, and end their sessions (administrator only).
+         * @description The operator must change it at the next sign-in; every session of theirs ends. Two resets of one operator at once: one is 409 `operator.in_flight`, so that only one password is ever shown. Not for the administrator's own account (409 `operator.self`; they change their password instead). 404 `operator.not_found` as for disable. Audited (`operator.reset_password`), never the password.
+         */
+        post: operations["resetOperatorPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2229,6 +2333,29 @@ export interface components {
             /** Format: date-time */
             verified_at: string;
         };
+        EmployerOperator: {
+            operator_id: string;
+            name: string;
+            /**
+             * @description admin manages the unit's operators and does what a clerk does
+             * @enum {string}
+             */
+            role: "admin" | "clerk";
+            /** @enum {string} */
+            status: "active" | "disabled";
+            /** @description the operator holds a temporary password */
+            must_change_password: boolean;
+            /** @description the caller's own account */
+            self: boolean;
+        };
+        OperatorTemporaryPassword: {
+            operator: components["schemas"]["EmployerOperator"];
+            /**
+             * Format: password
+             * @description shown this once; nothing keeps it
+             */
+            temporary_password: string;
+        };
         Month: string;
         /**
          * Format: int64
@@ -2384,6 +2511,8 @@ export interface components {
         CertificateID: string;
         /** @description the verify code, e.g. 7KQ2-M9XD-4T8W-J3HR */
         VerifyCode: string;
+        /** @description an operator id of the unit; another unit's, an unknown or a malformed one is 404 `operator.not_found` */
+        OperatorID: string;
         /** @description the core's person id of one of the unit's staff (from the roster); another unit's, an unknown or a malformed one is 404 */
         StaffID: string;
     };
@@ -2760,6 +2889,37 @@ export interface operations {
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    changeEmployerPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: password */
+                    current_password: string;
+                    /** Format: password */
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3516,6 +3676,208 @@ export interface operations {
             };
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listOperators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the unit's operators */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["EmployerOperator"][];
+                    };
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    addOperator: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    operator_id: string;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the clerk added, with the temporary password */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorTemporaryPassword"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    disableOperator: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description an operator id of the unit; another unit's, an unknown or a malformed one is 404 `operator.not_found` */
+                operator_id: components["parameters"]["OperatorID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the operator as they now are */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployerOperator"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    enableOperator: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description an operator id of the unit; another unit's, an unknown or a malformed one is 404 `operator.not_found` */
+                operator_id: components["parameters"]["OperatorID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the operator as they now are */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployerOperator"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    resetOperatorPassword: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description an operator id of the unit; another unit's, an unknown or a malformed one is 404 `operator.not_found` */
+                operator_id: components["parameters"]["OperatorID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the operator with the new temporary password */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperatorTemporaryPassword"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
