@@ -95,8 +95,9 @@ func invalid(format string, args ...any) error {
 // digits: such a unified social credit code is refused too, so refer to
 // units by a code with letters in it or by an internal id.
 //
-// One exception: a run inside a hexadecimal digest of 32 characters or more
-// (an HMAC pseudonym, a SHA-256) is not looked at. About one SHA-256 in a
+// One exception: a run inside a hexadecimal digest of 24 characters or more
+// (an HMAC pseudonym, a SHA-256, an operator's subject "op_" and 26 hex
+// digits) is not looked at. About one SHA-256 in a
 // hundred, written in hex, holds a run shaped like a phone or a card by
 // chance, and operators are known by such digests.
 func personalData(s string) string {
@@ -161,7 +162,7 @@ var (
 // isHexDigest reports whether tok is 32 or more hex digits, letters among
 // them: the shape of a digest, not of a number.
 func isHexDigest(tok string) bool {
-	if len(tok) < 32 {
+	if len(tok) < 24 {
 		return false
 	}
 	letters := false
