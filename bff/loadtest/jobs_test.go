@@ -67,13 +67,7 @@ func BenchmarkJoinFileVsSingleCalls(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer stop()
-	var op coresim.Persona
-	for _, p := range sim.UnitPersonas() {
-		if p.OperatorID == "shop01" {
-			op = p
-		}
-	}
-	bearer, err := employerBearer(base, op)
+	_, bearer, err := employerBearer(base, sim, "shop01")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -55,13 +55,7 @@ func BenchmarkBillThroughBFF(b *testing.B) {
 	}
 	defer stop()
 
-	var op coresim.Persona
-	for _, p := range sim.UnitPersonas() {
-		if p.OperatorID == "wanqu01" {
-			op = p
-		}
-	}
-	bearer, err := employerBearer(base, op)
+	op, bearer, err := employerBearer(base, sim, "wanqu01")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,19 +125,29 @@ func getBill(url string, bearer http.Header) (billAnswer, int, error) {
 	return a, len(body), json.Unmarshal(body, &a)
 }
 
-// employerBearer signs operator p in at the handheld at base.
-func employerBearer(base string, p coresim.Persona) (http.Header, error) {
+// employerBearer signs in, at the handheld at base, the seeded operator of
+// sim's units whose operator id is operatorID.
+func employerBearer(base string, sim *coresim.Sim, operatorID string) (coresim.Persona, http.Header, error) {
+	var p coresim.Persona
+	for _, u := range sim.UnitPersonas() {
+		if u.OperatorID == operatorID {
+			p = u
+		}
+	}
+	if p.OperatorID == "" {
+		return p, nil, fmt.Errorf("no seeded operator %q", operatorID)
+	}
 	body, _ := json.Marshal(map[string]string{"unit_code": p.UnitCode, "operator_id": p.OperatorID, "password": p.Password})
 	resp, err := http.Post(base+"/api/v1/auth/employer", "application/json", bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return p, nil, err
 	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("employer sign-in: %d %v", resp.StatusCode, err)
+		return p, nil, fmt.Errorf("employer sign-in: %d %v", resp.StatusCode, err)
 	}
-	return http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, nil
+	return p, http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, nil
 }
