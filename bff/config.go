@@ -525,9 +525,9 @@ func (c Config) Validate() error {
 		bad("HANDHELD_KIOSK_SCREEN_PATH", "must be like /kiosk/ (lower-case segments, a slash at each end, not under /api/, /verify/ or /.well-known/), or off; not %q", c.KioskScreenPath)
 	}
 	if l := c.DemoKioskAddr(); l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
+		if _, port, err := net.SplitHostPort(l); err != nil {
 			bad("HANDHELD_DEMO_KIOSK_LISTEN", "must be host:port or off (%v)", err)
-		} else if l == c.Addr {
+		} else if l == c.Addr && port != "0" {
 			bad("HANDHELD_DEMO_KIOSK_LISTEN", "must differ from HANDHELD_ADDR")
 		}
 	}

@@ -42,6 +42,9 @@ func TestWithoutDeviceTokenIsPlain401Page(t *testing.T) {
 			if !strings.Contains(got.body, "works only on a registered self-service kiosk") {
 				t.Errorf("%s %s: no plain explanation: %s", name, path, got.body)
 			}
+			if got.Header.Get("WWW-Authenticate") != `Bearer realm="kiosk-device", error="invalid_token"` {
+				t.Errorf("%s %s: no device challenge", name, path)
+			}
 			if strings.Contains(got.body, "1,234") {
 				t.Errorf("%s %s: personal data without a device", name, path)
 			}
@@ -168,6 +171,9 @@ func TestSignInSetsScopedCookieAndLogoutEndsIt(t *testing.T) {
 	form.Set("face_token", "face:demo-other")
 	got = r.do("POST", "/kiosk/sign-in?lang=en", devA, "", form, nil)
 	wantHTML(t, got, 401)
+	if got.Header.Get("WWW-Authenticate") != "" {
+		t.Error("a citizen's refusal challenges the device: the agent would send the sign-in again")
+	}
 	if !strings.Contains(got.body, "could not recognise you") || strings.Contains(got.body, "auth.face_mismatch") {
 		t.Errorf("refusal: %s", got.body)
 	}

@@ -50,6 +50,9 @@ func (s *Screen) device(c *fiber.Ctx) error {
 			}
 		}
 	}
+	// The challenge tells the kiosk's agent to renew its device session
+	// (agent.DeviceRealm); a citizen's refusals carry none.
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="kiosk-device", error="invalid_token"`)
 	return s.renderPage(c, fiber.StatusUnauthorized, "message", pageData{Title: "kiosk.unregistered.title",
 		Message: "kiosk.unregistered.body", ReadAloudKey: "kiosk.unregistered.read_aloud", NoNav: true})
 }
