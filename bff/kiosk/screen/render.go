@@ -15,9 +15,10 @@ import (
 
 // Security is the screen's Content-Security-Policy: nothing loads from
 // elsewhere, no script runs anywhere, styles come only from the screen's
-// own stylesheet, images only from here or data: URLs (a QR code), forms
+// own stylesheet, images only from here or data: URLs (a QR code), the
+// font only from here, forms
 // post only here, and no other page may frame it.
-const Security = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; " +
+const Security = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // pageData is what the layout and every page read. Keys (Title, Message,
@@ -155,6 +156,16 @@ func (s *Screen) Errors(c *fiber.Ctx) error {
 	}
 	return s.renderPage(c, status, "message", pageData{Title: "kiosk.refusal.title", Message: key,
 		MessageParams: e.Params, ReadAloudKey: "kiosk.refusal.read_aloud", ReadAloudParams: map[string]any{"reason": s.Catalogs.T(s.lang(c), key, e.Params)}})
+}
+
+// Font is GET <path>font.ttf: the CJK font the certificates use
+// (templates/fonts), for a kiosk whose system has no Chinese font. It is
+// the same for everyone and changes only with a release: cacheable.
+func (s *Screen) Font(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "font/ttf")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=86400")
+	return c.Send(s.font)
 }
 
 // CSS is GET <path>kiosk.css: the screen's one stylesheet, with the idle

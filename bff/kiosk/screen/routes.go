@@ -22,6 +22,7 @@ type Limits struct {
 func (s *Screen) Routes(root fiber.Router, lim Limits) {
 	g := root.Group(s.Path[:len(s.Path)-1], s.Errors, s.device)
 	g.Get("/kiosk.css", s.CSS) // before the limits: each page loads it once more
+	g.Get("/font.ttf", s.Font)
 	g.Get("/", s.maybeCitizen, lim.Device, s.SignIn)
 	g.Post("/sign-in", s.sameOrigin, lim.SignIn, s.SignInFace)
 	g.Post("/logout", s.maybeCitizen, s.sameOrigin, lim.Device, s.Logout)

@@ -113,7 +113,11 @@ type Screen struct {
 	Deps
 	pages map[string]*template.Template // by page name
 	css   []byte                        // kiosk.css with the idle countdown's length
+	font  []byte                        // fonts/wqy-microhei.ttf
 }
+
+// fontFile is the CJK font the screen serves (the certificates' own).
+const fontFile = "fonts/wqy-microhei.ttf"
 
 // pageNames are the templates under templates/kiosk, each executed inside
 // layout.html.
@@ -157,6 +161,9 @@ func New(d Deps) (*Screen, error) {
 		return nil, fmt.Errorf("templates/kiosk/kiosk.css: %w", err)
 	}
 	s.css = append(css, countdownCSS(d.Idle)...)
+	if s.font, err = fs.ReadFile(d.Templates, fontFile); err != nil {
+		return nil, fmt.Errorf("templates/%s: %w", fontFile, err)
+	}
 	return s, nil
 }
 
