@@ -138,7 +138,7 @@ func (s *Screen) WithdrawalForm(c *fiber.Ctx) error {
 		return err
 	}
 	d := withdrawalData{kindRow: kindRow{Kind: kind, Eligibility: el, Reasons: s.reasons(s.lang(c), el.Reasons)},
-		FormID: s.mac("withdrawal-form", p.Session, kind, strconv.FormatInt(s.Now().UnixNano(), 36))[:22]}
+		FormID: s.formID(p, "withdrawal-"+kind)}
 	if el.Eligible {
 		if d.Accounts, err = s.Withdrawals.PayoutAccounts(c.UserContext(), p); err != nil {
 			return err
@@ -250,6 +250,8 @@ type rateData struct {
 	Case   cases.Case
 	Done   string // "certificate" right after issuing one here
 	Levels []int
+	// PrintFormID names the "print it" form of a certificate.
+	PrintFormID string
 }
 
 // findCase is one of the person's cases by id, from the newest pages of
@@ -288,7 +290,7 @@ func (s *Screen) RatePage(c *fiber.Ctx) error {
 		return err
 	}
 	d := rateData{Case: cs, Levels: []int{cases.LevelVerySatisfied, cases.LevelSatisfied, cases.LevelBasicallySatisfied,
-		cases.LevelDissatisfied, cases.LevelVeryDissatisfied}}
+		cases.LevelDissatisfied, cases.LevelVeryDissatisfied}, PrintFormID: s.formID(p, "print")}
 	msg := ""
 	if c.Query("done") == "certificate" && cs.Kind == cases.KindCertificate {
 		d.Done, msg = "certificate", "kiosk.rate.certificate_done"

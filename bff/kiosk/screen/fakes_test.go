@@ -202,6 +202,7 @@ type rig struct {
 	wds   *fakeWithdrawals
 	cases *fakeCases
 	audit *fakeAudit
+	print *fakePrints
 	cat   *locales.Catalogs
 	s     *Screen
 }
@@ -212,16 +213,17 @@ func newRig(t *testing.T, holder string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, id: &fakeIdentity{}, certs: &fakeCertificates{}, wds: &fakeWithdrawals{}, cases: &fakeCases{}, audit: &fakeAudit{}, cat: cat}
+	r := &rig{t: t, id: &fakeIdentity{}, certs: &fakeCertificates{}, wds: &fakeWithdrawals{}, cases: &fakeCases{}, audit: &fakeAudit{}, print: &fakePrints{}, cat: cat}
 	r.s, err = New(Deps{Identity: r.id, Accounts: fakeAccounts{name: holder}, Certificates: r.certs, Withdrawals: r.wds, Cases: r.cases,
-		Hours: openGate{}, Audit: r.audit, Catalogs: cat, Templates: templates.FS, Path: "/kiosk/", Idle: 3 * time.Minute,
+		Hours: openGate{}, Audit: r.audit, Phone: fakePhone{}, Prints: r.print, Catalogs: cat, Templates: templates.FS, Path: "/kiosk/", Idle: 3 * time.Minute,
 		KioskKinds: []string{"rent", "retirement"}, Secret: []byte("0123456789abcdef0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.app = fiber.New(fiber.Config{Immutable: true, StrictRouting: true, CaseSensitive: true})
 	pass := func(c *fiber.Ctx) error { return c.Next() }
-	r.s.Routes(r.app, Limits{Device: pass, SignIn: pass, Read: pass, Certificate: pass, Withdrawal: pass, Rating: pass})
+	r.s.Routes(r.app, Limits{Device: pass, SignIn: pass, Read: pass, Certificate: pass, Withdrawal: pass, Rating: pass,
+		PhoneStart: pass, PhonePoll: pass, Print: pass})
 	return r
 }
 
@@ -282,4 +284,45 @@ func (r *rig) formToken(device, citizen string) string {
 	}
 	tok, _, _ := strings.Cut(rest, `"`)
 	return tok
+}
+
+// fakePhone knows one code per kiosk; "confirmedcode…" is confirmed.
+type fakePhone struct{}
+
+func (fakePhone) StartPhoneSignIn(_ context.Context, device services.Principal) (PhoneCode, error) {
+	return PhoneCode{Code: "code-" + device.Device + "-0123456789abcdef", URL: "https://hpf.example/kiosk-login?code=x", ExpiresIn: time.Minute}, nil
+}
+
+func (fakePhone) PollPhoneSignIn(_ context.Context, device services.Principal, code string) (PhoneState, error) {
+	switch code {
+	case "code-" + device.Device + "-0123456789abcdef":
+		return PhoneState{ExpiresIn: 42 * time.Second}, nil
+	case "confirmed-" + device.Device + "-0123456789abcdef":
+		return PhoneState{Confirmed: true, AccessToken: citA, TokenTTL: 900}, nil
+	}
+	return PhoneState{}, services.E(services.CodeNotFound)
+}
+
+func (fakePhone) PhoneURL(code string) string { return "https://hpf.example/kiosk-login?code=" + code }
+
+type fakePrints struct {
+	mu   sync.Mutex
+	reqs []PrintRequest
+}
+
+func (f *fakePrints) CreatePrint(_ context.Context, p services.Principal, r PrintRequest) (PrintJob, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, r)
+	return PrintJob{ID: "pj_1", Document: r.Document, Status: "ready"}, nil
+}
+
+func (f *fakePrints) GetPrint(_ context.Context, p services.Principal, id string) (PrintJob, error) {
+	switch {
+	case p.Subject == "sub_a" && id == "pj_1":
+		return PrintJob{ID: id, Document: "deposit_statement", Status: "ready"}, nil
+	case p.Subject == "sub_a" && id == "pj_2":
+		return PrintJob{ID: id, Document: "certificate", Status: "printed", Pages: 2}, nil
+	}
+	return PrintJob{}, services.E(services.CodeNotFound)
 }

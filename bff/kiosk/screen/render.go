@@ -36,6 +36,9 @@ type pageData struct {
 	ReadAloudKey    string
 	ReadAloudParams map[string]any
 	SignedIn        bool
+	Poll            bool // the page polls itself every two seconds (a QR waiting, a print under way)
+	Printing        bool // printing is on at this kiosk
+	PhoneOn         bool // sign-in by phone QR is on
 	NoNav           bool // the page of an unregistered device: nothing to go to
 	IdleSeconds     int
 	FormToken       string
@@ -97,6 +100,7 @@ func (s *Screen) renderPage(c *fiber.Ctx, status int, name string, d pageData) e
 	if _, ok := c.Locals(localDevice).(services.Principal); ok {
 		d.FormToken = s.formToken(c)
 	}
+	d.Printing, d.PhoneOn = s.Prints != nil, s.Phone != nil
 	if d.ReadAloudKey == "" {
 		d.ReadAloudKey = "kiosk." + name + ".read_aloud"
 	}

@@ -14,6 +14,12 @@ type Limits struct {
 	Certificate fiber.Handler // issuing a certificate (class certificate_issue)
 	Withdrawal  fiber.Handler // applying for a withdrawal (class withdrawal_submit)
 	Rating      fiber.Handler // rating a case (class rating)
+	// With Deps.Phone: making a login code and polling it (the API's
+	// classes for POST and GET /api/v1/kiosk/login-codes).
+	PhoneStart, PhonePoll fiber.Handler
+	// With Deps.Prints: creating a print job (the API's class for POST
+	// /api/v1/kiosk/print-jobs).
+	Print fiber.Handler
 }
 
 // Routes mounts the screen on root at s.Path. Every route needs the
@@ -44,6 +50,15 @@ func (s *Screen) Routes(root fiber.Router, lim Limits) {
 	g.Get("/cases", citizen(lim.Read, s.CasesPage)...)
 	g.Get("/cases/:id/rate", citizen(lim.Read, s.RatePage)...)
 	g.Post("/cases/:id/rate", post(lim.Rating, s.Rate)...)
+	if s.Phone != nil {
+		g.Post("/phone", s.sameOrigin, lim.PhoneStart, s.StartPhone)
+		g.Get("/phone/:code", lim.PhonePoll, s.PhonePage)
+	}
+	if s.Prints != nil {
+		g.Get("/print", citizen(lim.Read, s.PrintPage)...)
+		g.Post("/print", post(lim.Print, s.Print)...)
+		g.Get("/print/:id", citizen(lim.Read, s.PrintStatus)...)
+	}
 	// Anything else under the path is the plain not-found page, not the
 	// API's problem+json.
 	g.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

@@ -89,7 +89,11 @@ type Deps struct {
 	Cases        Cases
 	Hours        Gate
 	Audit        Auditor
-	Catalogs     *locales.Catalogs
+	// Phone (sign-in by phone QR) and Prints (printing at the kiosk) are
+	// optional: nil leaves them off the screen.
+	Phone    PhoneSignIn
+	Prints   Prints
+	Catalogs *locales.Catalogs
 	// Templates holds kiosk/*.html and kiosk/kiosk.css (templates.FS).
 	Templates fs.FS
 	// Path is where the screen is mounted, with a trailing slash
@@ -122,7 +126,7 @@ const fontFile = "fonts/wqy-microhei.ttf"
 // pageNames are the templates under templates/kiosk, each executed inside
 // layout.html.
 var pageNames = []string{"signin", "home", "account", "loan", "certificates", "withdrawals", "withdrawal",
-	"cases", "rate", "message"}
+	"cases", "rate", "message", "phone", "print", "printjob"}
 
 // New parses the templates and the stylesheet once, so that a broken
 // template stops start-up rather than a citizen's request.

@@ -216,11 +216,11 @@ func TestEveryPageRendersInBothLanguages(t *testing.T) {
 	r := newRig(t, "张伟")
 	pages := []string{"/kiosk/home", "/kiosk/account", "/kiosk/loan", "/kiosk/certificates", "/kiosk/withdrawals",
 		"/kiosk/withdrawals/rent", "/kiosk/withdrawals/retirement", "/kiosk/cases", "/kiosk/cases/cert_1/rate", "/kiosk/cases/wd_1/rate",
-		"/kiosk/cases/other/rate", "/kiosk/nowhere"}
+		"/kiosk/cases/other/rate", "/kiosk/nowhere", "/kiosk/print", "/kiosk/print/pj_1", "/kiosk/print/pj_2", "/kiosk/print/other"}
 	for _, lang := range []string{"zh-CN", "en"} {
-		for _, p := range append(pages, "/kiosk/?reason=idle") {
+		for _, p := range append(pages, "/kiosk/?reason=idle", "/kiosk/phone/code-kiosk-a-0123456789abcdef") {
 			citizen := citA
-			if strings.HasPrefix(p, "/kiosk/?") {
+			if strings.HasPrefix(p, "/kiosk/?") || strings.HasPrefix(p, "/kiosk/phone/") {
 				citizen = ""
 			}
 			sep := "?"
