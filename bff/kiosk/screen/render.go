@@ -32,7 +32,7 @@ type pageData struct {
 	Title           string
 	Message         string         // a plain-language notice or refusal (a locale key)
 	MessageParams   map[string]any // its placeholders
-	ErrorText       string         // an already translated refusal
+	Details         []string       // what exactly was refused, translated: fields, grounds
 	ReadAloudKey    string
 	ReadAloudParams map[string]any
 	SignedIn        bool
@@ -159,7 +159,7 @@ func (s *Screen) Errors(c *fiber.Ctx) error {
 		key = "kiosk.refusal.other"
 	}
 	return s.renderPage(c, status, "message", pageData{Title: "kiosk.refusal.title", Message: key,
-		MessageParams: e.Params, ReadAloudKey: "kiosk.refusal.read_aloud", ReadAloudParams: map[string]any{"reason": s.Catalogs.T(s.lang(c), key, e.Params)}})
+		MessageParams: e.Params, Details: s.details(s.lang(c), e), ReadAloudKey: "kiosk.refusal.read_aloud", ReadAloudParams: map[string]any{"reason": s.Catalogs.T(s.lang(c), key, e.Params)}})
 }
 
 // Font is GET <path>font.ttf: the CJK font the certificates use
@@ -170,6 +170,34 @@ func (s *Screen) Font(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "private, max-age=86400")
 	return c.Send(s.font)
+}
+
+// details words what a refusal names: each invalid field with the API's
+// field message, or the grounds of an ineligible withdrawal.
+func (s *Screen) details(lang string, e *services.Error) []string {
+	var out []string
+	for _, f := range e.Fields {
+		label := f.Field
+		for _, k := range []string{"kiosk.field." + f.Field, "fieldname." + f.Field} {
+			if s.Catalogs.Has(k) {
+				label = s.Catalogs.T(lang, k, nil)
+				break
+			}
+		}
+		params := map[string]any{"field": label}
+		for k, v := range f.Params {
+			params[k] = v
+		}
+		if key := "field." + f.Code; s.Catalogs.Has(key) {
+			out = append(out, s.Catalogs.T(lang, key, params))
+		}
+	}
+	if texts, ok := e.Params["reasons"].([]services.Text); ok {
+		for _, t := range texts {
+			out = append(out, s.Catalogs.T(lang, t.Key, t.Params))
+		}
+	}
+	return out
 }
 
 // CSS is GET <path>kiosk.css: the screen's one stylesheet, with the idle

@@ -135,8 +135,8 @@ func TestOverLongInputIsRefused(t *testing.T) {
 		form.Set(field, v)
 		got := r.do("POST", "/kiosk/sign-in?lang=en", devA, "", form, nil)
 		wantHTML(t, got, 400)
-		if !strings.Contains(got.body, "too long") {
-			t.Errorf("%s: no plain message: %s", field, got.body)
+		if !strings.Contains(got.body, "too long") || !strings.Contains(got.body, "must be at most") {
+			t.Errorf("%s: no plain message naming the field: %s", field, got.body)
 		}
 	}
 	if r.id.logins != 0 {
