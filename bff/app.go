@@ -442,6 +442,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 			Certificate: signedIn("POST "+p+"certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
 			Withdrawal:  signedIn("POST "+p+"withdrawals/{kind}", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor),
 			Rating:      signedIn("POST "+p+"cases/{id}/rate", ratelimit.ClassRating, services.RoleDepositor),
+			StepUp:      signedIn("POST "+p+"step-up", ratelimit.ClassFaceCheck, services.RoleDepositor),
 		})
 	}
 

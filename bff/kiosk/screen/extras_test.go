@@ -77,3 +77,22 @@ func TestPrinting(t *testing.T) {
 	}
 	wantHTML(t, r.do("GET", "/kiosk/print/pj_1", devB, citB, nil, nil), 404)
 }
+
+func TestStepUpAtTheDevice(t *testing.T) {
+	r := newRig(t, "张伟")
+	r.id.stale = true
+	page := r.do("GET", "/kiosk/withdrawals/rent?lang=en", devA, citA, nil, nil)
+	wantHTML(t, page, 403)
+	if !strings.Contains(page.body, `action="/kiosk/step-up"`) || !strings.Contains(page.body, `name="back" value="/kiosk/withdrawals/rent"`) {
+		t.Fatalf("no step-up form: %s", page.body)
+	}
+	tok := r.formToken(devA, citA)
+	wrong := r.do("POST", "/kiosk/step-up", devA, citA, url.Values{"form_token": {tok}, "face_token": {"face:demo-other"}, "back": {"/kiosk/withdrawals/rent"}}, nil)
+	wantHTML(t, wrong, 422)
+	// Back only within the screen.
+	got := r.do("POST", "/kiosk/step-up", devA, citA, url.Values{"form_token": {tok}, "face_token": {"face:demo-ok"}, "back": {"//evil.example/x"}}, nil)
+	if got.StatusCode != 303 || got.Header.Get("Location") != "/kiosk/home" || !strings.Contains(got.Header.Get("Set-Cookie"), CookieName+"="+citA) {
+		t.Fatalf("%d %q", got.StatusCode, got.Header.Get("Location"))
+	}
+	wantHTML(t, r.do("GET", "/kiosk/withdrawals/rent", devA, citA, nil, nil), 200)
+}

@@ -38,6 +38,7 @@ type fakeIdentity struct {
 	mu      sync.Mutex
 	logins  int
 	logouts []string
+	stale   bool
 }
 
 func (f *fakeIdentity) Authenticate(_ context.Context, bearer string) (services.Principal, error) {
@@ -71,7 +72,26 @@ func (f *fakeIdentity) Logout(_ context.Context, p services.Principal) error {
 	return nil
 }
 
-func (f *fakeIdentity) RequireAssurance(services.Principal, identity.ServiceName) error { return nil }
+// RequireAssurance asks session ses_cit_a for a fresh face check for
+// money and certificates once stale is set.
+func (f *fakeIdentity) RequireAssurance(p services.Principal, s identity.ServiceName) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stale && s != identity.ServiceRead {
+		return services.E(services.CodeStepUpRequired)
+	}
+	return nil
+}
+
+func (f *fakeIdentity) StepUp(_ context.Context, p services.Principal, face string) (identity.Tokens, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if face != "face:demo-ok" || p.Session != "ses_cit_a" {
+		return identity.Tokens{}, services.E(services.CodeFaceFailed)
+	}
+	f.stale = false
+	return identity.Tokens{AccessToken: citA, ExpiresIn: 600}, nil
+}
 
 func (f *fakeIdentity) Device(id string) (identity.Device, bool) {
 	return identity.Device{ID: id, Location: "hall", Enabled: true}, true
@@ -223,7 +243,7 @@ func newRig(t *testing.T, holder string) *rig {
 	r.app = fiber.New(fiber.Config{Immutable: true, StrictRouting: true, CaseSensitive: true})
 	pass := func(c *fiber.Ctx) error { return c.Next() }
 	r.s.Routes(r.app, Limits{Device: pass, SignIn: pass, Read: pass, Certificate: pass, Withdrawal: pass, Rating: pass,
-		PhoneStart: pass, PhonePoll: pass, Print: pass})
+		PhoneStart: pass, PhonePoll: pass, Print: pass, StepUp: pass})
 	return r
 }
 

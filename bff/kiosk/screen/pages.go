@@ -107,11 +107,7 @@ func (s *Screen) IdleLogout(c *fiber.Ctx) error {
 // citizen check that ran before touched the session's idle timer, and the
 // page they were on comes back with a fresh countdown.
 func (s *Screen) MoreTime(c *fiber.Ctx) error {
-	back := c.FormValue("back")
-	if !strings.HasPrefix(back, s.Path) || strings.Contains(back, "//") || len(back) > maxQueryBytes {
-		back = s.Path + "home"
-	}
-	return c.Redirect(back, fiber.StatusSeeOther)
+	return c.Redirect(s.backTo(c.FormValue("back")), fiber.StatusSeeOther)
 }
 
 // homeData is the home page's own.
@@ -212,4 +208,30 @@ func (s *Screen) Loan(c *fiber.Ctx) error {
 	}
 	return s.renderPage(c, fiber.StatusOK, "loan", pageData{Title: "kiosk.loan.title", Data: d, ReadAloudKey: key,
 		ReadAloudParams: map[string]any{"outstanding": yuan(loan.OutstandingFen), "next_on": loan.NextDueOn, "next": yuan(loan.NextPaymentFen)}})
+}
+
+// StepUp is POST <path>step-up {face_token, back}: a fresh face check at
+// the device raises the citizen's session for the services that need a
+// recent one (identity.StepUp, as POST /api/v1/auth/step-up); the new
+// token replaces the cookie and the person goes back where they were.
+func (s *Screen) StepUp(c *fiber.Ctx) error {
+	face := strings.TrimSpace(c.FormValue("face_token"))
+	if len(face) > maxFaceToken {
+		return services.Invalid(services.FieldError{Field: "face_token", Code: services.FieldTooLong, Params: map[string]any{"max": maxFaceToken}})
+	}
+	tok, err := s.Identity.StepUp(c.UserContext(), citizenPrincipal(c), face)
+	if err != nil {
+		return err
+	}
+	s.setCookie(c, tok.AccessToken, tok.ExpiresIn)
+	return c.Redirect(s.backTo(c.FormValue("back")), fiber.StatusSeeOther)
+}
+
+// backTo is a page of the screen to go back to, or home: never a path
+// outside the screen.
+func (s *Screen) backTo(back string) string {
+	if !strings.HasPrefix(back, s.Path) || strings.Contains(back, "//") || strings.Contains(back, "\\") || len(back) > maxQueryBytes {
+		return s.Path + "home"
+	}
+	return back
 }

@@ -154,6 +154,17 @@ func (s *Screen) Errors(c *fiber.Ctx) error {
 		s.Logger.ErrorContext(c.UserContext(), "kiosk screen", "code", string(e.Code), "err", err.Error(),
 			"request_id", middleware.GetRequestID(c), "route", c.Route().Path)
 	}
+	if e.Code == services.CodeStepUpRequired {
+		if _, ok := c.Locals(localCitizen).(services.Principal); ok {
+			// A face check at the device raises the session, then the
+			// person goes on where they were.
+			back := s.Path + "home"
+			if c.Method() == fiber.MethodGet {
+				back = here(c)
+			}
+			return s.renderPage(c, status, "stepup", pageData{Title: "kiosk.stepup.title", Data: back})
+		}
+	}
 	key := "kiosk.refusal." + string(e.Code)
 	if !s.Catalogs.Has(key) {
 		key = "kiosk.refusal.other"

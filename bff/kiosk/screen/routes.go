@@ -14,6 +14,7 @@ type Limits struct {
 	Certificate fiber.Handler // issuing a certificate (class certificate_issue)
 	Withdrawal  fiber.Handler // applying for a withdrawal (class withdrawal_submit)
 	Rating      fiber.Handler // rating a case (class rating)
+	StepUp      fiber.Handler // a fresh face check (class face_check)
 	// With Deps.Phone: making a login code and polling it (the API's
 	// classes for POST and GET /api/v1/kiosk/login-codes).
 	PhoneStart, PhonePoll fiber.Handler
@@ -39,6 +40,7 @@ func (s *Screen) Routes(root fiber.Router, lim Limits) {
 		return append([]fiber.Handler{s.citizen, s.sameOrigin}, hs...)
 	}
 	g.Post("/more-time", post(lim.Read, s.MoreTime)...)
+	g.Post("/step-up", post(lim.StepUp, s.StepUp)...)
 	g.Get("/home", citizen(lim.Read, s.Home)...)
 	g.Get("/account", citizen(lim.Read, s.Account)...)
 	g.Get("/loan", citizen(lim.Read, s.Loan)...)

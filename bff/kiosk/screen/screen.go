@@ -38,6 +38,7 @@ type Identity interface {
 	LoginKiosk(ctx context.Context, device services.Principal, l identity.KioskLogin) (identity.Tokens, error)
 	Logout(ctx context.Context, p services.Principal) error
 	RequireAssurance(p services.Principal, service identity.ServiceName) error
+	StepUp(ctx context.Context, p services.Principal, faceResult string) (identity.Tokens, error)
 	Device(id string) (identity.Device, bool)
 }
 
@@ -126,7 +127,7 @@ const fontFile = "fonts/wqy-microhei.ttf"
 // pageNames are the templates under templates/kiosk, each executed inside
 // layout.html.
 var pageNames = []string{"signin", "home", "account", "loan", "certificates", "withdrawals", "withdrawal",
-	"cases", "rate", "message", "phone", "print", "printjob"}
+	"cases", "rate", "message", "phone", "print", "printjob", "stepup"}
 
 // New parses the templates and the stylesheet once, so that a broken
 // template stops start-up rather than a citizen's request.
