@@ -406,8 +406,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// Printing at a kiosk (issue 16): the citizen signed in at the kiosk
 	// asks for a print (with its Idempotency-Key, under the print class)
 	// and follows it; the kiosk's printer, with the device token, takes
-	// its queue and each PDF once. Behind the account screens' switch.
-	prints := kiosk.Printing{Service: u.printing, Catalogs: u.catalogs}
+	// its queue and each PDF once. Behind the account screens' switch, and
+	// a certificate's print copy behind the certificate switch too.
+	prints := kiosk.Printing{Service: u.printing, Catalogs: u.catalogs, Hours: u.hours}
 	kioskCitizen := []fiber.Handler{authed, middleware.Require([]string{services.RoleDepositor}, services.ChannelKiosk),
 		middleware.Assurance(u.identity, identity.ServiceRead), middleware.Service(u.hours, hours.Account)}
 	v1.Post("/kiosk/print-jobs", append(kioskCitizen, middleware.Idempotency(idempotency.New(u.store, time.Now)),

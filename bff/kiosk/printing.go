@@ -10,6 +10,7 @@ import (
 	"handheld/bff/request"
 	"handheld/locales"
 	"handheld/services"
+	"handheld/services/hours"
 	"handheld/services/printing"
 )
 
@@ -31,6 +32,10 @@ type PrintUses interface {
 type Printing struct {
 	Service  PrintUses
 	Catalogs *locales.Catalogs
+	// Hours is the service switch a certificate's print copy is also
+	// under (hours.Certificate), beside the account switch on the route;
+	// nil leaves it to the route's.
+	Hours middleware.Gate
 }
 
 // PrintRequest is the body of POST /api/v1/kiosk/print-jobs.
@@ -102,8 +107,14 @@ func (h Printing) Create(c *fiber.Ctx) error {
 	if err := request.DecodeJSON(c, &req); err != nil {
 		return err
 	}
+	p := middleware.PrincipalOf(c)
+	if req.Document == printing.DocCertificate && h.Hours != nil {
+		if err := h.Hours.Check(hours.Certificate, p.Channel); err != nil {
+			return err
+		}
+	}
 	lang := middleware.Lang(c, h.Catalogs)
-	j, err := h.Service.Create(c.UserContext(), middleware.PrincipalOf(c), printing.Request{
+	j, err := h.Service.Create(c.UserContext(), p, printing.Request{
 		Document: req.Document, From: req.From, To: req.To, CertificateID: req.CertificateID,
 		Locale: lang, IdempotencyKey: c.Get(middleware.HeaderIdempotencyKey)})
 	if err != nil {
