@@ -49,7 +49,7 @@ func TestCertificatePrintsFollowTheCertificateSwitch(t *testing.T) {
 	app.Post("/p", Printing{Service: f, Catalogs: cat, Hours: closedCertificates{}}.Create)
 	for body, want := range map[string]int{
 		`{"document":"certificate","certificate_id":"abc"}`: 599,
-		`{"document":"loan_statement"}`:                      201,
+		`{"document":"loan_statement"}`:                     201,
 	} {
 		req := httptest.NewRequest("POST", "/p", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

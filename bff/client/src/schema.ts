@@ -1109,7 +1109,8 @@ export interface paths {
          *     revoked or expired one 409 `print.certificate_not_valid`). A person prints at most
          *     `print_jobs.max_per_day` documents a day (default 10, Asia/Shanghai days, all kiosks
          *     together): beyond, 429 `print.daily_limit` with Retry-After until midnight. Requires
-         *     `Idempotency-Key`.
+         *     `Idempotency-Key`. Behind the `account` service switch, and `certificate` also behind the
+         *     `certificate` switch (503 `service.closed` or `service.outside_hours`).
          */
         post: operations["createPrintJob"];
         delete?: never;
