@@ -43,13 +43,14 @@ const (
 	ClassEmployerWrite    Class = "employer_write"    // an employer operator's writes (bases and rates)
 	ClassOperatorAdmin    Class = "operator_admin"    // a unit administrator managing the unit's operators
 	ClassPasswordChange   Class = "password_change"   // an operator changing their own password
+	ClassPrint            Class = "print"             // a kiosk citizen asking for a print
 )
 
 // Classes lists every route class, in the order above.
 func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
-		ClassOperatorAdmin, ClassPasswordChange}
+		ClassOperatorAdmin, ClassPasswordChange, ClassPrint}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

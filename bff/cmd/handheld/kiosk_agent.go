@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,8 +34,19 @@ func kioskAgent(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	upstream := fs.String("upstream", "", "handheld's base URL, e.g. https://hpf.example.cn")
 	listen := fs.String("listen", "127.0.0.1:8081", "where the kiosk's browser reaches the agent (keep it on loopback)")
 	screenPath := fs.String("screen-path", "/kiosk/", "the kiosk screen's path on handheld (HANDHELD_KIOSK_SCREEN_PATH)")
+	printDir := fs.String("print-dir", "", "write each print to this directory as <job>.pdf (a test bench, a spool a printer service watches)")
+	printCommand := fs.String("print-command", "", `run this command with each PDF on its standard input, e.g. "lp -d KIOSK1" (no shell)`)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var sink agent.Sink
+	switch {
+	case *printDir != "" && *printCommand != "":
+		return errors.New("give at most one of --print-dir and --print-command")
+	case *printDir != "":
+		sink = agent.DirSink{Dir: *printDir}
+	case *printCommand != "":
+		sink = agent.CommandSink{Command: strings.Fields(*printCommand)}
 	}
 	priv, err := deviceKey(*key, *keyFile)
 	if err != nil {
@@ -54,6 +66,11 @@ func kioskAgent(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("--listen %s: %w", *listen, err)
 	}
 	fmt.Fprintf(stdout, "kiosk agent for %s: open http://%s%s in the kiosk's browser\n", *device, ln.Addr(), *screenPath)
+	if sink != nil {
+		runPrinter(ctx, a, up.String(), sink, log)
+	} else {
+		log.Warn("kiosk agent: no printer (--print-dir or --print-command): prints wait in the queue and expire")
+	}
 	return serveAgent(ctx, a, ln, log)
 }
 
@@ -76,6 +93,17 @@ func deviceKey(key, file string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
+// runPrinter polls the device's print queue until ctx ends, with the
+// agent's device token.
+func runPrinter(ctx context.Context, a *agent.Agent, base string, sink agent.Sink, log *slog.Logger) {
+	p := &agent.Printer{Base: strings.TrimSuffix(base, "/"), Token: a.Token, Sink: sink, Logger: log.With("component", "kiosk-printer")}
+	go func() {
+		if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("kiosk printer stopped", "err", err.Error())
+		}
+	}()
+}
+
 // serveAgent serves the agent on ln until ctx ends.
 func serveAgent(ctx context.Context, a *agent.Agent, ln net.Listener, log *slog.Logger) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
@@ -96,8 +124,9 @@ func serveAgent(ctx context.Context, a *agent.Agent, ln net.Listener, log *slog.
 
 // demoKioskAgent runs the demo kiosk's agent next to the embedded
 // profile's server (HANDHELD_DEMO_KIOSK_LISTEN), so that the kiosk screen
-// can be tried in a browser at once. It returns the screen's address, or
-// "" when it does not run.
+// can be tried in a browser at once; its prints land in
+// <data dir>/kiosk-prints as PDF files. It returns the screen's address,
+// or "" when it does not run.
 func demoKioskAgent(ctx context.Context, cfg bff.Config, base string, log *slog.Logger) (string, error) {
 	addr := cfg.DemoKioskAddr()
 	if addr == "" {
@@ -116,6 +145,7 @@ func demoKioskAgent(ctx context.Context, cfg bff.Config, base string, log *slog.
 	if err != nil {
 		return "", fmt.Errorf("HANDHELD_DEMO_KIOSK_LISTEN %s: %w", addr, err)
 	}
+	runPrinter(ctx, a, base, agent.DirSink{Dir: filepath.Join(cfg.DataDir, "kiosk-prints")}, log)
 	go func() {
 		if err := serveAgent(ctx, a, ln, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("demo kiosk agent stopped", "err", err.Error())

@@ -4,8 +4,9 @@
 // the kiosk's browser the kiosk screen by reverse-proxying only the screen
 // path to handheld, with the device token added. The browser never sees
 // the key or the token: it talks to 127.0.0.1 and gets pages; nothing it
-// sends can carry credentials of its own upstream. printer.go (the print
-// queue) uses the same token.
+// sends can carry credentials of its own upstream. It also prints what
+// the citizens at the kiosk ask for (printer.go: the device's print queue,
+// with the same token).
 package agent
 
 import (

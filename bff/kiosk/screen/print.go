@@ -102,6 +102,12 @@ func (s *Screen) Print(c *fiber.Ctx) error {
 	if len(fields) > 0 {
 		return services.Invalid(fields...)
 	}
+	if r.Document == "certificate" {
+		// A certificate's print copy is behind the certificate switch too.
+		if err := s.Hours.Check(hours.Certificate, p.Channel); err != nil {
+			return err
+		}
+	}
 	r.IdempotencyKey = "kiosk-" + s.mac("print", p.Subject, formID, r.Document, r.CertificateID, r.From, r.To)[:40]
 	job, err := s.Prints.CreatePrint(c.UserContext(), p, r)
 	if err != nil {

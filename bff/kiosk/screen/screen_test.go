@@ -301,6 +301,9 @@ var screenCodes = []services.Code{
 	services.CodeIdempotencyInFlight, services.CodeWithdrawalInFlight, services.CodeWithdrawalNotEligible,
 	services.CodeWithdrawalAmountOverLimit, services.CodeWithdrawalEvidenceRequired, services.CodeWithdrawalNoBankCard,
 	services.CodeWithdrawalPayoutAccountUnknown, services.CodeRatingNotRateable, services.CodeRatingAlreadyRated,
+	services.CodeFaceFailed, services.CodeFaceInvalid, services.CodeFaceExpired, services.CodeFaceReplayed,
+	services.CodePrintDailyLimit, services.CodePrintExpired, services.CodePrintNoLoan, services.CodePrintLoanNotSettled,
+	services.CodePrintCertificateNotValid,
 }
 
 func TestEveryScreenRefusalHasPlainWording(t *testing.T) {
