@@ -255,7 +255,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		if u.screen, err = screen.New(screen.Deps{Identity: u.identity, Accounts: u.account, Certificates: u.certificates,
 			Withdrawals: u.withdrawals, Cases: u.cases, Hours: u.hours, Audit: trail, Catalogs: u.catalogs, Templates: templates.FS,
 			Prints: screenPrints{service: u.printing, keys: idempotency.New(a.store, time.Now)},
-			Path: path, Idle: cfg.KioskIdle, KioskKinds: cfg.withdrawalPolicies().KindsOn(services.ChannelKiosk),
+			Path:   path, Idle: cfg.KioskIdle, KioskKinds: cfg.withdrawalPolicies().KindsOn(services.ChannelKiosk),
 			Secret: secret, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
 			return nil, fmt.Errorf("HANDHELD_KIOSK_SCREEN_PATH: %w", err)
 		}
