@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,6 +28,7 @@ type kioskBrowser struct {
 	t      *testing.T
 	base   string // the agent's address, http://127.0.0.1:port
 	client *http.Client
+	prints string // the kiosk printer's output: <job id>.pdf
 }
 
 // startKioskAgent runs the demo kiosk's agent in front of e, as `handheld
@@ -44,9 +47,20 @@ func startKioskAgent(t *testing.T, e *env) *kioskBrowser {
 	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	// The kiosk's printer: the device's queue, into a directory.
+	prints := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	printer := &agent.Printer{Base: e.base, Token: a.Token, Sink: agent.DirSink{Dir: prints}, Interval: time.Second, // the queue polls count under the device's read limit, as the screen's own pages do
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = printer.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = srv.Shutdown(context.Background())
+	})
 	jar, _ := cookiejar.New(nil)
-	return &kioskBrowser{t: t, base: "http://" + ln.Addr().String(), client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	return &kioskBrowser{t: t, base: "http://" + ln.Addr().String(), client: &http.Client{Jar: jar, Timeout: 20 * time.Second}, prints: prints}
 }
 
 // screenPage is a screen answer after redirects: where it ended and what it says.
@@ -87,6 +101,27 @@ func (b *kioskBrowser) post(path string, from screenPage, form url.Values) scree
 	req.Header.Set("Origin", b.base)
 	req.Header.Set("Accept-Language", "en")
 	return b.send(req)
+}
+
+// waitPrinted follows a print's status page until the kiosk's printer has
+// printed it, and checks the PDF it printed.
+func (b *kioskBrowser) waitPrinted(id string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p := b.get("/kiosk/print/" + id)
+		if strings.Contains(p.body, "Printed: please take the paper") {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("print %s never printed:\n%s", id, p.body)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	pdf, err := os.ReadFile(filepath.Join(b.prints, id+".pdf"))
+	if err != nil || !strings.HasPrefix(string(pdf), "%PDF") {
+		b.t.Fatalf("printed file: %v", err)
+	}
 }
 
 // field is the first submatch of pattern in a page.
@@ -157,6 +192,18 @@ func TestKioskScreenThroughTheAgent(t *testing.T) {
 	wantPage(t, done, 200, "/kiosk/cases?rated=1", "Thank you for your rating!", "Your rating: Very satisfied")
 	again := b.post("/kiosk/cases/"+certID+"/rate", rate, url.Values{"level": {"1"}})
 	wantPage(t, again, 409, "/kiosk/cases/", "rated this already")
+	// Printed at this kiosk: the certificate, then a deposit statement.
+	job := b.post("/kiosk/print", rate, url.Values{"document": {"certificate"}, "certificate_id": {certID},
+		"form_id": {field(t, rate.body, `name="form_id" value="([^"]+)"`)}})
+	wantPage(t, job, 200, "/kiosk/print/", "Printing")
+	b.waitPrinted(field(t, job.path, `^/kiosk/print/([^/?]+)`))
+	choose := b.get("/kiosk/print")
+	statement := b.post("/kiosk/print", choose, url.Values{"document": {"deposit_statement"},
+		"from": {field(t, choose.body, `name="from" type="month" value="([^"]+)"`)}, "to": {field(t, choose.body, `name="to" type="month" value="([^"]+)"`)},
+		"form_id": {field(t, choose.body, `name="form_id" value="([^"]+)"`)}})
+	wantPage(t, statement, 200, "/kiosk/print/", "Deposit statement")
+	b.waitPrinted(field(t, statement.path, `^/kiosk/print/([^/?]+)`))
+
 	var level int
 	var channel string
 	if err := db.QueryRow(t.Context(), `SELECT level, channel FROM ratings WHERE case_id = $1`, certID).Scan(&level, &channel); err != nil ||
