@@ -153,6 +153,16 @@ const (
 	// CodeOperatorInFlight: another change of the same operator is under
 	// way (two resets at once); try again when it has finished.
 	CodeOperatorInFlight Code = "operator.in_flight"
+
+	// Sign-in at a kiosk by phone QR (docs/api.md § Sign-in at a kiosk by
+	// phone QR). CodeKioskLoginNotFound: no such code, or another kiosk's
+	// (the same answer, so a kiosk cannot probe for codes);
+	// CodeKioskLoginExpired: the code's time is up (or its kiosk signed
+	// out), show a new one; CodeKioskLoginUsed: the code has been confirmed
+	// or collected already and works no more.
+	CodeKioskLoginNotFound Code = "kiosk_login.not_found"
+	CodeKioskLoginExpired  Code = "kiosk_login.expired"
+	CodeKioskLoginUsed     Code = "kiosk_login.used"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -300,6 +310,10 @@ var statusOf = map[Code]int{
 	CodeOperatorLastAdmin:      http.StatusConflict,
 	CodeOperatorSelf:           http.StatusConflict,
 	CodeOperatorInFlight:       http.StatusConflict,
+
+	CodeKioskLoginNotFound: http.StatusNotFound,
+	CodeKioskLoginExpired:  http.StatusGone,
+	CodeKioskLoginUsed:     http.StatusGone,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.
