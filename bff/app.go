@@ -424,9 +424,8 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// Confirming a sign-in at a kiosk: from the mini-program only (never a
 	// kiosk citizen session), with a recent face check (the kiosk_login
 	// assurance).
-	depositor.KioskLogins{Service: u.identity}.Routes(me, stepUp(identity.ServiceKioskLogin),
-		middleware.Require([]string{services.RoleDepositor}, services.ChannelMiniApp),
-		signedIn("GET /api/v1/me/kiosk-logins/{code}, POST /api/v1/me/kiosk-logins", ratelimit.ClassKioskLogin, services.RoleDepositor))
+	depositor.KioskLogins{Service: u.identity}.Routes(me, middleware.Require([]string{services.RoleDepositor}, services.ChannelMiniApp),
+		stepUp(identity.ServiceKioskLogin), signedIn("GET /api/v1/me/kiosk-logins/{code}, POST /api/v1/me/kiosk-logins", ratelimit.ClassKioskLogin, services.RoleDepositor))
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))

@@ -27,13 +27,13 @@ type KioskLogins struct {
 	Service KioskLoginUses
 }
 
-// Routes registers the routes on the /me group. guards run first on both
-// (the mini-program channel, the rate limit); confirm runs before Confirm
-// (the kiosk_login assurance: a recent face check).
-func (h KioskLogins) Routes(me fiber.Router, confirm fiber.Handler, guards ...fiber.Handler) {
-	with := func(hs ...fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, guards...), hs...) }
-	me.Get("/kiosk-logins/:code", with(h.Preview)...)
-	me.Post("/kiosk-logins", with(confirm, h.Confirm)...)
+// Routes registers the routes on the /me group. channel admits the
+// mini-program only; confirm (the kiosk_login assurance: a recent face
+// check) runs before limit (the kiosk_login rate class), as every step-up
+// does, so that a refused confirmation costs the person nothing.
+func (h KioskLogins) Routes(me fiber.Router, channel, confirm, limit fiber.Handler) {
+	me.Get("/kiosk-logins/:code", channel, limit, h.Preview)
+	me.Post("/kiosk-logins", channel, confirm, limit, h.Confirm)
 }
 
 // Preview is GET /api/v1/me/kiosk-logins/{code}: {device_id, location,
