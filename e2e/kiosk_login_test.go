@@ -195,6 +195,13 @@ func TestKioskLoginOtherKiosk(t *testing.T) {
 		t.Fatalf("kiosk A collects %d %s", r.StatusCode, r.body)
 	}
 	wantProblem(t, e.confirmCode(phone, strings.Repeat("Q", 32)), 404, "kiosk_login.not_found")
+	// A citizen signed in at kiosk B cannot confirm kiosk A's next code.
+	next := e.newLoginCode(a)
+	atB := e.loginKiosk(b, e.persona("depositor", "张伟")).AccessToken
+	wantProblem(t, e.confirmCode(atB, next.Code), 403, "auth.forbidden")
+	if r := e.pollCode(a, next.Code); !strings.Contains(string(r.body), `"status":"pending"`) {
+		t.Fatalf("after kiosk B's citizen tried %d %s", r.StatusCode, r.body)
+	}
 }
 
 // After its time a code is expired to the kiosk and to the phone.
