@@ -34,8 +34,8 @@ type Deps struct {
 	// PublicBaseURL is where people reach this server; the QR code of a
 	// kiosk sign-in points below it (<base>/kiosk-login?code=...).
 	PublicBaseURL string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Service is identity's use cases.
