@@ -42,6 +42,7 @@ import (
 	"handheld/services/notify"
 	"handheld/services/operator"
 	"handheld/services/outbox"
+	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/store"
 	"handheld/services/tracing"
@@ -99,6 +100,7 @@ type useCases struct {
 	ecard        *ecard.Service
 	withdrawals  *withdrawal.Service
 	cases        *cases.Service
+	printing     *printing.Service
 }
 
 // New builds the app from a validated config: the adapters, then the use
@@ -229,6 +231,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Wake: waker.Wake, Now: time.Now, Logger: logger("withdrawal"),
 	}); err != nil {
 		return nil, fmt.Errorf("withdrawals: %w", err)
+	}
+	if u.printing, err = printing.New(printing.Deps{
+		Store: a.store, Reader: reader, People: u.identity, Certificates: u.certificates, Renderer: renderer,
+		Devices: u.identity, Texts: u.catalogs, Audit: trail, CentreName: cfg.CentreName, Policy: cfg.PrintJobs,
+		Now: time.Now, Logger: logger("printing"),
+	}); err != nil {
+		return nil, err
 	}
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
@@ -394,6 +403,22 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		middleware.Limit{Class: ratelimit.ClassLogin, Roles: []string{services.RoleKiosk}, Subject: auth.KioskAccount}), ah.Kiosk)
 	v1.Get("/kiosk/device", authed, kioskDevice, signedIn("GET /api/v1/kiosk/device", ratelimit.ClassRead, services.RoleKiosk),
 		kiosk.Handlers{Devices: u.identity}.Device)
+	// Printing at a kiosk (issue 16): the citizen signed in at the kiosk
+	// asks for a print (with its Idempotency-Key, under the print class)
+	// and follows it; the kiosk's printer, with the device token, takes
+	// its queue and each PDF once. Behind the account screens' switch, and
+	// a certificate's print copy behind the certificate switch too.
+	prints := kiosk.Printing{Service: u.printing, Catalogs: u.catalogs, Hours: u.hours}
+	kioskCitizen := []fiber.Handler{authed, middleware.Require([]string{services.RoleDepositor}, services.ChannelKiosk),
+		middleware.Assurance(u.identity, identity.ServiceRead), middleware.Service(u.hours, hours.Account)}
+	v1.Post("/kiosk/print-jobs", append(kioskCitizen, middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("POST /api/v1/kiosk/print-jobs", ratelimit.ClassPrint, services.RoleDepositor), prints.Create)...)
+	v1.Get("/kiosk/print-jobs/:id", append(kioskCitizen,
+		signedIn("GET /api/v1/kiosk/print-jobs/{id}", ratelimit.ClassRead, services.RoleDepositor), prints.Get)...)
+	v1.Get("/kiosk/print-queue", authed, kioskDevice, signedIn("GET /api/v1/kiosk/print-queue", ratelimit.ClassRead, services.RoleKiosk),
+		prints.Queue)
+	v1.Get("/kiosk/print-jobs/:id/document", authed, kioskDevice,
+		signedIn("GET /api/v1/kiosk/print-jobs/{id}/document", ratelimit.ClassRead, services.RoleKiosk), prints.Document)
 	// Sign-in at a kiosk by phone QR (issue 16, part 2): the kiosk's code
 	// and its polling here; the phone's preview and confirmation under /me.
 	byPhone := kiosk.SignInByPhone{Codes: u.identity}
@@ -412,6 +437,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
 	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
+	me.Get("/print-jobs", prints.List)
 	depositor.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(me,
 		middleware.Idempotency(idempotency.New(u.store, time.Now)), signedIn("POST /api/v1/me/certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
 		middleware.Service(u.hours, hours.Certificate))

@@ -23,6 +23,7 @@ import (
 	"handheld/services/identity"
 	"handheld/services/kv"
 	"handheld/services/mask"
+	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/tracing"
 	"handheld/services/withdrawal"
@@ -150,6 +151,10 @@ type Config struct {
 	// and bytes per file, unfinished jobs per unit, the runners' lease and
 	// how many lines a runner applies at once.
 	EmployerJobs employers.JobPolicy `yaml:"employer_jobs"`
+	// PrintJobs is the kiosk printing policy (YAML file only): how many
+	// documents a person may print a day and how long a print waits for
+	// its printer.
+	PrintJobs printing.Policy `yaml:"print_jobs"`
 	// JobRunners is 1 to run this replica's bulk file runner, 0 to leave
 	// the jobs to other replicas.
 	JobRunners int `env:"HANDHELD_JOB_RUNNERS" yaml:"job_runners"`
@@ -284,6 +289,7 @@ func Defaults() Config {
 		OutboxWorkers:       16,
 		OutboxLease:         30 * time.Second,
 		EmployerJobs:        employers.DefaultJobPolicy(),
+		PrintJobs:           printing.DefaultPolicy(),
 		JobRunners:          1,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
@@ -488,6 +494,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.EmployerJobs.Validate(); err != nil {
 		bad("employer_jobs", "%v", err)
+	}
+	if err := c.PrintJobs.Validate(); err != nil {
+		bad("print_jobs", "%v", err)
 	}
 	if c.JobRunners < 0 || c.JobRunners > 1 {
 		bad("HANDHELD_JOB_RUNNERS", "must be 0 or 1, not %d", c.JobRunners)

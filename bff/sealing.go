@@ -13,6 +13,7 @@ import (
 	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/outbox"
+	"handheld/services/printing"
 	"handheld/services/seal"
 	"handheld/services/store"
 	"handheld/services/withdrawal"
@@ -57,6 +58,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		outbox.SealedColumns(),
 		idempotency.SealedColumns(),
 		cases.SealedColumns(),
+		printing.SealedColumns(),
 		identity.SealedColumns(hashSecret),
 	} {
 		cols = append(cols, part...)

@@ -30,8 +30,8 @@ type codeState struct {
 	TokenType   string `json:"token_type"`
 }
 
-// secondKiosk registers kiosk B next to the demo kiosk.
-func secondKiosk(key *ed25519.PrivateKey) option {
+// withKioskB registers kiosk B next to the demo kiosk.
+func withKioskB(key *ed25519.PrivateKey) option {
 	pub, priv, _ := ed25519GenerateKey()
 	*key = priv
 	return func(c *bff.Config) {
@@ -179,7 +179,7 @@ func TestKioskLoginByPhone(t *testing.T) {
 func TestKioskLoginOtherKiosk(t *testing.T) {
 	t.Parallel()
 	var keyB ed25519.PrivateKey
-	e := start(t, secondKiosk(&keyB))
+	e := start(t, withKioskB(&keyB))
 	a := e.deviceToken()
 	b := e.kioskToken("kiosk-b-01", keyB)
 	lc := e.newLoginCode(a)

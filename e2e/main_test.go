@@ -20,5 +20,7 @@ func TestMain(m *testing.M) {
 	if !given {
 		_ = flag.Set("test.parallel", parallelTests)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	chromium.close()
+	os.Exit(code)
 }

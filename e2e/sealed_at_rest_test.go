@@ -119,6 +119,21 @@ func (e *env) storeJourneys() []string {
 		bearer(linaTok)); r.StatusCode != 201 {
 		t.Fatalf("rating %d %s", r.StatusCode, r.body)
 	}
+	// A print at the kiosk waits for its printer with the PDF sealed; the
+	// printed one's PDF is gone.
+	dev := e.deviceToken()
+	kioskTok := e.loginKiosk(dev, zhang).AccessToken
+	for i, doc := range []string{"deposit_statement", "loan_statement"} {
+		if r := e.print(kioskTok, "sealed-print-"+doc, map[string]string{"document": doc}); r.StatusCode != 201 {
+			t.Fatalf("print %s %d %s", doc, r.StatusCode, r.body)
+		} else if i == 0 {
+			var j printJob
+			r.json(t, &j)
+			if pdf := e.do("GET", printJobs+"/"+j.ID+"/document", nil, bearer(dev)); !bytes.HasPrefix(pdf.body, []byte("%PDF-")) {
+				t.Fatalf("print document %d: the sealed PDF must still open", pdf.StatusCode)
+			}
+		}
+	}
 	// An employer's join: the newcomer's name and ID number are kept
 	// until the core has them, sealed.
 	shopTok := e.loginEmployer(e.unitOperator("shop01")).AccessToken

@@ -7,7 +7,8 @@ import (
 )
 
 // A person scanning a certificate's QR sees, in their language, whether it
-// is valid — and never the holder's full name or ID number.
+// is valid — and never the holder's full name or ID number — on a page
+// that passes WCAG 2 A/AA (axe-core: no serious or critical violation).
 func TestVerifyPageInABrowser(t *testing.T) {
 	t.Parallel()
 	e := start(t, policies())
@@ -24,8 +25,12 @@ func TestVerifyPageInABrowser(t *testing.T) {
 	}
 	r.json(t, &issued)
 
+	b := newBrowserSession(t)
 	for _, tc := range []struct{ lang, word string }{{"zh-CN", "有效"}, {"en", "Valid"}} {
-		s := browse(t, e.base+"/verify/"+issued.VerifyCode+"?lang="+tc.lang)
+		b.navigate(e.base + "/verify/" + issued.VerifyCode + "?lang=" + tc.lang)
+		s := b.readSeen()
+		b.screenshot("valid " + tc.lang)
+		b.axe() // WCAG 2 A/AA: no serious or critical violation
 		if s.lang != tc.lang || !strings.Contains(s.statusClass, "valid") || strings.Contains(s.statusClass, "invalid") || !strings.Contains(s.status, tc.word) {
 			t.Fatalf("%s: lang %q class %q status %q", tc.lang, s.lang, s.statusClass, s.status)
 		}
@@ -41,7 +46,10 @@ func TestVerifyPageInABrowser(t *testing.T) {
 		t.Fatalf("revoke: %d %s", r.StatusCode, r.body)
 	}
 	for _, tc := range []struct{ lang, word string }{{"zh-CN", "撤销"}, {"en", "Revoked"}} {
-		s := browse(t, e.base+"/verify/"+issued.VerifyCode+"?lang="+tc.lang)
+		b.navigate(e.base + "/verify/" + issued.VerifyCode + "?lang=" + tc.lang)
+		s := b.readSeen()
+		b.screenshot("revoked " + tc.lang)
+		b.axe()
 		if !strings.Contains(s.statusClass, "revoked") || !strings.Contains(s.status, tc.word) {
 			t.Fatalf("revoked, %s: class %q status %q", tc.lang, s.statusClass, s.status)
 		}

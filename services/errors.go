@@ -153,6 +153,24 @@ const (
 	// CodeOperatorInFlight: another change of the same operator is under
 	// way (two resets at once); try again when it has finished.
 	CodeOperatorInFlight Code = "operator.in_flight"
+	// Printing at a kiosk (docs/api.md § Printing at a kiosk).
+	// CodePrintDailyLimit: the person has printed print_jobs.max_per_day
+	// documents today (Asia/Shanghai days), on any kiosk.
+	CodePrintDailyLimit Code = "print.daily_limit"
+	// CodePrintAlreadyPrinted: the job's PDF was fetched once already; a
+	// printer never gets it twice (a second copy is a new job).
+	CodePrintAlreadyPrinted Code = "print.already_printed"
+	// CodePrintExpired: the job waited longer than print_jobs.ttl
+	// unprinted; its PDF is gone.
+	CodePrintExpired Code = "print.expired"
+	// CodePrintNoLoan: a loan statement for a person without an HPF loan.
+	CodePrintNoLoan Code = "print.no_loan"
+	// CodePrintLoanNotSettled: the settled-loan certificate (贷款结清证明)
+	// for a loan that still has money owing, or no loan at all.
+	CodePrintLoanNotSettled Code = "print.loan_not_settled"
+	// CodePrintCertificateNotValid: printing one's own certificate that
+	// is revoked or expired.
+	CodePrintCertificateNotValid Code = "print.certificate_not_valid"
 
 	// Sign-in at a kiosk by phone QR (docs/api.md § Sign-in at a kiosk by
 	// phone QR). CodeKioskLoginNotFound: no such code, or another kiosk's
@@ -311,9 +329,15 @@ var statusOf = map[Code]int{
 	CodeOperatorSelf:           http.StatusConflict,
 	CodeOperatorInFlight:       http.StatusConflict,
 
-	CodeKioskLoginNotFound: http.StatusNotFound,
-	CodeKioskLoginExpired:  http.StatusGone,
-	CodeKioskLoginUsed:     http.StatusGone,
+	CodePrintDailyLimit:          http.StatusTooManyRequests,
+	CodePrintAlreadyPrinted:      http.StatusConflict,
+	CodePrintExpired:             http.StatusConflict,
+	CodePrintNoLoan:              http.StatusConflict,
+	CodePrintLoanNotSettled:      http.StatusConflict,
+	CodePrintCertificateNotValid: http.StatusConflict,
+	CodeKioskLoginNotFound:       http.StatusNotFound,
+	CodeKioskLoginExpired:        http.StatusGone,
+	CodeKioskLoginUsed:           http.StatusGone,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

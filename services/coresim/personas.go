@@ -78,7 +78,10 @@ type demoPerson struct {
 	rentAgo       []int  // months ago with a paid rent withdrawal of rentYuan
 	rentYuan      int64
 	loan          bool
-	notes         string
+	// settledLoan: an HPF loan repaid in full years ago (the settled-loan
+	// certificate, 贷款结清证明, prints only for such a loan).
+	settledLoan bool
+	notes       string
 	// Holdings: card18 is the first card (none when noCards); cards are
 	// more card numbers (18 digits, before the Luhn digit); wallets e-CNY
 	// wallet ids with their operator; records what evidence may name.
@@ -147,8 +150,8 @@ func demoPeople() []demoPerson {
 			records: []Record{{"lease:HZ-ZL-2026-0128", core.EvidenceTenancy}},
 			notes:   "broken continuity: no deposits for 5 months (8 to 4 months before the last complete one), 4 unbroken months since: rent yes, purchase no"},
 		{id17: "33010219620516031", name: "赵建国", phone: "13606713358", card18: "622202120200298467", face: "face:demo-zhaojianguo",
-			unit: 1, status: "02", baseYuan: 16000, months: 36, lastAbs: "2022-05",
-			notes: "retiree: male born 1962, sealed (02) since retiring in May 2022; eligible for the retirement withdrawal (03)"},
+			unit: 1, status: "02", baseYuan: 16000, months: 36, lastAbs: "2022-05", settledLoan: true,
+			notes: "retiree: male born 1962, sealed (02) since retiring in May 2022; eligible for the retirement withdrawal (03); HPF loan of 300,000 yuan over 10 years repaid in full (settled): the one persona a settled-loan certificate prints for"},
 		{id17: "33010819950119142", name: "陈静", phone: "18958036271", card18: "621700154002219635", face: "face:demo-chenjing",
 			unit:  -1,
 			notes: "a person the core knows (has_account false) but without an HPF account: account calls answer no_account"},

@@ -13,6 +13,12 @@ const (
 	loanRateBP       = 285        // 2.85%, the 5-year-plus first-home HPF rate of 2024
 	loanMonths       = 360
 	loanRepaidMonths = 26
+	// A settled loan (settledLoan): 300,000 yuan over 10 years at 3.25%,
+	// its last instalment paid a year before the last complete month.
+	settledPrincipalFen = 30_000_000
+	settledRateBP       = 325
+	settledMonths       = 120
+	settledAgo          = 12
 )
 
 // seed writes the demo data into an empty database, once: a meta row
@@ -139,6 +145,13 @@ func seedPerson(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, k int, p demoPe
 			personal_rate_bp, unit_rate_bp, opened_on, balance_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		personID, fmt.Sprintf("330101%06d", k+101), p.status, u.code(), base, u.rateBP, u.rateBP,
 		date(plan.first.day(3)), balance); err != nil {
+		return err
+	}
+	if p.settledLoan {
+		started := (last - settledAgo - settledMonths).day(20)
+		_, err = tx.ExecContext(ctx, `INSERT INTO loans (person_id, loan_number, principal_fen, annual_rate_bp, months, method, started_on)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, personID, fmt.Sprintf("DK3301%s%04d", started.Format("200601"), k+1),
+			settledPrincipalFen, settledRateBP, settledMonths, methodAnnuity, date(started))
 		return err
 	}
 	if !p.loan {

@@ -112,6 +112,11 @@ func DefaultPolicies() []Policy {
 		// also under the sign-in lockout.
 		{Name: "password_change_subject", Key: KeySubject, Classes: []Class{ClassPasswordChange}, Channels: all,
 			Rate: 10, Burst: 5, Period: hour},
+		// Printing at a kiosk: a person's prints a day are bounded in the
+		// store (print_jobs.max_per_day); this keeps a burst of requests,
+		// each rendering a PDF, off the renderer and the core.
+		{Name: "print_subject", Key: KeySubject, Classes: []Class{ClassPrint}, Channels: all,
+			Rate: 30, Burst: 5, Period: hour},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

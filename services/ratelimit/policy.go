@@ -43,6 +43,7 @@ const (
 	ClassEmployerWrite    Class = "employer_write"    // an employer operator's writes (bases and rates)
 	ClassOperatorAdmin    Class = "operator_admin"    // a unit administrator managing the unit's operators
 	ClassPasswordChange   Class = "password_change"   // an operator changing their own password
+	ClassPrint            Class = "print"             // a kiosk citizen asking for a print
 	ClassKioskLoginCode   Class = "kiosk_login_code"  // a kiosk asking for a phone-QR sign-in code
 	ClassKioskLoginPoll   Class = "kiosk_login_poll"  // a kiosk polling its sign-in code
 	ClassKioskLogin       Class = "kiosk_login"       // a person previewing or confirming a kiosk sign-in on the phone
@@ -52,7 +53,7 @@ const (
 func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
-		ClassOperatorAdmin, ClassPasswordChange, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin}
+		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

@@ -1086,6 +1086,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kiosk/print-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Print one of the caller's documents at the kiosk they are signed in at (kiosk citizens only).
+         * @description For a kiosk citizen session only (role depositor on channel kiosk): any other token is 403
+         *     `auth.forbidden`. The document is rendered at once in the print style (A4, black and white,
+         *     body type of 14 pt or more) in the request's language, kept sealed until this kiosk's printer
+         *     fetches it once, and expires after `print_jobs.ttl` (default 10 minutes) unprinted.
+         *     `deposit_statement` covers `from`..`to` (YYYY-MM, inclusive; default the last 12 months, at
+         *     most 36, ending this month or before: 400 with format or out_of_range errors on `from`/`to`);
+         *     `loan_statement` needs an HPF loan (409 `print.no_loan`); `loan_settled` (贷款结清证明) a
+         *     settled one (409 `print.loan_not_settled`); `certificate` prints the caller's own valid
+         *     certificate `certificate_id` (another person's or an unknown id is 404 `not_found`; a
+         *     revoked or expired one 409 `print.certificate_not_valid`). A person prints at most
+         *     `print_jobs.max_per_day` documents a day (default 10, Asia/Shanghai days, all kiosks
+         *     together): beyond, 429 `print.daily_limit` with Retry-After until midnight. Requires
+         *     `Idempotency-Key`. Behind the `account` service switch, and `certificate` also behind the
+         *     `certificate` switch (503 `service.closed` or `service.outside_hours`).
+         */
+        post: operations["createPrintJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/print-jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the kiosk citizen's own prints.
+         * @description Another person's print id answers 404 `not_found`, exactly as an id that does not exist.
+         */
+        get: operations["getPrintJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/print-jobs/{id}/document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A print's PDF, once, for the kiosk it was created at (device tokens only).
+         * @description Marks the print printed and discards the stored PDF: a second fetch is 409
+         *     `print.already_printed`; an expired print 409 `print.expired`; another kiosk's print 404
+         *     `not_found`, exactly as an id that does not exist.
+         */
+        get: operations["printJobDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/print-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling kiosk's prints waiting for its printer, oldest first (device tokens only). */
+        get: operations["printQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/print-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's prints at kiosks, newest first (any channel). */
+        get: operations["listPrintJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/login-codes": {
         parameters: {
             query?: never;
@@ -2119,6 +2228,39 @@ export interface components {
             rating?: number;
             rateable: boolean;
         };
+        /** @description A print at a kiosk; the labels are the plain-language wording in the request's language. */
+        PrintJob: {
+            id: string;
+            /** @enum {string} */
+            document: "deposit_statement" | "loan_statement" | "loan_settled" | "certificate";
+            document_label: string;
+            /** @enum {string} */
+            status: "ready" | "printed" | "failed" | "expired";
+            status_label: string;
+            /** Format: int32 */
+            pages: number;
+            device_id: string;
+            /** @description where the kiosk stands */
+            location: string;
+            /** @description a deposit statement's first month */
+            from?: string;
+            /** @description a deposit statement's last month */
+            to?: string;
+            /** @description the certificate printed */
+            certificate_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description when an unprinted job expires
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @description absent until printed
+             */
+            printed_at?: string;
+        };
         CertificateIssued: {
             id: string;
             /** @description <centre code>-<yyyy>-<6-digit sequence>, e.g. 330100-2026-000123 */
@@ -2644,6 +2786,8 @@ export interface components {
         RemittanceMonth: string;
         /** @description the ETag of the bill as read (GET /api/v1/employer/remittances/{month}); missing: 428 remittance.if_match_required; another version: 412 remittance.bill_changed */
         BillIfMatch: string;
+        /** @description a print job id (32 lower-case hex digits); any other shape is 404 */
+        PrintJobID: string;
         /** @description a kiosk sign-in code (32 base64url characters); anything else is 400 `request.invalid` */
         KioskLoginCode: string;
         /** @description a certificate id; any other shape is 404 */
@@ -4766,6 +4910,227 @@ export interface operations {
             403: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createPrintJob: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    document: "deposit_statement" | "loan_statement" | "loan_settled" | "certificate";
+                    /** @description deposit_statement only */
+                    from?: string;
+                    /** @description deposit_statement only */
+                    to?: string;
+                    /** @description certificate only */
+                    certificate_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description rendered and waiting for the kiosk's printer */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the print job */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintJob"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getPrintJob: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a print job id (32 lower-case hex digits); any other shape is 404 */
+                id: components["parameters"]["PrintJobID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the print */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintJob"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    printJobDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a print job id (32 lower-case hex digits); any other shape is 404 */
+                id: components["parameters"]["PrintJobID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the PDF */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description inline; filename=<id>.pdf */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    printQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the queue */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            /** @enum {string} */
+                            document: "deposit_statement" | "loan_statement" | "loan_settled" | "certificate";
+                            /** Format: int32 */
+                            pages: number;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listPrintJobs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["PrintJob"][];
+                        /** @description absent on the last page */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
