@@ -264,6 +264,7 @@ func sessionPolicy(cfg Config) identity.Policy {
 		DeviceTokenTTL:   cfg.DeviceTokenTTL,
 		KioskIdle:        cfg.KioskIdle,
 		KioskAbsolute:    cfg.KioskAbsolute,
+		KioskLoginTTL:    cfg.KioskLoginTTL,
 		LockoutFailures:  cfg.LockoutFailures,
 		LockoutWindow:    cfg.LockoutWindow,
 		LockoutDuration:  cfg.LockoutDuration,

@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
 		Devices: kiosks, Verifiers: verifiers(cfg), HashSecret: secret, Now: time.Now, Logger: logger("identity"),
-		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg),
+		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(),
 	}); err != nil {
 		return nil, err
 	}
@@ -255,6 +255,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		if u.screen, err = screen.New(screen.Deps{Identity: u.identity, Accounts: u.account, Certificates: u.certificates,
 			Withdrawals: u.withdrawals, Cases: u.cases, Hours: u.hours, Audit: trail, Catalogs: u.catalogs, Templates: templates.FS,
 			Prints: screenPrints{service: u.printing, keys: idempotency.New(a.store, time.Now)},
+			Phone:  screenPhone{identity: u.identity, base: cfg.PublicBase()},
 			Path:   path, Idle: cfg.KioskIdle, KioskKinds: cfg.withdrawalPolicies().KindsOn(services.ChannelKiosk),
 			Secret: secret, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
 			return nil, fmt.Errorf("HANDHELD_KIOSK_SCREEN_PATH: %w", err)
@@ -432,6 +433,13 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		prints.Queue)
 	v1.Get("/kiosk/print-jobs/:id/document", authed, kioskDevice,
 		signedIn("GET /api/v1/kiosk/print-jobs/{id}/document", ratelimit.ClassRead, services.RoleKiosk), prints.Document)
+	// Sign-in at a kiosk by phone QR (issue 16, part 2): the kiosk's code
+	// and its polling here; the phone's preview and confirmation under /me.
+	byPhone := kiosk.SignInByPhone{Codes: u.identity}
+	v1.Post("/kiosk/login-codes", authed, kioskDevice,
+		signedIn("POST /api/v1/kiosk/login-codes", ratelimit.ClassKioskLoginCode, services.RoleKiosk), byPhone.Create)
+	v1.Get("/kiosk/login-codes/:code", authed, kioskDevice,
+		signedIn("GET /api/v1/kiosk/login-codes/{code}", ratelimit.ClassKioskLoginPoll, services.RoleKiosk), byPhone.Poll)
 
 	me := v1.Group("/me", authed, middleware.Require([]string{services.RoleDepositor}), middleware.Assurance(u.identity, identity.ServiceRead),
 		signedIn("/api/v1/me/*", ratelimit.ClassRead, services.RoleDepositor), middleware.Service(u.hours, hours.Account))
@@ -453,6 +461,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs}.Routes(me,
 		signedIn("withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), middleware.Service(u.hours, hours.Withdrawal))
 	depositor.Cases{Service: u.cases, Catalogs: u.catalogs}.Routes(me, signedIn("case ratings", ratelimit.ClassRating, services.RoleDepositor))
+	// Confirming a sign-in at a kiosk: from the mini-program only (never a
+	// kiosk citizen session), with a recent face check (the kiosk_login
+	// assurance).
+	depositor.KioskLogins{Service: u.identity}.Routes(me, middleware.Require([]string{services.RoleDepositor}, services.ChannelMiniApp),
+		stepUp(identity.ServiceKioskLogin), signedIn("GET /api/v1/me/kiosk-logins/{code}, POST /api/v1/me/kiosk-logins", ratelimit.ClassKioskLogin, services.RoleDepositor))
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))
@@ -471,6 +484,8 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 			Rating:      signedIn("POST "+p+"cases/{id}/rate", ratelimit.ClassRating, services.RoleDepositor),
 			StepUp:      signedIn("POST "+p+"step-up", ratelimit.ClassFaceCheck, services.RoleDepositor),
 			Print:       signedIn("POST "+p+"print", ratelimit.ClassPrint, services.RoleDepositor),
+			PhoneStart:  signedIn("POST "+p+"phone", ratelimit.ClassKioskLoginCode, services.RoleKiosk),
+			PhonePoll:   signedIn("GET "+p+"phone/{code}", ratelimit.ClassKioskLoginPoll, services.RoleKiosk),
 		})
 	}
 

@@ -89,10 +89,15 @@ type Config struct {
 	DeviceTokenTTL    time.Duration `env:"HANDHELD_DEVICE_TOKEN_TTL" yaml:"device_token_ttl"`
 	KioskIdle         time.Duration `env:"HANDHELD_KIOSK_IDLE" yaml:"kiosk_idle"`
 	KioskAbsolute     time.Duration `env:"HANDHELD_KIOSK_ABSOLUTE" yaml:"kiosk_absolute"`
-	LockoutFailures   int           `env:"HANDHELD_LOCKOUT_FAILURES" yaml:"lockout_failures"`
-	LockoutWindow     time.Duration `env:"HANDHELD_LOCKOUT_WINDOW" yaml:"lockout_window"`
-	LockoutDuration   time.Duration `env:"HANDHELD_LOCKOUT_DURATION" yaml:"lockout_duration"`
-	RevocationCache   time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
+	// KioskLoginTTL is how long a kiosk's phone-QR sign-in code can be
+	// confirmed (docs/api.md § Sign-in at a kiosk by phone QR): long
+	// enough to take out a phone and scan, short enough that a code
+	// photographed over a shoulder is soon worthless.
+	KioskLoginTTL   time.Duration `env:"HANDHELD_KIOSK_LOGIN_TTL" yaml:"kiosk_login_ttl"`
+	LockoutFailures int           `env:"HANDHELD_LOCKOUT_FAILURES" yaml:"lockout_failures"`
+	LockoutWindow   time.Duration `env:"HANDHELD_LOCKOUT_WINDOW" yaml:"lockout_window"`
+	LockoutDuration time.Duration `env:"HANDHELD_LOCKOUT_DURATION" yaml:"lockout_duration"`
+	RevocationCache time.Duration `env:"HANDHELD_REVOCATION_CACHE" yaml:"revocation_cache"`
 
 	// LockoutOperatorFailures failures on one operator from all addresses
 	// together lock the operator (LockoutFailures counts one address's);
@@ -280,6 +285,7 @@ func Defaults() Config {
 		DeviceTokenTTL:      time.Hour,
 		KioskIdle:           3 * time.Minute,
 		KioskAbsolute:       15 * time.Minute,
+		KioskLoginTTL:       identity.DefaultKioskLoginTTL,
 		LockoutFailures:     5,
 		LockoutWindow:       15 * time.Minute,
 		LockoutDuration:     15 * time.Minute,
@@ -442,6 +448,9 @@ func (c Config) Validate() error {
 	}
 	if c.AccessTTL <= 0 || c.AccessTTL > 15*time.Minute {
 		bad("HANDHELD_ACCESS_TTL", "must be between 0 and 15m (docs/api.md §Authentication), not %s", c.AccessTTL)
+	}
+	if c.KioskLoginTTL < identity.MinKioskLoginTTL || c.KioskLoginTTL > identity.MaxKioskLoginTTL {
+		bad("HANDHELD_KIOSK_LOGIN_TTL", "must be between %s and %s, not %s", identity.MinKioskLoginTTL, identity.MaxKioskLoginTTL, c.KioskLoginTTL)
 	}
 	if c.KioskAbsolute < c.KioskIdle || c.KioskAbsolute > time.Hour {
 		bad("HANDHELD_KIOSK_ABSOLUTE", "must be at least HANDHELD_KIOSK_IDLE and at most 1h, not %s", c.KioskAbsolute)

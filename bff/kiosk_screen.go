@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"handheld/bff/kiosk/screen"
 	"handheld/services"
 	"handheld/services/idempotency"
+	"handheld/services/identity"
 	"handheld/services/printing"
 )
 
@@ -53,4 +56,42 @@ func (a screenPrints) GetPrint(ctx context.Context, p services.Principal, id str
 func printJob(j printing.Job) screen.PrintJob {
 	return screen.PrintJob{ID: j.ID, Document: j.Document, Status: j.Status, Pages: j.Pages, Location: j.Location,
 		CreatedAt: j.CreatedAt, PrintedAt: j.PrintedAt}
+}
+
+// screenPhone is identity's phone-QR sign-in as the kiosk screen asks for
+// it.
+type screenPhone struct {
+	identity *identity.Service
+	// base is the public address the QR's URL starts with (the identity
+	// service's PublicBaseURL), so that every replica draws the same QR.
+	base string
+}
+
+// StartPhoneSignIn makes a one-time code for the device.
+func (a screenPhone) StartPhoneSignIn(ctx context.Context, device services.Principal) (screen.PhoneCode, error) {
+	c, err := a.identity.CreateLoginCode(ctx, device)
+	if err != nil {
+		return screen.PhoneCode{}, err
+	}
+	return screen.PhoneCode{Code: c.Code, URL: c.URL, ExpiresIn: c.ExpiresIn}, nil
+}
+
+// PollPhoneSignIn asks after the device's code; confirmed, it hands over
+// the citizen's access token, once.
+func (a screenPhone) PollPhoneSignIn(ctx context.Context, device services.Principal, code string) (screen.PhoneState, error) {
+	st, err := a.identity.PollLoginCode(ctx, device, code)
+	if err != nil {
+		return screen.PhoneState{}, err
+	}
+	out := screen.PhoneState{ExpiresIn: st.ExpiresIn}
+	if st.Status == identity.LoginCodeConfirmed && st.Tokens != nil {
+		out.Confirmed, out.AccessToken, out.TokenTTL = true, st.Tokens.AccessToken, st.Tokens.ExpiresIn
+	}
+	return out, nil
+}
+
+// PhoneURL is what the QR shows for code: the URL CreateLoginCode gave
+// (<public base>/kiosk-login?code=<code>), drawn again on each poll.
+func (a screenPhone) PhoneURL(code string) string {
+	return strings.TrimRight(a.base, "/") + "/kiosk-login?code=" + url.QueryEscape(code)
 }

@@ -35,6 +35,7 @@ type browserSession struct {
 // Chromium; the test's cleanup closes it.
 func newBrowserSession(t *testing.T) *browserSession {
 	t.Helper()
+	start := time.Now()
 	b, err := chromium.browser()
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func newBrowserSession(t *testing.T) *browserSession {
 		t.Fatalf("open a Chromium tab: %v", err)
 	}
 	s := &browserSession{t: t, tab: tab}
+	t.Logf("browser session open in %s (starting the shared Chromium took %s, once)", time.Since(start).Round(time.Millisecond), chromium.took.Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			s.screenshot("failed")

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -24,11 +25,14 @@ type sharedChromium struct {
 	ctx    context.Context // the browser's first tab; sessions are its children
 	cancel func()
 	err    error
+	took   time.Duration // how long starting Chromium took, for the logs
 }
 
 // browser returns the running browser's context, starting it if needed.
 func (c *sharedChromium) browser() (context.Context, error) {
 	c.once.Do(func() {
+		start := time.Now()
+		defer func() { c.took = time.Since(start) }()
 		path, err := exec.LookPath("chromium")
 		if err != nil {
 			c.err = errors.New("Chromium is missing: run `bash .ci/browser` (make services does; Debian: apt-get install chromium)")

@@ -258,3 +258,37 @@ func TestKioskScreenThroughTheAgent(t *testing.T) {
 		t.Fatal("an ID number in the logs")
 	}
 }
+
+// Sign-in by phone QR on the screen: the kiosk shows the code as a QR and
+// polls it; the person confirms in the mini-program; the next poll signs
+// the kiosk's browser in. Another kiosk's browser cannot collect it.
+func TestKioskScreenPhoneSignIn(t *testing.T) {
+	e := start(t, func(c *bff.Config) { c.RevocationCache = 0 })
+	b := startKioskAgent(t, e)
+	li := e.persona("depositor", "李娜")
+	phone := e.bindWeChat("o-screen-qr-li", li).AccessToken
+
+	signIn := b.get("/")
+	wantPage(t, signIn, 200, "/kiosk/", "Sign in with your phone")
+	qr := b.post("/kiosk/phone", signIn, url.Values{})
+	wantPage(t, qr, 200, "/kiosk/phone/", `<meta http-equiv="refresh" content="2">`, `src="data:image/png;base64,`, "Scan this code")
+	code := field(t, qr.path, `^/kiosk/phone/([A-Za-z0-9_-]+)$`)
+	// Still pending: the same page again.
+	wantPage(t, b.get("/kiosk/phone/"+code), 200, "/kiosk/phone/"+code)
+	if r := e.do("POST", "/api/v1/me/kiosk-logins", map[string]string{"code": code}, bearer(phone)); r.StatusCode != 200 {
+		t.Fatalf("confirm %d %s", r.StatusCode, r.body)
+	}
+	// A browser that did not start the code (no agent: a direct request)
+	// cannot collect it, nor can a second look once collected.
+	direct, err := http.Get(e.base + "/kiosk/phone/" + code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct.Body.Close()
+	if direct.StatusCode != 401 {
+		t.Fatalf("direct: %d", direct.StatusCode)
+	}
+	home := b.get("/kiosk/phone/" + code)
+	wantPage(t, home, 200, "/kiosk/home", "Hello, 李*!")
+	wantPage(t, b.get("/kiosk/phone/"+code), 410, "/kiosk/phone/", "used already") // a page, with the code's status
+}

@@ -171,6 +171,16 @@ const (
 	// CodePrintCertificateNotValid: printing one's own certificate that
 	// is revoked or expired.
 	CodePrintCertificateNotValid Code = "print.certificate_not_valid"
+
+	// Sign-in at a kiosk by phone QR (docs/api.md § Sign-in at a kiosk by
+	// phone QR). CodeKioskLoginNotFound: no such code, or another kiosk's
+	// (the same answer, so a kiosk cannot probe for codes);
+	// CodeKioskLoginExpired: the code's time is up (or its kiosk signed
+	// out), show a new one; CodeKioskLoginUsed: the code has been confirmed
+	// or collected already and works no more.
+	CodeKioskLoginNotFound Code = "kiosk_login.not_found"
+	CodeKioskLoginExpired  Code = "kiosk_login.expired"
+	CodeKioskLoginUsed     Code = "kiosk_login.used"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -325,6 +335,9 @@ var statusOf = map[Code]int{
 	CodePrintNoLoan:              http.StatusConflict,
 	CodePrintLoanNotSettled:      http.StatusConflict,
 	CodePrintCertificateNotValid: http.StatusConflict,
+	CodeKioskLoginNotFound:       http.StatusNotFound,
+	CodeKioskLoginExpired:        http.StatusGone,
+	CodeKioskLoginUsed:           http.StatusGone,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

@@ -25,11 +25,16 @@ const (
 	ServicePayoutAccount ServiceName = "payout_account"
 	// ServiceCertificate is issuing a certificate.
 	ServiceCertificate ServiceName = "certificate"
+	// ServiceKioskLogin is confirming, on the phone, a sign-in at a kiosk
+	// by its QR code: it opens a session in the person's name on a screen
+	// anyone nearby can see, so by default it needs a recent face check,
+	// like money does.
+	ServiceKioskLogin ServiceName = "kiosk_login"
 )
 
 // ServiceNames lists every service, for validation and docs.
 func ServiceNames() []ServiceName {
-	return []ServiceName{ServiceRead, ServiceWithdrawal, ServicePayoutAccount, ServiceCertificate}
+	return []ServiceName{ServiceRead, ServiceWithdrawal, ServicePayoutAccount, ServiceCertificate, ServiceKioskLogin}
 }
 
 // Factor is a strong factor a WeChat binding may rest on, besides the name
@@ -72,7 +77,7 @@ type Assurance struct {
 
 // DefaultAssurance is the shipped policy: bind with a face check; reads at
 // the binding's level; money and certificates need a face check within
-// five minutes.
+// five minutes, and so does confirming a sign-in at a kiosk by phone QR.
 func DefaultAssurance() Assurance {
 	fresh := Requirement{ACR: services.ACRFace, MaxAge: 5 * time.Minute}
 	return Assurance{
@@ -82,6 +87,7 @@ func DefaultAssurance() Assurance {
 			ServiceWithdrawal:    fresh,
 			ServicePayoutAccount: fresh,
 			ServiceCertificate:   fresh,
+			ServiceKioskLogin:    fresh,
 		},
 		FaceResultTTL: 10 * time.Minute,
 		Attempts:      10,

@@ -49,6 +49,10 @@ type Policy struct {
 	// Password is what an operator's chosen password must meet;
 	// DefaultPasswordPolicy when zero.
 	Password PasswordPolicy
+
+	// KioskLoginTTL (60 s) is how long a kiosk's phone-QR sign-in code can
+	// be confirmed; DefaultKioskLoginTTL when zero.
+	KioskLoginTTL time.Duration
 }
 
 // Device is a registered kiosk.
@@ -92,5 +96,6 @@ type (
 		Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 		TTL(ctx context.Context, key string) (time.Duration, error)
 		Del(ctx context.Context, key string) error
+		CompareAndSwap(ctx context.Context, key string, old, next []byte) (bool, error)
 	}
 )

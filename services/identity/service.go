@@ -31,8 +31,11 @@ type Deps struct {
 	Policy     Policy
 	// Assurance is how strongly people must be identified, per service.
 	Assurance Assurance
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// PublicBaseURL is where people reach this server; the QR code of a
+	// kiosk sign-in points below it (<base>/kiosk-login?code=...).
+	PublicBaseURL string
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Service is identity's use cases.
@@ -68,6 +71,12 @@ func New(d Deps) (*Service, error) {
 	}
 	if pp := d.Policy.Password; pp.MinLength < 8 || pp.MaxLength < pp.MinLength || pp.MaxLength > 128 || pp.MinClasses < 1 || pp.MinClasses > 4 {
 		return nil, fmt.Errorf("identity: password policy %+v: want 8 ≤ min length ≤ max length ≤ 128 and 1 to 4 classes", pp)
+	}
+	if d.Policy.KioskLoginTTL == 0 {
+		d.Policy.KioskLoginTTL = DefaultKioskLoginTTL
+	}
+	if t := d.Policy.KioskLoginTTL; t < MinKioskLoginTTL || t > MaxKioskLoginTTL {
+		return nil, fmt.Errorf("identity: kiosk login code TTL must be in [%s, %s], not %s", MinKioskLoginTTL, MaxKioskLoginTTL, t)
 	}
 	if err := d.Assurance.Validate(); err != nil {
 		return nil, fmt.Errorf("identity: assurance: %w", err)

@@ -33,6 +33,12 @@ type Store interface {
 	TTL(ctx context.Context, key string) (time.Duration, error)
 	// Del removes key.
 	Del(ctx context.Context, key string) error
+	// CompareAndSwap replaces the value of key with next, keeping its TTL,
+	// only when its current value is exactly old, and reports whether it
+	// did. It is one atomic step on every replica: of two requests racing
+	// to move a single-use code from one state to the next, exactly one
+	// wins (kiosk sign-in by phone QR).
+	CompareAndSwap(ctx context.Context, key string, old, next []byte) (bool, error)
 }
 
 // hashedKey turns "namespace:rest" into "<prefix>namespace:<HMAC of the whole

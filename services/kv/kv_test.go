@@ -2,8 +2,10 @@ package kv_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,4 +108,57 @@ func TestRedisKeysAreHashed(t *testing.T) {
 	if strings.Contains(keys[0], "oAbCdEfOpenID123") || !strings.HasPrefix(keys[0], prefix+"wechat:") {
 		t.Fatalf("key %q", keys[0])
 	}
+}
+
+// CompareAndSwap moves a value from one state to the next once: of many
+// racing swaps from the same old value exactly one wins, the TTL is kept,
+// and a missing or changed value is never swapped.
+func TestCompareAndSwap(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		if ok, err := s.CompareAndSwap(ctx, "code:absent", []byte("a"), []byte("b")); ok || err != nil {
+			t.Fatalf("swap of an absent key: %v %v", ok, err)
+		}
+		if _, ok, _ := s.Get(ctx, "code:absent"); ok {
+			t.Fatal("swap created a key")
+		}
+		_ = s.Set(ctx, "code:x", []byte("pending"), 300*time.Millisecond)
+		if ok, _ := s.CompareAndSwap(ctx, "code:x", []byte("other"), []byte("confirmed")); ok {
+			t.Fatal("swapped a value that did not match")
+		}
+		const racers = 16
+		var wins atomic.Int64
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.CompareAndSwap(ctx, "code:x", []byte("pending"), []byte("confirmed-"+strconv.Itoa(i)))
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("%d swaps won, want exactly 1", n)
+		}
+		v, ok, _ := s.Get(ctx, "code:x")
+		if !ok || !strings.HasPrefix(string(v), "confirmed-") {
+			t.Fatalf("value after the race %q %v", v, ok)
+		}
+		if d, _ := s.TTL(ctx, "code:x"); d <= 0 || d > 300*time.Millisecond {
+			t.Fatalf("TTL after swap %v (must be kept)", d)
+		}
+		wait(400 * time.Millisecond)
+		if ok, _ := s.CompareAndSwap(ctx, "code:x", v, []byte("late")); ok {
+			t.Fatal("swapped an expired key")
+		}
+		if _, ok, _ := s.Get(ctx, "code:x"); ok {
+			t.Fatal("expired key revived")
+		}
+	})
 }

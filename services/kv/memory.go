@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"sync"
@@ -146,4 +147,18 @@ func (m *Memory) Del(_ context.Context, key string) error {
 	defer m.mu.Unlock()
 	delete(m.entries, m.key(key))
 	return nil
+}
+
+// CompareAndSwap implements Store.
+func (m *Memory) CompareAndSwap(_ context.Context, key string, old, next []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.key(key)
+	e, ok := m.get(k)
+	if !ok || !bytes.Equal(e.value, old) {
+		return false, nil
+	}
+	e.value = append([]byte(nil), next...)
+	m.entries[k] = e
+	return true, nil
 }

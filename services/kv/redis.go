@@ -120,6 +120,27 @@ func (r *Redis) Del(ctx context.Context, key string) error {
 	return unavailable(r.c.Del(ctx, r.key(key)).Err())
 }
 
+// compareAndSwap sets KEYS[1] to ARGV[2], keeping its TTL, when it holds
+// exactly ARGV[1]. One key, so it runs on Redis Cluster too.
+var compareAndSwap = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0`)
+
+// CompareAndSwap implements Store: one Lua script, so the read and the
+// write are a single step that no other client can come between.
+func (r *Redis) CompareAndSwap(ctx context.Context, key string, old, next []byte) (bool, error) {
+	ctx, cancel := r.ctx(ctx)
+	defer cancel()
+	n, err := compareAndSwap.Run(ctx, r.c, []string{r.key(key)}, old, next).Int()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return n == 1, nil
+}
+
 func bytesResult(b []byte, err error) ([]byte, bool, error) {
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil

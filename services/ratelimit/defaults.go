@@ -121,6 +121,16 @@ func DefaultPolicies() []Policy {
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},
 			Rate: 600, Burst: 100, Period: minute},
+		// Sign-in at a kiosk by phone QR: an idle kiosk shows a new code
+		// each minute (a few at once when people give up and touch the
+		// screen), polls its code about once a second, and a person
+		// confirms a sign-in a few times a day.
+		{Name: "kiosk_login_code_device", Key: KeyDevice, Classes: []Class{ClassKioskLoginCode}, Channels: []string{ChannelKiosk},
+			Rate: 6, Burst: 10, Period: minute},
+		{Name: "kiosk_login_poll_device", Key: KeyDevice, Classes: []Class{ClassKioskLoginPoll}, Channels: []string{ChannelKiosk},
+			Rate: 120, Burst: 30, Period: minute},
+		{Name: "kiosk_login_subject", Key: KeySubject, Classes: []Class{ClassKioskLogin}, Channels: all,
+			Rate: 30, Burst: 10, Period: hour},
 
 		// Channel ceilings, protecting the core.
 		{Name: "ceiling_miniapp", Key: KeyChannel, Classes: allClass, Channels: []string{ChannelMiniApp},

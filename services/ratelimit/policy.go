@@ -44,13 +44,16 @@ const (
 	ClassOperatorAdmin    Class = "operator_admin"    // a unit administrator managing the unit's operators
 	ClassPasswordChange   Class = "password_change"   // an operator changing their own password
 	ClassPrint            Class = "print"             // a kiosk citizen asking for a print
+	ClassKioskLoginCode   Class = "kiosk_login_code"  // a kiosk asking for a phone-QR sign-in code
+	ClassKioskLoginPoll   Class = "kiosk_login_poll"  // a kiosk polling its sign-in code
+	ClassKioskLogin       Class = "kiosk_login"       // a person previewing or confirming a kiosk sign-in on the phone
 )
 
 // Classes lists every route class, in the order above.
 func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
-		ClassOperatorAdmin, ClassPasswordChange, ClassPrint}
+		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

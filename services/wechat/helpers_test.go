@@ -141,3 +141,6 @@ func (brokenStore) Incr(context.Context, string, time.Duration) (int64, error) {
 }
 func (brokenStore) TTL(context.Context, string) (time.Duration, error) { return 0, errStoreDown }
 func (brokenStore) Del(context.Context, string) error                  { return errStoreDown }
+func (brokenStore) CompareAndSwap(context.Context, string, []byte, []byte) (bool, error) {
+	return false, errStoreDown
+}

@@ -1195,6 +1195,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kiosk/login-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time code for sign-in by phone QR (device tokens only).
+         * @description Sign-in at a kiosk by phone QR (docs/api.md § Sign-in at a kiosk by phone QR). The kiosk shows
+         *     `url` as a QR code and polls GET /api/v1/kiosk/login-codes/{code}. The code is 192 random bits
+         *     (32 base64url characters), works once, only for this kiosk and this device session, and can be
+         *     confirmed for `expires_in` seconds (`kiosk_login_ttl`, default 60). Rate class `kiosk_login_code`
+         *     (per device).
+         */
+        post: operations["createKioskLoginCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/login-codes/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Poll a sign-in code (device tokens only); the citizen session's tokens, once.
+         * @description `pending` until the person confirms on the phone; then, once, `confirmed` with the kiosk citizen
+         *     session's tokens (role depositor, channel kiosk, idle and absolute limits, linked to this device
+         *     session, carrying the phone's face check). After that 410 `kiosk_login.used`; after its time 410
+         *     `kiosk_login.expired`. Another kiosk's code, or one from an earlier device session, is 404
+         *     `kiosk_login.not_found` exactly like an unknown one. A malformed code is 400 `request.invalid`
+         *     (field `code`). Rate class `kiosk_login_poll` (per device; about one poll a second is fine).
+         */
+        get: operations["pollKioskLoginCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/kiosk-logins/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which kiosk, and where, a scanned sign-in code is for (mini-program only).
+         * @description Shown before the person confirms. A kiosk citizen session is 403 `auth.forbidden`. An unknown code
+         *     is 404 `kiosk_login.not_found`; one past its time (or whose kiosk signed out) 410
+         *     `kiosk_login.expired`; one already confirmed 410 `kiosk_login.used`. Rate class `kiosk_login`
+         *     (per person).
+         */
+        get: operations["previewKioskLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/kiosk-logins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in at the kiosk showing this code (mini-program only, recent face check).
+         * @description Needs a face check within the assurance policy's `kiosk_login` `max_age` (default 5 minutes):
+         *     otherwise 403 `auth.step_up_required` with `required_acr` and `max_age`. A kiosk citizen session
+         *     is 403 `auth.forbidden`. Of two confirmations at once exactly one succeeds; the other, like any
+         *     later one, is 410 `kiosk_login.used`. The kiosk's next poll collects the session. Rate class
+         *     `kiosk_login` (per person).
+         */
+        post: operations["confirmKioskLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/certificates": {
         parameters: {
             query?: never;
@@ -1602,6 +1698,47 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        KioskLoginCode: {
+            code: string;
+            /** @description what the QR code shows: <public base>/kiosk-login?code=<code> */
+            url: string;
+            /**
+             * Format: int32
+             * @description seconds the code can be confirmed
+             */
+            expires_in: number;
+        };
+        KioskLoginCodeState: {
+            /** @enum {string} */
+            status: "pending" | "confirmed";
+            /**
+             * Format: int32
+             * @description pending: seconds left to confirm; confirmed: the access token's lifetime
+             */
+            expires_in: number;
+            /** @description confirmed only */
+            access_token?: string;
+            /**
+             * @description confirmed only
+             * @constant
+             */
+            token_type?: "Bearer";
+        };
+        KioskLoginPreview: {
+            device_id: string;
+            location: string;
+            /**
+             * Format: int32
+             * @description seconds left to confirm
+             */
+            expires_in: number;
+        };
+        KioskLoginConfirmed: {
+            device_id: string;
+            location: string;
+            /** Format: date-time */
+            confirmed_at: string;
+        };
         Tokens: {
             access_token: string;
             /** @constant */
@@ -2651,6 +2788,8 @@ export interface components {
         BillIfMatch: string;
         /** @description a print job id (32 lower-case hex digits); any other shape is 404 */
         PrintJobID: string;
+        /** @description a kiosk sign-in code (32 base64url characters); anything else is 400 `request.invalid` */
+        KioskLoginCode: string;
         /** @description a certificate id; any other shape is 404 */
         CertificateID: string;
         /** @description the verify code, e.g. 7KQ2-M9XD-4T8W-J3HR */
@@ -4992,6 +5131,151 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createKioskLoginCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the code */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the code's polling address */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskLoginCode"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    pollKioskLoginCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a kiosk sign-in code (32 base64url characters); anything else is 400 `request.invalid` */
+                code: components["parameters"]["KioskLoginCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the code's state */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskLoginCodeState"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            410: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    previewKioskLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a kiosk sign-in code (32 base64url characters); anything else is 400 `request.invalid` */
+                code: components["parameters"]["KioskLoginCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the kiosk */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskLoginPreview"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            410: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    confirmKioskLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description signed in at the kiosk */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KioskLoginConfirmed"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            410: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
         };
     };

@@ -303,7 +303,7 @@ var screenCodes = []services.Code{
 	services.CodeWithdrawalPayoutAccountUnknown, services.CodeRatingNotRateable, services.CodeRatingAlreadyRated,
 	services.CodeFaceFailed, services.CodeFaceInvalid, services.CodeFaceExpired, services.CodeFaceReplayed,
 	services.CodePrintDailyLimit, services.CodePrintExpired, services.CodePrintNoLoan, services.CodePrintLoanNotSettled,
-	services.CodePrintCertificateNotValid,
+	services.CodePrintCertificateNotValid, services.CodeKioskLoginNotFound, services.CodeKioskLoginExpired, services.CodeKioskLoginUsed,
 }
 
 func TestEveryScreenRefusalHasPlainWording(t *testing.T) {
