@@ -21,6 +21,7 @@ import (
 	"handheld/bff/depositor"
 	"handheld/bff/employer"
 	"handheld/bff/kiosk"
+	"handheld/bff/kiosk/screen"
 	"handheld/bff/middleware"
 	"handheld/bff/public"
 	"handheld/bff/verifier"
@@ -101,6 +102,7 @@ type useCases struct {
 	withdrawals  *withdrawal.Service
 	cases        *cases.Service
 	printing     *printing.Service
+	screen       *screen.Screen // nil when the kiosk screen is off
 }
 
 // New builds the app from a validated config: the adapters, then the use
@@ -246,6 +248,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
 	}); err != nil {
 		return nil, err
+	}
+	// The kiosk screen (issue 16) serves the same use cases as HTML to a
+	// kiosk's browser, with the kiosk citizen's principal.
+	if path := cfg.ScreenPath(); path != "" {
+		if u.screen, err = screen.New(screen.Deps{Identity: u.identity, Accounts: u.account, Certificates: u.certificates,
+			Withdrawals: u.withdrawals, Cases: u.cases, Hours: u.hours, Audit: trail, Catalogs: u.catalogs, Templates: templates.FS,
+			Prints: screenPrints{service: u.printing, keys: idempotency.New(a.store, time.Now)},
+			Phone:  screenPhone{identity: u.identity, base: cfg.PublicBase()},
+			Path:   path, Idle: cfg.KioskIdle, KioskKinds: cfg.withdrawalPolicies().KindsOn(services.ChannelKiosk),
+			Secret: secret, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
+			return nil, fmt.Errorf("HANDHELD_KIOSK_SCREEN_PATH: %w", err)
+		}
 	}
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
@@ -455,6 +469,25 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))
+
+	// The kiosk screen: HTML pages for a registered kiosk's browser, each
+	// under the limit of the API route doing the same work.
+	if u.screen != nil {
+		p := a.cfg.ScreenPath()
+		u.screen.Routes(app, screen.Limits{
+			Device: signedIn(p+" (kiosk screen, device pages)", ratelimit.ClassRead, services.RoleKiosk),
+			SignIn: limit("POST "+p+"sign-in", middleware.Limit{Class: ratelimit.ClassLogin, Roles: []string{services.RoleKiosk},
+				Subject: screen.IDNumberOf}),
+			Read:        signedIn(p+"* (kiosk screen, citizen pages)", ratelimit.ClassRead, services.RoleDepositor),
+			Certificate: signedIn("POST "+p+"certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
+			Withdrawal:  signedIn("POST "+p+"withdrawals/{kind}", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor),
+			Rating:      signedIn("POST "+p+"cases/{id}/rate", ratelimit.ClassRating, services.RoleDepositor),
+			StepUp:      signedIn("POST "+p+"step-up", ratelimit.ClassFaceCheck, services.RoleDepositor),
+			Print:       signedIn("POST "+p+"print", ratelimit.ClassPrint, services.RoleDepositor),
+			PhoneStart:  signedIn("POST "+p+"phone", ratelimit.ClassKioskLoginCode, services.RoleKiosk),
+			PhonePoll:   signedIn("GET "+p+"phone/{code}", ratelimit.ClassKioskLoginPoll, services.RoleKiosk),
+		})
+	}
 
 	// Every employer route admits the operator roles its entry in the
 	// policy names (employerRoutes), and none a session signed in with a

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -173,6 +174,16 @@ type Config struct {
 
 	// Kiosks is the device registry (YAML file only).
 	Kiosks []KioskDevice `yaml:"kiosks"`
+	// KioskScreenPath is where the kiosk screen is served (issue 16;
+	// docs/api.md § Kiosk screen): "/kiosk/" by default, "" or "off"
+	// switches it off. It starts and ends with a slash and stays clear of
+	// the API's paths.
+	KioskScreenPath string `env:"HANDHELD_KIOSK_SCREEN_PATH" yaml:"kiosk_screen_path"`
+	// DemoKioskListen is where `handheld serve` runs the demo kiosk's
+	// agent in-process on the embedded profile (127.0.0.1:8081), so that a
+	// browser there shows the kiosk screen; "" or "off" does not run it.
+	// Other profiles never run it: a real kiosk runs `handheld kiosk-agent`.
+	DemoKioskListen string `env:"HANDHELD_DEMO_KIOSK_LISTEN" yaml:"demo_kiosk_listen"`
 
 	CentreCode string `env:"HANDHELD_CENTRE_CODE" yaml:"centre_code"`
 	CentreName string `env:"HANDHELD_CENTRE_NAME" yaml:"centre_name"`
@@ -294,6 +305,8 @@ func Defaults() Config {
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
 		LoanRateBP:          285,
+		KioskScreenPath:     "/kiosk/",
+		DemoKioskListen:     "127.0.0.1:8081",
 		RequestTimeout:      5 * time.Second,
 		ReadTimeout:         10 * time.Second,
 		WriteTimeout:        15 * time.Second,
@@ -525,6 +538,17 @@ func (c Config) Validate() error {
 			bad("kiosks", "entry %d (%s): public_key must be base64 of 32 bytes", i, k.ID)
 		}
 	}
+	if p := c.ScreenPath(); p != "" && (!screenPath.MatchString(p) || strings.HasPrefix(p, "/api/") ||
+		strings.HasPrefix(p, "/verify/") || strings.HasPrefix(p, "/.well-known/")) {
+		bad("HANDHELD_KIOSK_SCREEN_PATH", "must be like /kiosk/ (lower-case segments, a slash at each end, not under /api/, /verify/ or /.well-known/), or off; not %q", c.KioskScreenPath)
+	}
+	if l := c.DemoKioskAddr(); l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil {
+			bad("HANDHELD_DEMO_KIOSK_LISTEN", "must be host:port or off (%v)", err)
+		} else if l == c.Addr && port != "0" {
+			bad("HANDHELD_DEMO_KIOSK_LISTEN", "must differ from HANDHELD_ADDR")
+		}
+	}
 	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
 		bad("HANDHELD_MAX_HEADER_BYTES", "must be 1024..1048576, not %d", c.MaxHeaderBytes)
 	}
@@ -569,6 +593,26 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// screenPath is the shape of a kiosk screen path: /kiosk/, /self-service/kiosk/.
+var screenPath = regexp.MustCompile(`^/([a-z0-9][a-z0-9-]*/)+$`)
+
+// ScreenPath is where the kiosk screen is served, "" when it is off.
+func (c Config) ScreenPath() string {
+	if c.KioskScreenPath == "off" {
+		return ""
+	}
+	return c.KioskScreenPath
+}
+
+// DemoKioskAddr is where the embedded profile runs the demo kiosk's agent,
+// "" when it does not (switched off, or another profile).
+func (c Config) DemoKioskAddr() string {
+	if c.Profile != ProfileEmbedded || c.DemoKioskListen == "off" || c.ScreenPath() == "" {
+		return ""
+	}
+	return c.DemoKioskListen
 }
 
 // PublicBase is the base of the links printed on certificates:

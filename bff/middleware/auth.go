@@ -71,3 +71,10 @@ func PrincipalOf(c *fiber.Ctx) services.Principal {
 	p, _ := c.Locals(localPrincipal).(services.Principal)
 	return p
 }
+
+// SetPrincipal puts p on the request as Auth does, for a transport that
+// authenticates otherwise (the kiosk screen reads the citizen's token from
+// its cookie), so that RateLimit, Service and PrincipalOf see who it is.
+func SetPrincipal(c *fiber.Ctx, p services.Principal) {
+	c.Locals(localPrincipal, p)
+}

@@ -11,7 +11,8 @@ import (
 	"handheld/services/store"
 )
 
-// Rate records p's rating of one of p's finished cases: level 1–5 (the
+// Rate records p's rating of one of p's finished cases, with the channel
+// it was given on (the mini-program, a kiosk's screen): level 1–5 (the
 // Level constants) and an optional comment of at most MaxCommentRunes
 // characters once trimmed. Another person's case is not_found, exactly as
 // an id that does not exist; an unfinished case is rating.not_rateable; a
@@ -25,7 +26,7 @@ func (s *Service) Rate(ctx context.Context, p services.Principal, caseID string,
 	if err != nil {
 		return Case{}, err
 	}
-	c, err := s.rate(ctx, p.Subject, caseID, level, comment)
+	c, err := s.rate(ctx, p.Subject, p.Channel, caseID, level, comment)
 	target := "self" // never write an id nobody owns into the trail
 	if c.ID != "" {
 		target = c.Kind + ":" + c.ID
@@ -48,7 +49,7 @@ func SealedColumns() []store.SealedColumn { return []store.SealedColumn{sealedCo
 // rate finds the case and inserts its rating. The case it returns carries
 // its id and kind as soon as it is found, for the audit record, even when
 // rating it then fails.
-func (s *Service) rate(ctx context.Context, subject, caseID string, level int, comment string) (Case, error) {
+func (s *Service) rate(ctx context.Context, subject, channel, caseID string, level int, comment string) (Case, error) {
 	c, err := s.mine(ctx, subject, caseID)
 	if err != nil {
 		return Case{}, err
@@ -66,8 +67,8 @@ func (s *Service) rate(ctx context.Context, subject, caseID string, level int, c
 			return c, services.Errorf(services.CodeInternal, "cases: rate %s %s: %w", c.Kind, c.ID, err)
 		}
 	}
-	_, err = s.Store.Exec(ctx, `INSERT INTO ratings (case_id, case_kind, subject, level, comment, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, c.Kind, subject, level, comment, store.Timestamp(s.Now()))
+	_, err = s.Store.Exec(ctx, `INSERT INTO ratings (case_id, case_kind, subject, level, comment, created_at, channel)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.Kind, subject, level, comment, store.Timestamp(s.Now()), channel)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return c, services.Errorf(services.CodeRatingAlreadyRated, "cases: %s %s: %w", c.Kind, c.ID, err)

@@ -55,6 +55,10 @@ func (s *Service) Eligibility(ctx context.Context, p services.Principal, kind st
 	if err == nil {
 		el, _, err = s.judge(ctx, p.Subject, personID, pol)
 	}
+	if err == nil && !pol.OfferedOn(p.Channel) {
+		el.Eligible, el.MaxAmountFen = false, 0
+		el.Reasons = append(el.Reasons, Reason{Code: ReasonChannel})
+	}
 	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionEligibility, Target: "withdrawal_kind:" + kind}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Eligibility{}, err
@@ -79,6 +83,10 @@ func (s *Service) Apply(ctx context.Context, p services.Principal, r Request) (a
 	pol, err := s.policyOf(p, r.Kind)
 	if err != nil {
 		return Application{}, false, err
+	}
+	if !pol.OfferedOn(p.Channel) {
+		return Application{}, false, &services.Error{Code: services.CodeWithdrawalNotEligible,
+			Params: map[string]any{"reasons": Texts([]Reason{{Code: ReasonChannel}})}}
 	}
 	if err := s.validate(r); err != nil {
 		return Application{}, false, err

@@ -21,6 +21,7 @@ const (
 	ReasonCapReached          = "cap_reached"          // {period}: month, year or day limit used up
 	ReasonOtherInFlight       = "other_in_flight"      // closing the account while another application runs
 	ReasonOverPlatformLimit   = "over_platform_limit"  // {max_yuan}: the whole balance exceeds what may be paid online
+	ReasonChannel             = "channel"              // this kind is not offered on the caller's channel (Policy.Channels)
 )
 
 // Reason is one ground for refusing a kind, for the person to read.

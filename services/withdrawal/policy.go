@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"handheld/services"
 )
 
 // The kinds a person can apply for, by the names the API uses; each maps
@@ -53,6 +55,35 @@ type Policy struct {
 	// RequiresRetirementAge: only from the statutory retirement age
 	// (Policies.RetirementAgeMen / RetirementAgeWomen).
 	RequiresRetirementAge bool `yaml:"requires_retirement_age"`
+	// Channels are where a person may apply for this kind: miniapp,
+	// kiosk. Empty means the mini-program, and kiosks too unless the kind
+	// needs evidence documents, which a kiosk cannot take in (OfferedOn).
+	Channels []string `yaml:"channels"`
+}
+
+// channels are the depositor channels a kind can be offered on.
+var channels = []string{services.ChannelMiniApp, services.ChannelKiosk}
+
+// OfferedOn reports whether a person on channel may apply for this kind:
+// the configured channels, or by default the mini-program always and a
+// kiosk only for a kind without evidence documents.
+func (p Policy) OfferedOn(channel string) bool {
+	if len(p.Channels) > 0 {
+		return slices.Contains(p.Channels, channel)
+	}
+	return channel == services.ChannelMiniApp || channel == services.ChannelKiosk && len(p.Evidence) == 0
+}
+
+// KindsOn lists the kinds offered on channel, in the policies' order (the
+// kiosk screen shows these).
+func (ps Policies) KindsOn(channel string) []string {
+	var out []string
+	for _, p := range ps.Kinds {
+		if p.OfferedOn(channel) {
+			out = append(out, p.Kind)
+		}
+	}
+	return out
 }
 
 // Policies are the centre's withdrawal rules: one Policy per kind, the
@@ -156,6 +187,11 @@ func (ps Policies) Validate() error {
 			return fmt.Errorf("%s: amounts must not be negative", at)
 		case p.ClosesAccount && (p.CapPerApplicationFen > 0 || p.KeepBalanceFen > 0):
 			return fmt.Errorf("%s.closes_account: a closing withdrawal takes the whole balance, so it has no cap or kept balance", at)
+		}
+		for _, c := range p.Channels {
+			if !slices.Contains(channels, c) {
+				return fmt.Errorf("%s.channels: %q is not a channel (%v)", at, c, channels)
+			}
 		}
 		for _, s := range p.Statuses {
 			if len(s) != 2 || !isDigits(s) {

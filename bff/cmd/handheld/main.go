@@ -37,6 +37,7 @@ commands:
   bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
   audit verify   check the audit trail's hash chain; exits non-zero at the first broken link
   kiosk-headers  print curl -H flags signing a kiosk device-session request (demo kiosk by default)
+  kiosk-agent    run a kiosk's local agent: the kiosk screen for its browser, with the device token added
   migrate   apply the store's migrations and exit
   version   print the version
 
@@ -77,6 +78,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditCmd(ctx, args, stdout)
 	case "kiosk-headers":
 		return kioskHeaders(args, stdout, stderr)
+	case "kiosk-agent":
+		return kioskAgent(ctx, args, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, stderr)
 	case "version":

@@ -206,7 +206,7 @@ func TestHelpListsTheCommands(t *testing.T) {
 
 // A command's own -h prints its flags and succeeds, as --help does.
 func TestCommandHelpSucceeds(t *testing.T) {
-	for _, args := range [][]string{{"serve", "-h"}, {"coresim", "-h"}, {"bench", "-h"}, {"kiosk-headers", "-h"}} {
+	for _, args := range [][]string{{"serve", "-h"}, {"coresim", "-h"}, {"bench", "-h"}, {"kiosk-headers", "-h"}, {"kiosk-agent", "-h"}} {
 		var out, errOut bytes.Buffer
 		if err := run(context.Background(), args, &out, &errOut); err != nil {
 			t.Errorf("%v: %v", args, err)

@@ -50,7 +50,17 @@ func serve(ctx context.Context, start time.Time, args []string, stdout, stderr i
 		if sim := app.Sim(); sim != nil {
 			personas = sim.Personas()
 		}
-		printWelcome(stdout, "http://"+ln.Addr().String(), elapsed, personas, isTerminal(stdout))
+		// The demo kiosk's agent, so that a browser shows the kiosk screen
+		// at once; it stops with ctx, before the server does.
+		agentCtx, stopAgent := context.WithCancel(ctx)
+		defer stopAgent()
+		screen, err := demoKioskAgent(agentCtx, cfg, "http://"+ln.Addr().String(), log)
+		if err != nil {
+			_ = ln.Close()
+			_ = app.Close()
+			return err
+		}
+		printWelcome(stdout, "http://"+ln.Addr().String(), screen, elapsed, personas, isTerminal(stdout))
 	}
 	return app.Serve(ctx, ln)
 }
@@ -72,9 +82,12 @@ func isTerminal(w io.Writer) bool {
 // personas' names, ID numbers and passwords go to a terminal only: stdout
 // redirected to a file or a log collector would keep them, so there it
 // gets one line naming `handheld demo` instead.
-func printWelcome(w io.Writer, base string, elapsed time.Duration, personas []coresim.Persona, terminal bool) {
+func printWelcome(w io.Writer, base, kioskScreen string, elapsed time.Duration, personas []coresim.Persona, terminal bool) {
 	fmt.Fprintf(w, "\nhandheld is ready on %s in %s\n", base, elapsed.Round(time.Millisecond))
 	fmt.Fprintln(w, "profile: embedded (core simulator in-process, SQLite under ./var, in-process limits, WeChat sandbox)")
+	if kioskScreen != "" {
+		fmt.Fprintf(w, "kiosk screen: open %s in a browser (the demo kiosk's agent); sign in as a persona with their face token (face:demo-…)\n", kioskScreen)
+	}
 	if !terminal {
 		fmt.Fprintln(w, "demo personas and their logins: run `handheld demo` (not printed here: stdout is not a terminal)")
 		return

@@ -23,7 +23,7 @@ func TestWelcomeShowsPersonasOnlyOnATerminal(t *testing.T) {
 	secrets := []string{"张伟", "330106198503124133", "Minghu@2024"}
 
 	var tty bytes.Buffer
-	printWelcome(&tty, "http://127.0.0.1:8080", time.Second, personas, true)
+	printWelcome(&tty, "http://127.0.0.1:8080", "http://127.0.0.1:8081/kiosk/", time.Second, personas, true)
 	for _, s := range secrets {
 		if !strings.Contains(tty.String(), s) {
 			t.Errorf("terminal banner lacks %q:\n%s", s, tty.String())
@@ -31,7 +31,7 @@ func TestWelcomeShowsPersonasOnlyOnATerminal(t *testing.T) {
 	}
 
 	var piped bytes.Buffer
-	printWelcome(&piped, "http://127.0.0.1:8080", time.Second, personas, false)
+	printWelcome(&piped, "http://127.0.0.1:8080", "http://127.0.0.1:8081/kiosk/", time.Second, personas, false)
 	for _, s := range secrets {
 		if strings.Contains(piped.String(), s) {
 			t.Errorf("non-terminal banner holds %q:\n%s", s, piped.String())
@@ -41,6 +41,11 @@ func TestWelcomeShowsPersonasOnlyOnATerminal(t *testing.T) {
 	for _, l := range strings.Split(piped.String(), "\n") {
 		if strings.Contains(l, "handheld demo") {
 			lines++
+		}
+	}
+	for _, out := range []string{tty.String(), piped.String()} {
+		if !strings.Contains(out, "kiosk screen: open http://127.0.0.1:8081/kiosk/") {
+			t.Errorf("banner without the kiosk screen:\n%s", out)
 		}
 	}
 	if lines != 1 || !strings.Contains(piped.String(), "ready on http://127.0.0.1:8080") {

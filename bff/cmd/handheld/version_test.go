@@ -39,11 +39,12 @@ func TestServeExportsTheBuildVersion(t *testing.T) {
 	t.Cleanup(func() { version = was })
 	t.Setenv("HANDHELD_DATA_DIR", t.TempDir())
 	t.Setenv("HANDHELD_ADDR", "127.0.0.1:0")
+	t.Setenv("HANDHELD_DEMO_KIOSK_LISTEN", "127.0.0.1:0")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
+	logs, out := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, time.Now(), nil, io.Discard, logs) }()
+	go func() { done <- serve(ctx, time.Now(), nil, out, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -61,6 +62,24 @@ func TestServeExportsTheBuildVersion(t *testing.T) {
 			t.Fatalf("serve never said ready:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// The demo kiosk's agent runs beside it and serves the kiosk screen
+	// with the demo kiosk's device token: the sign-in page, not the 401
+	// page a browser without a device gets from the server itself.
+	screen := regexp.MustCompile(`kiosk screen: open (http://\S+/kiosk/)`).FindStringSubmatch(out.String())
+	if screen == nil {
+		t.Fatalf("no kiosk screen line in the banner:\n%s", out.String())
+	}
+	for url, want := range map[string]int{screen[1]: 200, "http://" + addr + "/kiosk/": 401} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != want || !strings.Contains(string(page), "<html") {
+			t.Errorf("%s: %d, want %d: %.300s", url, resp.StatusCode, want, page)
+		}
 	}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

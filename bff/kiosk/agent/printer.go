@@ -1,7 +1,6 @@
-// Package agent is the kiosk's local agent: it holds the device key, keeps
-// the device token fresh, serves the kiosk screen to the kiosk's browser
-// and prints what the citizens at the kiosk ask for.
 package agent
+
+// printer.go: the agent prints what the citizens at the kiosk ask for.
 
 import (
 	"bytes"
