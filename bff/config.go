@@ -107,6 +107,13 @@ type Config struct {
 	LockoutDelay            time.Duration `env:"HANDHELD_LOCKOUT_DELAY" yaml:"lockout_delay"`
 	LockoutDelayMax         time.Duration `env:"HANDHELD_LOCKOUT_DELAY_MAX" yaml:"lockout_delay_max"`
 
+	// OperatorCredentialTTL is how long the sealed argon2id check of an
+	// operator's last accepted password may stand in for the core during
+	// its maintenance window or an outage (0 turns the cached check off).
+	// It bounds how long a password changed outside handheld could still
+	// be accepted at night.
+	OperatorCredentialTTL time.Duration `env:"HANDHELD_OPERATOR_CREDENTIAL_TTL" yaml:"operator_credential_ttl"`
+
 	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
 	TrustedProxies []string `env:"HANDHELD_TRUSTED_PROXIES" envSeparator:"," yaml:"trusted_proxies"`
@@ -318,6 +325,7 @@ func Defaults() Config {
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
 		LockoutDelayMax:         30 * time.Second,
+		OperatorCredentialTTL:   identity.DefaultOperatorCredentialTTL,
 	}
 }
 
@@ -474,6 +482,9 @@ func (c Config) Validate() error {
 	}
 	if c.LockoutDelayMax < c.LockoutDelay || c.LockoutDelayMax > c.LockoutDuration {
 		bad("HANDHELD_LOCKOUT_DELAY_MAX", "must be between HANDHELD_LOCKOUT_DELAY and HANDHELD_LOCKOUT_DURATION, not %s", c.LockoutDelayMax)
+	}
+	if c.OperatorCredentialTTL < 0 || c.OperatorCredentialTTL > 30*24*time.Hour {
+		bad("HANDHELD_OPERATOR_CREDENTIAL_TTL", "must be between 0 (off) and 720h, not %s", c.OperatorCredentialTTL)
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("HANDHELD_WECHAT_API_BASE", "must be an http(s) URL")
