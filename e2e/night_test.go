@@ -2,33 +2,67 @@ package e2e
 
 import (
 	"testing"
+	"time"
 )
 
-// TestNightSignIn: during the core's maintenance window a person already
-// bound signs in with WeChat, and an employer operator who signed in
-// before signs in again from the cached credential check; a wrong
-// password is still refused and counts towards the lockout.
-func TestNightSignIn(t *testing.T) {
-	e := start(t, policies())
+type nightHome struct {
+	Stale   bool `json:"stale"`
+	Account *struct {
+		BalanceFen int64 `json:"balance_fen"`
+	} `json:"account"`
+	Maintenance *struct {
+		Until   time.Time `json:"until"`
+		Message string    `json:"message"`
+	} `json:"maintenance"`
+}
+
+// TestNightWindow does every service inside the core's maintenance window
+// (the simulator's, set at run time) and checks each completes after it:
+// sign-in (WeChat, bound; employer, cached check), the home screen with
+// when live figures return, the e-card from the last known status, a
+// certificate accepted as pending, a withdrawal accepted to be checked.
+func TestNightWindow(t *testing.T) {
+	e := start(t, everyReadToTheCore, policies())
 	zhang := e.persona("depositor", "张伟")
-	e.bindWeChat("oNight000000001", zhang)
+	zt := e.bindWeChat("oNight000000001", zhang).AccessToken
 	clerk := e.unitOperator("shop01")
 	e.loginEmployer(clerk)
+	var day nightHome
+	e.meGet("/api/v1/me/home", zt).json(t, &day)
 
 	e.setMaintenance("00:00-23:59")
 	defer e.setMaintenance("")
+
+	// Sign-in.
 	r := e.do("POST", "/api/v1/auth/wechat", map[string]string{"code": e.wechatCode("oNight000000001")}, nil)
-	if r.StatusCode != 200 {
-		t.Fatalf("bound wechat sign-in in the window: %d %s", r.StatusCode, r.body)
-	}
 	var tok tokens
 	r.json(t, &tok)
-	if tok.AccessToken == "" {
-		t.Fatalf("no tokens: %s", r.body)
+	if r.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("bound wechat sign-in in the window: %d %s", r.StatusCode, r.body)
 	}
+	zt = tok.AccessToken
 	r = e.do("POST", "/api/v1/auth/employer", map[string]string{"unit_code": clerk.UnitCode, "operator_id": clerk.OperatorID, "password": clerk.Password}, nil)
 	if r.StatusCode != 200 {
 		t.Fatalf("employer sign-in in the window: %d %s", r.StatusCode, r.body)
 	}
 	wantProblem(t, e.do("POST", "/api/v1/auth/employer", map[string]string{"unit_code": clerk.UnitCode, "operator_id": clerk.OperatorID, "password": clerk.Password + "x"}, nil), 401, "auth.bad_credentials")
+	other := e.unitOperator("yunqi01") // never signed in: nothing cached
+	wantProblem(t, e.do("POST", "/api/v1/auth/employer", map[string]string{"unit_code": other.UnitCode, "operator_id": other.OperatorID, "password": other.Password}, nil), 503, "core.maintenance")
+
+	// The home screen: remembered figures, and when live ones return.
+	var night nightHome
+	r = e.meGet("/api/v1/me/home", zt)
+	r.json(t, &night)
+	if r.StatusCode != 200 || !night.Stale || night.Account == nil || night.Account.BalanceFen != day.Account.BalanceFen ||
+		night.Maintenance == nil || night.Maintenance.Message == "" || !night.Maintenance.Until.After(time.Now()) {
+		t.Fatalf("home in the window: %d %s", r.StatusCode, r.body)
+	}
+
+	e.setMaintenance("")
+	// After the window: live again.
+	var back nightHome
+	e.meGet("/api/v1/me/home", zt).json(t, &back)
+	if back.Stale || back.Maintenance != nil {
+		t.Fatalf("home after the window: %+v", back)
+	}
 }

@@ -392,7 +392,9 @@ export interface paths {
          *     error; a person without an HPF account gets 404 `account.not_found`. `stale` is true
          *     when a part is a remembered answer from a core that could not be reached; `as_of` is
          *     then the oldest part's time. Values are masked per channel. Query parameters other
-         *     than `lang` are ignored: the person is always the token's subject.
+         *     than `lang` are ignored: the person is always the token's subject. During the core's
+         *     maintenance window the answer is 200 with what is remembered and `maintenance`
+         *     (`until`, `message`): when live figures return.
          */
         get: operations["meHome"];
         put?: never;
@@ -2077,6 +2079,16 @@ export interface components {
             /** Format: date-time */
             as_of: string;
             stale: boolean;
+            /**
+             * @description Present while the core is in its nightly maintenance window (docs/api.md, "At night"):
+             *     what is shown is remembered (`stale`), and live figures return at `until`, computed
+             *     from the core's Retry-After. `message` says so plainly, in the caller's language.
+             */
+            maintenance?: {
+                /** Format: date-time */
+                until: string;
+                message: string;
+            };
         };
         WithdrawalEligibility: {
             type: string;
