@@ -19,6 +19,7 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/services/core"
+	"handheld/services/ecard"
 	employers "handheld/services/employer"
 	"handheld/services/hours"
 	"handheld/services/identity"
@@ -113,6 +114,12 @@ type Config struct {
 	// It bounds how long a password changed outside handheld could still
 	// be accepted at night.
 	OperatorCredentialTTL time.Duration `env:"HANDHELD_OPERATOR_CREDENTIAL_TTL" yaml:"operator_credential_ttl"`
+
+	// ECardStatusMaxAge is how old the last known account status may be
+	// for an e-card to be shown and verified from it while the core cannot
+	// be asked (its maintenance window, an outage); verifiers are told the
+	// status's time. At most 168h.
+	ECardStatusMaxAge time.Duration `env:"HANDHELD_ECARD_STATUS_MAX_AGE" yaml:"ecard_status_max_age"`
 
 	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
@@ -326,6 +333,7 @@ func Defaults() Config {
 		LockoutDelay:            time.Second,
 		LockoutDelayMax:         30 * time.Second,
 		OperatorCredentialTTL:   identity.DefaultOperatorCredentialTTL,
+		ECardStatusMaxAge:       ecard.DefaultStatusMaxAge,
 	}
 }
 
@@ -485,6 +493,9 @@ func (c Config) Validate() error {
 	}
 	if c.OperatorCredentialTTL < 0 || c.OperatorCredentialTTL > 30*24*time.Hour {
 		bad("HANDHELD_OPERATOR_CREDENTIAL_TTL", "must be between 0 (off) and 720h, not %s", c.OperatorCredentialTTL)
+	}
+	if c.ECardStatusMaxAge <= 0 || c.ECardStatusMaxAge > 7*24*time.Hour {
+		bad("HANDHELD_ECARD_STATUS_MAX_AGE", "must be above 0 and at most 168h, not %s", c.ECardStatusMaxAge)
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("HANDHELD_WECHAT_API_BASE", "must be an http(s) URL")

@@ -29,6 +29,7 @@ func TestNightWindow(t *testing.T) {
 	e.loginEmployer(clerk)
 	var day nightHome
 	e.meGet("/api/v1/me/home", zt).json(t, &day)
+	time.Sleep(1100 * time.Millisecond) // the remembered answers are then visibly older than now
 
 	e.setMaintenance("00:00-23:59")
 	defer e.setMaintenance("")
@@ -58,11 +59,36 @@ func TestNightWindow(t *testing.T) {
 		t.Fatalf("home in the window: %d %s", r.StatusCode, r.body)
 	}
 
+	// The e-card from the last known status; the verifier sees its time.
+	r = e.meGet("/api/v1/me/ecard", zt)
+	var card struct {
+		Payload    string    `json:"payload"`
+		StatusAsOf time.Time `json:"status_as_of"`
+	}
+	r.json(t, &card)
+	if r.StatusCode != 200 || card.Payload == "" || !card.StatusAsOf.Before(time.Now().Add(-time.Second)) {
+		t.Fatalf("e-card in the window: %d %s", r.StatusCode, r.body)
+	}
+	var verdict struct {
+		Valid      bool      `json:"valid"`
+		StatusAsOf time.Time `json:"status_as_of"`
+	}
+	r = e.do("POST", "/api/v1/ecard/verify", map[string]string{"payload": card.Payload}, bearer(e.verifierToken()))
+	r.json(t, &verdict)
+	if r.StatusCode != 200 || !verdict.Valid || !verdict.StatusAsOf.Equal(card.StatusAsOf) {
+		t.Fatalf("verify in the window: %d %s", r.StatusCode, r.body)
+	}
+
 	e.setMaintenance("")
 	// After the window: live again.
 	var back nightHome
 	e.meGet("/api/v1/me/home", zt).json(t, &back)
 	if back.Stale || back.Maintenance != nil {
 		t.Fatalf("home after the window: %+v", back)
+	}
+	r = e.meGet("/api/v1/me/ecard", zt)
+	r.json(t, &card)
+	if r.StatusCode != 200 || card.StatusAsOf.Before(time.Now().Add(-5*time.Second)) {
+		t.Fatalf("e-card after the window: %d %s", r.StatusCode, r.body)
 	}
 }

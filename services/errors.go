@@ -181,6 +181,12 @@ const (
 	CodeKioskLoginNotFound Code = "kiosk_login.not_found"
 	CodeKioskLoginExpired  Code = "kiosk_login.expired"
 	CodeKioskLoginUsed     Code = "kiosk_login.used"
+
+	// The core's maintenance window (docs/api.md § At night).
+	// CodeECardStatusUnknown: the core cannot be asked and the last known
+	// account status is older than the e-card's status max age, so no
+	// card is shown or verified from it.
+	CodeECardStatusUnknown Code = "ecard.status_unknown"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -338,6 +344,8 @@ var statusOf = map[Code]int{
 	CodeKioskLoginNotFound:       http.StatusNotFound,
 	CodeKioskLoginExpired:        http.StatusGone,
 	CodeKioskLoginUsed:           http.StatusGone,
+
+	CodeECardStatusUnknown: http.StatusServiceUnavailable,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

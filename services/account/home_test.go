@@ -194,7 +194,7 @@ func TestHomeSaysWhenTheWindowEnds(t *testing.T) {
 		t.Fatalf("until %v stale %v account %v", v.MaintenanceUntil, v.Stale, v.Account)
 	}
 	w.reader.fresh = core.Freshness{AsOf: now}
-	if v, _ = w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp)); !v.MaintenanceUntil.Equal(now.Add(90*time.Minute)) {
+	if v, _ = w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp)); !v.MaintenanceUntil.Equal(now.Add(90 * time.Minute)) {
 		t.Fatalf("until from the refused part: %v", v.MaintenanceUntil)
 	}
 	delete(w.reader.fail, "person")

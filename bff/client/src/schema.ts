@@ -2597,6 +2597,13 @@ export interface components {
             refresh_after: string;
             /** @description account status code at issue: 01 normal, 02 sealed, 06 frozen, ... */
             account_status: string;
+            /**
+             * Format: date-time
+             * @description when the core last confirmed account_status: now by day; during the core's maintenance
+             *     window the last known status's time (at most the configured ecard_status_max_age old,
+             *     otherwise 503 ecard.status_unknown)
+             */
+            status_as_of: string;
         };
         ECardUse: {
             /** @description verifier:<id> or device:<id> */
@@ -2623,6 +2630,12 @@ export interface components {
             centre: string;
             /** Format: date-time */
             verified_at: string;
+            /**
+             * Format: date-time
+             * @description "status as of …": when the core last confirmed account_status — verified_at by day, the
+             *     last known status's time during the core's maintenance window (docs/api.md, "At night")
+             */
+            status_as_of: string;
         };
         EmployerOperator: {
             operator_id: string;
