@@ -25,6 +25,7 @@ func TestNightWindow(t *testing.T) {
 	e := start(t, everyReadToTheCore, policies())
 	zhang := e.persona("depositor", "张伟")
 	zt := e.bindWeChat("oNight000000001", zhang).AccessToken
+	li := e.bindWeChat("oNight000000002", e.persona("depositor", "李娜")).AccessToken
 	clerk := e.unitOperator("shop01")
 	e.loginEmployer(clerk)
 	var day nightHome
@@ -79,6 +80,30 @@ func TestNightWindow(t *testing.T) {
 		t.Fatalf("verify in the window: %d %s", r.StatusCode, r.body)
 	}
 
+	// A certificate: accepted as pending, shown in progress, not rateable.
+	stepped := e.stepUp(zt)
+	certBody := map[string]string{"type": "deposit_use", "purpose": "夜间申请"}
+	r = e.issue(stepped, "night-cert-1", certBody)
+	var pending struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	r.json(t, &pending)
+	if r.StatusCode != 202 || pending.Status != "pending" || pending.ID == "" {
+		t.Fatalf("certificate in the window: %d %s", r.StatusCode, r.body)
+	}
+	if again := e.issue(stepped, "night-cert-1", certBody); again.StatusCode != 202 || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the same key again: %d %s", again.StatusCode, again.body)
+	}
+	app := e.nightCase(stepped, pending.ID)
+	if app == nil || app.Finished || app.Rateable || app.Status != "pending" {
+		t.Fatalf("the pending certificate's case: %+v", app)
+	}
+	wantProblem(t, e.do("POST", "/api/v1/me/applications/"+pending.ID+"/rating", map[string]any{"level": 5}, bearer(stepped)), 409, "rating.not_rateable")
+	if e.nightCase(li, pending.ID) != nil {
+		t.Fatal("another person sees the pending certificate")
+	}
+
 	e.setMaintenance("")
 	// After the window: live again.
 	var back nightHome
@@ -91,4 +116,59 @@ func TestNightWindow(t *testing.T) {
 	if r.StatusCode != 200 || card.StatusAsOf.Before(time.Now().Add(-5*time.Second)) {
 		t.Fatalf("e-card after the window: %d %s", r.StatusCode, r.body)
 	}
+	// The certificate is issued for its holder; its request's case is gone,
+	// the certificate's case is finished and rateable.
+	deadline := time.Now().Add(15 * time.Second)
+	for e.nightCase(stepped, pending.ID) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the pending certificate was never issued")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	issued := e.nightCases(stepped, "certificate")
+	if len(issued) != 1 || !issued[0].Rateable || issued[0].Status != "issued" {
+		t.Fatalf("after the window: %+v", issued)
+	}
+	if len(e.nightCases(li, "certificate")) != 0 {
+		t.Fatal("the certificate went to another person")
+	}
+}
+
+type nightCaseItem struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Status   string `json:"status"`
+	Finished bool   `json:"finished"`
+	Rateable bool   `json:"rateable"`
+}
+
+// nightCases lists the caller's cases of kind.
+func (e *env) nightCases(tok, kind string) []nightCaseItem {
+	e.t.Helper()
+	r := e.meGet("/api/v1/me/applications?limit=50", tok)
+	if r.StatusCode != 200 {
+		e.t.Fatalf("cases %d %s", r.StatusCode, r.body)
+	}
+	var page struct {
+		Items []nightCaseItem `json:"items"`
+	}
+	r.json(e.t, &page)
+	var out []nightCaseItem
+	for _, c := range page.Items {
+		if c.Kind == kind {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// nightCase is the caller's case id, nil when they have none by that id.
+func (e *env) nightCase(tok, id string) *nightCaseItem {
+	e.t.Helper()
+	for _, c := range e.nightCases(tok, "certificate") {
+		if c.ID == id {
+			return &c
+		}
+	}
+	return nil
 }

@@ -1317,6 +1317,10 @@ export interface paths {
          *     `idempotency.key_reused`; while the first is still running, 409 `idempotency.in_flight`.
          *     Needs a face check within the assurance policy's `max_age` (default 5 minutes): otherwise
          *     403 `auth.step_up_required` with `required_acr` and `max_age`.
+         *     During the core's maintenance window (or an outage) the request is accepted instead:
+         *     202 `{id, status: "pending", requested_at}`; the certificate is issued for the caller when
+         *     the core returns, and the case list shows the request in progress (not rateable) until then
+         *     (docs/api.md, "At night"). A retry with the same Idempotency-Key answers the stored 202.
          */
         post: operations["issueCertificate"];
         delete?: never;
@@ -5391,6 +5395,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CertificateIssued"];
+                };
+            };
+            /** @description accepted during the core's maintenance window; issued when the core returns */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the request; its case in GET /api/v1/me/cases */
+                        id: string;
+                        /** @enum {string} */
+                        status: "pending";
+                        /** Format: date-time */
+                        requested_at: string;
+                    };
                 };
             };
             400: components["responses"]["Problem"];
