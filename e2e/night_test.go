@@ -132,6 +132,23 @@ func TestNightWindow(t *testing.T) {
 	if len(e.nightCases(li, "certificate")) != 0 {
 		t.Fatal("the certificate went to another person")
 	}
+	// The holder is told (WeChat subscribe message, to their openid only).
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var told []string
+		for _, m := range e.wechat.Sent() {
+			if m.Data["thing6"] == "夜间申请的证明已出具" {
+				told = append(told, m.ToOpenID)
+			}
+		}
+		if len(told) == 1 && told[0] == "oNight000000001" {
+			break
+		}
+		if len(told) > 1 || time.Now().After(deadline) {
+			t.Fatalf("certificate notification sent to %v", told)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 type nightCaseItem struct {

@@ -2,11 +2,13 @@ package certificate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"handheld/services"
+	"handheld/services/notify"
 	"handheld/services/outbox"
 	"handheld/services/store"
 )
@@ -17,7 +19,7 @@ import (
 const TopicIssue outbox.TopicName = "certificate.issue"
 
 // Topics are the outbox topics this package enqueues on, for the wiring.
-func Topics() []outbox.TopicName { return []outbox.TopicName{TopicIssue} }
+func Topics() []outbox.TopicName { return []outbox.TopicName{TopicIssue, notify.Topic} }
 
 // The states of a certificate request accepted during the core's window.
 const (
@@ -91,18 +93,16 @@ func (s *Service) IssuePending(ctx context.Context, m outbox.Message) error {
 		if coreAway(err) || services.ErrorCode(err) == services.CodeInternal {
 			return err // the core is not back yet: again, with backoff
 		}
-		if _, uerr := s.Store.Exec(ctx, `UPDATE certificate_requests SET status = $1, reason = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
-			RequestFailed, string(services.ErrorCode(err)), store.Timestamp(s.Now()), id, RequestPending); uerr != nil {
+		code := string(services.ErrorCode(err))
+		if uerr := s.settle(ctx, id, subject, typ, lang, RequestFailed, "", code, ""); uerr != nil {
 			return uerr
 		}
 		s.Logger.WarnContext(ctx, "pending certificate failed", "request", id, "code", string(services.ErrorCode(err)))
 		return nil
 	}
-	if _, err := s.Store.Exec(ctx, `UPDATE certificate_requests SET status = $1, certificate_id = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
-		RequestIssued, certID, store.Timestamp(s.Now()), id, RequestPending); err != nil {
+	if err := s.settle(ctx, id, subject, typ, lang, RequestIssued, certID, "", out.Number); err != nil {
 		return err
 	}
-	_ = out
 	if err := s.audited(ctx, byHolder(p, ActionIssue, certID), nil); err != nil {
 		s.Logger.ErrorContext(ctx, "audit record lost", "action", ActionIssue, "err", err)
 	}
@@ -138,4 +138,32 @@ func (s *Service) Request(ctx context.Context, p services.Principal, id string) 
 	}
 	v.RequestedAt, v.UpdatedAt = req, upd
 	return v, nil
+}
+
+// settle moves a pending request to status and, in the same transaction,
+// queues the holder's notification (notify.Topic): the certificate asked
+// for at night is issued, or could not be. Only the first settle of a
+// request notifies.
+func (s *Service) settle(ctx context.Context, id, subject, typ, lang, status, certID, reason, number string) error {
+	now := store.Timestamp(s.Now())
+	if number == "" {
+		number = id // what the person's case list shows for a request never issued
+	}
+	return s.Store.Tx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE certificate_requests SET status = $1, certificate_id = $2, reason = $3, updated_at = $4
+			WHERE id = $5 AND status = $6`, status, certID, reason, now, id, RequestPending)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		ev, err := json.Marshal(notify.Event{Subject: subject, ApplicationID: id, CaseNumber: number, Kind: typ,
+			Status: "certificate_" + status, Reason: reason, Locale: lang, At: now})
+		if err != nil {
+			return err
+		}
+		_, err = outbox.Enqueue(ctx, tx, outbox.Message{ID: string(notify.Topic) + ":" + id + ":" + status, Topic: notify.Topic, Payload: ev}, now)
+		return err
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"handheld/services"
+	"handheld/services/notify"
 	"handheld/services/outbox"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
@@ -40,6 +41,10 @@ func TestPendingCertificateIssuedAfterTheWindow(t *testing.T) {
 		}
 		if err := r.IssuePending(ctx, m); err != nil {
 			t.Fatal(err)
+		}
+		var notes int
+		if err := s.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE topic = $1 AND id LIKE $2`, string(notify.Topic), "%"+out.ID+"%").Scan(&notes); err != nil || notes != 1 {
+			t.Fatalf("notifications queued: %d %v", notes, err)
 		}
 		mine, err := r.List(ctx, depositor("s_zhang"), 10, "")
 		if err != nil || len(mine.Items) != 1 || mine.Items[0].ID != v.CertificateID {
