@@ -364,7 +364,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		JSONEncoder:           jsonLine,
 	})
 	app.Use(middleware.RequestID(), middleware.Trace(a.tracer), a.closeWhileDraining,
-		middleware.Observe(a.metrics, a.log, onError),
+		middleware.Observe(a.metrics, a.log, onError, "/api/v1/kiosk/print-queue", "/api/v1/kiosk/login-codes/:code"),
 		middleware.Recover(a.log),
 		middleware.ClientIP(u.proxies),
 		middleware.Locale(u.catalogs),
