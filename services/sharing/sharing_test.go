@@ -189,7 +189,9 @@ func TestConsentIsForOneApplication(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i := range 2 {
-			wg.Go(func() { _, errs[i] = svc.UseConsent(ctx, depositor("s-lina"), third.ConsentID, []string{"wd_a", "wd_b"}[i]) })
+			wg.Go(func() {
+				_, errs[i] = svc.UseConsent(ctx, depositor("s-lina"), third.ConsentID, []string{"wd_a", "wd_b"}[i])
+			})
 		}
 		wg.Wait()
 		if (errs[0] == nil) == (errs[1] == nil) {
