@@ -469,6 +469,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	me.Post("/certificates", stepUp(identity.ServiceCertificate))
 	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
+	// A consent to ask government sources about the person is given with
+	// the same recent face check as the withdrawal it serves.
+	me.Post("/evidence-lookups", stepUp(identity.ServiceWithdrawal))
 	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
 	me.Get("/print-jobs", prints.List)
 	depositor.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(me,

@@ -6,8 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"handheld/bff"
+	"handheld/services"
+	"handheld/services/identity"
 	"handheld/services/sharingsim"
 )
 
@@ -223,5 +226,20 @@ func TestEvidenceLookupBadInput(t *testing.T) {
 	// Without a token, or as a kiosk device: no lookup.
 	if r := b.do("POST", evidenceLookups, map[string]any{"kind": "purchase", "consent": true}, http.Header{"Idempotency-Key": {"k9"}}); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("anonymous %d", r.StatusCode)
+	}
+}
+
+// The consent is given with the withdrawal's recent face check: a session
+// whose face check is older gets step_up_required and nothing is asked.
+func TestEvidenceLookupNeedsARecentFaceCheck(t *testing.T) {
+	var sim *sharingsim.Sim
+	e := start(t, withSharing(t, &sim), fastWithdrawals, withAssurance(func(a *identity.Assurance) {
+		a.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: services.ACRFace, MaxAge: 2 * time.Second}
+	}))
+	tok := e.bindWeChat("o-share-stepup", e.persona("depositor", "李娜")).AccessToken
+	time.Sleep(2100 * time.Millisecond)
+	wantProblem(t, e.lookup(tok, "k-step", map[string]any{"kind": "purchase", "consent": true}), 403, "auth.step_up_required")
+	if sim.Asked() != 0 {
+		t.Fatal("a refused consent asked the sources")
 	}
 }

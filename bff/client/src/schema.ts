@@ -1409,7 +1409,8 @@ export interface paths {
          *     `sharing.unavailable` with `Retry-After`, and nothing is kept. Requires `Idempotency-Key`: a
          *     retry with the same key and body replays the 201 without asking the sources again. A consent
          *     serves one application only: a later application naming a consent another application used
-         *     is refused with 409 `sharing.consent_used`. Rate class `sharing_lookup`; every lookup is
+         *     is refused with 409 `sharing.consent_used`. The consent needs the withdrawal's recent face
+         *     check (403 `auth.step_up_required` otherwise). Rate class `sharing_lookup`; every lookup is
          *     audited (subject, sources asked, outcome; no fact, no personal data).
          */
         post: operations["lookupEvidence"];
