@@ -252,7 +252,9 @@ func TestEvidenceLookupNeedsARecentFaceCheck(t *testing.T) {
 // consent use needs only the store.
 type noPeople struct{}
 
-func (noPeople) PersonID(context.Context, string) (string, error) { return "", services.E(services.CodePersonNotFound) }
+func (noPeople) PersonID(context.Context, string) (string, error) {
+	return "", services.E(services.CodePersonNotFound)
+}
 
 type noPersons struct{}
 
