@@ -20,7 +20,7 @@ import (
 // real client, its signatures, deadline and breaker, only without a socket.
 func (a *App) openSharing() (*sharing.Client, *sharingsim.Sim, error) {
 	cc := sharing.ClientConfig{BaseURL: a.cfg.SharingURL, KeyID: a.cfg.SharingKeyID, Secret: []byte(a.cfg.SharingSecret),
-		Timeout: a.cfg.SharingTimeout}
+		Timeout: a.cfg.SharingTimeout, Observe: a.metrics.observeSharing}
 	var sim *sharingsim.Sim
 	if a.cfg.SharingURL == "" && a.cfg.Profile != ProfileEmbedded {
 		// A centre not yet connected to the exchange: evidence lookups

@@ -54,6 +54,10 @@ type ClientConfig struct {
 	BreakerCooldown time.Duration
 	// Now is the clock for signatures and the breaker; nil means time.Now.
 	Now func() time.Time
+	// Observe, when set, is called once per question with the source, an
+	// outcome (ok, not_found, unavailable, refused, breaker_open) and the
+	// duration, so the wiring can feed metrics; never the person.
+	Observe func(source, outcome string, d time.Duration)
 }
 
 // Client asks the exchange over HTTP with signed requests and translates
@@ -69,6 +73,7 @@ type Client struct {
 	now      func() time.Time
 	failures int
 	cooldown time.Duration
+	observe  func(source, outcome string, d time.Duration)
 
 	mu        sync.Mutex
 	failed    int       // failures in a row
@@ -95,7 +100,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{base: strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), keyID: cfg.KeyID,
 		secret: bytes.Clone(cfg.Secret), http: cfg.HTTPClient, timeout: cfg.Timeout, now: cfg.Now,
-		failures: cfg.BreakerFailures, cooldown: cfg.BreakerCooldown}
+		failures: cfg.BreakerFailures, cooldown: cfg.BreakerCooldown, observe: cfg.Observe}
 	if c.http == nil {
 		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -139,12 +144,31 @@ func unavailable(retry time.Duration, format string, args ...any) *services.Erro
 // a *services.Error (sharing.unavailable, or internal for a bad signature
 // or a refused consent, which are bugs of ours, not the person's).
 func (c *Client) Ask(ctx context.Context, q Query) (Answer, error) {
+	start := time.Now()
 	if err := c.admit(); err != nil {
+		c.report(q.Source, "breaker_open", start)
 		return Answer{}, err
 	}
 	a, err := c.ask(ctx, q)
 	c.record(err)
+	outcome := "ok"
+	switch {
+	case errors.Is(err, ErrPersonUnknown):
+		outcome = "not_found"
+	case services.ErrorCode(err) == services.CodeSharingUnavailable:
+		outcome = "unavailable"
+	case err != nil:
+		outcome = "refused"
+	}
+	c.report(q.Source, outcome, start)
 	return a, err
+}
+
+// report feeds the Observe hook, when there is one.
+func (c *Client) report(source, outcome string, start time.Time) {
+	if c.observe != nil {
+		c.observe(source, outcome, time.Since(start))
+	}
 }
 
 // admit refuses at once while the breaker is open.
