@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +195,21 @@ func TestNewClientValidates(t *testing.T) {
 		if _, err := sharing.NewClient(cc); err == nil {
 			t.Errorf("accepted %+v", cc)
 		}
+	}
+}
+
+func TestObserveNamesSourceAndOutcomeOnly(t *testing.T) {
+	var got []string
+	sim, c := rig(t, sharingsim.Config{}, sharing.ClientConfig{BreakerFailures: 1,
+		Observe: func(source, outcome string, _ time.Duration) { got = append(got, source+"/"+outcome) }})
+	ctx := context.Background()
+	_, _ = c.Ask(ctx, deedOf(sharingsim.DemoID("李娜"), "李娜"))
+	_, _ = c.Ask(ctx, deedOf(sharingsim.DemoID("陈静"), "陈静"))
+	sim.SetOutage(true)
+	_, _ = c.Ask(ctx, deedOf(sharingsim.DemoID("李娜"), "李娜"))
+	_, _ = c.Ask(ctx, deedOf(sharingsim.DemoID("李娜"), "李娜"))
+	want := "real_estate/ok real_estate/not_found real_estate/unavailable real_estate/breaker_open"
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("observed %q, want %q", s, want)
 	}
 }
