@@ -45,6 +45,7 @@ import (
 	"handheld/services/outbox"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
+	"handheld/services/sharing"
 	"handheld/services/store"
 	"handheld/services/tracing"
 	"handheld/services/wechat"
@@ -102,6 +103,7 @@ type useCases struct {
 	withdrawals  *withdrawal.Service
 	cases        *cases.Service
 	printing     *printing.Service
+	sharing      *sharing.Service
 	screen       *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -240,6 +242,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Now: time.Now, Logger: logger("printing"),
 	}); err != nil {
 		return nil, err
+	}
+	// Evidence from shared data (issue 17): the exchange's client (or the
+	// in-process simulator) and the consent-per-application lookups.
+	client, _, err := a.openSharing()
+	if err != nil {
+		return nil, err
+	}
+	var exchange interface {
+		Ask(context.Context, sharing.Query) (sharing.Answer, error)
+	} = exchangeOff{}
+	if client != nil {
+		exchange = client
+	}
+	if u.sharing, err = sharing.New(sharing.Deps{Store: a.store, Exchange: exchange, People: u.identity, Persons: reader,
+		Policies: cfg.withdrawalPolicies(), Audit: trail, TTL: cfg.SharingConsentTTL, Now: time.Now,
+		Logger: logger("sharing")}); err != nil {
+		return nil, fmt.Errorf("sharing: %w", err)
 	}
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
@@ -450,6 +469,9 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	me.Post("/certificates", stepUp(identity.ServiceCertificate))
 	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
+	// A consent to ask government sources about the person is given with
+	// the same recent face check as the withdrawal it serves.
+	me.Post("/evidence-lookups", stepUp(identity.ServiceWithdrawal))
 	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
 	me.Get("/print-jobs", prints.List)
 	depositor.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(me,
@@ -458,8 +480,14 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	u.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", ratelimit.ClassPublic, "public", nil),
 		anonymous("GET /api/v1/verify/{code}, /verify/{code}", ratelimit.ClassVerifyPublic, "public", nil))
 	depositor.ECard{Service: u.ecard}.Routes(me, signedIn("e-card routes", ratelimit.ClassECard, services.RoleDepositor))
-	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs}.Routes(me,
+	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs, Evidence: u.sharing}.Routes(me,
 		signedIn("withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), middleware.Service(u.hours, hours.Withdrawal))
+	// Evidence from shared data (issue 17): a lookup with the person's
+	// consent, with its Idempotency-Key, under the sharing_lookup class;
+	// behind the withdrawal switch, as it serves a withdrawal.
+	depositor.Evidence{Service: u.sharing, Catalogs: u.catalogs}.Routes(me, middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("POST /api/v1/me/evidence-lookups", ratelimit.ClassSharingLookup, services.RoleDepositor),
+		middleware.Service(u.hours, hours.Withdrawal))
 	depositor.Cases{Service: u.cases, Catalogs: u.catalogs}.Routes(me, signedIn("case ratings", ratelimit.ClassRating, services.RoleDepositor))
 	// Confirming a sign-in at a kiosk: from the mini-program only (never a
 	// kiosk citizen session), with a recent face check (the kiosk_login

@@ -59,6 +59,18 @@ type Config struct {
 	CoreSecret  string        `env:"HANDHELD_CORE_SECRET" yaml:"core_secret" secret:"true"`
 	CoreTimeout time.Duration `env:"HANDHELD_CORE_TIMEOUT" yaml:"core_timeout"`
 
+	// SharingURL is the government data-sharing exchange's base (issue 17,
+	// docs/sharing-contract.md); empty (embedded only) runs the sharing
+	// simulator in-process. SharingKeyID and SharingSecret sign requests
+	// (HMAC-SHA256, at least 32 characters); SharingTimeout bounds one
+	// question; SharingConsentTTL is how long a lookup's consent may be
+	// used by an application.
+	SharingURL        string        `env:"HANDHELD_SHARING_URL" yaml:"sharing_url"`
+	SharingKeyID      string        `env:"HANDHELD_SHARING_KEY_ID" yaml:"sharing_key_id"`
+	SharingSecret     string        `env:"HANDHELD_SHARING_SECRET" yaml:"sharing_secret" secret:"true"`
+	SharingTimeout    time.Duration `env:"HANDHELD_SHARING_TIMEOUT" yaml:"sharing_timeout"`
+	SharingConsentTTL time.Duration `env:"HANDHELD_SHARING_CONSENT_TTL" yaml:"sharing_consent_ttl"`
+
 	// Simulator knobs, used by the in-process simulator and `handheld coresim`.
 	CoresimFaults      string `env:"HANDHELD_CORESIM_FAULTS" yaml:"coresim_faults"`
 	CoresimMaintenance string `env:"HANDHELD_CORESIM_MAINTENANCE" yaml:"coresim_maintenance"`
@@ -273,6 +285,9 @@ func Defaults() Config {
 		DataDir:             "var",
 		CoreKeyID:           "handheld",
 		CoreTimeout:         2 * time.Second,
+		SharingKeyID:        "handheld",
+		SharingTimeout:      3 * time.Second,
+		SharingConsentTTL:   24 * time.Hour,
 		WeChatSandbox:       true,
 		WeChatAPIBase:       "https://api.weixin.qq.com",
 		WeChatTimeout:       5 * time.Second,
@@ -416,6 +431,20 @@ func (c Config) Validate() error {
 			bad("HANDHELD_CORE_URL", "must be an http(s) URL")
 		}
 	}
+	if c.SharingURL != "" {
+		if u, err := url.Parse(c.SharingURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			bad("HANDHELD_SHARING_URL", "must be an http(s) URL without credentials or a query")
+		}
+		if len(c.SharingSecret) < 32 {
+			bad("HANDHELD_SHARING_SECRET", "the data-sharing exchange needs a signing secret of at least 32 characters")
+		}
+	}
+	if c.SharingKeyID == "" {
+		bad("HANDHELD_SHARING_KEY_ID", "must name the signing key at the data-sharing exchange")
+	}
+	if c.SharingConsentTTL < time.Minute || c.SharingConsentTTL > 30*24*time.Hour {
+		bad("HANDHELD_SHARING_CONSENT_TTL", "must be between 1m and 720h, not %s", c.SharingConsentTTL)
+	}
 	if u, err := url.Parse(c.PublicBaseURL); c.PublicBaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "") {
 		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL without a query, or empty for the served address")
 	}
@@ -424,7 +453,8 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"HANDHELD_CORE_TIMEOUT": c.CoreTimeout, "HANDHELD_REQUEST_TIMEOUT": c.RequestTimeout,
-		"HANDHELD_READ_TIMEOUT": c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
+		"HANDHELD_SHARING_TIMEOUT": c.SharingTimeout,
+		"HANDHELD_READ_TIMEOUT":    c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
 		"HANDHELD_IDLE_TIMEOUT": c.IdleTimeout, "HANDHELD_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	} {
 		if d <= 0 || d > 10*time.Minute {

@@ -181,6 +181,19 @@ const (
 	CodeKioskLoginNotFound Code = "kiosk_login.not_found"
 	CodeKioskLoginExpired  Code = "kiosk_login.expired"
 	CodeKioskLoginUsed     Code = "kiosk_login.used"
+
+	// Evidence from shared data (issue 17, services/sharing).
+	// CodeSharingUnavailable: the data-sharing exchange or a source cannot
+	// answer now (down, slow, breaker open); retry after Retry-After.
+	CodeSharingUnavailable Code = "sharing.unavailable"
+	// CodeSharingConsentRequired: a lookup without the person's consent.
+	CodeSharingConsentRequired Code = "sharing.consent_required"
+	// CodeSharingConsentUsed: the consent was used by another application
+	// already; a consent is for one application only.
+	CodeSharingConsentUsed Code = "sharing.consent_used"
+	// CodeSharingConsentNotFound: no such consent of the caller's (or it
+	// expired).
+	CodeSharingConsentNotFound Code = "sharing.consent_not_found"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -338,6 +351,11 @@ var statusOf = map[Code]int{
 	CodeKioskLoginNotFound:       http.StatusNotFound,
 	CodeKioskLoginExpired:        http.StatusGone,
 	CodeKioskLoginUsed:           http.StatusGone,
+
+	CodeSharingUnavailable:     http.StatusServiceUnavailable,
+	CodeSharingConsentRequired: http.StatusBadRequest,
+	CodeSharingConsentUsed:     http.StatusConflict,
+	CodeSharingConsentNotFound: http.StatusNotFound,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

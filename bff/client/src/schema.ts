@@ -1386,6 +1386,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/evidence-lookups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Look up the caller's evidence for a withdrawal kind in government shared data (数据共享), with consent.
+         * @description With `consent: true` (the person's explicit yes, for one application of `kind`), handheld
+         *     creates a consent record and asks the sources the kind's policy names (real-estate
+         *     registration, civil affairs, medical insurance, social security, household registration)
+         *     about the caller — the person comes from the token, never from the body — and keeps only the
+         *     minimal fact of each answer and the source's reference, never a document. 201 with the
+         *     consent's id, each fact summarised in the request's language (`found`: it counts as the
+         *     evidence) and the required evidence still `missing` (upload it instead). `consent` false or
+         *     absent is 400 `sharing.consent_required`; an unknown `kind` 400 `request.invalid` (one_of on
+         *     kind); unknown fields 400 `request.unknown_field`. A source that cannot answer is 503
+         *     `sharing.unavailable` with `Retry-After`, and nothing is kept. Requires `Idempotency-Key`: a
+         *     retry with the same key and body replays the 201 without asking the sources again. A consent
+         *     serves one application only: a later application naming a consent another application used
+         *     is refused with 409 `sharing.consent_used`. The consent needs the withdrawal's recent face
+         *     check (403 `auth.step_up_required` otherwise). Rate class `sharing_lookup`; every lookup is
+         *     audited (subject, sources asked, outcome; no fact, no personal data).
+         */
+        post: operations["lookupEvidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/withdrawals/eligibility": {
         parameters: {
             query?: never;
@@ -1402,6 +1436,9 @@ export interface paths {
          *     the caller's applications in flight (and paid ones the ledger does not show yet) hold. For kinds that close the account,
          *     `max_amount_fen` is the exact amount to apply for (the whole balance). `stale` is true when the
          *     core could not be reached and remembered data was used; the core decides again on submission.
+         *     `evidence` lists what shared data found for the kind (the facts of the caller's latest unused,
+         *     unexpired consent from POST /api/v1/me/evidence-lookups) and the required evidence still
+         *     missing; no source is asked here.
          */
         get: operations["withdrawalEligibility"];
         put?: never;
@@ -2079,6 +2116,7 @@ export interface components {
             stale: boolean;
         };
         WithdrawalEligibility: {
+            evidence?: components["schemas"]["EvidenceStatus"];
             type: string;
             type_label: string;
             eligible: boolean;
@@ -2093,6 +2131,41 @@ export interface components {
                 message: string;
             }[];
             stale: boolean;
+        };
+        /** @description One minimal fact a government source answered, summarised in the request's language. */
+        SharedFact: {
+            /** @description what it is evidence of (property_registration */
+            evidence: string;
+            evidence_label: string;
+            /** @enum {string} */
+            source: "real_estate" | "civil_affairs" | "medical_insurance" | "social_security" | "household";
+            source_label: string;
+            /** @enum {string} */
+            fact: "deed" | "filed_contract" | "marriage" | "illness_settlement" | "retirement" | "household";
+            /** @description the fact counts as the evidence (found, and the owner matches, married, retired, moved out) */
+            found: boolean;
+            /** @description e.g. Deed 浙(2024)杭州市不动产权第0123456号, owner matches, registered 2024-05-02 */
+            summary: string;
+            /** @description the source's reference of the question; empty when the source does not know the person */
+            reference: string;
+        };
+        EvidenceLookup: {
+            consent_id: string;
+            kind: string;
+            /**
+             * Format: date-time
+             * @description until when an application may use the consent
+             */
+            expires_at: string;
+            facts: components["schemas"]["SharedFact"][];
+            /** @description required evidence shared data did not satisfy */
+            missing: string[];
+        };
+        EvidenceStatus: {
+            /** @description the consent whose facts these are; absent without one */
+            consent_id?: string;
+            found: components["schemas"]["SharedFact"][];
+            missing: string[];
         };
         /**
          * @description A join, leave or rejoin as the clerk follows it: accepted (stored, on its way to the core) →
@@ -5496,6 +5569,62 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    lookupEvidence: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a withdrawal kind (purchase, critical_illness, retirement, leaving_city, closing, ...) */
+                    kind: string;
+                    /** @description must be true: the person agrees to this lookup for one application */
+                    consent: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description looked up */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidenceLookup"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
