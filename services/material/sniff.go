@@ -1,0 +1,277 @@
+package material
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"regexp"
+	"strings"
+
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"handheld/services"
+)
+
+// The media types a material may have.
+const (
+	MediaJPEG = "image/jpeg"
+	MediaPNG  = "image/png"
+	MediaPDF  = "application/pdf"
+)
+
+// JPEGQuality is the quality re-encoded photos are written at: documents
+// stay legible, a phone's 4 MB photo shrinks.
+const JPEGQuality = 85
+
+// Limits bound what Sanitize accepts (materials.* in the configuration).
+type Limits struct {
+	MaxBytes    int64
+	MaxPixels   int64
+	MaxPDFPages int
+}
+
+// Clean is an accepted file as it is stored: images re-encoded (no
+// metadata), PDFs as uploaded after the checks.
+type Clean struct {
+	MediaType     string
+	Data          []byte
+	Width, Height int // images
+	Pages         int // PDFs; 1 for an image
+}
+
+// The default pdfcpu configuration is read from (and first written to) a
+// directory under the user's home; handheld uses its built-in defaults
+// and writes nothing there.
+func init() { api.DisableConfigDir() }
+
+// Sanitize decides what in is from its bytes alone — never from a file
+// name or a Content-Type, which the uploader chooses — and returns what
+// may be stored, or a material.* refusal:
+//
+//   - JPEG and PNG: the header's dimensions are checked against
+//     MaxPixels before anything is decoded (a 100000×100000 PNG of a few
+//     kilobytes would otherwise ask for 40 GB), then the image is decoded
+//     and encoded afresh. Only pixels survive: EXIF (GPS, camera, time),
+//     ICC profiles, XMP, PNG text chunks and anything appended after the
+//     image's end (a ZIP or PDF riding on a JPEG: a polyglot) are dropped.
+//   - PDF: the bytes must start with %PDF-, parse (cross-reference table
+//     and trailer, with pdfcpu), have at most MaxPDFPages pages, not be
+//     encrypted, end at their last %%EOF, not also be a ZIP archive, and
+//     carry no active content: JavaScript, JS, OpenAction, AA, Launch,
+//     EmbeddedFile(s), XFA, RichMedia, SubmitForm, ImportData, GoToE.
+//     A PDF is stored as uploaded (re-writing one would need a full PDF
+//     renderer); the checks are what make it safe to hand on.
+//
+// Anything else, a ZIP renamed .pdf included, is material.unsupported_type.
+func Sanitize(in []byte, l Limits) (Clean, error) {
+	switch {
+	case len(in) == 0:
+		return Clean{}, services.E(services.CodeMaterialEmpty)
+	case int64(len(in)) > l.MaxBytes:
+		return Clean{}, &services.Error{Code: services.CodeMaterialTooLarge, Params: map[string]any{"max_bytes": l.MaxBytes}}
+	}
+	switch Sniff(in) {
+	case MediaJPEG:
+		return reencode(in, l, MediaJPEG)
+	case MediaPNG:
+		return reencode(in, l, MediaPNG)
+	case MediaPDF:
+		return checkPDF(in, l)
+	}
+	return Clean{}, unsupported("no JPEG, PNG or PDF signature")
+}
+
+// Sniff names the media type of b by its leading bytes, or "" for any
+// other. A PDF must start with %PDF- at byte 0: readers that look further
+// in (up to 1 KiB) are what lets a file be an image and a PDF at once.
+func Sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		return MediaJPEG
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return MediaPNG
+	case bytes.HasPrefix(b, []byte("%PDF-")):
+		return MediaPDF
+	}
+	return ""
+}
+
+func unsupported(why string, args ...any) error {
+	return services.Errorf(services.CodeMaterialUnsupportedType, "material: "+why, args...)
+}
+
+// reencode checks an image's size from its header, decodes it and writes
+// it again in the same format.
+func reencode(in []byte, l Limits, media string) (Clean, error) {
+	var (
+		cfg image.Config
+		err error
+	)
+	if media == MediaJPEG {
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(in))
+	} else {
+		cfg, err = png.DecodeConfig(bytes.NewReader(in))
+	}
+	if err != nil {
+		return Clean{}, unsupported("image header: %v", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return Clean{}, unsupported("image of %dx%d", cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > l.MaxPixels {
+		return Clean{}, &services.Error{Code: services.CodeMaterialTooManyPixels, Params: map[string]any{"max_pixels": l.MaxPixels},
+			Cause: fmt.Errorf("material: image of %dx%d", cfg.Width, cfg.Height)}
+	}
+	var img image.Image
+	if media == MediaJPEG {
+		img, err = jpeg.Decode(bytes.NewReader(in))
+	} else {
+		img, err = png.Decode(bytes.NewReader(in))
+	}
+	if err != nil {
+		return Clean{}, unsupported("image: %v", err)
+	}
+	var out bytes.Buffer
+	out.Grow(len(in))
+	if media == MediaJPEG {
+		err = jpeg.Encode(&out, img, &jpeg.Options{Quality: JPEGQuality})
+	} else {
+		err = (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(&out, img)
+	}
+	if err != nil {
+		return Clean{}, services.Errorf(services.CodeInternal, "material: re-encode: %w", err)
+	}
+	if int64(out.Len()) > l.MaxBytes {
+		// A re-encoded PNG of a noisy JPEG-like picture can grow.
+		return Clean{}, &services.Error{Code: services.CodeMaterialTooLarge, Params: map[string]any{"max_bytes": l.MaxBytes}}
+	}
+	b := img.Bounds()
+	return Clean{MediaType: media, Data: out.Bytes(), Width: b.Dx(), Height: b.Dy(), Pages: 1}, nil
+}
+
+// unsafeNames are the PDF names that start something on opening or
+// carry content other than pages: scripts, actions, attachments, forms.
+var unsafeNames = map[string]bool{
+	"JavaScript": true, "JS": true, "OpenAction": true, "AA": true, "Launch": true,
+	"EmbeddedFile": true, "EmbeddedFiles": true, "XFA": true, "RichMedia": true,
+	"SubmitForm": true, "ImportData": true, "GoToE": true,
+}
+
+// nameRe finds PDF names in raw bytes; their #xx escapes are decoded
+// before the comparison (/J#61vaScript is /JavaScript).
+var nameRe = regexp.MustCompile(`/[^\s/<>\[\]()%{}]+`)
+
+// eofTail is what may follow a PDF's last %%EOF: line ends and spaces.
+var eofTail = regexp.MustCompile(`^[\r\n\t \x00]*$`)
+
+func checkPDF(in []byte, l Limits) (c Clean, err error) {
+	if !regexp.MustCompile(`^%PDF-[12]\.[0-9]`).Match(in) {
+		return Clean{}, unsupported("PDF header")
+	}
+	last := bytes.LastIndex(in, []byte("%%EOF"))
+	if last < 0 || !eofTail.Match(in[last+5:]) {
+		return Clean{}, unsupported("PDF: bytes after the last %%%%EOF")
+	}
+	if zr, err := zip.NewReader(bytes.NewReader(in), int64(len(in))); err == nil && len(zr.File) > 0 {
+		return Clean{}, unsupported("PDF that is a ZIP archive too")
+	}
+	// The raw bytes first: names in plain (uncompressed) objects, escaped
+	// or not. Names inside object streams are seen in the parsed objects.
+	for _, m := range nameRe.FindAll(in, -1) {
+		if unsafeNames[decodeName(string(m[1:]))] {
+			return Clean{}, services.Errorf(services.CodeMaterialUnsafePDF, "material: PDF names /%s", decodeName(string(m[1:])))
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = Clean{}, unsupported("PDF parser: %v", r)
+		}
+	}()
+	conf := model.NewDefaultConfiguration()
+	conf.ValidationMode = model.ValidationRelaxed
+	ctx, err := api.ReadContext(bytes.NewReader(in), conf)
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "encrypt") || strings.Contains(strings.ToLower(err.Error()), "password") {
+			return Clean{}, services.Errorf(services.CodeMaterialUnsafePDF, "material: encrypted PDF: %w", err)
+		}
+		return Clean{}, unsupported("PDF: %v", err)
+	}
+	if ctx.XRefTable.Encrypt != nil || ctx.E != nil {
+		return Clean{}, services.Errorf(services.CodeMaterialUnsafePDF, "material: encrypted PDF")
+	}
+	if err := ctx.EnsurePageCount(); err != nil {
+		return Clean{}, unsupported("PDF pages: %v", err)
+	}
+	if ctx.PageCount < 1 {
+		return Clean{}, unsupported("PDF without pages")
+	}
+	if ctx.PageCount > l.MaxPDFPages {
+		return Clean{}, &services.Error{Code: services.CodeMaterialTooManyPages, Params: map[string]any{"max_pages": l.MaxPDFPages},
+			Cause: fmt.Errorf("material: PDF of %d pages", ctx.PageCount)}
+	}
+	for _, e := range ctx.XRefTable.Table {
+		if e == nil || e.Free {
+			continue
+		}
+		if name, bad := unsafeObject(e.Object, 0); bad {
+			return Clean{}, services.Errorf(services.CodeMaterialUnsafePDF, "material: PDF object names /%s", name)
+		}
+	}
+	return Clean{MediaType: MediaPDF, Data: in, Pages: ctx.PageCount}, nil
+}
+
+// unsafeObject walks a parsed object for an unsafe key or name value.
+func unsafeObject(o types.Object, depth int) (string, bool) {
+	if depth > 32 {
+		return "", false
+	}
+	switch v := o.(type) {
+	case types.Dict:
+		for k, x := range v {
+			if unsafeNames[decodeName(k)] {
+				return k, true
+			}
+			if n, bad := unsafeObject(x, depth+1); bad {
+				return n, true
+			}
+		}
+	case types.StreamDict:
+		return unsafeObject(v.Dict, depth+1)
+	case types.Array:
+		for _, x := range v {
+			if n, bad := unsafeObject(x, depth+1); bad {
+				return n, true
+			}
+		}
+	case types.Name:
+		if unsafeNames[decodeName(string(v))] {
+			return string(v), true
+		}
+	}
+	return "", false
+}
+
+// decodeName undoes a PDF name's #xx escapes.
+func decodeName(s string) string {
+	if !strings.Contains(s, "#") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '#' && i+2 < len(s)+0 && i+2 <= len(s)-1 {
+			var x byte
+			if _, err := fmt.Sscanf(s[i+1:i+3], "%02x", &x); err == nil {
+				b.WriteByte(x)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

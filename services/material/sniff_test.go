@@ -1,0 +1,133 @@
+package material
+
+import (
+	"bytes"
+	"image/jpeg"
+	"image/png"
+	"testing"
+
+	"handheld/services"
+)
+
+var testLimits = Limits{MaxBytes: 2 << 20, MaxPixels: 40_000_000, MaxPDFPages: 20}
+
+// TestSanitizeRefusals: every file that lies, bombs or carries active
+// content is refused with its stable code.
+func TestSanitizeRefusals(t *testing.T) {
+	j := jpegOf(t, 64, 48)
+	big := make([]byte, testLimits.MaxBytes+1)
+	copy(big, j)
+	cases := []struct {
+		name string
+		in   []byte
+		want services.Code
+	}{
+		{"0 bytes", nil, services.CodeMaterialEmpty},
+		{"oversize", big, services.CodeMaterialTooLarge},
+		{"zip named .pdf", zipOf(t, "a.txt", bytes.Repeat([]byte("0"), 1<<16)), services.CodeMaterialUnsupportedType},
+		{"text named .jpg", []byte("hello, this is not a photo"), services.CodeMaterialUnsupportedType},
+		{"html", []byte("<html><script>alert(1)</script></html>"), services.CodeMaterialUnsupportedType},
+		{"truncated JPEG", j[:len(j)/2], services.CodeMaterialUnsupportedType},
+		{"JPEG header only", j[:20], services.CodeMaterialUnsupportedType},
+		{"PNG pixel bomb 100000x100000", pngBomb(100000, 100000), services.CodeMaterialTooManyPixels},
+		{"JPEG pixel bomb 65000x65000", jpegBomb(t, 65000, 65000), services.CodeMaterialTooManyPixels},
+		{"PNG of 0x0", pngBomb(0, 0), services.CodeMaterialUnsupportedType},
+		{"PDF with a JPEG header", append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, pdfOf(1, "")...), services.CodeMaterialUnsupportedType},
+		{"PDF header late", append([]byte("junk\n"), pdfOf(1, "")...), services.CodeMaterialUnsupportedType},
+		{"PDF then ZIP (polyglot)", append(pdfOf(1, ""), zipOf(t, "x.js", []byte("evil"))...), services.CodeMaterialUnsupportedType},
+		{"PDF header without a body", []byte("%PDF-1.7\n%%EOF\n"), services.CodeMaterialUnsupportedType},
+		{"PDF with /JavaScript", pdfOf(1, "/Names << /JavaScript 4 0 R >>", "<< /Names [(x) 5 0 R] >>", "<< /S /JavaScript /JS (app.alert(1)) >>"), services.CodeMaterialUnsafePDF},
+		{"PDF with /OpenAction", pdfOf(1, "/OpenAction << /S /URI /URI (http://example.invalid) >>"), services.CodeMaterialUnsafePDF},
+		{"PDF with escaped /J#61vaScript", pdfOf(1, "/OpenAction << /S /J#61vaScript /J#53 (x) >>"), services.CodeMaterialUnsafePDF},
+		{"PDF with /Launch", pdfOf(1, "/Outlines << /A << /S /Launch /F (cmd.exe) >> >>"), services.CodeMaterialUnsafePDF},
+		{"PDF with /EmbeddedFiles", pdfOf(1, "/Names << /EmbeddedFiles << /Names [] >> >>"), services.CodeMaterialUnsafePDF},
+		{"PDF with /AA", pdfOf(1, "/AA << >>"), services.CodeMaterialUnsafePDF},
+		{"PDF with XFA", pdfOf(1, "/AcroForm << /XFA 4 0 R /Fields [] >>", "<< >>"), services.CodeMaterialUnsafePDF},
+		{"PDF of 21 pages", pdfOf(21, ""), services.CodeMaterialTooManyPages},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Sanitize(c.in, testLimits)
+			if code := services.ErrorCode(err); err == nil || code != c.want {
+				t.Fatalf("Sanitize = %s (%d bytes), %v; want %s", got.MediaType, len(got.Data), err, c.want)
+			}
+		})
+	}
+}
+
+// TestSanitizeAccepts: the type comes from the bytes; images come out
+// re-encoded in their own format, PDFs as they were.
+func TestSanitizeAccepts(t *testing.T) {
+	cases := []struct {
+		name  string
+		in    []byte
+		media string
+		pages int
+	}{
+		{"JPEG", jpegOf(t, 64, 48), MediaJPEG, 1},
+		{"PNG (whatever its name says: .pdf)", pngOf(t, 30, 20), MediaPNG, 1},
+		{"PDF of 1 page", pdfOf(1, ""), MediaPDF, 1},
+		{"PDF of 20 pages", pdfOf(20, ""), MediaPDF, 20},
+		{"PDF with a plain link annotation", pdfOf(1, "/PageMode /UseNone"), MediaPDF, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Sanitize(c.in, testLimits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.MediaType != c.media || got.Pages != c.pages {
+				t.Fatalf("got %s of %d pages, want %s of %d", got.MediaType, got.Pages, c.media, c.pages)
+			}
+			if Sniff(got.Data) != c.media {
+				t.Fatalf("stored bytes sniff as %q", Sniff(got.Data))
+			}
+		})
+	}
+}
+
+// TestMetadataStripped: the GPS position in a photo's EXIF, a PNG's text
+// chunk and a ZIP riding on a JPEG (a polyglot) are gone after the
+// re-encode; the picture itself is still there.
+func TestMetadataStripped(t *testing.T) {
+	photo := withGPS(jpegOf(t, 64, 48))
+	if !bytes.Contains(photo, []byte(gpsMarker)) || !bytes.Contains(photo, []byte("Exif\x00\x00")) {
+		t.Fatal("fixture without its EXIF")
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(photo)); err != nil {
+		t.Fatalf("fixture does not decode: %v", err)
+	}
+	got, err := Sanitize(photo, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{gpsMarker, "Exif", "GPS"} {
+		if bytes.Contains(got.Data, []byte(leak)) {
+			t.Errorf("re-encoded JPEG still holds %q", leak)
+		}
+	}
+	if got.Width != 64 || got.Height != 48 {
+		t.Errorf("size %dx%d", got.Width, got.Height)
+	}
+
+	pic := withText(pngOf(t, 20, 10), "Comment", "张三 330106198503124134")
+	if _, err := png.Decode(bytes.NewReader(pic)); err != nil {
+		t.Fatalf("fixture does not decode: %v", err)
+	}
+	got, err = Sanitize(pic, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(got.Data, []byte("tEXt")) || bytes.Contains(got.Data, []byte("330106198503124134")) {
+		t.Error("re-encoded PNG still holds its text chunk")
+	}
+
+	poly := append(jpegOf(t, 32, 32), zipOf(t, "payload.js", []byte("alert(1)"))...)
+	got, err = Sanitize(poly, testLimits)
+	if err != nil {
+		t.Fatalf("JPEG+ZIP polyglot: %v (neutralised by the re-encode, not refused)", err)
+	}
+	if bytes.Contains(got.Data, []byte("PK\x03\x04")) || bytes.Contains(got.Data, []byte("payload.js")) {
+		t.Error("the ZIP half of the polyglot survived")
+	}
+}
