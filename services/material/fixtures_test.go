@@ -2,6 +2,7 @@ package material
 
 import (
 	"archive/zip"
+	"compress/zlib"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -162,5 +163,55 @@ func pdfOf(pages int, catalogExtra string, extra ...string) []byte {
 		fmt.Fprintf(&b, "%010d 00000 n \n", off)
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+// pdfWithObjectStream writes a PDF 1.5 whose catalog, page tree and one
+// more dictionary (extra) sit in a compressed object stream, with a
+// cross-reference stream: nothing in them shows in the raw bytes.
+// catalogExtra goes into the compressed catalog; extra is object 5.
+func pdfWithObjectStream(t testing.TB, catalogExtra, extra string) []byte {
+	inner := []string{
+		"<< /Type /Catalog /Pages 2 0 R " + catalogExtra + " >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		extra,
+	}
+	nums := []int{1, 2, 5}
+	var head, body bytes.Buffer
+	for i, o := range inner {
+		fmt.Fprintf(&head, "%d %d ", nums[i], body.Len())
+		body.WriteString(o + "\n")
+	}
+	var packed bytes.Buffer
+	zw := zlib.NewWriter(&packed)
+	zw.Write(append(head.Bytes(), body.Bytes()...))
+	zw.Close()
+
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+	off3 := b.Len()
+	b.WriteString("3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>\nendobj\n")
+	off4 := b.Len()
+	fmt.Fprintf(&b, "4 0 obj\n<< /Type /ObjStm /N 3 /First %d /Filter /FlateDecode /Length %d >>\nstream\n", head.Len(), packed.Len())
+	b.Write(packed.Bytes())
+	b.WriteString("\nendstream\nendobj\n")
+	off6 := b.Len()
+	entry := func(typ byte, f2 uint32, f3 uint16) []byte {
+		e := []byte{typ, 0, 0, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(e[1:], f2)
+		binary.BigEndian.PutUint16(e[5:], f3)
+		return e
+	}
+	var xs bytes.Buffer
+	xs.Write(entry(0, 0, 65535))
+	xs.Write(entry(2, 4, 0))
+	xs.Write(entry(2, 4, 1))
+	xs.Write(entry(1, uint32(off3), 0))
+	xs.Write(entry(1, uint32(off4), 0))
+	xs.Write(entry(2, 4, 2))
+	xs.Write(entry(1, uint32(off6), 0))
+	fmt.Fprintf(&b, "6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", xs.Len())
+	b.Write(xs.Bytes())
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", off6)
 	return b.Bytes()
 }

@@ -7,7 +7,9 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -64,7 +66,8 @@ func init() { api.DisableConfigDir() }
 //     encrypted, end at their last %%EOF, not also be a ZIP archive, and
 //     carry no active content: JavaScript, JS, OpenAction, AA, Launch,
 //     EmbeddedFile(s), XFA, RichMedia, SubmitForm, ImportData, GoToE.
-//     A PDF is stored as uploaded (re-writing one would need a full PDF
+//     Every object is loaded and walked, those inside compressed object
+//     streams included. A PDF is stored as uploaded (re-writing one would need a full PDF
 //     renderer); the checks are what make it safe to hand on.
 //
 // Anything else, a ZIP renamed .pdf included, is material.unsupported_type.
@@ -214,11 +217,25 @@ func checkPDF(in []byte, l Limits) (c Clean, err error) {
 		return Clean{}, &services.Error{Code: services.CodeMaterialTooManyPages, Params: map[string]any{"max_pages": l.MaxPDFPages},
 			Cause: fmt.Errorf("material: PDF of %d pages", ctx.PageCount)}
 	}
-	for _, e := range ctx.XRefTable.Table {
+	// Every object, whether anything reaches it or not: objects in object
+	// streams are loaded only when dereferenced, so each is, by number.
+	for _, n := range slices.Sorted(maps.Keys(ctx.XRefTable.Table)) {
+		e := ctx.XRefTable.Table[n]
 		if e == nil || e.Free {
 			continue
 		}
-		if name, bad := unsafeObject(e.Object, 0); bad {
+		gen := 0
+		if e.Generation != nil {
+			gen = *e.Generation
+		}
+		o, err := ctx.XRefTable.Dereference(*types.NewIndirectRef(n, gen))
+		if err != nil {
+			return Clean{}, unsupported("PDF object %d: %v", n, err)
+		}
+		if o == nil {
+			o = e.Object
+		}
+		if name, bad := unsafeObject(o, 0); bad {
 			return Clean{}, services.Errorf(services.CodeMaterialUnsafePDF, "material: PDF object names /%s", name)
 		}
 	}

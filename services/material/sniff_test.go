@@ -131,3 +131,27 @@ func TestMetadataStripped(t *testing.T) {
 		t.Error("the ZIP half of the polyglot survived")
 	}
 }
+
+// TestUnsafeInsideObjectStream: active content hidden in a compressed
+// object stream (invisible to a scan of the raw bytes) is found in the
+// parsed objects; the same file without it is accepted.
+func TestUnsafeInsideObjectStream(t *testing.T) {
+	clean := pdfWithObjectStream(t, "", "<< /Producer (scanner) >>")
+	got, err := Sanitize(clean, testLimits)
+	if err != nil || got.Pages != 1 {
+		t.Fatalf("clean object-stream PDF: %+v, %v", got.Pages, err)
+	}
+	for name, pdf := range map[string][]byte{
+		"OpenAction to JavaScript": pdfWithObjectStream(t, "/OpenAction 5 0 R", "<< /S /JavaScript /JS (app.alert(1)) >>"),
+		"Launch action":            pdfWithObjectStream(t, "/Outlines 5 0 R", "<< /A << /S /Launch /F (cmd.exe) >> >>"),
+		"embedded file":            pdfWithObjectStream(t, "/Names 5 0 R", "<< /EmbeddedFiles << /Names [] >> >>"),
+	} {
+		if bytes.Contains(pdf, []byte("JavaScript")) || bytes.Contains(pdf, []byte("Launch")) || bytes.Contains(pdf, []byte("Embedded")) {
+			t.Fatalf("%s: the fixture shows its name in the raw bytes", name)
+		}
+		_, err := Sanitize(pdf, testLimits)
+		if services.ErrorCode(err) != services.CodeMaterialUnsafePDF {
+			t.Errorf("%s: %v, want material.unsafe_pdf", name, err)
+		}
+	}
+}
