@@ -2,8 +2,8 @@ package material
 
 import (
 	"archive/zip"
-	"compress/zlib"
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
