@@ -3,10 +3,12 @@ package material
 import (
 	"archive/zip"
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -66,7 +68,8 @@ func init() { api.DisableConfigDir() }
 //     encrypted, end at their last %%EOF, not also be a ZIP archive, and
 //     carry no active content: JavaScript, JS, OpenAction, AA, Launch,
 //     EmbeddedFile(s), XFA, RichMedia, SubmitForm, ImportData, GoToE.
-//     Every object is loaded and walked, those inside compressed object
+//     Object and cross-reference streams may inflate to 16 MiB in all
+//     (a deflate bomb is refused as unsafe). Every object is loaded and walked, those inside compressed object
 //     streams included. A PDF is stored as uploaded (re-writing one would need a full PDF
 //     renderer); the checks are what make it safe to hand on.
 //
@@ -190,6 +193,9 @@ func checkPDF(in []byte, l Limits) (c Clean, err error) {
 			return Clean{}, services.Errorf(services.CodeMaterialUnsafePDF, "material: PDF names /%s", decodeName(string(m[1:])))
 		}
 	}
+	if err := inflateBudget(in); err != nil {
+		return Clean{}, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			c, err = Clean{}, unsupported("PDF parser: %v", r)
@@ -291,4 +297,68 @@ func decodeName(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// maxInflated bounds what the parser may inflate of a PDF's object and
+// cross-reference streams, all together: a scanner's PDF has a few KiB of
+// them; a deflate bomb (a 10 MiB stream of zeros is 10 GiB inflated)
+// would otherwise be expanded in memory by the parser.
+const maxInflated = 16 << 20
+
+// inflateBudget inflates every object and cross-reference stream the
+// parser would, up to maxInflated in total, and refuses the file beyond.
+// Streams that do not inflate are left to the parser to judge.
+func inflateBudget(in []byte) error {
+	// Where a dictionary names an object or cross-reference stream, and
+	// where each stream's data starts: one pass each, then a merge, so a
+	// hostile file costs time linear in its size.
+	var markers []int
+	for _, m := range [][]byte{[]byte("/ObjStm"), []byte("/XRef")} {
+		for at := 0; ; {
+			i := bytes.Index(in[at:], m)
+			if i < 0 {
+				break
+			}
+			markers = append(markers, at+i)
+			at += i + len(m)
+		}
+	}
+	slices.Sort(markers)
+	budget := int64(maxInflated)
+	mi, last := 0, -1
+	for at := 0; ; {
+		i := bytes.Index(in[at:], []byte("stream"))
+		if i < 0 {
+			return nil
+		}
+		start := at + i
+		at = start + len("stream")
+		if start >= 3 && string(in[start-3:start]) == "end" {
+			continue
+		}
+		for mi < len(markers) && markers[mi] < start {
+			mi++
+		}
+		prevStream := last
+		last = start
+		if mi == 0 || markers[mi-1] <= prevStream || start-markers[mi-1] > 1024 {
+			continue // not an object or cross-reference stream's dictionary
+		}
+		data := at
+		if data < len(in) && in[data] == '\r' {
+			data++
+		}
+		if data < len(in) && in[data] == '\n' {
+			data++
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(in[data:]))
+		if err != nil {
+			continue
+		}
+		n, _ := io.Copy(io.Discard, io.LimitReader(zr, budget+1))
+		zr.Close()
+		if budget -= n; budget < 0 {
+			return services.Errorf(services.CodeMaterialUnsafePDF, "material: PDF object streams inflate past %d bytes", maxInflated)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package material
 
 import (
 	"bytes"
+	"compress/zlib"
+	"fmt"
 	"image/jpeg"
 	"image/png"
 	"testing"
@@ -153,5 +155,28 @@ func TestUnsafeInsideObjectStream(t *testing.T) {
 		if services.ErrorCode(err) != services.CodeMaterialUnsafePDF {
 			t.Errorf("%s: %v, want material.unsafe_pdf", name, err)
 		}
+	}
+}
+
+// TestDeflateBombInObjectStream: an object stream that inflates to 64 MiB
+// of zeros is refused before the parser expands it.
+func TestDeflateBombInObjectStream(t *testing.T) {
+	var packed bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&packed, zlib.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	pdf := []byte(fmt.Sprintf("%%PDF-1.5\n4 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n", packed.Len()))
+	pdf = append(pdf, packed.Bytes()...)
+	pdf = append(pdf, "\nendstream\nendobj\n"...)
+	pdf = append(pdf, pdfOf(1, "")[len("%PDF-1.4\n"):]...)
+	if len(pdf) > 1<<20 {
+		t.Fatalf("the bomb is %d bytes", len(pdf))
+	}
+	_, err := Sanitize(pdf, testLimits)
+	if services.ErrorCode(err) != services.CodeMaterialUnsafePDF {
+		t.Fatalf("deflate bomb: %v", err)
 	}
 }
