@@ -63,6 +63,8 @@ func init() { api.DisableConfigDir() }
 //     and encoded afresh. Only pixels survive: EXIF (GPS, camera, time),
 //     ICC profiles, XMP, PNG text chunks and anything appended after the
 //     image's end (a ZIP or PDF riding on a JPEG: a polyglot) are dropped.
+//     A JPEG's EXIF orientation is applied to the pixels first, so the
+//     photo stays upright without its tag.
 //   - PDF: the bytes must start with %PDF-, parse (cross-reference table
 //     and trailer, with pdfcpu), have at most MaxPDFPages pages, not be
 //     encrypted, end at their last %%EOF, not also be a ZIP archive, and
@@ -141,6 +143,9 @@ func reencode(in []byte, l Limits, media string) (Clean, error) {
 	}
 	if err != nil {
 		return Clean{}, unsupported("image: %v", err)
+	}
+	if media == MediaJPEG {
+		img = orient(img, exifOrientation(in))
 	}
 	var out bytes.Buffer
 	out.Grow(len(in))

@@ -3,6 +3,7 @@ package material
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/binary"
 	"fmt"
 	"image/jpeg"
 	"image/png"
@@ -178,5 +179,43 @@ func TestDeflateBombInObjectStream(t *testing.T) {
 	_, err := Sanitize(pdf, testLimits)
 	if services.ErrorCode(err) != services.CodeMaterialUnsafePDF {
 		t.Fatalf("deflate bomb: %v", err)
+	}
+}
+
+// TestOrientationApplied: a phone's portrait photo, stored landscape with
+// EXIF Orientation 6 (turn 90° clockwise), comes out upright (taller than
+// wide) and without the tag.
+func TestOrientationApplied(t *testing.T) {
+	j := jpegOf(t, 64, 48)
+	le := binary.LittleEndian
+	var tiff bytes.Buffer
+	tiff.WriteString("II*\x00")
+	binary.Write(&tiff, le, uint32(8))
+	binary.Write(&tiff, le, uint16(1))
+	binary.Write(&tiff, le, []uint16{0x0112, 3})
+	binary.Write(&tiff, le, uint32(1))
+	binary.Write(&tiff, le, []uint16{6, 0})
+	binary.Write(&tiff, le, uint32(0))
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	photo := append([]byte{0xFF, 0xD8, 0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}, payload...)
+	photo = append(photo, j[2:]...)
+	if o := exifOrientation(photo); o != 6 {
+		t.Fatalf("orientation %d", o)
+	}
+	got, err := Sanitize(photo, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Width != 48 || got.Height != 64 {
+		t.Fatalf("%dx%d, want 48x64 (turned upright)", got.Width, got.Height)
+	}
+	if exifOrientation(got.Data) != 1 || bytes.Contains(got.Data, []byte("Exif")) {
+		t.Fatal("the tag survived")
+	}
+	for o := 1; o <= 8; o++ {
+		img := orient(picture(5, 3), o)
+		if w, h := img.Bounds().Dx(), img.Bounds().Dy(); (o >= 5) != (w == 3 && h == 5) {
+			t.Errorf("orientation %d: %dx%d", o, w, h)
+		}
 	}
 }
