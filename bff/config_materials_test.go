@@ -35,11 +35,11 @@ func TestMaterialsStoreConfig(t *testing.T) {
 	}
 
 	cfg = Defaults()
-	cfg.Materials.MaxBytes = 20 << 20
-	if got := cfg.uploads()["/api/v1/me/materials"]; got != 20<<20+BodyLimit {
+	cfg.Materials.MaxBytes = 12 << 20
+	if got := cfg.uploads()["/api/v1/me/materials"]; got != 12<<20+BodyLimit {
 		t.Fatalf("materials body limit %d", got)
 	}
-	if cfg.uploadLimit() < 20<<20+BodyLimit {
+	if cfg.uploadLimit() < 12<<20+BodyLimit {
 		t.Fatalf("server body limit %d below the materials route's", cfg.uploadLimit())
 	}
 }

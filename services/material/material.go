@@ -61,9 +61,12 @@ const (
 	DefaultSweepEvery  = time.Hour
 	DefaultLimit       = 20
 	MaxLimit           = 100
-	maxMaxBytes        = 50 << 20
-	maxMaxPixels       = 200_000_000
-	maxMaxPDFPages     = 500
+	// maxMaxBytes stays under the HTTP server's in-memory bound for a
+	// multipart file (fasthttp: 16 MiB): a larger part would be spooled to
+	// a temporary file, a plain copy of the document on disk.
+	maxMaxBytes    = 15 << 20
+	maxMaxPixels   = 200_000_000
+	maxMaxPDFPages = 500
 )
 
 // DefaultKinds are the evidence a material may be uploaded as: the names
