@@ -24,6 +24,7 @@ import (
 	"handheld/services/identity"
 	"handheld/services/kv"
 	"handheld/services/mask"
+	"handheld/services/material"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/tracing"
@@ -168,6 +169,29 @@ type Config struct {
 	// documents a person may print a day and how long a print waits for
 	// its printer.
 	PrintJobs printing.Policy `yaml:"print_jobs"`
+	// Materials is the upload policy for evidence files (YAML file only):
+	// sizes, pixels, PDF pages, retention of unused materials, the sweep's
+	// interval and the evidence kinds a file may be uploaded as.
+	Materials material.Policy `yaml:"materials"`
+	// MaterialsStore is where the sealed materials are kept: "file" (under
+	// MaterialsDir; the embedded default) or "s3" (S3-compatible object
+	// storage; the production choice when replicas share no disk).
+	MaterialsStore string `env:"HANDHELD_MATERIALS_STORE" yaml:"materials_store"`
+	// MaterialsDir is the file store's directory; empty is
+	// <data_dir>/materials.
+	MaterialsDir string `env:"HANDHELD_MATERIALS_DIR" yaml:"materials_dir"`
+	// The S3-compatible store: endpoint host[:port] (no scheme), bucket,
+	// region, key prefix, plain HTTP (insecure, a store on the same host
+	// only) and path-style addressing. Its keys come from the environment
+	// only and are never logged.
+	MaterialsS3Endpoint  string `env:"HANDHELD_MATERIALS_S3_ENDPOINT" yaml:"materials_s3_endpoint"`
+	MaterialsS3Bucket    string `env:"HANDHELD_MATERIALS_S3_BUCKET" yaml:"materials_s3_bucket"`
+	MaterialsS3Region    string `env:"HANDHELD_MATERIALS_S3_REGION" yaml:"materials_s3_region"`
+	MaterialsS3Prefix    string `env:"HANDHELD_MATERIALS_S3_PREFIX" yaml:"materials_s3_prefix"`
+	MaterialsS3Insecure  bool   `env:"HANDHELD_MATERIALS_S3_INSECURE" yaml:"materials_s3_insecure"`
+	MaterialsS3PathStyle bool   `env:"HANDHELD_MATERIALS_S3_PATH_STYLE" yaml:"materials_s3_path_style"`
+	MaterialsS3AccessKey string `env:"HANDHELD_MATERIALS_S3_ACCESS_KEY" yaml:"-" secret:"true"`
+	MaterialsS3SecretKey string `env:"HANDHELD_MATERIALS_S3_SECRET_KEY" yaml:"-" secret:"true"`
 	// JobRunners is 1 to run this replica's bulk file runner, 0 to leave
 	// the jobs to other replicas.
 	JobRunners int `env:"HANDHELD_JOB_RUNNERS" yaml:"job_runners"`
@@ -264,16 +288,35 @@ type VerifierCredential struct {
 }
 
 // BodyLimit is the largest request body accepted (docs/api.md §Conventions: over 64 KiB → 413),
-// but for a bulk file's upload, bounded by employer_jobs.max_file_bytes (uploadLimit).
+// but for the upload routes, each bounded by its own policy (uploads).
 const BodyLimit = 64 << 10
 
-// uploadPath is the one route whose body may pass BodyLimit.
-const uploadPath = "/api/v1/employer/jobs"
+// The stores materials can be kept in (HANDHELD_MATERIALS_STORE).
+const (
+	MaterialsFile = "file"
+	MaterialsS3   = "s3"
+)
 
-// uploadLimit is the largest body the server reads at all: a bulk file of
-// the policy's largest size and its multipart framing.
+// uploads are the POST routes whose multipart body may pass BodyLimit,
+// each bounded by its own policy's largest file plus BodyLimit for the
+// multipart framing and the other fields: an employer's bulk file
+// (employer_jobs.max_file_bytes) and a person's evidence file
+// (materials.max_bytes). A new upload route is one line here.
+func (c Config) uploads() map[string]int {
+	return map[string]int{
+		"/api/v1/employer/jobs": int(c.EmployerJobs.MaxFileBytes) + BodyLimit,
+		"/api/v1/me/materials":  int(c.Materials.MaxBytes) + BodyLimit,
+	}
+}
+
+// uploadLimit is the largest body the server reads at all: the largest
+// of the upload routes' bounds.
 func (c Config) uploadLimit() int {
-	return int(max(c.EmployerJobs.MaxFileBytes+BodyLimit, BodyLimit))
+	limit := BodyLimit
+	for _, n := range c.uploads() {
+		limit = max(limit, n)
+	}
+	return limit
 }
 
 // Defaults is the embedded profile: everything runs from one process on a
@@ -316,6 +359,9 @@ func Defaults() Config {
 		OutboxLease:         30 * time.Second,
 		EmployerJobs:        employers.DefaultJobPolicy(),
 		PrintJobs:           printing.DefaultPolicy(),
+		Materials:           material.DefaultPolicy(),
+		MaterialsStore:      MaterialsFile,
+		MaterialsS3Prefix:   "materials/",
 		JobRunners:          1,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
@@ -540,6 +586,24 @@ func (c Config) Validate() error {
 	}
 	if err := c.PrintJobs.Validate(); err != nil {
 		bad("print_jobs", "%v", err)
+	}
+	if err := c.Materials.Validate(); err != nil {
+		bad("materials", "%v", err)
+	}
+	switch c.MaterialsStore {
+	case MaterialsFile:
+	case MaterialsS3:
+		if c.MaterialsS3Endpoint == "" || c.MaterialsS3Bucket == "" {
+			bad("HANDHELD_MATERIALS_S3_ENDPOINT", "and HANDHELD_MATERIALS_S3_BUCKET are required with HANDHELD_MATERIALS_STORE=s3")
+		}
+		if strings.Contains(c.MaterialsS3Endpoint, "://") {
+			bad("HANDHELD_MATERIALS_S3_ENDPOINT", "is host[:port] without a scheme, not %q", c.MaterialsS3Endpoint)
+		}
+		if c.MaterialsS3AccessKey == "" || c.MaterialsS3SecretKey == "" {
+			bad("HANDHELD_MATERIALS_S3_ACCESS_KEY", "and HANDHELD_MATERIALS_S3_SECRET_KEY are required with HANDHELD_MATERIALS_STORE=s3")
+		}
+	default:
+		bad("HANDHELD_MATERIALS_STORE", "must be %s or %s, not %q", MaterialsFile, MaterialsS3, c.MaterialsStore)
 	}
 	if c.JobRunners < 0 || c.JobRunners > 1 {
 		bad("HANDHELD_JOB_RUNNERS", "must be 0 or 1, not %d", c.JobRunners)

@@ -194,6 +194,25 @@ const (
 	// CodeSharingConsentNotFound: no such consent of the caller's (or it
 	// expired).
 	CodeSharingConsentNotFound Code = "sharing.consent_not_found"
+	// Uploaded materials (docs/api.md § Materials). The type is sniffed
+	// from the bytes: CodeMaterialUnsupportedType for anything but a JPEG,
+	// PNG or PDF (a zip renamed .pdf, a file whose name or header lies);
+	// CodeMaterialTooLarge over materials.max_bytes; CodeMaterialEmpty for
+	// 0 bytes; CodeMaterialTooManyPixels for an image whose header claims
+	// more than materials.max_pixels (a decompression bomb, refused before
+	// decoding); CodeMaterialTooManyPages over materials.max_pdf_pages;
+	// CodeMaterialUnsafePDF for a PDF carrying scripts, actions, embedded
+	// files or forms (XFA); CodeMaterialInUse: deleting a material an
+	// application uses; CodeMaterialNotFound: no such material, or another
+	// person's (the same answer).
+	CodeMaterialUnsupportedType Code = "material.unsupported_type"
+	CodeMaterialTooLarge        Code = "material.too_large"
+	CodeMaterialEmpty           Code = "material.empty"
+	CodeMaterialTooManyPixels   Code = "material.too_many_pixels"
+	CodeMaterialTooManyPages    Code = "material.too_many_pages"
+	CodeMaterialUnsafePDF       Code = "material.unsafe_pdf"
+	CodeMaterialInUse           Code = "material.in_use"
+	CodeMaterialNotFound        Code = "material.not_found"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -352,10 +371,18 @@ var statusOf = map[Code]int{
 	CodeKioskLoginExpired:        http.StatusGone,
 	CodeKioskLoginUsed:           http.StatusGone,
 
-	CodeSharingUnavailable:     http.StatusServiceUnavailable,
-	CodeSharingConsentRequired: http.StatusBadRequest,
-	CodeSharingConsentUsed:     http.StatusConflict,
-	CodeSharingConsentNotFound: http.StatusNotFound,
+	CodeSharingUnavailable:      http.StatusServiceUnavailable,
+	CodeSharingConsentRequired:  http.StatusBadRequest,
+	CodeSharingConsentUsed:      http.StatusConflict,
+	CodeSharingConsentNotFound:  http.StatusNotFound,
+	CodeMaterialUnsupportedType: http.StatusUnsupportedMediaType,
+	CodeMaterialTooLarge:        http.StatusRequestEntityTooLarge,
+	CodeMaterialEmpty:           http.StatusBadRequest,
+	CodeMaterialTooManyPixels:   http.StatusUnprocessableEntity,
+	CodeMaterialTooManyPages:    http.StatusUnprocessableEntity,
+	CodeMaterialUnsafePDF:       http.StatusUnprocessableEntity,
+	CodeMaterialInUse:           http.StatusConflict,
+	CodeMaterialNotFound:        http.StatusNotFound,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

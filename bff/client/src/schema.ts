@@ -1195,6 +1195,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/materials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's materials, newest first. */
+        get: operations["listMaterials"];
+        put?: never;
+        /**
+         * Upload an evidence file (JPEG, PNG or PDF) for an application; 201 with the material.
+         * @description `multipart/form-data` with `file` and `kind` (the evidence it is, e.g. `diagnosis`,
+         *     `closing_certificate`, `property_registration`; `materials.kinds`). The type is sniffed from
+         *     the bytes; the part's file name and Content-Type are ignored and no file name is kept.
+         *     Images are decoded and re-encoded (JPEG at quality 85, PNG as PNG), which drops EXIF (GPS),
+         *     ICC, XMP and text chunks and anything appended to the image; PDFs are parsed and refused if
+         *     they carry JavaScript, actions, attachments or XFA forms. The bytes are sealed (AES-256-GCM,
+         *     bound to the material's id) before they reach the blob store. Refusals store nothing:
+         *     415 `material.unsupported_type`, 413 `material.too_large`, 400 `material.empty`,
+         *     422 `material.too_many_pixels`, `material.too_many_pages`, `material.unsafe_pdf`.
+         *     Requires `Idempotency-Key`. Audited (`material.upload`).
+         */
+        post: operations["uploadMaterial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/materials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One of the caller's materials (metadata; the bytes go only to the core, with an application).
+         * @description Another person's id is 404 `material.not_found`, exactly like an unknown one. Audited (`read.material`).
+         */
+        get: operations["getMaterial"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of the caller's materials while no application uses it (409 material.in_use otherwise).
+         * @description The row and the sealed blob are removed. Another person's id is 404 `material.not_found`. Audited (`material.delete`).
+         */
+        delete: operations["deleteMaterial"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/login-codes": {
         parameters: {
             query?: never;
@@ -2300,6 +2356,47 @@ export interface components {
             /** Format: int32 */
             rating?: number;
             rateable: boolean;
+        };
+        /** @description An uploaded evidence file as its owner sees it. No file name is kept. */
+        Material: {
+            id: string;
+            kind: string;
+            /**
+             * @description sniffed from the bytes
+             * @enum {string}
+             */
+            media_type: "image/jpeg" | "image/png" | "application/pdf";
+            /**
+             * Format: int64
+             * @description bytes as stored (after re-encoding)
+             */
+            size: number;
+            /**
+             * Format: int32
+             * @description 1 for an image
+             */
+            pages: number;
+            /**
+             * Format: int32
+             * @description images only
+             */
+            width?: number;
+            /**
+             * Format: int32
+             * @description images only
+             */
+            height?: number;
+            /** @description of the stored (sanitised) bytes */
+            sha256: string;
+            /** @description an application uses it; it cannot be deleted */
+            in_use: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description when it is deleted if still unused (materials.retention)
+             */
+            expires_at: string;
         };
         /** @description A print at a kiosk; the labels are the plain-language wording in the request's language. */
         PrintJob: {
@@ -5201,6 +5298,182 @@ export interface operations {
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listMaterials: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Material"][];
+                        /** @description absent on the last page */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    uploadMaterial: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the JPEG
+                     */
+                    file: string;
+                    /** @description the evidence it is (materials.kinds) */
+                    kind: string;
+                };
+            };
+        };
+        responses: {
+            /** @description stored */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the material */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Material"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getMaterial: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the material */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Material"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteMaterial: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
