@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -40,11 +41,13 @@ import (
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/mask"
+	"handheld/services/material"
 	"handheld/services/notify"
 	"handheld/services/operator"
 	"handheld/services/outbox"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
+	"handheld/services/sharing"
 	"handheld/services/store"
 	"handheld/services/tracing"
 	"handheld/services/wechat"
@@ -66,12 +69,14 @@ type App struct {
 	http    *fiber.App
 	outbox  *outbox.Worker
 	jobs    *employers.Jobs // the bulk file runner
-	store   *store.Store
-	core    *core.Client
-	sim     *coresim.Sim // embedded profile without CoreURL only
-	redis   redis.UniversalClient
-	tracer  *tracing.Provider
-	closers []func() error
+	// materials' retention sweep runs with the background work.
+	materials *material.Service
+	store     *store.Store
+	core      *core.Client
+	sim       *coresim.Sim // embedded profile without CoreURL only
+	redis     redis.UniversalClient
+	tracer    *tracing.Provider
+	closers   []func() error
 
 	coreState *coreWatch  // the core's last known reachability, for /healthz and metrics
 	draining  atomic.Bool // set at shutdown: /readyz fails, responses close their connections
@@ -102,6 +107,8 @@ type useCases struct {
 	withdrawals  *withdrawal.Service
 	cases        *cases.Service
 	printing     *printing.Service
+	sharing      *sharing.Service
+	materials    *material.Service
 	screen       *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -241,6 +248,34 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, err
 	}
+	// Evidence from shared data (issue 17): the exchange's client (or the
+	// in-process simulator) and the consent-per-application lookups.
+	client, _, err := a.openSharing()
+	if err != nil {
+		return nil, err
+	}
+	var exchange interface {
+		Ask(context.Context, sharing.Query) (sharing.Answer, error)
+	} = exchangeOff{}
+	if client != nil {
+		exchange = client
+	}
+	if u.sharing, err = sharing.New(sharing.Deps{Store: a.store, Exchange: exchange, People: u.identity, Persons: reader,
+		Policies: cfg.withdrawalPolicies(), Audit: trail, TTL: cfg.SharingConsentTTL, Now: time.Now,
+		Logger: logger("sharing")}); err != nil {
+		return nil, fmt.Errorf("sharing: %w", err)
+	}
+	// Evidence uploads (issue 17): sealed with the store's ring before
+	// they reach the blob store, files or S3-compatible object storage.
+	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if u.materials, err = material.New(material.Deps{Store: a.store, Blobs: blobs, Audit: trail, Policy: cfg.Materials,
+		Now: time.Now, Logger: logger("material")}); err != nil {
+		return nil, err
+	}
+	a.materials = u.materials
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
@@ -353,7 +388,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	app := fiber.New(fiber.Config{
 		AppName:               "handheld",
 		ErrorHandler:          onError,
-		BodyLimit:             a.cfg.uploadLimit(), // BodyLimit for every other route: limitBody
+		BodyLimit:             a.cfg.uploadLimit(), // each route its own bound: limitBody
 		ReadTimeout:           a.cfg.ReadTimeout,
 		WriteTimeout:          a.cfg.WriteTimeout,
 		IdleTimeout:           a.cfg.IdleTimeout,
@@ -365,11 +400,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		JSONEncoder:           jsonLine,
 	})
 	app.Use(middleware.RequestID(), middleware.Trace(a.tracer), a.closeWhileDraining,
-		middleware.Observe(a.metrics, a.log, onError),
+		middleware.Observe(a.metrics, a.log, onError, "/api/v1/kiosk/print-queue", "/api/v1/kiosk/login-codes/:code"),
 		middleware.Recover(a.log),
 		middleware.ClientIP(u.proxies),
 		middleware.Locale(u.catalogs),
-		limitBody,
+		a.cfg.limitBody(),
 		middleware.Deadline(a.cfg.RequestTimeout))
 
 	app.Get("/healthz", a.healthz)
@@ -451,16 +486,34 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	me.Post("/certificates", stepUp(identity.ServiceCertificate))
 	me.Post("/withdrawals", stepUp(identity.ServiceWithdrawal))
 	me.Post("/withdrawals/:id/cancel", stepUp(identity.ServiceWithdrawal))
+	// A consent to ask government sources about the person is given with
+	// the same recent face check as the withdrawal it serves.
+	me.Post("/evidence-lookups", stepUp(identity.ServiceWithdrawal))
 	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
 	me.Get("/print-jobs", prints.List)
+	// Evidence files (issue 17, part 2): an upload with its
+	// Idempotency-Key, uploads and deletions under the material_write
+	// class; the body limit of the upload is materials.max_bytes (uploads).
+	mats := depositor.Materials{Service: u.materials, MaxBytes: a.cfg.Materials.MaxBytes}
+	me.Post("/materials", middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("POST /api/v1/me/materials", ratelimit.ClassMaterialWrite, services.RoleDepositor), mats.Upload)
+	me.Get("/materials", mats.List)
+	me.Get("/materials/:id", mats.Get)
+	me.Delete("/materials/:id", signedIn("DELETE /api/v1/me/materials/{id}", ratelimit.ClassMaterialWrite, services.RoleDepositor), mats.Delete)
 	depositor.Certificates{Service: u.certificates, Catalogs: u.catalogs}.Routes(me,
 		middleware.Idempotency(idempotency.New(u.store, time.Now)), signedIn("POST /api/v1/me/certificates", ratelimit.ClassCertificateIssue, services.RoleDepositor),
 		middleware.Service(u.hours, hours.Certificate))
 	u.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", ratelimit.ClassPublic, "public", nil),
 		anonymous("GET /api/v1/verify/{code}, /verify/{code}", ratelimit.ClassVerifyPublic, "public", nil))
 	depositor.ECard{Service: u.ecard}.Routes(me, signedIn("e-card routes", ratelimit.ClassECard, services.RoleDepositor))
-	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs}.Routes(me,
+	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs, Evidence: u.sharing}.Routes(me,
 		signedIn("withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), middleware.Service(u.hours, hours.Withdrawal))
+	// Evidence from shared data (issue 17): a lookup with the person's
+	// consent, with its Idempotency-Key, under the sharing_lookup class;
+	// behind the withdrawal switch, as it serves a withdrawal.
+	depositor.Evidence{Service: u.sharing, Catalogs: u.catalogs}.Routes(me, middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("POST /api/v1/me/evidence-lookups", ratelimit.ClassSharingLookup, services.RoleDepositor),
+		middleware.Service(u.hours, hours.Withdrawal))
 	depositor.Cases{Service: u.cases, Catalogs: u.catalogs}.Routes(me, signedIn("case ratings", ratelimit.ClassRating, services.RoleDepositor))
 	// Confirming a sign-in at a kiosk: from the mini-program only (never a
 	// kiosk citizen session), with a recent face check (the kiosk_login
@@ -564,12 +617,47 @@ func jsonLine(v any) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// limitBody refuses a body over BodyLimit (413) on every route but the
-// bulk file upload, whose files the server reads up to uploadLimit.
-func limitBody(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > BodyLimit && (c.Method() != fiber.MethodPost || c.Path() != uploadPath) {
-		c.Context().SetConnectionClose()
-		return services.E(services.CodeTooLarge)
+// limitBody refuses a body over its route's bound (413): BodyLimit on
+// every route but the uploads, which have their own (uploads). The
+// server has read at most uploadLimit by then.
+func (c Config) limitBody() fiber.Handler {
+	uploads := c.uploads()
+	return func(ctx *fiber.Ctx) error {
+		limit := BodyLimit
+		if ctx.Method() == fiber.MethodPost {
+			if n, ok := uploads[ctx.Path()]; ok {
+				limit = n
+			}
+		}
+		if len(ctx.Request().Body()) > limit {
+			ctx.Context().SetConnectionClose()
+			return services.E(services.CodeTooLarge)
+		}
+		return ctx.Next()
 	}
-	return c.Next()
+}
+
+// openBlobs opens the materials' blob store the configuration names: a
+// directory (the embedded default, under the data directory) or an
+// S3-compatible bucket, which must exist (it is not created here: the
+// bucket's policy, versioning and lifecycle are the operator's).
+func openBlobs(ctx context.Context, cfg Config) (material.Blobs, error) {
+	if cfg.MaterialsStore == MaterialsS3 {
+		b, err := material.NewS3Blobs(material.S3Config{Endpoint: cfg.MaterialsS3Endpoint, Bucket: cfg.MaterialsS3Bucket,
+			Region: cfg.MaterialsS3Region, Prefix: cfg.MaterialsS3Prefix, Insecure: cfg.MaterialsS3Insecure,
+			PathStyle: cfg.MaterialsS3PathStyle, AccessKey: cfg.MaterialsS3AccessKey, SecretKey: cfg.MaterialsS3SecretKey})
+		if err != nil {
+			return nil, fmt.Errorf("HANDHELD_MATERIALS_S3_*: %w", err)
+		}
+		return b, nil
+	}
+	dir := cfg.MaterialsDir
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "materials")
+	}
+	b, err := material.NewFileBlobs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("HANDHELD_MATERIALS_DIR: %w", err)
+	}
+	return b, nil
 }

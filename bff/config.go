@@ -25,6 +25,7 @@ import (
 	"handheld/services/identity"
 	"handheld/services/kv"
 	"handheld/services/mask"
+	"handheld/services/material"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/tracing"
@@ -59,6 +60,18 @@ type Config struct {
 	CoreKeyID   string        `env:"HANDHELD_CORE_KEY_ID" yaml:"core_key_id"`
 	CoreSecret  string        `env:"HANDHELD_CORE_SECRET" yaml:"core_secret" secret:"true"`
 	CoreTimeout time.Duration `env:"HANDHELD_CORE_TIMEOUT" yaml:"core_timeout"`
+
+	// SharingURL is the government data-sharing exchange's base (issue 17,
+	// docs/sharing-contract.md); empty (embedded only) runs the sharing
+	// simulator in-process. SharingKeyID and SharingSecret sign requests
+	// (HMAC-SHA256, at least 32 characters); SharingTimeout bounds one
+	// question; SharingConsentTTL is how long a lookup's consent may be
+	// used by an application.
+	SharingURL        string        `env:"HANDHELD_SHARING_URL" yaml:"sharing_url"`
+	SharingKeyID      string        `env:"HANDHELD_SHARING_KEY_ID" yaml:"sharing_key_id"`
+	SharingSecret     string        `env:"HANDHELD_SHARING_SECRET" yaml:"sharing_secret" secret:"true"`
+	SharingTimeout    time.Duration `env:"HANDHELD_SHARING_TIMEOUT" yaml:"sharing_timeout"`
+	SharingConsentTTL time.Duration `env:"HANDHELD_SHARING_CONSENT_TTL" yaml:"sharing_consent_ttl"`
 
 	// Simulator knobs, used by the in-process simulator and `handheld coresim`.
 	CoresimFaults      string `env:"HANDHELD_CORESIM_FAULTS" yaml:"coresim_faults"`
@@ -170,6 +183,29 @@ type Config struct {
 	// documents a person may print a day and how long a print waits for
 	// its printer.
 	PrintJobs printing.Policy `yaml:"print_jobs"`
+	// Materials is the upload policy for evidence files (YAML file only):
+	// sizes, pixels, PDF pages, retention of unused materials, the sweep's
+	// interval and the evidence kinds a file may be uploaded as.
+	Materials material.Policy `yaml:"materials"`
+	// MaterialsStore is where the sealed materials are kept: "file" (under
+	// MaterialsDir; the embedded default) or "s3" (S3-compatible object
+	// storage; the production choice when replicas share no disk).
+	MaterialsStore string `env:"HANDHELD_MATERIALS_STORE" yaml:"materials_store"`
+	// MaterialsDir is the file store's directory; empty is
+	// <data_dir>/materials.
+	MaterialsDir string `env:"HANDHELD_MATERIALS_DIR" yaml:"materials_dir"`
+	// The S3-compatible store: endpoint host[:port] (no scheme), bucket,
+	// region, key prefix, plain HTTP (insecure, a store on the same host
+	// only) and path-style addressing. Its keys come from the environment
+	// only and are never logged.
+	MaterialsS3Endpoint  string `env:"HANDHELD_MATERIALS_S3_ENDPOINT" yaml:"materials_s3_endpoint"`
+	MaterialsS3Bucket    string `env:"HANDHELD_MATERIALS_S3_BUCKET" yaml:"materials_s3_bucket"`
+	MaterialsS3Region    string `env:"HANDHELD_MATERIALS_S3_REGION" yaml:"materials_s3_region"`
+	MaterialsS3Prefix    string `env:"HANDHELD_MATERIALS_S3_PREFIX" yaml:"materials_s3_prefix"`
+	MaterialsS3Insecure  bool   `env:"HANDHELD_MATERIALS_S3_INSECURE" yaml:"materials_s3_insecure"`
+	MaterialsS3PathStyle bool   `env:"HANDHELD_MATERIALS_S3_PATH_STYLE" yaml:"materials_s3_path_style"`
+	MaterialsS3AccessKey string `env:"HANDHELD_MATERIALS_S3_ACCESS_KEY" yaml:"-" secret:"true"`
+	MaterialsS3SecretKey string `env:"HANDHELD_MATERIALS_S3_SECRET_KEY" yaml:"-" secret:"true"`
 	// JobRunners is 1 to run this replica's bulk file runner, 0 to leave
 	// the jobs to other replicas.
 	JobRunners int `env:"HANDHELD_JOB_RUNNERS" yaml:"job_runners"`
@@ -266,16 +302,35 @@ type VerifierCredential struct {
 }
 
 // BodyLimit is the largest request body accepted (docs/api.md §Conventions: over 64 KiB → 413),
-// but for a bulk file's upload, bounded by employer_jobs.max_file_bytes (uploadLimit).
+// but for the upload routes, each bounded by its own policy (uploads).
 const BodyLimit = 64 << 10
 
-// uploadPath is the one route whose body may pass BodyLimit.
-const uploadPath = "/api/v1/employer/jobs"
+// The stores materials can be kept in (HANDHELD_MATERIALS_STORE).
+const (
+	MaterialsFile = "file"
+	MaterialsS3   = "s3"
+)
 
-// uploadLimit is the largest body the server reads at all: a bulk file of
-// the policy's largest size and its multipart framing.
+// uploads are the POST routes whose multipart body may pass BodyLimit,
+// each bounded by its own policy's largest file plus BodyLimit for the
+// multipart framing and the other fields: an employer's bulk file
+// (employer_jobs.max_file_bytes) and a person's evidence file
+// (materials.max_bytes). A new upload route is one line here.
+func (c Config) uploads() map[string]int {
+	return map[string]int{
+		"/api/v1/employer/jobs": int(c.EmployerJobs.MaxFileBytes) + BodyLimit,
+		"/api/v1/me/materials":  int(c.Materials.MaxBytes) + BodyLimit,
+	}
+}
+
+// uploadLimit is the largest body the server reads at all: the largest
+// of the upload routes' bounds.
 func (c Config) uploadLimit() int {
-	return int(max(c.EmployerJobs.MaxFileBytes+BodyLimit, BodyLimit))
+	limit := BodyLimit
+	for _, n := range c.uploads() {
+		limit = max(limit, n)
+	}
+	return limit
 }
 
 // Defaults is the embedded profile: everything runs from one process on a
@@ -287,6 +342,9 @@ func Defaults() Config {
 		DataDir:             "var",
 		CoreKeyID:           "handheld",
 		CoreTimeout:         2 * time.Second,
+		SharingKeyID:        "handheld",
+		SharingTimeout:      3 * time.Second,
+		SharingConsentTTL:   24 * time.Hour,
 		WeChatSandbox:       true,
 		WeChatAPIBase:       "https://api.weixin.qq.com",
 		WeChatTimeout:       5 * time.Second,
@@ -315,6 +373,9 @@ func Defaults() Config {
 		OutboxLease:         30 * time.Second,
 		EmployerJobs:        employers.DefaultJobPolicy(),
 		PrintJobs:           printing.DefaultPolicy(),
+		Materials:           material.DefaultPolicy(),
+		MaterialsStore:      MaterialsFile,
+		MaterialsS3Prefix:   "materials/",
 		JobRunners:          1,
 		CentreCode:          "330100",
 		CentreName:          "示范市住房公积金管理中心",
@@ -432,6 +493,20 @@ func (c Config) Validate() error {
 			bad("HANDHELD_CORE_URL", "must be an http(s) URL")
 		}
 	}
+	if c.SharingURL != "" {
+		if u, err := url.Parse(c.SharingURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			bad("HANDHELD_SHARING_URL", "must be an http(s) URL without credentials or a query")
+		}
+		if len(c.SharingSecret) < 32 {
+			bad("HANDHELD_SHARING_SECRET", "the data-sharing exchange needs a signing secret of at least 32 characters")
+		}
+	}
+	if c.SharingKeyID == "" {
+		bad("HANDHELD_SHARING_KEY_ID", "must name the signing key at the data-sharing exchange")
+	}
+	if c.SharingConsentTTL < time.Minute || c.SharingConsentTTL > 30*24*time.Hour {
+		bad("HANDHELD_SHARING_CONSENT_TTL", "must be between 1m and 720h, not %s", c.SharingConsentTTL)
+	}
 	if u, err := url.Parse(c.PublicBaseURL); c.PublicBaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "") {
 		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL without a query, or empty for the served address")
 	}
@@ -440,7 +515,8 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"HANDHELD_CORE_TIMEOUT": c.CoreTimeout, "HANDHELD_REQUEST_TIMEOUT": c.RequestTimeout,
-		"HANDHELD_READ_TIMEOUT": c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
+		"HANDHELD_SHARING_TIMEOUT": c.SharingTimeout,
+		"HANDHELD_READ_TIMEOUT":    c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
 		"HANDHELD_IDLE_TIMEOUT": c.IdleTimeout, "HANDHELD_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	} {
 		if d <= 0 || d > 10*time.Minute {
@@ -532,6 +608,24 @@ func (c Config) Validate() error {
 	}
 	if err := c.PrintJobs.Validate(); err != nil {
 		bad("print_jobs", "%v", err)
+	}
+	if err := c.Materials.Validate(); err != nil {
+		bad("materials", "%v", err)
+	}
+	switch c.MaterialsStore {
+	case MaterialsFile:
+	case MaterialsS3:
+		if c.MaterialsS3Endpoint == "" || c.MaterialsS3Bucket == "" {
+			bad("HANDHELD_MATERIALS_S3_ENDPOINT", "and HANDHELD_MATERIALS_S3_BUCKET are required with HANDHELD_MATERIALS_STORE=s3")
+		}
+		if strings.Contains(c.MaterialsS3Endpoint, "://") {
+			bad("HANDHELD_MATERIALS_S3_ENDPOINT", "is host[:port] without a scheme, not %q", c.MaterialsS3Endpoint)
+		}
+		if c.MaterialsS3AccessKey == "" || c.MaterialsS3SecretKey == "" {
+			bad("HANDHELD_MATERIALS_S3_ACCESS_KEY", "and HANDHELD_MATERIALS_S3_SECRET_KEY are required with HANDHELD_MATERIALS_STORE=s3")
+		}
+	default:
+		bad("HANDHELD_MATERIALS_STORE", "must be %s or %s, not %q", MaterialsFile, MaterialsS3, c.MaterialsStore)
 	}
 	if c.JobRunners < 0 || c.JobRunners > 1 {
 		bad("HANDHELD_JOB_RUNNERS", "must be 0 or 1, not %d", c.JobRunners)

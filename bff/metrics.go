@@ -25,6 +25,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	core     *prometheus.HistogramVec
+	sharing  *prometheus.HistogramVec
 	retries  *prometheus.CounterVec
 	fallback *prometheus.CounterVec
 	stale    *prometheus.CounterVec
@@ -50,6 +51,11 @@ func newMetrics(version string) *metrics {
 			Name:    "handheld_core_call_duration_seconds",
 			Help:    "Core API call latency by endpoint and outcome.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"endpoint", "outcome"}),
+		sharing: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "handheld_sharing_call_duration_seconds",
+			Help:    "Data-sharing exchange questions by source (endpoint) and outcome.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"endpoint", "outcome"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handheld_core_retries_total",
@@ -88,7 +94,7 @@ func newMetrics(version string) *metrics {
 	for level := cases.LevelVeryDissatisfied; level <= cases.LevelVerySatisfied; level++ {
 		m.ratings.WithLabelValues(strconv.Itoa(level))
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.core, m.retries, m.fallback, m.stale, m.cache, m.outbox,
+	m.registry.MustRegister(m.requests, m.latency, m.core, m.sharing, m.retries, m.fallback, m.stale, m.cache, m.outbox,
 		m.wechat, m.ratings, buildInfo(version),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -135,6 +141,11 @@ func (m *metrics) ObserveRequest(route, method string, status int, d time.Durati
 // observeCore is the core client's Observe hook.
 func (m *metrics) observeCore(endpoint, outcome string, d time.Duration) {
 	m.core.WithLabelValues(endpoint, outcome).Observe(d.Seconds())
+}
+
+// observeSharing is the data-sharing client's Observe hook.
+func (m *metrics) observeSharing(source, outcome string, d time.Duration) {
+	m.sharing.WithLabelValues(source, outcome).Observe(d.Seconds())
 }
 
 // coreRetry is the core reader's OnRetry hook.

@@ -15,6 +15,7 @@ import (
 	"handheld/services/outbox"
 	"handheld/services/printing"
 	"handheld/services/seal"
+	"handheld/services/sharing"
 	"handheld/services/store"
 	"handheld/services/withdrawal"
 )
@@ -59,6 +60,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		idempotency.SealedColumns(),
 		cases.SealedColumns(),
 		printing.SealedColumns(),
+		sharing.SealedColumns(),
 		identity.SealedColumns(hashSecret),
 	} {
 		cols = append(cols, part...)

@@ -54,7 +54,7 @@ func (a *App) closeWhileDraining(c *fiber.Ctx) error {
 }
 
 // startWork runs the background work (outbox delivery, the bulk file
-// runner) until the returned stop is called, which waits for deliveries
+// runner, the materials' retention sweep) until the returned stop is called, which waits for deliveries
 // under way to finish and gives the runner's job back.
 func (a *App) startWork() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -70,6 +70,15 @@ func (a *App) startWork() (stop func()) {
 		wg.Go(func() {
 			if err := a.jobs.Run(ctx); err != nil {
 				a.log.Error("job runner stopped", "err", err)
+			}
+		})
+	}
+	// The materials' retention sweep: idempotent (each deletion is a
+	// conditional row delete), so every replica may run it.
+	if a.materials != nil {
+		wg.Go(func() {
+			if err := a.materials.Run(ctx); err != nil {
+				a.log.Error("materials sweep stopped", "err", err)
 			}
 		})
 	}

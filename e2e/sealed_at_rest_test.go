@@ -66,6 +66,9 @@ func TestPersonalDataSealedAtRestSQLite(t *testing.T) {
 	}
 }
 
+// sealedDeed is 李娜's deed number as the sharing simulator answers it.
+const sealedDeed = "浙(2026)杭州市不动产权第0081562号"
+
 // storeJourneys runs every journey that hands handheld personal data to
 // keep — WeChat binding, a certificate issued and downloaded, an e-card
 // verified, withdrawals to a bank card and to an e-CNY wallet, paid and
@@ -134,6 +137,15 @@ func (e *env) storeJourneys() []string {
 			}
 		}
 	}
+	// Evidence from shared data: the deed's number and date are kept
+	// (in the consent and the stored idempotent answer), sealed.
+	if r := e.lookup(linaTok, "sealed-lookup-1", map[string]any{"kind": "purchase", "consent": true}); r.StatusCode != 201 ||
+		!strings.Contains(string(r.body), sealedDeed) {
+		t.Fatalf("lookup %d %s", r.StatusCode, r.body)
+	}
+	if r := e.meGet(withdrawals+"/eligibility?type=purchase", linaTok); !strings.Contains(string(r.body), sealedDeed) {
+		t.Fatalf("the sealed facts must still open: %s", r.body)
+	}
 	// An employer's join: the newcomer's name and ID number are kept
 	// until the core has them, sealed.
 	shopTok := e.loginEmployer(e.unitOperator("shop01")).AccessToken
@@ -148,7 +160,7 @@ func (e *env) storeJourneys() []string {
 	if v := e.followChange(shopTok, joined.ID); v.Status != "done" || v.Name == joinName || v.Name == "" {
 		t.Fatalf("join %+v: the sealed applicant must still open, masked", v)
 	}
-	return append(e.personalData(), "o-sealed-zhang", "o-sealed-lina", joinName, joinID)
+	return append(e.personalData(), "o-sealed-zhang", "o-sealed-lina", joinName, joinID, sealedDeed, "杭网签备(2026)第1107号")
 }
 
 // personalData is every demo person's name, ID number, phone and bank card,

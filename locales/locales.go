@@ -4,6 +4,7 @@
 package locales
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -39,8 +40,8 @@ func Load() (*Catalogs, error) {
 		if err != nil {
 			return nil, fmt.Errorf("locales: %s: %w", lang, err)
 		}
-		m := map[string]string{}
-		if err := json.Unmarshal(raw, &m); err != nil {
+		m, err := decode(raw)
+		if err != nil {
 			return nil, fmt.Errorf("locales: %s.json: %w", lang, err)
 		}
 		c.byLang[lang] = m
@@ -52,6 +53,36 @@ func Load() (*Catalogs, error) {
 		return nil, fmt.Errorf("locales: keys missing: %s", strings.Join(missing, ", "))
 	}
 	return c, nil
+}
+
+// decode reads a flat catalogue, refusing a key written twice: JSON keeps
+// the last of two silently, so two changes adding the same key would
+// otherwise lose one wording without a word.
+func decode(raw []byte) (map[string]string, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("want one JSON object of strings")
+	}
+	m := map[string]string{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		var v string
+		if err := d.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if _, dup := m[key]; dup {
+			return nil, fmt.Errorf("key %s is written twice", key)
+		}
+		m[key] = v
+	}
+	if _, err := d.Token(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Missing lists "lang:key" for each key present in one catalogue but not in

@@ -182,6 +182,38 @@ const (
 	CodeKioskLoginExpired  Code = "kiosk_login.expired"
 	CodeKioskLoginUsed     Code = "kiosk_login.used"
 
+	// Evidence from shared data (issue 17, services/sharing).
+	// CodeSharingUnavailable: the data-sharing exchange or a source cannot
+	// answer now (down, slow, breaker open); retry after Retry-After.
+	CodeSharingUnavailable Code = "sharing.unavailable"
+	// CodeSharingConsentRequired: a lookup without the person's consent.
+	CodeSharingConsentRequired Code = "sharing.consent_required"
+	// CodeSharingConsentUsed: the consent was used by another application
+	// already; a consent is for one application only.
+	CodeSharingConsentUsed Code = "sharing.consent_used"
+	// CodeSharingConsentNotFound: no such consent of the caller's (or it
+	// expired).
+	CodeSharingConsentNotFound Code = "sharing.consent_not_found"
+	// Uploaded materials (docs/api.md § Materials). The type is sniffed
+	// from the bytes: CodeMaterialUnsupportedType for anything but a JPEG,
+	// PNG or PDF (a zip renamed .pdf, a file whose name or header lies);
+	// CodeMaterialTooLarge over materials.max_bytes; CodeMaterialEmpty for
+	// 0 bytes; CodeMaterialTooManyPixels for an image whose header claims
+	// more than materials.max_pixels (a decompression bomb, refused before
+	// decoding); CodeMaterialTooManyPages over materials.max_pdf_pages;
+	// CodeMaterialUnsafePDF for a PDF carrying scripts, actions, embedded
+	// files or forms (XFA); CodeMaterialInUse: deleting a material an
+	// application uses; CodeMaterialNotFound: no such material, or another
+	// person's (the same answer).
+	CodeMaterialUnsupportedType Code = "material.unsupported_type"
+	CodeMaterialTooLarge        Code = "material.too_large"
+	CodeMaterialEmpty           Code = "material.empty"
+	CodeMaterialTooManyPixels   Code = "material.too_many_pixels"
+	CodeMaterialTooManyPages    Code = "material.too_many_pages"
+	CodeMaterialUnsafePDF       Code = "material.unsafe_pdf"
+	CodeMaterialInUse           Code = "material.in_use"
+	CodeMaterialNotFound        Code = "material.not_found"
+
 	// The core's maintenance window (docs/api.md § At night).
 	// CodeECardStatusUnknown: the core cannot be asked and the last known
 	// account status is older than the e-card's status max age, so no
@@ -344,6 +376,19 @@ var statusOf = map[Code]int{
 	CodeKioskLoginNotFound:       http.StatusNotFound,
 	CodeKioskLoginExpired:        http.StatusGone,
 	CodeKioskLoginUsed:           http.StatusGone,
+
+	CodeSharingUnavailable:      http.StatusServiceUnavailable,
+	CodeSharingConsentRequired:  http.StatusBadRequest,
+	CodeSharingConsentUsed:      http.StatusConflict,
+	CodeSharingConsentNotFound:  http.StatusNotFound,
+	CodeMaterialUnsupportedType: http.StatusUnsupportedMediaType,
+	CodeMaterialTooLarge:        http.StatusRequestEntityTooLarge,
+	CodeMaterialEmpty:           http.StatusBadRequest,
+	CodeMaterialTooManyPixels:   http.StatusUnprocessableEntity,
+	CodeMaterialTooManyPages:    http.StatusUnprocessableEntity,
+	CodeMaterialUnsafePDF:       http.StatusUnprocessableEntity,
+	CodeMaterialInUse:           http.StatusConflict,
+	CodeMaterialNotFound:        http.StatusNotFound,
 
 	CodeECardStatusUnknown: http.StatusServiceUnavailable,
 }

@@ -29,6 +29,9 @@ type WithdrawalUses interface {
 type Withdrawals struct {
 	Service  WithdrawalUses
 	Catalogs *locales.Catalogs
+	// Evidence, when set, adds the evidence from shared data to
+	// eligibility (the person's latest unused consent; no source asked).
+	Evidence EvidenceUses
 }
 
 // Routes registers the withdrawal routes on the /me group. Applying is a
@@ -53,6 +56,9 @@ type EligibilityBody struct {
 	MaxAmountFen int64        `json:"max_amount_fen"`
 	Reasons      []ReasonBody `json:"reasons"`
 	Stale        bool         `json:"stale"`
+	// Evidence is what shared data has found for the kind and what is
+	// still missing (issue 17); nil without the sharing service.
+	Evidence *EvidenceStatusBody `json:"evidence,omitempty"`
 }
 
 // ReasonBody is one ground for refusing a kind.
@@ -79,6 +85,14 @@ func (h Withdrawals) Eligibility(c *fiber.Ctx) error {
 			params[k] = v
 		}
 		body.Reasons = append(body.Reasons, ReasonBody{Code: r.Code, Message: t("withdrawal.reason."+r.Code, params)})
+	}
+	if h.Evidence != nil {
+		res, err := h.Evidence.Evidence(c.UserContext(), middleware.PrincipalOf(c), el.Kind)
+		if err != nil {
+			return err
+		}
+		ev := evidenceStatus(t, res)
+		body.Evidence = &ev
 	}
 	return private(c).JSON(body)
 }

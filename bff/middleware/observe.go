@@ -15,8 +15,15 @@ type RequestObserver interface {
 // Observe renders errors through the app's error handler (so the status is
 // final), then records metrics and writes one access-log line. It logs the
 // route template, never the raw path or query: those can carry personal
-// data such as verify codes.
-func Observe(obs RequestObserver, log *slog.Logger, onError fiber.ErrorHandler) fiber.Handler {
+// data such as verify codes. A successful answer on one of the polls routes
+// (route templates a device asks every second or two, such as a kiosk's
+// print queue) is logged at debug level: a fleet of kiosks would otherwise
+// fill the access log with nothing happening. Metrics count them all.
+func Observe(obs RequestObserver, log *slog.Logger, onError fiber.ErrorHandler, polls ...string) fiber.Handler {
+	quiet := make(map[string]bool, len(polls))
+	for _, r := range polls {
+		quiet[r] = true
+	}
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		if err := c.Next(); err != nil {
@@ -31,7 +38,11 @@ func Observe(obs RequestObserver, log *slog.Logger, onError fiber.ErrorHandler) 
 			route = "unmatched"
 		}
 		obs.ObserveRequest(route, c.Method(), status, d)
-		log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
+		level := slog.LevelInfo
+		if quiet[route] && status < fiber.StatusMultipleChoices {
+			level = slog.LevelDebug
+		}
+		log.LogAttrs(c.UserContext(), level, "request",
 			slog.String("request_id", GetRequestID(c)),
 			slog.String("method", c.Method()),
 			slog.String("route", route),

@@ -117,6 +117,17 @@ func DefaultPolicies() []Policy {
 		// each rendering a PDF, off the renderer and the core.
 		{Name: "print_subject", Key: KeySubject, Classes: []Class{ClassPrint}, Channels: all,
 			Rate: 30, Burst: 5, Period: hour},
+		// Evidence from shared data: each lookup asks several government
+		// sources on the person's behalf; a few an hour is plenty for a
+		// person preparing applications, and keeps a stolen session from
+		// making the centre hammer the exchange.
+		{Name: "sharing_lookup_subject", Key: KeySubject, Classes: []Class{ClassSharingLookup}, Channels: all,
+			Rate: 20, Burst: 5, Period: hour},
+		// Uploading evidence: each upload decodes and re-encodes an image
+		// or parses a PDF and writes a blob; a person sends a few papers
+		// for an application, a handful more when one is refused.
+		{Name: "material_write_subject", Key: KeySubject, Classes: []Class{ClassMaterialWrite}, Channels: all,
+			Rate: 30, Burst: 10, Period: hour},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

@@ -47,13 +47,16 @@ const (
 	ClassKioskLoginCode   Class = "kiosk_login_code"  // a kiosk asking for a phone-QR sign-in code
 	ClassKioskLoginPoll   Class = "kiosk_login_poll"  // a kiosk polling its sign-in code
 	ClassKioskLogin       Class = "kiosk_login"       // a person previewing or confirming a kiosk sign-in on the phone
+	ClassSharingLookup    Class = "sharing_lookup"    // a person looking up their evidence in government shared data
+	ClassMaterialWrite    Class = "material_write"    // a person uploading or deleting an evidence file
 )
 
 // Classes lists every route class, in the order above.
 func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
-		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin}
+		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin,
+		ClassSharingLookup, ClassMaterialWrite}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

@@ -3,6 +3,7 @@ package withdrawal
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"handheld/services"
@@ -55,10 +56,67 @@ type Policy struct {
 	// RequiresRetirementAge: only from the statutory retirement age
 	// (Policies.RetirementAgeMen / RetirementAgeWomen).
 	RequiresRetirementAge bool `yaml:"requires_retirement_age"`
+	// EvidenceSources say, per evidence this kind needs, which shared-data
+	// facts (services/sharing: "source.fact", e.g. "real_estate.deed")
+	// can satisfy it and whether an uploaded document may stand in. Empty
+	// means the defaults for the kind (DefaultEvidenceSources), so a
+	// configuration written before shared data stays valid.
+	EvidenceSources []EvidenceSource `yaml:"evidence_sources"`
 	// Channels are where a person may apply for this kind: miniapp,
 	// kiosk. Empty means the mini-program, and kiosks too unless the kind
 	// needs evidence documents, which a kiosk cannot take in (OfferedOn).
 	Channels []string `yaml:"channels"`
+}
+
+// EvidenceSource is one piece of evidence a kind needs and where it can
+// come from: policy as data, so a centre adds a source without code.
+type EvidenceSource struct {
+	// Evidence names what must be shown (property_registration,
+	// diagnosis, retirement, household_left, marriage, ...).
+	Evidence string `yaml:"evidence"`
+	// Sources are the shared-data facts that satisfy it, "source.fact",
+	// asked in this order; empty: shared data cannot help.
+	Sources []string `yaml:"sources"`
+	// Upload: an uploaded document may stand in when shared data has no
+	// fact (part 2 of issue 17 takes the upload).
+	Upload bool `yaml:"upload"`
+	// Optional evidence is asked for but never listed as missing (a
+	// spouse's marriage for a purchase by the spouse).
+	Optional bool `yaml:"optional"`
+}
+
+// DefaultEvidenceSources is where each shipped kind's evidence can come
+// from: purchase from the real-estate registry (a deed, or a filed
+// purchase contract), with the marriage register for a spouse's
+// purchase; critical illness from a medical-insurance settlement, else an
+// upload; retirement from social security; leaving the city from the
+// household register; closing only from an upload. Nil for other kinds.
+func DefaultEvidenceSources(kind string) []EvidenceSource {
+	switch kind {
+	case KindPurchase:
+		return []EvidenceSource{
+			{Evidence: "property_registration", Sources: []string{"real_estate.deed", "real_estate.filed_contract"}, Upload: true},
+			{Evidence: "marriage", Sources: []string{"civil_affairs.marriage"}, Optional: true},
+		}
+	case KindCriticalIllness:
+		return []EvidenceSource{{Evidence: "diagnosis", Sources: []string{"medical_insurance.illness_settlement"}, Upload: true}}
+	case KindRetirement:
+		return []EvidenceSource{{Evidence: "retirement", Sources: []string{"social_security.retirement"}}}
+	case KindLeavingCity:
+		return []EvidenceSource{{Evidence: "household_left", Sources: []string{"household.household"}, Upload: true}}
+	case KindClosing:
+		return []EvidenceSource{{Evidence: "closing_certificate", Upload: true}}
+	}
+	return nil
+}
+
+// SharedEvidence is the kind's evidence and its sources: as configured,
+// or the defaults.
+func (p Policy) SharedEvidence() []EvidenceSource {
+	if len(p.EvidenceSources) > 0 {
+		return p.EvidenceSources
+	}
+	return DefaultEvidenceSources(p.Kind)
 }
 
 // channels are the depositor channels a kind can be offered on.
@@ -191,6 +249,20 @@ func (ps Policies) Validate() error {
 		for _, c := range p.Channels {
 			if !slices.Contains(channels, c) {
 				return fmt.Errorf("%s.channels: %q is not a channel (%v)", at, c, channels)
+			}
+		}
+		for j, e := range p.EvidenceSources {
+			if e.Evidence == "" || !isCode(e.Evidence) {
+				return fmt.Errorf("%s.evidence_sources[%d].evidence: %q is not a lower-case name", at, j, e.Evidence)
+			}
+			if len(e.Sources) == 0 && !e.Upload {
+				return fmt.Errorf("%s.evidence_sources[%d]: no source and no upload: nothing could satisfy it", at, j)
+			}
+			for _, src := range e.Sources {
+				a, b, ok := strings.Cut(src, ".")
+				if !ok || !isCode(a) || !isCode(b) {
+					return fmt.Errorf("%s.evidence_sources[%d].sources: %q is not source.fact", at, j, src)
+				}
 			}
 		}
 		for _, s := range p.Statuses {

@@ -1197,6 +1197,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/materials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's materials, newest first. */
+        get: operations["listMaterials"];
+        put?: never;
+        /**
+         * Upload an evidence file (JPEG, PNG or PDF) for an application; 201 with the material.
+         * @description `multipart/form-data` with `file` and `kind` (the evidence it is, e.g. `diagnosis`,
+         *     `closing_certificate`, `property_registration`; `materials.kinds`). The type is sniffed from
+         *     the bytes; the part's file name and Content-Type are ignored and no file name is kept.
+         *     Images are decoded and re-encoded (JPEG at quality 85, PNG as PNG), which drops EXIF (GPS),
+         *     ICC, XMP and text chunks and anything appended to the image; PDFs are parsed and refused if
+         *     they carry JavaScript, actions, attachments or XFA forms. The bytes are sealed (AES-256-GCM,
+         *     bound to the material's id) before they reach the blob store. Refusals store nothing:
+         *     415 `material.unsupported_type`, 413 `material.too_large`, 400 `material.empty`,
+         *     422 `material.too_many_pixels`, `material.too_many_pages`, `material.unsafe_pdf`.
+         *     Requires `Idempotency-Key`. Audited (`material.upload`).
+         */
+        post: operations["uploadMaterial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/materials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One of the caller's materials (metadata; the bytes go only to the core, with an application).
+         * @description Another person's id is 404 `material.not_found`, exactly like an unknown one. Audited (`read.material`).
+         */
+        get: operations["getMaterial"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of the caller's materials while no application uses it (409 material.in_use otherwise).
+         * @description The row and the sealed blob are removed. Another person's id is 404 `material.not_found`. Audited (`material.delete`).
+         */
+        delete: operations["deleteMaterial"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/login-codes": {
         parameters: {
             query?: never;
@@ -1392,6 +1448,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/evidence-lookups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Look up the caller's evidence for a withdrawal kind in government shared data (数据共享), with consent.
+         * @description With `consent: true` (the person's explicit yes, for one application of `kind`), handheld
+         *     creates a consent record and asks the sources the kind's policy names (real-estate
+         *     registration, civil affairs, medical insurance, social security, household registration)
+         *     about the caller — the person comes from the token, never from the body — and keeps only the
+         *     minimal fact of each answer and the source's reference, never a document. 201 with the
+         *     consent's id, each fact summarised in the request's language (`found`: it counts as the
+         *     evidence) and the required evidence still `missing` (upload it instead). `consent` false or
+         *     absent is 400 `sharing.consent_required`; an unknown `kind` 400 `request.invalid` (one_of on
+         *     kind); unknown fields 400 `request.unknown_field`. A source that cannot answer is 503
+         *     `sharing.unavailable` with `Retry-After`, and nothing is kept. Requires `Idempotency-Key`: a
+         *     retry with the same key and body replays the 201 without asking the sources again. A consent
+         *     serves one application only: a later application naming a consent another application used
+         *     is refused with 409 `sharing.consent_used`. The consent needs the withdrawal's recent face
+         *     check (403 `auth.step_up_required` otherwise). Rate class `sharing_lookup`; every lookup is
+         *     audited (subject, sources asked, outcome; no fact, no personal data).
+         */
+        post: operations["lookupEvidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/withdrawals/eligibility": {
         parameters: {
             query?: never;
@@ -1408,6 +1498,9 @@ export interface paths {
          *     the caller's applications in flight (and paid ones the ledger does not show yet) hold. For kinds that close the account,
          *     `max_amount_fen` is the exact amount to apply for (the whole balance). `stale` is true when the
          *     core could not be reached and remembered data was used; the core decides again on submission.
+         *     `evidence` lists what shared data found for the kind (the facts of the caller's latest unused,
+         *     unexpired consent from POST /api/v1/me/evidence-lookups) and the required evidence still
+         *     missing; no source is asked here.
          */
         get: operations["withdrawalEligibility"];
         put?: never;
@@ -2095,6 +2188,7 @@ export interface components {
             };
         };
         WithdrawalEligibility: {
+            evidence?: components["schemas"]["EvidenceStatus"];
             type: string;
             type_label: string;
             eligible: boolean;
@@ -2109,6 +2203,41 @@ export interface components {
                 message: string;
             }[];
             stale: boolean;
+        };
+        /** @description One minimal fact a government source answered, summarised in the request's language. */
+        SharedFact: {
+            /** @description what it is evidence of (property_registration */
+            evidence: string;
+            evidence_label: string;
+            /** @enum {string} */
+            source: "real_estate" | "civil_affairs" | "medical_insurance" | "social_security" | "household";
+            source_label: string;
+            /** @enum {string} */
+            fact: "deed" | "filed_contract" | "marriage" | "illness_settlement" | "retirement" | "household";
+            /** @description the fact counts as the evidence (found, and the owner matches, married, retired, moved out) */
+            found: boolean;
+            /** @description e.g. Deed 浙(2024)杭州市不动产权第0123456号, owner matches, registered 2024-05-02 */
+            summary: string;
+            /** @description the source's reference of the question; empty when the source does not know the person */
+            reference: string;
+        };
+        EvidenceLookup: {
+            consent_id: string;
+            kind: string;
+            /**
+             * Format: date-time
+             * @description until when an application may use the consent
+             */
+            expires_at: string;
+            facts: components["schemas"]["SharedFact"][];
+            /** @description required evidence shared data did not satisfy */
+            missing: string[];
+        };
+        EvidenceStatus: {
+            /** @description the consent whose facts these are; absent without one */
+            consent_id?: string;
+            found: components["schemas"]["SharedFact"][];
+            missing: string[];
         };
         /**
          * @description A join, leave or rejoin as the clerk follows it: accepted (stored, on its way to the core) →
@@ -2243,6 +2372,47 @@ export interface components {
             /** Format: int32 */
             rating?: number;
             rateable: boolean;
+        };
+        /** @description An uploaded evidence file as its owner sees it. No file name is kept. */
+        Material: {
+            id: string;
+            kind: string;
+            /**
+             * @description sniffed from the bytes
+             * @enum {string}
+             */
+            media_type: "image/jpeg" | "image/png" | "application/pdf";
+            /**
+             * Format: int64
+             * @description bytes as stored (after re-encoding)
+             */
+            size: number;
+            /**
+             * Format: int32
+             * @description 1 for an image
+             */
+            pages: number;
+            /**
+             * Format: int32
+             * @description images only
+             */
+            width?: number;
+            /**
+             * Format: int32
+             * @description images only
+             */
+            height?: number;
+            /** @description of the stored (sanitised) bytes */
+            sha256: string;
+            /** @description an application uses it; it cannot be deleted */
+            in_use: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description when it is deleted if still unused (materials.retention)
+             */
+            expires_at: string;
         };
         /** @description A print at a kiosk; the labels are the plain-language wording in the request's language. */
         PrintJob: {
@@ -5163,6 +5333,182 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    listMaterials: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Material"][];
+                        /** @description absent on the last page */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    uploadMaterial: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description the JPEG
+                     */
+                    file: string;
+                    /** @description the evidence it is (materials.kinds) */
+                    kind: string;
+                };
+            };
+        };
+        responses: {
+            /** @description stored */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the material */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Material"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getMaterial: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the material */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Material"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    deleteMaterial: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
     createKioskLoginCode: {
         parameters: {
             query?: never;
@@ -5547,6 +5893,62 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    lookupEvidence: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a withdrawal kind (purchase, critical_illness, retirement, leaving_city, closing, ...) */
+                    kind: string;
+                    /** @description must be true: the person agrees to this lookup for one application */
+                    consent: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description looked up */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidenceLookup"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];
