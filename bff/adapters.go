@@ -275,6 +275,7 @@ func sessionPolicy(cfg Config) identity.Policy {
 		LockoutOperatorFailures: cfg.LockoutOperatorFailures,
 		LockoutDelay:            cfg.LockoutDelay,
 		LockoutDelayMax:         cfg.LockoutDelayMax,
+		OperatorCredentialTTL:   operatorCredentialTTL(cfg.OperatorCredentialTTL),
 	}
 }
 
@@ -345,4 +346,13 @@ func (h homeApplications) InFlight(ctx context.Context, subject string) ([]accou
 			Status: x.Status, SubmittedAt: x.CreatedAt, DueOn: x.DueOn})
 	}
 	return out, nil
+}
+
+// operatorCredentialTTL maps the configuration's 0 (off) to identity's
+// negative (never cached); identity's 0 means its default.
+func operatorCredentialTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

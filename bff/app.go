@@ -205,7 +205,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.identity, err = identity.New(identity.Deps{
-		Store: a.store, Core: a.core, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
+		Store: a.store, Core: a.core, Persons: reader, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
 		Devices: kiosks, Verifiers: verifiers(cfg), HashSecret: secret, Now: time.Now, Logger: logger("identity"),
 		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(),
 	}); err != nil {
@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if u.ecard, err = ecard.New(ecard.Deps{Ring: u.keys, KV: shared, Reader: reader, People: u.identity, Audit: trail,
 		Store: a.store, Mask: masking, CentreCode: cfg.CentreCode, CentreName: cfg.CentreName,
-		Now: time.Now, Logger: logger("ecard")}); err != nil {
+		StatusMaxAge: cfg.ECardStatusMaxAge, Now: time.Now, Logger: logger("ecard")}); err != nil {
 		return nil, err
 	}
 	// The withdrawals nudge the outbox worker, built below with their
@@ -355,12 +355,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store:    a.store,
-		Enqueued: append(withdrawal.Topics(), employers.StaffChangeTopics()...),
+		Enqueued: append(append(withdrawal.Topics(), employers.StaffChangeTopics()...), certificate.Topics()...),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
 			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
+			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),

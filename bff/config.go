@@ -19,6 +19,7 @@ import (
 
 	"handheld/bff/middleware"
 	"handheld/services/core"
+	"handheld/services/ecard"
 	employers "handheld/services/employer"
 	"handheld/services/hours"
 	"handheld/services/identity"
@@ -119,6 +120,19 @@ type Config struct {
 	LockoutOperatorFailures int           `env:"HANDHELD_LOCKOUT_OPERATOR_FAILURES" yaml:"lockout_operator_failures"`
 	LockoutDelay            time.Duration `env:"HANDHELD_LOCKOUT_DELAY" yaml:"lockout_delay"`
 	LockoutDelayMax         time.Duration `env:"HANDHELD_LOCKOUT_DELAY_MAX" yaml:"lockout_delay_max"`
+
+	// OperatorCredentialTTL is how long the sealed argon2id check of an
+	// operator's last accepted password may stand in for the core during
+	// its maintenance window or an outage (0 turns the cached check off).
+	// It bounds how long a password changed outside handheld could still
+	// be accepted at night.
+	OperatorCredentialTTL time.Duration `env:"HANDHELD_OPERATOR_CREDENTIAL_TTL" yaml:"operator_credential_ttl"`
+
+	// ECardStatusMaxAge is how old the last known account status may be
+	// for an e-card to be shown and verified from it while the core cannot
+	// be asked (its maintenance window, an outage); verifiers are told the
+	// status's time. At most 168h.
+	ECardStatusMaxAge time.Duration `env:"HANDHELD_ECARD_STATUS_MAX_AGE" yaml:"ecard_status_max_age"`
 
 	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
@@ -379,6 +393,8 @@ func Defaults() Config {
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
 		LockoutDelayMax:         30 * time.Second,
+		OperatorCredentialTTL:   identity.DefaultOperatorCredentialTTL,
+		ECardStatusMaxAge:       ecard.DefaultStatusMaxAge,
 	}
 }
 
@@ -550,6 +566,12 @@ func (c Config) Validate() error {
 	}
 	if c.LockoutDelayMax < c.LockoutDelay || c.LockoutDelayMax > c.LockoutDuration {
 		bad("HANDHELD_LOCKOUT_DELAY_MAX", "must be between HANDHELD_LOCKOUT_DELAY and HANDHELD_LOCKOUT_DURATION, not %s", c.LockoutDelayMax)
+	}
+	if c.OperatorCredentialTTL < 0 || c.OperatorCredentialTTL > 30*24*time.Hour {
+		bad("HANDHELD_OPERATOR_CREDENTIAL_TTL", "must be between 0 (off) and 720h, not %s", c.OperatorCredentialTTL)
+	}
+	if c.ECardStatusMaxAge <= 0 || c.ECardStatusMaxAge > 7*24*time.Hour {
+		bad("HANDHELD_ECARD_STATUS_MAX_AGE", "must be above 0 and at most 168h, not %s", c.ECardStatusMaxAge)
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("HANDHELD_WECHAT_API_BASE", "must be an http(s) URL")

@@ -213,6 +213,12 @@ const (
 	CodeMaterialUnsafePDF       Code = "material.unsafe_pdf"
 	CodeMaterialInUse           Code = "material.in_use"
 	CodeMaterialNotFound        Code = "material.not_found"
+
+	// The core's maintenance window (docs/api.md § At night).
+	// CodeECardStatusUnknown: the core cannot be asked and the last known
+	// account status is older than the e-card's status max age, so no
+	// card is shown or verified from it.
+	CodeECardStatusUnknown Code = "ecard.status_unknown"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -383,6 +389,8 @@ var statusOf = map[Code]int{
 	CodeMaterialUnsafePDF:       http.StatusUnprocessableEntity,
 	CodeMaterialInUse:           http.StatusConflict,
 	CodeMaterialNotFound:        http.StatusNotFound,
+
+	CodeECardStatusUnknown: http.StatusServiceUnavailable,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

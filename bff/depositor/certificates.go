@@ -50,6 +50,15 @@ type IssueRequest struct {
 	Purpose string `json:"purpose"`
 }
 
+// PendingBody is the 202 answer to a certificate asked for during the
+// core's maintenance window: the request's id and its status (pending);
+// the certificate is issued when the core returns.
+type PendingBody struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	RequestedAt string `json:"requested_at"`
+}
+
 // Issue is POST /api/v1/me/certificates: 201 with where to download the
 // PDF and the code to verify it. The PDF's language is the request's.
 func (h Certificates) Issue(c *fiber.Ctx) error {
@@ -61,6 +70,12 @@ func (h Certificates) Issue(c *fiber.Ctx) error {
 	out, err := h.Service.Issue(c.UserContext(), middleware.PrincipalOf(c), req.Type, req.Purpose, lang)
 	if err != nil {
 		return err
+	}
+	if out.Pending {
+		// The core's maintenance window: accepted, issued when it returns
+		// (docs/api.md § At night); the case list shows it in progress.
+		return private(c).Status(fiber.StatusAccepted).JSON(PendingBody{ID: out.ID, Status: certificate.RequestPending,
+			RequestedAt: services.Instant(out.IssuedAt)})
 	}
 	c.Set(fiber.HeaderLocation, "/api/v1/me/certificates/"+out.ID)
 	c.Set(fiber.HeaderContentLanguage, lang)

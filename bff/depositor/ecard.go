@@ -42,6 +42,9 @@ type ECardBody struct {
 	ExpiresAt     string `json:"expires_at"`
 	RefreshAfter  string `json:"refresh_after"`
 	AccountStatus string `json:"account_status"`
+	// StatusAsOf is when the core last confirmed AccountStatus (during
+	// the core's maintenance window, the last known status's time).
+	StatusAsOf string `json:"status_as_of"`
 }
 
 // Card is GET /api/v1/me/ecard.
@@ -51,7 +54,8 @@ func (h ECard) Card(c *fiber.Ctx) error {
 		return err
 	}
 	return private(c).JSON(ECardBody{Payload: card.Payload, ExpiresAt: services.Instant(card.ExpiresAt),
-		RefreshAfter: services.Instant(card.RefreshAfter), AccountStatus: card.Status})
+		RefreshAfter: services.Instant(card.RefreshAfter), AccountStatus: card.Status,
+		StatusAsOf: services.Instant(card.StatusAsOf)})
 }
 
 // QR is GET /api/v1/me/ecard/qr.png?size= (pixels, 128–1024, default 320).

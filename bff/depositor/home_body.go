@@ -58,6 +58,15 @@ type HomeBody struct {
 	Notice       string            `json:"notice,omitempty"`
 	AsOf         string            `json:"as_of"`
 	Stale        bool              `json:"stale"`
+	Maintenance  *HomeMaintenance  `json:"maintenance,omitempty"`
+}
+
+// HomeMaintenance says, during the core's maintenance window, when live
+// figures return: Until from the core's Retry-After, and Message in the
+// person's language, so the screen need not compose it.
+type HomeMaintenance struct {
+	Until   string `json:"until"`
+	Message string `json:"message"`
 }
 
 func homeBody(v account.HomeView, t translate) HomeBody {
@@ -87,6 +96,10 @@ func homeBody(v account.HomeView, t translate) HomeBody {
 			labels = append(labels, t("home.part."+part, nil))
 		}
 		b.Notice = t("home.degraded", map[string]any{"parts": strings.Join(labels, t("list.separator", nil))})
+	}
+	if !v.MaintenanceUntil.IsZero() {
+		b.Maintenance = &HomeMaintenance{Until: services.Instant(v.MaintenanceUntil),
+			Message: t("home.maintenance", map[string]any{"time": v.MaintenanceUntil.In(services.CentreTime).Format("15:04")})}
 	}
 	return b
 }

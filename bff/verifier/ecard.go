@@ -52,6 +52,10 @@ type ECardVerifyBody struct {
 	AccountStatus string          `json:"account_status"`
 	Centre        string          `json:"centre"`
 	VerifiedAt    string          `json:"verified_at"`
+	// StatusAsOf is "status as of …": when the core last confirmed
+	// AccountStatus (VerifiedAt by day; the last known status's time
+	// during the core's maintenance window).
+	StatusAsOf string `json:"status_as_of"`
 }
 
 // Verify is POST /api/v1/ecard/verify.
@@ -66,5 +70,6 @@ func (h ECard) Verify(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(ECardVerifyBody{Valid: res.Valid, Holder: ECardHolderBody{Name: res.Holder.Name, IDNumber: res.Holder.IDNumber},
-		AccountStatus: res.AccountStatus, Centre: res.Centre, VerifiedAt: services.Instant(res.VerifiedAt)})
+		AccountStatus: res.AccountStatus, Centre: res.Centre, VerifiedAt: services.Instant(res.VerifiedAt),
+		StatusAsOf: services.Instant(res.StatusAsOf)})
 }

@@ -145,6 +145,9 @@ func freshness(fs ...core.Freshness) core.Freshness {
 	var out core.Freshness
 	for _, f := range fs {
 		out.Stale = out.Stale || f.Stale
+		if f.MaintenanceUntil.After(out.MaintenanceUntil) {
+			out.MaintenanceUntil = f.MaintenanceUntil
+		}
 		if !f.AsOf.IsZero() && (out.AsOf.IsZero() || f.AsOf.Before(out.AsOf)) {
 			out.AsOf = f.AsOf
 		}

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"handheld/services"
 	"handheld/services/core"
@@ -16,6 +17,10 @@ import (
 // core system should not blank the screen people open most. Only when
 // every part fails, or the core says the person or account does not exist,
 // does Home fail.
+//
+// During the core's maintenance window the remembered parts are shown and
+// the view's MaintenanceUntil says when the window ends (the core's
+// Retry-After), so the screen can say plainly when live figures return.
 func (s *Service) Home(ctx context.Context, p services.Principal) (HomeView, error) {
 	personID, err := s.personID(ctx, p)
 	if err != nil {
@@ -79,6 +84,7 @@ collect:
 		}
 	}
 	failed := 0
+	var until time.Time // when the core's maintenance window ends, if a part met it
 	for i, pt := range parts {
 		if !done[i] {
 			errs[i] = services.Errorf(services.CodeCoreUnavailable, "home: %s missed the %s screen deadline", pt.name, s.HomeDeadline)
@@ -91,6 +97,9 @@ collect:
 			return HomeView{}, errs[i] // an answer about the person, not a fault
 		}
 		failed++
+		if u := core.MaintenanceEnd(errs[i], s.Now()); u.After(until) {
+			until = u
+		}
 		v.Degraded = append(v.Degraded, pt.name)
 		s.Logger.WarnContext(ctx, "home part degraded", "part", pt.name, "code", string(services.ErrorCode(errs[i])),
 			"request_id", services.RequestID(ctx), "cause", errs[i].Error())
@@ -99,6 +108,9 @@ collect:
 		return HomeView{}, errs[0]
 	}
 	v.Freshness = s.stamped(freshness(fresh...))
+	if until.After(v.MaintenanceUntil) {
+		v.MaintenanceUntil = until
+	}
 	return v, nil
 }
 

@@ -177,3 +177,28 @@ func TestNewChecksDeps(t *testing.T) {
 		}
 	}
 }
+
+// During the core's maintenance window the home screen says when live
+// figures return: from a part the core refused (its Retry-After) or a
+// remembered part that stood in for the window, the later of the two.
+func TestHomeSaysWhenTheWindowEnds(t *testing.T) {
+	w := newWorld(t)
+	until := now.Add(2 * time.Hour)
+	w.reader.fresh = core.Freshness{AsOf: now.Add(-time.Hour), Stale: true, MaintenanceUntil: until}
+	w.reader.fail["person"] = &services.Error{Code: services.CodeCoreMaintenance, RetryAfter: 90 * time.Minute}
+	v, err := w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.MaintenanceUntil.Equal(until) || !v.Stale || v.Account == nil {
+		t.Fatalf("until %v stale %v account %v", v.MaintenanceUntil, v.Stale, v.Account)
+	}
+	w.reader.fresh = core.Freshness{AsOf: now}
+	if v, _ = w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp)); !v.MaintenanceUntil.Equal(now.Add(90 * time.Minute)) {
+		t.Fatalf("until from the refused part: %v", v.MaintenanceUntil)
+	}
+	delete(w.reader.fail, "person")
+	if v, _ = w.svc.Home(ctxWithID(t), depositor(zhangSubject, services.ChannelMiniApp)); !v.MaintenanceUntil.IsZero() {
+		t.Fatalf("outside the window: %v", v.MaintenanceUntil)
+	}
+}

@@ -140,7 +140,10 @@ func finished(kind, status string) bool {
 	case KindWithdrawal:
 		return status == "rejected" || status == "paid" || status == "cancelled"
 	case KindCertificate:
-		return true // issued on the spot; a revoked one was issued too
+		// Issued on the spot (a revoked one was issued too); one asked for
+		// during the core's maintenance window is pending until issued, and
+		// a failed request was never issued.
+		return status != "pending" && status != "failed"
 	}
 	return false
 }

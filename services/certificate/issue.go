@@ -22,6 +22,11 @@ type Issued struct {
 	DownloadURL string // relative: /api/v1/certificates/{id}/pdf?t=...
 	IssuedAt    time.Time
 	ExpiresAt   time.Time
+	// Pending is set when the core was in its maintenance window (or
+	// unreachable): ID names a certificate request, issued through the
+	// outbox when the core returns (pending.go); IssuedAt is when it was
+	// asked for, and nothing else is known yet.
+	Pending bool
 }
 
 // Issue makes a certificate from the core's current facts: for a depositor
@@ -33,6 +38,10 @@ type Issued struct {
 // account gets account.not_found. A unit in arrears gets a certificate that
 // states the arrears. lang is the PDF's language (zh-CN or en); purpose is
 // optional free text.
+//
+// A depositor's certificate asked for while the core is in its maintenance
+// window or unreachable is accepted as pending (Issued.Pending) and issued
+// for them through the outbox when the core returns.
 func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (Issued, error) {
 	sc, err := scopeOf(p)
 	if err != nil {
@@ -43,6 +52,13 @@ func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose,
 		return Issued{}, err
 	}
 	out, id, err := s.issue(ctx, p, sc, typ, purpose, lang)
+	if err != nil && coreAway(err) && sc.unit == "" {
+		// The core's nightly window: accepted now, issued when it returns.
+		out, err = s.acceptPending(ctx, p, typ, purpose, lang)
+		if err == nil {
+			id = out.ID
+		}
+	}
 	if err != nil {
 		return Issued{}, s.audited(ctx, byHolder(p, ActionIssue, ""), err)
 	}

@@ -337,4 +337,8 @@ const PathHealth = "/core/v1/health"
 type Freshness struct {
 	AsOf  time.Time
 	Stale bool
+	// MaintenanceUntil is set when the remembered answer stands in for the
+	// core's maintenance window: when the window ends, from the core's
+	// Retry-After, so screens can say when live figures return.
+	MaintenanceUntil time.Time
 }

@@ -77,7 +77,7 @@ func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, q
 			r.servedStale(g)
 			r.log.InfoContext(ctx, "core reader: serving a stale answer", "group", g.name,
 				"code", string(services.ErrorCode(err)), "age", r.now().Sub(last.AsOf).Round(time.Second).String())
-			return v, Freshness{AsOf: last.AsOf, Stale: true}, nil
+			return v, Freshness{AsOf: last.AsOf, Stale: true, MaintenanceUntil: MaintenanceEnd(err, r.now())}, nil
 		}
 	}
 	return zero, Freshness{}, err
@@ -199,4 +199,17 @@ func callerGone(g *group, err error) error {
 		Code:  services.CodeCoreUnavailable,
 		Cause: fmt.Errorf("core %s: stopped waiting: %w", g.name, err),
 	}
+}
+
+// MaintenanceEnd is when the core's maintenance window ends according to
+// err (its Retry-After from now), zero when err is not a maintenance
+// answer or names no end.
+func MaintenanceEnd(err error, now time.Time) time.Time {
+	if services.ErrorCode(err) != services.CodeCoreMaintenance {
+		return time.Time{}
+	}
+	if e := services.AsError(err); e != nil && e.RetryAfter > 0 {
+		return now.Add(e.RetryAfter).Truncate(time.Second)
+	}
+	return time.Time{}
 }

@@ -15,6 +15,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/core"
 )
 
 // Card is the holder's current e-card: the payload to show (as a QR code),
@@ -25,6 +26,9 @@ type Card struct {
 	ExpiresAt    time.Time
 	RefreshAfter time.Time
 	Status       string
+	// StatusAsOf is when the core last confirmed Status: now-ish by day,
+	// the remembered answer's time during the core's maintenance window.
+	StatusAsOf time.Time
 }
 
 // claims is the signed payload, kept short so the QR code stays easy to
@@ -32,6 +36,9 @@ type Card struct {
 type claims struct {
 	jwt.RegisteredClaims
 	Status string `json:"st"`
+	// StatusAsOf (sa, Unix seconds) is set only when the status is a
+	// remembered one: the verifier is told how old it is.
+	StatusAsOf int64 `json:"sa,omitempty"`
 }
 
 // Card mints a fresh e-card for p. A sealed or frozen account gets a card
@@ -95,12 +102,23 @@ func (s *Service) card(ctx context.Context, p services.Principal) (Card, string,
 	if err != nil {
 		return Card{}, "", err
 	}
-	acc, _, err := s.Reader.Account(ctx, personID)
+	acc, accF, err := s.Reader.Account(ctx, personID)
 	switch {
 	case err != nil:
 		return Card{}, "", err
 	case acc.AccountNumber == "" || closed(acc.Status):
 		return Card{}, "", services.Errorf(services.CodeAccountNotFound, "ecard: no open account")
+	}
+	if err := s.statusUsable(accF); err != nil {
+		return Card{}, "", err
+	}
+	asOf := accF.AsOf.Truncate(time.Second)
+	if asOf.IsZero() {
+		asOf = s.Now().Truncate(time.Second)
+	}
+	var sa int64
+	if accF.Stale {
+		sa = asOf.Unix()
 	}
 	jti, err := newJTI()
 	if err != nil {
@@ -110,11 +128,21 @@ func (s *Service) card(ctx context.Context, p services.Principal) (Card, string,
 	iat := s.Now().Truncate(time.Second)
 	exp := iat.Add(s.TTL)
 	payload, err := s.sign(claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: s.CentreCode, Subject: p.Subject,
-		IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp), ID: jti}, Status: acc.Status})
+		IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp), ID: jti}, Status: acc.Status, StatusAsOf: sa})
 	if err != nil {
 		return Card{}, jti, err
 	}
-	return Card{Payload: payload, ExpiresAt: exp, RefreshAfter: exp.Add(-RefreshBefore), Status: acc.Status}, jti, nil
+	return Card{Payload: payload, ExpiresAt: exp, RefreshAfter: exp.Add(-RefreshBefore), Status: acc.Status, StatusAsOf: asOf}, jti, nil
+}
+
+// statusUsable refuses a remembered account status older than
+// StatusMaxAge: a card, and a verification, may stand on the last known
+// status during the core's window, not on a status of last week.
+func (s *Service) statusUsable(f core.Freshness) error {
+	if f.Stale && s.Now().Sub(f.AsOf) > s.StatusMaxAge {
+		return services.Errorf(CodeStatusUnknown, "ecard: account status as of %s is older than %s", f.AsOf, s.StatusMaxAge)
+	}
+	return nil
 }
 
 // sign makes the compact JWS: EdDSA, kid of the current e-card key, typ.

@@ -33,6 +33,9 @@ const JWSType = "hpf-ecard+jwt"
 const (
 	// DefaultTTL is how long a payload is valid.
 	DefaultTTL = 60 * time.Second
+	// DefaultStatusMaxAge is how old a remembered account status may be
+	// for a card to be shown from it: a day covers the nightly window.
+	DefaultStatusMaxAge = 24 * time.Hour
 	// RefreshBefore is how long before expiry a client should fetch the
 	// next payload, so that the one on screen never expires mid-scan.
 	RefreshBefore = 20 * time.Second
@@ -109,6 +112,12 @@ type Deps struct {
 	CentreName string
 	// TTL is a payload's lifetime, 30 s to 10 min; DefaultTTL when 0.
 	TTL time.Duration
+	// StatusMaxAge is how old the last known account status may be for a
+	// card to be shown, and verified, from it while the core cannot be
+	// asked (its nightly maintenance window, an outage); up to 7 days,
+	// DefaultStatusMaxAge when 0. Older, the card is refused with
+	// ecard.status_unknown.
+	StatusMaxAge time.Duration
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -129,6 +138,8 @@ func New(d Deps) (*Service, error) {
 		return nil, errors.New("ecard: missing dependency (ring, kv, reader, people, audit or store)")
 	case strings.TrimSpace(d.CentreCode) == "" || strings.TrimSpace(d.CentreName) == "":
 		return nil, errors.New("ecard: centre code and name are required")
+	case d.StatusMaxAge < 0 || d.StatusMaxAge > 7*24*time.Hour:
+		return nil, fmt.Errorf("ecard: status max age %s must be between 0 and 168h", d.StatusMaxAge)
 	case d.TTL != 0 && (d.TTL < minTTL || d.TTL > maxTTL):
 		return nil, fmt.Errorf("ecard: TTL %s must be between %s and %s", d.TTL, minTTL, maxTTL)
 	}
@@ -141,6 +152,9 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.Mask == nil {
 		d.Mask = mask.DefaultPolicy()
+	}
+	if d.StatusMaxAge == 0 {
+		d.StatusMaxAge = DefaultStatusMaxAge
 	}
 	if d.TTL == 0 {
 		d.TTL = DefaultTTL

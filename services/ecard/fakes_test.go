@@ -46,6 +46,9 @@ type fakeReader struct {
 	people   map[string]core.Person
 	accounts map[string]core.Account
 	err      error
+	// staleAsOf, when set, makes the account a remembered answer of then
+	// (the core's maintenance window).
+	staleAsOf time.Time
 }
 
 func newFakeReader() *fakeReader {
@@ -77,6 +80,9 @@ func (f *fakeReader) Account(_ context.Context, id string) (core.Account, core.F
 	a, ok := f.accounts[id]
 	if !ok {
 		return a, core.Freshness{}, services.E(services.CodeAccountNotFound)
+	}
+	if !f.staleAsOf.IsZero() {
+		return a, core.Freshness{AsOf: f.staleAsOf, Stale: true}, nil
 	}
 	return a, core.Freshness{AsOf: start}, nil
 }

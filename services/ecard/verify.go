@@ -30,6 +30,10 @@ type Result struct {
 	AccountStatus string
 	Centre        string
 	VerifiedAt    time.Time
+	// StatusAsOf is when the core last confirmed AccountStatus: the
+	// verification's time by day, the remembered answer's time during the
+	// core's maintenance window ("status as of ...").
+	StatusAsOf time.Time
 }
 
 // ResultClosed is recorded when the card is genuine but the account has
@@ -92,8 +96,8 @@ func (s *Service) verify(ctx context.Context, c claims) (Result, string, error) 
 		return Result{}, ResultNoAccount, services.Errorf(services.CodeAccountNotFound, "ecard: subject: %w", err)
 	}
 	acc, accF, err := s.Reader.Account(ctx, personID)
-	if err == nil && accF.Stale {
-		err = services.Errorf(services.CodeCoreUnavailable, "ecard: account is stale")
+	if err == nil {
+		err = s.statusUsable(accF)
 	}
 	if err != nil {
 		if services.ErrorCode(err) == services.CodeAccountNotFound {
@@ -114,7 +118,11 @@ func (s *Service) verify(ctx context.Context, c claims) (Result, string, error) 
 	case !fresh:
 		return Result{}, ResultReplayed, services.Errorf(CodeReplayed, "ecard: jti used")
 	}
-	res := Result{Valid: !closed(acc.Status), AccountStatus: acc.Status, Centre: s.CentreName, VerifiedAt: now,
+	asOf := now
+	if accF.Stale {
+		asOf = accF.AsOf.Truncate(time.Second)
+	}
+	res := Result{Valid: !closed(acc.Status), AccountStatus: acc.Status, Centre: s.CentreName, VerifiedAt: now, StatusAsOf: asOf,
 		Holder: Holder{
 			Name:     s.Mask.Apply(mask.Name, maskChannel, person.Name),
 			IDNumber: s.Mask.Apply(mask.IDNumber, maskChannel, person.IDNumber),

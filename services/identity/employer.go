@@ -61,6 +61,12 @@ func (l EmployerLogin) Validate() error {
 //
 // A locked or waiting attempt is refused with auth.locked and Retry-After,
 // without asking the core.
+//
+// While the core is in its maintenance window or unreachable, the password
+// is checked against the sealed argon2id hash of the last one the core
+// accepted for this operator (employer_cache.go), counting failures the
+// same way; the check is forgotten on a failure the core saw, a password
+// change, a reset and a disable, and expires after OperatorCredentialTTL.
 func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, error) {
 	if err := l.Validate(); err != nil {
 		return Tokens{}, err
@@ -72,11 +78,27 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 		return Tokens{}, err
 	}
 	op, err := s.Core.AuthenticateOperator(ctx, core.OperatorLogin{UnitCode: l.UnitCode, OperatorID: l.OperatorID, Password: l.Password})
-	if errors.Is(err, core.ErrInvalidCredentials) {
+	action := "login.success"
+	switch {
+	case errors.Is(err, core.ErrInvalidCredentials):
+		s.forgetOperatorCredential(ctx, operator)
 		return Tokens{}, s.operatorFailed(ctx, actor, lk)
-	}
-	if err != nil {
+	case coreAway(err):
+		// The core's nightly window or an outage: the cached check of the
+		// last password the core accepted stands in, under the same
+		// lockout. Nothing cached: the core's own 503.
+		cached, found, ok := s.checkCachedCredential(ctx, operator, l.Password)
+		switch {
+		case !found:
+			return Tokens{}, err
+		case !ok:
+			return Tokens{}, s.operatorFailed(ctx, actor, lk)
+		}
+		op, action = cached, "login.success_cached"
+	case err != nil:
 		return Tokens{}, err
+	default:
+		s.rememberOperatorCredential(ctx, operator, l.Password, op)
 	}
 	_ = s.KV.Del(ctx, lk.pairFail)
 	_ = s.KV.Del(ctx, lk.pairWait)
@@ -84,7 +106,7 @@ func (s *Service) LoginEmployer(ctx context.Context, l EmployerLogin) (Tokens, e
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: "login.success",
+	return tok, s.record(ctx, audit.Record{Actor: actor, Channel: services.ChannelApp, Action: action,
 		Target: "unit:" + tag(s.pseudonym("unit", op.UnitCode)), Result: "ok"})
 }
 

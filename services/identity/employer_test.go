@@ -23,6 +23,7 @@ type operatorCore struct {
 	notCalled
 	mu    sync.Mutex
 	calls int
+	away  bool // in its maintenance window
 }
 
 const (
@@ -34,7 +35,11 @@ const (
 func (c *operatorCore) AuthenticateOperator(_ context.Context, l core.OperatorLogin) (core.Operator, error) {
 	c.mu.Lock()
 	c.calls++
+	away := c.away
 	c.mu.Unlock()
+	if away {
+		return core.Operator{}, services.E(services.CodeCoreMaintenance)
+	}
 	if l.UnitCode != opUnit || l.OperatorID != opID || l.Password != opPassword {
 		return core.Operator{}, core.ErrInvalidCredentials
 	}

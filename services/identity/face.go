@@ -190,11 +190,17 @@ func (s *Service) checkFace(ctx context.Context, fs faceSubject, result string) 
 	return "", nil
 }
 
-// personOf is the core's record of a subject's person.
+// personOf is the core's record of a subject's person: through the core
+// reader when wired (a remembered answer during the core's maintenance
+// window, so a face check and step-up still start), else the core.
 func (s *Service) personOf(ctx context.Context, subject string) (core.Person, error) {
 	personID, err := s.PersonID(ctx, subject)
 	if err != nil {
 		return core.Person{}, err
+	}
+	if s.Persons != nil {
+		p, _, err := s.Persons.Person(ctx, personID)
+		return p, err
 	}
 	return s.Core.Person(ctx, personID)
 }

@@ -53,6 +53,12 @@ type Policy struct {
 	// KioskLoginTTL (60 s) is how long a kiosk's phone-QR sign-in code can
 	// be confirmed; DefaultKioskLoginTTL when zero.
 	KioskLoginTTL time.Duration
+
+	// OperatorCredentialTTL is how long the sealed check of an operator's
+	// last accepted password may stand in for the core during its
+	// maintenance window or an outage; DefaultOperatorCredentialTTL when
+	// zero, never cached when negative.
+	OperatorCredentialTTL time.Duration
 }
 
 // Device is a registered kiosk.

@@ -63,6 +63,7 @@ func (s *Service) ChangeOperatorPassword(ctx context.Context, p services.Princip
 	if err := s.RevokeOperator(ctx, p.Unit, operatorID, "password_changed"); err != nil {
 		return Tokens{}, err
 	}
+	s.rememberOperatorCredential(ctx, operator, ch.NewPassword, op)
 	tok, err := s.operatorSession(ctx, op)
 	if err != nil {
 		return Tokens{}, err
@@ -92,6 +93,9 @@ func (s *Service) operatorIDOf(ctx context.Context, p services.Principal) (strin
 // password change, neither the operator's access tokens nor their refresh
 // tokens are accepted again.
 func (s *Service) RevokeOperator(ctx context.Context, unitCode, operatorID, reason string) error {
+	// A disabled, reset or changed password must not be accepted at night
+	// from the cached check either.
+	s.forgetOperatorCredential(ctx, s.pseudonym("operator", unitCode+"/"+operatorID))
 	subject := s.OperatorSubject(unitCode, operatorID)
 	rows, err := s.Store.Query(ctx, `SELECT id, expires_at FROM sessions
 		WHERE subject = $1 AND role = $2 AND unit_code = $3 AND revoked_at IS NULL AND expires_at > $4`,

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"handheld/services"
+	"handheld/services/core"
 	"handheld/services/store"
 )
 
@@ -26,6 +28,11 @@ type Deps struct {
 	Devices []Device
 	// Verifiers are the registered e-card verifier credentials.
 	Verifiers []Verifier
+	// Persons, when set, reads people through the core reader (remembered
+	// answers while the core is in its maintenance window); nil: the core.
+	Persons interface {
+		Person(ctx context.Context, personID string) (core.Person, core.Freshness, error)
+	}
 	// HashSecret keys the HMACs that stand in for openids and operator ids.
 	HashSecret []byte
 	Policy     Policy

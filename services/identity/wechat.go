@@ -49,8 +49,11 @@ func (s *Service) LoginWeChat(ctx context.Context, code string) (WeChatLogin, er
 		return WeChatLogin{}, services.Errorf(services.CodeInternal, "binding lookup: %w", err)
 	}
 	s.refreshSealedOpenID(ctx, subject, ws.OpenID, openidHash, sealed)
+	// No call to the core: a bound person signs in during its maintenance
+	// window too. The session carries the openid's hash, so a face check
+	// (step-up) can start from it as from a binding's session.
 	tok, err := s.startSession(ctx, session{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp,
-		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelMiniApp])}, true)
+		ExpiresAt: s.Now().Add(s.Policy.RefreshTTL[services.ChannelMiniApp]), OpenIDHash: openidHash}, true)
 	if err != nil {
 		return WeChatLogin{}, err
 	}

@@ -14,8 +14,12 @@ import (
 // The statuses and kinds every locale file must cover, as the withdrawal
 // use case and the outbox events name them.
 var (
-	statuses = []string{"accepted", "submitted", "approved", "rejected", "paid", "cancelled"}
-	kinds    = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing"}
+	statuses = []string{"accepted", "submitted", "approved", "rejected", "paid", "cancelled",
+		// A certificate asked for during the core's maintenance window
+		// (services/certificate, pending.go): issued, or failed, after it.
+		"certificate_issued", "certificate_failed"}
+	kinds = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing",
+		"deposit_use"}
 	// reasons are the core's rejection codes each locale must explain.
 	// A file may explain more (codes the core adds before handheld knows
 	// them); a code with no text reads as reason_unknown.

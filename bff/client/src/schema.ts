@@ -392,7 +392,9 @@ export interface paths {
          *     error; a person without an HPF account gets 404 `account.not_found`. `stale` is true
          *     when a part is a remembered answer from a core that could not be reached; `as_of` is
          *     then the oldest part's time. Values are masked per channel. Query parameters other
-         *     than `lang` are ignored: the person is always the token's subject.
+         *     than `lang` are ignored: the person is always the token's subject. During the core's
+         *     maintenance window the answer is 200 with what is remembered and `maintenance`
+         *     (`until`, `message`): when live figures return.
          */
         get: operations["meHome"];
         put?: never;
@@ -1371,6 +1373,10 @@ export interface paths {
          *     `idempotency.key_reused`; while the first is still running, 409 `idempotency.in_flight`.
          *     Needs a face check within the assurance policy's `max_age` (default 5 minutes): otherwise
          *     403 `auth.step_up_required` with `required_acr` and `max_age`.
+         *     During the core's maintenance window (or an outage) the request is accepted instead:
+         *     202 `{id, status: "pending", requested_at}`; the certificate is issued for the caller when
+         *     the core returns, and the case list shows the request in progress (not rateable) until then
+         *     (docs/api.md, "At night"). A retry with the same Idempotency-Key answers the stored 202.
          */
         post: operations["issueCertificate"];
         delete?: never;
@@ -2170,6 +2176,16 @@ export interface components {
             /** Format: date-time */
             as_of: string;
             stale: boolean;
+            /**
+             * @description Present while the core is in its nightly maintenance window (docs/api.md, "At night"):
+             *     what is shown is remembered (`stale`), and live figures return at `until`, computed
+             *     from the core's Retry-After. `message` says so plainly, in the caller's language.
+             */
+            maintenance?: {
+                /** Format: date-time */
+                until: string;
+                message: string;
+            };
         };
         WithdrawalEligibility: {
             evidence?: components["schemas"]["EvidenceStatus"];
@@ -2755,6 +2771,13 @@ export interface components {
             refresh_after: string;
             /** @description account status code at issue: 01 normal, 02 sealed, 06 frozen, ... */
             account_status: string;
+            /**
+             * Format: date-time
+             * @description when the core last confirmed account_status: now by day; during the core's maintenance
+             *     window the last known status's time (at most the configured ecard_status_max_age old,
+             *     otherwise 503 ecard.status_unknown)
+             */
+            status_as_of: string;
         };
         ECardUse: {
             /** @description verifier:<id> or device:<id> */
@@ -2781,6 +2804,12 @@ export interface components {
             centre: string;
             /** Format: date-time */
             verified_at: string;
+            /**
+             * Format: date-time
+             * @description "status as of …": when the core last confirmed account_status — verified_at by day, the
+             *     last known status's time during the core's maintenance window (docs/api.md, "At night")
+             */
+            status_as_of: string;
         };
         EmployerOperator: {
             operator_id: string;
@@ -5712,6 +5741,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CertificateIssued"];
+                };
+            };
+            /** @description accepted during the core's maintenance window; issued when the core returns */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the request; its case in GET /api/v1/me/cases */
+                        id: string;
+                        /** @enum {string} */
+                        status: "pending";
+                        /** Format: date-time */
+                        requested_at: string;
+                    };
                 };
             };
             400: components["responses"]["Problem"];

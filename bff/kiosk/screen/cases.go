@@ -60,6 +60,10 @@ func (s *Screen) IssueCertificate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if out.Pending {
+		// The core's maintenance window: the list shows it in progress.
+		return c.Redirect(s.Path+"cases", fiber.StatusSeeOther)
+	}
 	return c.Redirect(s.Path+"cases/"+out.ID+"/rate?done=certificate", fiber.StatusSeeOther)
 }
 
