@@ -24,7 +24,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,6 +37,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/keyset"
 	"handheld/services/store"
 )
 
@@ -311,7 +311,10 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 	if limit < 1 || limit > MaxLimit {
 		fields = append(fields, services.FieldError{Field: "limit", Code: services.FieldOutOfRange, Params: map[string]any{"min": 1, "max": MaxLimit}})
 	}
-	after, afterID, ok := parseCursor(cursor)
+	after, afterID, ok := time.Time{}, "", true
+	if cursor != "" {
+		after, afterID, ok = keyset.Decode(cursor, validID)
+	}
 	if !ok {
 		fields = append(fields, services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
@@ -333,7 +336,7 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 	if len(items) > limit {
 		items = items[:limit]
 		last := items[limit-1]
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID))
+		out.NextCursor = keyset.Encode(last.CreatedAt, last.ID)
 	}
 	out.Items = append(out.Items, items...)
 	return out, nil
@@ -583,26 +586,6 @@ func newID(r io.Reader) (string, error) {
 var idShape = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func validID(id string) bool { return idShape.MatchString(id) }
-
-// parseCursor reads a list cursor: "" is the first page.
-func parseCursor(c string) (time.Time, string, bool) {
-	if c == "" {
-		return time.Time{}, "", true
-	}
-	if len(c) > 128 {
-		return time.Time{}, "", false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	micros, id, ok := strings.Cut(string(raw), ".")
-	n, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || !validID(id) {
-		return time.Time{}, "", false
-	}
-	return time.UnixMicro(n).UTC(), id, true
-}
 
 // notFound turns the store's not-found into the client's.
 func notFound(err error) error {
