@@ -1,9 +1,7 @@
 package depositor
 
 import (
-	"io"
 	"math"
-	"mime"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -53,39 +51,11 @@ func materialBody(m material.Material) MaterialBody {
 // `file` and one `kind`. The part's file name and Content-Type are
 // ignored (the service sniffs the bytes); 201 with the material.
 func (h Materials) Upload(c *fiber.Ctx) error {
-	if mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); err != nil || mt != fiber.MIMEMultipartForm {
-		return services.E(services.CodeUnsupportedMedia)
-	}
-	form, err := c.MultipartForm()
+	kind, data, err := request.KindAndFile(c, h.MaxBytes, services.CodeMaterialTooLarge)
 	if err != nil {
-		return services.Invalid(services.FieldError{Field: "body", Code: services.FieldFormat})
+		return err
 	}
-	defer c.Request().RemoveMultipartFormFiles()
-	var fields []services.FieldError
-	kinds := form.Value["kind"]
-	if len(kinds) != 1 {
-		fields = append(fields, services.FieldError{Field: "kind", Code: services.FieldRequired})
-	}
-	files := form.File["file"]
-	if len(files) != 1 {
-		fields = append(fields, services.FieldError{Field: "file", Code: services.FieldRequired})
-	}
-	if len(fields) > 0 {
-		return services.Invalid(fields...)
-	}
-	if files[0].Size > h.MaxBytes {
-		return &services.Error{Code: services.CodeMaterialTooLarge, Params: map[string]any{"max_bytes": h.MaxBytes}}
-	}
-	f, err := files[0].Open()
-	if err != nil {
-		return services.Errorf(services.CodeInternal, "materials: open upload: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, h.MaxBytes+1))
-	if err != nil {
-		return services.Errorf(services.CodeInternal, "materials: read upload: %w", err)
-	}
-	m, err := h.Service.Upload(c.UserContext(), middleware.PrincipalOf(c), kinds[0], data)
+	m, err := h.Service.Upload(c.UserContext(), middleware.PrincipalOf(c), kind, data)
 	if err != nil {
 		return err
 	}

@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
-	"mime"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/bff/middleware"
+	"handheld/bff/request"
 	"handheld/locales"
 	"handheld/services"
 	units "handheld/services/employer"
@@ -59,38 +58,11 @@ func (h Jobs) Upload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); err != nil || mt != fiber.MIMEMultipartForm {
-		return services.E(services.CodeUnsupportedMedia)
-	}
-	form, err := c.MultipartForm()
+	kind, data, err := request.KindAndFile(c, h.MaxFileBytes, services.CodeJobFileTooLarge)
 	if err != nil {
-		return services.Invalid(services.FieldError{Field: "body", Code: services.FieldFormat})
+		return err
 	}
-	var fields []services.FieldError
-	kinds := form.Value["kind"]
-	if len(kinds) != 1 {
-		fields = append(fields, services.FieldError{Field: "kind", Code: services.FieldRequired})
-	}
-	files := form.File["file"]
-	if len(files) != 1 {
-		fields = append(fields, services.FieldError{Field: "file", Code: services.FieldRequired})
-	}
-	if len(fields) > 0 {
-		return services.Invalid(fields...)
-	}
-	if files[0].Size > h.MaxFileBytes {
-		return &services.Error{Code: services.CodeJobFileTooLarge, Params: map[string]any{"max_bytes": h.MaxFileBytes}}
-	}
-	f, err := files[0].Open()
-	if err != nil {
-		return services.Errorf(services.CodeInternal, "jobs: open upload: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, h.MaxFileBytes+1))
-	if err != nil {
-		return services.Errorf(services.CodeInternal, "jobs: read upload: %w", err)
-	}
-	v, replayed, err := h.Service.Submit(c.UserContext(), middleware.PrincipalOf(c), units.Upload{Kind: kinds[0], Data: data, IdempotencyKey: key})
+	v, replayed, err := h.Service.Submit(c.UserContext(), middleware.PrincipalOf(c), units.Upload{Kind: kind, Data: data, IdempotencyKey: key})
 	if err != nil {
 		return err
 	}
