@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"handheld/bff/kiosk/screen"
 	"handheld/services"
@@ -93,5 +91,5 @@ func (a screenPhone) PollPhoneSignIn(ctx context.Context, device services.Princi
 // PhoneURL is what the QR shows for code: the URL CreateLoginCode gave
 // (<public base>/kiosk-login?code=<code>), drawn again on each poll.
 func (a screenPhone) PhoneURL(code string) string {
-	return strings.TrimRight(a.base, "/") + "/kiosk-login?code=" + url.QueryEscape(code)
+	return identity.KioskLoginURL(a.base, code)
 }

@@ -131,13 +131,14 @@ func (s *Service) CreateLoginCode(ctx context.Context, device services.Principal
 		Target: "device:" + dev.ID, Result: "ok"}); err != nil {
 		return LoginCode{}, err
 	}
-	return LoginCode{Code: code, URL: kioskLoginURL(s.PublicBaseURL, code), ExpiresIn: ttl}, nil
+	return LoginCode{Code: code, URL: KioskLoginURL(s.PublicBaseURL, code), ExpiresIn: ttl}, nil
 }
 
-// kioskLoginURL is what the QR code shows. The mini-program, scanning it,
+// KioskLoginURL is what the QR code shows (the kiosk screen draws it again
+// on each poll). The mini-program, scanning it,
 // takes the code from the query and opens its confirmation page; any other
 // scanner opens a page on this server's public address.
-func kioskLoginURL(base, code string) string {
+func KioskLoginURL(base, code string) string {
 	return strings.TrimRight(base, "/") + "/kiosk-login?code=" + url.QueryEscape(code)
 }
 
