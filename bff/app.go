@@ -234,13 +234,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	// The withdrawals nudge the outbox worker, built below with their
 	// handlers, through a waker made first.
 	waker := outbox.NewWaker()
-	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
-		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
-		Policies: cfg.withdrawalPolicies(), Mask: masking,
-		Wake: waker.Wake, Now: time.Now, Logger: logger("withdrawal"),
-	}); err != nil {
-		return nil, fmt.Errorf("withdrawals: %w", err)
-	}
 	if u.printing, err = printing.New(printing.Deps{
 		Store: a.store, Reader: reader, People: u.identity, Certificates: u.certificates, Renderer: renderer,
 		Devices: u.identity, Texts: u.catalogs, Audit: trail, CentreName: cfg.CentreName, Policy: cfg.PrintJobs,
@@ -276,6 +269,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.materials = u.materials
+	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
+		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
+		Policies: cfg.withdrawalPolicies(), Mask: masking,
+		Consents: withdrawalConsents{u.sharing}, Materials: withdrawalMaterials{u.materials},
+		Wake: waker.Wake, Now: time.Now, Logger: logger("withdrawal"),
+	}); err != nil {
+		return nil, fmt.Errorf("withdrawals: %w", err)
+	}
+	if err := checkEvidenceMaterials(cfg.withdrawalPolicies(), cfg.Materials.Kinds); err != nil {
+		return nil, err
+	}
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
@@ -359,6 +363,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
+			{Name: withdrawal.TopicCheck, Handle: u.withdrawals.Check},
 			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},

@@ -29,6 +29,10 @@ type Problem struct {
 	// since the face check.
 	RequiredACR string `json:"required_acr,omitempty"`
 	MaxAge      *int   `json:"max_age,omitempty"`
+	// Missing names the evidence an application still lacks
+	// (withdrawal.evidence_required), for a client to offer the lookup or
+	// the upload of each.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // ProblemField is one invalid field, with a message in the caller's language.
@@ -102,6 +106,9 @@ func errorHandler(cat *locales.Catalogs, log *slog.Logger) fiber.ErrorHandler {
 			params["retry_at"] = time.Now().Add(e.RetryAfter).In(services.CentreTime).Format("15:04")
 			p.RetryAfter = secs
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		}
+		if m, ok := params["missing"].([]string); ok {
+			p.Missing = m
 		}
 		if e.Code == services.CodeStepUpRequired {
 			p.RequiredACR, _ = params["required_acr"].(string)

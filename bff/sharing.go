@@ -2,16 +2,20 @@ package bff
 
 import (
 	"context"
-	"time"
-
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"handheld/services"
 	"net/http"
+	"slices"
+	"time"
 
+	"handheld/services"
+	"handheld/services/core"
+	"handheld/services/material"
 	"handheld/services/sharing"
 	"handheld/services/sharingsim"
+	"handheld/services/store"
+	"handheld/services/withdrawal"
 )
 
 // openSharing is the data-sharing exchange's client (issue 17): over
@@ -53,4 +57,65 @@ func (exchangeOff) Ask(context.Context, sharing.Query) (sharing.Answer, error) {
 	e := services.Errorf(services.CodeSharingUnavailable, "sharing: HANDHELD_SHARING_URL is not set")
 	e.RetryAfter = time.Hour
 	return sharing.Answer{}, e
+}
+
+// withdrawalConsents lends an application the facts of a shared-data
+// consent in the core's terms (what the core receives: evidence, source,
+// fact, the exchange's reference; never the summary).
+type withdrawalConsents struct{ s *sharing.Service }
+
+func (c withdrawalConsents) ConsentFacts(ctx context.Context, p services.Principal, id, kind, applicationID string) ([]core.SharedEvidence, error) {
+	facts, err := c.s.ConsentFacts(ctx, p, id, kind, applicationID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SharedEvidence, 0, len(facts))
+	for _, f := range facts {
+		out = append(out, core.SharedEvidence{Evidence: f.Evidence, Source: f.Answer.Source, Fact: f.Answer.Fact,
+			Reference: f.Answer.Reference, ConsentRef: id})
+	}
+	return out, nil
+}
+
+func (c withdrawalConsents) UseConsentTx(ctx context.Context, tx *store.Tx, p services.Principal, id, applicationID string) error {
+	return c.s.UseConsentTx(ctx, tx, p, id, applicationID)
+}
+
+// withdrawalMaterials lends an application the person's uploads.
+type withdrawalMaterials struct{ s *material.Service }
+
+func (m withdrawalMaterials) Materials(ctx context.Context, p services.Principal, ids []string, applicationID string) ([]core.MaterialRef, error) {
+	ms, err := m.s.Usable(ctx, p, ids, applicationID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.MaterialRef, 0, len(ms))
+	for _, x := range ms {
+		out = append(out, core.MaterialRef{ID: x.ID, Kind: x.Kind, MediaType: x.MediaType, Size: x.Size, SHA256: x.SHA256})
+	}
+	return out, nil
+}
+
+func (m withdrawalMaterials) ClaimTx(ctx context.Context, tx *store.Tx, p services.Principal, ids []string, applicationID string) error {
+	return m.s.ClaimTx(ctx, tx, p, ids, applicationID)
+}
+
+func (m withdrawalMaterials) Open(ctx context.Context, id string) ([]byte, error) {
+	return m.s.Open(ctx, id)
+}
+
+// checkEvidenceMaterials refuses withdrawal policies whose uploads name a
+// kind the materials policy does not take: nobody could upload it.
+func checkEvidenceMaterials(ps withdrawal.Policies, kinds []string) error {
+	for _, p := range ps.Kinds {
+		for _, n := range p.Needs() {
+			for _, k := range n.MaterialKinds() {
+				if !slices.Contains(kinds, k) {
+					return fmt.Errorf("withdrawals.kinds[%s].evidence_sources[%s]: upload kind %q is not in materials.kinds %v",
+						p.Kind, n.Evidence, k, kinds)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"testing"
 	"time"
+
+	"handheld/bff"
 )
 
 type nightHome struct {
@@ -22,16 +24,20 @@ type nightHome struct {
 // when live figures return, the e-card from the last known status, a
 // certificate accepted as pending, a withdrawal accepted to be checked.
 func TestNightWindow(t *testing.T) {
-	e := start(t, everyReadToTheCore, policies())
+	e := start(t, everyReadToTheCore, policies(), func(c *bff.Config) { c.WithdrawalPollInterval = 100 * time.Millisecond })
 	zhang := e.persona("depositor", "张伟")
 	zt := e.bindWeChat("oNight000000001", zhang).AccessToken
-	li := e.bindWeChat("oNight000000002", e.persona("depositor", "李娜")).AccessToken
+	lina := e.persona("depositor", "李娜")
+	li := e.bindWeChat("oNight000000002", lina).AccessToken
+	wuP := e.persona("depositor", "吴敏")
+	wu := e.bindWeChat("oNight000000003", wuP).AccessToken
 	clerk := e.unitOperator("shop01")
 	e.loginEmployer(clerk)
 	var day nightHome
 	e.meGet("/api/v1/me/home", zt).json(t, &day)
 	time.Sleep(1100 * time.Millisecond) // the remembered answers are then visibly older than now
 
+	liStepped, wuStepped := e.stepUp(li), e.stepUp(wu) // a face check asks the core
 	e.setMaintenance("00:00-23:59")
 	defer e.setMaintenance("")
 
@@ -104,6 +110,36 @@ func TestNightWindow(t *testing.T) {
 		t.Fatal("another person sees the pending certificate")
 	}
 
+	// Withdrawals from people with nothing of theirs remembered: accepted
+	// to be checked, one per kind, the same answer to a retry.
+	liRent := rent(100_000, payoutTo(t, lina, "bank_card"))
+	r = e.apply(liStepped, "night-wd-1", liRent)
+	var toCheck accepted
+	r.json(t, &toCheck)
+	if r.StatusCode != 202 || toCheck.Status != "to_be_checked" || toCheck.CaseNumber == "" {
+		t.Fatalf("withdrawal in the window: %d %s", r.StatusCode, r.body)
+	}
+	if again := e.apply(liStepped, "night-wd-1", liRent); again.StatusCode != 202 || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the same key again: %d %s", again.StatusCode, again.body)
+	}
+	wantProblem(t, e.apply(liStepped, "night-wd-2", rent(200_000, payoutTo(t, lina, "bank_card"))), 409, "withdrawal.in_flight")
+	var seen application
+	e.meGet(withdrawals+"/"+toCheck.ID, li).json(t, &seen)
+	if seen.Status != "to_be_checked" {
+		t.Fatalf("the application in the window: %+v", seen)
+	}
+	if r := e.meGet(withdrawals+"/"+toCheck.ID, zt); r.StatusCode != 404 {
+		t.Fatalf("another person reads the application to be checked: %d", r.StatusCode)
+	}
+	// 吴敏 has 2 months of deposits: rent needs 3, which only the check
+	// can tell.
+	r = e.apply(wuStepped, "night-wd-3", rent(100_000, payoutTo(t, wuP, "bank_card")))
+	var wuCheck accepted
+	r.json(t, &wuCheck)
+	if r.StatusCode != 202 || wuCheck.Status != "to_be_checked" {
+		t.Fatalf("吴敏's withdrawal in the window: %d %s", r.StatusCode, r.body)
+	}
+
 	e.setMaintenance("")
 	// After the window: live again.
 	var back nightHome
@@ -131,6 +167,32 @@ func TestNightWindow(t *testing.T) {
 	}
 	if len(e.nightCases(li, "certificate")) != 0 {
 		t.Fatal("the certificate went to another person")
+	}
+	// The applications are checked: 李娜's goes to the core and is paid
+	// under the same id and case number; 吴敏's is refused and she is told.
+	paid := e.waitStatus(li, toCheck.ID, "paid")
+	if paid.CaseNumber != toCheck.CaseNumber || len(paid.Events) < 3 || paid.Events[0].Status != "to_be_checked" {
+		t.Fatalf("李娜's application after the window: %+v", paid)
+	}
+	refused := e.waitStatus(wu, wuCheck.ID, "rejected")
+	if refused.Reason != "check_not_eligible" {
+		t.Fatalf("吴敏's application after the window: %+v", refused)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var toWu int
+		for _, m := range e.wechat.Sent() {
+			if m.ToOpenID == "oNight000000003" {
+				toWu++
+			}
+		}
+		if toWu == 1 {
+			break
+		}
+		if toWu > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d messages to 吴敏 about her refused application", toWu)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	// The holder is told (WeChat subscribe message, to their openid only).
 	deadline = time.Now().Add(15 * time.Second)

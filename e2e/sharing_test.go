@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,10 +10,7 @@ import (
 
 	"handheld/bff"
 	"handheld/services"
-	"handheld/services/audit"
-	"handheld/services/core"
 	"handheld/services/identity"
-	"handheld/services/sharing"
 	"handheld/services/sharingsim"
 )
 
@@ -245,82 +241,5 @@ func TestEvidenceLookupNeedsARecentFaceCheck(t *testing.T) {
 	wantProblem(t, e.lookup(tok, "k-step", map[string]any{"kind": "purchase", "consent": true}), 403, "auth.step_up_required")
 	if sim.Asked() != 0 {
 		t.Fatal("a refused consent asked the sources")
-	}
-}
-
-// stub collaborators for a second sharing.Service over the app's store:
-// consent use needs only the store.
-type noPeople struct{}
-
-func (noPeople) PersonID(context.Context, string) (string, error) {
-	return "", services.E(services.CodePersonNotFound)
-}
-
-type noPersons struct{}
-
-func (noPersons) Person(context.Context, string) (core.Person, core.Freshness, error) {
-	return core.Person{}, core.Freshness{}, services.E(services.CodePersonNotFound)
-}
-
-type noAsk struct{}
-
-func (noAsk) Ask(context.Context, sharing.Query) (sharing.Answer, error) {
-	return sharing.Answer{}, services.E(services.CodeSharingUnavailable)
-}
-
-type discardAudit struct{}
-
-func (discardAudit) Enqueue(context.Context, audit.Record) error { return nil }
-
-// A consent serves one application: the lookup's consent, once used by
-// one application (sharing.Service.UseConsent, which part 3's applications
-// call; the application request does not carry a consent yet), is refused
-// for another, and another person cannot use it at all. The service runs
-// over the app's own store, with its sealing ring.
-func TestEvidenceConsentIsForOneApplication(t *testing.T) {
-	var sim *sharingsim.Sim
-	e := start(t, withSharing(t, &sim), fastWithdrawals)
-	lina := e.bindWeChat("o-share-once", e.persona("depositor", "李娜")).AccessToken
-	zhang := e.bindWeChat("o-share-once-z", e.persona("depositor", "张伟")).AccessToken
-	var got evidenceLookup
-	r := e.lookup(lina, "k-once", map[string]any{"kind": "purchase", "consent": true})
-	r.json(t, &got)
-	subject := func(tok string) string {
-		var s struct {
-			Subject string `json:"subject"`
-		}
-		e.meGet("/api/v1/me/session", tok).json(t, &s)
-		return s.Subject
-	}
-	ctx := context.Background()
-	st, err := bff.OpenSealedStore(ctx, e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, err := sharing.New(sharing.Deps{Store: st, Exchange: noAsk{}, People: noPeople{}, Persons: noPersons{}, Audit: discardAudit{},
-		Policies: e.cfg.Withdrawals})
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := func(sub string) services.Principal {
-		return services.Principal{Subject: sub, Role: services.RoleDepositor, Channel: services.ChannelMiniApp}
-	}
-	if _, err := svc.UseConsent(ctx, me(subject(zhang)), got.ConsentID, "wd_zhang"); services.ErrorCode(err) != services.CodeSharingConsentNotFound {
-		t.Fatalf("another person's consent: %v", err)
-	}
-	used, err := svc.UseConsent(ctx, me(subject(lina)), got.ConsentID, "wd_first")
-	if err != nil || len(used.Facts) == 0 || used.Facts[0].Answer.Number != sealedDeed {
-		t.Fatalf("first application: %+v, %v", used, err)
-	}
-	if _, err := svc.UseConsent(ctx, me(subject(lina)), got.ConsentID, "wd_second"); services.ErrorCode(err) != services.CodeSharingConsentUsed {
-		t.Fatalf("reused for another application: %v", err)
-	}
-	// Used, it no longer counts in eligibility: a new application needs a
-	// new consent.
-	var el eligibilityEvidence
-	e.meGet(withdrawals+"/eligibility?type=purchase", lina).json(t, &el)
-	if el.Evidence == nil || el.Evidence.ConsentID != "" || len(el.Evidence.Missing) != 1 {
-		t.Fatalf("eligibility after use: %+v", el.Evidence)
 	}
 }

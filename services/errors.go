@@ -219,6 +219,11 @@ const (
 	// account status is older than the e-card's status max age, so no
 	// card is shown or verified from it.
 	CodeECardStatusUnknown Code = "ecard.status_unknown"
+
+	// CodeWithdrawalMaterialUnusable: an application names an upload whose
+	// kind stands for no evidence its withdrawal kind needs (a marriage
+	// certificate for a critical illness).
+	CodeWithdrawalMaterialUnusable Code = "withdrawal.material_unusable"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -391,6 +396,8 @@ var statusOf = map[Code]int{
 	CodeMaterialNotFound:        http.StatusNotFound,
 
 	CodeECardStatusUnknown: http.StatusServiceUnavailable,
+
+	CodeWithdrawalMaterialUnusable: http.StatusUnprocessableEntity,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

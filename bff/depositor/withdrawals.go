@@ -2,6 +2,8 @@ package depositor
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -103,6 +105,10 @@ type ApplyRequest struct {
 	AmountFen    int64         `json:"amount_fen"`
 	Payout       PayoutRequest `json:"payout"`
 	EvidenceRefs []string      `json:"evidence_refs"`
+	// ConsentID is the caller's shared-data consent for the kind (POST
+	// /me/evidence-lookups); MaterialIDs their uploads (POST /me/materials).
+	ConsentID   string   `json:"consent_id"`
+	MaterialIDs []string `json:"material_ids"`
 }
 
 // PayoutRequest says where the money goes: one of the caller's own payout
@@ -163,7 +169,7 @@ func (h Withdrawals) Apply(c *fiber.Ctx) error {
 	}
 	app, replayed, err := h.Service.Apply(c.UserContext(), middleware.PrincipalOf(c), withdrawal.Request{
 		Kind: req.Type, AmountFen: req.AmountFen, PayoutAccountID: req.Payout.AccountID,
-		EvidenceRefs: req.EvidenceRefs, IdempotencyKey: key, RequestHash: hash, Locale: middleware.Lang(c, h.Catalogs),
+		EvidenceRefs: req.EvidenceRefs, ConsentID: req.ConsentID, MaterialIDs: req.MaterialIDs, IdempotencyKey: key, RequestHash: hash, Locale: middleware.Lang(c, h.Catalogs),
 	})
 	if err != nil {
 		return err
@@ -228,6 +234,9 @@ type WithdrawalBody struct {
 	AmountFen     int64         `json:"amount_fen"`
 	Payout        PayoutBody    `json:"payout"`
 	EvidenceRefs  []string      `json:"evidence_refs"`
+	ConsentID     string        `json:"consent_id,omitempty"`
+	MaterialIDs   []string      `json:"material_ids"`
+	Evidence      []FoundBody   `json:"evidence"`
 	ClosesAccount bool          `json:"closes_account"`
 	CreatedAt     string        `json:"created_at"`
 	UpdatedAt     string        `json:"updated_at"`
@@ -235,10 +244,20 @@ type WithdrawalBody struct {
 	Events        []StatusEvent `json:"events,omitempty"`
 }
 
+// FoundBody is one evidence an application carries and how it was found:
+// shared (government shared data, with consent), upload (a material) or
+// record (a reference to the core's records).
+type FoundBody struct {
+	Evidence      string `json:"evidence"`
+	EvidenceLabel string `json:"evidence_label"`
+	Via           string `json:"via"`
+	ViaLabel      string `json:"via_label"`
+}
+
 // PayoutBody is where the money goes, masked.
 type PayoutBody struct {
-	Method    string `json:"method"`
-	Account   string `json:"account"`
+	Method    string `json:"method,omitempty"`
+	Account   string `json:"account,omitempty"`
 	AccountID string `json:"account_id,omitempty"`
 }
 
@@ -264,6 +283,15 @@ func withdrawalBody(a withdrawal.Application, t translate) WithdrawalBody {
 	}
 	if b.EvidenceRefs == nil {
 		b.EvidenceRefs = []string{}
+	}
+	b.ConsentID, b.MaterialIDs, b.Evidence = a.ConsentID, a.MaterialIDs, []FoundBody{}
+	if b.MaterialIDs == nil {
+		b.MaterialIDs = []string{}
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Found)) {
+		via := a.Found[name]
+		b.Evidence = append(b.Evidence, FoundBody{Evidence: name, EvidenceLabel: t("withdrawal.evidence."+name, nil),
+			Via: via, ViaLabel: t("withdrawal.evidence_via."+via, nil)})
 	}
 	if a.Reason != "" {
 		b.Reason, b.ReasonLabel = a.Reason, t("withdrawal.rejection."+a.Reason, nil)

@@ -193,6 +193,10 @@ type request struct {
 	path     string // escaped path, without the base
 	query    url.Values
 	body     any // JSON-encoded when not nil
+	// raw is sent as it is instead of body, with rawType as its
+	// Content-Type (an uploaded document).
+	raw     []byte
+	rawType string
 	// notFound is the code a core 404 not_found becomes for this call.
 	notFound services.Code
 	// credentials marks operator auth, where 401 bad_credentials is an answer
@@ -270,8 +274,9 @@ func (c *Client) roundTrip(ctx context.Context, r request, out any) (string, err
 // request target as it goes on the wire (req.URL.RequestURI), so whatever
 // escaping net/url applies is what the core verifies.
 func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
-	var body []byte
-	if r.body != nil {
+	body, contentType := r.raw, r.rawType
+	if r.raw == nil && r.body != nil {
+		contentType = "application/json"
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, err
@@ -300,7 +305,7 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	h.Set("Accept", "application/json")
 	h.Set("User-Agent", "handheld-core-client")
 	if body != nil {
-		h.Set("Content-Type", "application/json")
+		h.Set("Content-Type", contentType)
 	}
 	h.Set(HeaderKeyID, c.keyID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))

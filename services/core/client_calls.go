@@ -14,23 +14,24 @@ import (
 // Endpoint names reported to Observe and used in error causes. They are
 // stable metric labels: rename one and dashboards lose their history.
 const (
-	endpointHealth           = "health"
-	endpointVerifyRealName   = "verify_real_name"
-	endpointVerifyFace       = "verify_face"
-	endpointPerson           = "person"
-	endpointAccount          = "account"
-	endpointDeposits         = "deposits"
-	endpointLoan             = "loan"
-	endpointLoanSchedule     = "loan_schedule"
-	endpointCertificateFacts = "certificate_facts"
-	endpointOperatorAuth     = "operator_auth"
-	endpointUnit             = "unit"
-	endpointStaff            = "staff"
-	endpointSubmitWithdrawal = "withdrawal_submit"
-	endpointWithdrawal       = "withdrawal"
-	endpointCancelWithdrawal = "withdrawal_cancel"
-	endpointPayoutAccounts   = "payout_accounts"
-	endpointEvidenceCheck    = "evidence_check"
+	endpointHealth             = "health"
+	endpointVerifyRealName     = "verify_real_name"
+	endpointVerifyFace         = "verify_face"
+	endpointPerson             = "person"
+	endpointAccount            = "account"
+	endpointDeposits           = "deposits"
+	endpointLoan               = "loan"
+	endpointLoanSchedule       = "loan_schedule"
+	endpointCertificateFacts   = "certificate_facts"
+	endpointOperatorAuth       = "operator_auth"
+	endpointUnit               = "unit"
+	endpointStaff              = "staff"
+	endpointSubmitWithdrawal   = "withdrawal_submit"
+	endpointWithdrawalMaterial = "withdrawal_material"
+	endpointWithdrawal         = "withdrawal"
+	endpointCancelWithdrawal   = "withdrawal_cancel"
+	endpointPayoutAccounts     = "payout_accounts"
+	endpointEvidenceCheck      = "evidence_check"
 )
 
 // DepositQuery selects a page of the deposit history. From and To are
@@ -195,6 +196,24 @@ func (c *Client) SubmitWithdrawal(ctx context.Context, w Withdrawal) (Withdrawal
 		endpoint: endpointSubmitWithdrawal, method: http.MethodPut, path: p,
 		body: w, notFound: services.CodePersonNotFound,
 	})
+}
+
+// PutWithdrawalMaterial sends one uploaded document of an application
+// before the application itself. Sending the same bytes again is
+// harmless; other bytes under the same material id are core.conflict.
+func (c *Client) PutWithdrawalMaterial(ctx context.Context, applicationID, materialID, mediaType string, data []byte) error {
+	p, err := expand(PathWithdrawalMaterial, "{application_id}", "application id", applicationID)
+	if err == nil {
+		p, err = expand(p, "{material_id}", "material id", materialID)
+	}
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return c.do(ctx, request{endpoint: endpointWithdrawalMaterial, method: http.MethodPut, path: p,
+		raw: data, rawType: mediaType, notFound: services.CodeNotFound}, nil)
 }
 
 // Withdrawal returns the core's status of an application, for polling after

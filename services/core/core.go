@@ -25,6 +25,11 @@ const (
 	// yet: POST (no body) → WithdrawalStatus "cancelled"; idempotent; 409
 	// conflict once it is approved, rejected or paid; 404 when never received.
 	PathWithdrawalCancel = "/core/v1/withdrawals/{application_id}/cancel"
+	// PathWithdrawalMaterial takes one uploaded document of an application
+	// before the application itself (PUT, the raw bytes, Content-Type
+	// application/pdf, image/jpeg or image/png; idempotent by material id:
+	// the same bytes again are 200, other bytes 409 conflict).
+	PathWithdrawalMaterial = "/core/v1/withdrawals/{application_id}/materials/{material_id}"
 	// PathPayoutAccounts lists the bank cards and e-CNY wallets the core
 	// holds under the person's name: GET → PayoutAccountList. Money is
 	// paid only to one of them.
@@ -272,10 +277,43 @@ type Withdrawal struct {
 	// need them (a property registration for a purchase, a diagnosis for
 	// a critical illness).
 	EvidenceRefs []string `json:"evidence_refs,omitempty"`
+	// SharedEvidence are facts the government data-sharing exchange gave
+	// with the person's consent: the core checks them by their reference
+	// with the exchange, never receiving the document.
+	SharedEvidence []SharedEvidence `json:"shared_evidence,omitempty"`
+	// Materials are the documents the person uploaded, each sent before
+	// the application to PathWithdrawalMaterial; the core's review finds
+	// them by id and checks their digest.
+	Materials []MaterialRef `json:"materials,omitempty"`
 	// CloseAccount asks the core to close the account when it pays: the
 	// amount is then the whole balance (retirement, leaving the city,
 	// closing).
 	CloseAccount bool `json:"close_account,omitempty"`
+}
+
+// SharedEvidence is one fact of the data-sharing exchange an application
+// rests on: what it is evidence of (an Evidence* category or another
+// evidence name of the centre's policy), the source and fact asked
+// ("real_estate", "deed"), the exchange's reference for the answer, and
+// the consent it was asked under.
+type SharedEvidence struct {
+	Evidence   string `json:"evidence"`
+	Source     string `json:"source"`
+	Fact       string `json:"fact"`
+	Reference  string `json:"reference"`
+	ConsentRef string `json:"consent_ref"`
+}
+
+// MaterialRef names an uploaded document of an application: the evidence
+// it stands for, its kind as uploaded, its media type, size and SHA-256
+// (hex) of the bytes sent to PathWithdrawalMaterial.
+type MaterialRef struct {
+	ID        string `json:"id"`
+	Evidence  string `json:"evidence"`
+	Kind      string `json:"kind"`
+	MediaType string `json:"media_type"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
 }
 
 // Payout account kinds.

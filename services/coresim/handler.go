@@ -68,6 +68,7 @@ func (s *Sim) routes() http.Handler {
 	add(http.MethodPut, core.PathWithdrawal, GroupWithdrawal, s.submitWithdrawal)
 	add(http.MethodGet, core.PathWithdrawal, GroupWithdrawal, s.withdrawal)
 	add(http.MethodPost, core.PathWithdrawalCancel, GroupWithdrawal, s.cancelWithdrawal)
+	add(http.MethodPut, core.PathWithdrawalMaterial, GroupWithdrawal, s.putMaterial)
 	add(http.MethodGet, core.PathPayoutAccounts, GroupPerson, s.payoutAccounts)
 	add(http.MethodPost, core.PathEvidenceCheck, GroupWithdrawal, s.checkEvidence)
 	add(http.MethodGet, core.PathPolicy, GroupEmployer, s.policyEndpoint)
@@ -114,7 +115,7 @@ func (s *Sim) serve(group, route string, fn endpoint) http.Handler {
 		if len(traceParent) > 55 || !printable(traceParent) {
 			traceParent = ""
 		}
-		status := s.answer(w, r, group, fn)
+		status := s.answer(w, r, group, route, fn)
 		s.log.Debug("coresim call", "group", group, "route", route, "status", status,
 			"ms", time.Since(started).Milliseconds(), "request_id", reqID, "traceparent", traceParent)
 	})
@@ -122,11 +123,15 @@ func (s *Sim) serve(group, route string, fn endpoint) http.Handler {
 
 // answer handles one call and returns the status written (0 when the
 // connection was dropped or the caller left).
-func (s *Sim) answer(w http.ResponseWriter, r *http.Request, group string, fn endpoint) int {
+func (s *Sim) answer(w http.ResponseWriter, r *http.Request, group, route string, fn endpoint) int {
 	if s.injectFaults(w, r, group) {
 		return 0
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	limit := int64(maxBody)
+	if route == core.PathWithdrawalMaterial {
+		limit = maxMaterialBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return writeError(w, &apiError{status: http.StatusRequestEntityTooLarge, code: core.ErrBadRequest, msg: "body too large or unreadable"})
 	}

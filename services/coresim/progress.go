@@ -142,7 +142,7 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 		if acc.ContinuousMonths < continuityPurchase {
 			return ReasonContinuity, nil
 		}
-		if a.Kind == "01" && len(a.EvidenceRefs) == 0 { // the property registration
+		if a.Kind == "01" && !hasEvidence(a, core.EvidencePropertyRegistration) {
 			return ReasonEvidenceMissing, nil
 		}
 	case "03":
@@ -187,9 +187,14 @@ func review(ctx context.Context, tx *sql.Tx, a application, at time.Time) (strin
 		if acc.Status != core.StatusNormal && acc.Status != core.StatusSealed {
 			return ReasonAccountNotNormal, nil
 		}
-		if len(a.EvidenceRefs) == 0 { // the diagnosis
+		if !hasEvidence(a, core.EvidenceDiagnosis) {
 			return ReasonEvidenceMissing, nil
 		}
+	}
+	// Shared facts must come from a source that can evidence them, and
+	// uploads must have arrived whole.
+	if reason, err := reviewEvidence(ctx, tx, a); reason != "" || err != nil {
+		return reason, err
 	}
 	// What the application names must be the applicant's own: the
 	// records its evidence refers to, the account the money goes to.

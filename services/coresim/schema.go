@@ -92,7 +92,23 @@ CREATE TABLE IF NOT EXISTS withdrawals (
 	updated_at     INTEGER NOT NULL,
 	evidence_refs  TEXT NOT NULL DEFAULT '[]', -- JSON array of strings
 	close_account  INTEGER NOT NULL DEFAULT 0,
-	payout_account_id TEXT NOT NULL DEFAULT ''
+	payout_account_id TEXT NOT NULL DEFAULT '',
+	shared_evidence TEXT NOT NULL DEFAULT '[]', -- JSON array of core.SharedEvidence
+	materials      TEXT NOT NULL DEFAULT '[]' -- JSON array of core.MaterialRef
+) WITHOUT ROWID;
+
+-- The documents uploaded with applications, as received (PUT
+-- /core/v1/withdrawals/{application_id}/materials/{material_id}), kept
+-- before or after the application arrives.
+CREATE TABLE IF NOT EXISTS withdrawal_materials (
+	application_id TEXT NOT NULL,
+	material_id    TEXT NOT NULL,
+	media_type     TEXT NOT NULL,
+	size           INTEGER NOT NULL,
+	sha256         TEXT NOT NULL,
+	content        BLOB NOT NULL,
+	received_at    INTEGER NOT NULL,
+	PRIMARY KEY (application_id, material_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS withdrawals_by_person ON withdrawals (person_id, status);
 
@@ -127,6 +143,8 @@ func addedColumns() []struct{ table, column, definition string } {
 		{"withdrawals", "evidence_refs", "TEXT NOT NULL DEFAULT '[]'"},
 		{"withdrawals", "close_account", "INTEGER NOT NULL DEFAULT 0"},
 		{"withdrawals", "payout_account_id", "TEXT NOT NULL DEFAULT ''"},
+		{"withdrawals", "shared_evidence", "TEXT NOT NULL DEFAULT '[]'"},
+		{"withdrawals", "materials", "TEXT NOT NULL DEFAULT '[]'"},
 		{"deposits", "application_id", "TEXT NOT NULL DEFAULT ''"},
 		{"accounts", "sealed_month", "TEXT NOT NULL DEFAULT ''"},
 		{"accounts", "seal_reason", "TEXT NOT NULL DEFAULT ''"},

@@ -30,18 +30,19 @@ func (a application) sameContent(w core.Withdrawal) bool {
 	x, y := a.Withdrawal, w
 	return x.ApplicationID == y.ApplicationID && x.PersonID == y.PersonID && x.Kind == y.Kind &&
 		x.AmountFen == y.AmountFen && x.PayoutMethod == y.PayoutMethod && x.PayoutAccount == y.PayoutAccount && x.PayoutAccountID == y.PayoutAccountID &&
-		x.CloseAccount == y.CloseAccount && slices.Equal(x.EvidenceRefs, y.EvidenceRefs)
+		x.CloseAccount == y.CloseAccount && slices.Equal(x.EvidenceRefs, y.EvidenceRefs) &&
+		slices.Equal(x.SharedEvidence, y.SharedEvidence) && slices.Equal(x.Materials, y.Materials)
 }
 
 func loadApplication(ctx context.Context, q querier, id string) (application, error) {
 	var a application
 	var created, updated int64
-	var refs string
+	var refs, shared, materials string
 	err := q.QueryRowContext(ctx, `SELECT application_id, person_id, kind, amount_fen, payout_method, payout_account,
-			payout_account_id, evidence_refs, close_account, status, reason, created_at, updated_at
+			payout_account_id, evidence_refs, shared_evidence, materials, close_account, status, reason, created_at, updated_at
 		FROM withdrawals WHERE application_id = ?`, id).
 		Scan(&a.ApplicationID, &a.PersonID, &a.Kind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount,
-			&a.PayoutAccountID, &refs, &a.CloseAccount, &a.status, &a.reason, &created, &updated)
+			&a.PayoutAccountID, &refs, &shared, &materials, &a.CloseAccount, &a.status, &a.reason, &created, &updated)
 	if err == sql.ErrNoRows {
 		return a, notFound("no such application")
 	}
@@ -50,6 +51,12 @@ func loadApplication(ctx context.Context, q querier, id string) (application, er
 	}
 	if err := json.Unmarshal([]byte(refs), &a.EvidenceRefs); err != nil {
 		return a, fmt.Errorf("coresim: application %s: evidence_refs: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(shared), &a.SharedEvidence); err != nil {
+		return a, fmt.Errorf("coresim: application %s: shared_evidence: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(materials), &a.Materials); err != nil {
+		return a, fmt.Errorf("coresim: application %s: materials: %w", id, err)
 	}
 	a.created, a.updated = time.Unix(0, created), time.Unix(0, updated)
 	return a, nil
@@ -101,8 +108,16 @@ func (s *Sim) submitWithdrawal(ctx context.Context, c call) (int, any, error) {
 		return 0, nil, badRequest("payout_account is required")
 	case slices.Contains(in.EvidenceRefs, ""):
 		return 0, nil, badRequest("evidence_refs: empty reference")
+	case slices.ContainsFunc(in.SharedEvidence, func(e core.SharedEvidence) bool { return e.Evidence == "" || e.Source == "" || e.Fact == "" }):
+		return 0, nil, badRequest("shared_evidence: evidence, source and fact are required")
+	case slices.ContainsFunc(in.Materials, func(m core.MaterialRef) bool { return m.ID == "" || m.Evidence == "" || len(m.SHA256) != 64 }):
+		return 0, nil, badRequest("materials: id, evidence and a hex sha256 are required")
 	}
 	refs, err := evidenceJSON(in.EvidenceRefs)
+	if err != nil {
+		return 0, nil, err
+	}
+	shared, materials, err := evidenceColumns(in)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -128,9 +143,9 @@ func (s *Sim) submitWithdrawal(ctx context.Context, c call) (int, any, error) {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO withdrawals (application_id, person_id, kind, amount_fen, payout_method, payout_account,
-				payout_account_id, evidence_refs, close_account, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.PersonID, in.Kind, in.AmountFen, in.PayoutMethod, in.PayoutAccount,
-			in.PayoutAccountID, refs, in.CloseAccount, core.WithdrawalSubmitted, c.now.UnixNano(), c.now.UnixNano())
+				payout_account_id, evidence_refs, shared_evidence, materials, close_account, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.PersonID, in.Kind, in.AmountFen, in.PayoutMethod, in.PayoutAccount,
+			in.PayoutAccountID, refs, shared, materials, in.CloseAccount, core.WithdrawalSubmitted, c.now.UnixNano(), c.now.UnixNano())
 		out = core.WithdrawalStatus{ApplicationID: id, Status: core.WithdrawalSubmitted, UpdatedAt: c.now.In(shanghai())}
 		return err
 	})

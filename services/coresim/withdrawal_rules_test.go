@@ -243,6 +243,8 @@ func TestOlderDatabaseFileGainsTheNewColumns(t *testing.T) {
 		"ALTER TABLE withdrawals DROP COLUMN evidence_refs",
 		"ALTER TABLE withdrawals DROP COLUMN close_account",
 		"ALTER TABLE withdrawals DROP COLUMN payout_account_id",
+		"ALTER TABLE withdrawals DROP COLUMN shared_evidence",
+		"ALTER TABLE withdrawals DROP COLUMN materials",
 		"ALTER TABLE deposits DROP COLUMN application_id",
 		"DROP TABLE payout_accounts",
 		"DROP TABLE records",
@@ -261,8 +263,8 @@ func TestOlderDatabaseFileGainsTheNewColumns(t *testing.T) {
 	}
 
 	h := newHarness(t, withPath)
-	if n := columnCount(t, h.sim.wdb, "withdrawals"); n != 13 {
-		t.Errorf("after Open the withdrawals table has %d columns, want 13", n)
+	if n := columnCount(t, h.sim.wdb, "withdrawals"); n != 15 {
+		t.Errorf("after Open the withdrawals table has %d columns, want 15", n)
 	}
 	if err := h.sim.migrate(ctx); err != nil {
 		t.Errorf("migrating twice: %v", err)

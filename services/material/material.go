@@ -404,6 +404,43 @@ func (s *Service) dropBlob(ctx context.Context, id string) {
 	}
 }
 
+// Usable are p's materials ids that an application may name: each the
+// person's, unexpired, and unused (or used by applicationID already: a
+// retry), in the order given, duplicates once. Another person's, an
+// unknown or an expired id is material.not_found, one another application
+// uses material.in_use. Nothing is written (the application's
+// transaction calls ClaimTx). Audited as a read of each.
+func (s *Service) Usable(ctx context.Context, p services.Principal, ids []string, applicationID string) ([]Material, error) {
+	if err := p.Depositor(); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	out := make([]Material, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		m, err := s.own(ctx, p.Subject, id)
+		switch {
+		case err == nil && m.UsedBy != "" && m.UsedBy != applicationID:
+			err = services.Errorf(services.CodeMaterialInUse, "material: %s used by another application", id)
+		case err == nil && m.UsedBy == "" && !m.ExpiresAt.After(now):
+			err = services.Errorf(services.CodeMaterialNotFound, "material: %s expired", id)
+		}
+		target := id
+		if services.ErrorCode(err) == services.CodeMaterialNotFound {
+			target = ""
+		}
+		if aerr := s.audited(ctx, p, ActionGet, target, err); aerr != nil {
+			return nil, aerr
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // Claim marks p's materials ids as used by applicationID, all or none:
 // another person's or an unknown id is material.not_found, one already
 // used (by any application) or expired material.in_use / not_found. It

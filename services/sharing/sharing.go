@@ -94,7 +94,7 @@ func New(d Deps) (*Service, error) {
 		return nil, fmt.Errorf("sharing: consent ttl %s must be between 1m and %s", d.TTL, maxTTL)
 	}
 	for _, p := range d.Policies.Kinds {
-		for _, e := range p.SharedEvidence() {
+		for _, e := range p.Needs() {
 			for _, sf := range e.Sources {
 				src, fact, _ := strings.Cut(sf, ".")
 				if s, ok := FactSource(fact); !ok || s != src {
@@ -138,6 +138,9 @@ type Result struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedBy    string
+	// finished: the lookup kept its facts (a consent whose lookup failed
+	// half-way has none and is never used).
+	finished bool
 }
 
 // checkKind returns the kind's shared evidence, or a field error naming
@@ -148,7 +151,7 @@ func (s *Service) checkKind(kind string) ([]withdrawal.EvidenceSource, error) {
 		return nil, services.Invalid(services.FieldError{Field: "kind", Code: services.FieldOneOf,
 			Params: map[string]any{"values": strings.Join(s.Policies.KindNames(), ", ")}})
 	}
-	return pol.SharedEvidence(), nil
+	return pol.Needs(), nil
 }
 
 // Lookup asks the sources the kind's policy names about the person p is,
@@ -308,19 +311,24 @@ func (s *Service) Evidence(ctx context.Context, p services.Principal, kind strin
 	if err != nil {
 		return Result{}, services.Errorf(services.CodeInternal, "sharing: latest consent: %w", err)
 	}
-	res, err := s.load(ctx, p.Subject, id)
+	res, err := s.load(ctx, s.Store, p.Subject, id)
 	if err == nil {
 		res.Missing = missing(needs, res.Facts)
 	}
 	return res, s.audited(ctx, p, ActionRead, id, err)
 }
 
+// rowQuerier reads one row: the store, or an application's transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *store.Row
+}
+
 // load reads one consent of subject with its facts opened.
-func (s *Service) load(ctx context.Context, subject, id string) (Result, error) {
+func (s *Service) load(ctx context.Context, q rowQuerier, subject, id string) (Result, error) {
 	res := Result{ConsentID: id}
 	var sealed string
 	var usedBy *string
-	err := s.Store.QueryRow(ctx, `SELECT purpose, facts, created_at, expires_at, used_by FROM consents WHERE id = $1 AND subject = $2`,
+	err := q.QueryRow(ctx, `SELECT purpose, facts, created_at, expires_at, used_by FROM consents WHERE id = $1 AND subject = $2`,
 		id, subject).Scan(&res.Kind, &sealed, &res.CreatedAt, &res.ExpiresAt, &usedBy)
 	if errors.Is(err, store.ErrNotFound) {
 		return Result{}, services.E(services.CodeSharingConsentNotFound)
@@ -335,6 +343,7 @@ func (s *Service) load(ctx context.Context, subject, id string) (Result, error) 
 	if sealed == "" {
 		return res, nil
 	}
+	res.finished = true
 	plain, err := s.Store.OpenText(sealed, sealedFacts.Place(id))
 	if err != nil {
 		return Result{}, services.Errorf(services.CodeInternal, "sharing: open facts of %s: %w", id, err)
@@ -346,46 +355,110 @@ func (s *Service) load(ctx context.Context, subject, id string) (Result, error) 
 }
 
 // UseConsent marks the consent as used by one application and returns its
-// facts: what part 3 (withdrawals carrying shared-data references) calls
-// when an application names a consent. The same application may ask
-// again (a retried submission); another application is refused with
-// sharing.consent_used, another person's or an expired consent with
-// sharing.consent_not_found. Audited.
+// facts. The same application may ask again (a retried submission);
+// another application is refused with sharing.consent_used, another
+// person's or an expired consent with sharing.consent_not_found.
+// Audited. UseConsentTx does the same inside an application's
+// transaction.
 func (s *Service) UseConsent(ctx context.Context, p services.Principal, consentID, applicationID string) (Result, error) {
 	if err := p.Depositor(); err != nil {
 		return Result{}, err
 	}
-	res, err := s.useConsent(ctx, p, consentID, applicationID)
+	var res Result
+	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = s.useConsent(ctx, tx, p, consentID, applicationID)
+		return err
+	})
 	return res, s.audited(ctx, p, ActionUse, consentID, err)
 }
 
-func (s *Service) useConsent(ctx context.Context, p services.Principal, consentID, applicationID string) (Result, error) {
-	if !strings.HasPrefix(consentID, consentPrefix) || len(consentID) > 64 || applicationID == "" {
+// UseConsentTx is UseConsent in the caller's transaction, so that an
+// application and the use of its consent commit together: of two
+// applications racing for one consent, exactly one commits.
+func (s *Service) UseConsentTx(ctx context.Context, tx *store.Tx, p services.Principal, consentID, applicationID string) error {
+	if err := p.Depositor(); err != nil {
+		return err
+	}
+	_, err := s.useConsent(ctx, tx, p, consentID, applicationID)
+	return s.audited(ctx, p, ActionUse, consentID, err)
+}
+
+// ConsentFacts are the facts of p's consent that an application of kind
+// may rest on: the consent must be for kind, finished, unexpired, and
+// unused (or used by applicationID: a retry). Nothing is written; the
+// application's transaction calls UseConsentTx. Audited as a read of the
+// shared facts.
+func (s *Service) ConsentFacts(ctx context.Context, p services.Principal, consentID, kind, applicationID string) ([]Fact, error) {
+	if err := p.Depositor(); err != nil {
+		return nil, err
+	}
+	facts, err := s.consentFacts(ctx, p, consentID, kind, applicationID)
+	return facts, s.audited(ctx, p, ActionRead, consentID, err)
+}
+
+func (s *Service) consentFacts(ctx context.Context, p services.Principal, consentID, kind, applicationID string) ([]Fact, error) {
+	if !validConsentID(consentID) {
+		return nil, services.E(services.CodeSharingConsentNotFound)
+	}
+	res, err := s.load(ctx, s.Store, p.Subject, consentID)
+	switch {
+	case err != nil:
+		return nil, err
+	case res.Kind != kind || !res.ExpiresAt.After(s.Now()) || !res.finished:
+		return nil, services.E(services.CodeSharingConsentNotFound)
+	case res.UsedBy != "" && res.UsedBy != applicationID:
+		return nil, services.E(services.CodeSharingConsentUsed)
+	}
+	out := []Fact{}
+	for _, f := range res.Facts {
+		if f.Satisfied {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func validConsentID(id string) bool {
+	return strings.HasPrefix(id, consentPrefix) && len(id) == len(consentPrefix)+32 && isHex(id[len(consentPrefix):])
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) useConsent(ctx context.Context, tx *store.Tx, p services.Principal, consentID, applicationID string) (Result, error) {
+	if !validConsentID(consentID) || applicationID == "" {
 		return Result{}, services.E(services.CodeSharingConsentNotFound)
 	}
 	now := store.Timestamp(s.Now())
-	r, err := s.Store.Exec(ctx, `UPDATE consents SET used_by = $1, used_at = $2 WHERE id = $3 AND subject = $4
+	r, err := tx.Exec(ctx, `UPDATE consents SET used_by = $1, used_at = $2 WHERE id = $3 AND subject = $4
 		AND used_by IS NULL AND expires_at > $2 AND facts <> ''`, applicationID, now, consentID, p.Subject)
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil {
+		// The application uses another consent already (used_by is
+		// unique).
+		if errors.Is(err, store.ErrConflict) {
+			return Result{}, services.E(services.CodeSharingConsentUsed)
+		}
 		return Result{}, services.Errorf(services.CodeInternal, "sharing: use consent: %w", err)
 	}
-	res, lerr := s.load(ctx, p.Subject, consentID)
+	res, lerr := s.load(ctx, tx, p.Subject, consentID)
 	if lerr != nil {
 		return Result{}, lerr
 	}
-	if err == nil {
-		if n, _ := r.RowsAffected(); n == 1 {
-			res.UsedBy = applicationID
-			return res, nil
-		}
+	if n, _ := r.RowsAffected(); n == 1 {
+		res.UsedBy = applicationID
+		return res, nil
 	}
 	switch {
 	case res.UsedBy == applicationID:
 		return res, nil
 	case res.UsedBy != "":
-		return Result{}, services.E(services.CodeSharingConsentUsed)
-	case err != nil:
-		// The application uses another consent already.
 		return Result{}, services.E(services.CodeSharingConsentUsed)
 	default:
 		return Result{}, services.E(services.CodeSharingConsentNotFound) // expired or unfinished

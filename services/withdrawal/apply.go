@@ -28,9 +28,16 @@ type Request struct {
 	// (PayoutAccounts); the core's list is asked again to check it.
 	PayoutAccountID string
 	EvidenceRefs    []string
-	IdempotencyKey  string
-	RequestHash     string
-	Locale          string
+	// ConsentID names the person's shared-data consent for this kind
+	// (POST /me/evidence-lookups); its facts go with the application, and
+	// no other application may use it.
+	ConsentID string
+	// MaterialIDs name the person's uploads (POST /me/materials) that
+	// stand in for evidence shared data did not find.
+	MaterialIDs    []string
+	IdempotencyKey string
+	RequestHash    string
+	Locale         string
 }
 
 // Input bounds.
@@ -118,29 +125,11 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 	if err != nil {
 		return Application{}, err
 	}
-	var (
-		el      Eligibility
-		f       Facts
-		payout  core.PayoutAccount
-		held    bool
-		unknown []string
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		el, f, err = s.judge(gctx, p.Subject, personID, pol)
-		return err
-	})
-	g.Go(func() (err error) {
-		payout, held, err = s.payoutAccount(gctx, personID, r.PayoutAccountID)
-		return err
-	})
-	if len(r.EvidenceRefs) > 0 {
-		g.Go(func() (err error) {
-			unknown, err = s.unknownEvidence(gctx, personID, pol, r.EvidenceRefs)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	el, f, payout, held, unknown, err := s.facts(ctx, p.Subject, personID, pol, r)
+	if err != nil {
+		if coreDown(err) && s.Policies.AcceptWhenCoreDown {
+			return s.acceptUnchecked(ctx, p, pol, r)
+		}
 		return Application{}, err
 	}
 	if err := s.admit(pol, el, r); err != nil {
@@ -152,15 +141,20 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 	case len(unknown) > 0:
 		return Application{}, services.E(services.CodeWithdrawalEvidenceUnknown)
 	}
+	id := newID()
+	ev, err := s.gather(ctx, p, pol, r, id)
+	if err != nil {
+		return Application{}, err
+	}
 	refs, _ := json.Marshal(r.EvidenceRefs)
 	if r.EvidenceRefs == nil {
 		refs = []byte("[]")
 	}
 	now := store.Timestamp(s.Now())
 	a := row{
-		ID: newID(), CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: pol.Kind, CoreKind: pol.CoreKind,
+		ID: id, CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: pol.Kind, CoreKind: pol.CoreKind,
 		AmountFen: r.AmountFen, PayoutMethod: payout.Kind, PayoutAccount: payout.Number, PayoutAccountID: payout.ID,
-		EvidenceRefs: string(refs), ClosesAccount: pol.ClosesAccount, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
+		EvidenceRefs: string(refs), Evidence: ev, ClosesAccount: pol.ClosesAccount, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
 		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now),
 	}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
@@ -178,6 +172,9 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 			return err
 		}
 		if err := a.insert(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := s.claim(ctx, tx, p, ev, a.ID); err != nil {
 			return err
 		}
 		if _, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: string(TopicSubmit) + ":" + a.ID, Topic: TopicSubmit,
@@ -201,6 +198,20 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 // byKey finds the application this subject made under r's key: the same
 // request gets it again, another request is idempotency.key_reused.
 func (s *Service) byKey(ctx context.Context, subject string, r Request) (Application, bool, error) {
+	// Accepted to be checked: the first answer was the check's, whatever
+	// became of it since.
+	c, err := s.loadCheck(ctx, `subject = $1 AND idempotency_key = $2`, subject, r.IdempotencyKey)
+	switch {
+	case err == nil && c.Hash != r.RequestHash:
+		return Application{}, false, services.E(services.CodeIdempotencyKeyReused)
+	case err == nil:
+		c.Status, c.UpdatedAt = "pending", c.CreatedAt
+		v := s.checkView(c)
+		v.Events = nil
+		return v, true, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return Application{}, false, services.Errorf(services.CodeInternal, "withdrawal: check by key: %w", err)
+	}
 	a, hash, err := s.load(ctx, `subject = $1 AND idempotency_key = $2`, subject, r.IdempotencyKey)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -363,6 +374,20 @@ func (s *Service) validate(r Request) error {
 		if ref == "" || len(ref) > maxEvidenceRef || !utf8.ValidString(ref) || strings.IndexFunc(ref, notRefRune) >= 0 {
 			fields = append(fields, services.FieldError{Field: "evidence_refs", Code: services.FieldFormat,
 				Params: map[string]any{"format": "1–64 of A-Z a-z 0-9 - _ . :"}})
+			break
+		}
+	}
+	if r.ConsentID != "" && (len(r.ConsentID) > maxEvidenceRef || strings.IndexFunc(r.ConsentID, notRefRune) >= 0) {
+		fields = append(fields, services.FieldError{Field: "consent_id", Code: services.FieldFormat,
+			Params: map[string]any{"format": "cns_ and 32 hex digits"}})
+	}
+	if len(r.MaterialIDs) > maxMaterials {
+		fields = append(fields, services.FieldError{Field: "material_ids", Code: services.FieldOutOfRange, Params: map[string]any{"max": maxMaterials}})
+	}
+	for _, id := range r.MaterialIDs {
+		if id == "" || len(id) > maxEvidenceRef || strings.IndexFunc(id, notRefRune) >= 0 {
+			fields = append(fields, services.FieldError{Field: "material_ids", Code: services.FieldFormat,
+				Params: map[string]any{"format": "32 hex digits"}})
 			break
 		}
 	}

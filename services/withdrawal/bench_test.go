@@ -302,6 +302,12 @@ func (c timedCore) PayoutAccounts(ctx context.Context, personID string) (core.Pa
 func (c timedCore) CheckEvidence(ctx context.Context, personID string, check core.EvidenceCheck) (core.EvidenceResult, error) {
 	return timed(c.t, func() (core.EvidenceResult, error) { return c.c.CheckEvidence(ctx, personID, check) })
 }
+func (c timedCore) PutWithdrawalMaterial(ctx context.Context, applicationID, materialID, mediaType string, data []byte) error {
+	_, err := timed(c.t, func() (struct{}, error) {
+		return struct{}{}, c.c.PutWithdrawalMaterial(ctx, applicationID, materialID, mediaType, data)
+	})
+	return err
+}
 func (c timedCore) SubmitWithdrawal(ctx context.Context, w core.Withdrawal) (core.WithdrawalStatus, error) {
 	return timed(c.t, func() (core.WithdrawalStatus, error) { return c.c.SubmitWithdrawal(ctx, w) })
 }

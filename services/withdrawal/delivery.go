@@ -44,10 +44,13 @@ func (s *Service) Submit(ctx context.Context, m outbox.Message) error {
 	if err := json.Unmarshal([]byte(a.EvidenceRefs), &refs); err != nil {
 		return outbox.Permanent(fmt.Errorf("withdrawal %s: evidence refs: %w", a.ID, err))
 	}
+	if err := s.deliverMaterials(ctx, a.ID, a.Evidence); err != nil {
+		return err
+	}
 	st, err := s.Core.SubmitWithdrawal(ctx, core.Withdrawal{
 		ApplicationID: a.ID, PersonID: personID, Kind: a.CoreKind, AmountFen: a.AmountFen,
 		PayoutMethod: a.PayoutMethod, PayoutAccount: a.PayoutAccount, PayoutAccountID: a.PayoutAccountID,
-		EvidenceRefs: refs, CloseAccount: a.ClosesAccount,
+		EvidenceRefs: refs, SharedEvidence: a.Evidence.Shared, Materials: a.Evidence.Materials, CloseAccount: a.ClosesAccount,
 	})
 	if err != nil {
 		if services.ErrorCode(err) == services.CodeCoreRejected {
@@ -129,6 +132,9 @@ func (s *Service) Cancel(ctx context.Context, p services.Principal, id string) (
 func (s *Service) cancel(ctx context.Context, subject, id string) error {
 	if !validID(id) {
 		return services.Errorf(services.CodeNotFound, "withdrawal: malformed id")
+	}
+	if found, err := s.cancelCheck(ctx, subject, id); found || err != nil {
+		return err
 	}
 	a, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)
 	switch {

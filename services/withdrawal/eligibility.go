@@ -246,7 +246,7 @@ func (ps Policies) shown(f Facts) map[string]bool {
 }
 
 // admit refuses r when el does not allow it: not eligible, an amount out
-// of bounds, evidence missing.
+// of bounds (evidence is gather's).
 func (s *Service) admit(pol Policy, el Eligibility, r Request) error {
 	if !el.Eligible {
 		if len(el.Reasons) > 0 && el.Reasons[0].Code == ReasonInFlight {
@@ -264,12 +264,6 @@ func (s *Service) admit(pol Policy, el Eligibility, r Request) error {
 	case r.AmountFen > el.MaxAmountFen:
 		return &services.Error{Code: services.CodeWithdrawalAmountOverLimit,
 			Params: map[string]any{"max_yuan": services.Yuan(el.MaxAmountFen, ","), "max_amount_fen": el.MaxAmountFen}}
-	case len(pol.Evidence) > 0 && len(r.EvidenceRefs) == 0:
-		texts := make([]services.Text, 0, len(pol.Evidence))
-		for _, e := range pol.Evidence {
-			texts = append(texts, services.Text{Key: "withdrawal.evidence." + e})
-		}
-		return &services.Error{Code: services.CodeWithdrawalEvidenceRequired, Params: map[string]any{"evidence": texts}}
 	}
 	return nil
 }

@@ -129,16 +129,22 @@ func (a row) insert(ctx context.Context, tx *store.Tx, r Request) error {
 	if err != nil {
 		return err
 	}
-	evidence, err := tx.SealText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID))
+	refs, err := tx.SealText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID))
 	if err != nil {
 		return err
 	}
+	evidence := ""
+	if plain := encodeEvidence(a.Evidence); plain != "" {
+		if evidence, err = tx.SealText(plain, sealedEvidence.Place(a.ID)); err != nil {
+			return err
+		}
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
-		payout_method, payout_account, payout_account_id, evidence_refs, closes_account, status, idempotency_key,
+		payout_method, payout_account, payout_account_id, evidence_refs, evidence, closes_account, status, idempotency_key,
 		request_hash, locale, channel, created_at, updated_at, due_on)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		a.ID, a.CaseNumber, a.Subject, a.Kind, a.CoreKind, a.AmountFen, a.PayoutMethod, account, a.PayoutAccountID,
-		evidence, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
+		refs, evidence, a.ClosesAccount, a.Status, r.IdempotencyKey, r.RequestHash, a.Locale, a.Channel,
 		a.CreatedAt, a.UpdatedAt, a.DueOn)
 	return err
 }

@@ -77,33 +77,55 @@ type EvidenceSource struct {
 	// Sources are the shared-data facts that satisfy it, "source.fact",
 	// asked in this order; empty: shared data cannot help.
 	Sources []string `yaml:"sources"`
-	// Upload: an uploaded document may stand in when shared data has no
-	// fact (part 2 of issue 17 takes the upload).
+	// Upload: an uploaded document (POST /me/materials) may stand in when
+	// shared data has no fact.
 	Upload bool `yaml:"upload"`
-	// Optional evidence is asked for but never listed as missing (a
-	// spouse's marriage for a purchase by the spouse).
+	// Materials are the kinds of upload that stand in for it (material
+	// kinds, e.g. purchase_contract for property_registration); empty
+	// with Upload means an upload of the evidence's own name.
+	Materials []string `yaml:"materials"`
+	// Optional evidence is asked for but never required (a spouse's
+	// marriage for a purchase by the spouse; the retirement fact, where
+	// the age on the ID number decides).
 	Optional bool `yaml:"optional"`
+}
+
+// MaterialKinds are the upload kinds that stand in for e: none without
+// Upload.
+func (e EvidenceSource) MaterialKinds() []string {
+	switch {
+	case !e.Upload:
+		return nil
+	case len(e.Materials) > 0:
+		return e.Materials
+	}
+	return []string{e.Evidence}
 }
 
 // DefaultEvidenceSources is where each shipped kind's evidence can come
 // from: purchase from the real-estate registry (a deed, or a filed
-// purchase contract), with the marriage register for a spouse's
-// purchase; critical illness from a medical-insurance settlement, else an
-// upload; retirement from social security; leaving the city from the
-// household register; closing only from an upload. Nil for other kinds.
+// purchase contract), else an upload of either, with the marriage
+// register for a spouse's purchase; critical illness from a
+// medical-insurance settlement, else an uploaded diagnosis; closing only
+// from an upload. Retirement (social security) and leaving the city (the
+// household register, or an uploaded household record) are supporting
+// facts: the age on the ID number and the sealed account decide those.
+// Nil for other kinds.
 func DefaultEvidenceSources(kind string) []EvidenceSource {
 	switch kind {
 	case KindPurchase:
 		return []EvidenceSource{
-			{Evidence: "property_registration", Sources: []string{"real_estate.deed", "real_estate.filed_contract"}, Upload: true},
+			{Evidence: "property_registration", Sources: []string{"real_estate.deed", "real_estate.filed_contract"}, Upload: true,
+				Materials: []string{"property_registration", "purchase_contract"}},
 			{Evidence: "marriage", Sources: []string{"civil_affairs.marriage"}, Optional: true},
 		}
 	case KindCriticalIllness:
 		return []EvidenceSource{{Evidence: "diagnosis", Sources: []string{"medical_insurance.illness_settlement"}, Upload: true}}
 	case KindRetirement:
-		return []EvidenceSource{{Evidence: "retirement", Sources: []string{"social_security.retirement"}}}
+		return []EvidenceSource{{Evidence: "retirement", Sources: []string{"social_security.retirement"}, Optional: true}}
 	case KindLeavingCity:
-		return []EvidenceSource{{Evidence: "household_left", Sources: []string{"household.household"}, Upload: true}}
+		return []EvidenceSource{{Evidence: "household_left", Sources: []string{"household.household"}, Upload: true,
+			Materials: []string{"household_registration"}, Optional: true}}
 	case KindClosing:
 		return []EvidenceSource{{Evidence: "closing_certificate", Upload: true}}
 	}
@@ -119,6 +141,32 @@ func (p Policy) SharedEvidence() []EvidenceSource {
 	return DefaultEvidenceSources(p.Kind)
 }
 
+// Needs is every evidence the kind asks for, in order: its shared-data
+// sources, and each name of Evidence they leave out as an upload of that
+// name. Required ones are those not Optional: an application is refused
+// until each is found in shared data, uploaded or (Evidence) named in the
+// core's records.
+func (p Policy) Needs() []EvidenceSource {
+	out := slices.Clone(p.SharedEvidence())
+	for _, e := range p.Evidence {
+		if !slices.ContainsFunc(out, func(n EvidenceSource) bool { return n.Evidence == e }) {
+			out = append(out, EvidenceSource{Evidence: e, Upload: true})
+		}
+	}
+	return out
+}
+
+// Required lists the names of the evidence an application must carry.
+func (p Policy) Required() []string {
+	var out []string
+	for _, n := range p.Needs() {
+		if !n.Optional {
+			out = append(out, n.Evidence)
+		}
+	}
+	return out
+}
+
 // channels are the depositor channels a kind can be offered on.
 var channels = []string{services.ChannelMiniApp, services.ChannelKiosk}
 
@@ -129,7 +177,7 @@ func (p Policy) OfferedOn(channel string) bool {
 	if len(p.Channels) > 0 {
 		return slices.Contains(p.Channels, channel)
 	}
-	return channel == services.ChannelMiniApp || channel == services.ChannelKiosk && len(p.Evidence) == 0
+	return channel == services.ChannelMiniApp || channel == services.ChannelKiosk && len(p.Required()) == 0
 }
 
 // KindsOn lists the kinds offered on channel, in the policies' order (the
@@ -166,6 +214,10 @@ type Policies struct {
 	// PollInterval is how often an undecided application's status is
 	// asked of the core.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// AcceptWhenCoreDown: an application made while the core cannot be
+	// asked (its maintenance window, an outage) is accepted "to be
+	// checked" and judged when the core returns, instead of 503.
+	AcceptWhenCoreDown bool `yaml:"accept_when_core_down"`
 }
 
 const yuan = 100 // fen
@@ -200,6 +252,7 @@ func DefaultPolicies() Policies {
 		DecisionWorkingDays:  3,
 		NotifyOn:             []string{StatusAccepted, StatusApproved, StatusRejected, StatusPaid, StatusCancelled},
 		PollInterval:         10 * time.Second,
+		AcceptWhenCoreDown:   true,
 	}
 }
 
@@ -263,6 +316,17 @@ func (ps Policies) Validate() error {
 				if !ok || !isCode(a) || !isCode(b) {
 					return fmt.Errorf("%s.evidence_sources[%d].sources: %q is not source.fact", at, j, src)
 				}
+			}
+			for _, m := range e.Materials {
+				if !isCode(m) {
+					return fmt.Errorf("%s.evidence_sources[%d].materials: %q is not a lower-case material kind", at, j, m)
+				}
+			}
+			if len(e.Materials) > 0 && !e.Upload {
+				return fmt.Errorf("%s.evidence_sources[%d].materials: set without upload: true", at, j)
+			}
+			if e.Optional && slices.Contains(p.Evidence, e.Evidence) {
+				return fmt.Errorf("%s.evidence_sources[%d]: %q is optional here but listed in evidence (required)", at, j, e.Evidence)
 			}
 		}
 		for _, s := range p.Statuses {

@@ -32,11 +32,17 @@ type Application struct {
 	// PayoutAccountID is the core's id of the account paid to.
 	PayoutAccountID string
 	EvidenceRefs    []string
-	ClosesAccount   bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	DueOn           string // statutory decision date, YYYY-MM-DD
-	Events          []Event
+	// ConsentID and MaterialIDs are the shared-data consent and the
+	// uploads the application rests on; Found says, per evidence, how it
+	// was found (Evidence.Found).
+	ConsentID     string
+	MaterialIDs   []string
+	Found         map[string]string
+	ClosesAccount bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DueOn         string // statutory decision date, YYYY-MM-DD
+	Events        []Event
 }
 
 // Event is one status an application took.
@@ -59,6 +65,7 @@ type row struct {
 	PayoutMethod, PayoutAccount             string
 	PayoutAccountID                         string
 	EvidenceRefs                            string
+	Evidence                                Evidence
 	ClosesAccount                           bool
 	Status, Reason, Locale, Channel         string
 	CreatedAt, UpdatedAt                    time.Time
@@ -66,7 +73,7 @@ type row struct {
 }
 
 const rowColumns = `id, case_number, subject, kind, core_kind, amount_fen, payout_method, payout_account, payout_account_id,
-	evidence_refs, closes_account, status, reason, locale, channel, created_at, updated_at, due_on, request_hash`
+	evidence_refs, evidence, closes_account, status, reason, locale, channel, created_at, updated_at, due_on, request_hash`
 
 // load reads one row by a condition; hash is its request hash.
 func (s *Service) load(ctx context.Context, where string, args ...any) (row, string, error) {
@@ -76,9 +83,9 @@ func (s *Service) load(ctx context.Context, where string, args ...any) (row, str
 // scanRow reads the rowColumns of one row, opening the sealed columns.
 func (s *Service) scanRow(sc interface{ Scan(dest ...any) error }) (row, string, error) {
 	var a row
-	var hash string
+	var hash, evidence string
 	err := sc.Scan(&a.ID, &a.CaseNumber, &a.Subject, &a.Kind, &a.CoreKind, &a.AmountFen, &a.PayoutMethod, &a.PayoutAccount, &a.PayoutAccountID,
-		&a.EvidenceRefs, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
+		&a.EvidenceRefs, &evidence, &a.ClosesAccount, &a.Status, &a.Reason, &a.Locale, &a.Channel,
 		store.ScanTime(&a.CreatedAt), store.ScanTime(&a.UpdatedAt), &a.DueOn, &hash)
 	if err != nil {
 		return a, hash, err
@@ -86,7 +93,15 @@ func (s *Service) scanRow(sc interface{ Scan(dest ...any) error }) (row, string,
 	if a.PayoutAccount, err = s.Store.OpenText(a.PayoutAccount, sealedPayoutAccount.Place(a.ID)); err != nil {
 		return a, hash, err
 	}
-	a.EvidenceRefs, err = s.Store.OpenText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID))
+	if a.EvidenceRefs, err = s.Store.OpenText(a.EvidenceRefs, sealedEvidenceRefs.Place(a.ID)); err != nil {
+		return a, hash, err
+	}
+	if evidence != "" {
+		if evidence, err = s.Store.OpenText(evidence, sealedEvidence.Place(a.ID)); err != nil {
+			return a, hash, err
+		}
+	}
+	a.Evidence, err = decodeEvidence(evidence)
 	return a, hash, err
 }
 
@@ -99,6 +114,13 @@ func (s *Service) view(a row, events []Event) Application {
 	}
 	v.PayoutAccount = s.maskPayout(a.PayoutMethod, a.Channel, a.PayoutAccount)
 	_ = json.Unmarshal([]byte(a.EvidenceRefs), &v.EvidenceRefs)
+	v.ConsentID, v.MaterialIDs = a.Evidence.ConsentID, []string{}
+	for _, m := range a.Evidence.Materials {
+		v.MaterialIDs = append(v.MaterialIDs, m.ID)
+	}
+	if pol, ok := s.Policies.Policy(a.Kind); ok {
+		v.Found = a.Evidence.Found(pol, v.EvidenceRefs)
+	}
 	return v
 }
 
@@ -131,6 +153,18 @@ func (s *Service) get(ctx context.Context, subject, id string) (Application, err
 		return Application{}, services.Errorf(services.CodeNotFound, "withdrawal: malformed id")
 	}
 	a, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)
+	if errors.Is(err, store.ErrNotFound) {
+		// Accepted to be checked, and not (yet) an application.
+		c, cerr := s.loadCheck(ctx, `id = $1 AND subject = $2 AND status <> 'passed'`, id, subject)
+		switch {
+		case cerr == nil:
+			return s.checkView(c), nil
+		case !errors.Is(cerr, store.ErrNotFound):
+			return Application{}, services.Errorf(services.CodeInternal, "withdrawal: get check: %w", cerr)
+		}
+		// Passed between the two reads: the application exists now.
+		a, _, err = s.load(ctx, `id = $1 AND subject = $2`, id, subject)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Application{}, services.Errorf(services.CodeNotFound, "withdrawal: no application")
@@ -229,6 +263,15 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 		next = keyset.Encode(last.CreatedAt, last.ID)
 	}
 	items := make([]Application, 0, len(out))
+	if cursor == "" {
+		// Applications to be checked (or refused on their check) head
+		// the first page.
+		checks, err := s.pendingChecks(ctx, subject, inFlight)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, checks...)
+	}
 	for _, a := range out {
 		items = append(items, s.view(a, nil))
 	}

@@ -60,7 +60,9 @@ const (
 
 // Topics are the outbox topics this package enqueues on, for the wiring's
 // outbox.Config.Enqueued.
-func Topics() []outbox.TopicName { return []outbox.TopicName{TopicSubmit, TopicPoll, notify.Topic} }
+func Topics() []outbox.TopicName {
+	return []outbox.TopicName{TopicSubmit, TopicPoll, TopicCheck, notify.Topic}
+}
 
 // The audit actions of this package.
 const (
@@ -86,6 +88,7 @@ type (
 		PayoutAccounts(ctx context.Context, personID string) (core.PayoutAccountList, error)
 		CheckEvidence(ctx context.Context, personID string, check core.EvidenceCheck) (core.EvidenceResult, error)
 		SubmitWithdrawal(ctx context.Context, w core.Withdrawal) (core.WithdrawalStatus, error)
+		PutWithdrawalMaterial(ctx context.Context, applicationID, materialID, mediaType string, data []byte) error
 		Withdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
 		CancelWithdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
 	}
@@ -107,6 +110,10 @@ type Deps struct {
 	People   people
 	Audit    auditor
 	Policies Policies
+	// Consents and Materials are the person's shared-data consents and
+	// uploads an application may name; nil refuses any that names one.
+	Consents  consents
+	Materials materials
 	// Mask is the centre's masking policy; nil means mask.DefaultPolicy.
 	Mask mask.Policy
 	// Wake nudges the outbox worker after an application is stored; may
@@ -122,12 +129,13 @@ type Deps struct {
 var (
 	sealedPayoutAccount = store.SealedColumn{Table: "withdrawals", Key: []string{"id"}, Column: "payout_account", Text: true}
 	sealedEvidenceRefs  = store.SealedColumn{Table: "withdrawals", Key: []string{"id"}, Column: "evidence_refs", Text: true}
+	sealedEvidence      = store.SealedColumn{Table: "withdrawals", Key: []string{"id"}, Column: "evidence", Text: true}
 )
 
 // SealedColumns are the columns of this package's tables that hold sealed
 // personal data, for the sealing step and `handheld keys reseal`.
 func SealedColumns() []store.SealedColumn {
-	return []store.SealedColumn{sealedPayoutAccount, sealedEvidenceRefs}
+	return []store.SealedColumn{sealedPayoutAccount, sealedEvidenceRefs, sealedEvidence, sealedCheckEvidenceRefs, sealedCheckEvidence}
 }
 
 // Service runs withdrawal applications.

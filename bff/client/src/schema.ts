@@ -1532,12 +1532,20 @@ export interface paths {
          *     once never take more than is free. `payout.account_id` names one of the caller's own payout
          *     accounts (`GET /api/v1/me/payout-accounts`), checked against the core's list at this moment:
          *     any other id (another person's, unknown, malformed) is 422 `withdrawal.payout_account_unknown`.
-         *     Kinds that need evidence (purchase, critical illness, closing) need at least one
-         *     `evidence_refs` entry (422 `withdrawal.evidence_required`), each naming one of the caller's own
-         *     records of the kind's category at the core (a deed or purchase contract for a purchase, a
-         *     diagnosis for a critical illness, a closing certificate for closing); any other reference, or
-         *     a reference on a kind that needs none, is 422 `withdrawal.evidence_unknown`. A refused
-         *     application writes nothing.
+         *     Kinds that need evidence (purchase: property registration; critical illness: diagnosis;
+         *     closing: closing certificate) are refused up front until each required evidence is found, with
+         *     422 `withdrawal.evidence_required` naming what is missing (`missing`). Evidence is found in
+         *     three ways: `consent_id`, the caller's shared-data consent for the same kind (`POST
+         *     /api/v1/me/evidence-lookups`) whose facts satisfy it (used by this application only: another
+         *     application naming it is 409 `sharing.consent_used`; another person's, another kind's, an
+         *     expired one 404 `sharing.consent_not_found`); `material_ids`, the caller's uploads (`POST
+         *     /api/v1/me/materials`) of a kind that stands for it (another person's or unknown 404
+         *     `material.not_found`, used by another application 409 `material.in_use`, a kind the withdrawal
+         *     does not need 422 `withdrawal.material_unusable`); or `evidence_refs`, each naming one of the
+         *     caller's own records of the kind's category at the core (any other reference, or a reference
+         *     on a kind that needs none, is 422 `withdrawal.evidence_unknown`). The consent and the uploads
+         *     are marked used in the transaction that stores the application; the uploads go to the core
+         *     with it. A refused application writes nothing.
          *     Requires `Idempotency-Key` (1–128 printable ASCII): the same key with the same body answers the
          *     first 202 again with `Idempotent-Replayed: true`, even after a crash between storing and
          *     answering; the same key with another body is 422 `idempotency.key_reused`.
@@ -1875,6 +1883,8 @@ export interface components {
              * @description auth.step_up_required: the most seconds since the face check (0: any)
              */
             max_age?: number;
+            /** @description withdrawal.evidence_required: the evidence still missing (property_registration, diagnosis, ...) */
+            missing?: string[];
             errors?: {
                 field: string;
                 code: string;
@@ -2307,8 +2317,11 @@ export interface components {
             id: string;
             /** @description what to quote at a counter, e.g. TQ20261124-7K3M9Q2D */
             case_number: string;
-            /** @constant */
-            status: "accepted";
+            /**
+             * @description to_be_checked: accepted while the core could not be asked; checked when it returns
+             * @enum {string}
+             */
+            status: "accepted" | "to_be_checked";
             /**
              * Format: date
              * @description statutory decision date
@@ -2321,22 +2334,35 @@ export interface components {
             type: string;
             type_label: string;
             /** @enum {string} */
-            status: "accepted" | "submitted" | "approved" | "rejected" | "paid" | "cancelled";
+            status: "to_be_checked" | "accepted" | "submitted" | "approved" | "rejected" | "paid" | "cancelled";
             status_label: string;
-            /** @description the core's reason for a rejection */
+            /** @description the core's reason for a rejection, or the check's (check_not_eligible, check_amount, check_in_flight, payout_account_unknown, evidence_unknown) */
             reason?: string;
             reason_label?: string;
             /** Format: int64 */
             amount_fen: number;
+            /** @description method and account are absent while the application is to_be_checked: the core names them when it returns */
             payout: {
                 /** @enum {string} */
-                method: "bank_card" | "ecny";
+                method?: "bank_card" | "ecny";
                 /** @description masked: 6222 **** **** 1234 (a wallet: 0021 **** **** 4321) */
-                account: string;
+                account?: string;
                 /** @description the payout account's id (absent on applications made before accounts had ids) */
                 account_id?: string;
             };
             evidence_refs: string[];
+            /** @description the shared-data consent the application rests on */
+            consent_id?: string;
+            /** @description the uploads it carries */
+            material_ids: string[];
+            /** @description each evidence the application carries and how it was found */
+            evidence: {
+                evidence: string;
+                evidence_label: string;
+                /** @enum {string} */
+                via: "shared" | "upload" | "record";
+                via_label: string;
+            }[];
             closes_account: boolean;
             /** Format: date-time */
             created_at: string;
@@ -6061,6 +6087,9 @@ export interface operations {
                         account_id: string;
                     };
                     evidence_refs?: string[];
+                    /** @description the caller's shared-data consent for this kind (cns_…) */
+                    consent_id?: string;
+                    material_ids?: string[];
                 };
             };
         };

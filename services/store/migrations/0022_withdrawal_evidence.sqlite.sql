@@ -1,0 +1,12 @@
+-- 0022_withdrawal_evidence: what a withdrawal application rests on besides
+-- references to the core's records (issue 17, part 3). Owned by
+-- services/withdrawal.
+--
+-- evidence is sealed (AES-GCM, bound to the application's id) JSON: the
+-- shared-data consent the application used, the minimal facts it carries
+-- to the core (evidence, source, fact, the exchange's reference) and the
+-- uploads it names (material id, kind, media type, size, SHA-256). ''
+-- for an application that names neither. The consent and the materials
+-- are marked used by the application in the transaction that stores it
+-- (consents.used_by, materials.used_by).
+ALTER TABLE withdrawals ADD COLUMN evidence TEXT NOT NULL DEFAULT '';
