@@ -92,8 +92,8 @@ type useCases struct {
 	limiter      *ratelimit.Limiter
 	hours        *hours.Gate
 	catalogue    *catalogue.Catalogue // the service catalogue; the gate's switches are its
-	store        *store.Store // idempotency records
-	keys         *keys.Ring   // the published JWKS
+	store        *store.Store         // idempotency records
+	keys         *keys.Ring           // the published JWKS
 	identity     *identity.Service
 	account      *account.Service
 	employer     *employers.Service
