@@ -91,9 +91,9 @@ type useCases struct {
 	proxies      middleware.Proxies
 	limiter      *ratelimit.Limiter
 	hours        *hours.Gate
-	catalogue    *catalogue.Catalogue // the service catalogue; the gate's switches are its
-	store        *store.Store         // idempotency records
-	keys         *keys.Ring           // the published JWKS
+	catalogue    *catalogue.Catalogue
+	store        *store.Store // idempotency records
+	keys         *keys.Ring   // the published JWKS
 	identity     *identity.Service
 	account      *account.Service
 	employer     *employers.Service
