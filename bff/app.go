@@ -31,6 +31,7 @@ import (
 	"handheld/services/account"
 	"handheld/services/audit"
 	"handheld/services/cases"
+	"handheld/services/catalogue"
 	"handheld/services/certificate"
 	"handheld/services/core"
 	"handheld/services/coresim"
@@ -90,6 +91,7 @@ type useCases struct {
 	proxies      middleware.Proxies
 	limiter      *ratelimit.Limiter
 	hours        *hours.Gate
+	catalogue    *catalogue.Catalogue
 	store        *store.Store // idempotency records
 	keys         *keys.Ring   // the published JWKS
 	identity     *identity.Service
@@ -145,8 +147,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.proxies, err = middleware.ParseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("HANDHELD_TRUSTED_PROXIES: %w", err)
 	}
-	if u.hours, err = hours.New(cfg.Services, time.Now); err != nil {
-		return nil, fmt.Errorf("services: %w", err)
+	if u.catalogue, err = cfg.catalogue(); err != nil {
+		return nil, err
+	}
+	if u.hours, err = hours.New(u.catalogue.Switches(), time.Now); err != nil {
+		return nil, fmt.Errorf("catalogue.switches: %w", err)
 	}
 
 	// Adapters: tracing, store, core, keys, Redis and kv, WeChat, audit, limits.
@@ -271,7 +276,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	a.materials = u.materials
 	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
 		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
-		Policies: cfg.withdrawalPolicies(), Mask: masking,
+		Policies: cfg.withdrawalPolicies(), TimeLimits: u.catalogue, Mask: masking,
 		Consents: withdrawalConsents{u.sharing}, Materials: withdrawalMaterials{u.materials},
 		Wake: waker.Wake, Now: time.Now, Logger: logger("withdrawal"),
 	}); err != nil {
@@ -433,6 +438,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	}
 	v1.Get("/loan/calculator", anonymous("GET /api/v1/loan/calculator", ratelimit.ClassPublic, "public", nil),
 		public.Calculator{DefaultRateBP: a.cfg.LoanRateBP}.Get)
+	// The service catalogue (issue 19): public, cacheable, one limit for
+	// the list and an item.
+	menu := public.Services{Catalogue: u.catalogue, Catalogs: u.catalogs}
+	v1.Get("/services", anonymous("GET /api/v1/services", ratelimit.ClassPublic, "public", nil), menu.List)
+	v1.Get("/services/:code", anonymous("GET /api/v1/services/{code}", ratelimit.ClassPublic, "public", nil), menu.Get)
 
 	ah := auth.Handlers{ID: u.identity, KeySet: u.keys.JWKS()}
 	authed := middleware.Auth(u.identity)

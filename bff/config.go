@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"handheld/bff/middleware"
+	"handheld/services/catalogue"
 	"handheld/services/core"
 	"handheld/services/ecard"
 	employers "handheld/services/employer"
@@ -144,7 +145,14 @@ type Config struct {
 	RateLimits []ratelimit.Policy `yaml:"rate_limits"`
 	// Services switches services off and sets their hours per channel
 	// (YAML file only): service → channel ("*" for any) → {off, hours}.
+	// Kept for configurations written before the catalogue: it folds into
+	// catalogue.switches (Config.catalogue), where new files put it.
 	Services hours.Policy `yaml:"services"`
+	// Catalogue is the service catalogue (YAML file only; items replace
+	// the shipped ones, materials add to or rename theirs): every
+	// service, its conditions, materials, time limits, channels, and the
+	// service switches and hours.
+	Catalogue catalogue.Config `yaml:"catalogue"`
 
 	// HomeDeadline is how long /me/home waits for its slowest part before
 	// answering without it (named in "degraded").
@@ -368,6 +376,7 @@ func Defaults() Config {
 		CertificateLinkTTL:  10 * time.Minute,
 		RateLimits:          ratelimit.DefaultPolicies(),
 		Withdrawals:         withdrawal.DefaultPolicies(),
+		Catalogue:           catalogue.Default(),
 		Assurance:           identity.DefaultAssurance(),
 		OutboxWorkers:       16,
 		OutboxLease:         30 * time.Second,
@@ -460,6 +469,18 @@ func (c Config) withdrawalPolicies() withdrawal.Policies {
 		p.PollInterval = c.WithdrawalPollInterval
 	}
 	return p
+}
+
+// catalogue is the service catalogue in force: the file's (or the shipped
+// one) with the older services: switches folded in, checked against the
+// withdrawal policies. Its errors name the setting (catalogue.… or
+// services.…).
+func (c Config) catalogue() (*catalogue.Catalogue, error) {
+	cfg, err := c.Catalogue.WithLegacySwitches(c.Services)
+	if err != nil {
+		return nil, err
+	}
+	return catalogue.New(cfg, c.withdrawalPolicies())
 }
 
 // Validate checks every setting and names the ones that are wrong.
@@ -643,6 +664,8 @@ func (c Config) Validate() error {
 	}
 	if _, err := hours.New(c.Services, time.Now); err != nil {
 		bad("services", "%v", err)
+	} else if _, err := c.catalogue(); err != nil {
+		errs = append(errs, err)
 	}
 	seen := map[string]bool{}
 	for i, k := range c.Kiosks {

@@ -50,12 +50,28 @@ func Channels() []string {
 // service has no rule for the channel itself.
 type Policy map[Service]map[string]Rule
 
+// Rule is the rule in force for service on channel: the channel's own, else
+// the "*" rule; false when neither exists (open around the clock). The gate
+// and the service catalogue's published hours both read it, so they cannot
+// disagree.
+func (p Policy) Rule(service Service, channel string) (Rule, bool) {
+	byChannel, ok := p[service]
+	if !ok {
+		return Rule{}, false
+	}
+	if r, ok := byChannel[channel]; ok {
+		return r, true
+	}
+	r, ok := byChannel[ChannelAny]
+	return r, ok
+}
+
 // window is a parsed "HH:MM-HH:MM", minutes after midnight.
 type window struct{ from, to int }
 
 // Gate answers whether a service is open.
 type Gate struct {
-	rules   map[Service]map[string]Rule
+	rules   Policy
 	windows map[string]window // by Rule.Hours
 	now     func() time.Time
 }
@@ -104,15 +120,9 @@ func parseWindow(s string) (window, error) {
 // service.closed error carrying when it opens again (for hours) as a
 // parameter and as RetryAfter.
 func (g *Gate) Check(service Service, channel string) error {
-	byChannel, ok := g.rules[service]
+	r, ok := g.rules.Rule(service, channel)
 	if !ok {
 		return nil
-	}
-	r, ok := byChannel[channel]
-	if !ok {
-		if r, ok = byChannel[ChannelAny]; !ok {
-			return nil
-		}
 	}
 	if r.Off {
 		return &services.Error{Code: services.CodeServiceClosed, Params: map[string]any{"service": service}}

@@ -155,7 +155,7 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 		ID: id, CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: pol.Kind, CoreKind: pol.CoreKind,
 		AmountFen: r.AmountFen, PayoutMethod: payout.Kind, PayoutAccount: payout.Number, PayoutAccountID: payout.ID,
 		EvidenceRefs: string(refs), Evidence: ev, ClosesAccount: pol.ClosesAccount, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
-		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now),
+		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now, pol.Kind),
 	}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
 		if err := s.lock(ctx, tx, p.Subject); err != nil {

@@ -89,7 +89,7 @@ func (s *Service) acceptUnchecked(ctx context.Context, p services.Principal, pol
 	now := store.Timestamp(s.Now())
 	c := check{ID: id, CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: pol.Kind, AmountFen: r.AmountFen,
 		PayoutAccountID: r.PayoutAccountID, EvidenceRefs: string(refs), Evidence: ev, Key: r.IdempotencyKey, Hash: r.RequestHash,
-		Locale: r.Locale, Channel: p.Channel, Status: "pending", CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now)}
+		Locale: r.Locale, Channel: p.Channel, Status: "pending", CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now, pol.Kind)}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
 		if err := s.lock(ctx, tx, p.Subject); err != nil {
 			return err

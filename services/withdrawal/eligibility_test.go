@@ -140,9 +140,27 @@ func TestDueOnSkipsWeekendsAndHolidays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		at, _ := time.Parse(time.RFC3339, tt.at)
-		if got := s.dueOn(at); got != tt.want {
+		if got := s.dueOn(at, KindRent); got != tt.want {
 			t.Errorf("dueOn(%s) = %s, want %s", tt.at, got, tt.want)
 		}
+	}
+}
+
+// promises is a catalogue that promises rent in one working day.
+type promises map[string]int
+
+func (p promises) PromisedWorkingDays(kind string) (int, bool) { n, ok := p[kind]; return n, ok }
+
+// The promised time limit of the kind's catalogue entry sets the due date;
+// a kind the catalogue does not list keeps the statutory time.
+func TestDueOnTakesThePromisedTimeLimit(t *testing.T) {
+	s := &Service{Deps: Deps{Policies: DefaultPolicies(), TimeLimits: promises{KindRent: 1}}, holidays: map[string]bool{}}
+	at, _ := time.Parse(time.RFC3339, "2026-11-26T10:00:00+08:00") // Thursday
+	if got := s.dueOn(at, KindRent); got != "2026-11-27" {
+		t.Errorf("rent due %s, want 2026-11-27 (one working day)", got)
+	}
+	if got := s.dueOn(at, KindPurchase); got != "2026-12-01" {
+		t.Errorf("purchase due %s, want 2026-12-01 (three working days)", got)
 	}
 }
 

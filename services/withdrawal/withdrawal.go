@@ -114,6 +114,10 @@ type Deps struct {
 	// uploads an application may name; nil refuses any that names one.
 	Consents  consents
 	Materials materials
+	// TimeLimits are the promised decision times per kind (the service
+	// catalogue, services/catalogue); nil means every kind is due within
+	// Policies.DecisionWorkingDays, the statutory time.
+	TimeLimits TimeLimits
 	// Mask is the centre's masking policy; nil means mask.DefaultPolicy.
 	Mask mask.Policy
 	// Wake nudges the outbox worker after an application is stored; may
@@ -174,11 +178,26 @@ func New(d Deps) (*Service, error) {
 	return s, nil
 }
 
-// dueOn is the statutory decision date: so many working days after the
-// application, skipping weekends and the configured holidays.
-func (s *Service) dueOn(at time.Time) string {
+// TimeLimits is what the service catalogue says the centre promises: the
+// working days within which an application of kind is decided (承诺时限),
+// false for a kind it does not list.
+type TimeLimits interface {
+	PromisedWorkingDays(kind string) (int, bool)
+}
+
+// dueOn is the date a case of kind is promised to be decided by: the
+// catalogue's promised working days for the kind (else the statutory
+// Policies.DecisionWorkingDays) after the application, skipping weekends
+// and the configured holidays.
+func (s *Service) dueOn(at time.Time, kind string) string {
+	days := s.Policies.DecisionWorkingDays
+	if s.TimeLimits != nil {
+		if n, ok := s.TimeLimits.PromisedWorkingDays(kind); ok {
+			days = n
+		}
+	}
 	d := at.In(services.CentreTime)
-	for n := 0; n < s.Policies.DecisionWorkingDays; {
+	for n := 0; n < days; {
 		d = d.AddDate(0, 0, 1)
 		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday && !s.holidays[d.Format(time.DateOnly)] {
 			n++

@@ -1801,6 +1801,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service catalogue — every service with its conditions, materials, time limits, channels and hours; no login.
+         * @description What a client builds its menus from (docs/api.md § Service catalogue), in the request's language.
+         *     `version` changes whenever anything published changes. A strong ETag per representation (language
+         *     and filter included): send it back in If-None-Match for 304. An unknown `channel` or `role` is 400
+         *     `request.invalid`.
+         */
+        get: operations["listServices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One service of the catalogue, with the catalogue's version; no login.
+         * @description An unknown code is 404 `not_found`. ETag and If-None-Match as for the list.
+         */
+        get: operations["getService"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2871,6 +2914,73 @@ export interface components {
          * @enum {string}
          */
         RemittanceStatus: "open" | "overdue" | "pending" | "collecting" | "paid" | "failed";
+        ServiceList: {
+            /** @description the catalogue's edition and a digest of everything published; any change makes a new one */
+            version: string;
+            items: components["schemas"]["Service"][];
+        };
+        Service: {
+            /** @description stable; a client keys its menu on it */
+            code: string;
+            /** @description account, loan, certificate, ecard, withdrawal, kiosk, employer, ... */
+            category: string;
+            name: string;
+            summary?: string;
+            /** @description who may use it; public: anyone, without signing in */
+            roles: ("depositor" | "employer" | "kiosk" | "verifier" | "public")[];
+            channels: ("miniapp" | "app" | "kiosk" | "web")[];
+            /** @description the acceptance conditions, one sentence each */
+            conditions: string[];
+            materials: components["schemas"]["ServiceMaterial"][];
+            /**
+             * Format: int32
+             * @description the statutory time limit (法定时限) in working days; 0 is on the spot
+             */
+            legal_working_days: number;
+            /**
+             * Format: int32
+             * @description the centre's promise (承诺时限); a withdrawal's case is due by it
+             */
+            promised_working_days: number;
+            /**
+             * Format: int64
+             * @description 0: free
+             */
+            fee_fen: number;
+            /** @description when it is open on each of its channels, as the routes enforce it */
+            hours: components["schemas"]["ServiceHours"][];
+            /** @description the service switches in front of its routes */
+            switches: ("account" | "certificate" | "withdrawal" | "employer")[];
+            /** @description the kind for POST /api/v1/me/withdrawals */
+            withdrawal_kind?: string;
+            /** @description the API route that starts it */
+            path?: string;
+            /** @description the catalogue's version (GET /api/v1/services/{code} only) */
+            version?: string;
+        };
+        ServiceMaterial: {
+            code: string;
+            name: string;
+            /** @description shared-data facts that stand in for it, asked in this order; nothing to bring when one is found */
+            sources: {
+                /** @description source.fact, e.g. real_estate.deed */
+                fact: string;
+                /** @description the source's name */
+                name: string;
+            }[];
+            /** @description an uploaded document may stand in where shared data has nothing */
+            upload: boolean;
+            /** @description asked for */
+            optional: boolean;
+        };
+        ServiceHours: {
+            /** @enum {string} */
+            channel: "miniapp" | "app" | "kiosk" | "web";
+            /** @description false: switched off on this channel (503 service.closed) */
+            open: boolean;
+            /** @description open within every window, HH:MM-HH:MM Asia/Shanghai (may cross midnight); none: around the clock */
+            windows: string[];
+        };
     };
     responses: {
         /** @description tokens */
@@ -2999,6 +3109,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description an ETag of the catalogue as read before (or a list of them): 304 when it is still current */
+        CatalogueIfNoneMatch: string;
         /** @description response language, overrides Accept-Language */
         Lang: "zh-CN" | "en";
         /**
@@ -3044,6 +3156,10 @@ export interface components {
         BillETag: string;
         /** @description true when the response is the stored answer to an earlier request with the same Idempotency-Key */
         IdempotentReplayed: "true";
+        /** @description a strong ETag of this representation of the service catalogue (language and filter included) */
+        CatalogueETag: string;
+        /** @description the catalogue may be kept five minutes, then revalidated with its ETag */
+        CatalogueCacheControl: "public, max-age=300";
     };
     pathItems: never;
 }
@@ -6557,6 +6673,105 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listServices: {
+        parameters: {
+            query?: {
+                /** @description only the services offered on this channel */
+                channel?: "miniapp" | "app" | "kiosk" | "web";
+                /** @description only the services this role may use (those for the public included) */
+                role?: "depositor" | "employer" | "kiosk" | "verifier" | "public";
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: {
+                /** @description an ETag of the catalogue as read before (or a list of them): 304 when it is still current */
+                "If-None-Match"?: components["parameters"]["CatalogueIfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the catalogue */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    ETag: components["headers"]["CatalogueETag"];
+                    "Cache-Control": components["headers"]["CatalogueCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description unchanged since the ETag in If-None-Match */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    ETag: components["headers"]["CatalogueETag"];
+                    "Cache-Control": components["headers"]["CatalogueCacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getService: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: {
+                /** @description an ETag of the catalogue as read before (or a list of them): 304 when it is still current */
+                "If-None-Match"?: components["parameters"]["CatalogueIfNoneMatch"];
+            };
+            path: {
+                /** @description the service's code, e.g. withdrawal.rent */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the service */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    ETag: components["headers"]["CatalogueETag"];
+                    "Cache-Control": components["headers"]["CatalogueCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description unchanged since the ETag in If-None-Match */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    ETag: components["headers"]["CatalogueETag"];
+                    "Cache-Control": components["headers"]["CatalogueCacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
