@@ -219,6 +219,12 @@ const (
 	// account status is older than the e-card's status max age, so no
 	// card is shown or verified from it.
 	CodeECardStatusUnknown Code = "ecard.status_unknown"
+
+	// The national HPF transfer and information platform (issue 18,
+	// services/platform). CodePlatformUnavailable: the platform cannot
+	// answer now (down, slow, breaker open, not configured); retry after
+	// Retry-After.
+	CodePlatformUnavailable Code = "platform.unavailable"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -391,6 +397,8 @@ var statusOf = map[Code]int{
 	CodeMaterialNotFound:        http.StatusNotFound,
 
 	CodeECardStatusUnknown: http.StatusServiceUnavailable,
+
+	CodePlatformUnavailable: http.StatusServiceUnavailable,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.
