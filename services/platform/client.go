@@ -147,18 +147,17 @@ func unavailable(retry time.Duration, format string, args ...any) *services.Erro
 // our configuration is wrong, and the person can do nothing about it.
 func (c *Client) Accounts(ctx context.Context, q AccountQuery) (AccountsAnswer, error) {
 	var a AccountsAnswer
-	err := c.call(ctx, OpAccounts, http.MethodPost, PathAccounts, q, &a)
-	if err == nil && (a.Reference == "" || a.Accounts == nil) {
-		err = unavailable(5*time.Second, "platform: accounts: malformed answer")
-	}
-	if err == nil {
+	err := c.call(ctx, OpAccounts, http.MethodPost, PathAccounts, q, &a, func() bool {
+		if a.Reference == "" || a.Accounts == nil {
+			return false
+		}
 		for _, acc := range a.Accounts {
 			if acc.Centre == "" || acc.AccountRef == "" || acc.Status == "" || (acc.BalanceFen != nil && !acc.BalanceShared) {
-				err = unavailable(5*time.Second, "platform: accounts: malformed account in the answer")
-				break
+				return false
 			}
 		}
-	}
+		return true
+	})
 	c.record(err)
 	return a, err
 }
@@ -166,14 +165,15 @@ func (c *Client) Accounts(ctx context.Context, q AccountQuery) (AccountsAnswer, 
 // Centres lists the centres connected to the platform.
 func (c *Client) Centres(ctx context.Context) (Centres, error) {
 	var out Centres
-	err := c.call(ctx, OpCentres, http.MethodGet, PathCentres, nil, &out)
+	err := c.call(ctx, OpCentres, http.MethodGet, PathCentres, nil, &out, func() bool { return out.Items != nil })
 	c.record(err)
 	return out, err
 }
 
-// call makes one signed call and decodes a 200 answer into out, reporting
-// the outcome to the Observe hook.
-func (c *Client) call(ctx context.Context, op, method, path string, in, out any) (err error) {
+// call makes one signed call and decodes a 200 answer into out, which
+// well must then find complete (a malformed answer is the platform
+// unwell), reporting the outcome to the Observe hook.
+func (c *Client) call(ctx context.Context, op, method, path string, in, out any, well func() bool) (err error) {
 	start := time.Now()
 	defer func() {
 		outcome := "ok"
@@ -231,7 +231,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 		return unavailable(5*time.Second, "platform: %s: reading the answer failed or it is too large", op)
 	}
 	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(raw, out); err != nil {
+		if err := json.Unmarshal(raw, out); err != nil || !well() {
 			return unavailable(5*time.Second, "platform: %s: malformed answer", op)
 		}
 		return nil

@@ -266,3 +266,27 @@ func TestNewClientRefusesBadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An answer that is not the contract's is the platform unwell, not an
+// empty list: a person must never be told they have nothing elsewhere
+// because a proxy answered 200 with something else.
+func TestContractMalformedAnswerIsUnavailable(t *testing.T) {
+	for _, body := range []string{`{"reference":"PQ-1"}`, `<html>ok</html>`,
+		`{"reference":"PQ-1","accounts":[{"centre":"110100","account_ref":"1","status":"sealed","balance_fen":5}],"unanswered":[]}`} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}))
+		var outcome string
+		c, err := platform.NewClient(platform.ClientConfig{BaseURL: srv.URL, KeyID: keyID, Secret: []byte(secret),
+			Observe: func(_, o string, _ time.Duration) { outcome = o }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Accounts(context.Background(), query(wuMinID, "吴敏"))
+		srv.Close()
+		if services.ErrorCode(err) != services.CodePlatformUnavailable || outcome != "unavailable" {
+			t.Fatalf("%s: %v (%s)", body, err, outcome)
+		}
+	}
+}
