@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +38,19 @@ const (
 
 // The operations, as the Observe hook and the metrics name them.
 const (
-	OpAccounts = "accounts"
-	OpCentres  = "centres"
+	OpAccounts       = "accounts"
+	OpCentres        = "centres"
+	OpTransfer       = "transfer"
+	OpTransferStatus = "transfer_status"
+	OpTransferCancel = "transfer_cancel"
+)
+
+// ErrTransferNotFound is the platform knowing no such transfer;
+// ErrNotCancelable a cancel after the old centre accepted. Both are
+// answers, not failures: the breaker does not count them.
+var (
+	ErrTransferNotFound = errors.New("platform: no such transfer")
+	ErrNotCancelable    = errors.New("platform: the old centre accepted the transfer already")
 )
 
 // ClientConfig is what a Client needs, filled once by the wiring from
@@ -162,6 +174,54 @@ func (c *Client) Accounts(ctx context.Context, q AccountQuery) (AccountsAnswer, 
 	return a, err
 }
 
+// RequestTransfer asks the old centre for a transfer (202). The same
+// TransferRef answers the same transfer, so the outbox may deliver it
+// again safely.
+func (c *Client) RequestTransfer(ctx context.Context, r TransferRequest) (Transfer, error) {
+	var t Transfer
+	err := c.call(ctx, OpTransfer, http.MethodPost, PathTransfers, r, &t, t.wellFormed(&t))
+	c.record(err)
+	return t, err
+}
+
+// TransferStatus is the transfer as it stands, for polling.
+func (c *Client) TransferStatus(ctx context.Context, platformRef string) (Transfer, error) {
+	var t Transfer
+	if !platformRefPattern.MatchString(platformRef) {
+		return t, ErrTransferNotFound
+	}
+	err := c.call(ctx, OpTransferStatus, http.MethodGet, PathTransfers+"/"+platformRef, nil, &t, t.wellFormed(&t))
+	c.record(err)
+	return t, err
+}
+
+// CancelTransfer cancels a transfer the old centre has not accepted yet;
+// ErrNotCancelable once it has.
+func (c *Client) CancelTransfer(ctx context.Context, platformRef string) (Transfer, error) {
+	var t Transfer
+	if !platformRefPattern.MatchString(platformRef) {
+		return t, ErrTransferNotFound
+	}
+	err := c.call(ctx, OpTransferCancel, http.MethodPost, PathTransfers+"/"+platformRef+"/cancel", nil, &t, t.wellFormed(&t))
+	c.record(err)
+	return t, err
+}
+
+var platformRefPattern = regexp.MustCompile(`^PT[0-9A-Z-]{6,40}$`)
+
+// wellFormed checks a decoded transfer: a reference, a known status and a
+// sequence.
+func (Transfer) wellFormed(t *Transfer) func() bool {
+	return func() bool {
+		switch t.Status {
+		case TransferSent, TransferAccepted, TransferFundsMoved, TransferRefused, TransferCancelled:
+		default:
+			return false
+		}
+		return platformRefPattern.MatchString(t.PlatformRef) && t.Sequence >= 1
+	}
+}
+
 // Centres lists the centres connected to the platform.
 func (c *Client) Centres(ctx context.Context) (Centres, error) {
 	var out Centres
@@ -179,6 +239,10 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any,
 		outcome := "ok"
 		switch code := services.ErrorCode(err); {
 		case err == nil:
+		case errors.Is(err, ErrTransferNotFound):
+			outcome = "not_found"
+		case errors.Is(err, ErrNotCancelable):
+			outcome = "not_cancelable"
 		case code == services.CodePlatformUnavailable && isBreaker(err):
 			outcome = "breaker_open"
 		case code == services.CodePlatformUnavailable:
@@ -230,7 +294,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any,
 	if err != nil || len(raw) > maxAnswerBytes {
 		return unavailable(5*time.Second, "platform: %s: reading the answer failed or it is too large", op)
 	}
-	if resp.StatusCode == http.StatusOK {
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
 		if err := json.Unmarshal(raw, out); err != nil || !well() {
 			return unavailable(5*time.Second, "platform: %s: malformed answer", op)
 		}
@@ -238,6 +302,12 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any,
 	}
 	var p Problem
 	_ = json.Unmarshal(raw, &p)
+	switch {
+	case resp.StatusCode == http.StatusNotFound && p.Code == ProblemNotFound:
+		return ErrTransferNotFound
+	case resp.StatusCode == http.StatusConflict && p.Code == ProblemNotCancelable:
+		return ErrNotCancelable
+	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		retry := 30 * time.Second
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s <= 3600 {
@@ -273,7 +343,7 @@ func (c *Client) record(err error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if services.ErrorCode(err) != services.CodePlatformUnavailable {
+	if errors.Is(err, ErrTransferNotFound) || errors.Is(err, ErrNotCancelable) || services.ErrorCode(err) != services.CodePlatformUnavailable {
 		c.failed = 0
 		return
 	}

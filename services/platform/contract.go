@@ -25,8 +25,8 @@ import (
 var OpenAPI []byte
 
 // Paths of the platform's API. The transfer paths are the contract of the
-// transfer-in flow (docs/platform-contract.md § Transfers); handheld does
-// not call them yet.
+// transfer-in flow (docs/platform-contract.md § Transfers): the client and
+// the simulator have them, handheld's use cases do not call them yet.
 const (
 	PathHealth    = "/platform/v1/health"
 	PathCentres   = "/platform/v1/centres"
@@ -154,3 +154,41 @@ func Refusals() []string {
 // DefaultTimeout bounds one call when ClientConfig.Timeout is zero: the
 // platform asks every centre on the person's behalf while they wait.
 const DefaultTimeout = 3 * time.Second
+
+// Transfer statuses (docs/platform-contract.md § Transfers): sent →
+// accepted → funds_moved, or refused with a reason, or cancelled before
+// the old centre accepts.
+const (
+	TransferSent       = "sent"
+	TransferAccepted   = "accepted"
+	TransferFundsMoved = "funds_moved"
+	TransferRefused    = "refused"
+	TransferCancelled  = "cancelled"
+)
+
+// TransferRequest asks the old centre, through the platform, to transfer
+// an account to the requesting centre: POST /platform/v1/transfers.
+// TransferRef is the requesting centre's id of the transfer: the same ref
+// answers the same transfer, so a request delivered twice moves nothing
+// twice.
+type TransferRequest struct {
+	TransferRef string  `json:"transfer_ref"`
+	FromCentre  string  `json:"from_centre"`
+	ToCentre    string  `json:"to_centre"`
+	AccountRef  string  `json:"account_ref"`
+	Subject     Subject `json:"subject"`
+	ToAccount   string  `json:"to_account"`
+	CallbackURL string  `json:"callback_url"`
+}
+
+// Transfer is a transfer as it stands. Sequence grows by one with each
+// status: a callback with a sequence already recorded is a duplicate.
+type Transfer struct {
+	PlatformRef string `json:"platform_ref"`
+	TransferRef string `json:"transfer_ref"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason,omitempty"`
+	AmountFen   int64  `json:"amount_fen,omitempty"`
+	UpdatedAt   string `json:"updated_at"`
+	Sequence    int    `json:"sequence"`
+}

@@ -80,6 +80,8 @@ func TestOpenAPIDescribesTheSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = c.Accounts(ctx, query(zhouQiangID, "周强"))
+	tsim, tc, clk := transferRig(t, validating{t: t, v: v, next: http.DefaultTransport})
+	exerciseTransfers(t, tsim, tc, clk)
 	sim.SetOutage(true)
 	_, _ = c.Accounts(ctx, query(wuMinID, "吴敏"))
 	if err := c.Health(ctx); err == nil {

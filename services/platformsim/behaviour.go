@@ -48,10 +48,11 @@ type CentreBehaviour struct {
 	// unanswered and leave its accounts out.
 	Down bool `json:"down,omitempty"`
 	// Refuse is the reason (one of platform.Refusals) the centre gives
-	// for refusing a transfer out; "" accepts. For the transfer flow.
+	// for refusing a transfer out asked for while it is set; "" lets the
+	// account decide.
 	Refuse string `json:"refuse,omitempty"`
-	// AcceptAfter is how long the centre takes to accept a transfer out
-	// (days, at a real centre). For the transfer flow.
+	// AcceptAfter is how long after a transfer is asked for the centre
+	// decides it (days, at a real centre); zero decides at once.
 	AcceptAfter Duration `json:"accept_after,omitempty"`
 }
 
@@ -122,7 +123,7 @@ func (s *Sim) SetHolder(idNumberValue, name string, accounts []Holding) error {
 //	GET  /_sim/behaviour   the behaviour in force (JSON Behaviour)
 //	PUT  /_sim/behaviour   replace it; 204, 400 naming what is wrong
 //	PUT  /_sim/holders     {"id_number","name","accounts":[Holding…]}: replace a person's accounts; 204
-//	GET  /_sim/calls       calls by kind (accounts, centres, refused)
+//	GET  /_sim/calls       calls by kind (accounts, centres, transfers, refused)
 func (s *Sim) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sim/behaviour", func(w http.ResponseWriter, _ *http.Request) {
@@ -158,7 +159,7 @@ func (s *Sim) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, _ *http.Request) {
 		out := map[string]int64{}
-		for _, k := range []string{CallAccounts, CallCentres, CallRefused} {
+		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallRefused} {
 			out[k] = s.Calls(k)
 		}
 		writeJSON(w, http.StatusOK, out)

@@ -4,10 +4,11 @@
 // tests and the end-to-end tests. It behaves like the real platform where
 // handheld can tell: it checks each request's key, signature window and
 // nonce (each nonce once), refuses a requesting centre it does not know,
-// answers a person's accounts at every centre but the requesting one, and
-// obeys behaviour switches (Behaviour) that tests set in process or over
-// HTTP (AdminHandler's /_sim endpoints): the whole platform down or slow,
-// a centre not answering.
+// answers a person's accounts at every centre but the requesting one,
+// carries transfers between centres (transfers.go), and obeys behaviour
+// switches (Behaviour) that tests set in process or over HTTP
+// (AdminHandler's /_sim endpoints): the whole platform down or slow, a
+// centre not answering, refusing transfers or taking days to decide.
 //
 // Its holders are seeded so that some of the core simulator's demo
 // personas (services/coresim/personas.go) have accounts elsewhere: 吴敏 a
@@ -52,6 +53,11 @@ type Sim struct {
 	nonces    map[string]time.Time
 	calls     map[string]int64
 	queries   int64
+	// transfers by platform ref; byTransferRef maps the requesting
+	// centre's to_centre/transfer_ref to it.
+	transfers     map[string]*transfer
+	byTransferRef map[string]string
+	transferN     int64
 }
 
 // New builds a simulator seeded with the demo holders.
@@ -105,6 +111,9 @@ func (s *Sim) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, platform.Centres{Items: s.centres})
 	}))
 	mux.HandleFunc("POST "+platform.PathAccounts, s.signed(CallAccounts, s.accounts))
+	mux.HandleFunc("POST "+platform.PathTransfers, s.signed(CallTransfers, s.requestTransfer))
+	mux.HandleFunc("GET "+platform.PathTransfers+"/{ref}", s.signed(CallTransfers, s.transferStatus))
+	mux.HandleFunc("POST "+platform.PathTransfers+"/{ref}/cancel", s.signed(CallTransfers, s.cancelTransfer))
 	return mux
 }
 
