@@ -46,6 +46,7 @@ import (
 	"handheld/services/notify"
 	"handheld/services/operator"
 	"handheld/services/outbox"
+	"handheld/services/platform"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/sharing"
@@ -111,6 +112,7 @@ type useCases struct {
 	printing     *printing.Service
 	sharing      *sharing.Service
 	materials    *material.Service
+	platform     *platform.Service
 	screen       *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -262,6 +264,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Policies: cfg.withdrawalPolicies(), Audit: trail, TTL: cfg.SharingConsentTTL, Now: time.Now,
 		Logger: logger("sharing")}); err != nil {
 		return nil, fmt.Errorf("sharing: %w", err)
+	}
+	// The national HPF transfer platform (issue 18): its client (or the
+	// in-process simulator of the other centres) and the reads through it.
+	platformClient, _, err := a.openPlatform()
+	if err != nil {
+		return nil, err
+	}
+	var centres interface {
+		Accounts(context.Context, platform.AccountQuery) (platform.AccountsAnswer, error)
+	} = platformOff{}
+	if platformClient != nil {
+		centres = platformClient
+	}
+	if u.platform, err = platform.New(platform.Deps{Platform: centres, People: u.identity, Persons: reader, Audit: trail,
+		Mask: masking, CentreCode: cfg.CentreCode, Now: time.Now, Logger: logger("platform")}); err != nil {
+		return nil, fmt.Errorf("platform (HANDHELD_CENTRE_CODE): %w", err)
 	}
 	// Evidence uploads (issue 17): sealed with the store's ring before
 	// they reach the blob store, files or S3-compatible object storage.
@@ -535,6 +553,10 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// assurance).
 	depositor.KioskLogins{Service: u.identity}.Routes(me, middleware.Require([]string{services.RoleDepositor}, services.ChannelMiniApp),
 		stepUp(identity.ServiceKioskLogin), signedIn("GET /api/v1/me/kiosk-logins/{code}, POST /api/v1/me/kiosk-logins", ratelimit.ClassKioskLogin, services.RoleDepositor))
+	// Accounts elsewhere (issue 18): read through the national platform
+	// under the platform_read class, behind the platform service switch.
+	depositor.Elsewhere{Service: u.platform, Catalogs: u.catalogs}.Routes(me, middleware.Service(u.hours, hours.Platform),
+		signedIn("GET /api/v1/me/accounts-elsewhere", ratelimit.ClassPlatformRead, services.RoleDepositor))
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))

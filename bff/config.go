@@ -74,6 +74,16 @@ type Config struct {
 	SharingTimeout    time.Duration `env:"HANDHELD_SHARING_TIMEOUT" yaml:"sharing_timeout"`
 	SharingConsentTTL time.Duration `env:"HANDHELD_SHARING_CONSENT_TTL" yaml:"sharing_consent_ttl"`
 
+	// PlatformURL is the national HPF transfer and information platform's
+	// base (issue 18, docs/platform-contract.md); empty (embedded only)
+	// runs the platform simulator in-process. PlatformKeyID and
+	// PlatformSecret sign requests (HMAC-SHA256, at least 32 characters);
+	// PlatformTimeout bounds one call.
+	PlatformURL     string        `env:"HANDHELD_PLATFORM_URL" yaml:"platform_url"`
+	PlatformKeyID   string        `env:"HANDHELD_PLATFORM_KEY_ID" yaml:"platform_key_id"`
+	PlatformSecret  string        `env:"HANDHELD_PLATFORM_SECRET" yaml:"platform_secret" secret:"true"`
+	PlatformTimeout time.Duration `env:"HANDHELD_PLATFORM_TIMEOUT" yaml:"platform_timeout"`
+
 	// Simulator knobs, used by the in-process simulator and `handheld coresim`.
 	CoresimFaults      string `env:"HANDHELD_CORESIM_FAULTS" yaml:"coresim_faults"`
 	CoresimMaintenance string `env:"HANDHELD_CORESIM_MAINTENANCE" yaml:"coresim_maintenance"`
@@ -353,6 +363,8 @@ func Defaults() Config {
 		SharingKeyID:        "handheld",
 		SharingTimeout:      3 * time.Second,
 		SharingConsentTTL:   24 * time.Hour,
+		PlatformKeyID:       "handheld",
+		PlatformTimeout:     3 * time.Second,
 		WeChatSandbox:       true,
 		WeChatAPIBase:       "https://api.weixin.qq.com",
 		WeChatTimeout:       5 * time.Second,
@@ -528,6 +540,17 @@ func (c Config) Validate() error {
 	if c.SharingConsentTTL < time.Minute || c.SharingConsentTTL > 30*24*time.Hour {
 		bad("HANDHELD_SHARING_CONSENT_TTL", "must be between 1m and 720h, not %s", c.SharingConsentTTL)
 	}
+	if c.PlatformURL != "" {
+		if u, err := url.Parse(c.PlatformURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			bad("HANDHELD_PLATFORM_URL", "must be an http(s) URL without credentials or a query")
+		}
+		if len(c.PlatformSecret) < 32 {
+			bad("HANDHELD_PLATFORM_SECRET", "the national platform needs a signing secret of at least 32 characters")
+		}
+	}
+	if c.PlatformKeyID == "" {
+		bad("HANDHELD_PLATFORM_KEY_ID", "must name the signing key at the national platform")
+	}
 	if u, err := url.Parse(c.PublicBaseURL); c.PublicBaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "") {
 		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL without a query, or empty for the served address")
 	}
@@ -536,8 +559,8 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"HANDHELD_CORE_TIMEOUT": c.CoreTimeout, "HANDHELD_REQUEST_TIMEOUT": c.RequestTimeout,
-		"HANDHELD_SHARING_TIMEOUT": c.SharingTimeout,
-		"HANDHELD_READ_TIMEOUT":    c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
+		"HANDHELD_SHARING_TIMEOUT": c.SharingTimeout, "HANDHELD_PLATFORM_TIMEOUT": c.PlatformTimeout,
+		"HANDHELD_READ_TIMEOUT": c.ReadTimeout, "HANDHELD_WRITE_TIMEOUT": c.WriteTimeout,
 		"HANDHELD_IDLE_TIMEOUT": c.IdleTimeout, "HANDHELD_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	} {
 		if d <= 0 || d > 10*time.Minute {

@@ -26,6 +26,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	core     *prometheus.HistogramVec
 	sharing  *prometheus.HistogramVec
+	platform *prometheus.HistogramVec
 	retries  *prometheus.CounterVec
 	fallback *prometheus.CounterVec
 	stale    *prometheus.CounterVec
@@ -55,6 +56,11 @@ func newMetrics(version string) *metrics {
 		sharing: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "handheld_sharing_call_duration_seconds",
 			Help:    "Data-sharing exchange questions by source (endpoint) and outcome.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"endpoint", "outcome"}),
+		platform: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "handheld_platform_call_duration_seconds",
+			Help:    "National HPF platform calls by operation (endpoint) and outcome.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"endpoint", "outcome"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -94,7 +100,7 @@ func newMetrics(version string) *metrics {
 	for level := cases.LevelVeryDissatisfied; level <= cases.LevelVerySatisfied; level++ {
 		m.ratings.WithLabelValues(strconv.Itoa(level))
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.core, m.sharing, m.retries, m.fallback, m.stale, m.cache, m.outbox,
+	m.registry.MustRegister(m.requests, m.latency, m.core, m.sharing, m.platform, m.retries, m.fallback, m.stale, m.cache, m.outbox,
 		m.wechat, m.ratings, buildInfo(version),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -141,6 +147,11 @@ func (m *metrics) ObserveRequest(route, method string, status int, d time.Durati
 // observeCore is the core client's Observe hook.
 func (m *metrics) observeCore(endpoint, outcome string, d time.Duration) {
 	m.core.WithLabelValues(endpoint, outcome).Observe(d.Seconds())
+}
+
+// observePlatform is the national platform client's Observe hook.
+func (m *metrics) observePlatform(operation, outcome string, d time.Duration) {
+	m.platform.WithLabelValues(operation, outcome).Observe(d.Seconds())
 }
 
 // observeSharing is the data-sharing client's Observe hook.

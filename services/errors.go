@@ -224,6 +224,11 @@ const (
 	// kind stands for no evidence its withdrawal kind needs (a marriage
 	// certificate for a critical illness).
 	CodeWithdrawalMaterialUnusable Code = "withdrawal.material_unusable"
+	// The national HPF transfer and information platform (issue 18,
+	// services/platform). CodePlatformUnavailable: the platform cannot
+	// answer now (down, slow, breaker open, not configured); retry after
+	// Retry-After.
+	CodePlatformUnavailable Code = "platform.unavailable"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -398,6 +403,7 @@ var statusOf = map[Code]int{
 	CodeECardStatusUnknown: http.StatusServiceUnavailable,
 
 	CodeWithdrawalMaterialUnusable: http.StatusUnprocessableEntity,
+	CodePlatformUnavailable: http.StatusServiceUnavailable,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

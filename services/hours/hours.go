@@ -32,10 +32,11 @@ const (
 	Certificate Service = "certificate" // issuing certificates
 	Withdrawal  Service = "withdrawal"  // withdrawal writes
 	Employer    Service = "employer"    // the employer app, /api/v1/employer/*
+	Platform    Service = "platform"    // the national platform's services: accounts elsewhere, transfers
 )
 
 // Services lists every service.
-func Services() []Service { return []Service{Account, Certificate, Withdrawal, Employer} }
+func Services() []Service { return []Service{Account, Certificate, Withdrawal, Employer, Platform} }
 
 // ChannelAny is the channel of a rule for every channel without its own.
 const ChannelAny = "*"

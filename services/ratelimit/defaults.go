@@ -128,6 +128,12 @@ func DefaultPolicies() []Policy {
 		// for an application, a handful more when one is refused.
 		{Name: "material_write_subject", Key: KeySubject, Classes: []Class{ClassMaterialWrite}, Channels: all,
 			Rate: 30, Burst: 10, Period: hour},
+		// Accounts elsewhere: each read makes the national platform ask
+		// every other centre about the person; a person looks a few times
+		// while deciding on a transfer, a stolen session must not make the
+		// centre hammer the platform.
+		{Name: "platform_read_subject", Key: KeySubject, Classes: []Class{ClassPlatformRead}, Channels: all,
+			Rate: 30, Burst: 10, Period: hour},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

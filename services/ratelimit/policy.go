@@ -49,6 +49,7 @@ const (
 	ClassKioskLogin       Class = "kiosk_login"       // a person previewing or confirming a kiosk sign-in on the phone
 	ClassSharingLookup    Class = "sharing_lookup"    // a person looking up their evidence in government shared data
 	ClassMaterialWrite    Class = "material_write"    // a person uploading or deleting an evidence file
+	ClassPlatformRead     Class = "platform_read"     // a person reading their accounts at other centres through the national platform
 )
 
 // Classes lists every route class, in the order above.
@@ -56,7 +57,7 @@ func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
 		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin,
-		ClassSharingLookup, ClassMaterialWrite}
+		ClassSharingLookup, ClassMaterialWrite, ClassPlatformRead}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

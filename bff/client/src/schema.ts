@@ -1801,6 +1801,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/accounts-elsewhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's HPF accounts at other centres, read through the national transfer platform.
+         * @description Asks the national HPF transfer and information platform (全国住房公积金异地转移接续平台) which
+         *     accounts the caller holds at other centres. The person comes from the token: the platform is
+         *     asked with the ID number and name of the core's person record, never anything the client
+         *     sends (no parameter names a person). `account_ref` is masked as an account number; the
+         *     balance is given only where the centre shares it over the platform (`balance_shared`).
+         *     `complete` is false when some centres did not answer (`unanswered`): the list may then miss
+         *     accounts there. A person with none elsewhere gets an empty list. The platform down, slow (3 s
+         *     deadline) or behind the open breaker is 503 `platform.unavailable` with `Retry-After`. Rate
+         *     class `platform_read`; behind the `platform` service switch; audited as a read of personal
+         *     data (`read.accounts_elsewhere`).
+         */
+        get: operations["listAccountsElsewhere"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services": {
         parameters: {
             query?: never;
@@ -6675,6 +6704,71 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listAccountsElsewhere: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the caller's accounts at other centres */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description the centre's code on the platform (110100 Beijing) */
+                            centre: string;
+                            centre_name: string;
+                            /** @description the account's number there, masked: 1101********5213 */
+                            account_ref: string;
+                            /** @enum {string} */
+                            status: "normal" | "sealed" | "frozen";
+                            status_label: string;
+                            /** @description whether the centre shares balances over the platform */
+                            balance_shared: boolean;
+                            /**
+                             * Format: int64
+                             * @description only where balance_shared
+                             */
+                            balance_fen?: number;
+                            last_deposit_month?: string;
+                            /** @description the employer that last deposited there */
+                            unit_name?: string;
+                            /** Format: date */
+                            opened_on?: string;
+                        }[];
+                        /** @description false when some centres did not answer */
+                        complete: boolean;
+                        unanswered: string[];
+                        /** @description the platform's id of the query */
+                        reference: string;
+                        /** Format: date-time */
+                        as_of: string;
+                    };
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };

@@ -33,6 +33,7 @@ commands:
   coresim   run the core simulator as its own HTTP server; --addr, --db, --generate N, --seed S,
             --review-delay D, --payout-delay D
   demo      print the demo personas, one JSON object per line
+  platformsim  run the national HPF platform's simulator (other centres) as its own HTTP server; --addr
   keys      create and rotate signing and sealing keys, reseal: keys init|add|promote|rotate|reseal --dir DIR
   bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
   audit verify   check the audit trail's hash chain; exits non-zero at the first broken link
@@ -70,6 +71,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runCoresim(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, stdout)
+	case "platformsim":
+		return runPlatformsim(ctx, args, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, args, stdout, stderr)
 	case "bench":

@@ -196,7 +196,7 @@ func TestHelpListsTheCommands(t *testing.T) {
 		if err := run(context.Background(), []string{arg}, &out, &errOut); err != nil {
 			t.Fatalf("%s: %v (stderr %q)", arg, err, errOut.String())
 		}
-		for _, cmd := range []string{"serve", "coresim", "demo", "keys", "bench", "migrate", "version"} {
+		for _, cmd := range []string{"serve", "coresim", "demo", "platformsim", "keys", "bench", "migrate", "version"} {
 			if !strings.Contains(out.String(), "  "+cmd+" ") {
 				t.Errorf("%s: usage does not list %q:\n%s", arg, cmd, out.String())
 			}
@@ -206,7 +206,7 @@ func TestHelpListsTheCommands(t *testing.T) {
 
 // A command's own -h prints its flags and succeeds, as --help does.
 func TestCommandHelpSucceeds(t *testing.T) {
-	for _, args := range [][]string{{"serve", "-h"}, {"coresim", "-h"}, {"bench", "-h"}, {"kiosk-headers", "-h"}, {"kiosk-agent", "-h"}} {
+	for _, args := range [][]string{{"serve", "-h"}, {"coresim", "-h"}, {"bench", "-h"}, {"kiosk-headers", "-h"}, {"kiosk-agent", "-h"}, {"platformsim", "-h"}} {
 		var out, errOut bytes.Buffer
 		if err := run(context.Background(), args, &out, &errOut); err != nil {
 			t.Errorf("%v: %v", args, err)
