@@ -403,7 +403,7 @@ var statusOf = map[Code]int{
 	CodeECardStatusUnknown: http.StatusServiceUnavailable,
 
 	CodeWithdrawalMaterialUnusable: http.StatusUnprocessableEntity,
-	CodePlatformUnavailable: http.StatusServiceUnavailable,
+	CodePlatformUnavailable:        http.StatusServiceUnavailable,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.
