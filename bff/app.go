@@ -235,7 +235,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if u.ecard, err = ecard.New(ecard.Deps{Ring: u.keys, KV: shared, Reader: reader, People: u.identity, Audit: trail,
 		Store: a.store, Mask: masking, CentreCode: cfg.CentreCode, CentreName: cfg.CentreName,
-		StatusMaxAge: cfg.ECardStatusMaxAge, Now: time.Now, Logger: logger("ecard")}); err != nil {
+		StatusMaxAge: cfg.ECardStatusMaxAge, Format: cfg.ECardFormat, Now: time.Now, Logger: logger("ecard")}); err != nil {
 		return nil, err
 	}
 	// The withdrawals nudge the outbox worker, built below with their

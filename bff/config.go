@@ -144,6 +144,10 @@ type Config struct {
 	// be asked (its maintenance window, an outage); verifiers are told the
 	// status's time. At most 168h.
 	ECardStatusMaxAge time.Duration `env:"HANDHELD_ECARD_STATUS_MAX_AGE" yaml:"ecard_status_max_age"`
+	// ECardFormat is the e-card payload minted: compact (base45 COSE, a
+	// small QR code) or jws (the older, longer format). Verification
+	// accepts both whichever is set.
+	ECardFormat string `env:"HANDHELD_ECARD_FORMAT" yaml:"ecard_format"`
 
 	// TrustedProxies are addresses or CIDR ranges whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
@@ -416,6 +420,7 @@ func Defaults() Config {
 		LockoutDelayMax:         30 * time.Second,
 		OperatorCredentialTTL:   identity.DefaultOperatorCredentialTTL,
 		ECardStatusMaxAge:       ecard.DefaultStatusMaxAge,
+		ECardFormat:             ecard.FormatCompact,
 	}
 }
 
@@ -616,6 +621,9 @@ func (c Config) Validate() error {
 	}
 	if c.ECardStatusMaxAge <= 0 || c.ECardStatusMaxAge > 7*24*time.Hour {
 		bad("HANDHELD_ECARD_STATUS_MAX_AGE", "must be above 0 and at most 168h, not %s", c.ECardStatusMaxAge)
+	}
+	if c.ECardFormat != ecard.FormatCompact && c.ECardFormat != ecard.FormatJWS {
+		bad("HANDHELD_ECARD_FORMAT", "must be %s or %s, not %q", ecard.FormatCompact, ecard.FormatJWS, c.ECardFormat)
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("HANDHELD_WECHAT_API_BASE", "must be an http(s) URL")

@@ -55,7 +55,7 @@ func TestECardVerifyOnceAndUsage(t *testing.T) {
 	tok := e.bindWeChat("openid-ecard-zhang", zhang).AccessToken
 
 	card := e.ecard(tok)
-	if strings.Count(card.Payload, ".") != 2 || card.AccountStatus != "01" || card.RefreshAfter >= card.ExpiresAt {
+	if !strings.HasPrefix(card.Payload, "EC1:") || len(card.Payload) > 180 || card.AccountStatus != "01" || card.RefreshAfter >= card.ExpiresAt {
 		t.Fatalf("card %+v", card)
 	}
 	png := e.meGet("/api/v1/me/ecard/qr.png?size=256", tok)
@@ -116,6 +116,9 @@ func TestECardKioskDeviceVerifiesAndRejectsGarbage(t *testing.T) {
 	card := e.ecard(tok)
 
 	wantProblem(t, e.do("POST", "/api/v1/ecard/verify", map[string]string{"payload": "not-a-card"}, bearer(device)), 400, "ecard.malformed")
+	for _, bad := range []string{"EC1:", "EC1:ZZZ", card.Payload[:len(card.Payload)-1], strings.ToLower(card.Payload)} {
+		wantProblem(t, e.do("POST", "/api/v1/ecard/verify", map[string]string{"payload": bad}, bearer(device)), 400, "ecard.malformed")
+	}
 	forged := card.Payload[:len(card.Payload)-4] + "AAAA"
 	if forged == card.Payload {
 		forged = card.Payload[:len(card.Payload)-4] + "BBBB"

@@ -1,13 +1,10 @@
 package ecard
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"image/png"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -31,7 +28,7 @@ type Card struct {
 	StatusAsOf time.Time
 }
 
-// claims is the signed payload, kept short so the QR code stays easy to
+// claims is the JWS format's signed payload, kept short so the QR code stays easy to
 // scan: iss, sub, iat, exp, jti and st (the account status at issue).
 type claims struct {
 	jwt.RegisteredClaims
@@ -74,28 +71,12 @@ func (s *Service) QR(ctx context.Context, p services.Principal, size int) ([]byt
 	if err != nil {
 		return nil, services.Errorf(services.CodeInternal, "ecard: qr: %w", err)
 	}
-	var buf bytes.Buffer
-	if err := pngEncoder.Encode(&buf, q.Image(size)); err != nil {
+	img, err := qrPNG(q.Bitmap(), size)
+	if err != nil {
 		return nil, services.Errorf(services.CodeInternal, "ecard: qr png: %w", err)
 	}
-	return buf.Bytes(), nil
+	return img, nil
 }
-
-// pngEncoder writes QR codes. The library's own PNG uses the best (slowest)
-// compression; a two-colour code compresses well at the fastest level too,
-// and the card is made again every minute. Pooling the encoder's buffers
-// saves a megabyte of deflate state per image.
-var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
-
-// pngBuffers is a png.EncoderBufferPool over a sync.Pool.
-type pngBuffers struct{ pool sync.Pool }
-
-func (p *pngBuffers) Get() *png.EncoderBuffer {
-	b, _ := p.pool.Get().(*png.EncoderBuffer)
-	return b
-}
-
-func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
 
 func (s *Service) card(ctx context.Context, p services.Principal) (Card, string, error) {
 	personID, err := s.People.PersonID(ctx, p.Subject)
@@ -116,23 +97,50 @@ func (s *Service) card(ctx context.Context, p services.Principal) (Card, string,
 	if asOf.IsZero() {
 		asOf = s.Now().Truncate(time.Second)
 	}
-	var sa int64
-	if accF.Stale {
-		sa = asOf.Unix()
-	}
-	jti, err := newJTI()
-	if err != nil {
-		return Card{}, "", services.AsError(err)
-	}
-	// Whole seconds: the payload carries NumericDates.
+	// Whole seconds: the payload carries Unix seconds.
 	iat := s.Now().Truncate(time.Second)
 	exp := iat.Add(s.TTL)
-	payload, err := s.sign(claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: s.CentreCode, Subject: p.Subject,
-		IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp), ID: jti}, Status: acc.Status, StatusAsOf: sa})
+	var payload, jti string
+	if s.Format == FormatJWS {
+		payload, jti, err = s.mintJWS(p.Subject, acc.Status, iat, exp, accF.Stale, asOf)
+	} else {
+		payload, jti, err = s.mintCompact(p.Subject, acc.Status, exp, accF.Stale, asOf)
+	}
 	if err != nil {
 		return Card{}, jti, err
 	}
 	return Card{Payload: payload, ExpiresAt: exp, RefreshAfter: exp.Add(-RefreshBefore), Status: acc.Status, StatusAsOf: asOf}, jti, nil
+}
+
+// mintCompact makes a compact payload; the jti it returns is the one the
+// verifier records (base64url of the 8 bytes).
+func (s *Service) mintCompact(subject, status string, exp time.Time, stale bool, asOf time.Time) (payload, jti string, err error) {
+	id, err := newCompactJTI()
+	if err != nil {
+		return "", "", services.AsError(err)
+	}
+	c := compactClaims{Subject: subject, ExpiresAt: exp, ID: id, Status: status}
+	if stale {
+		c.StatusAsOf = asOf
+	}
+	jti = base64.RawURLEncoding.EncodeToString(id)
+	payload, err = s.signCompact(c)
+	return payload, jti, err
+}
+
+// mintJWS makes the older compact JWS payload.
+func (s *Service) mintJWS(subject, status string, iat, exp time.Time, stale bool, asOf time.Time) (payload, jti string, err error) {
+	var sa int64
+	if stale {
+		sa = asOf.Unix()
+	}
+	jti, err = newJTI()
+	if err != nil {
+		return "", "", services.AsError(err)
+	}
+	payload, err = s.sign(claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: s.CentreCode, Subject: subject,
+		IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp), ID: jti}, Status: status, StatusAsOf: sa})
+	return payload, jti, err
 }
 
 // statusUsable refuses a remembered account status older than

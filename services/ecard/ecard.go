@@ -1,6 +1,6 @@
 // Package ecard is the depositor's electronic HPF card: a short-lived,
-// one-time, signed payload (a compact EdDSA JWS with the centre's e-card
-// key) that the holder shows as a QR code, and that a counter, a partner
+// one-time, signed payload (a base45 COSE_Sign1 with CBOR claims, or the
+// older compact EdDSA JWS, signed with the centre's e-card key) that the holder shows as a QR code, and that a counter, a partner
 // bank or a kiosk verifies with its verifier credentials. The payload names
 // the holder only by a pseudonymous subject; the verifier learns the masked
 // name and ID number and the live account status from the core, once per
@@ -39,7 +39,8 @@ const (
 	// RefreshBefore is how long before expiry a client should fetch the
 	// next payload, so that the one on screen never expires mid-scan.
 	RefreshBefore = 20 * time.Second
-	// MaxPayload bounds what Verify reads: a real payload is about 330 bytes.
+	// MaxPayload bounds what Verify reads: a compact payload is at most
+	// 180 characters, a JWS one about 330.
 	MaxPayload = 1024
 	// DefaultQRSize, MinQRSize and MaxQRSize bound QR images, in pixels.
 	DefaultQRSize = 320
@@ -121,6 +122,9 @@ type Deps struct {
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Format is what Card mints: FormatCompact (the default when empty)
+	// or FormatJWS. Verify accepts both whatever it is.
+	Format string
 }
 
 // Service mints, renders and verifies e-cards.
@@ -128,6 +132,11 @@ type Service struct {
 	Deps
 	kid string
 	key ed25519.PrivateKey
+	// protected is the compact card's protected header, aad its
+	// external_aad, compactKids the e-card keys by 4-byte kid.
+	protected   []byte
+	aad         []byte
+	compactKids map[string][]string
 }
 
 // New checks the dependencies and fills defaults, so that a missing key or
@@ -142,6 +151,8 @@ func New(d Deps) (*Service, error) {
 		return nil, fmt.Errorf("ecard: status max age %s must be between 0 and 168h", d.StatusMaxAge)
 	case d.TTL != 0 && (d.TTL < minTTL || d.TTL > maxTTL):
 		return nil, fmt.Errorf("ecard: TTL %s must be between %s and %s", d.TTL, minTTL, maxTTL)
+	case d.Format != "" && d.Format != FormatCompact && d.Format != FormatJWS:
+		return nil, fmt.Errorf("ecard: format %q must be %s or %s", d.Format, FormatCompact, FormatJWS)
 	}
 	if err := d.Mask.Validate(); err != nil {
 		return nil, err
@@ -149,6 +160,17 @@ func New(d Deps) (*Service, error) {
 	kid, key := d.Ring.Signer(keys.PurposeECard)
 	if key == nil {
 		return nil, fmt.Errorf("ecard: the key ring has no %q signing key", keys.PurposeECard)
+	}
+	kid4, err := compactKid(kid)
+	if err != nil {
+		return nil, err
+	}
+	protected, err := cborEnc.Marshal(protectedHeader{Alg: coseAlgEdDSA, Kid: kid4})
+	if err != nil {
+		return nil, fmt.Errorf("ecard: protected header: %w", err)
+	}
+	if d.Format == "" {
+		d.Format = FormatCompact
 	}
 	if d.Mask == nil {
 		d.Mask = mask.DefaultPolicy()
@@ -165,7 +187,8 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, kid: kid, key: key}, nil
+	return &Service{Deps: d, kid: kid, key: key, protected: protected, aad: externalAAD(d.CentreCode),
+		compactKids: compactIndex(d.Ring)}, nil
 }
 
 // verifierOf names who verifies: "verifier:<id>" for a verifier token,

@@ -133,23 +133,31 @@ type rig struct {
 	ring   *keys.Ring
 }
 
-func newRig(tb testing.TB, s *store.Store) *rig {
+// newRig builds a rig; opts adjust its Deps (e.g. the format it mints).
+func newRig(tb testing.TB, s *store.Store, opts ...func(*Deps)) *rig {
 	tb.Helper()
 	ring, err := keys.Ensure(tb.TempDir(), start, keys.PurposeECard, keys.PurposeTokens)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	r := &rig{reader: newFakeReader(), audit: &fakeAudit{}, clock: newClock(), ring: ring}
-	r.Service, err = New(Deps{
+	d := Deps{
 		Ring: ring, KV: kv.NewMemory(r.clock.Now, []byte("0123456789abcdef0123456789abcdef")), Reader: r.reader,
 		People: fakePeople{}, Audit: r.audit, Store: s, Mask: mask.DefaultPolicy(),
 		CentreCode: "330100", CentreName: "示范市住房公积金管理中心", Now: r.clock.Now,
-	})
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	r.Service, err = New(d)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return r
 }
+
+// jws makes a rig mint the older JWS format.
+func jws(d *Deps) { d.Format = FormatJWS }
 
 func depositor(subject string) services.Principal {
 	return services.Principal{Subject: subject, Role: services.RoleDepositor, Channel: services.ChannelMiniApp, Session: "sess"}

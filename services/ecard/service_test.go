@@ -108,7 +108,7 @@ func TestCardStatuses(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	r := newRig(t, storetest.Migrated(t, storetest.SQLiteDSN(t)))
+	r := newRig(t, storetest.Migrated(t, storetest.SQLiteDSN(t)), jws)
 	ctx := context.Background()
 	card, err := r.Card(ctx, depositor("s_zhang"))
 	if err != nil {
@@ -272,10 +272,10 @@ func TestNewChecks(t *testing.T) {
 	}
 }
 
-// TestVerifyOfflineWithJWKSOnly checks a payload as a verifier without
+// TestVerifyOfflineWithJWKSOnly checks a JWS payload as a verifier without
 // network access would: with the published JWKS, crypto/ed25519 and base64.
 func TestVerifyOfflineWithJWKSOnly(t *testing.T) {
-	r := newRig(t, storetest.Migrated(t, storetest.SQLiteDSN(t)))
+	r := newRig(t, storetest.Migrated(t, storetest.SQLiteDSN(t)), jws)
 	card, err := r.Card(context.Background(), depositor("s_zhang"))
 	if err != nil {
 		t.Fatal(err)

@@ -44,9 +44,10 @@ const ResultClosed = "closed"
 const replayPrefix = "ecard:used:"
 
 // Verify checks a scanned payload for a verifier (role verifier) or a kiosk
-// device (role kiosk): anyone else is auth.forbidden. A payload that is not
-// a compact JWS of at most MaxPayload bytes is ecard.malformed; one not
-// signed by an e-card key of this centre, or of another JOSE type or
+// device (role kiosk): anyone else is auth.forbidden. A payload of more than
+// MaxPayload bytes, or that is neither a well-formed compact card (EC1:...)
+// nor a compact JWS, is ecard.malformed; one not signed by an e-card key of
+// this centre, or of another type (JOSE typ, COSE external_aad) or
 // algorithm, ecard.bad_signature; an expired one ecard.expired; a second
 // verification of the same payload ecard.replayed. The holder is read live
 // from the core and masked. Every attempt is audited (ecard.verify), and
@@ -80,13 +81,13 @@ func (s *Service) Verify(ctx context.Context, verifier services.Principal, paylo
 
 // verify judges a genuinely signed payload and says what to record for
 // its holder ("" when nothing: the core could not be asked).
-func (s *Service) verify(ctx context.Context, c claims) (Result, string, error) {
+func (s *Service) verify(ctx context.Context, c verified) (Result, string, error) {
 	now := s.Now()
 	switch {
 	case c.Issuer != s.CentreCode:
 		return Result{}, ResultWrongCentre, services.Errorf(CodeBadSignature, "ecard: issuer %q", c.Issuer)
-	case !now.Before(c.ExpiresAt.Time):
-		return Result{}, ResultExpired, services.Errorf(CodeExpired, "ecard: expired at %s", c.ExpiresAt.Time)
+	case !now.Before(c.ExpiresAt):
+		return Result{}, ResultExpired, services.Errorf(CodeExpired, "ecard: expired at %s", c.ExpiresAt)
 	}
 	personID, err := s.People.PersonID(ctx, c.Subject)
 	if err != nil {
@@ -133,9 +134,34 @@ func (s *Service) verify(ctx context.Context, c claims) (Result, string, error) 
 	return res, ResultOK, nil
 }
 
-// parse checks the payload's shape and signature: EdDSA only, an e-card
+// verified is what a genuinely signed payload of either format says:
+// whose card it is, its one-time id, issuer and expiry.
+type verified struct {
+	Subject   string
+	ID        string
+	Issuer    string
+	ExpiresAt time.Time
+}
+
+// parse checks a payload of either format: a compact one by its prefix,
+// anything else as a JWS.
+func (s *Service) parse(payload string) (verified, error) {
+	if len(payload) > MaxPayload {
+		return verified{}, services.Errorf(CodeMalformed, "ecard: payload of %d bytes", len(payload))
+	}
+	if strings.HasPrefix(payload, CompactPrefix) {
+		return s.parseCompact(payload)
+	}
+	c, err := s.parseJWS(payload)
+	if err != nil {
+		return verified{}, err
+	}
+	return verified{Subject: c.Subject, ID: c.ID, Issuer: c.Issuer, ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// parseJWS checks a JWS payload's shape and signature: EdDSA only, an e-card
 // key of the ring, the e-card typ, and the claims every card carries.
-func (s *Service) parse(payload string) (claims, error) {
+func (s *Service) parseJWS(payload string) (claims, error) {
 	if err := checkShape(payload); err != nil {
 		return claims{}, err
 	}

@@ -1656,9 +1656,12 @@ export interface paths {
         };
         /**
          * The caller's current e-card, a one-time signed payload to show as a QR code.
-         * @description `payload` is a compact JWS (EdDSA, `typ` `hpf-ecard+jwt`, `kid` of an e-card key in
-         *     /.well-known/jwks.json) with claims `iss` (centre code), `sub` (pseudonymous subject), `st`
-         *     (account status at issue), `iat`, `exp` (60 s by default) and `jti`. It is accepted once, until
+         * @description `payload` is a compact card: `EC1:` + base45 of an untagged COSE_Sign1 (EdDSA, 4-byte `kid`
+         *     ending the kid of an e-card key in /.well-known/jwks.json, `external_aad` `hpf-ecard:` + the
+         *     centre code) over the CBOR claims `[sub, exp, jti, st, ? sa]`; at most 180 characters, a QR
+         *     code of version 9 or less (docs/api.md, "The electronic HPF card"). With `ecard_format: jws`
+         *     it is the older compact JWS (EdDSA, `typ` `hpf-ecard+jwt`) with `iss`, `sub`, `st`, `iat`,
+         *     `exp` (60 s by default) and `jti`. It is accepted once, until
          *     `expires_at`; fetch the next one after `refresh_after`. A sealed (02) or frozen (06) account
          *     still gets a card that says so; a person without an open account gets 404 `account.not_found`.
          */
@@ -1717,9 +1720,11 @@ export interface paths {
         /**
          * Verify a scanned e-card (counters, partner banks, kiosks); each payload is answered once.
          * @description Needs a verifier token (POST /api/v1/auth/verifier) or a kiosk device token; any other role is
-         *     403 `auth.forbidden`. A payload that is not a compact JWS of at most 1024 bytes is 400
-         *     `ecard.malformed`; one not signed by this centre's e-card key (another key, algorithm or
-         *     `typ`) 422 `ecard.bad_signature`; an expired one 422 `ecard.expired`; a payload already
+         *     403 `auth.forbidden`. Both formats are accepted: a compact card (`EC1:` + base45 COSE) and the
+         *     older compact JWS. A payload of more than 1024 bytes, or not a well-formed card of either
+         *     format (bad base45, truncated, not the card's CBOR), is 400 `ecard.malformed`; one not signed
+         *     by this centre's e-card key (another key, kid, algorithm, `typ` or centre) 422
+         *     `ecard.bad_signature`; an expired one 422 `ecard.expired`; a payload already
          *     verified 409 `ecard.replayed`. The holder's masked name and ID number and the live account
          *     status come from the core; `valid` is false when the account has closed since. Every attempt
          *     on a genuine payload is recorded for its holder.
@@ -2858,7 +2863,7 @@ export interface components {
             centre: string;
         };
         ECard: {
-            /** @description compact JWS (EdDSA, typ hpf-ecard+jwt); show it as a QR code */
+            /** @description compact card (EC1: + base45 COSE_Sign1), or a compact JWS with ecard_format jws; show it as a QR code */
             payload: string;
             /** Format: date-time */
             expires_at: string;
