@@ -100,6 +100,10 @@ func (m withdrawalMaterials) ClaimTx(ctx context.Context, tx *store.Tx, p servic
 	return m.s.ClaimTx(ctx, tx, p, ids, applicationID)
 }
 
+func (m withdrawalMaterials) ReleaseTx(ctx context.Context, tx *store.Tx, applicationID string) error {
+	return m.s.ReleaseTx(ctx, tx, applicationID)
+}
+
 func (m withdrawalMaterials) Open(ctx context.Context, id string) ([]byte, error) {
 	return m.s.Open(ctx, id)
 }

@@ -181,6 +181,16 @@ func TestWithdrawalCriticalIllnessWithUpload(t *testing.T) {
 	}
 
 	diag := upload(wu, "wu-diag", "diagnosis")
+	// Cancelled, the application frees its upload for the next one.
+	r = e.apply(wu, "wu-first", illness(map[string]any{"material_ids": []string{diag.ID}}))
+	var first accepted
+	r.json(t, &first)
+	if r.StatusCode != http.StatusAccepted {
+		t.Fatalf("first application: %d %s", r.StatusCode, r.body)
+	}
+	if r := e.do("POST", withdrawals+"/"+first.ID+"/cancel", nil, bearer(wu)); r.StatusCode != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.StatusCode, r.body)
+	}
 	r = e.apply(wu, "wu-ok", illness(map[string]any{"material_ids": []string{diag.ID}, "consent_id": lookup.ConsentID}))
 	if r.StatusCode != http.StatusAccepted {
 		t.Fatalf("apply with the upload: %d %s", r.StatusCode, r.body)

@@ -485,6 +485,19 @@ func (s *Service) ClaimTx(ctx context.Context, tx *store.Tx, p services.Principa
 	return err
 }
 
+// ReleaseTx frees the materials applicationID claimed, in the caller's
+// transaction (the application cancelled or refused): they may serve the
+// person's next application until they expire.
+func (s *Service) ReleaseTx(ctx context.Context, tx *store.Tx, applicationID string) error {
+	if applicationID == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE materials SET used_by = NULL WHERE used_by = $1`, applicationID); err != nil {
+		return services.Errorf(services.CodeInternal, "material: release: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) claimOne(ctx context.Context, tx *store.Tx, subject, id, app string, now time.Time) error {
 	if !validID(id) {
 		return services.Errorf(services.CodeMaterialNotFound, "material: malformed id")

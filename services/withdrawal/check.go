@@ -338,6 +338,9 @@ func (s *Service) refuse(ctx context.Context, c check, reason string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		if err := s.releaseMaterials(ctx, tx, c.ID); err != nil {
+			return err
+		}
 		ev, err := json.Marshal(notify.Event{Subject: c.Subject, ApplicationID: c.ID, CaseNumber: c.CaseNumber, Kind: c.Kind,
 			Status: StatusRejected, Reason: reason, AmountFen: c.AmountFen, Locale: c.Locale, At: now})
 		if err != nil {
@@ -368,11 +371,21 @@ func (s *Service) cancelCheck(ctx context.Context, subject, id string) (found bo
 		return true, services.Errorf(services.CodeWithdrawalNotCancellable, "withdrawal: refused on check")
 	}
 	now := store.Timestamp(s.Now())
-	res, err := s.Store.Exec(ctx, `UPDATE withdrawal_checks SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status = 'pending'`, now, id)
+	var n int64
+	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE withdrawal_checks SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status = 'pending'`, now, id)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.releaseMaterials(ctx, tx, id)
+	})
 	if err != nil {
 		return true, services.Errorf(services.CodeInternal, "withdrawal: cancel check: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return s.cancelCheck(ctx, subject, id) // passed or refused meanwhile
 	}
 	return true, nil

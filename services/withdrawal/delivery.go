@@ -212,6 +212,13 @@ func (s *Service) advance(ctx context.Context, a row, st core.WithdrawalStatus, 
 			return err
 		}
 		moved = true
+		if target == StatusCancelled || target == StatusRejected {
+			// Its uploads may serve the person's next application (its
+			// consent never does: it was for this one).
+			if err := s.releaseMaterials(ctx, tx, a.ID); err != nil {
+				return err
+			}
+		}
 		for _, step := range path {
 			reason := ""
 			if step == target {

@@ -36,6 +36,9 @@ type (
 		// material.in_use.
 		Materials(ctx context.Context, p services.Principal, ids []string, applicationID string) ([]core.MaterialRef, error)
 		ClaimTx(ctx context.Context, tx *store.Tx, p services.Principal, ids []string, applicationID string) error
+		// ReleaseTx frees the uploads an application claimed, when it is
+		// cancelled or refused.
+		ReleaseTx(ctx context.Context, tx *store.Tx, applicationID string) error
 		// Open is a material's bytes, for delivery to the core.
 		Open(ctx context.Context, id string) ([]byte, error)
 	}
@@ -193,4 +196,12 @@ func decodeEvidence(text string) (Evidence, error) {
 	}
 	err := json.Unmarshal([]byte(text), &ev)
 	return ev, err
+}
+
+// releaseMaterials frees what applicationID claimed, in tx.
+func (s *Service) releaseMaterials(ctx context.Context, tx *store.Tx, applicationID string) error {
+	if s.Materials == nil {
+		return nil
+	}
+	return s.Materials.ReleaseTx(ctx, tx, applicationID)
 }
