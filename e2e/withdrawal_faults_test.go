@@ -30,6 +30,7 @@ import (
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
 	"handheld/services/wechat/wechattest"
+	"handheld/services/withdrawal"
 )
 
 // TestWithdrawalsSurviveFaults is the fault test of docs/architecture.md
@@ -264,11 +265,18 @@ func faultConfig(t *testing.T) []byte {
 	// the larger sizes: the step-up window is not under test either.
 	assurance := identity.DefaultAssurance()
 	assurance.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: services.ACRFace, MaxAge: 24 * time.Hour}
+	// A client here retries through the core's outage until it has a final
+	// answer, and every 202 must be an application at once: applications
+	// accepted to be checked while the core is away (TestNightWindow) are
+	// not this test's subject.
+	withdrawals := withdrawal.DefaultPolicies()
+	withdrawals.AcceptWhenCoreDown = false
 	b, err := yaml.Marshal(struct {
-		RateLimits []ratelimit.Policy `yaml:"rate_limits"`
-		CoreReads  *core.ReaderConfig `yaml:"core_reads"`
-		Assurance  identity.Assurance `yaml:"assurance"`
-	}{policies, &reads, assurance})
+		RateLimits  []ratelimit.Policy  `yaml:"rate_limits"`
+		CoreReads   *core.ReaderConfig  `yaml:"core_reads"`
+		Assurance   identity.Assurance  `yaml:"assurance"`
+		Withdrawals withdrawal.Policies `yaml:"withdrawals"`
+	}{policies, &reads, assurance, withdrawals})
 	if err != nil {
 		t.Fatal(err)
 	}
