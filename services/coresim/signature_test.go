@@ -87,35 +87,3 @@ func TestReplayIsRejected(t *testing.T) {
 	resp, b = h.request(http.MethodGet, core.PathHealth, nil, signing{nonce: nonce, ts: &ts})
 	wantError(t, resp, b, http.StatusUnauthorized, core.ErrReplayed)
 }
-
-func TestNonceStoreKeepsNoncesTwoWindowsAndStaysBounded(t *testing.T) {
-	n := newNonceStore(4)
-	t0 := testNow
-	use := func(nonce string, at time.Time) (bool, error) { return n.use("k", nonce, at) }
-	if ok, _ := use("a", t0); !ok {
-		t.Fatal("first use refused")
-	}
-	// Remembered for at least 2 × SignatureWindow, across a rotation.
-	for _, d := range []time.Duration{time.Minute, 2*core.SignatureWindow - time.Second, 2 * core.SignatureWindow, 4*core.SignatureWindow - time.Second} {
-		if ok, _ := use("a", t0.Add(d)); ok {
-			t.Fatalf("nonce accepted again after %v", d)
-		}
-	}
-	// Other key ids have their own nonces.
-	if ok, _ := n.use("other", "a", t0); !ok {
-		t.Fatal("same nonce under another key id refused")
-	}
-	// Bounded: the store refuses rather than forgets.
-	for _, x := range []string{"b", "c"} {
-		if ok, err := use(x, t0.Add(4*core.SignatureWindow-time.Second)); !ok || err != nil {
-			t.Fatalf("use %s: %v %v", x, ok, err)
-		}
-	}
-	if _, err := use("d", t0.Add(4*core.SignatureWindow-time.Second)); err != errNoncesFull {
-		t.Fatalf("over the limit: got %v, want errNoncesFull", err)
-	}
-	// Long after, everything has expired and there is room again.
-	if ok, err := use("d", t0.Add(10*core.SignatureWindow)); !ok || err != nil {
-		t.Fatalf("after expiry: %v %v", ok, err)
-	}
-}

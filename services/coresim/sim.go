@@ -98,7 +98,7 @@ type Sim struct {
 	rdb *sql.DB // readers (the same pool as wdb for an in-memory database)
 	wdb *sql.DB // the single writer connection
 
-	nonces  *nonceStore
+	nonces  *core.NonceStore
 	faults  atomic.Pointer[Faults]
 	window  atomic.Pointer[Window] // nil: no maintenance window
 	calls   map[string]*atomic.Int64
@@ -123,7 +123,7 @@ func Open(ctx context.Context, cfg Config) (*Sim, error) {
 		largeUnits:  cfg.LargeUnits,
 		collectWait: cfg.CollectDelay,
 		settleWait:  cfg.SettleDelay,
-		nonces:      newNonceStore(cfg.MaxNonces),
+		nonces:      core.NewNonceStore(cfg.MaxNonces),
 		calls:       make(map[string]*atomic.Int64),
 		rng:         rand.New(rand.NewPCG(cfg.Seed, 0x636f726573696d)),
 	}

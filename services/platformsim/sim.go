@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -50,7 +49,7 @@ type Sim struct {
 	mu        sync.Mutex
 	holders   map[string]holder // by ID number
 	behaviour Behaviour
-	nonces    map[string]time.Time
+	nonces    *core.NonceStore
 	calls     map[string]int64
 	queries   int64
 	// transfers by platform ref; byTransferRef maps the requesting
@@ -65,7 +64,7 @@ func New(cfg Config) *Sim {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sim{cfg: cfg, centres: centres(), holders: seed(), nonces: map[string]time.Time{}, calls: map[string]int64{}}
+	return &Sim{cfg: cfg, centres: centres(), holders: seed(), nonces: core.NewNonceStore(0), calls: map[string]int64{}}
 }
 
 // The call counters of Calls and GET /_sim/calls.
@@ -233,30 +232,6 @@ func (s *Sim) known(code string) bool { return s.centre(code).Name != "" }
 
 // verify checks the key, the signature window and the nonce (each once).
 func (s *Sim) verify(r *http.Request, body []byte) bool {
-	keyID := r.Header.Get(platform.HeaderKeyID)
-	secret, ok := s.cfg.Keys[keyID]
-	if !ok {
-		return false
-	}
-	ts, err := strconv.ParseInt(r.Header.Get(platform.HeaderTimestamp), 10, 64)
-	if err != nil {
-		return false
-	}
-	nonce, now := r.Header.Get(platform.HeaderNonce), s.cfg.Now()
-	if !core.VerifySignature(secret, r.Method, r.URL.EscapedPath(), ts, nonce, body, r.Header.Get(platform.HeaderSignature), now) {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for n, at := range s.nonces {
-		if now.Sub(at) > 2*core.SignatureWindow {
-			delete(s.nonces, n)
-		}
-	}
-	key := keyID + "\x00" + nonce
-	if _, seen := s.nonces[key]; seen {
-		return false
-	}
-	s.nonces[key] = now
-	return true
+	return core.VerifyRequest(r, body, core.SignHeaders{KeyID: platform.HeaderKeyID, Timestamp: platform.HeaderTimestamp,
+		Nonce: platform.HeaderNonce, Signature: platform.HeaderSignature}, s.cfg.Keys, s.nonces, s.cfg.Now())
 }

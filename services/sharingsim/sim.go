@@ -47,7 +47,7 @@ type Sim struct {
 	asked  atomic.Int64
 
 	mu     sync.Mutex
-	nonces map[string]time.Time
+	nonces *core.NonceStore
 }
 
 // New builds a simulator seeded with the demo records.
@@ -55,7 +55,7 @@ func New(cfg Config) *Sim {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sim{cfg: cfg, people: seed(), nonces: map[string]time.Time{}}
+	return &Sim{cfg: cfg, people: seed(), nonces: core.NewNonceStore(0)}
 }
 
 // SetOutage switches every source off (503 unavailable) or on again.
@@ -141,30 +141,8 @@ func (s *Sim) query(w http.ResponseWriter, r *http.Request) {
 
 // verify checks the key, the signature window and the nonce (each once).
 func (s *Sim) verify(r *http.Request, body []byte) bool {
-	secret, ok := s.cfg.Keys[r.Header.Get(sharing.HeaderKeyID)]
-	if !ok {
-		return false
-	}
-	ts, err := strconv.ParseInt(r.Header.Get(sharing.HeaderTimestamp), 10, 64)
-	if err != nil {
-		return false
-	}
-	nonce, now := r.Header.Get(sharing.HeaderNonce), s.cfg.Now()
-	if !core.VerifySignature(secret, r.Method, r.URL.EscapedPath(), ts, nonce, body, r.Header.Get(sharing.HeaderSignature), now) {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for n, at := range s.nonces {
-		if now.Sub(at) > 2*core.SignatureWindow {
-			delete(s.nonces, n)
-		}
-	}
-	if _, seen := s.nonces[nonce]; seen {
-		return false
-	}
-	s.nonces[nonce] = now
-	return true
+	return core.VerifyRequest(r, body, core.SignHeaders{KeyID: sharing.HeaderKeyID, Timestamp: sharing.HeaderTimestamp,
+		Nonce: sharing.HeaderNonce, Signature: sharing.HeaderSignature}, s.cfg.Keys, s.nonces, s.cfg.Now())
 }
 
 // reference is the source's id of the question, as the real sources log it.

@@ -145,10 +145,14 @@ func (c check) insert(ctx context.Context, tx *store.Tx) error {
 
 // loadCheck reads one check by a condition, its sealed columns opened.
 func (s *Service) loadCheck(ctx context.Context, where string, args ...any) (check, error) {
+	return s.scanCheck(s.Store.QueryRow(ctx, `SELECT `+checkColumns+` FROM withdrawal_checks WHERE `+where, args...))
+}
+
+// scanCheck reads the checkColumns of one row, opening the sealed columns.
+func (s *Service) scanCheck(sc interface{ Scan(dest ...any) error }) (check, error) {
 	var c check
 	var evidence string
-	err := s.Store.QueryRow(ctx, `SELECT `+checkColumns+` FROM withdrawal_checks WHERE `+where, args...).Scan(
-		&c.ID, &c.CaseNumber, &c.Subject, &c.Kind, &c.AmountFen, &c.PayoutAccountID, &c.EvidenceRefs, &evidence,
+	err := sc.Scan(&c.ID, &c.CaseNumber, &c.Subject, &c.Kind, &c.AmountFen, &c.PayoutAccountID, &c.EvidenceRefs, &evidence,
 		&c.Key, &c.Hash, &c.Locale, &c.Channel, &c.Status, &c.Reason, store.ScanTime(&c.CreatedAt), store.ScanTime(&c.UpdatedAt), &c.DueOn)
 	if err != nil {
 		return c, err
@@ -178,15 +182,12 @@ func (s *Service) checkView(c check) Application {
 	v := Application{ID: c.ID, CaseNumber: c.CaseNumber, Kind: c.Kind, Status: status, Reason: c.Reason, AmountFen: c.AmountFen,
 		PayoutAccountID: c.PayoutAccountID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, DueOn: c.DueOn,
 		ConsentID: c.Evidence.ConsentID, MaterialIDs: []string{}}
-	if pol, ok := s.Policies.Policy(c.Kind); ok {
-		v.ClosesAccount = pol.ClosesAccount
-	}
 	_ = json.Unmarshal([]byte(c.EvidenceRefs), &v.EvidenceRefs)
 	for _, m := range c.Evidence.Materials {
 		v.MaterialIDs = append(v.MaterialIDs, m.ID)
 	}
 	if pol, ok := s.Policies.Policy(c.Kind); ok {
-		v.Found = c.Evidence.Found(pol, v.EvidenceRefs)
+		v.ClosesAccount, v.Found = pol.ClosesAccount, c.Evidence.Found(pol, v.EvidenceRefs)
 	}
 	v.Events = []Event{{Status: StatusToBeChecked, At: c.CreatedAt}}
 	if status != StatusToBeChecked {
@@ -398,27 +399,21 @@ func (s *Service) pendingChecks(ctx context.Context, subject string, inFlight bo
 	if inFlight {
 		where = `subject = $1 AND status = 'pending'`
 	}
-	rows, err := s.Store.Query(ctx, `SELECT id FROM withdrawal_checks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT 20`, subject)
+	rows, err := s.Store.Query(ctx, `SELECT `+checkColumns+` FROM withdrawal_checks WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT 20`, subject)
 	if err != nil {
 		return nil, services.Errorf(services.CodeInternal, "withdrawal: checks: %w", err)
 	}
-	var ids []string
+	defer rows.Close()
+	out := []Application{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+		c, err := s.scanCheck(rows)
+		if err != nil {
 			return nil, services.Errorf(services.CodeInternal, "withdrawal: checks: %w", err)
 		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	out := make([]Application, 0, len(ids))
-	for _, id := range ids {
-		c, err := s.loadCheck(ctx, `id = $1`, id)
-		if err != nil {
-			return nil, services.Errorf(services.CodeInternal, "withdrawal: check %s: %w", id, err)
-		}
 		out = append(out, s.checkView(c))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "withdrawal: checks: %w", err)
 	}
 	return out, nil
 }

@@ -1,22 +1,20 @@
-package coresim
+package core
 
 import (
 	"errors"
 	"hash/maphash"
 	"sync"
 	"time"
-
-	"handheld/services/core"
 )
 
-// nonceStore remembers the nonces of accepted requests so none is accepted
-// twice. A request is only accepted within core.SignatureWindow of its
+// NonceStore remembers the nonces of accepted requests so none is accepted
+// twice. A request is only accepted within SignatureWindow of its
 // timestamp, so a nonce must be kept at least twice that long; two
 // generations, each 2×window long, keep every nonce between 2 and 4 windows
 // in constant time per request and without a sweep. Nonces are kept as
 // 64-bit keyed hashes (10 to 20 bytes each), so millions fit: a collision,
 // about one in 10^13 per call at a million live nonces, only refuses a call.
-type nonceStore struct {
+type NonceStore struct {
 	mu        sync.Mutex
 	seed      maphash.Seed
 	cur, prev map[uint64]struct{}
@@ -25,20 +23,21 @@ type nonceStore struct {
 	limit     int
 }
 
-// errNoncesFull means the store holds its limit of live nonces: the caller
+// ErrNoncesFull means the store holds its limit of live nonces: the caller
 // should answer 503 rather than forget a nonce and allow a replay.
-var errNoncesFull = errors.New("nonce store full")
+var ErrNoncesFull = errors.New("nonce store full")
 
-func newNonceStore(limit int) *nonceStore {
+// NewNonceStore keeps at most limit live nonces (0: 4,000,000).
+func NewNonceStore(limit int) *NonceStore {
 	if limit <= 0 {
 		limit = 4_000_000 // 2,000 calls a second for 20 minutes; under 100 MB
 	}
-	return &nonceStore{seed: maphash.MakeSeed(), cur: map[uint64]struct{}{}, prev: map[uint64]struct{}{},
-		life: 2 * core.SignatureWindow, limit: limit}
+	return &NonceStore{seed: maphash.MakeSeed(), cur: map[uint64]struct{}{}, prev: map[uint64]struct{}{},
+		life: 2 * SignatureWindow, limit: limit}
 }
 
-// use records the nonce; false when it was seen before.
-func (n *nonceStore) use(keyID, nonce string, now time.Time) (bool, error) {
+// Use records keyID's nonce; false when it was seen before.
+func (n *NonceStore) Use(keyID, nonce string, now time.Time) (bool, error) {
 	key := maphash.String(n.seed, keyID+"\x00"+nonce)
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -55,7 +54,7 @@ func (n *nonceStore) use(keyID, nonce string, now time.Time) (bool, error) {
 		return false, nil
 	}
 	if len(n.cur)+len(n.prev) >= n.limit {
-		return false, errNoncesFull
+		return false, ErrNoncesFull
 	}
 	n.cur[key] = struct{}{}
 	return true, nil
