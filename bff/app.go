@@ -49,6 +49,8 @@ import (
 	"handheld/services/platform"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
+	"handheld/services/retention"
+	"handheld/services/schedule"
 	"handheld/services/sharing"
 	"handheld/services/store"
 	"handheld/services/tracing"
@@ -73,6 +75,10 @@ type App struct {
 	jobs    *employers.Jobs // the bulk file runner
 	// materials' retention sweep runs with the background work.
 	materials *material.Service
+	// retention removes what is kept no longer, once per period across
+	// replicas (schedule).
+	retention *retention.Retention
+	schedule  *schedule.Runner
 	store     *store.Store
 	core      *core.Client
 	sim       *coresim.Sim // embedded profile without CoreURL only
@@ -292,6 +298,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.materials = u.materials
+	a.retention, a.schedule = a.retentionJob(cfg, u.identity, u.certificates, trail, logger("retention"))
 	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
 		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
 		Policies: cfg.withdrawalPolicies(), TimeLimits: u.catalogue, Mask: masking,

@@ -29,6 +29,7 @@ import (
 	"handheld/services/material"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
+	"handheld/services/retention"
 	"handheld/services/tracing"
 	"handheld/services/withdrawal"
 )
@@ -209,6 +210,10 @@ type Config struct {
 	// sizes, pixels, PDF pages, retention of unused materials, the sweep's
 	// interval and the evidence kinds a file may be uploaded as.
 	Materials material.Policy `yaml:"materials"`
+	// Retention is how long closed outbox rows, Idempotency-Keys, ended
+	// sessions and expired certificates' files are kept, and how often the
+	// job that removes them runs (YAML file only; services/retention).
+	Retention retention.Policy `yaml:"retention"`
 	// MaterialsStore is where the sealed materials are kept: "file" (under
 	// MaterialsDir; the embedded default) or "s3" (S3-compatible object
 	// storage; the production choice when replicas share no disk).
@@ -399,6 +404,7 @@ func Defaults() Config {
 		EmployerJobs:        employers.DefaultJobPolicy(),
 		PrintJobs:           printing.DefaultPolicy(),
 		Materials:           material.DefaultPolicy(),
+		Retention:           retention.DefaultPolicy(),
 		MaterialsStore:      MaterialsFile,
 		MaterialsS3Prefix:   "materials/",
 		JobRunners:          1,
@@ -663,6 +669,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Materials.Validate(); err != nil {
 		bad("materials", "%v", err)
+	}
+	if err := c.Retention.Validate(); err != nil {
+		bad("retention", "%v", err)
 	}
 	switch c.MaterialsStore {
 	case MaterialsFile:

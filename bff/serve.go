@@ -54,7 +54,7 @@ func (a *App) closeWhileDraining(c *fiber.Ctx) error {
 }
 
 // startWork runs the background work (outbox delivery, the bulk file
-// runner, the materials' retention sweep) until the returned stop is called, which waits for deliveries
+// runner, the materials' retention sweep, the retention job) until the returned stop is called, which waits for deliveries
 // under way to finish and gives the runner's job back.
 func (a *App) startWork() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,6 +79,14 @@ func (a *App) startWork() (stop func()) {
 		wg.Go(func() {
 			if err := a.materials.Run(ctx); err != nil {
 				a.log.Error("materials sweep stopped", "err", err)
+			}
+		})
+	}
+	// Retention: one run per period across replicas (scheduled_runs).
+	if a.schedule != nil {
+		wg.Go(func() {
+			if err := a.schedule.Loop(ctx, a.retention.Job()); err != nil {
+				a.log.Error("scheduled jobs stopped", "err", err)
 			}
 		})
 	}

@@ -229,6 +229,10 @@ const (
 	// answer now (down, slow, breaker open, not configured); retry after
 	// Retry-After.
 	CodePlatformUnavailable Code = "platform.unavailable"
+	// CodeCertificateFilePurged: the certificate's PDF was removed by the
+	// retention policy, some time after the certificate expired; its record
+	// and verification stay. A new certificate is the answer.
+	CodeCertificateFilePurged Code = "certificate.file_purged"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -404,6 +408,7 @@ var statusOf = map[Code]int{
 
 	CodeWithdrawalMaterialUnusable: http.StatusUnprocessableEntity,
 	CodePlatformUnavailable:        http.StatusServiceUnavailable,
+	CodeCertificateFilePurged:      http.StatusGone,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

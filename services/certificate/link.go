@@ -100,6 +100,9 @@ func (s *Service) PDF(ctx context.Context, id, t, variant string) ([]byte, error
 	if r.Status == storedRevoked {
 		return nil, services.Errorf(services.CodeNotFound, "certificate: revoked")
 	}
+	if purged(pdf) {
+		return nil, services.Errorf(services.CodeCertificateFilePurged, "certificate: %s: files purged", id)
+	}
 	if variant == VariantPrint {
 		var d Document
 		if err := json.Unmarshal(document, &d); err != nil {

@@ -125,13 +125,16 @@ func (s *Service) byCode(ctx context.Context, code string) (record, error) {
 }
 
 // file reads what a download needs: the record, the stored PDF and the
-// document it was rendered from, in one statement (no transaction: on
+// document it was rendered from (both nil once purged), in one statement (no transaction: on
 // SQLite every transaction takes the write lock).
 func (s *Service) file(ctx context.Context, id string) (r record, pdf, document []byte, err error) {
 	r, err = scanRecord(s.Store.QueryRow(ctx, `SELECT `+recordColumns+`, c.pdf, c.document FROM certificates c WHERE c.id = $1`, id),
 		&pdf, &document)
 	if err != nil {
 		return r, nil, nil, notFound(err)
+	}
+	if purged(pdf) {
+		return r, nil, nil, nil
 	}
 	if pdf, err = s.Store.Open(pdf, sealedPDF.Place(r.ID)); err != nil {
 		return r, nil, nil, services.Errorf(services.CodeInternal, "certificate: %w", err)
