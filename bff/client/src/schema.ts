@@ -1748,7 +1748,8 @@ export interface paths {
          * @description `t` is `<expiry unix seconds>.<MAC>`. An altered link, or one for another certificate, is 403
          *     `certificate.link_invalid`; an expired one 403 `certificate.link_expired`. The standard PDF's
          *     SHA-256 is the certificate's `pdf_sha256`; `variant=print` is the printer layout, rendered
-         *     again from the stored document. A revoked certificate is 404.
+         *     again from the stored document. A revoked certificate is 404; one whose file the retention
+         *     policy removed (long after it expired; the record still verifies) is 410 `certificate.file_purged`.
          */
         get: operations["certificatePDF"];
         put?: never;
@@ -6612,6 +6613,7 @@ export interface operations {
             400: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            410: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
