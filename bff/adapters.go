@@ -76,12 +76,13 @@ func (a *App) openTracing(ctx context.Context) (*tracing.Provider, error) {
 	return tp, nil
 }
 
-// storeOptions traces statements when spans are kept.
+// storeOptions sizes the pool, and traces statements when spans are kept.
 func (a *App) storeOptions() []store.Option {
-	if !a.tracer.Recording {
-		return nil
+	opts := []store.Option{store.WithMaxConns(a.cfg.DBMaxConns)}
+	if a.tracer.Recording {
+		opts = append(opts, store.WithTracing(a.tracer))
 	}
-	return []store.Option{store.WithTracing(a.tracer)}
+	return opts
 }
 
 // openStore opens the store with its sealing ring; on the embedded profile

@@ -30,6 +30,7 @@ import (
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/retention"
+	"handheld/services/store"
 	"handheld/services/tracing"
 	"handheld/services/withdrawal"
 )
@@ -53,6 +54,9 @@ type Config struct {
 
 	// DatabaseURL is postgres://… in production; empty means SQLite under DataDir.
 	DatabaseURL string `env:"HANDHELD_DATABASE_URL" yaml:"database_url" secret:"url"`
+	// DBMaxConns is each replica's PostgreSQL pool (1–1000): replicas ×
+	// this must stay below the server's max_connections.
+	DBMaxConns int `env:"HANDHELD_DB_MAX_CONNS" yaml:"db_max_conns"`
 	// RedisURL is redis://… (one node), redis+sentinel://… or
 	// redis+cluster://… (rediss… for TLS); empty means in-process state.
 	RedisURL string `env:"HANDHELD_REDIS_URL" yaml:"redis_url" secret:"url"`
@@ -405,6 +409,7 @@ func Defaults() Config {
 		PrintJobs:           printing.DefaultPolicy(),
 		Materials:           material.DefaultPolicy(),
 		Retention:           retention.DefaultPolicy(),
+		DBMaxConns:          store.DefaultMaxConns,
 		MaterialsStore:      MaterialsFile,
 		MaterialsS3Prefix:   "materials/",
 		JobRunners:          1,
@@ -519,6 +524,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("HANDHELD_ADDR", "must be host:port (%v)", err)
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		bad("HANDHELD_DB_MAX_CONNS", "must be 1..1000, not %d", c.DBMaxConns)
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
 		bad("HANDHELD_DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:")

@@ -106,8 +106,18 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 type Option func(*options)
 
 type options struct {
-	tracer trace.TracerProvider
+	tracer   trace.TracerProvider
+	maxConns int
 }
+
+// DefaultMaxConns is a PostgreSQL store's pool when WithMaxConns does not
+// say: several replicas share one server, so each one's share is modest.
+const DefaultMaxConns = 16
+
+// WithMaxConns sizes a PostgreSQL store's pool: connections open at once,
+// all kept when idle (n ≤ 0 means DefaultMaxConns). SQLite ignores it: one
+// writer at a time, whatever the pool.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // WithTracing records a span for each statement, transaction and
 // connection, as children of the caller's span, through otelsql wrapping the
@@ -158,8 +168,12 @@ func openPostgres(dsn string, o options) (*Store, error) {
 	// all of them when idle: with fewer, bursts open and close server
 	// processes all the time (idle 8 of 16 cost the withdrawal bench a
 	// third of its throughput).
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(16)
+	n := o.maxConns
+	if n <= 0 {
+		n = DefaultMaxConns
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	return &Store{db: db, dialect: Postgres, retry: defaultRetry()}, nil

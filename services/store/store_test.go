@@ -192,3 +192,19 @@ func mustExec(t *testing.T, s *store.Store, query string, args ...any) {
 		t.Fatalf("%s: %v", query, err)
 	}
 }
+
+// The pool is the configured size on PostgreSQL, the default without one.
+func TestPostgresPoolSize(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresDSN(t)
+	for n, want := range map[int]int{0: store.DefaultMaxConns, 3: 3, 64: 64} {
+		s, err := store.Open(t.Context(), dsn, store.WithMaxConns(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.DB().Stats().MaxOpenConnections; got != want {
+			t.Errorf("WithMaxConns(%d): pool of %d, want %d", n, got, want)
+		}
+		_ = s.Close()
+	}
+}
