@@ -75,10 +75,11 @@ type App struct {
 	jobs    *employers.Jobs // the bulk file runner
 	// materials' retention sweep runs with the background work.
 	materials *material.Service
-	// retention removes what is kept no longer, once per period across
-	// replicas (schedule).
-	retention *retention.Retention
+	// scheduled jobs (retention, the audit anchors) run once per period
+	// across replicas (schedule).
+	scheduled []schedule.Job
 	schedule  *schedule.Runner
+	retention *retention.Retention
 	store     *store.Store
 	core      *core.Client
 	sim       *coresim.Sim // embedded profile without CoreURL only
@@ -189,7 +190,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("wechat: %w", err)
 	}
-	trail := audit.New(a.store, audit.Options{Now: time.Now, Logger: logger("audit")})
+	// On PostgreSQL, where replicas share the trail, each writes its own
+	// shard (audit.Options.Replica) and an hourly job anchors them.
+	trail := audit.New(a.store, audit.Options{Now: time.Now, Logger: logger("audit"), Replica: a.auditReplica()})
 	a.closers = append(a.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -298,7 +301,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.materials = u.materials
-	a.retention, a.schedule = a.retentionJob(cfg, u.identity, u.certificates, trail, logger("retention"))
+	a.retention = a.retentionJob(cfg, u.identity, u.certificates, trail, logger("retention"))
+	a.schedule = &schedule.Runner{Store: a.store, Now: time.Now, Logger: logger("schedule")}
+	a.scheduled = []schedule.Job{a.retention.Job(), a.auditAnchors()}
 	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
 		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
 		Policies: cfg.withdrawalPolicies(), TimeLimits: u.catalogue, Mask: masking,

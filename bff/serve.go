@@ -54,7 +54,7 @@ func (a *App) closeWhileDraining(c *fiber.Ctx) error {
 }
 
 // startWork runs the background work (outbox delivery, the bulk file
-// runner, the materials' retention sweep, the retention job) until the returned stop is called, which waits for deliveries
+// runner, the materials' retention sweep, the scheduled jobs) until the returned stop is called, which waits for deliveries
 // under way to finish and gives the runner's job back.
 func (a *App) startWork() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,10 +82,11 @@ func (a *App) startWork() (stop func()) {
 			}
 		})
 	}
-	// Retention: one run per period across replicas (scheduled_runs).
+	// Retention and the audit anchors: one run per period across replicas
+	// (scheduled_runs).
 	if a.schedule != nil {
 		wg.Go(func() {
-			if err := a.schedule.Loop(ctx, a.retention.Job()); err != nil {
+			if err := a.schedule.Loop(ctx, a.scheduled...); err != nil {
 				a.log.Error("scheduled jobs stopped", "err", err)
 			}
 		})

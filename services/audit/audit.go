@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,12 @@ type Options struct {
 	// error) so that the caller can feed its metrics. It runs on the writer
 	// goroutine: keep it quick.
 	OnBatch func(records int, took time.Duration, err error)
+	// Replica, when set, shards the trail: this Log writes to its own
+	// chain per hour, `<Replica>/<UTC hour>` (shards.go), and never waits
+	// for another replica's writer. Empty keeps the single chain, one lock
+	// for every writer. Characters other than letters, digits and ".:_-"
+	// become "-".
+	Replica string
 }
 
 // Errors callers can test for with errors.Is. They arrive wrapped in a
@@ -99,6 +106,7 @@ type Log struct {
 	batchSize  int
 	flushEvery time.Duration
 	onBatch    func(int, time.Duration, error)
+	replica    string // "" for the single chain
 
 	queue chan entry
 
@@ -134,6 +142,7 @@ func New(s *store.Store, opts Options) *Log {
 		batchSize:  opts.BatchSize,
 		flushEvery: opts.FlushEvery,
 		onBatch:    opts.OnBatch,
+		replica:    replicaName(opts.Replica),
 		closing:    make(chan struct{}),
 		sealed:     make(chan struct{}),
 		stopped:    make(chan struct{}),
@@ -235,4 +244,16 @@ func (l *Log) Close(ctx context.Context) error {
 		<-l.stopped
 		return services.Errorf(services.CodeTimeout, "audit: close: queued records not all written: %w", ctx.Err())
 	}
+}
+
+// replicaName keeps a replica's name to characters a shard name and an
+// anchor's list of heads can carry.
+func replicaName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == ':', r == '_', r == '-':
+			return r
+		}
+		return '-'
+	}, s)
 }

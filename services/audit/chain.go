@@ -2,9 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,17 +37,8 @@ const chainLockKey int64 = 0x68682d6175646974
 
 // chainHash is the hash of the row with this seq, record and previous hash.
 func chainHash(seq int64, r Record, prevHash string) string {
-	at := r.At.UTC().Format(atLayout)
-	fields := [...]string{hashDomain, strconv.FormatInt(seq, 10), at, r.Subject, r.Actor,
-		r.Channel, r.Action, r.Target, r.RequestID, r.Result, prevHash}
-	h := sha256.New()
-	var n [4]byte
-	for _, f := range fields {
-		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
-		h.Write(n[:])
-		h.Write([]byte(f))
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return lpHash(hashDomain, strconv.FormatInt(seq, 10), r.At.UTC().Format(atLayout), r.Subject, r.Actor,
+		r.Channel, r.Action, r.Target, r.RequestID, r.Result, prevHash)
 }
 
 // insertChunk is how many rows one INSERT carries, as measured with

@@ -13,11 +13,16 @@ type Report struct {
 	Records     int64  // rows read, the whole trail
 	FirstBroken int64  // seq of the first row that does not chain; 0 if none
 	Reason      string // why that row does not chain; "" if none
-	// Head is the hash of the last row read. The chain cannot show that
-	// rows were cut off its end, or forged onto it by someone who knows
-	// this encoding: publishing Head elsewhere from time to time (a log
-	// shipper, a supervisor's mailbox) and comparing later does.
+	// Head is the hash of the single chain's last row. The chain cannot
+	// show that rows were cut off its end, or forged onto it by someone
+	// who knows this encoding: publishing Head elsewhere from time to time
+	// (a log shipper, a supervisor's mailbox) and comparing later does.
 	Head string
+	// Shards and Anchors count the shards and the hourly anchors read;
+	// Anchor is the last anchor's hash, the sharded trail's Head.
+	Shards  int
+	Anchors int
+	Anchor  string
 }
 
 // verifyPage is how many rows Verify reads per query. Paging by seq keeps
@@ -34,7 +39,27 @@ const verifyPage = 1000
 // chain is a Report.
 //
 // Rows appended while Verify runs are checked too when it reaches them.
+//
+// Then each shard's chain is checked the same way (shard_seq from 1), and
+// the anchors: chained one to the next, each naming the head of every
+// shard of its hour as it still is (a record cut off a shard's end, or
+// added after its hour was anchored, shows), and no shard of an anchored
+// hour left out (one slipped in later shows). The first problem found is
+// reported, single chain first, then shards in name order, then anchors.
 func Verify(ctx context.Context, s *store.Store) (Report, error) {
+	rep, err := verifySingle(ctx, s)
+	if err != nil || rep.FirstBroken != 0 {
+		return rep, err
+	}
+	heads, err := verifyShards(ctx, s, &rep)
+	if err != nil || rep.FirstBroken != 0 {
+		return rep, err
+	}
+	return rep, verifyAnchors(ctx, s, heads, &rep)
+}
+
+// verifySingle walks the single chain (shard ”).
+func verifySingle(ctx context.Context, s *store.Store) (Report, error) {
 	var (
 		rep     Report
 		last    int64 // seq of the last row read
@@ -64,7 +89,7 @@ func Verify(ctx context.Context, s *store.Store) (Report, error) {
 
 // verifyRows reads the page of rows after seq and hands each to fn.
 func verifyRows(ctx context.Context, s *store.Store, after int64, fn func(storedRow)) (int, error) {
-	rows, err := s.Query(ctx, `SELECT `+rowColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, verifyPage)
+	rows, err := s.Query(ctx, `SELECT `+rowColumns+` FROM audit_log WHERE shard = '' AND seq > $1 ORDER BY seq LIMIT $2`, after, verifyPage)
 	if err != nil {
 		return 0, err
 	}

@@ -83,7 +83,12 @@ func (l *Log) write(batch []entry) {
 	pause := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(l.writeCtx, writeTimeout)
-		err = appendChain(ctx, l.store, recs)
+		if l.replica == "" {
+			err = appendChain(ctx, l.store, recs)
+		} else {
+			now := l.now()
+			err = appendShard(ctx, l.store, ShardOf(l.replica, now), HourKey(now), recs, now)
+		}
 		cancel()
 		if err == nil || attempt == writeAttempts || l.writeCtx.Err() != nil {
 			break

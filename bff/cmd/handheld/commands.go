@@ -211,6 +211,9 @@ func auditCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "audit chain BROKEN at record %d: %s (%d records read)\n", rep.FirstBroken, rep.Reason, rep.Records)
 		return errors.New("audit chain broken")
 	}
-	_, err = fmt.Fprintf(stdout, "audit chain intact: %d records, head %s\n", rep.Records, rep.Head)
+	if _, err = fmt.Fprintf(stdout, "audit chain intact: %d records, head %s\n", rep.Records, rep.Head); err != nil || rep.Shards == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "  of which in %d shards, %d hours anchored, last anchor %s\n", rep.Shards, rep.Anchors, rep.Anchor)
 	return err
 }
