@@ -78,21 +78,33 @@ func appendChain(ctx context.Context, s *store.Store, recs []Record) error {
 			seq += int64(len(chunk))
 			prev = args[len(args)-1].(string) // the hash of the chunk's last row
 		}
+		if tx.Dialect() == store.Postgres {
+			// Sharded writers number from the sequence: keep it past
+			// what this chain took.
+			if _, err := tx.Exec(ctx, `SELECT setval('audit_log_seq', GREATEST($1, (SELECT last_value FROM audit_log_seq)))`, seq); err != nil {
+				return fmt.Errorf("advance seq: %w", err)
+			}
+		}
 		return nil
 	})
 }
 
-// tip is the seq and hash of the chain's last row: (0, genesisHash) for an
-// empty trail.
+// tip is the trail's largest seq, after which the chain's next rows are
+// numbered, and the hash of the single chain's last row: (0, genesisHash)
+// for an empty trail. Sharded records (shard.go) take seqs too, so the
+// single chain's may skip some: it is linked by prev_hash.
 func tip(ctx context.Context, tx *store.Tx) (int64, string, error) {
 	var (
 		seq  int64
 		hash string
 	)
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_log`).Scan(&seq); err != nil {
+		return 0, "", fmt.Errorf("read chain tip: %w", err)
+	}
+	err := tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE shard = '' ORDER BY seq DESC LIMIT 1`).Scan(&hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return 0, genesisHash, nil
+		return seq, genesisHash, nil
 	case err != nil:
 		return 0, "", fmt.Errorf("read chain tip: %w", err)
 	}

@@ -170,3 +170,21 @@ func TestVerifyFindsShardTampering(t *testing.T) {
 		})
 	}
 }
+
+// A single-chain writer alongside shards (a replica of the previous
+// release during a rolling upgrade, or the bench): both verify, and
+// neither takes the other's seq.
+func TestSingleChainBesideShards(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		appendN(t, newLog(t, s, Options{}), 2)
+		shardedTrail(t, s)
+		appendN(t, newLog(t, s, Options{}), 3)
+		c := &hourClock{t: hour0.Add(5 * time.Hour)}
+		appendN(t, newLog(t, s, Options{Now: c.Now, Replica: "pod-a:1"}), 2)
+		wantIntact(t, s, 27)
+		tamper(t, s, `DELETE FROM audit_log WHERE shard = '' AND seq = (SELECT MAX(seq) FROM audit_log WHERE shard = '') - 1`)
+		if rep := mustVerify(t, s); rep.FirstBroken == 0 || !strings.Contains(rep.Reason, "prev_hash") {
+			t.Fatalf("a single-chain row removed beside shards: %+v", rep)
+		}
+	})
+}
