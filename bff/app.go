@@ -303,7 +303,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	a.materials = u.materials
 	a.retention = a.retentionJob(cfg, u.identity, u.certificates, trail, logger("retention"))
 	a.schedule = &schedule.Runner{Store: a.store, Now: time.Now, Logger: logger("schedule")}
-	a.scheduled = []schedule.Job{a.retention.Job(), a.auditAnchors()}
+	a.scheduled = []schedule.Job{a.retention.Job(), a.auditAnchors(), a.auditPartitions()}
 	if u.withdrawals, err = withdrawal.New(withdrawal.Deps{
 		Store: a.store, Reader: reader, Core: a.core, People: u.identity, Audit: trail,
 		Policies: cfg.withdrawalPolicies(), TimeLimits: u.catalogue, Mask: masking,

@@ -49,6 +49,15 @@ func (a *App) auditAnchors() schedule.Job {
 	}}
 }
 
+// auditPartitions is the daily job that makes the audit trail's monthly
+// partitions ahead of time on PostgreSQL (audit.EnsurePartitions).
+func (a *App) auditPartitions() schedule.Job {
+	return schedule.Job{Name: "audit.partitions", Every: 24 * time.Hour, Run: func(ctx context.Context, _ time.Time) (string, error) {
+		n, err := audit.EnsurePartitions(ctx, a.store, time.Now())
+		return fmt.Sprintf("made=%d", n), err
+	}}
+}
+
 // auditReplica names this replica's audit shards on PostgreSQL (host and
 // process); "" keeps SQLite's single chain, whose one writer holds the
 // file anyway.

@@ -188,3 +188,36 @@ func TestSingleChainBesideShards(t *testing.T) {
 		}
 	})
 }
+
+// The trail's months ahead get their partitions, once; SQLite has none.
+func TestEnsurePartitions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		at := time.Date(2031, 11, 20, 0, 0, 0, 0, time.UTC)
+		n, err := EnsurePartitions(t.Context(), s, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Dialect() != store.Postgres {
+			if n != 0 {
+				t.Fatalf("SQLite: %d partitions", n)
+			}
+			return
+		}
+		if n != 3 {
+			t.Fatalf("made %d partitions for 2031-11..2032-01, want 3", n)
+		}
+		if n, err := EnsurePartitions(t.Context(), s, at.AddDate(0, 1, 0)); err != nil || n != 1 {
+			t.Fatalf("a month on: %d %v, want 1 (2032-02)", n, err)
+		}
+		// A record of that month lands in its partition, not the default.
+		r := rec(1)
+		r.At = time.Date(2032, 1, 5, 0, 0, 0, 0, time.UTC)
+		if err := newLog(t, s, Options{}).Append(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		var inMonth int
+		if err := s.QueryRow(t.Context(), `SELECT COUNT(*) FROM audit_log_2032_01`).Scan(&inMonth); err != nil || inMonth != 1 {
+			t.Fatalf("audit_log_2032_01 holds %d (%v)", inMonth, err)
+		}
+	})
+}
