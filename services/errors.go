@@ -229,6 +229,10 @@ const (
 	// answer now (down, slow, breaker open, not configured); retry after
 	// Retry-After.
 	CodePlatformUnavailable Code = "platform.unavailable"
+	// CodePlatformBadSignature: a call from the national platform (a
+	// certificate verification) with an unknown key, a bad signature, a
+	// timestamp outside the window or a nonce seen before.
+	CodePlatformBadSignature Code = "platform.bad_signature"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -404,6 +408,7 @@ var statusOf = map[Code]int{
 
 	CodeWithdrawalMaterialUnusable: http.StatusUnprocessableEntity,
 	CodePlatformUnavailable:        http.StatusServiceUnavailable,
+	CodePlatformBadSignature:       http.StatusUnauthorized,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

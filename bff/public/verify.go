@@ -99,6 +99,10 @@ type VerifyBody struct {
 	ExpiresAt   string `json:"expires_at,omitempty"`
 	PDFSHA256   string `json:"pdf_sha256,omitempty"`
 	Centre      string `json:"centre"`
+	// ToCentre and ToCentreName: the lending centre a loan_elsewhere
+	// certificate is addressed to.
+	ToCentre     string `json:"to_centre,omitempty"`
+	ToCentreName string `json:"to_centre_name,omitempty"`
 }
 
 // VerifyJSON is GET /api/v1/verify/{code}.
@@ -111,7 +115,7 @@ func (h *Certificates) VerifyJSON(c *fiber.Ctx) error {
 	b := VerifyBody{Valid: v.Valid, Status: v.Status, StatusLabel: h.catalogs.T(lang, "certificate.status."+v.Status, nil), Centre: v.Centre}
 	if v.Status != certificate.StatusNotFound {
 		b.Number, b.Type, b.TypeLabel, b.Holder = v.Number, v.Type, h.catalogs.T(lang, "certificate.type."+v.Type, nil), v.Holder
-		b.UnitCode = v.UnitCode
+		b.UnitCode, b.ToCentre, b.ToCentreName = v.UnitCode, v.ToCentre, v.ToCentreName
 		b.IssuedAt, b.ExpiresAt, b.PDFSHA256 = services.Instant(v.IssuedAt), services.Instant(v.ExpiresAt), v.PDFSHA256
 	}
 	c.Set(fiber.HeaderContentLanguage, lang)
