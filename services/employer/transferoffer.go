@@ -111,7 +111,7 @@ func (o *TransferOffers) Deliver(ctx context.Context, m outbox.Message) error {
 			sealed++
 		}
 	}
-	rec := audit.Record{At: o.Now(), Subject: subject, Actor: "system", Channel: "outbox", Action: ActionTransferOffer,
+	rec := audit.Record{At: o.Now(), Subject: subject, Actor: "system", Channel: "system", Action: ActionTransferOffer,
 		Target: "self sealed_elsewhere:" + strconv.Itoa(sealed)}
 	if err := o.Audit.Enqueue(ctx, rec); err != nil {
 		return err
