@@ -83,7 +83,10 @@ func TestCertificateElsewhere(t *testing.T) {
 			t.Errorf("%s: %s, want one error on to_centre", tc.name, r.body)
 		}
 	}
-	wantProblem(t, e.bad().issue(wumin, "elsewhere-bad", `{"type":"loan_elsewhere","to_centre":110100}`), 400, "request.malformed_json")
+	if r := e.bad().issue(wumin, "elsewhere-bad", `{"type":"loan_elsewhere","to_centre":110100}`); r.StatusCode != 400 ||
+		r.problem(t).Code != "request.invalid" || len(r.problem(t).Errors) != 1 || r.problem(t).Errors[0].Field != "to_centre" {
+		t.Errorf("a number for to_centre: %d %s", r.StatusCode, r.body)
+	}
 	if list := e.meGet(certificates, wumin); list.StatusCode != 200 || bytes.Contains(list.body, []byte(`"id"`)) {
 		t.Fatalf("refused requests left certificates: %s", list.body)
 	}
