@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"handheld/services"
@@ -114,7 +115,7 @@ func TestLoanElsewhere(t *testing.T) {
 	if w := byChannel[ChannelWeb]; w.Centre != "" || w.CentreName != "" {
 		t.Errorf("web verification names a centre: %+v", w)
 	}
-	if !slices.Contains(r.audit.actions(), ActionVerifyPlatform) {
+	if !slices.ContainsFunc(r.audit.actions(), func(a string) bool { return strings.HasPrefix(a, ActionVerifyPlatform+" certificate:"+got.ID) }) {
 		t.Errorf("platform verification not audited: %v", r.audit.actions())
 	}
 }
