@@ -93,7 +93,7 @@ func TestCertificateElsewhere(t *testing.T) {
 
 	// 吴敏 issues the certificate to Beijing, in Chinese and in English.
 	want := map[string][]string{
-		"zh-CN": {"异地贷款职工住房公积金缴存使用证明", "北京住房公积金管理中心", "110100", "吴敏", "连续缴存月数", "月缴存额", "未结清贷款余额", "在我中心的住房公积金贷款"},
+		"zh-CN": {"异地贷款职工住房公积金缴存使用证明", "北京住房公积金管理中心", "110100", "吴敏", "连续缴存月数", "月缴存额", "是否有公积金贷款", "在我中心的住房公积金贷款"},
 		"en":    {"4. Lending centre", "北京住房公积金管理中心", "centre code 110100", "Continuous months", "Monthly deposit", "HPF loans with this centre"},
 	}
 	var issued issuedCert

@@ -25,7 +25,7 @@ var platformCentreShape = regexp.MustCompile(`^[0-9]{6}$`)
 type lending struct{ code, name string }
 
 // lendingCentre names the lending centre code, which must be a centre the
-// platform lists other than this one (validation.failed on to_centre
+// platform lists other than this one (request.invalid on to_centre
 // otherwise). The platform being away is platform.unavailable: nothing is
 // issued to a centre no one can name.
 func (s *Service) lendingCentre(ctx context.Context, code string) (lending, error) {
@@ -50,7 +50,7 @@ func (s *Service) lendingCentre(ctx context.Context, code string) (lending, erro
 // to check, before this is called. A malformed code is
 // certificate.bad_code, a code matching no certificate not_found (404:
 // the platform's own answer for "no such thing"), and a verifying centre
-// the platform does not list (or this centre) validation.failed: in all
+// the platform does not list (or this centre) request.invalid: in all
 // three nothing is recorded.
 func (s *Service) VerifyThroughPlatform(ctx context.Context, code, centre string) (VerifyView, error) {
 	if !platformCentreShape.MatchString(centre) {
@@ -76,7 +76,7 @@ func (s *Service) VerifyThroughPlatform(ctx context.Context, code, centre string
 	if err != nil {
 		return VerifyView{}, err
 	}
-	rec := audit.Record{Subject: r.Subject, Actor: "platform:" + centre, Channel: ChannelPlatform,
+	rec := audit.Record{Subject: r.Subject, Actor: "platform:" + centre, Channel: publicChannel,
 		Action: ActionVerifyPlatform, Target: "certificate:" + r.ID}
 	return s.recordVerification(ctx, r, ChannelPlatform, centre, name, rec)
 }

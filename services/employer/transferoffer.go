@@ -113,7 +113,7 @@ func (o *TransferOffers) Deliver(ctx context.Context, m outbox.Message) error {
 	}
 	rec := audit.Record{At: o.Now(), Subject: subject, Actor: "system", Channel: "system", Action: ActionTransferOffer,
 		Target: "self sealed_elsewhere:" + strconv.Itoa(sealed)}
-	if err := o.Audit.Enqueue(ctx, rec); err != nil {
+	if err := audit.Outcome(ctx, o.Audit, o.Logger, rec, nil); err != nil {
 		return err
 	}
 	if sealed == 0 {
