@@ -349,8 +349,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	// A join done offers the person the transfer of a sealed account
 	// elsewhere (issue 18, part 5), asked of the platform off the join's
 	// path and retried through the outbox while it is away.
-	offers, err := employers.NewTransferOffers(employers.TransferOfferDeps{Changes: u.staffChanges, Platform: centres,
-		Subjects: u.identity, Audit: trail, CentreCode: cfg.CentreCode, Now: time.Now, Logger: logger("employer")})
+	offerDeps := employers.TransferOfferDeps{Changes: u.staffChanges, Subjects: u.identity, Audit: trail,
+		CentreCode: cfg.CentreCode, Now: time.Now, Logger: logger("employer")}
+	if platformClient != nil {
+		offerDeps.Platform = platformClient // a centre not connected offers nothing
+	}
+	offers, err := employers.NewTransferOffers(offerDeps)
 	if err != nil {
 		return nil, fmt.Errorf("transfer offers: %w", err)
 	}

@@ -44,7 +44,9 @@ type (
 
 // TransferOfferDeps are the offer's collaborators.
 type TransferOfferDeps struct {
-	Changes  *StaffChanges
+	Changes *StaffChanges
+	// Platform is the national platform; nil for a centre not connected
+	// to it, where a join offers nothing (rather than retrying forever).
 	Platform elsewhere
 	Subjects subjects
 	Audit    auditor
@@ -60,8 +62,8 @@ type TransferOffers struct{ TransferOfferDeps }
 
 // NewTransferOffers checks the dependencies.
 func NewTransferOffers(d TransferOfferDeps) (*TransferOffers, error) {
-	if d.Changes == nil || d.Platform == nil || d.Subjects == nil || d.Audit == nil || d.CentreCode == "" {
-		return nil, errors.New("employer: transfer offers need staff changes, a platform, subjects, audit and the centre code")
+	if d.Changes == nil || d.Subjects == nil || d.Audit == nil || d.CentreCode == "" {
+		return nil, errors.New("employer: transfer offers need staff changes, subjects, audit and the centre code")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -85,7 +87,7 @@ func (o *TransferOffers) Deliver(ctx context.Context, m outbox.Message) error {
 		return outbox.Permanent(fmt.Errorf("employer: no staff change %s", m.Payload))
 	case err != nil:
 		return err
-	case r.Kind != core.ChangeJoin || r.Status != ChangeDone || r.PersonID == "":
+	case r.Kind != core.ChangeJoin || r.Status != ChangeDone || r.PersonID == "" || o.Platform == nil:
 		return nil
 	}
 	var a applicantOf
