@@ -21,7 +21,7 @@ import (
 // fakeCertificates answers fixed views and remembers what it was asked.
 type fakeCertificates struct {
 	subject, typ, purpose, lang, toCentre string
-	limit                       int
+	limit                                 int
 }
 
 func (f *fakeCertificates) IssueFor(_ context.Context, p services.Principal, q certificate.Request) (certificate.Issued, error) {
