@@ -124,7 +124,7 @@ func TestCertificateElsewhere(t *testing.T) {
 
 	// The QR's verify page verifies it.
 	page := e.do("GET", "/verify/"+issued.VerifyCode, nil, nil)
-	if page.StatusCode != 200 || !strings.Contains(string(page.body), "吴*") {
+	if page.StatusCode != 200 || !strings.Contains(string(page.body), "吴*") || !strings.Contains(string(page.body), "北京住房公积金管理中心（110100）") {
 		t.Fatalf("verify page %d", page.StatusCode)
 	}
 	// Beijing verifies it through the platform (the simulator signs).

@@ -130,9 +130,12 @@ type verifyPage struct {
 	Number, TypeLabel   string
 	Holder              string
 	UnitCode            string // a unit certificate's, masked; "" on a person's
-	IssuedAt, ExpiresAt string
-	Centre, PDFSHA256   string
-	Code                string // the code as understood, when well-formed
+	// ToCentre and ToCentreName: a loan_elsewhere certificate's lending
+	// centre; "" on the others.
+	ToCentre, ToCentreName string
+	IssuedAt, ExpiresAt    string
+	Centre, PDFSHA256      string
+	Code                   string // the code as understood, when well-formed
 }
 
 // statusBadCode is the page's own status for a malformed code.
@@ -160,6 +163,7 @@ func (h *Certificates) VerifyPage(c *fiber.Ctx) error {
 		status = fiber.StatusNotFound
 	default:
 		d.Found, d.Number, d.Holder, d.UnitCode, d.PDFSHA256 = true, v.Number, v.Holder, v.UnitCode, v.PDFSHA256
+		d.ToCentre, d.ToCentreName = v.ToCentre, v.ToCentreName
 		d.TypeLabel = h.catalogs.T(lang, "certificate.type."+v.Type, nil)
 		d.IssuedAt, d.ExpiresAt = clockTime(v.IssuedAt), clockTime(v.ExpiresAt)
 	}
