@@ -120,7 +120,10 @@ type useCases struct {
 	sharing      *sharing.Service
 	materials    *material.Service
 	platform     *platform.Service
-	screen       *screen.Screen // nil when the kiosk screen is off
+	// platformCalls serves the national platform's signed calls to this
+	// centre (a certificate verification by another centre).
+	platformCalls public.PlatformVerifications
+	screen        *screen.Screen // nil when the kiosk screen is off
 }
 
 // New builds the app from a validated config: the adapters, then the use
@@ -227,12 +230,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, err
 	}
+	// The national HPF transfer platform (issue 18): its client (or the
+	// in-process simulator of the other centres) and the reads through it.
+	platformClient, _, platformKeys, err := a.openPlatform()
+	if err != nil {
+		return nil, err
+	}
+	var centres interface {
+		Accounts(context.Context, platform.AccountQuery) (platform.AccountsAnswer, error)
+		Centres(context.Context) (platform.Centres, error)
+	} = platformOff{}
+	if platformClient != nil {
+		centres = platformClient
+	}
+	if u.platform, err = platform.New(platform.Deps{Platform: centres, People: u.identity, Persons: reader, Audit: trail,
+		Mask: masking, CentreCode: cfg.CentreCode, Now: time.Now, Logger: logger("platform")}); err != nil {
+		return nil, fmt.Errorf("platform (HANDHELD_CENTRE_CODE): %w", err)
+	}
 	renderer, err := newRenderer(u.catalogs)
 	if err != nil {
 		return nil, err
 	}
 	if u.certificates, err = certificate.New(certificate.Deps{
-		Store: a.store, Facts: reader, Units: reader, People: u.identity, Renderer: renderer, Ring: u.keys, Audit: trail,
+		Store: a.store, Facts: reader, Units: reader, People: u.identity, Renderer: renderer, Centres: u.platform, Ring: u.keys, Audit: trail,
 		Validity: cfg.CertificateValidity, LinkTTL: cfg.CertificateLinkTTL,
 		PublicBaseURL: cfg.PublicBase(), CentreName: cfg.CentreName, CentreCode: cfg.CentreCode,
 		Secret: secret, Mask: masking, Now: time.Now, Logger: logger("certificate"),
@@ -242,6 +262,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.verify, err = public.NewCertificates(u.certificates, u.catalogs, cfg.CentreName); err != nil {
 		return nil, err
 	}
+	u.platformCalls = public.PlatformVerifications{Service: u.certificates, Keys: platformKeys,
+		Nonces: core.NewNonceStore(0), Now: time.Now}
 	if u.ecard, err = ecard.New(ecard.Deps{Ring: u.keys, KV: shared, Reader: reader, People: u.identity, Audit: trail,
 		Store: a.store, Mask: masking, CentreCode: cfg.CentreCode, CentreName: cfg.CentreName,
 		StatusMaxAge: cfg.ECardStatusMaxAge, Format: cfg.ECardFormat, Now: time.Now, Logger: logger("ecard")}); err != nil {
@@ -273,22 +295,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Policies: cfg.withdrawalPolicies(), Audit: trail, TTL: cfg.SharingConsentTTL, Now: time.Now,
 		Logger: logger("sharing")}); err != nil {
 		return nil, fmt.Errorf("sharing: %w", err)
-	}
-	// The national HPF transfer platform (issue 18): its client (or the
-	// in-process simulator of the other centres) and the reads through it.
-	platformClient, _, err := a.openPlatform()
-	if err != nil {
-		return nil, err
-	}
-	var centres interface {
-		Accounts(context.Context, platform.AccountQuery) (platform.AccountsAnswer, error)
-	} = platformOff{}
-	if platformClient != nil {
-		centres = platformClient
-	}
-	if u.platform, err = platform.New(platform.Deps{Platform: centres, People: u.identity, Persons: reader, Audit: trail,
-		Mask: masking, CentreCode: cfg.CentreCode, Now: time.Now, Logger: logger("platform")}); err != nil {
-		return nil, fmt.Errorf("platform (HANDHELD_CENTRE_CODE): %w", err)
 	}
 	// Evidence uploads (issue 17): sealed with the store's ring before
 	// they reach the blob store, files or S3-compatible object storage.
@@ -352,6 +358,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}); err != nil {
 		return nil, fmt.Errorf("staff changes: %w", err)
 	}
+	// A join done offers the person the transfer of a sealed account
+	// elsewhere (issue 18, part 5), asked of the platform off the join's
+	// path and retried through the outbox while it is away.
+	offerDeps := employers.TransferOfferDeps{Changes: u.staffChanges, Subjects: u.identity, Audit: trail,
+		CentreCode: cfg.CentreCode, Now: time.Now, Logger: logger("employer")}
+	if platformClient != nil {
+		offerDeps.Platform = platformClient // a centre not connected offers nothing
+	}
+	offers, err := employers.NewTransferOffers(offerDeps)
+	if err != nil {
+		return nil, fmt.Errorf("transfer offers: %w", err)
+	}
 	// Bulk files apply their lines through the staff changes and bases
 	// above; their runner starts and stops with the outbox worker.
 	if u.jobs, err = employers.NewJobs(employers.JobDeps{Store: a.store, Staff: u.staffChanges, Bases: u.bases, Audit: trail,
@@ -401,6 +419,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			{Name: withdrawal.TopicCheck, Handle: u.withdrawals.Check},
 			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
+			{Name: employers.TopicTransferOffer, Handle: offers.Deliver},
 			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},
 		},
 		Waker:       waker,
@@ -550,6 +569,10 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		middleware.Service(u.hours, hours.Certificate))
 	u.verify.Routes(app, anonymous("GET /api/v1/certificates/{id}/pdf", ratelimit.ClassPublic, "public", nil),
 		anonymous("GET /api/v1/verify/{code}, /verify/{code}", ratelimit.ClassVerifyPublic, "public", nil))
+	// Another centre verifying a certificate through the national platform
+	// (issue 18): signed with the platform's key, limited per address as
+	// the verify pages are.
+	u.platformCalls.Routes(app, anonymous("POST /api/v1/platform/certificate-verifications", ratelimit.ClassVerifyPublic, "public", nil))
 	depositor.ECard{Service: u.ecard}.Routes(me, signedIn("e-card routes", ratelimit.ClassECard, services.RoleDepositor))
 	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs, Evidence: u.sharing}.Routes(me,
 		signedIn("withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), middleware.Service(u.hours, hours.Withdrawal))

@@ -88,6 +88,13 @@ type Config struct {
 	PlatformKeyID   string        `env:"HANDHELD_PLATFORM_KEY_ID" yaml:"platform_key_id"`
 	PlatformSecret  string        `env:"HANDHELD_PLATFORM_SECRET" yaml:"platform_secret" secret:"true"`
 	PlatformTimeout time.Duration `env:"HANDHELD_PLATFORM_TIMEOUT" yaml:"platform_timeout"`
+	// PlatformInboundKeyID and PlatformInboundSecret are the platform's
+	// own key, which signs its calls to handheld (a certificate
+	// verification by another centre). Without a secret (outside the
+	// embedded profile, which makes one per start) every such call is
+	// refused.
+	PlatformInboundKeyID  string `env:"HANDHELD_PLATFORM_INBOUND_KEY_ID" yaml:"platform_inbound_key_id"`
+	PlatformInboundSecret string `env:"HANDHELD_PLATFORM_INBOUND_SECRET" yaml:"platform_inbound_secret" secret:"true"`
 
 	// Simulator knobs, used by the in-process simulator and `handheld coresim`.
 	CoresimFaults      string `env:"HANDHELD_CORESIM_FAULTS" yaml:"coresim_faults"`
@@ -368,63 +375,64 @@ func (c Config) uploadLimit() int {
 // fresh machine.
 func Defaults() Config {
 	return Config{
-		Profile:             ProfileEmbedded,
-		Addr:                "127.0.0.1:8080",
-		DataDir:             "var",
-		CoreKeyID:           "handheld",
-		CoreTimeout:         2 * time.Second,
-		SharingKeyID:        "handheld",
-		SharingTimeout:      3 * time.Second,
-		SharingConsentTTL:   24 * time.Hour,
-		PlatformKeyID:       "handheld",
-		PlatformTimeout:     3 * time.Second,
-		WeChatSandbox:       true,
-		WeChatAPIBase:       "https://api.weixin.qq.com",
-		WeChatTimeout:       5 * time.Second,
-		RedisPrefix:         "hh:",
-		RedisTimeout:        20 * time.Millisecond,
-		Issuer:              "handheld",
-		AccessTTL:           15 * time.Minute,
-		MiniAppSessionTTL:   30 * 24 * time.Hour,
-		AppSessionTTL:       12 * time.Hour,
-		DeviceTokenTTL:      time.Hour,
-		KioskIdle:           3 * time.Minute,
-		KioskAbsolute:       15 * time.Minute,
-		KioskLoginTTL:       identity.DefaultKioskLoginTTL,
-		LockoutFailures:     5,
-		LockoutWindow:       15 * time.Minute,
-		LockoutDuration:     15 * time.Minute,
-		RevocationCache:     2 * time.Second,
-		Replicas:            1,
-		HomeDeadline:        800 * time.Millisecond,
-		CertificateValidity: 30 * 24 * time.Hour,
-		CertificateLinkTTL:  10 * time.Minute,
-		RateLimits:          ratelimit.DefaultPolicies(),
-		Withdrawals:         withdrawal.DefaultPolicies(),
-		Catalogue:           catalogue.Default(),
-		Assurance:           identity.DefaultAssurance(),
-		OutboxWorkers:       16,
-		OutboxLease:         30 * time.Second,
-		EmployerJobs:        employers.DefaultJobPolicy(),
-		PrintJobs:           printing.DefaultPolicy(),
-		Materials:           material.DefaultPolicy(),
-		Retention:           retention.DefaultPolicy(),
-		DBMaxConns:          store.DefaultMaxConns,
-		MaterialsStore:      MaterialsFile,
-		MaterialsS3Prefix:   "materials/",
-		JobRunners:          1,
-		CentreCode:          "330100",
-		CentreName:          "示范市住房公积金管理中心",
-		LoanRateBP:          285,
-		KioskScreenPath:     "/kiosk/",
-		DemoKioskListen:     "127.0.0.1:8081",
-		RequestTimeout:      5 * time.Second,
-		ReadTimeout:         10 * time.Second,
-		WriteTimeout:        15 * time.Second,
-		IdleTimeout:         60 * time.Second,
-		ShutdownTimeout:     15 * time.Second,
-		MaxHeaderBytes:      8 << 10,
-		LogLevel:            "info",
+		Profile:              ProfileEmbedded,
+		Addr:                 "127.0.0.1:8080",
+		DataDir:              "var",
+		CoreKeyID:            "handheld",
+		CoreTimeout:          2 * time.Second,
+		SharingKeyID:         "handheld",
+		SharingTimeout:       3 * time.Second,
+		SharingConsentTTL:    24 * time.Hour,
+		PlatformKeyID:        "handheld",
+		PlatformInboundKeyID: "platform",
+		PlatformTimeout:      3 * time.Second,
+		WeChatSandbox:        true,
+		WeChatAPIBase:        "https://api.weixin.qq.com",
+		WeChatTimeout:        5 * time.Second,
+		RedisPrefix:          "hh:",
+		RedisTimeout:         20 * time.Millisecond,
+		Issuer:               "handheld",
+		AccessTTL:            15 * time.Minute,
+		MiniAppSessionTTL:    30 * 24 * time.Hour,
+		AppSessionTTL:        12 * time.Hour,
+		DeviceTokenTTL:       time.Hour,
+		KioskIdle:            3 * time.Minute,
+		KioskAbsolute:        15 * time.Minute,
+		KioskLoginTTL:        identity.DefaultKioskLoginTTL,
+		LockoutFailures:      5,
+		LockoutWindow:        15 * time.Minute,
+		LockoutDuration:      15 * time.Minute,
+		RevocationCache:      2 * time.Second,
+		Replicas:             1,
+		HomeDeadline:         800 * time.Millisecond,
+		CertificateValidity:  30 * 24 * time.Hour,
+		CertificateLinkTTL:   10 * time.Minute,
+		RateLimits:           ratelimit.DefaultPolicies(),
+		Withdrawals:          withdrawal.DefaultPolicies(),
+		Catalogue:            catalogue.Default(),
+		Assurance:            identity.DefaultAssurance(),
+		OutboxWorkers:        16,
+		OutboxLease:          30 * time.Second,
+		EmployerJobs:         employers.DefaultJobPolicy(),
+		PrintJobs:            printing.DefaultPolicy(),
+		Materials:            material.DefaultPolicy(),
+		MaterialsStore:       MaterialsFile,
+		MaterialsS3Prefix:    "materials/",
+		JobRunners:           1,
+		CentreCode:           "330100",
+		CentreName:           "示范市住房公积金管理中心",
+		LoanRateBP:           285,
+		KioskScreenPath:      "/kiosk/",
+		DemoKioskListen:      "127.0.0.1:8081",
+		RequestTimeout:       5 * time.Second,
+		ReadTimeout:          10 * time.Second,
+		WriteTimeout:         15 * time.Second,
+		IdleTimeout:          60 * time.Second,
+		ShutdownTimeout:      15 * time.Second,
+		MaxHeaderBytes:       8 << 10,
+		LogLevel:             "info",
+		Retention:            retention.DefaultPolicy(),
+		DBMaxConns:           store.DefaultMaxConns,
 
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
@@ -569,6 +577,12 @@ func (c Config) Validate() error {
 	}
 	if c.PlatformKeyID == "" {
 		bad("HANDHELD_PLATFORM_KEY_ID", "must name the signing key at the national platform")
+	}
+	if c.PlatformInboundSecret != "" && len(c.PlatformInboundSecret) < 32 {
+		bad("HANDHELD_PLATFORM_INBOUND_SECRET", "the national platform's key must be at least 32 characters")
+	}
+	if c.PlatformInboundKeyID == "" {
+		bad("HANDHELD_PLATFORM_INBOUND_KEY_ID", "must name the national platform's own signing key")
 	}
 	if u, err := url.Parse(c.PublicBaseURL); c.PublicBaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "") {
 		bad("HANDHELD_PUBLIC_BASE_URL", "must be an http(s) URL without a query, or empty for the served address")

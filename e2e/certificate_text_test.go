@@ -132,3 +132,26 @@ func readPDF(t *testing.T, pdf []byte, want ...string) {
 		}
 	}
 }
+
+// readPDFJoined is readPDF for texts a line may break anywhere (a long
+// Chinese sentence): the page's text is read with its line breaks and
+// spaces taken out, and so are the wanted texts.
+func readPDFJoined(t *testing.T, pdf []byte, want ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "certificate.pdf")
+	if err := os.WriteFile(file, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	squeeze := strings.NewReplacer("\n", "", " ", "", "\u3000", "")
+	joined := squeeze.Replace(string(text))
+	for _, w := range want {
+		if !strings.Contains(joined, squeeze.Replace(w)) {
+			t.Errorf("the PDF's text lacks %q", w)
+		}
+	}
+}

@@ -233,6 +233,10 @@ const (
 	// retention policy, some time after the certificate expired; its record
 	// and verification stay. A new certificate is the answer.
 	CodeCertificateFilePurged Code = "certificate.file_purged"
+	// CodePlatformBadSignature: a call from the national platform (a
+	// certificate verification) with an unknown key, a bad signature, a
+	// timestamp outside the window or a nonce seen before.
+	CodePlatformBadSignature Code = "platform.bad_signature"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -409,6 +413,7 @@ var statusOf = map[Code]int{
 	CodeWithdrawalMaterialUnusable: http.StatusUnprocessableEntity,
 	CodePlatformUnavailable:        http.StatusServiceUnavailable,
 	CodeCertificateFilePurged:      http.StatusGone,
+	CodePlatformBadSignature:       http.StatusUnauthorized,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

@@ -15,7 +15,7 @@ import (
 // CertificateUses is what the certificate screens need from
 // services/certificate; *certificate.Service provides it.
 type CertificateUses interface {
-	Issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (certificate.Issued, error)
+	IssueFor(ctx context.Context, p services.Principal, q certificate.Request) (certificate.Issued, error)
 	List(ctx context.Context, p services.Principal, limit int, cursor string) (certificate.Page, error)
 	Get(ctx context.Context, p services.Principal, id string) (certificate.View, error)
 	Revoke(ctx context.Context, p services.Principal, id string) (certificate.View, error)
@@ -44,10 +44,13 @@ func (h Certificates) Routes(me fiber.Router, idem, limit fiber.Handler, guards 
 	me.Post("/certificates/:id/revoke", with(h.Revoke)...)
 }
 
-// IssueRequest is the body of POST /api/v1/me/certificates.
+// IssueRequest is the body of POST /api/v1/me/certificates. ToCentre is
+// the lending centre's code on the national platform, for (and only for)
+// a loan_elsewhere certificate.
 type IssueRequest struct {
-	Type    string `json:"type"`
-	Purpose string `json:"purpose"`
+	Type     string `json:"type"`
+	Purpose  string `json:"purpose"`
+	ToCentre string `json:"to_centre"`
 }
 
 // PendingBody is the 202 answer to a certificate asked for during the
@@ -67,7 +70,8 @@ func (h Certificates) Issue(c *fiber.Ctx) error {
 		return err
 	}
 	lang := middleware.Lang(c, h.Catalogs)
-	out, err := h.Service.Issue(c.UserContext(), middleware.PrincipalOf(c), req.Type, req.Purpose, lang)
+	out, err := h.Service.IssueFor(c.UserContext(), middleware.PrincipalOf(c),
+		certificate.Request{Type: req.Type, Purpose: req.Purpose, Lang: lang, ToCentre: req.ToCentre})
 	if err != nil {
 		return err
 	}
@@ -157,6 +161,10 @@ type CertificateBody struct {
 	PDFSHA256   string           `json:"pdf_sha256"`
 	UsageCount  int              `json:"usage_count"`
 	Facts       CertificateFacts `json:"facts"`
+	// ToCentre and ToCentreName: the lending centre a loan_elsewhere
+	// certificate is addressed to; absent on the other types.
+	ToCentre     string `json:"to_centre,omitempty"`
+	ToCentreName string `json:"to_centre_name,omitempty"`
 }
 
 // CertificateFacts is what a certificate states, as signed.
@@ -175,11 +183,15 @@ type CertificateDetailBody struct {
 	Verifications []VerificationBody `json:"verifications"`
 }
 
-// VerificationBody is one verification of a certificate.
+// VerificationBody is one verification of a certificate. Centre and
+// CentreName say who verified through the national platform (channel
+// platform); the web page and the API know nobody.
 type VerificationBody struct {
 	At           string `json:"at"`
 	Channel      string `json:"channel"`
 	ChannelLabel string `json:"channel_label"`
+	Centre       string `json:"centre,omitempty"`
+	CentreName   string `json:"centre_name,omitempty"`
 }
 
 // CertificateListBody is GET /api/v1/me/certificates.
@@ -193,7 +205,7 @@ func certificateBody(v certificate.View, t translate) CertificateBody {
 		ID: v.ID, Number: v.Number, Type: v.Type, TypeLabel: t("certificate.type."+v.Type, nil), Purpose: v.Purpose,
 		Lang: v.Lang, Status: v.Status, StatusLabel: t("certificate.status."+v.Status, nil),
 		IssuedAt: services.Instant(v.IssuedAt), ExpiresAt: services.Instant(v.ExpiresAt), VerifyCode: v.VerifyCode, VerifyURL: v.VerifyURL,
-		DownloadURL: v.DownloadURL, PDFSHA256: v.PDFSHA256, UsageCount: v.Usage,
+		DownloadURL: v.DownloadURL, PDFSHA256: v.PDFSHA256, UsageCount: v.Usage, ToCentre: v.ToCentre, ToCentreName: v.ToCentreName,
 		Facts: CertificateFacts{Status: v.Facts.Status, StatusLabel: t("status.account."+v.Facts.Status, nil),
 			BalanceFen: v.Facts.BalanceFen, ContinuousMonths: v.Facts.ContinuousMonths, HasLoan: v.Facts.HasLoan},
 	}
@@ -207,7 +219,7 @@ func certificateDetailBody(v certificate.View, t translate) CertificateDetailBod
 	b := CertificateDetailBody{CertificateBody: certificateBody(v, t), Verifications: make([]VerificationBody, 0, len(v.Verifications))}
 	for _, x := range v.Verifications {
 		b.Verifications = append(b.Verifications, VerificationBody{At: services.Instant(x.At), Channel: x.Channel,
-			ChannelLabel: t("certificate.channel."+x.Channel, nil)})
+			ChannelLabel: t("certificate.channel."+x.Channel, nil), Centre: x.Centre, CentreName: x.CentreName})
 	}
 	return b
 }

@@ -20,13 +20,13 @@ import (
 
 // fakeCertificates answers fixed views and remembers what it was asked.
 type fakeCertificates struct {
-	subject, typ, purpose, lang string
-	limit                       int
+	subject, typ, purpose, lang, toCentre string
+	limit                                 int
 }
 
-func (f *fakeCertificates) Issue(_ context.Context, p services.Principal, typ, purpose, lang string) (certificate.Issued, error) {
-	f.subject, f.typ, f.purpose, f.lang = p.Subject, typ, purpose, lang
-	return certificate.Issued{ID: "ab12", Number: "330100-2026-000001", Type: typ, VerifyCode: "7KQ2-M9XD-4T8W-J3HR",
+func (f *fakeCertificates) IssueFor(_ context.Context, p services.Principal, q certificate.Request) (certificate.Issued, error) {
+	f.subject, f.typ, f.purpose, f.lang, f.toCentre = p.Subject, q.Type, q.Purpose, q.Lang, q.ToCentre
+	return certificate.Issued{ID: "ab12", Number: "330100-2026-000001", Type: q.Type, VerifyCode: "7KQ2-M9XD-4T8W-J3HR",
 		VerifyURL: "https://hpf.example.cn/verify/7KQ2-M9XD-4T8W-J3HR", DownloadURL: "/api/v1/certificates/ab12/pdf?t=1.x",
 		IssuedAt: asOf, ExpiresAt: asOf.Add(30 * 24 * time.Hour)}, nil
 }
@@ -116,6 +116,11 @@ func TestCertificateHandlers(t *testing.T) {
 	}
 	if status, _, _ := send(t, app, "POST", "/api/v1/me/certificates", `{"type":"deposit_use","subject":"s_other"}`); status != 400 {
 		t.Fatalf("unknown field: %d", status)
+	}
+	// The lending centre of a loan_elsewhere certificate reaches the service.
+	if status, _, _ := send(t, app, "POST", "/api/v1/me/certificates", `{"type":"loan_elsewhere","to_centre":"110100"}`); status != 201 ||
+		f.typ != "loan_elsewhere" || f.toCentre != "110100" {
+		t.Fatalf("loan_elsewhere: %d %+v", status, f)
 	}
 
 	status, m, _ = send(t, app, "GET", "/api/v1/me/certificates?limit=500", "")

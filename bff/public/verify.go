@@ -99,6 +99,10 @@ type VerifyBody struct {
 	ExpiresAt   string `json:"expires_at,omitempty"`
 	PDFSHA256   string `json:"pdf_sha256,omitempty"`
 	Centre      string `json:"centre"`
+	// ToCentre and ToCentreName: the lending centre a loan_elsewhere
+	// certificate is addressed to.
+	ToCentre     string `json:"to_centre,omitempty"`
+	ToCentreName string `json:"to_centre_name,omitempty"`
 }
 
 // VerifyJSON is GET /api/v1/verify/{code}.
@@ -111,7 +115,7 @@ func (h *Certificates) VerifyJSON(c *fiber.Ctx) error {
 	b := VerifyBody{Valid: v.Valid, Status: v.Status, StatusLabel: h.catalogs.T(lang, "certificate.status."+v.Status, nil), Centre: v.Centre}
 	if v.Status != certificate.StatusNotFound {
 		b.Number, b.Type, b.TypeLabel, b.Holder = v.Number, v.Type, h.catalogs.T(lang, "certificate.type."+v.Type, nil), v.Holder
-		b.UnitCode = v.UnitCode
+		b.UnitCode, b.ToCentre, b.ToCentreName = v.UnitCode, v.ToCentre, v.ToCentreName
 		b.IssuedAt, b.ExpiresAt, b.PDFSHA256 = services.Instant(v.IssuedAt), services.Instant(v.ExpiresAt), v.PDFSHA256
 	}
 	c.Set(fiber.HeaderContentLanguage, lang)
@@ -126,9 +130,12 @@ type verifyPage struct {
 	Number, TypeLabel   string
 	Holder              string
 	UnitCode            string // a unit certificate's, masked; "" on a person's
-	IssuedAt, ExpiresAt string
-	Centre, PDFSHA256   string
-	Code                string // the code as understood, when well-formed
+	// ToCentre and ToCentreName: a loan_elsewhere certificate's lending
+	// centre; "" on the others.
+	ToCentre, ToCentreName string
+	IssuedAt, ExpiresAt    string
+	Centre, PDFSHA256      string
+	Code                   string // the code as understood, when well-formed
 }
 
 // statusBadCode is the page's own status for a malformed code.
@@ -156,6 +163,7 @@ func (h *Certificates) VerifyPage(c *fiber.Ctx) error {
 		status = fiber.StatusNotFound
 	default:
 		d.Found, d.Number, d.Holder, d.UnitCode, d.PDFSHA256 = true, v.Number, v.Holder, v.UnitCode, v.PDFSHA256
+		d.ToCentre, d.ToCentreName = v.ToCentre, v.ToCentreName
 		d.TypeLabel = h.catalogs.T(lang, "certificate.type."+v.Type, nil)
 		d.IssuedAt, d.ExpiresAt = clockTime(v.IssuedAt), clockTime(v.ExpiresAt)
 	}

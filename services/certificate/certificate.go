@@ -87,6 +87,13 @@ type (
 		Render(d Document, lang, variant string) ([]byte, error)
 		Unprintable(text string) []rune
 	}
+	// centres names the centres on the national platform: the lending
+	// centre of a loan_elsewhere certificate, and the centre verifying one
+	// through the platform (*platform.Service). ok is false for a code the
+	// platform does not list and for this centre itself.
+	centres interface {
+		CentreName(ctx context.Context, code string) (name string, ok bool, err error)
+	}
 	// auditor queues audit records.
 	auditor interface {
 		Enqueue(ctx context.Context, r audit.Record) error
@@ -100,6 +107,10 @@ type Deps struct {
 	Units    unitFacts
 	People   people
 	Renderer renderer
+	// Centres names the centres on the national platform; nil refuses
+	// every loan_elsewhere certificate and platform verification with
+	// platform.unavailable.
+	Centres centres
 	// Ring signs the claims with its current certificates key.
 	Ring  *keys.Ring
 	Audit auditor
@@ -245,12 +256,12 @@ func scopeOf(p services.Principal) (scope, error) {
 	return scope{subject: p.Subject}, nil
 }
 
-// issuable is the one certificate type the scope may issue.
-func (sc scope) issuable() string {
+// issuable are the certificate types the scope may issue.
+func (sc scope) issuable() []string {
 	if sc.unit != "" {
-		return TypeUnitDeposit
+		return []string{TypeUnitDeposit}
 	}
-	return TypeDepositUse
+	return []string{TypeDepositUse, TypeLoanElsewhere}
 }
 
 // where is the SQL condition that keeps a query to the scope's rows, with

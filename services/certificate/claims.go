@@ -27,7 +27,7 @@ const JWSType = "hpf-cert+jwt"
 type Claims struct {
 	Issuer string // iss: the centre code
 	Number string // number: the certificate number
-	Type   string // type: deposit_use or unit_deposit
+	Type   string // type: deposit_use, loan_elsewhere or unit_deposit
 	Holder string // holder: masked name, e.g. 张*, or masked unit name, 杭州****面馆
 	// IDHash is HMAC-SHA256 (hex) of the ID number, or of a unit's unified
 	// social credit code; the centre can check one against it.
@@ -40,6 +40,10 @@ type Claims struct {
 	// signature: the signature cannot be inside the bytes it signs, so it
 	// covers the document as it reads, and the renderer embeds it after.
 	PDFSHA256 string // pdf_sha256
+	// ToCentre is the lending centre a loan_elsewhere certificate is
+	// addressed to (to_centre), so the signature vouches for the
+	// addressee too; "" (absent) on every other type.
+	ToCentre string
 }
 
 // FactsSummary is the certificate's gist, signed with it.
@@ -71,6 +75,7 @@ type wireClaims struct {
 	Facts     *FactsSummary `json:"facts,omitempty"` // a person's: always present, as before units
 	Unit      *UnitSummary  `json:"unit,omitempty"`  // a unit's
 	PDFSHA256 string        `json:"pdf_sha256"`
+	ToCentre  string        `json:"to_centre,omitempty"`
 }
 
 // sign makes the JWS (compact, EdDSA, with kid and typ) and returns the
@@ -83,6 +88,7 @@ func (s *Service) sign(c Claims) (jws string, payload []byte, err error) {
 			ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
 		},
 		Number: c.Number, Type: c.Type, Holder: c.Holder, IDHash: c.IDHash, Unit: c.Unit, PDFSHA256: c.PDFSHA256,
+		ToCentre: c.ToCentre,
 	}
 	if c.Unit == nil {
 		w.Facts = &c.Facts
@@ -126,7 +132,7 @@ func VerifyJWS(ring *keys.Ring, jws string) (Claims, error) {
 		return Claims{}, errors.New("certificate: verify signature: iat and exp are required")
 	}
 	c := Claims{Issuer: w.Issuer, Number: w.Number, Type: w.Type, Holder: w.Holder, IDHash: w.IDHash, Unit: w.Unit,
-		IssuedAt: w.IssuedAt.Time, ExpiresAt: w.ExpiresAt.Time, PDFSHA256: w.PDFSHA256}
+		IssuedAt: w.IssuedAt.Time, ExpiresAt: w.ExpiresAt.Time, PDFSHA256: w.PDFSHA256, ToCentre: w.ToCentre}
 	if w.Facts != nil {
 		c.Facts = *w.Facts
 	}

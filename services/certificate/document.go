@@ -9,10 +9,13 @@ package certificate
 import "time"
 
 // The certificate types: a person's, issued to the depositor, and a unit's,
-// issued to one of the employer's operators for the unit.
+// issued to one of the employer's operators for the unit. A person's
+// certificate for a loan elsewhere (异地贷款职工住房公积金缴存使用证明) is
+// addressed to one lending centre on the national platform.
 const (
-	TypeDepositUse  = "deposit_use"
-	TypeUnitDeposit = "unit_deposit"
+	TypeDepositUse    = "deposit_use"
+	TypeUnitDeposit   = "unit_deposit"
+	TypeLoanElsewhere = "loan_elsewhere"
 )
 
 // Document is everything a rendered certificate shows. It is the holder's
@@ -44,6 +47,11 @@ type Document struct {
 	VerifyURL   string // the QR code's target: <public base>/verify/<code>
 	VerifyCode  string
 	Signature   string // the JWS over the claims, embedded in the PDF metadata
+	// ToCentre and ToCentreName are the lending centre a loan_elsewhere
+	// certificate is addressed to (platform code and name); empty on
+	// every other type (and then absent from the stored JSON).
+	ToCentre     string `json:",omitempty"`
+	ToCentreName string `json:",omitempty"`
 	// Unit is what a unit deposit certificate states; nil on a person's
 	// (and then absent from the stored JSON, which stays as it was).
 	Unit *UnitFacts `json:",omitempty"`

@@ -3,6 +3,8 @@ package certificate
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"handheld/services"
@@ -43,16 +45,41 @@ type Issued struct {
 // window or unreachable is accepted as pending (Issued.Pending) and issued
 // for them through the outbox when the core returns.
 func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose, lang string) (Issued, error) {
+	return s.IssueFor(ctx, p, Request{Type: typ, Purpose: purpose, Lang: lang})
+}
+
+// Request is what a holder asks to be issued: the type, an optional
+// purpose, the PDF's language and, for a certificate for a loan elsewhere
+// (loan_elsewhere) only, the lending centre's platform code.
+type Request struct {
+	Type, Purpose, Lang string
+	ToCentre            string
+}
+
+// IssueFor is Issue with every field of a request: a loan_elsewhere
+// certificate names its lending centre (ToCentre), which must be a centre
+// on the national platform other than this one; any other type names none.
+// A bad or unknown centre is refused before anything is read or written. A
+// loan_elsewhere certificate is never accepted as pending: the lending
+// centre is waiting for it, so the core being away is said at once.
+func (s *Service) IssueFor(ctx context.Context, p services.Principal, q Request) (Issued, error) {
 	sc, err := scopeOf(p)
 	if err != nil {
 		return Issued{}, err
 	}
-	purpose, err = checkIssue(sc.issuable(), typ, purpose, lang, s.Renderer.Unprintable)
+	typ, purpose, lang := q.Type, q.Purpose, q.Lang
+	purpose, err = checkIssue(sc.issuable(), typ, purpose, lang, s.Renderer.Unprintable, q.ToCentre)
 	if err != nil {
 		return Issued{}, err
 	}
-	out, id, err := s.issue(ctx, p, sc, typ, purpose, lang)
-	if err != nil && coreAway(err) && sc.unit == "" {
+	var to lending
+	if typ == TypeLoanElsewhere {
+		if to, err = s.lendingCentre(ctx, q.ToCentre); err != nil {
+			return Issued{}, err
+		}
+	}
+	out, id, err := s.issue(ctx, p, sc, typ, purpose, lang, to)
+	if err != nil && coreAway(err) && sc.unit == "" && typ != TypeLoanElsewhere {
 		// The core's nightly window: accepted now, issued when it returns.
 		out, err = s.acceptPending(ctx, p, typ, purpose, lang)
 		if err == nil {
@@ -74,15 +101,25 @@ func (s *Service) Issue(ctx context.Context, p services.Principal, typ, purpose,
 // checkIssue validates the request's fields, all at once, and returns the
 // purpose as it is kept and printed (usertext.Clean): text that cannot be
 // a purpose, or that the certificate's fonts cannot print, is refused here,
-// before anything is written. allowed is the one type the caller may issue.
-func checkIssue(allowed, typ, purpose, lang string, unprintable func(string) []rune) (string, error) {
+// before anything is written. allowed are the types the caller may issue;
+// toCentre must be a centre code's shape on a loan_elsewhere certificate
+// and empty on any other (whether the platform knows it is asked later).
+func checkIssue(allowed []string, typ, purpose, lang string, unprintable func(string) []rune, toCentre string) (string, error) {
 	var fields []services.FieldError
-	if typ != allowed {
+	if !slices.Contains(allowed, typ) {
 		code := services.FieldOneOf
 		if typ == "" {
 			code = services.FieldRequired
 		}
-		fields = append(fields, services.FieldError{Field: "type", Code: code, Params: map[string]any{"allowed": allowed}})
+		fields = append(fields, services.FieldError{Field: "type", Code: code, Params: map[string]any{"allowed": strings.Join(allowed, ", ")}})
+	}
+	switch {
+	case typ == TypeLoanElsewhere && toCentre == "":
+		fields = append(fields, services.FieldError{Field: "to_centre", Code: services.FieldRequired})
+	case typ == TypeLoanElsewhere && !platformCentreShape.MatchString(toCentre):
+		fields = append(fields, services.FieldError{Field: "to_centre", Code: services.FieldFormat, Params: map[string]any{"format": "6 digits"}})
+	case typ != TypeLoanElsewhere && toCentre != "":
+		fields = append(fields, services.FieldError{Field: "to_centre", Code: services.FieldOneOf, Params: map[string]any{"allowed": ""}})
 	}
 	purpose = usertext.Clean(purpose)
 	if fe := usertext.Check("purpose", purpose, maxPurpose, unprintable); fe != nil {
@@ -100,7 +137,7 @@ func checkIssue(allowed, typ, purpose, lang string, unprintable func(string) []r
 // draft reads the core's facts for the certificate sc may issue and
 // returns how to build its Document once the number, code and times are
 // known. Facts are never taken stale.
-func (s *Service) draft(ctx context.Context, p services.Principal, sc scope) (func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document, error) {
+func (s *Service) draft(ctx context.Context, p services.Principal, sc scope, to lending) (func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document, error) {
 	if sc.unit != "" {
 		facts, fresh, err := s.Units.UnitCertificateFacts(ctx, sc.unit)
 		switch {
@@ -131,7 +168,9 @@ func (s *Service) draft(ctx context.Context, p services.Principal, sc scope) (fu
 		return nil, services.Errorf(services.CodeAccountNotFound, "certificate: person has no account")
 	}
 	return func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document {
-		return s.document(facts, typ, purpose, number, code, issuedAt, expiresAt)
+		d := s.document(facts, typ, purpose, number, code, issuedAt, expiresAt)
+		d.ToCentre, d.ToCentreName = to.code, to.name
+		return d
 	}, nil
 }
 
@@ -146,8 +185,8 @@ func (s *Service) holderOf(d Document) (masked, ident string) {
 	return s.Mask.Apply(mask.Name, publicChannel, d.HolderName), d.IDNumber
 }
 
-func (s *Service) issue(ctx context.Context, p services.Principal, sc scope, typ, purpose, lang string) (Issued, string, error) {
-	build, err := s.draft(ctx, p, sc)
+func (s *Service) issue(ctx context.Context, p services.Principal, sc scope, typ, purpose, lang string, to lending) (Issued, string, error) {
+	build, err := s.draft(ctx, p, sc, to)
 	if err != nil {
 		return Issued{}, "", err
 	}
@@ -175,7 +214,7 @@ func (s *Service) issue(ctx context.Context, p services.Principal, sc scope, typ
 	holder, ident := s.holderOf(doc)
 	claims := Claims{Issuer: s.CentreCode, Number: number, Type: typ, Holder: holder,
 		IDHash: s.idHash(ident), Unit: unitSummary(doc), IssuedAt: issuedAt, ExpiresAt: expiresAt,
-		PDFSHA256: sha256Hex(unsigned)}
+		PDFSHA256: sha256Hex(unsigned), ToCentre: to.code}
 	if claims.Unit == nil {
 		claims.Facts = summary(doc)
 	}
@@ -193,7 +232,8 @@ func (s *Service) issue(ctx context.Context, p services.Principal, sc scope, typ
 		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: document: %w", err)
 	}
 	r := record{ID: id, Subject: p.Subject, UnitCode: sc.unit, Number: number, VerifyCode: code, Type: typ, Purpose: purpose, Lang: lang,
-		Holder: holder, Claims: string(payload), JWS: jws, PDFSHA256: sha256Hex(pdf), IssuedAt: issuedAt, ExpiresAt: expiresAt}
+		Holder: holder, Claims: string(payload), JWS: jws, PDFSHA256: sha256Hex(pdf), IssuedAt: issuedAt, ExpiresAt: expiresAt,
+		ToCentre: to.code, ToCentreName: to.name}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error { return insert(ctx, tx, r, docJSON, pdf) })
 	if err != nil {
 		return Issued{}, "", services.Errorf(services.CodeInternal, "certificate: store: %w", err)

@@ -88,7 +88,7 @@ func (s *Service) IssuePending(ctx context.Context, m outbox.Message) error {
 	if err != nil {
 		return outbox.Permanent(err)
 	}
-	out, certID, err := s.issue(ctx, p, sc, typ, purpose, lang)
+	out, certID, err := s.issue(ctx, p, sc, typ, purpose, lang, lending{})
 	if err != nil {
 		if coreAway(err) || services.ErrorCode(err) == services.CodeInternal {
 			return err // the core is not back yet: again, with backoff

@@ -47,6 +47,9 @@ type View struct {
 	// has Unit instead.
 	Facts FactsSummary
 	Unit  *UnitSummary
+	// ToCentre and ToCentreName: the lending centre of a loan_elsewhere
+	// certificate; "" on any other type.
+	ToCentre, ToCentreName string
 	// Usage counts every verification so far.
 	Usage int
 	// Verifications are the latest MaxVerifications, newest first; Get
@@ -55,10 +58,14 @@ type View struct {
 }
 
 // Verification is one check of a certificate: when, and through the web
-// page or the API. Who checked is not kept.
+// page, the API or the national platform. Who checked is known only of a
+// centre verifying through the platform (Centre, CentreName); of the page
+// and the API nobody is kept.
 type Verification struct {
-	At      time.Time
-	Channel string // web | api
+	At         time.Time
+	Channel    string // web | api | platform
+	Centre     string // platform only: the verifying centre's code
+	CentreName string // platform only: its name, as the platform lists it
 }
 
 // Page is one page of the holder's certificates, newest first.
@@ -160,7 +167,7 @@ func (s *Service) view(r record) View {
 	v := View{ID: r.ID, Number: r.Number, Type: r.Type, Purpose: r.Purpose, Lang: r.Lang,
 		Status: s.status(r), IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt,
 		VerifyCode: FormatCode(r.VerifyCode), VerifyURL: s.PublicBaseURL + "/verify/" + FormatCode(r.VerifyCode),
-		PDFSHA256: r.PDFSHA256, Usage: r.Usage}
+		PDFSHA256: r.PDFSHA256, Usage: r.Usage, ToCentre: r.ToCentre, ToCentreName: r.ToCentreName}
 	var signed struct {
 		Facts FactsSummary `json:"facts"`
 		Unit  *UnitSummary `json:"unit"`

@@ -25,13 +25,16 @@ type record struct {
 	Claims, JWS, PDFSHA256, Status  string
 	IssuedAt, ExpiresAt, RevokedAt  time.Time
 	Usage                           int
+	// ToCentre and ToCentreName: a loan_elsewhere certificate's lending
+	// centre; "" on any other.
+	ToCentre, ToCentreName string
 }
 
 // recordColumns are the columns scan reads, in its order; usage is the
 // number of verifications.
 const recordColumns = `c.id, c.subject, c.number, c.verify_code, c.type, c.purpose, c.lang, c.holder,
 	c.claims, c.jws, c.pdf_sha256, c.status, c.issued_at, c.expires_at, c.revoked_at, c.unit_code,
-	(SELECT COUNT(*) FROM certificate_verifications v WHERE v.certificate_id = c.id)`
+	(SELECT COUNT(*) FROM certificate_verifications v WHERE v.certificate_id = c.id), c.to_centre, c.to_centre_name`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -39,7 +42,8 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRecord(row scanner, extra ...any) (record, error) {
 	var r record
 	dest := []any{&r.ID, &r.Subject, &r.Number, &r.VerifyCode, &r.Type, &r.Purpose, &r.Lang, &r.Holder,
-		&r.Claims, &r.JWS, &r.PDFSHA256, &r.Status, &r.IssuedAt, &r.ExpiresAt, store.ScanTime(&r.RevokedAt), &r.UnitCode, &r.Usage}
+		&r.Claims, &r.JWS, &r.PDFSHA256, &r.Status, &r.IssuedAt, &r.ExpiresAt, store.ScanTime(&r.RevokedAt), &r.UnitCode, &r.Usage,
+		&r.ToCentre, &r.ToCentreName}
 	err := row.Scan(append(dest, extra...)...)
 	return r, err
 }
@@ -67,10 +71,10 @@ func insert(ctx context.Context, tx *store.Tx, r record, document, pdf []byte) e
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO certificates (id, subject, number, verify_code, type, purpose, lang, holder,
-		claims, jws, document, pdf, pdf_sha256, status, issued_at, expires_at, unit_code)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		claims, jws, document, pdf, pdf_sha256, status, issued_at, expires_at, unit_code, to_centre, to_centre_name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		r.ID, r.Subject, r.Number, r.VerifyCode, r.Type, r.Purpose, r.Lang, r.Holder,
-		r.Claims, r.JWS, document, pdf, r.PDFSHA256, storedIssued, r.IssuedAt, r.ExpiresAt, r.UnitCode)
+		r.Claims, r.JWS, document, pdf, r.PDFSHA256, storedIssued, r.IssuedAt, r.ExpiresAt, r.UnitCode, r.ToCentre, r.ToCentreName)
 	return err
 }
 
@@ -147,7 +151,7 @@ func (s *Service) file(ctx context.Context, id string) (r record, pdf, document 
 
 // verifications are the latest n verifications of a certificate.
 func (s *Service) verifications(ctx context.Context, id string, n int) ([]Verification, error) {
-	rows, err := s.Store.Query(ctx, `SELECT at, channel FROM certificate_verifications
+	rows, err := s.Store.Query(ctx, `SELECT at, channel, centre, centre_name FROM certificate_verifications
 		WHERE certificate_id = $1 ORDER BY at DESC, id DESC LIMIT `+strconv.Itoa(n), id)
 	if err != nil {
 		return nil, services.Errorf(services.CodeInternal, "certificate: verifications: %w", err)
@@ -156,7 +160,7 @@ func (s *Service) verifications(ctx context.Context, id string, n int) ([]Verifi
 	out := []Verification{}
 	for rows.Next() {
 		var v Verification
-		if err := rows.Scan(&v.At, &v.Channel); err != nil {
+		if err := rows.Scan(&v.At, &v.Channel, &v.Centre, &v.CentreName); err != nil {
 			return nil, services.Errorf(services.CodeInternal, "certificate: verifications: %w", err)
 		}
 		out = append(out, v)

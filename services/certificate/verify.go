@@ -11,7 +11,8 @@ import (
 )
 
 // Verification channels: the HTML page anyone reaches from the QR code, and
-// the JSON API banks and other centres call.
+// the JSON API banks and other centres call (ChannelPlatform, elsewhere.go,
+// is a centre verifying through the national platform).
 const (
 	ChannelWeb = "web"
 	ChannelAPI = "api"
@@ -41,6 +42,9 @@ type VerifyView struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	Centre    string
+	// ToCentre and ToCentreName name the lending centre a loan_elsewhere
+	// certificate is addressed to; "" on any other.
+	ToCentre, ToCentreName string
 }
 
 // Verify answers a verify code as typed or scanned: a malformed code is
@@ -63,18 +67,26 @@ func (s *Service) Verify(ctx context.Context, code, channel string) (VerifyView,
 	if err != nil {
 		return VerifyView{}, err
 	}
+	rec := audit.Record{Subject: r.Subject, Actor: publicChannel, Channel: publicChannel, Action: ActionVerify, Target: "certificate:" + r.ID}
+	return s.recordVerification(ctx, r, channel, "", "", rec)
+}
+
+// recordVerification records one verification of r (the channel and, of
+// the platform's, the verifying centre) for its holder to see, audits it
+// with rec, and answers what a verifier may learn.
+func (s *Service) recordVerification(ctx context.Context, r record, channel, centre, centreName string, rec audit.Record) (VerifyView, error) {
 	at := store.Timestamp(s.Now())
-	if _, err := s.Store.Exec(ctx, `INSERT INTO certificate_verifications (certificate_id, at, channel) VALUES ($1, $2, $3)`,
-		r.ID, at, channel); err != nil {
+	if _, err := s.Store.Exec(ctx, `INSERT INTO certificate_verifications (certificate_id, at, channel, centre, centre_name)
+		VALUES ($1, $2, $3, $4, $5)`, r.ID, at, channel, centre, centreName); err != nil {
 		return VerifyView{}, services.Errorf(services.CodeInternal, "certificate: record verification: %w", err)
 	}
-	rec := audit.Record{Subject: r.Subject, Actor: publicChannel, Channel: publicChannel, Action: ActionVerify, Target: "certificate:" + r.ID}
 	if err := s.audited(ctx, rec, nil); err != nil {
 		return VerifyView{}, err
 	}
 	status := s.status(r)
 	v := VerifyView{Valid: status == StatusValid, Status: status, Number: r.Number, Type: r.Type, Holder: r.Holder,
-		PDFSHA256: r.PDFSHA256, IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, Centre: s.CentreName}
+		PDFSHA256: r.PDFSHA256, IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, Centre: s.CentreName,
+		ToCentre: r.ToCentre, ToCentreName: r.ToCentreName}
 	if r.UnitCode != "" {
 		v.UnitCode = s.Mask.Apply(mask.UnitCode, publicChannel, r.UnitCode)
 	}

@@ -34,6 +34,8 @@ var fieldKinds = map[string]kind{
 	"loan.settled": kindBool, "loan.repaid": kindFen,
 	"issued_on": kindTime, "valid_until": kindTime,
 	"verify_url": kindText, "verify_code": kindText,
+	// A loan_elsewhere certificate's lending centre ("" on the others).
+	"to_centre": kindText, "to_centre_name": kindText,
 	// A unit deposit certificate's (Document.Unit; zero values on a
 	// person's).
 	"unit.name": kindText, "unit.code": kindText, "unit.account_no": kindText, "unit.status": kindText,
@@ -124,6 +126,10 @@ func raw(d *certificate.Document, field string) any {
 		return d.VerifyURL
 	case "verify_code":
 		return d.VerifyCode
+	case "to_centre":
+		return d.ToCentre
+	case "to_centre_name":
+		return d.ToCentreName
 	}
 	if strings.HasPrefix(field, "unit.") {
 		return unitRaw(d.Unit, field)

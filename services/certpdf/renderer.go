@@ -39,7 +39,7 @@ const (
 // The certificate types, languages and variants every deployment must have
 // a layout for. Read-only tables.
 var (
-	types     = []string{certificate.TypeDepositUse, certificate.TypeUnitDeposit}
+	types     = []string{certificate.TypeDepositUse, certificate.TypeUnitDeposit, certificate.TypeLoanElsewhere}
 	languages = []string{"zh-CN", "en"}
 	variants  = []string{"standard", "print"}
 )

@@ -42,7 +42,9 @@ const TopicStaffChange outbox.TopicName = "staff.change"
 
 // StaffChangeTopics are the outbox topics the staff changes enqueue on,
 // for the wiring's outbox.Config.Enqueued.
-func StaffChangeTopics() []outbox.TopicName { return []outbox.TopicName{TopicStaffChange} }
+func StaffChangeTopics() []outbox.TopicName {
+	return []outbox.TopicName{TopicStaffChange, TopicTransferOffer}
+}
 
 // The audit actions of staff changes.
 const (

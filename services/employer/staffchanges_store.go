@@ -12,6 +12,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/keyset"
 	"handheld/services/mask"
+	"handheld/services/outbox"
 	"handheld/services/store"
 )
 
@@ -108,10 +109,24 @@ func (s *StaffChanges) finish(ctx context.Context, r changeRow, status string, r
 	if res.PersonID != "" {
 		personID = res.PersonID
 	}
-	_, err := s.Store.Exec(ctx, `UPDATE staff_changes SET status = $1, outcome = $2, from_unit_code = $3, failure_code = $4,
-		person_id = $5, updated_at = $6 WHERE id = $7 AND status = $8`,
-		status, res.Outcome, res.FromUnitCode, string(code), personID, store.Timestamp(s.Now()), r.ID, ChangeAccepted)
-	return err
+	now := store.Timestamp(s.Now())
+	return s.Store.Tx(ctx, func(tx *store.Tx) error {
+		updated, err := tx.Exec(ctx, `UPDATE staff_changes SET status = $1, outcome = $2, from_unit_code = $3, failure_code = $4,
+			person_id = $5, updated_at = $6 WHERE id = $7 AND status = $8`,
+			status, res.Outcome, res.FromUnitCode, string(code), personID, now, r.ID, ChangeAccepted)
+		if err != nil {
+			return err
+		}
+		if n, err := updated.RowsAffected(); err != nil || n == 0 || status != ChangeDone || r.Kind != core.ChangeJoin {
+			return err
+		}
+		// A join done: whether the person has an account elsewhere to
+		// offer them is asked off this path (transferoffer.go), so that
+		// neither the platform's absence nor its answer touches the join.
+		_, err = outbox.Enqueue(ctx, tx, outbox.Message{ID: string(TopicTransferOffer) + ":" + r.ID, Topic: TopicTransferOffer,
+			Payload: []byte(r.ID)}, now)
+		return err
+	})
 }
 
 // view is what the clerk sees of a row: the applicant masked for the app.

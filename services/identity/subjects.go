@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"handheld/services"
+	"handheld/services/store"
 	"handheld/services/usertext"
 )
 
@@ -40,6 +41,21 @@ func (s *Service) PersonID(ctx context.Context, subject string) (string, error) 
 	}
 	s.people.put(subject, personID)
 	return personID, nil
+}
+
+// SubjectOf is the subject of a core person id, ok false when the person
+// has never signed in (and so has no subject and no one to tell): for
+// messages to a person that an event elsewhere (an employer's join) names
+// by person id. It never creates one.
+func (s *Service) SubjectOf(ctx context.Context, personID string) (subject string, ok bool, err error) {
+	err = s.Store.QueryRow(ctx, `SELECT subject_id FROM subjects WHERE person_id = $1`, personID).Scan(&subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, services.Errorf(services.CodeInternal, "subject: %w", err)
+	}
+	return subject, true, nil
 }
 
 // personCache remembers subject → person id, bounded: when full it starts over.

@@ -17,9 +17,13 @@ var (
 	statuses = []string{"accepted", "submitted", "approved", "rejected", "paid", "cancelled",
 		// A certificate asked for during the core's maintenance window
 		// (services/certificate, pending.go): issued, or failed, after it.
-		"certificate_issued", "certificate_failed"}
+		"certificate_issued", "certificate_failed",
+		// A person an employer joined holds a sealed account at another
+		// centre (services/employer, transferoffer.go): the transfer in
+		// is offered to them.
+		"transfer_offered"}
 	kinds = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing",
-		"deposit_use"}
+		"deposit_use", "transfer_in"}
 	// reasons are the core's rejection codes each locale must explain.
 	// A file may explain more (codes the core adds before handheld knows
 	// them); a code with no text reads as reason_unknown.

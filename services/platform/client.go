@@ -43,7 +43,27 @@ const (
 	OpTransfer       = "transfer"
 	OpTransferStatus = "transfer_status"
 	OpTransferCancel = "transfer_cancel"
+	OpVerification   = "certificate_verification"
 )
+
+// ErrCertificateNotFound is the issuing centre knowing no certificate by
+// the code: an answer, not a failure.
+var ErrCertificateNotFound = errors.New("platform: no certificate by that code")
+
+// VerifyCertificate asks the platform to have the issuing centre verify a
+// certificate's code, as a lending centre does with a certificate for a
+// loan elsewhere issued by another centre. A code the issuing centre does
+// not know is ErrCertificateNotFound.
+func (c *Client) VerifyCertificate(ctx context.Context, v CertificateVerification) (CertificateCheck, error) {
+	var out CertificateCheck
+	err := c.call(ctx, OpVerification, http.MethodPost, PathCertificateVerifications, v, &out,
+		func() bool { return out.Status != "" && out.Number != "" })
+	if errors.Is(err, ErrTransferNotFound) {
+		err = ErrCertificateNotFound
+	}
+	c.record(err)
+	return out, err
+}
 
 // ErrTransferNotFound is the platform knowing no such transfer;
 // ErrNotCancelable a cancel after the old centre accepted. Both are
@@ -239,7 +259,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any,
 		outcome := "ok"
 		switch code := services.ErrorCode(err); {
 		case err == nil:
-		case errors.Is(err, ErrTransferNotFound):
+		case errors.Is(err, ErrTransferNotFound), errors.Is(err, ErrCertificateNotFound):
 			outcome = "not_found"
 		case errors.Is(err, ErrNotCancelable):
 			outcome = "not_cancelable"
@@ -343,7 +363,8 @@ func (c *Client) record(err error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if errors.Is(err, ErrTransferNotFound) || errors.Is(err, ErrNotCancelable) || services.ErrorCode(err) != services.CodePlatformUnavailable {
+	if errors.Is(err, ErrTransferNotFound) || errors.Is(err, ErrCertificateNotFound) || errors.Is(err, ErrNotCancelable) ||
+		services.ErrorCode(err) != services.CodePlatformUnavailable {
 		c.failed = 0
 		return
 	}

@@ -60,6 +60,11 @@ func Statuses() []string { return []string{StatusNormal, StatusSealed, StatusFro
 // the person's own "accounts elsewhere" screen.
 const PurposeAccountsElsewhere = "accounts_elsewhere"
 
+// PurposeTransfer is the purpose of an account query made to offer the
+// person a transfer in (an employer's join of someone with an account
+// elsewhere).
+const PurposeTransfer = "transfer"
+
 // Subject names the person asked about: ID number and name, sent only to
 // the platform in the request body over TLS, never stored or logged by
 // handheld. Both come from the core's person record of the signed-in
@@ -191,4 +196,49 @@ type Transfer struct {
 	AmountFen   int64  `json:"amount_fen,omitempty"`
 	UpdatedAt   string `json:"updated_at"`
 	Sequence    int    `json:"sequence"`
+}
+
+// Certificate verification through the platform (docs/platform-contract.md
+// § Verifying a certificate for a loan elsewhere): a lending centre asks
+// the platform to verify a code issued by another centre
+// (PathCertificateVerifications); the platform forwards the code, signed
+// with its own key, to the issuing centre's endpoint
+// (PathCentreCertificateVerifications) and passes the answer back.
+const (
+	PathCertificateVerifications       = "/platform/v1/certificate-verifications"
+	PathCentreCertificateVerifications = "/api/v1/platform/certificate-verifications"
+)
+
+// CertificateVerification asks the platform to verify a certificate's
+// code: IssuingCentre issued it, VerifyingCentre (the caller) asks.
+type CertificateVerification struct {
+	IssuingCentre   string `json:"issuing_centre"`
+	VerifyingCentre string `json:"verifying_centre"`
+	VerifyCode      string `json:"verify_code"`
+}
+
+// ForwardedVerification is what the platform sends the issuing centre:
+// the code and who asks, signed with the platform's key.
+type ForwardedVerification struct {
+	VerifyCode      string `json:"verify_code"`
+	VerifyingCentre string `json:"verifying_centre"`
+}
+
+// CertificateCheck is the issuing centre's answer, as its public verify
+// page gives it: genuine and current (Valid, Status valid | expired |
+// revoked), the type and number, the holder masked, the dates, the issuing
+// centre's name, the SHA-256 of the PDF, and the lending centre a
+// loan_elsewhere certificate is addressed to.
+type CertificateCheck struct {
+	Valid        bool   `json:"valid"`
+	Status       string `json:"status"`
+	Number       string `json:"number"`
+	Type         string `json:"type"`
+	Holder       string `json:"holder"`
+	IssuedAt     string `json:"issued_at"`
+	ExpiresAt    string `json:"expires_at"`
+	PDFSHA256    string `json:"pdf_sha256"`
+	Centre       string `json:"centre"`
+	ToCentre     string `json:"to_centre,omitempty"`
+	ToCentreName string `json:"to_centre_name,omitempty"`
 }

@@ -25,6 +25,7 @@ type (
 	// accounts asks the platform (*Client).
 	accounts interface {
 		Accounts(ctx context.Context, q AccountQuery) (AccountsAnswer, error)
+		Centres(ctx context.Context) (Centres, error)
 	}
 	// people maps the token's subject to the core's person id
 	// (*identity.Service).
@@ -58,7 +59,10 @@ type Deps struct {
 }
 
 // Service reads through the platform on the person's behalf.
-type Service struct{ Deps }
+type Service struct {
+	Deps
+	centres centreCache
+}
 
 var centreCode = regexp.MustCompile(`^[0-9]{6}$`)
 

@@ -16,9 +16,20 @@ import (
 
 // fakePlatform answers fixed accounts and remembers the query.
 type fakePlatform struct {
-	answer platform.AccountsAnswer
-	err    error
-	asked  []platform.AccountQuery
+	answer  platform.AccountsAnswer
+	err     error
+	asked   []platform.AccountQuery
+	centres int // calls of Centres
+}
+
+// Centres lists Beijing, Shanghai and the demo centre.
+func (f *fakePlatform) Centres(context.Context) (platform.Centres, error) {
+	f.centres++
+	if f.err != nil {
+		return platform.Centres{}, f.err
+	}
+	return platform.Centres{Items: []platform.Centre{{Code: "110100", Name: "北京住房公积金管理中心"},
+		{Code: "310100", Name: "上海市住房公积金管理中心"}, {Code: "330100", Name: "杭州住房公积金管理中心"}}}, nil
 }
 
 func (f *fakePlatform) Accounts(_ context.Context, q platform.AccountQuery) (platform.AccountsAnswer, error) {

@@ -159,11 +159,12 @@ func (s *Sim) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, _ *http.Request) {
 		out := map[string]int64{}
-		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallRefused} {
+		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallVerifications, CallRefused} {
 			out[k] = s.Calls(k)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
+	mux.HandleFunc("POST /_sim/certificate-verifications", s.simVerify)
 	mux.Handle("/", s.Handler())
 	return mux
 }

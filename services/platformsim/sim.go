@@ -38,6 +38,12 @@ type Config struct {
 	// Now is the clock for signature windows and the seed's months; nil
 	// means time.Now.
 	Now func() time.Time
+	// PlatformKeyID and PlatformSecret are the platform's own key, which
+	// signs its calls to centres (a forwarded certificate verification);
+	// HTTPClient carries them (nil: http.DefaultClient).
+	PlatformKeyID  string
+	PlatformSecret []byte
+	HTTPClient     *http.Client
 }
 
 // Sim is a running simulator; Handler serves the platform's API,
@@ -57,6 +63,8 @@ type Sim struct {
 	transfers     map[string]*transfer
 	byTransferRef map[string]string
 	transferN     int64
+	// endpoints are the base URLs of centres the platform calls (by code).
+	endpoints map[string]string
 }
 
 // New builds a simulator seeded with the demo holders.
@@ -113,6 +121,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST "+platform.PathTransfers, s.signed(CallTransfers, s.requestTransfer))
 	mux.HandleFunc("GET "+platform.PathTransfers+"/{ref}", s.signed(CallTransfers, s.transferStatus))
 	mux.HandleFunc("POST "+platform.PathTransfers+"/{ref}/cancel", s.signed(CallTransfers, s.cancelTransfer))
+	mux.HandleFunc("POST "+platform.PathCertificateVerifications, s.signed(CallVerifications, s.verifyCertificate))
 	return mux
 }
 

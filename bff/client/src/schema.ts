@@ -1760,6 +1760,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/platform/certificate-verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Another centre verifies a certificate through the national platform (signed by the platform).
+         * @description The national HPF platform forwards a lending centre's verification of a certificate issued here
+         *     (docs/platform-contract.md § Verifying a certificate for a loan elsewhere). The request carries
+         *     `X-Platform-Key`, `X-Platform-Timestamp`, `X-Platform-Nonce` and `X-Platform-Signature`, signed
+         *     with the platform's own key (HANDHELD_PLATFORM_INBOUND_*): an unknown key, a bad signature, a
+         *     timestamp more than 5 minutes off or a nonce seen before is 401 `platform.bad_signature`, and
+         *     nothing is recorded. A malformed code is 400 `certificate.bad_code`; a verifying centre the
+         *     platform does not list (or this centre) 400 `request.invalid`; a code that matches no
+         *     certificate 404 `not_found`. Each answered verification is recorded under the certificate with
+         *     the verifying centre's code and name, for the holder to see, and audited.
+         */
+        post: operations["verifyCertificateThroughPlatform"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/verify/{code}": {
         parameters: {
             query?: never;
@@ -2556,7 +2584,7 @@ export interface components {
             /** @description <centre code>-<yyyy>-<6-digit sequence>, e.g. 330100-2026-000123 */
             number: string;
             /** @enum {string} */
-            type: "deposit_use";
+            type: "deposit_use" | "loan_elsewhere";
             verify_code: string;
             /**
              * Format: uri
@@ -2577,7 +2605,7 @@ export interface components {
             id: string;
             number: string;
             /** @enum {string} */
-            type: "deposit_use";
+            type: "deposit_use" | "loan_elsewhere";
             type_label: string;
             /** @description absent when none was given */
             purpose?: string;
@@ -2610,6 +2638,10 @@ export interface components {
              * @description verifications so far
              */
             usage_count: number;
+            /** @description loan_elsewhere only: the lending centre's code on the national platform */
+            to_centre?: string;
+            /** @description loan_elsewhere only: the lending centre's name, as the platform listed it */
+            to_centre_name?: string;
             /** @description what the certificate states, as signed in its JWS */
             facts: {
                 /**
@@ -2632,7 +2664,7 @@ export interface components {
             id: string;
             number: string;
             /** @enum {string} */
-            type: "deposit_use";
+            type: "deposit_use" | "loan_elsewhere";
             type_label: string;
             /** @description absent when none was given */
             purpose?: string;
@@ -2665,6 +2697,10 @@ export interface components {
              * @description verifications so far
              */
             usage_count: number;
+            /** @description loan_elsewhere only: the lending centre's code on the national platform */
+            to_centre?: string;
+            /** @description loan_elsewhere only: the lending centre's name, as the platform listed it */
+            to_centre_name?: string;
             /** @description what the certificate states, as signed in its JWS */
             facts: {
                 /**
@@ -2682,13 +2718,17 @@ export interface components {
                 continuous_months: number;
                 has_loan: boolean;
             };
-            /** @description the latest verifications, newest first; who verified is not kept */
+            /** @description the latest verifications, newest first: through the verify page (web), the JSON API (api) or by another centre through the national platform (platform); who verified is known only of the platform's, by the verifying centre's code and name */
             verifications: {
                 /** Format: date-time */
                 at: string;
                 /** @enum {string} */
-                channel: "web" | "api";
+                channel: "web" | "api" | "platform";
                 channel_label: string;
+                /** @description platform only: the verifying centre's code */
+                centre?: string;
+                /** @description platform only: the verifying centre's name */
+                centre_name?: string;
             }[];
         };
         UnitCertificateIssued: {
@@ -2848,7 +2888,7 @@ export interface components {
             /** @description absent for not_found */
             number?: string;
             /** @enum {string} */
-            type?: "deposit_use" | "unit_deposit";
+            type?: "deposit_use" | "unit_deposit" | "loan_elsewhere";
             type_label?: string;
             /** @description the holder's masked name (张*, 欧阳**), or a unit's (杭州****面馆); never the full name or ID number */
             holder?: string;
@@ -2862,6 +2902,32 @@ export interface components {
             pdf_sha256?: string;
             /** @description the issuing centre */
             centre: string;
+            /** @description loan_elsewhere only: the lending centre it is addressed to */
+            to_centre?: string;
+            /** @description loan_elsewhere only: that centre's name */
+            to_centre_name?: string;
+        };
+        /** @description a certificate as the verify page tells it, answered to another centre through the national platform */
+        PlatformCertificateCheck: {
+            /** @description true only for status valid */
+            valid: boolean;
+            /** @enum {string} */
+            status: "valid" | "expired" | "revoked";
+            number: string;
+            /** @enum {string} */
+            type: "deposit_use" | "unit_deposit" | "loan_elsewhere";
+            /** @description the holder's masked name; never the full name or ID number */
+            holder: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            pdf_sha256: string;
+            /** @description the issuing centre */
+            centre: string;
+            /** @description loan_elsewhere only: the lending centre it is addressed to */
+            to_centre?: string;
+            to_centre_name?: string;
         };
         ECard: {
             /** @description compact card (EC1: + base45 COSE_Sign1), or a compact JWS with ecard_format jws; show it as a QR code */
@@ -5896,7 +5962,9 @@ export interface operations {
                      * @description any other value is 400 with a one_of error on type
                      * @enum {string}
                      */
-                    type: "deposit_use";
+                    type: "deposit_use" | "loan_elsewhere";
+                    /** @description loan_elsewhere only, and required there: the lending centre's code on the national platform (110100 Beijing). A code the platform does not list, this centre's own, a malformed one, or one given with another type is 400 request.invalid with an error on to_centre; nothing is written. The platform unreachable is 503 platform.unavailable. */
+                    to_centre?: string;
                     /** @description optional, what the certificate is for: at most 100 characters (runes), taken in NFC and trimmed. 400 request.invalid with an error on purpose otherwise: code format for a control, format (bidi override or isolate, zero-width joiner, BOM), private-use, surrogate, unassigned or noncharacter code point, U+FFFD, a line separator or a combining mark left after NFC; unprintable for a character the certificate's fonts cannot draw (emoji); too_long. Nothing is written and the Idempotency-Key stays free. CJK Extension A and B characters (生僻字) print. */
                     purpose?: string;
                 };
@@ -6616,6 +6684,54 @@ export interface operations {
             410: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    verifyCertificateThroughPlatform: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Platform-Key": string;
+                "X-Platform-Timestamp": string;
+                "X-Platform-Nonce": string;
+                "X-Platform-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the certificate's verify code as printed */
+                    verify_code: string;
+                    /** @description the lending centre that asks */
+                    verifying_centre: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the certificate as the verify page tells it */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformCertificateCheck"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };

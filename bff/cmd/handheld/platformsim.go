@@ -25,13 +25,20 @@ func runPlatformsim(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("platformsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8091", "listen address")
+	centre := fs.String("centre-url", "", "this centre's base URL (HANDHELD_CENTRE_CODE), for certificate verifications forwarded to it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if len(cfg.PlatformSecret) < 32 {
 		return errors.New("HANDHELD_PLATFORM_SECRET: required, at least 32 characters (the same as the BFF's)")
 	}
-	sim := platformsim.New(platformsim.Config{Keys: map[string][]byte{cfg.PlatformKeyID: []byte(cfg.PlatformSecret)}, Now: time.Now})
+	sim := platformsim.New(platformsim.Config{Keys: map[string][]byte{cfg.PlatformKeyID: []byte(cfg.PlatformSecret)}, Now: time.Now,
+		PlatformKeyID: cfg.PlatformInboundKeyID, PlatformSecret: []byte(cfg.PlatformInboundSecret)})
+	if *centre != "" {
+		// Signed with the platform's own key: the BFF's
+		// HANDHELD_PLATFORM_INBOUND_KEY_ID and _SECRET.
+		sim.SetCentreURL(cfg.CentreCode, *centre)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
