@@ -416,10 +416,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		HandlerTimeout: cfg.OutboxLease * 2 / 3,
 		// The message centre's clock: a notification deferred to the end
 		// of quiet hours is due on it.
-		Now:    cfg.now(),
-		Logger: logger("outbox"),
-		Observe:        a.metrics.outboxDelivery,
-		Tracer:         a.tracer,
+		Now:     cfg.now(),
+		Logger:  logger("outbox"),
+		Observe: a.metrics.outboxDelivery,
+		Tracer:  a.tracer,
 	}); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
