@@ -120,7 +120,7 @@ type CategoryPreferenceBody struct {
 // quiet_hours null (or absent) clears them and categories names only the
 // categories to change.
 type PreferencesBody struct {
-	QuietHours *QuietHoursBody                   `json:"quiet_hours"`
+	QuietHours *QuietHoursBody                   `json:"quiet_hours,omitempty"`
 	Categories map[string]CategoryPreferenceBody `json:"categories"`
 }
 
