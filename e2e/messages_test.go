@@ -313,7 +313,7 @@ func TestMessagePreferencesAndSubscriptionsRefused(t *testing.T) {
 	for _, id := range []string{"msg_000000000000000000000000", "nope", strings.Repeat("a", 64)} {
 		wantProblem(t, e.do("POST", "/api/v1/me/messages/"+id+"/read", nil, bearer(tok)), 404, "message.not_found")
 	}
-	if r := e.do("GET", "/api/v1/me/messages", nil, nil); r.StatusCode != 401 {
+	if r := b.do("GET", "/api/v1/me/messages", nil, nil); r.StatusCode != 401 {
 		t.Errorf("without a token: %d", r.StatusCode)
 	}
 }
