@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 
 	"handheld/bff"
 	"handheld/services"
+	"handheld/services/store"
 )
 
 // The WeChat templates the shipped notification texts use (zh-CN).
@@ -175,6 +177,24 @@ func TestMessagesFromWithdrawal(t *testing.T) {
 	}
 	if unread := e.messages(tok, "?unread=true"); len(unread) != 3 {
 		t.Errorf("%d unread after his attempts, want still 3", len(unread))
+	}
+
+	// Every push, and every decision not to push, is on the audit trail.
+	s, err := store.Open(context.Background(), e.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, m := range append(cases, security[0]) {
+		var result string
+		waitFor(t, func() bool {
+			err := s.QueryRow(context.Background(), `SELECT result FROM audit_log WHERE action = 'message.push' AND target = $1`,
+				"message:"+m.ID+":"+m.WeChat).Scan(&result)
+			return err == nil
+		})
+		if want := map[bool]string{true: "ok", false: "denied"}[m.WeChat == "sent"]; result != want {
+			t.Errorf("audit of %s (%s): %s, want %s", m.Kind, m.WeChat, result, want)
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 
@@ -91,23 +90,27 @@ func (s *Service) RecordGrants(ctx context.Context, p services.Principal, grants
 	err := s.store.Tx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		for _, g := range grants {
-			var st GrantState
-			st.TemplateID = g.TemplateID
-			err := tx.QueryRow(ctx, `SELECT remaining, banned FROM subscription_grants WHERE subject = $1 AND template_id = $2`,
-				p.Subject, g.TemplateID).Scan(&st.Remaining, &st.Banned)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+			// One statement per answer, so that two calls at once each
+			// count: neither reads what the other is about to write.
+			var update string
 			switch g.Result {
 			case GrantAccept:
-				st.Remaining, st.Banned = min(st.Remaining+1, MaxRemaining), false
+				update = `remaining = CASE WHEN subscription_grants.remaining >= ` + strconv.Itoa(MaxRemaining) + ` THEN ` +
+					strconv.Itoa(MaxRemaining) + ` ELSE subscription_grants.remaining + 1 END, banned = FALSE, updated_at = excluded.updated_at`
 			case GrantBan:
-				st.Remaining, st.Banned = 0, true
+				update = `remaining = 0, banned = TRUE, updated_at = excluded.updated_at`
+			default:
+				update = `updated_at = excluded.updated_at`
 			}
+			first := map[GrantResult]int{GrantAccept: 1}[g.Result]
 			if _, err := tx.Exec(ctx, `INSERT INTO subscription_grants (subject, template_id, remaining, banned, updated_at)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, template_id) DO UPDATE SET remaining = excluded.remaining,
-				banned = excluded.banned, updated_at = excluded.updated_at`,
-				p.Subject, g.TemplateID, st.Remaining, st.Banned, now); err != nil {
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, template_id) DO UPDATE SET `+update,
+				p.Subject, g.TemplateID, first, g.Result == GrantBan, now); err != nil {
+				return err
+			}
+			st := GrantState{TemplateID: g.TemplateID}
+			if err := tx.QueryRow(ctx, `SELECT remaining, banned FROM subscription_grants WHERE subject = $1 AND template_id = $2`,
+				p.Subject, g.TemplateID).Scan(&st.Remaining, &st.Banned); err != nil {
 				return err
 			}
 			out = append(out, st)

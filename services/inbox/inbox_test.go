@@ -226,6 +226,26 @@ func TestGrants(t *testing.T) {
 		if ok, _ := svc.TakeGrant(ctx, "s_bob", "tpl-case"); ok {
 			t.Error("alice's grant spent for bob")
 		}
+		// Accepts at once each count; the count is capped.
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				if _, err := svc.RecordGrants(ctx, alice, []Grant{{TemplateID: "tpl-security", Result: GrantAccept}}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		states, _ = svc.RecordGrants(ctx, alice, []Grant{{TemplateID: "tpl-security", Result: GrantReject}})
+		if states[0].Remaining != 5 {
+			t.Errorf("after 5 accepts at once: %d left, want 5", states[0].Remaining)
+		}
+		for range MaxRemaining {
+			states, _ = svc.RecordGrants(ctx, alice, []Grant{{TemplateID: "tpl-security", Result: GrantAccept}})
+		}
+		if states[0].Remaining != MaxRemaining {
+			t.Errorf("after many accepts: %d left, want the cap %d", states[0].Remaining, MaxRemaining)
+		}
 	})
 }
 
