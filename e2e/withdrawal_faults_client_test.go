@@ -144,11 +144,11 @@ func (c *faultClient) grant(i int, token string) error {
 			Remaining int `json:"remaining"`
 		} `json:"templates"`
 	}
-	for tries := 0; len(granted.Templates) == 0 || granted.Templates[0].Remaining < 6; tries++ {
+	for tries := 0; len(granted.Templates) == 0 || granted.Templates[0].Remaining < grantsPerPerson; tries++ {
 		err := c.call((i+tries)%len(c.bases), "/api/v1/me/subscriptions", token, accept, &granted)
 		switch {
 		case err == nil:
-		case !errors.Is(err, errTransient) || tries >= 30:
+		case !errors.Is(err, errTransient) || tries >= 2*grantsPerPerson:
 			return err
 		default:
 			time.Sleep(50 * time.Millisecond)
@@ -156,6 +156,10 @@ func (c *faultClient) grant(i int, token string) error {
 	}
 	return nil
 }
+
+// grantsPerPerson covers every notification a person's three
+// applications can bring (accepted, approved or rejected, paid, cancelled).
+const grantsPerPerson = 15
 
 // errTransient marks an answer a client tries again.
 var errTransient = errors.New("transient")
