@@ -40,6 +40,7 @@ import (
 	"handheld/services/hours"
 	"handheld/services/idempotency"
 	"handheld/services/identity"
+	"handheld/services/inbox"
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/material"
@@ -123,6 +124,7 @@ type useCases struct {
 	// platformCalls serves the national platform's signed calls to this
 	// centre (a certificate verification by another centre).
 	platformCalls public.PlatformVerifications
+	inbox         *inbox.Service
 	screen        *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -223,10 +225,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	// The use cases that queue outbox work (withdrawals, notices) nudge
+	// the outbox worker, built below with their handlers, through a waker
+	// made first.
+	waker := outbox.NewWaker()
+	// Security notices (a sign-in, a binding) go through the outbox to the
+	// notifier like every other notification (issue 19).
+	notices, err := notify.NewPublisher(a.store, waker.Wake, cfg.now())
+	if err != nil {
+		return nil, err
+	}
 	if u.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, Persons: reader, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
 		Devices: kiosks, Verifiers: verifiers(cfg), HashSecret: secret, Now: time.Now, Logger: logger("identity"),
-		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(),
+		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(), Notices: notices,
 	}); err != nil {
 		return nil, err
 	}
@@ -269,9 +281,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		StatusMaxAge: cfg.ECardStatusMaxAge, Format: cfg.ECardFormat, Now: time.Now, Logger: logger("ecard")}); err != nil {
 		return nil, err
 	}
-	// The withdrawals nudge the outbox worker, built below with their
-	// handlers, through a waker made first.
-	waker := outbox.NewWaker()
 	if u.printing, err = printing.New(printing.Deps{
 		Store: a.store, Reader: reader, People: u.identity, Certificates: u.certificates, Renderer: renderer,
 		Devices: u.identity, Texts: u.catalogs, Audit: trail, CentreName: cfg.CentreName, Policy: cfg.PrintJobs,
@@ -385,12 +394,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Secret: secret, Now: time.Now, Logger: logger("operator")}); err != nil {
 		return nil, err
 	}
-	tmpl, err := notify.LoadTemplates(templates.FS)
+	// The message centre (issue 19): every notification lands in the
+	// inbox; the WeChat copy follows the person's preferences, quiet hours
+	// and grants, on the message centre's clock.
+	tmpl, err := cfg.notificationTemplates()
 	if err != nil {
-		return nil, fmt.Errorf("notification templates: %w", err)
+		return nil, err
 	}
-	notifier, err := notify.New(notify.Deps{Recipients: u.identity, Sender: wx, Templates: tmpl,
-		Logger: logger("notify"), Now: time.Now})
+	if u.inbox, err = inbox.New(inbox.Deps{Store: a.store, Renderer: tmpl, Audit: trail, Templates: tmpl.TemplateIDs(),
+		Logger: logger("inbox"), Now: cfg.now()}); err != nil {
+		return nil, err
+	}
+	notifier, err := notify.New(notify.Deps{Recipients: u.identity, Sender: wx, Templates: tmpl, Inbox: u.inbox,
+		Logger: logger("notify"), Now: cfg.now()})
 	if err != nil {
 		return nil, err
 	}
@@ -429,10 +445,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		// Well inside the lease, so that a slow delivery never loses its
 		// row to another replica and goes twice.
 		HandlerTimeout: cfg.OutboxLease * 2 / 3,
-		Now:            time.Now,
-		Logger:         logger("outbox"),
-		Observe:        a.metrics.outboxDelivery,
-		Tracer:         a.tracer,
+		// The message centre's clock: a notification deferred to the end
+		// of quiet hours is due on it.
+		Now:     cfg.now(),
+		Logger:  logger("outbox"),
+		Observe: a.metrics.outboxDelivery,
+		Tracer:  a.tracer,
 	}); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -553,7 +571,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// A consent to ask government sources about the person is given with
 	// the same recent face check as the withdrawal it serves.
 	me.Post("/evidence-lookups", stepUp(identity.ServiceWithdrawal))
-	depositor.Account{Service: u.account, Catalogs: u.catalogs}.Routes(me)
+	depositor.Account{Service: u.account, Catalogs: u.catalogs, Messages: u.inbox}.Routes(me)
+	// The message centre (issue 19): the inbox, preferences and WeChat
+	// subscribe grants, under the group's read class: its writes touch
+	// only the person's own rows, and grants are capped per template.
+	depositor.Messages{Service: u.inbox, Catalogs: u.catalogs}.Routes(me)
 	me.Get("/print-jobs", prints.List)
 	// Evidence files (issue 17, part 2): an upload with its
 	// Idempotency-Key, uploads and deletions under the material_write

@@ -27,12 +27,14 @@ import (
 	"handheld/services/kv"
 	"handheld/services/mask"
 	"handheld/services/material"
+	"handheld/services/notify"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/retention"
 	"handheld/services/store"
 	"handheld/services/tracing"
 	"handheld/services/withdrawal"
+	"handheld/templates"
 )
 
 // Profiles.
@@ -314,6 +316,19 @@ type Config struct {
 	// its owner flushes and shuts it down. The start-up dump says whether
 	// it is set, as "tracerprovider".
 	TracerProvider trace.TracerProvider `yaml:"-"`
+	// Clock, set in code only (tests move it), is the message centre's
+	// clock: the quiet hours, the deferral of notifications and the outbox
+	// worker's due times. nil is the system clock. The start-up dump says
+	// whether it is set, as "clock".
+	Clock Clock `yaml:"-"`
+
+	// NotificationTemplates are the centre's own WeChat subscribe
+	// templates (YAML file only): per notification (a case status such as
+	// approved, or a notice such as sign_in) the template id its
+	// mini-program registered and the field mapping, replacing the shipped
+	// ones in every locale. Checked at start-up: an unknown notification
+	// or a template without its field mapping stops it.
+	NotificationTemplates notify.Overrides `yaml:"notification_templates"`
 }
 
 // tracing is the tracing part of the configuration.
@@ -761,6 +776,9 @@ func (c Config) Validate() error {
 	if err := c.tracing().Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.notificationTemplates(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Profile == ProfileProduction {
 		if !strings.HasPrefix(c.DatabaseURL, "postgres") {
 			bad("HANDHELD_DATABASE_URL", "production needs PostgreSQL (postgres://…)")
@@ -941,4 +959,25 @@ func summary(v reflect.Value) string {
 		return "[unprintable]"
 	}
 	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// Clock tells the time; Config.Clock sets the message centre's.
+type Clock interface{ Now() time.Time }
+
+// now is the message centre's clock: Config.Clock, or the system's.
+func (c Config) now() func() time.Time {
+	if c.Clock != nil {
+		return c.Clock.Now
+	}
+	return time.Now
+}
+
+// notificationTemplates are the shipped notification templates with the
+// configured ones applied, checked.
+func (c Config) notificationTemplates() (*notify.Templates, error) {
+	tm, err := notify.LoadTemplates(templates.FS)
+	if err != nil {
+		return nil, fmt.Errorf("notification templates: %w", err)
+	}
+	return tm.Configure("notification_templates", c.NotificationTemplates)
 }

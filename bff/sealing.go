@@ -12,6 +12,7 @@ import (
 	employer "handheld/services/employer"
 	"handheld/services/idempotency"
 	"handheld/services/identity"
+	"handheld/services/inbox"
 	"handheld/services/outbox"
 	"handheld/services/printing"
 	"handheld/services/seal"
@@ -61,6 +62,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		cases.SealedColumns(),
 		printing.SealedColumns(),
 		sharing.SealedColumns(),
+		inbox.SealedColumns(),
 		identity.SealedColumns(hashSecret),
 	} {
 		cols = append(cols, part...)

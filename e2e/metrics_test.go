@@ -50,7 +50,7 @@ func TestOperatorMetricsAfterTraffic(t *testing.T) {
 	for _, w := range []want{
 		{`handheld_outbox_pending{topic="withdrawal.submit"}`, 1, 1},
 		{`handheld_outbox_pending{topic="withdrawal.poll"}`, 0, 0},
-		{`handheld_outbox_pending{topic="notify.wechat"}`, 1, 1}, // "application received"
+		{`handheld_outbox_pending{topic="notify.wechat"}`, 2, 2}, // "application received" and the binding's security notice
 		{`handheld_outbox_failing{topic="withdrawal.submit"}`, 0, 0},
 		{`handheld_outbox_overdue{topic="withdrawal.submit"}`, 0, 0}, // due for less than a minute
 		{`handheld_outbox_oldest_pending_age_seconds{topic="withdrawal.submit"}`, 0, 60},

@@ -31,6 +31,9 @@ func TestNightWindow(t *testing.T) {
 	li := e.bindWeChat("oNight000000002", lina).AccessToken
 	wuP := e.persona("depositor", "吴敏")
 	wu := e.bindWeChat("oNight000000003", wuP).AccessToken
+	for _, tok := range []string{zt, li, wu} {
+		e.grantWeChat(tok, caseTemplate, 3) // WeChat messages need the person's grant
+	}
 	clerk := e.unitOperator("shop01")
 	e.loginEmployer(clerk)
 	var day nightHome

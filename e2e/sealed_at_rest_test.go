@@ -79,6 +79,8 @@ func (e *env) storeJourneys() []string {
 	zhang, lina := e.persona("depositor", "张伟"), e.persona("depositor", "李娜")
 	zhangTok := e.bindWeChat("o-sealed-zhang", zhang).AccessToken
 	linaTok := e.bindWeChat("o-sealed-lina", lina).AccessToken
+	e.grantWeChat(zhangTok, caseTemplate, 3)
+	e.grantWeChat(linaTok, caseTemplate, 3)
 
 	r := e.issue(zhangTok, "sealed-cert-1", map[string]string{"type": "deposit_use", "purpose": "异地购房贷款"})
 	if r.StatusCode != 201 {

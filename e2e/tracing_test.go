@@ -70,19 +70,22 @@ func TestWithdrawalIsOneTrace(t *testing.T) {
 	if request.Parent().IsValid() {
 		t.Fatalf("the request span has a parent %s, want a root", request.Parent().SpanID())
 	}
-	// The delivery and its core call come after the answer.
-	var delivery, submit sdktrace.ReadOnlySpan
+	// The delivery and its core call come after the answer, and so does
+	// the "application received" notification (written to the inbox).
+	var delivery, submit, notified sdktrace.ReadOnlySpan
 	waitFor(t, func() bool {
-		delivery, submit = nil, nil
+		delivery, submit, notified = nil, nil, nil
 		for _, s := range inTrace(rec, id) {
 			switch {
 			case s.Name() == "outbox deliver withdrawal.submit" && attr(s, "messaging.message.id") == "withdrawal.submit:"+acc.ID:
 				delivery = s
 			case s.Name() == "core withdrawal_submit":
 				submit = s
+			case s.Name() == "outbox deliver notify.wechat" && attr(s, "messaging.message.id") == "notify.wechat:"+acc.ID+":accepted":
+				notified = s
 			}
 		}
-		return delivery != nil && submit != nil
+		return delivery != nil && submit != nil && notified != nil
 	})
 
 	spans := inTrace(rec, id)

@@ -122,7 +122,7 @@ func (c *faultClient) bind(i int, wx *wechattest.Server, openid string, p coresi
 				map[string]string{"name": p.Name, "id_number": p.IDNumber, "face_result": face.VerifyID}, &bound)
 		}
 		if err == nil {
-			return bound.AccessToken, nil
+			return bound.AccessToken, c.grant(i, bound.AccessToken)
 		}
 		if !errors.Is(err, errTransient) {
 			return "", err
@@ -131,6 +131,35 @@ func (c *faultClient) bind(i int, wx *wechattest.Server, openid string, p coresi
 	}
 	return "", err
 }
+
+// grant records the person's one-time WeChat grants for the case
+// template, as the mini-program asks them before applying: the
+// notifications about the case go through WeChat only on them. A transient
+// failure is tried again on the other replica (a grant that landed before
+// its answer was lost only adds one).
+func (c *faultClient) grant(i int, token string) error {
+	accept := map[string]any{"templates": []map[string]string{{"template_id": caseTemplate, "result": "accept"}}}
+	var granted struct {
+		Templates []struct {
+			Remaining int `json:"remaining"`
+		} `json:"templates"`
+	}
+	for tries := 0; len(granted.Templates) == 0 || granted.Templates[0].Remaining < grantsPerPerson; tries++ {
+		err := c.call((i+tries)%len(c.bases), "/api/v1/me/subscriptions", token, accept, &granted)
+		switch {
+		case err == nil:
+		case !errors.Is(err, errTransient) || tries >= 2*grantsPerPerson:
+			return err
+		default:
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// grantsPerPerson covers every notification a person's three
+// applications can bring (accepted, approved or rejected, paid, cancelled).
+const grantsPerPerson = 15
 
 // errTransient marks an answer a client tries again.
 var errTransient = errors.New("transient")

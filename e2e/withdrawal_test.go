@@ -120,6 +120,7 @@ func TestWithdrawalFromApplicationToPayout(t *testing.T) {
 	e := start(t, fastWithdrawals)
 	lina := e.persona("depositor", "李娜")
 	tok := e.bindWeChat("o-lina-withdrawal", lina).AccessToken
+	e.grantWeChat(tok, caseTemplate, 3) // what the mini-program asks before applying
 	card := payoutTo(t, lina, "bank_card")
 
 	el := e.eligibility(tok, "rent")

@@ -237,6 +237,15 @@ const (
 	// certificate verification) with an unknown key, a bad signature, a
 	// timestamp outside the window or a nonce seen before.
 	CodePlatformBadSignature Code = "platform.bad_signature"
+	// The message centre (issue 19, services/inbox).
+	// CodeMessageNotFound: no such message among the person's own.
+	CodeMessageNotFound Code = "message.not_found"
+	// CodeSecurityMessagesRequired: preferences that would keep security
+	// messages (a new sign-in, a binding change) out of WeChat.
+	CodeSecurityMessagesRequired Code = "preferences.security_required"
+	// CodeSubscriptionTemplateUnknown: a grant for a WeChat template the
+	// centre's notifications do not use.
+	CodeSubscriptionTemplateUnknown Code = "subscription.template_unknown"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -273,6 +282,9 @@ const (
 	FieldTooFewClasses = "too_few_classes"
 	FieldContainsID    = "contains_operator_id"
 	FieldReused        = "reused"
+	// FieldSameAs carries Params{"other": field}: the value may not equal
+	// the other field's (quiet hours ending when they begin).
+	FieldSameAs = "same_as"
 )
 
 // statusOf maps each code to its HTTP status. A code missing here is a bug,
@@ -414,6 +426,10 @@ var statusOf = map[Code]int{
 	CodePlatformUnavailable:        http.StatusServiceUnavailable,
 	CodeCertificateFilePurged:      http.StatusGone,
 	CodePlatformBadSignature:       http.StatusUnauthorized,
+
+	CodeMessageNotFound:             http.StatusNotFound,
+	CodeSecurityMessagesRequired:    http.StatusUnprocessableEntity,
+	CodeSubscriptionTemplateUnknown: http.StatusUnprocessableEntity,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

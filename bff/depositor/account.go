@@ -33,6 +33,11 @@ type AccountReads interface {
 type Account struct {
 	Service  AccountReads
 	Catalogs *locales.Catalogs
+	// Messages counts the unread messages the home screen shows
+	// (*inbox.Service); nil leaves the count out.
+	Messages interface {
+		Unread(ctx context.Context, p services.Principal) (int, error)
+	}
 }
 
 // Routes registers the five screens on the /me group.
@@ -51,7 +56,14 @@ func (h Account) Home(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return private(c).JSON(homeBody(v, h.text(c)))
+	body := homeBody(v, h.text(c))
+	if h.Messages != nil {
+		// The count is a badge: without it the screen still stands.
+		if n, err := h.Messages.Unread(c.UserContext(), middleware.PrincipalOf(c)); err == nil {
+			body.UnreadMessages = &n
+		}
+	}
+	return private(c).JSON(body)
 }
 
 // Details is GET /api/v1/me/account.

@@ -59,6 +59,9 @@ type HomeBody struct {
 	AsOf         string            `json:"as_of"`
 	Stale        bool              `json:"stale"`
 	Maintenance  *HomeMaintenance  `json:"maintenance,omitempty"`
+	// UnreadMessages is the message centre's unread count, absent only
+	// when it cannot be read.
+	UnreadMessages *int `json:"unread_messages,omitempty"`
 }
 
 // HomeMaintenance says, during the core's maintenance window, when live

@@ -15,6 +15,7 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/notify"
 	"handheld/services/store"
 )
 
@@ -139,8 +140,12 @@ func (s *Service) LoginKiosk(ctx context.Context, device services.Principal, l K
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: "device:" + dev.ID, Channel: services.ChannelKiosk,
-		Action: "login.success", Target: "face", Result: "ok"})
+	if err := s.record(ctx, audit.Record{Subject: subject, Actor: "device:" + dev.ID, Channel: services.ChannelKiosk,
+		Action: "login.success", Target: "face", Result: "ok"}); err != nil {
+		return Tokens{}, err
+	}
+	s.notice(ctx, subject, notify.NoticeSignIn)
+	return tok, nil
 }
 
 // Device returns a registered kiosk, for the device's own screens.

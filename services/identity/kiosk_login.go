@@ -12,6 +12,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/notify"
 )
 
 // Sign-in at a kiosk by phone QR (docs/api.md § Sign-in at a kiosk by phone
@@ -195,6 +196,7 @@ func (s *Service) PollLoginCode(ctx context.Context, device services.Principal, 
 		Action: "login.success", Target: "phone_qr", Result: "ok"}); err != nil {
 		return LoginCodeState{}, err
 	}
+	s.notice(ctx, rec.Subject, notify.NoticeSignIn)
 	return LoginCodeState{Status: LoginCodeConfirmed, Tokens: &tok}, nil
 }
 

@@ -41,8 +41,13 @@ type Deps struct {
 	// PublicBaseURL is where people reach this server; the QR code of a
 	// kiosk sign-in points below it (<base>/kiosk-login?code=...).
 	PublicBaseURL string
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Notices, when set, tells the person of a sign-in or a binding
+	// (notify's Publisher): a security message, sent at any hour.
+	Notices interface {
+		Notice(ctx context.Context, subject, notice string) error
+	}
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service is identity's use cases.
@@ -134,4 +139,16 @@ func randomID(prefix string, n int) string {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// notice tells subject of a security event (notify.NoticeSignIn, ...). A
+// notice that cannot be queued is logged, not the sign-in's failure: the
+// audit trail has the event either way.
+func (s *Service) notice(ctx context.Context, subject, notice string) {
+	if s.Notices == nil || subject == "" {
+		return
+	}
+	if err := s.Notices.Notice(ctx, subject, notice); err != nil {
+		s.Logger.WarnContext(ctx, "identity: security notice not queued", "subject", subject, "notice", notice, "error", err)
+	}
 }

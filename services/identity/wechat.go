@@ -9,6 +9,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/notify"
 	"handheld/services/store"
 )
 
@@ -61,6 +62,7 @@ func (s *Service) LoginWeChat(ctx context.Context, code string) (WeChatLogin, er
 		Action: "login.success", Target: "wechat", Result: "ok"}); err != nil {
 		return WeChatLogin{}, err
 	}
+	s.notice(ctx, subject, notify.NoticeSignIn)
 	return WeChatLogin{Tokens: &tok}, nil
 }
 
@@ -158,8 +160,12 @@ func (s *Service) Bind(ctx context.Context, bindingToken string, r BindRequest) 
 	if err != nil {
 		return Tokens{}, err
 	}
-	return tok, s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: services.ChannelMiniApp,
-		Action: "bind", Target: "wechat", Result: "ok"})
+	if err := s.record(ctx, audit.Record{Subject: subject, Actor: subject, Channel: services.ChannelMiniApp,
+		Action: "bind", Target: "wechat", Result: "ok"}); err != nil {
+		return Tokens{}, err
+	}
+	s.notice(ctx, subject, notify.NoticeBindingChanged)
+	return tok, nil
 }
 
 // bindingOf reads what a binding token holds, spending it when spend is

@@ -61,9 +61,11 @@ func (s *syncBuffer) String() string {
 // fixture is a Notifier sending through the real WeChat adapter to the
 // fake WeChat, with the log it writes.
 type fixture struct {
-	n    *notify.Notifier
-	wx   *wechattest.Server
-	logs *syncBuffer
+	n     *notify.Notifier
+	wx    *wechattest.Server
+	logs  *syncBuffer
+	inbox *fakeInbox
+	now   *time.Time
 }
 
 var clock = time.Date(2026, 11, 24, 6, 5, 0, 0, time.UTC) // 14:05 in Shanghai
@@ -82,8 +84,13 @@ func newFixture(t *testing.T, people openids) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(notify.Deps{Recipients: people, Sender: client, Templates: tm, Logger: log,
-		Now: func() time.Time { return clock }})
+	box := newFakeInbox()
+	for _, id := range tm.TemplateIDs() {
+		box.grants[id] = 100
+	}
+	now := clock
+	n, err := notify.New(notify.Deps{Recipients: people, Sender: client, Templates: tm, Inbox: box, Logger: log,
+		Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +99,7 @@ func newFixture(t *testing.T, people openids) *fixture {
 			t.Errorf("the log names an openid:\n%s", logs.String())
 		}
 	})
-	return &fixture{n: n, wx: srv, logs: logs}
+	return &fixture{n: n, wx: srv, logs: logs, inbox: box, now: &now}
 }
 
 func payload(t *testing.T, e notify.Event) []byte {
@@ -188,7 +195,13 @@ func TestDeliverSenderFailures(t *testing.T) {
 	if n := len(f.wx.Sent()); n != 0 {
 		t.Errorf("%d messages accepted, want none", n)
 	}
-	if err := f.n.Deliver(ctx, payload(t, approved)); err != nil || len(f.wx.Sent()) != 1 {
+	// The refused message is settled: delivering it again sends nothing.
+	if err := f.n.Deliver(ctx, payload(t, approved)); err != nil || len(f.wx.Sent()) != 0 {
+		t.Errorf("refused message again: %v, %d sent; want nil, none", err, len(f.wx.Sent()))
+	}
+	next := approved
+	next.ApplicationID = "wd_02"
+	if err := f.n.Deliver(ctx, payload(t, next)); err != nil || len(f.wx.Sent()) != 1 {
 		t.Errorf("after the failures: %v, %d sent; want nil, 1", err, len(f.wx.Sent()))
 	}
 }
@@ -213,7 +226,10 @@ func TestNewRequiresDependencies(t *testing.T) {
 	if _, err := notify.New(notify.Deps{Recipients: openids{}, Templates: tm}); err == nil {
 		t.Error("New without a sender succeeded")
 	}
-	if _, err := notify.New(notify.Deps{Recipients: openids{}, Sender: &wechat.Client{}}); err == nil {
+	if _, err := notify.New(notify.Deps{Recipients: openids{}, Sender: &wechat.Client{}, Inbox: newFakeInbox()}); err == nil {
 		t.Error("New without templates succeeded")
+	}
+	if _, err := notify.New(notify.Deps{Recipients: openids{}, Sender: &wechat.Client{}, Templates: tm}); err == nil {
+		t.Error("New without an inbox succeeded")
 	}
 }

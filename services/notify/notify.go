@@ -1,8 +1,18 @@
-// Package notify tells people by WeChat subscribe message when one of their
-// withdrawal applications changes status. It runs off the request path: the
-// use case that changes a status writes an Event to the outbox in the same
-// transaction, and the outbox worker hands each one to Notifier.Deliver,
-// retrying what failed for a reason that may pass.
+// Package notify tells people what happened: a case of theirs changed
+// status (a withdrawal, a certificate), or something touched their
+// account's security (a sign-in, a binding). It runs off the request path:
+// the use case writes an Event to the outbox in the same transaction as
+// its own change (or Publisher does, for a notice), and the outbox worker
+// hands each one to Notifier.Deliver, retrying what failed for a reason
+// that may pass.
+//
+// Every event lands in the person's inbox (services/inbox) first. A WeChat
+// subscribe message follows only when the person allows the category, the
+// hour is outside their quiet hours (security notices go at any hour:
+// otherwise the event waits, in the outbox, until the quiet hours end) and
+// they granted the template a one-time subscription, which the send
+// spends. The inbox records what became of the WeChat copy, and the audit
+// trail every push.
 //
 // What a message says lives in templates/notifications (one file per
 // locale), loaded and checked once at start-up, so a centre can change
@@ -18,6 +28,7 @@ import (
 	"log/slog"
 	"time"
 
+	"handheld/services/inbox"
 	"handheld/services/outbox"
 	"handheld/services/wechat"
 )
@@ -26,18 +37,62 @@ import (
 // change a status enqueue their Events on it.
 const Topic outbox.TopicName = "notify.wechat"
 
-// Event is a status change to tell a person about; it is the outbox payload
-// (JSON), written by the use case that changed the status.
+// Event is something to tell a person about; it is the outbox payload
+// (JSON), written by the use case that caused it. A case event names the
+// case and its new Status; a notice (Notice set) names no case.
 type Event struct {
 	Subject       string    `json:"subject"` // pseudonymous subject id
-	ApplicationID string    `json:"application_id"`
-	CaseNumber    string    `json:"case_number"`
-	Kind          string    `json:"kind"`             // rent, purchase, loan_repayment, retirement, critical_illness, leaving_city, closing
-	Status        string    `json:"status"`           // accepted, submitted, approved, rejected, paid, cancelled
+	ApplicationID string    `json:"application_id,omitempty"`
+	CaseNumber    string    `json:"case_number,omitempty"`
+	Kind          string    `json:"kind,omitempty"`   // rent, purchase, loan_repayment, retirement, critical_illness, leaving_city, closing
+	Status        string    `json:"status,omitempty"` // accepted, submitted, approved, rejected, paid, cancelled
 	Reason        string    `json:"reason,omitempty"` // the core's rejection reason code
 	AmountFen     int64     `json:"amount_fen"`
 	Locale        string    `json:"locale"` // zh-CN or en; anything else reads as zh-CN
 	At            time.Time `json:"at"`
+	// Notice names a notification about no case (NoticeSignIn, ...).
+	Notice string `json:"notice,omitempty"`
+	// Category is the inbox category (inbox.CaseProgress when empty).
+	Category inbox.Category `json:"category,omitempty"`
+	// ID makes the event one message however often it is delivered;
+	// empty for a case event, which is one per application and status.
+	ID string `json:"id,omitempty"`
+}
+
+// The notices: security messages, sent at any hour.
+const (
+	NoticeSignIn               = "sign_in"                // a new sign-in to the person's account
+	NoticeBindingChanged       = "binding_changed"        // a WeChat user bound to the person
+	NoticePayoutAccountChanged = "payout_account_changed" // the account withdrawals are paid to changed
+)
+
+// key is the event's kind of message: its notice or its status, the key
+// of its entry in the templates.
+func (e Event) key() string {
+	if e.Notice != "" {
+		return e.Notice
+	}
+	return e.Status
+}
+
+// category is the event's inbox category.
+func (e Event) category() inbox.Category {
+	switch {
+	case e.Category != "":
+		return e.Category
+	case e.Notice != "":
+		return inbox.Security
+	}
+	return inbox.CaseProgress
+}
+
+// dedupeKey makes one inbox message of the event however often the outbox
+// delivers it.
+func (e Event) dedupeKey() string {
+	if e.ID != "" {
+		return "id:" + e.ID
+	}
+	return "case:" + e.ApplicationID + ":" + e.Status
 }
 
 // ErrUndeliverable marks a payload that no retry can deliver: it does not
@@ -60,6 +115,14 @@ type (
 	sender interface {
 		SendSubscribe(ctx context.Context, m wechat.Message) error
 	}
+	// mailbox is the person's inbox, their preferences and grants.
+	mailbox interface {
+		Post(ctx context.Context, m inbox.Post) (inbox.Message, bool, error)
+		Pushed(ctx context.Context, m inbox.Message, push inbox.Push) error
+		PreferencesOf(ctx context.Context, subject string) (inbox.Preferences, error)
+		TakeGrant(ctx context.Context, subject, templateID string) (bool, error)
+		ReturnGrant(ctx context.Context, subject, templateID string) error
+	}
 )
 
 // Deps are a Notifier's collaborators, built once at the wiring point:
@@ -68,7 +131,9 @@ type Deps struct {
 	Recipients recipients
 	Sender     sender
 	Templates  *Templates
-	Logger     *slog.Logger
+	// Inbox is where every event lands (inbox's Service).
+	Inbox  mailbox
+	Logger *slog.Logger
 	// Now stamps an event that carries no time; nil means time.Now.
 	Now func() time.Time
 }
@@ -79,6 +144,7 @@ type Notifier struct {
 	recipients recipients
 	sender     sender
 	templates  *Templates
+	inbox      mailbox
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -86,8 +152,8 @@ type Notifier struct {
 // New checks the dependencies, so that a wiring mistake stops start-up
 // rather than every delivery.
 func New(d Deps) (*Notifier, error) {
-	if d.Recipients == nil || d.Sender == nil || d.Templates == nil {
-		return nil, errors.New("notify: Recipients, Sender and Templates are required")
+	if d.Recipients == nil || d.Sender == nil || d.Templates == nil || d.Inbox == nil {
+		return nil, errors.New("notify: Recipients, Sender, Templates and Inbox are required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -95,14 +161,18 @@ func New(d Deps) (*Notifier, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Notifier{recipients: d.Recipients, sender: d.Sender, templates: d.Templates, log: d.Logger, now: d.Now}, nil
+	return &Notifier{recipients: d.Recipients, sender: d.Sender, templates: d.Templates, inbox: d.Inbox,
+		log: d.Logger, now: d.Now}, nil
 }
 
-// Deliver is the outbox handler for Topic: it sends the person one
-// subscribe message about the event. A person WeChat cannot reach (never
-// used the mini-program) is no failure: nothing is sent and nil returned.
-// Errors wrapping ErrUndeliverable are permanent; any other error (the
-// store, WeChat busy or down) is worth a retry.
+// Deliver is the outbox handler for Topic: it puts the event in the
+// person's inbox and, when their preferences, the hour and a grant allow,
+// sends them one subscribe message about it. Inside the person's quiet
+// hours a message that can wait returns outbox.Again until they end. A
+// person WeChat cannot reach, or who gave no grant, is no failure: the
+// inbox has the message and nil is returned. Errors wrapping
+// ErrUndeliverable are permanent; any other error (the store, WeChat busy
+// or down) is worth a retry.
 func (n *Notifier) Deliver(ctx context.Context, payload []byte) error {
 	var e Event
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -111,28 +181,26 @@ func (n *Notifier) Deliver(ctx context.Context, payload []byte) error {
 	if e.At.IsZero() {
 		e.At = n.now()
 	}
+	if !e.category().Valid() {
+		return fmt.Errorf("%w: unknown category %q", ErrUndeliverable, e.Category)
+	}
 	msg, err := n.templates.render(e)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUndeliverable, err)
 	}
-	openid, ok, err := n.recipients.OpenID(ctx, e.Subject)
+	content, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("notify: recipient of %s: %w", e.ApplicationID, err)
+		return fmt.Errorf("%w: encode event: %w", ErrUndeliverable, err)
 	}
-	if !ok {
-		n.log.InfoContext(ctx, "notify: no WeChat recipient, nothing sent", "subject", e.Subject, "status", e.Status)
+	m, _, err := n.inbox.Post(ctx, inbox.Post{Subject: e.Subject, Key: e.dedupeKey(), Category: e.category(),
+		Kind: e.key(), Content: content, At: e.At})
+	if err != nil {
+		return fmt.Errorf("notify: inbox %s: %w", e.key(), err)
+	}
+	if m.Push.Final() { // delivered before: the inbox has it, WeChat had its say
 		return nil
 	}
-	msg.ToOpenID = openid
-	if err := n.sender.SendSubscribe(ctx, msg); err != nil {
-		if refused(err) {
-			n.log.InfoContext(ctx, "notify: person accepts no more messages, nothing sent", "subject", e.Subject, "status", e.Status)
-			return fmt.Errorf("%w: %s %s: %w", ErrUndeliverable, e.ApplicationID, e.Status, err)
-		}
-		return fmt.Errorf("notify: send %s %s: %w", e.ApplicationID, e.Status, err)
-	}
-	n.log.DebugContext(ctx, "notify: sent", "subject", e.Subject, "status", e.Status)
-	return nil
+	return n.push(ctx, e, m, msg)
 }
 
 // refused reports WeChat's answer that the person has no subscription left.

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"handheld/services"
+	"handheld/services/inbox"
 	"handheld/services/wechat"
 )
 
@@ -27,29 +29,12 @@ func (t *Templates) catalogueFor(locale string) *catalogue {
 // render builds the subscribe message for e, all but the recipient. An
 // event it cannot render would fail the same way on every retry.
 func (t *Templates) render(e Event) (wechat.Message, error) {
-	switch {
-	case e.Subject == "" || e.ApplicationID == "" || e.CaseNumber == "":
-		return wechat.Message{}, errors.New("event without subject, application id or case number")
-	case !slices.Contains(statuses, e.Status):
-		return wechat.Message{}, fmt.Errorf("event %s: unknown status %q", e.ApplicationID, e.Status)
-	case !slices.Contains(kinds, e.Kind):
-		return wechat.Message{}, fmt.Errorf("event %s: unknown kind %q", e.ApplicationID, e.Kind)
+	if err := e.check(); err != nil {
+		return wechat.Message{}, err
 	}
 	c := t.catalogueFor(e.Locale)
-	reason, ok := c.Reasons[e.Reason]
-	if !ok {
-		reason = c.ReasonUnknown
-	}
-	values := map[string]string{
-		"application_id": e.ApplicationID,
-		"case_number":    e.CaseNumber,
-		"kind":           c.Kinds[e.Kind],
-		"amount":         formatAmount(e.AmountFen, c.Amount),
-		"status":         c.Statuses[e.Status],
-		"time":           e.At.In(services.CentreTime).Format(c.TimeLayout),
-		"reason":         reason,
-	}
-	m := c.Messages[e.Status]
+	values := c.values(e)
+	m := t.messageFor(c, e.key())
 	msg := wechat.Message{
 		TemplateID: m.TemplateID,
 		Page:       expand(m.Page, values, url.QueryEscape),
@@ -61,6 +46,101 @@ func (t *Templates) render(e Event) (wechat.Message, error) {
 		msg.Data[k] = fit(expand(pattern, values, nil), typ)
 	}
 	return msg, nil
+}
+
+// check refuses an event no template can render: a notice it does not
+// know, or a case event without its case, status or kind.
+func (e Event) check() error {
+	switch {
+	case e.Subject == "":
+		return errors.New("event without subject")
+	case e.Notice != "":
+		if !slices.Contains(notices, e.Notice) {
+			return fmt.Errorf("event: unknown notice %q", e.Notice)
+		}
+		return nil
+	case e.ApplicationID == "" || e.CaseNumber == "":
+		return errors.New("event without application id or case number")
+	case !slices.Contains(statuses, e.Status):
+		return fmt.Errorf("event %s: unknown status %q", e.ApplicationID, e.Status)
+	case !slices.Contains(kinds, e.Kind):
+		return fmt.Errorf("event %s: unknown kind %q", e.ApplicationID, e.Kind)
+	}
+	return nil
+}
+
+// values are what e's placeholders stand for, in c's language.
+func (c *catalogue) values(e Event) map[string]string {
+	reason, ok := c.Reasons[e.Reason]
+	if !ok {
+		reason = c.ReasonUnknown
+	}
+	return map[string]string{
+		"application_id": e.ApplicationID,
+		"case_number":    e.CaseNumber,
+		"kind":           c.Kinds[e.Kind],
+		"amount":         formatAmount(e.AmountFen, c.Amount),
+		"status":         c.Statuses[e.Status],
+		"time":           e.At.In(services.CentreTime).Format(c.TimeLayout),
+		"reason":         reason,
+	}
+}
+
+// messageFor is the entry for key in c, with the configured template id,
+// page and field mapping when the configuration overrides them.
+func (t *Templates) messageFor(c *catalogue, key string) message {
+	m := c.Messages[key]
+	if o, ok := t.overrides[key]; ok {
+		m.TemplateID, m.Data = o.TemplateID, o.Data
+		if o.Page != "" {
+			m.Page = o.Page
+		}
+	}
+	return m
+}
+
+// RenderText is a message of the inbox as it reads in locale: kind is the
+// message's kind (Event.key), content its Event as JSON. The link is the
+// page its WeChat message opens.
+func (t *Templates) RenderText(kind string, content []byte, locale string) (inbox.Text, error) {
+	var e Event
+	if err := json.Unmarshal(content, &e); err != nil {
+		return inbox.Text{}, fmt.Errorf("notify: message content: %w", err)
+	}
+	if e.key() != kind {
+		return inbox.Text{}, fmt.Errorf("notify: message of kind %q holds a %q event", kind, e.key())
+	}
+	if err := e.check(); err != nil {
+		return inbox.Text{}, err
+	}
+	c := t.catalogueFor(locale)
+	values := c.values(e)
+	m := t.messageFor(c, kind)
+	title, body := m.Title, m.Body
+	if title == "" {
+		title = c.Inbox.Title
+	}
+	if body == "" {
+		body = c.Inbox.Body
+	}
+	return inbox.Text{Title: expand(title, values, nil), Body: expand(body, values, nil),
+		Link: expand(m.Page, values, url.QueryEscape)}, nil
+}
+
+// TemplateIDs are the WeChat templates the notifications use, in every
+// locale: those a person's subscribe grant may name.
+func (t *Templates) TemplateIDs() []string {
+	var ids []string
+	for _, l := range locales {
+		c := t.byLocale[l.locale]
+		for key := range c.Messages {
+			if id := t.messageFor(c, key).TemplateID; !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // expand fills the {placeholders} of pattern, passing each value through

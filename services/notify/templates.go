@@ -27,6 +27,10 @@ var (
 	// reasons are the core's rejection codes each locale must explain.
 	// A file may explain more (codes the core adds before handheld knows
 	// them); a code with no text reads as reason_unknown.
+	// notices are the notifications about no case: security messages
+	// (services/identity on a sign-in or a binding; a payout account
+	// change), which Publisher queues with Event.Notice set.
+	notices = []string{NoticeSignIn, NoticeBindingChanged, NoticePayoutAccountChanged}
 	reasons = []string{"no_account", "account_frozen", "account_closed", "account_not_normal", "account_not_sealed",
 		"insufficient_balance", "not_retired", "no_loan", "insufficient_continuity", "rent_too_frequent",
 		"evidence_missing", "close_amount_mismatch"}
@@ -60,6 +64,9 @@ var (
 // Load them once at start-up with LoadTemplates.
 type Templates struct {
 	byLocale map[string]*catalogue
+	// overrides are the configured template ids and field mappings
+	// (Configure), which replace the files' in every locale.
+	overrides map[string]Override
 }
 
 // catalogue is one locale file.
@@ -73,6 +80,15 @@ type catalogue struct {
 	Amount        amountFormat       `json:"amount"`
 	TimeLayout    string             `json:"time_layout"`
 	Messages      map[string]message `json:"messages"`
+	// Inbox is the title and body a message has in the inbox unless its
+	// own entry says otherwise.
+	Inbox inboxText `json:"inbox"`
+}
+
+// inboxText is how a message reads in the inbox.
+type inboxText struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
 }
 
 // amountFormat writes fen as yuan: prefix, digits grouped by thousands,
@@ -89,6 +105,10 @@ type message struct {
 	TemplateID string            `json:"template_id"`
 	Page       string            `json:"page"`
 	Data       map[string]string `json:"data"`
+	// Title and Body, when set, replace the catalogue's inbox texts for
+	// this message (a notice must set both).
+	Title string `json:"title,omitempty"`
+	Body  string `json:"body,omitempty"`
 }
 
 // templateFile is where a locale's file lives in the templates tree.
@@ -157,7 +177,12 @@ func (c *catalogue) check() []string {
 	if c.TimeLayout == "" {
 		add("time_layout: missing")
 	}
-	for _, st := range statuses {
+	if strings.TrimSpace(c.Inbox.Title) == "" || strings.TrimSpace(c.Inbox.Body) == "" {
+		add("inbox: title and body required")
+	}
+	problems = append(problems, unknownPlaceholders("inbox.title", c.Inbox.Title)...)
+	problems = append(problems, unknownPlaceholders("inbox.body", c.Inbox.Body)...)
+	for _, st := range append(slices.Clone(statuses), notices...) {
 		if _, ok := c.Messages[st]; !ok {
 			add("messages.%s: missing", st)
 		}
@@ -165,29 +190,43 @@ func (c *catalogue) check() []string {
 	for _, st := range slices.Sorted(maps.Keys(c.Messages)) {
 		m := c.Messages[st]
 		where := "messages." + st
-		if !slices.Contains(statuses, st) {
-			add("%s: not a known status", where)
+		if !slices.Contains(statuses, st) && !slices.Contains(notices, st) {
+			add("%s: not a known status or notice", where)
 			continue
 		}
-		if !templateIDShape.MatchString(m.TemplateID) {
-			add("%s.template_id: must be 1..128 of [A-Za-z0-9_-]", where)
+		if slices.Contains(notices, st) && (strings.TrimSpace(m.Title) == "" || strings.TrimSpace(m.Body) == "") {
+			add("%s: a notice needs a title and a body", where)
 		}
-		if m.Page == "" {
-			add("%s.page: missing", where)
+		problems = append(problems, m.check(where)...)
+	}
+	return problems
+}
+
+// check lists what is wrong with one message, each problem starting with
+// where (its key in the file or in the configuration).
+func (m message) check(where string) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	problems = append(problems, unknownPlaceholders(where+".title", m.Title)...)
+	problems = append(problems, unknownPlaceholders(where+".body", m.Body)...)
+	if !templateIDShape.MatchString(m.TemplateID) {
+		add("%s.template_id: must be 1..128 of [A-Za-z0-9_-]", where)
+	}
+	if m.Page == "" {
+		add("%s.page: missing", where)
+	}
+	problems = append(problems, unknownPlaceholders(where+".page", m.Page)...)
+	if len(m.Data) == 0 {
+		add("%s.data: missing", where)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Data)) {
+		if _, ok := fieldType(k); !ok {
+			add("%s.data.%s: not a WeChat data key (thing1, amount3, ...)", where, k)
 		}
-		problems = append(problems, unknownPlaceholders(where+".page", m.Page)...)
-		if len(m.Data) == 0 {
-			add("%s.data: missing", where)
+		if strings.TrimSpace(m.Data[k]) == "" {
+			add("%s.data.%s: empty", where, k)
 		}
-		for _, k := range slices.Sorted(maps.Keys(m.Data)) {
-			if _, ok := fieldType(k); !ok {
-				add("%s.data.%s: not a WeChat data key (thing1, amount3, ...)", where, k)
-			}
-			if strings.TrimSpace(m.Data[k]) == "" {
-				add("%s.data.%s: empty", where, k)
-			}
-			problems = append(problems, unknownPlaceholders(where+".data."+k, m.Data[k])...)
-		}
+		problems = append(problems, unknownPlaceholders(where+".data."+k, m.Data[k])...)
 	}
 	return problems
 }

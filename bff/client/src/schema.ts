@@ -1647,6 +1647,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's message centre (消息中心), newest first.
+         * @description Every notification the centre sends lands here, whether or not a WeChat subscribe message
+         *     also went out: case progress, reminders, policy news and security messages (a new sign-in,
+         *     a WeChat binding). Title and body are rendered in the caller's language; `wechat` says what
+         *     became of the WeChat copy (`pending`, `deferred` until quiet hours end, `sent`, `off` by
+         *     preference, `no_grant`, `no_recipient`, `refused`). Filter by `category` and `unread=true`.
+         *     An unknown category is 400 `request.invalid`. Audited (`read.messages`).
+         */
+        get: operations["listMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/messages/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark one of the caller's messages read (again is no error; the first time is kept).
+         * @description Another person's message, or an id of any other shape, is 404 `message.not_found`. Audited (`message.read`).
+         */
+        post: operations["readMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's message preferences; defaults (no quiet hours, every category through WeChat) until changed. */
+        get: operations["getMessagePreferences"];
+        /**
+         * Change the quiet hours and which categories also go through WeChat.
+         * @description `quiet_hours` are "HH:MM" to "HH:MM" in the centre's time (Asia/Shanghai), `from` included and
+         *     `to` excluded; a `from` after `to` spans midnight. Null or absent clears them. Inside them a
+         *     message that can wait goes through WeChat when they end; security messages go at any hour.
+         *     `categories` names only the categories to change; the inbox keeps every message whatever they
+         *     say. Malformed or equal hours, an unknown category: 400 `request.invalid`; security switched
+         *     off: 422 `preferences.security_required`. Nothing is written then. Audited (`message.preferences`).
+         */
+        put: operations["putMessagePreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record what wx.requestSubscribeMessage answered, per WeChat template.
+         * @description Each `accept` lets one more message of the template go through WeChat (one-time subscribe
+         *     messages: a send spends it); `reject` changes nothing; `ban` stops the template until the next
+         *     accept. Without a grant nothing is sent through WeChat: the message stays in the inbox. All or
+         *     none: a template the centre's notifications do not use is 422 `subscription.template_unknown`;
+         *     an unknown result, a template named twice, an empty list: 400 `request.invalid`. Audited
+         *     (`message.subscriptions`).
+         */
+        post: operations["recordSubscriptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/ecard": {
         parameters: {
             query?: never;
@@ -2301,6 +2397,55 @@ export interface components {
                 /** Format: date-time */
                 until: string;
                 message: string;
+            };
+            /**
+             * Format: int32
+             * @description the message centre's unread count (GET /api/v1/me/messages?unread=true); absent only when it cannot be read
+             */
+            unread_messages?: number;
+        };
+        /** @enum {string} */
+        MessageCategory: "case_progress" | "reminders" | "policy_news" | "security";
+        Message: {
+            id: string;
+            category: components["schemas"]["MessageCategory"];
+            category_label: string;
+            /** @description what happened: a case status (approved, paid, ...) or a notice (sign_in, binding_changed, ...) */
+            kind: string;
+            title: string;
+            body: string;
+            /** @description the mini-program page the message opens */
+            link?: string;
+            /** Format: date-time */
+            created_at: string;
+            read: boolean;
+            /** Format: date-time */
+            read_at?: string;
+            /** @enum {string} */
+            wechat: "pending" | "deferred" | "sent" | "off" | "no_grant" | "no_recipient" | "refused";
+        };
+        /** @description do-not-disturb hours, "HH:MM" in the centre's time; from after to spans midnight */
+        QuietHours: {
+            from: string;
+            to: string;
+        };
+        MessagePreferences: {
+            quiet_hours?: components["schemas"]["QuietHours"];
+            categories: {
+                case_progress: components["schemas"]["CategoryPreference"];
+                reminders: components["schemas"]["CategoryPreference"];
+                policy_news: components["schemas"]["CategoryPreference"];
+                security: components["schemas"]["CategoryPreference"];
+            };
+        };
+        CategoryPreference: {
+            /** @description whether a WeChat copy may go out; the inbox keeps every message */
+            wechat: boolean;
+        };
+        MessagePreferencesUpdate: {
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
+            categories?: {
+                [key: string]: components["schemas"]["CategoryPreference"];
             };
         };
         WithdrawalEligibility: {
@@ -6503,6 +6648,212 @@ export interface operations {
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                category?: components["schemas"]["MessageCategory"];
+                /** @description true: unread messages only */
+                unread?: "true" | "false";
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Message"][];
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    readMessage: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a message id (msg_ and 24 hex digits); any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description read */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getMessagePreferences: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the preferences */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePreferences"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    putMessagePreferences: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessagePreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description the preferences as they now are */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePreferences"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    recordSubscriptions: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    templates: {
+                        template_id: string;
+                        /** @enum {string} */
+                        result: "accept" | "reject" | "ban";
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description each template's grants after the call, in the order given */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        templates: {
+                            template_id: string;
+                            /** Format: int32 */
+                            remaining: number;
+                            banned: boolean;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
