@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ import (
 	"handheld/services/store"
 	"handheld/services/tracing"
 	"handheld/services/wechat"
+	"handheld/services/transfer"
 	"handheld/services/withdrawal"
 	"handheld/templates"
 )
@@ -113,6 +115,7 @@ type useCases struct {
 	sharing      *sharing.Service
 	materials    *material.Service
 	platform     *platform.Service
+	transfers    *transfer.Service
 	screen       *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -267,12 +270,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	// The national HPF transfer platform (issue 18): its client (or the
 	// in-process simulator of the other centres) and the reads through it.
-	platformClient, _, err := a.openPlatform()
+	platformClient, _, callbackKeys, err := a.openPlatform()
 	if err != nil {
 		return nil, err
 	}
 	var centres interface {
 		Accounts(context.Context, platform.AccountQuery) (platform.AccountsAnswer, error)
+		RequestTransfer(context.Context, platform.TransferRequest) (platform.Transfer, error)
+		TransferStatus(context.Context, string) (platform.Transfer, error)
+		CancelTransfer(context.Context, string) (platform.Transfer, error)
 	} = platformOff{}
 	if platformClient != nil {
 		centres = platformClient
@@ -302,6 +308,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if err := checkEvidenceMaterials(cfg.withdrawalPolicies(), cfg.Materials.Kinds); err != nil {
 		return nil, err
+	}
+	// Transfers in (issue 18): asked of the platform through the outbox,
+	// followed by its signed callbacks and a leased poller, credited
+	// through the core.
+	if u.transfers, err = transfer.New(transfer.Deps{Store: a.store, Platform: centres, Reader: reader, Core: a.core,
+		People: u.identity, Audit: trail, Nonces: shared, Policy: cfg.Transfers, CentreCode: cfg.CentreCode,
+		CallbackURL: cfg.PublicBase() + transfer.PathCallback, CallbackKeys: callbackKeys,
+		TimeLimits: transferTimeLimits{u.catalogue}, Holidays: cfg.withdrawalPolicies().Holidays, Mask: masking,
+		Wake: waker.Wake, Now: time.Now, Logger: logger("transfer")}); err != nil {
+		return nil, fmt.Errorf("transfers: %w", err)
 	}
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
@@ -382,7 +398,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store:    a.store,
-		Enqueued: append(append(withdrawal.Topics(), employers.StaffChangeTopics()...), certificate.Topics()...),
+		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics()),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
@@ -390,6 +406,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},
+			{Name: transfer.TopicSend, Handle: u.transfers.Send},
+			{Name: transfer.TopicPoll, Handle: u.transfers.Poll},
+			{Name: transfer.TopicMerge, Handle: u.transfers.Merge},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
@@ -557,6 +576,14 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// under the platform_read class, behind the platform service switch.
 	depositor.Elsewhere{Service: u.platform, Catalogs: u.catalogs}.Routes(me, middleware.Service(u.hours, hours.Platform),
 		signedIn("GET /api/v1/me/accounts-elsewhere", ratelimit.ClassPlatformRead, services.RoleDepositor))
+	// Transfers in (issue 18): asking and cancelling under the
+	// transfer_write class, asking with its
+	// Idempotency-Key (kept by the service); all behind the platform
+	// switch. The platform's callbacks carry its signature, no token.
+	depositor.Transfers{Service: u.transfers, Catalogs: u.catalogs}.Routes(me,
+		signedIn("transfer writes", ratelimit.ClassTransferWrite, services.RoleDepositor), middleware.Service(u.hours, hours.Platform))
+	app.Post(transfer.PathCallback, anonymous("POST "+transfer.PathCallback, ratelimit.ClassPlatformCallback, "public", nil),
+		platformCallback{Service: u.transfers}.Handle)
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))

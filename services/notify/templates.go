@@ -17,15 +17,20 @@ var (
 	statuses = []string{"accepted", "submitted", "approved", "rejected", "paid", "cancelled",
 		// A certificate asked for during the core's maintenance window
 		// (services/certificate, pending.go): issued, or failed, after it.
-		"certificate_issued", "certificate_failed"}
+		"certificate_issued", "certificate_failed",
+		// A transfer in from another centre (services/transfer).
+		"transfer_accepted", "transfer_sent", "transfer_accepted_by_old_centre", "transfer_funds_moved",
+		"transfer_merged", "transfer_refused", "transfer_cancelled"}
 	kinds = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing",
-		"deposit_use"}
+		"deposit_use", "transfer_in"}
 	// reasons are the core's rejection codes each locale must explain.
 	// A file may explain more (codes the core adds before handheld knows
 	// them); a code with no text reads as reason_unknown.
 	reasons = []string{"no_account", "account_frozen", "account_closed", "account_not_normal", "account_not_sealed",
 		"insufficient_balance", "not_retired", "no_loan", "insufficient_continuity", "rent_too_frequent",
-		"evidence_missing", "close_amount_mismatch"}
+		"evidence_missing", "close_amount_mismatch",
+		// The old centre's refusal reasons of a transfer in.
+		"account_not_found", "person_mismatch", "loan_outstanding"}
 )
 
 // locales maps each supported locale to the Lang of its WeChat message
@@ -208,3 +213,8 @@ func fieldType(key string) (string, bool) {
 	_, ok := fieldLimits[m[1]]
 	return m[1], ok
 }
+
+// TransferStatus is the notification status of a transfer's status
+// (services/transfer): "transfer_" and the status, so that a transfer's
+// "accepted" and "cancelled" read as a transfer's, not a withdrawal's.
+func TransferStatus(status string) string { return "transfer_" + status }

@@ -38,6 +38,13 @@ type Config struct {
 	// Now is the clock for signature windows and the seed's months; nil
 	// means time.Now.
 	Now func() time.Time
+	// CallbackKeyID and CallbackSecret are the platform's own key, which
+	// signs its callbacks to the requesting centre (callbacks.go); no
+	// secret, no callbacks. CallbackClient carries them; nil means
+	// http.DefaultClient.
+	CallbackKeyID  string
+	CallbackSecret []byte
+	CallbackClient *http.Client
 }
 
 // Sim is a running simulator; Handler serves the platform's API,
@@ -57,6 +64,8 @@ type Sim struct {
 	transfers     map[string]*transfer
 	byTransferRef map[string]string
 	transferN     int64
+	// sending counts callbacks on their way (Flush).
+	sending sync.WaitGroup
 }
 
 // New builds a simulator seeded with the demo holders.
