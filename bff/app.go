@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -53,8 +53,8 @@ import (
 	"handheld/services/sharing"
 	"handheld/services/store"
 	"handheld/services/tracing"
-	"handheld/services/wechat"
 	"handheld/services/transfer"
+	"handheld/services/wechat"
 	"handheld/services/withdrawal"
 	"handheld/templates"
 )

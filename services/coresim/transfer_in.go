@@ -90,3 +90,21 @@ func (s *Sim) creditTransferIn(ctx context.Context, c call) (int, any, error) {
 	}
 	return status, out, nil
 }
+
+// TransferInCredits is how many ledger entries credit a transfer in: 0 or
+// 1, whatever the number of deliveries, if the idempotency contract holds.
+func (s *Sim) TransferInCredits(transferID string) int {
+	return s.count("SELECT count(*) FROM deposits WHERE application_id = ? AND kind = ?", transferID, core.KindTransfer)
+}
+
+// BalanceOf is the balance of the account of the person with the ID
+// number, for tests that follow money; -1 when it cannot be read.
+func (s *Sim) BalanceOf(idNumber string) int64 {
+	var b int64
+	err := s.rdb.QueryRowContext(context.Background(), `SELECT a.balance_fen FROM accounts a JOIN persons p ON p.person_id = a.person_id
+		WHERE p.id_number = ?`, idNumber).Scan(&b)
+	if err != nil {
+		return -1
+	}
+	return b
+}

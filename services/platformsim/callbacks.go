@@ -31,7 +31,7 @@ func (s *Sim) emit(tr *transfer, statuses ...platform.Transfer) {
 	if len(s.cfg.CallbackSecret) == 0 || len(statuses) == 0 {
 		return
 	}
-	if s.behaviour.DropCallbacks {
+	if s.behaviour.DropCallbacks || s.behaviour.Outage {
 		s.calls[CallCallbacksDrop] += int64(len(statuses))
 		return
 	}
@@ -90,8 +90,12 @@ func (s *Sim) deliver(target string, t platform.Transfer) bool {
 // back each change: the old centres decide on their own, whether or not
 // anyone asks. Run calls it periodically; a test with its own clock calls
 // it after moving the clock.
-func (s *Sim) Tick() {
-	now := s.cfg.Now()
+func (s *Sim) Tick() { s.TickAt(s.cfg.Now()) }
+
+// TickAt advances every transfer as if it were now at the old centres: a
+// test moves their days on without moving the clock that signatures are
+// checked by.
+func (s *Sim) TickAt(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, tr := range s.transfers {
@@ -116,3 +120,15 @@ func (s *Sim) Run(ctx context.Context, every time.Duration) {
 // Flush waits until every callback sent so far has been answered (or
 // given up on), so a test can tell what arrived.
 func (s *Sim) Flush() { s.sending.Wait() }
+
+// TransferOf is the transfer the requesting centre toCentre asked for
+// under transferRef, as the platform holds it (not advanced), for tests.
+func (s *Sim) TransferOf(toCentre, transferRef string) (platform.Transfer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref, ok := s.byTransferRef[toCentre+"/"+transferRef]
+	if !ok {
+		return platform.Transfer{}, false
+	}
+	return s.transfers[ref].t, true
+}

@@ -90,6 +90,12 @@ func (s *Service) Poll(ctx context.Context, m outbox.Message) error {
 		return outbox.Again(min(s.Policy.QuietAfter-quiet, s.Policy.PollInterval))
 	}
 	pt, err := s.Platform.TransferStatus(ctx, t.PlatformRef)
+	if services.ErrorCode(err) == services.CodePlatformUnavailable {
+		// Down or slow: ask again at the usual pace, not the outbox's
+		// growing backoff, so the news comes soon after it is back.
+		s.Logger.InfoContext(ctx, "transfer: platform unavailable, polling on", "transfer", t.ID)
+		return outbox.Again(s.Policy.PollInterval)
+	}
 	if err != nil {
 		return err
 	}
