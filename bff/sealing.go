@@ -17,6 +17,7 @@ import (
 	"handheld/services/seal"
 	"handheld/services/sharing"
 	"handheld/services/store"
+	"handheld/services/transfer"
 	"handheld/services/withdrawal"
 )
 
@@ -61,6 +62,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		cases.SealedColumns(),
 		printing.SealedColumns(),
 		sharing.SealedColumns(),
+		transfer.SealedColumns(),
 		identity.SealedColumns(hashSecret),
 	} {
 		cols = append(cols, part...)

@@ -23,11 +23,11 @@ func TestTransfersSurviveFaults(t *testing.T) {
 	r := startTransfers(t, func(c *bff.Config) { c.PlatformTimeout = time.Second })
 	type person struct {
 		key, name, centre, ref string
-		amount            int64
-		tok               string
-		id                string
-		final             string
-		before            int64
+		amount                 int64
+		tok                    string
+		id                     string
+		final                  string
+		before                 int64
 	}
 	people := map[string]*person{
 		"down":      {name: "李娜", centre: platformsim.CentreBeijing, ref: "1101002021000011", amount: 1_234_500},
