@@ -31,7 +31,12 @@ func runPlatformsim(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(cfg.PlatformSecret) < 32 {
 		return errors.New("HANDHELD_PLATFORM_SECRET: required, at least 32 characters (the same as the BFF's)")
 	}
-	sim := platformsim.New(platformsim.Config{Keys: map[string][]byte{cfg.PlatformKeyID: []byte(cfg.PlatformSecret)}, Now: time.Now})
+	// Its callbacks are signed with the same key, as the BFF verifies
+	// them; its old centres decide on their own, every second.
+	sim := platformsim.New(platformsim.Config{Keys: map[string][]byte{cfg.PlatformKeyID: []byte(cfg.PlatformSecret)}, Now: time.Now,
+		CallbackKeyID: cfg.PlatformKeyID, CallbackSecret: []byte(cfg.PlatformSecret),
+		CallbackClient: &http.Client{Timeout: 5 * time.Second}})
+	go sim.Run(ctx, time.Second)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
