@@ -403,3 +403,27 @@ func TestTransferCallbacksRefused(t *testing.T) {
 		t.Fatalf("refused callbacks changed the transfer: %v → %v", statusesOf(sent), statusesOf(got))
 	}
 }
+
+// TestTransferInEmbeddedDefault: on the embedded default (the platform
+// simulated in-process) 吴敏's Beijing account comes in and her balance
+// grows by it.
+func TestTransferInEmbeddedDefault(t *testing.T) {
+	e := start(t)
+	tok := e.bindWeChat("o-transfer-embedded", e.persona("depositor", "吴敏")).AccessToken
+	id := e.persona("depositor", "吴敏").IDNumber
+	before := e.sim.BalanceOf(id)
+	resp := e.ask(tok, "k-embedded", platformsim.CentreBeijing, "1101********5213")
+	var b depositor.TransferBody
+	resp.json(t, &b)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ask: %d %s", resp.StatusCode, resp.body)
+	}
+	waitFor(t, func() bool {
+		var got depositor.TransferBody
+		e.meGet(transfersPath+"/"+b.ID, tok).json(t, &got)
+		return got.Status == "merged"
+	})
+	if after := e.sim.BalanceOf(id); after != before+3_862_400 {
+		t.Fatalf("balance %d → %d", before, after)
+	}
+}
