@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,7 @@ import (
 	"handheld/services/sharing"
 	"handheld/services/store"
 	"handheld/services/tracing"
+	"handheld/services/transfer"
 	"handheld/services/wechat"
 	"handheld/services/withdrawal"
 	"handheld/templates"
@@ -125,6 +127,7 @@ type useCases struct {
 	// centre (a certificate verification by another centre).
 	platformCalls public.PlatformVerifications
 	inbox         *inbox.Service
+	transfers     *transfer.Service
 	screen        *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -251,6 +254,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	var centres interface {
 		Accounts(context.Context, platform.AccountQuery) (platform.AccountsAnswer, error)
 		Centres(context.Context) (platform.Centres, error)
+		RequestTransfer(context.Context, platform.TransferRequest) (platform.Transfer, error)
+		TransferStatus(context.Context, string) (platform.Transfer, error)
+		CancelTransfer(context.Context, string) (platform.Transfer, error)
 	} = platformOff{}
 	if platformClient != nil {
 		centres = platformClient
@@ -274,7 +280,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.verify, err = public.NewCertificates(u.certificates, u.catalogs, cfg.CentreName); err != nil {
 		return nil, err
 	}
-	u.platformCalls = public.PlatformVerifications{Service: u.certificates, Keys: platformKeys,
+	u.platformCalls = public.PlatformVerifications{Service: u.certificates, Keys: platformKeys.inbound,
 		Nonces: core.NewNonceStore(0), Now: time.Now}
 	if u.ecard, err = ecard.New(ecard.Deps{Ring: u.keys, KV: shared, Reader: reader, People: u.identity, Audit: trail,
 		Store: a.store, Mask: masking, CentreCode: cfg.CentreCode, CentreName: cfg.CentreName,
@@ -329,6 +335,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if err := checkEvidenceMaterials(cfg.withdrawalPolicies(), cfg.Materials.Kinds); err != nil {
 		return nil, err
+	}
+	// Transfers in (issue 18): asked of the platform through the outbox,
+	// followed by its signed callbacks and a leased poller, credited
+	// through the core.
+	if u.transfers, err = transfer.New(transfer.Deps{Store: a.store, Platform: centres, Reader: reader, Core: a.core,
+		People: u.identity, Audit: trail, Nonces: shared, Policy: cfg.Transfers, CentreCode: cfg.CentreCode,
+		CallbackURL: cfg.PublicBase() + transfer.PathCallback, CallbackKeys: platformKeys.callbacks,
+		TimeLimits: transferTimeLimits{u.catalogue}, Holidays: cfg.withdrawalPolicies().Holidays, Mask: masking,
+		Wake: waker.Wake, Now: time.Now, Logger: logger("transfer")}); err != nil {
+		return nil, fmt.Errorf("transfers: %w", err)
 	}
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
@@ -428,7 +444,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store:    a.store,
-		Enqueued: append(append(withdrawal.Topics(), employers.StaffChangeTopics()...), certificate.Topics()...),
+		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics()),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
@@ -437,6 +453,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 			{Name: employers.TopicTransferOffer, Handle: offers.Deliver},
 			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},
+			{Name: transfer.TopicSend, Handle: u.transfers.Send},
+			{Name: transfer.TopicPoll, Handle: u.transfers.Poll},
+			{Name: transfer.TopicMerge, Handle: u.transfers.Merge},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
@@ -614,6 +633,14 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// under the platform_read class, behind the platform service switch.
 	depositor.Elsewhere{Service: u.platform, Catalogs: u.catalogs}.Routes(me, middleware.Service(u.hours, hours.Platform),
 		signedIn("GET /api/v1/me/accounts-elsewhere", ratelimit.ClassPlatformRead, services.RoleDepositor))
+	// Transfers in (issue 18): asking and cancelling under the
+	// transfer_write class, asking with its
+	// Idempotency-Key (kept by the service); all behind the platform
+	// switch. The platform's callbacks carry its signature, no token.
+	depositor.Transfers{Service: u.transfers, Catalogs: u.catalogs}.Routes(me,
+		signedIn("transfer writes", ratelimit.ClassTransferWrite, services.RoleDepositor), middleware.Service(u.hours, hours.Platform))
+	app.Post(transfer.PathCallback, anonymous("POST "+transfer.PathCallback, ratelimit.ClassPlatformCallback, "public", nil),
+		platformCallback{Service: u.transfers}.Handle)
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))

@@ -33,6 +33,7 @@ import (
 	"handheld/services/retention"
 	"handheld/services/store"
 	"handheld/services/tracing"
+	"handheld/services/transfer"
 	"handheld/services/withdrawal"
 	"handheld/templates"
 )
@@ -219,6 +220,10 @@ type Config struct {
 	// documents a person may print a day and how long a print waits for
 	// its printer.
 	PrintJobs printing.Policy `yaml:"print_jobs"`
+	// Transfers is the policy of transfers in from other centres (YAML
+	// file only): the centres a transfer may come from, the account
+	// statuses there and here, the poller's interval and quiet time.
+	Transfers transfer.Policy `yaml:"transfers"`
 	// Materials is the upload policy for evidence files (YAML file only):
 	// sizes, pixels, PDF pages, retention of unused materials, the sweep's
 	// interval and the evidence kinds a file may be uploaded as.
@@ -448,6 +453,7 @@ func Defaults() Config {
 		LogLevel:             "info",
 		Retention:            retention.DefaultPolicy(),
 		DBMaxConns:           store.DefaultMaxConns,
+		Transfers:            transfer.DefaultPolicy(),
 
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
@@ -703,6 +709,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.PrintJobs.Validate(); err != nil {
 		bad("print_jobs", "%v", err)
+	}
+	if err := c.Transfers.Validate(); err != nil {
+		bad("transfers", "%v", err)
 	}
 	if err := c.Materials.Validate(); err != nil {
 		bad("materials", "%v", err)

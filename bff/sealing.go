@@ -18,6 +18,7 @@ import (
 	"handheld/services/seal"
 	"handheld/services/sharing"
 	"handheld/services/store"
+	"handheld/services/transfer"
 	"handheld/services/withdrawal"
 )
 
@@ -63,6 +64,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		printing.SealedColumns(),
 		sharing.SealedColumns(),
 		inbox.SealedColumns(),
+		transfer.SealedColumns(),
 		identity.SealedColumns(hashSecret),
 	} {
 		cols = append(cols, part...)

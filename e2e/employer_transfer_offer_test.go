@@ -33,7 +33,9 @@ func TestEmployerTransferOffer(t *testing.T) {
 	var simURL string
 	e := start(t, withPlatform(t, &sim, &simURL))
 	wang := e.persona("depositor", "王芳")
-	e.bindWeChat("o-offer-wangfang", wang)
+	// She lets the mini-program send her the offer (one subscribe grant);
+	// without it the offer would reach her inbox only.
+	e.grantWeChat(e.bindWeChat("o-offer-wangfang", wang).AccessToken, "hpf-transfer-offer", 1)
 	putSim(t, simURL, "/_sim/holders", `{"id_number":"`+wang.IDNumber+`","name":"王芳","accounts":[{"centre":"110100",`+
 		`"account_ref":"1101002020113377","status":"sealed","balance_fen":1250000,"months_since_last":3,`+
 		`"unit_name":"北京云帆网络科技有限公司","opened_on":"2020-03-01"}]}`)

@@ -246,6 +246,22 @@ const (
 	// CodeSubscriptionTemplateUnknown: a grant for a WeChat template the
 	// centre's notifications do not use.
 	CodeSubscriptionTemplateUnknown Code = "subscription.template_unknown"
+	// Transfers in (issue 18, services/transfer): from this centre itself;
+	// from a centre not in the policy; while another is unfinished; from
+	// an account the platform does not know as the person's at that
+	// centre; from an account whose status the policy does not transfer
+	// (normal, frozen); into a local account that is not normal; a cancel
+	// after the old centre accepted.
+	CodeTransferOwnCentre       Code = "transfer.own_centre"
+	CodeTransferUnknownCentre   Code = "transfer.unknown_centre"
+	CodeTransferInFlight        Code = "transfer.in_flight"
+	CodeTransferAccountUnknown  Code = "transfer.account_unknown"
+	CodeTransferNotTransferable Code = "transfer.not_transferable"
+	CodeTransferLocalAccount    Code = "transfer.local_account_not_normal"
+	CodeTransferNotCancellable  Code = "transfer.not_cancellable"
+	// CodeCallbackBadSignature: a platform callback whose key, signature,
+	// timestamp or nonce is refused.
+	CodeCallbackBadSignature Code = "callback.bad_signature"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -430,6 +446,15 @@ var statusOf = map[Code]int{
 	CodeMessageNotFound:             http.StatusNotFound,
 	CodeSecurityMessagesRequired:    http.StatusUnprocessableEntity,
 	CodeSubscriptionTemplateUnknown: http.StatusUnprocessableEntity,
+
+	CodeTransferOwnCentre:       http.StatusUnprocessableEntity,
+	CodeTransferUnknownCentre:   http.StatusUnprocessableEntity,
+	CodeTransferInFlight:        http.StatusConflict,
+	CodeTransferAccountUnknown:  http.StatusUnprocessableEntity,
+	CodeTransferNotTransferable: http.StatusUnprocessableEntity,
+	CodeTransferLocalAccount:    http.StatusUnprocessableEntity,
+	CodeTransferNotCancellable:  http.StatusConflict,
+	CodeCallbackBadSignature:    http.StatusUnauthorized,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

@@ -105,6 +105,8 @@ func caseBody(x cases.Case, t translate) CaseBody {
 	switch x.Kind {
 	case "withdrawal":
 		b.TypeLabel, b.StatusLabel = t("withdrawal.kind."+x.Type, nil), t("withdrawal.status."+x.Status, nil)
+	case cases.KindTransfer:
+		b.TypeLabel, b.StatusLabel = t("case.kind.transfer", nil), t("transfer.status."+x.Status, nil)
 	default:
 		b.TypeLabel, b.StatusLabel = t("certificate.type."+x.Type, nil), t("certificate.status."+x.Status, nil)
 	}

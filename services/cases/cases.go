@@ -1,5 +1,5 @@
 // Package cases is a person's cases (办件) across the centre's services —
-// withdrawal applications and deposit-and-use certificates so far — in one
+// withdrawal applications, deposit-and-use certificates and transfers in — in one
 // list, and their ratings (好差评): once a case is finished its applicant
 // may rate it once, from very dissatisfied to very satisfied. The centre
 // reports the share of satisfied ratings (满意率) upwards: Satisfaction
@@ -15,8 +15,8 @@
 // It owns the ratings table. The cases themselves are other packages' rows:
 // it reads them only through the views their owners declare
 // (withdrawal_cases of services/withdrawal, certificate_cases of
-// services/certificate; migration 0011), never the withdrawals or
-// certificates tables.
+// services/certificate, migration 0011; transfer_cases of
+// services/transfer, migration 0024), never their tables.
 package cases
 
 import (
@@ -33,6 +33,7 @@ import (
 const (
 	KindWithdrawal  = "withdrawal"
 	KindCertificate = "certificate"
+	KindTransfer    = "transfer" // a transfer in from another centre (services/transfer)
 )
 
 // Rating levels of the national 好差评 scale, from best to worst.
@@ -68,7 +69,7 @@ const (
 // what a progress screen and a rating prompt need.
 type Case struct {
 	ID         string // application id or certificate id
-	Kind       string // KindWithdrawal | KindCertificate
+	Kind       string // KindWithdrawal | KindCertificate | KindTransfer
 	Type       string // withdrawal kind (rent, purchase, ...) or certificate type (deposit_use)
 	CaseNumber string // withdrawal case number or certificate number
 	Status     string // the record's own status
@@ -139,6 +140,8 @@ func finished(kind, status string) bool {
 	switch kind {
 	case KindWithdrawal:
 		return status == "rejected" || status == "paid" || status == "cancelled"
+	case KindTransfer:
+		return status == "merged" || status == "refused" || status == "cancelled"
 	case KindCertificate:
 		// Issued on the spot (a revoked one was issued too); one asked for
 		// during the core's maintenance window is pending until issued, and

@@ -48,12 +48,13 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 // caseColumns are what scanCase reads, in its order.
 const caseColumns = `c.kind, c.id, c.type, c.case_number, c.status, c.created_at, c.updated_at, c.due_on, COALESCE(r.level, 0)`
 
-// selectCases reads subject ($1) cases from both owners' views
-// (withdrawal_cases, certificate_cases: migration 0011), each narrowed by
-// its own filter, with their ratings. ord puts withdrawals before
-// certificates made in the same microsecond, so that the list has one
-// total order: created_at, ord, id, all descending.
-func selectCases(withdrawalFilter, certificateFilter, tail string) string {
+// selectCases reads subject ($1) cases from every owner's view
+// (withdrawal_cases, certificate_cases: migration 0011; transfer_cases:
+// 0024), each narrowed by its own filter, with their ratings. ord puts
+// transfers before withdrawals before certificates made in the same
+// microsecond, so that the list has one total order: created_at, ord, id,
+// all descending.
+func selectCases(withdrawalFilter, certificateFilter, transferFilter, tail string) string {
 	return `SELECT ` + caseColumns + ` FROM (
 		SELECT 1 AS ord, 'withdrawal' AS kind, w.id, w.type, w.case_number, w.status,
 			w.created_at, w.updated_at, w.due_on
@@ -62,6 +63,10 @@ func selectCases(withdrawalFilter, certificateFilter, tail string) string {
 		SELECT 0, 'certificate', ce.id, ce.type, ce.case_number, ce.status,
 			ce.created_at, ce.updated_at, ce.due_on
 		FROM certificate_cases ce WHERE ce.subject = $1` + certificateFilter + `
+		UNION ALL
+		SELECT 2, 'transfer', tr.id, tr.type, tr.case_number, tr.status,
+			tr.created_at, tr.updated_at, tr.due_on
+		FROM transfer_cases tr WHERE tr.subject = $1` + transferFilter + `
 	) c LEFT JOIN ratings r ON r.case_id = c.id AND r.case_kind = c.kind ` + tail
 }
 
@@ -70,10 +75,10 @@ func selectCases(withdrawalFilter, certificateFilter, tail string) string {
 // branch, where the (subject, created_at) indexes serve it.
 func (s *Service) page(ctx context.Context, subject string, limit int, after position) ([]Case, error) {
 	tail := `ORDER BY c.created_at DESC, c.ord DESC, c.id DESC LIMIT ` + strconv.Itoa(limit)
-	query := selectCases("", "", tail)
+	query := selectCases("", "", "", tail)
 	args := []any{subject}
 	if after.id != "" {
-		query = selectCases(below("w.created_at", "1", "w.id"), below("ce.created_at", "0", "ce.id"), tail)
+		query = selectCases(below("w.created_at", "1", "w.id"), below("ce.created_at", "0", "ce.id"), below("tr.created_at", "2", "tr.id"), tail)
 		args = append(args, after.createdAt, after.ord, after.id)
 	}
 	rows, err := s.Store.Query(ctx, query, args...)
@@ -123,14 +128,17 @@ func below(createdAt, ord, id string) string {
 // but a cursor of this shape is request.invalid, never a query error.
 type position struct {
 	createdAt time.Time
-	ord       int // 1 withdrawal, 0 certificate
+	ord       int // 2 transfer, 1 withdrawal, 0 certificate
 	id        string
 }
 
 func positionOf(c Case) position {
 	ord := 0
-	if c.Kind == KindWithdrawal {
+	switch c.Kind {
+	case KindWithdrawal:
 		ord = 1
+	case KindTransfer:
+		ord = 2
 	}
 	return position{createdAt: c.CreatedAt, ord: ord, id: c.ID}
 }
@@ -164,7 +172,7 @@ func parseCursor(c string) (position, bool) {
 		return position{}, false
 	}
 	parts := strings.SplitN(string(raw), ".", 4)
-	if len(parts) != 4 || parts[0] != "v1" || (parts[2] != "0" && parts[2] != "1") || !idShape.MatchString(parts[3]) {
+	if len(parts) != 4 || parts[0] != "v1" || (parts[2] != "0" && parts[2] != "1" && parts[2] != "2") || !idShape.MatchString(parts[3]) {
 		return position{}, false
 	}
 	micros, err := strconv.ParseInt(parts[1], 10, 64)

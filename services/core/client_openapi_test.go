@@ -106,6 +106,7 @@ func TestOpenAPIHasEveryPath(t *testing.T) {
 		"PathWithdrawalMaterial": {"put"},
 		"PathPayoutAccounts":     {"get"},
 		"PathEvidenceCheck":      {"post"},
+		"PathTransferIn":         {"put"},
 
 		"PathPolicy":               {"get"},
 		"PathUnitAccount":          {"get"},

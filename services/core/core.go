@@ -37,6 +37,11 @@ const (
 	// PathEvidenceCheck confirms that references name the person's own
 	// records (deeds, diagnoses, ...): POST EvidenceCheck → EvidenceResult.
 	PathEvidenceCheck = "/core/v1/persons/{person_id}/evidence/check"
+	// PathTransferIn credits the person's account with the funds of a
+	// transfer in from another centre (转移接续): PUT TransferIn →
+	// TransferInStatus; idempotent by transfer id (201 the first time, 200
+	// for the same content, 409 conflict for other content).
+	PathTransferIn = "/core/v1/transfers-in/{transfer_id}"
 )
 
 // Error codes the core answers with, in ErrorBody.Code.

@@ -112,6 +112,19 @@ CREATE TABLE IF NOT EXISTS withdrawal_materials (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS withdrawals_by_person ON withdrawals (person_id, status);
 
+-- Transfers in from other centres, credited once each (PUT
+-- /core/v1/transfers-in/{transfer_id}); the ledger entry carries the
+-- transfer id as its application_id.
+CREATE TABLE IF NOT EXISTS transfers_in (
+	transfer_id       TEXT PRIMARY KEY,
+	person_id         TEXT NOT NULL,
+	amount_fen        INTEGER NOT NULL,
+	from_centre       TEXT NOT NULL,
+	platform_ref      TEXT NOT NULL,
+	balance_after_fen INTEGER NOT NULL,
+	posted_on         TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- The bank cards and e-CNY wallets held under a person's name, in the
 -- order the person sees them; account_id is the opaque handle the contract
 -- exposes.

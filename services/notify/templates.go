@@ -21,7 +21,10 @@ var (
 		// A person an employer joined holds a sealed account at another
 		// centre (services/employer, transferoffer.go): the transfer in
 		// is offered to them.
-		"transfer_offered"}
+		"transfer_offered",
+		// A transfer in from another centre (services/transfer).
+		"transfer_accepted", "transfer_sent", "transfer_accepted_by_old_centre", "transfer_funds_moved",
+		"transfer_merged", "transfer_refused", "transfer_cancelled"}
 	kinds = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing",
 		"deposit_use", "transfer_in"}
 	// reasons are the core's rejection codes each locale must explain.
@@ -33,7 +36,9 @@ var (
 	notices = []string{NoticeSignIn, NoticeBindingChanged, NoticePayoutAccountChanged}
 	reasons = []string{"no_account", "account_frozen", "account_closed", "account_not_normal", "account_not_sealed",
 		"insufficient_balance", "not_retired", "no_loan", "insufficient_continuity", "rent_too_frequent",
-		"evidence_missing", "close_amount_mismatch"}
+		"evidence_missing", "close_amount_mismatch",
+		// The old centre's refusal reasons of a transfer in.
+		"account_not_found", "person_mismatch", "loan_outstanding"}
 )
 
 // locales maps each supported locale to the Lang of its WeChat message
@@ -251,3 +256,8 @@ func fieldType(key string) (string, bool) {
 	_, ok := fieldLimits[m[1]]
 	return m[1], ok
 }
+
+// TransferStatus is the notification status of a transfer's status
+// (services/transfer): "transfer_" and the status, so that a transfer's
+// "accepted" and "cancelled" read as a transfer's, not a withdrawal's.
+func TransferStatus(status string) string { return "transfer_" + status }

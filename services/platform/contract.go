@@ -25,8 +25,8 @@ import (
 var OpenAPI []byte
 
 // Paths of the platform's API. The transfer paths are the contract of the
-// transfer-in flow (docs/platform-contract.md § Transfers): the client and
-// the simulator have them, handheld's use cases do not call them yet.
+// transfer-in flow (docs/platform-contract.md § Transfers), which
+// services/transfer calls.
 const (
 	PathHealth    = "/platform/v1/health"
 	PathCentres   = "/platform/v1/centres"

@@ -40,6 +40,10 @@ type Behaviour struct {
 	Latency Duration `json:"latency"`
 	// Centres are the switches of single centres, by code.
 	Centres map[string]CentreBehaviour `json:"centres,omitempty"`
+	// DropCallbacks: transfer callbacks are lost on the way (the
+	// requesting centre must poll). DuplicateCallbacks: each is sent twice.
+	DropCallbacks      bool `json:"drop_callbacks,omitempty"`
+	DuplicateCallbacks bool `json:"duplicate_callbacks,omitempty"`
 }
 
 // CentreBehaviour is one centre's switches.
@@ -159,7 +163,7 @@ func (s *Sim) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, _ *http.Request) {
 		out := map[string]int64{}
-		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallVerifications, CallRefused} {
+		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallVerifications, CallRefused, CallCallbacks, CallCallbacksFailed, CallCallbacksDrop} {
 			out[k] = s.Calls(k)
 		}
 		writeJSON(w, http.StatusOK, out)

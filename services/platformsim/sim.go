@@ -44,6 +44,13 @@ type Config struct {
 	PlatformKeyID  string
 	PlatformSecret []byte
 	HTTPClient     *http.Client
+	// CallbackKeyID and CallbackSecret are the platform's own key, which
+	// signs its callbacks to the requesting centre (callbacks.go); no
+	// secret, no callbacks. CallbackClient carries them; nil means
+	// http.DefaultClient.
+	CallbackKeyID  string
+	CallbackSecret []byte
+	CallbackClient *http.Client
 }
 
 // Sim is a running simulator; Handler serves the platform's API,
@@ -65,6 +72,8 @@ type Sim struct {
 	transferN     int64
 	// endpoints are the base URLs of centres the platform calls (by code).
 	endpoints map[string]string
+	// sending counts callbacks on their way (Flush).
+	sending sync.WaitGroup
 }
 
 // New builds a simulator seeded with the demo holders.

@@ -69,6 +69,7 @@ func (s *Sim) requestTransfer(w http.ResponseWriter, _ *http.Request, body []byt
 	}
 	s.transfers[tr.t.PlatformRef] = tr
 	s.byTransferRef[r.ToCentre+"/"+r.TransferRef] = tr.t.PlatformRef
+	s.emit(tr, tr.t)
 	writeJSON(w, http.StatusAccepted, s.advance(tr, now))
 }
 
@@ -107,10 +108,14 @@ func (s *Sim) advance(tr *transfer, now time.Time) platform.Transfer {
 	tr.t.UpdatedAt = services.Instant(now)
 	if tr.refusal != "" {
 		tr.t.Status, tr.t.Reason, tr.t.Sequence = platform.TransferRefused, tr.refusal, tr.t.Sequence+1
+		s.emit(tr, tr.t)
 		return tr.t
 	}
 	// accepted (sequence 2), then the funds moved (3).
+	accepted := tr.t
+	accepted.Status, accepted.Sequence = platform.TransferAccepted, tr.t.Sequence+1
 	tr.t.Status, tr.t.AmountFen, tr.t.Sequence = platform.TransferFundsMoved, tr.amount, tr.t.Sequence+2
+	s.emit(tr, accepted, tr.t)
 	h := s.holders[tr.req.Subject.IDNumber]
 	kept := h.accounts[:0:0]
 	for _, a := range h.accounts {
@@ -150,6 +155,7 @@ func (s *Sim) cancelTransfer(w http.ResponseWriter, r *http.Request, _ []byte) {
 	switch s.advance(tr, now).Status {
 	case platform.TransferSent:
 		tr.t.Status, tr.t.Sequence, tr.t.UpdatedAt = platform.TransferCancelled, tr.t.Sequence+1, services.Instant(now)
+		s.emit(tr, tr.t)
 	case platform.TransferCancelled:
 	default:
 		problem(w, http.StatusConflict, platform.ProblemNotCancelable)

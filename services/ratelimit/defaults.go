@@ -134,6 +134,14 @@ func DefaultPolicies() []Policy {
 		// centre hammer the platform.
 		{Name: "platform_read_subject", Key: KeySubject, Classes: []Class{ClassPlatformRead}, Channels: all,
 			Rate: 30, Burst: 10, Period: hour},
+		// Transfers in: a person asks for one transfer at a time and may
+		// cancel it; a few retries fit, a script does not.
+		{Name: "transfer_write_subject", Key: KeySubject, Classes: []Class{ClassTransferWrite}, Channels: all,
+			Rate: 20, Burst: 5, Period: hour},
+		// The platform's callbacks come from its few addresses, a few per
+		// transfer; generous, as a refused callback only delays news.
+		{Name: "platform_callback_ip", Key: KeyIP, Classes: []Class{ClassPlatformCallback}, Channels: all,
+			Rate: 1200, Burst: 200, Period: minute},
 		{Name: "verify_ecard_verifier", Key: KeyVerifier, Classes: []Class{ClassVerifyECard}, Channels: all,
 			Rate: 600, Burst: 100, Period: minute},
 		{Name: "kiosk_device", Key: KeyDevice, Classes: allClass, Channels: []string{ChannelKiosk},

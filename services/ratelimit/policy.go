@@ -50,6 +50,8 @@ const (
 	ClassSharingLookup    Class = "sharing_lookup"    // a person looking up their evidence in government shared data
 	ClassMaterialWrite    Class = "material_write"    // a person uploading or deleting an evidence file
 	ClassPlatformRead     Class = "platform_read"     // a person reading their accounts at other centres through the national platform
+	ClassTransferWrite    Class = "transfer_write"    // a person asking for or cancelling a transfer in from another centre
+	ClassPlatformCallback Class = "platform_callback" // the national platform calling back about a transfer (signed, no token)
 )
 
 // Classes lists every route class, in the order above.
@@ -57,7 +59,7 @@ func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
 		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin,
-		ClassSharingLookup, ClassMaterialWrite, ClassPlatformRead}
+		ClassSharingLookup, ClassMaterialWrite, ClassPlatformRead, ClassTransferWrite, ClassPlatformCallback}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

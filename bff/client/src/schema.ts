@@ -1603,6 +1603,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's transfers in, newest first.
+         * @description Audited (`read.transfers`).
+         */
+        get: operations["listTransfers"];
+        put?: never;
+        /**
+         * Transfer an account held at another centre into the caller's account here (转移接续).
+         * @description Asks, through the national platform, for the caller's account at another centre to be moved
+         *     into their account here. `account_ref` names the account at `from_centre` whole or masked as
+         *     `GET /api/v1/me/accounts-elsewhere` shows it; it must be one of the accounts the platform
+         *     answers for the caller (the person comes from the token). Rules (configuration `transfers:`):
+         *     not this centre itself (422 `transfer.own_centre`), a centre the policy lists (422
+         *     `transfer.unknown_centre`), one transfer in flight per person (409 `transfer.in_flight`), the
+         *     account the caller's at that centre (422 `transfer.account_unknown`), sealed there (422
+         *     `transfer.not_transferable`), and the local account normal (422
+         *     `transfer.local_account_not_normal`). A refusal writes nothing. Accepted: 202, and the outbox
+         *     sends it to the platform; statuses follow by the platform's callbacks and polling:
+         *     `accepted` → `sent` → `accepted_by_old_centre` → `funds_moved` → `merged` (credited here), or
+         *     `refused` (with the old centre's `reason`) or `cancelled`. Each is recorded once and notified.
+         *     Requires `Idempotency-Key`: the same key with the same body answers the first 202 again with
+         *     `Idempotent-Replayed: true`; with another body 422 `idempotency.key_reused`. Rate class
+         *     `transfer_write`; behind the `platform` service switch; audited (`transfer.apply`).
+         */
+        post: operations["createTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/transfers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's transfers with every status it took.
+         * @description Another person's transfer id is 404, like one that does not exist. Audited (`read.transfers`).
+         */
+        get: operations["getTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/transfers/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a transfer the old centre has not accepted yet.
+         * @description Not yet sent: cancelled at once. Sent: cancelled at the platform first (503 when it cannot be
+         *     reached). Accepted by the old centre, moved, merged or refused: 409 `transfer.not_cancellable`.
+         *     Cancelling twice answers the same. Rate class `transfer_write`; audited (`transfer.cancel`).
+         */
+        post: operations["cancelTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/platform/v1/callbacks/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The national platform's callback about a transfer (no token; signed).
+         * @description The platform POSTs a transfer's status here (docs/platform-contract.md § Transfers), signed
+         *     with its key in `X-Platform-Key`, `X-Platform-Timestamp`, `X-Platform-Nonce` and
+         *     `X-Platform-Signature`. An unknown key, a bad signature, a timestamp outside ±5 minutes or a
+         *     nonce seen before (on any replica) is 401 `callback.bad_signature`; a body that is not a
+         *     transfer 400 `request.invalid`; an unknown transfer 404 `not_found`. Nothing is written then.
+         *     A `sequence` already recorded is 200 and changes nothing; a later one records every status on
+         *     the way once. Rate class `platform_callback` (per IP).
+         */
+        post: operations["platformTransferCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/applications": {
         parameters: {
             query?: never;
@@ -2579,6 +2685,43 @@ export interface components {
              */
             due_on: string;
         };
+        /** @description A transfer in from another centre as its person sees it; the old account's reference masked. */
+        Transfer: {
+            id: string;
+            case_number: string;
+            from_centre: string;
+            centre_name: string;
+            /** @description masked as an account number */
+            account_ref: string;
+            /**
+             * Format: int64
+             * @description the balance the old centre shared when asked, then the amount it moved; 0 while unknown
+             */
+            amount_fen: number;
+            /** @enum {string} */
+            status: "accepted" | "sent" | "accepted_by_old_centre" | "funds_moved" | "merged" | "refused" | "cancelled";
+            status_label: string;
+            /** @description the old centre's refusal reason (account_not_sealed, account_frozen, account_not_found, person_mismatch, loan_outstanding) */
+            reason?: string;
+            reason_label?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: date
+             * @description the date the centre promises it by (the catalogue's transfer.in item)
+             */
+            due_on: string;
+            events?: {
+                /** @enum {string} */
+                status: "accepted" | "sent" | "accepted_by_old_centre" | "funds_moved" | "merged" | "refused" | "cancelled";
+                status_label: string;
+                reason?: string;
+                /** Format: date-time */
+                at: string;
+            }[];
+        };
         Withdrawal: {
             id: string;
             case_number: string;
@@ -2632,7 +2775,7 @@ export interface components {
         Case: {
             id: string;
             /** @enum {string} */
-            kind: "withdrawal" | "certificate";
+            kind: "withdrawal" | "certificate" | "transfer";
             kind_label: string;
             type: string;
             type_label: string;
@@ -6559,6 +6702,238 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listTransfers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Transfer"][];
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createTransfer: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the old centre's code on the platform */
+                    from_centre: string;
+                    /** @description the account's reference there, whole or masked as shown */
+                    account_ref: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the transfer, accepted */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the transfer */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getTransfer: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a transfer id; any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the transfer */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    cancelTransfer: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a transfer id; any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the cancelled transfer */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    platformTransferCallback: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Platform-Key": string;
+                "X-Platform-Timestamp": string;
+                "X-Platform-Nonce": string;
+                "X-Platform-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    platform_ref: string;
+                    transfer_ref: string;
+                    /** @enum {string} */
+                    status: "sent" | "accepted" | "funds_moved" | "refused" | "cancelled";
+                    reason?: string;
+                    /** Format: int64 */
+                    amount_fen?: number;
+                    /** Format: date-time */
+                    updated_at: string;
+                    /** Format: int32 */
+                    sequence: number;
+                };
+            };
+        };
+        responses: {
+            /** @description taken (or a duplicate, taken before) */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Unavailable"];

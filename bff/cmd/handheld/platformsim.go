@@ -32,13 +32,19 @@ func runPlatformsim(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(cfg.PlatformSecret) < 32 {
 		return errors.New("HANDHELD_PLATFORM_SECRET: required, at least 32 characters (the same as the BFF's)")
 	}
+	// Its transfer callbacks are signed with the shared key, as the BFF
+	// verifies them, and its old centres decide on their own, every
+	// second; certificate verifications it forwards are signed with the
+	// platform's own key (the BFF's HANDHELD_PLATFORM_INBOUND_KEY_ID and
+	// _SECRET).
 	sim := platformsim.New(platformsim.Config{Keys: map[string][]byte{cfg.PlatformKeyID: []byte(cfg.PlatformSecret)}, Now: time.Now,
-		PlatformKeyID: cfg.PlatformInboundKeyID, PlatformSecret: []byte(cfg.PlatformInboundSecret)})
+		PlatformKeyID: cfg.PlatformInboundKeyID, PlatformSecret: []byte(cfg.PlatformInboundSecret),
+		CallbackKeyID: cfg.PlatformKeyID, CallbackSecret: []byte(cfg.PlatformSecret),
+		CallbackClient: &http.Client{Timeout: 5 * time.Second}})
 	if *centre != "" {
-		// Signed with the platform's own key: the BFF's
-		// HANDHELD_PLATFORM_INBOUND_KEY_ID and _SECRET.
 		sim.SetCentreURL(cfg.CentreCode, *centre)
 	}
+	go sim.Run(ctx, time.Second)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
