@@ -44,6 +44,7 @@ func TestTransfersSurviveFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.tok = r.bindWeChat("o-tfault-"+key, pp).AccessToken
+		r.grantWeChat(p.tok, "hpf-withdrawal-status", 8) // each status told by WeChat
 		p.before = r.balance(p.name)
 	}
 	ask := func(p *person) *response { return r.ask(p.tok, "k-"+p.key, p.centre, p.ref) }

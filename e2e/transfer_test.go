@@ -129,6 +129,8 @@ var mainLine = []string{"accepted", "sent", "accepted_by_old_centre", "funds_mov
 func TestTransferIn(t *testing.T) {
 	r := startTransfers(t)
 	wumin := r.bindWeChat("o-transfer-wumin", r.persona("depositor", "吴敏")).AccessToken
+	// She lets the mini-program tell her each status (one grant a message).
+	r.grantWeChat(wumin, "hpf-withdrawal-status", 8)
 
 	var elsewhere depositor.ElsewhereBody
 	r.meGet(accountsElsewhere, wumin).json(t, &elsewhere)
