@@ -43,6 +43,7 @@ import (
 	"handheld/services/identity"
 	"handheld/services/inbox"
 	"handheld/services/keys"
+	"handheld/services/kv"
 	"handheld/services/mask"
 	"handheld/services/material"
 	"handheld/services/notify"
@@ -281,7 +282,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	u.platformCalls = public.PlatformVerifications{Service: u.certificates, Keys: platformKeys.inbound,
-		Nonces: core.NewNonceStore(0), Now: time.Now}
+		Nonces: kv.Nonces{Store: shared, Namespace: "platform-verification-nonce", TTL: 2 * core.SignatureWindow}, Now: time.Now}
 	if u.ecard, err = ecard.New(ecard.Deps{Ring: u.keys, KV: shared, Reader: reader, People: u.identity, Audit: trail,
 		Store: a.store, Mask: masking, CentreCode: cfg.CentreCode, CentreName: cfg.CentreName,
 		StatusMaxAge: cfg.ECardStatusMaxAge, Format: cfg.ECardFormat, Now: time.Now, Logger: logger("ecard")}); err != nil {

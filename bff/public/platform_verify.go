@@ -32,8 +32,9 @@ type PlatformVerifications struct {
 	Service PlatformChecks
 	// Keys are the platform's key ids and HMAC secrets; empty refuses
 	// every call.
-	Keys   map[string][]byte
-	Nonces *core.NonceStore
+	Keys map[string][]byte
+	// Nonces spends each call's nonce, across replicas (kv.Nonces).
+	Nonces core.Nonces
 	Now    func() time.Time
 }
 

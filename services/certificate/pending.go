@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"handheld/services"
+	"handheld/services/audit"
 	"handheld/services/notify"
 	"handheld/services/outbox"
 	"handheld/services/store"
@@ -103,7 +104,10 @@ func (s *Service) IssuePending(ctx context.Context, m outbox.Message) error {
 	if err := s.settle(ctx, id, subject, typ, lang, RequestIssued, certID, "", out.Number); err != nil {
 		return err
 	}
-	if err := s.audited(ctx, byHolder(p, ActionIssue, certID), nil); err != nil {
+	// Issued by the system on the holder's behalf, once the core was back:
+	// no request, no channel of the person's.
+	rec := audit.Record{Subject: subject, Actor: "system", Channel: "system", Action: ActionIssue, Target: "certificate:" + certID}
+	if err := s.audited(ctx, rec, nil); err != nil {
 		s.Logger.ErrorContext(ctx, "audit record lost", "action", ActionIssue, "err", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"handheld/services"
@@ -41,6 +42,9 @@ func TestPendingCertificateIssuedAfterTheWindow(t *testing.T) {
 		}
 		if err := r.IssuePending(ctx, m); err != nil {
 			t.Fatal(err)
+		}
+		if got := r.audit.actions(); !slices.Contains(got, ActionIssue+" certificate:"+v.CertificateID+" ok") {
+			t.Fatalf("the issue on the holder's behalf is not in the trail: %v", got)
 		}
 		var notes int
 		if err := s.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE topic = $1 AND id LIKE $2`, string(notify.Topic), "%"+out.ID+"%").Scan(&notes); err != nil || notes != 1 {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"hash/maphash"
 	"sync"
@@ -36,8 +37,16 @@ func NewNonceStore(limit int) *NonceStore {
 		life: 2 * SignatureWindow, limit: limit}
 }
 
+// Nonces spends the nonces of signed requests: Use is true the first time
+// keyID's nonce is seen inside the signature window. NonceStore keeps them
+// in process (the simulators, one replica); a store the replicas share
+// (kv.Nonces) refuses a replay sent to another replica too.
+type Nonces interface {
+	Use(ctx context.Context, keyID, nonce string, now time.Time) (bool, error)
+}
+
 // Use records keyID's nonce; false when it was seen before.
-func (n *NonceStore) Use(keyID, nonce string, now time.Time) (bool, error) {
+func (n *NonceStore) Use(_ context.Context, keyID, nonce string, now time.Time) (bool, error) {
 	key := maphash.String(n.seed, keyID+"\x00"+nonce)
 	n.mu.Lock()
 	defer n.mu.Unlock()

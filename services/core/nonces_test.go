@@ -8,7 +8,7 @@ import (
 func TestNonceStoreKeepsNoncesTwoWindowsAndStaysBounded(t *testing.T) {
 	n := NewNonceStore(4)
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	use := func(nonce string, at time.Time) (bool, error) { return n.Use("k", nonce, at) }
+	use := func(nonce string, at time.Time) (bool, error) { return n.Use(t.Context(), "k", nonce, at) }
 	if ok, _ := use("a", t0); !ok {
 		t.Fatal("first use refused")
 	}
@@ -19,7 +19,7 @@ func TestNonceStoreKeepsNoncesTwoWindowsAndStaysBounded(t *testing.T) {
 		}
 	}
 	// Other key ids have their own nonces.
-	if ok, _ := n.Use("other", "a", t0); !ok {
+	if ok, _ := n.Use(t.Context(), "other", "a", t0); !ok {
 		t.Fatal("same nonce under another key id refused")
 	}
 	// Bounded: the store refuses rather than forgets.

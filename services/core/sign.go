@@ -64,7 +64,7 @@ type SignHeaders struct{ KeyID, Timestamp, Nonce, Signature string }
 // signature over the method, the escaped path (these contracts carry no
 // query), the timestamp, the nonce and the body, and then the nonce
 // unused under that key (recorded in nonces). A full nonce store refuses.
-func VerifyRequest(r *http.Request, body []byte, h SignHeaders, keys map[string][]byte, nonces *NonceStore, now time.Time) bool {
+func VerifyRequest(r *http.Request, body []byte, h SignHeaders, keys map[string][]byte, nonces Nonces, now time.Time) bool {
 	keyID := r.Header.Get(h.KeyID)
 	secret, ok := keys[keyID]
 	if !ok {
@@ -78,6 +78,6 @@ func VerifyRequest(r *http.Request, body []byte, h SignHeaders, keys map[string]
 	if !VerifySignature(secret, r.Method, r.URL.EscapedPath(), ts, nonce, body, r.Header.Get(h.Signature), now) {
 		return false
 	}
-	fresh, err := nonces.Use(keyID, nonce, now)
+	fresh, err := nonces.Use(r.Context(), keyID, nonce, now)
 	return fresh && err == nil
 }

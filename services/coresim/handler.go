@@ -179,7 +179,7 @@ func (s *Sim) authenticate(r *http.Request, body []byte, now time.Time) *apiErro
 	if !core.VerifySignature(secret, r.Method, r.URL.RequestURI(), ts, nonce, body, r.Header.Get(core.HeaderSignature), now) {
 		return bad("signature does not match (or nonce not 16-128 characters)")
 	}
-	fresh, err := s.nonces.Use(keyID, nonce, now)
+	fresh, err := s.nonces.Use(r.Context(), keyID, nonce, now)
 	if err != nil {
 		s.log.Error("coresim: replay protection is full; refusing calls", "err", err)
 		return &apiError{status: http.StatusServiceUnavailable, code: core.ErrUnavailable, msg: "busy"}

@@ -10,6 +10,7 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
+	"handheld/services/kv"
 	"handheld/services/platform"
 	"handheld/services/store"
 )
@@ -84,7 +85,7 @@ func (s *Service) verify(ctx context.Context, r Signed) error {
 	if err != nil || !core.VerifySignature(secret, r.Method, r.Path, ts, r.Nonce, r.Body, r.Signature, s.Now()) {
 		return bad
 	}
-	fresh, err := s.Nonces.SetNX(ctx, "platform-callback-nonce\x00"+r.KeyID+"\x00"+r.Nonce, []byte{1}, 2*core.SignatureWindow)
+	fresh, err := kv.Nonces{Store: s.Nonces, Namespace: "platform-callback-nonce", TTL: 2 * core.SignatureWindow}.Use(ctx, r.KeyID, r.Nonce, s.Now())
 	switch {
 	case err != nil:
 		return services.Errorf(services.CodeInternal, "transfer: callback nonce: %w", err)
