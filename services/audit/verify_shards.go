@@ -116,7 +116,7 @@ func verifyAnchors(ctx context.Context, s *store.Store, heads map[string]shardHe
 		return services.Errorf(services.CodeInternal, "audit: verify anchors: %w", err)
 	}
 	for sh, h := range heads {
-		if hour := sh[strings.LastIndexByte(sh, '/')+1:]; anchored[hour] && !listed(sh, heads) {
+		if hour := sh[strings.LastIndexByte(sh, '/')+1:]; anchored[hour] && !h.anchored {
 			return broken(rep, h.lastSeq, "shard %s is not in its hour's anchor: slipped in after the hour was anchored", sh)
 		}
 	}
@@ -150,8 +150,6 @@ func checkHeads(hour, list string, heads map[string]shardHead) (string, int64) {
 	}
 	return "", 0
 }
-
-func listed(shard string, heads map[string]shardHead) bool { return heads[shard].anchored }
 
 // broken records the first problem found.
 func broken(rep *Report, at int64, format string, args ...any) error {

@@ -7,8 +7,11 @@ package keyset
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
+
+	"handheld/services/store"
 )
 
 // MaxLen is the longest cursor Decode accepts.
@@ -35,4 +38,30 @@ func Decode(c string, validID func(string) bool) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	return t, id, true
+}
+
+// After is the condition that keeps the rows after cursor in a list
+// ordered by (created_at DESC, id DESC), its arguments numbered from $n:
+// "" and none for an empty cursor, ok false for one Decode refuses.
+func After(cursor string, validID func(string) bool, n int) (cond string, args []any, ok bool) {
+	if cursor == "" {
+		return "", nil, true
+	}
+	at, id, ok := Decode(cursor, validID)
+	if !ok {
+		return "", nil, false
+	}
+	a, b := "$"+strconv.Itoa(n), "$"+strconv.Itoa(n+1)
+	return ` AND (created_at < ` + a + ` OR (created_at = ` + a + ` AND id < ` + b + `))`, []any{store.Timestamp(at), id}, true
+}
+
+// Trim cuts a page read with limit+1 rows to limit, and is the cursor of
+// the next page: "" when this one is the last. key is a row's created at
+// and id.
+func Trim[T any](rows []T, limit int, key func(T) (time.Time, string)) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, Encode(key(rows[limit-1]))
 }

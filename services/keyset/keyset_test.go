@@ -26,3 +26,32 @@ func TestRoundTripAndRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestAfterAndTrim(t *testing.T) {
+	valid := func(id string) bool { return id != "" }
+	if cond, args, ok := After("", valid, 2); !ok || cond != "" || args != nil {
+		t.Fatalf("empty cursor: %q %v %v", cond, args, ok)
+	}
+	if _, _, ok := After("not a cursor!", valid, 2); ok {
+		t.Fatal("a forged cursor was accepted")
+	}
+	at := time.Date(2026, 12, 6, 9, 0, 0, 123456789, time.UTC)
+	cond, args, ok := After(Encode(at, "x1"), valid, 3)
+	if !ok || cond != ` AND (created_at < $3 OR (created_at = $3 AND id < $4))` || len(args) != 2 ||
+		!args[0].(time.Time).Equal(at.Truncate(time.Microsecond)) || args[1] != "x1" {
+		t.Fatalf("After = %q %v %v", cond, args, ok)
+	}
+	type r struct {
+		at time.Time
+		id string
+	}
+	key := func(x r) (time.Time, string) { return x.at, x.id }
+	rows := []r{{at, "a"}, {at, "b"}, {at, "c"}}
+	if got, next := Trim(rows, 3, key); len(got) != 3 || next != "" {
+		t.Fatalf("last page: %d %q", len(got), next)
+	}
+	got, next := Trim(rows, 2, key)
+	if len(got) != 2 || next != Encode(at, "b") {
+		t.Fatalf("a page with more: %d %q", len(got), next)
+	}
+}

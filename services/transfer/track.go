@@ -185,17 +185,12 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
 			Params: map[string]any{"min": 1, "max": MaxLimit}})
 	}
-	where, args := `subject = $1`, []any{subject}
-	if cursor != "" {
-		at, id, ok := keyset.Decode(cursor, validID)
-		if !ok {
-			return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
-		}
-		where += ` AND (created_at < $2 OR (created_at = $2 AND id < $3))`
-		args = append(args, store.Timestamp(at), id)
+	after, args, ok := keyset.After(cursor, validID, 2)
+	if !ok {
+		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
-	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM transfers WHERE `+where+
-		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), args...)
+	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM transfers WHERE subject = $1`+after+
+		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), append([]any{subject}, args...)...)
 	if err != nil {
 		return nil, "", services.Errorf(services.CodeInternal, "transfer: list: %w", err)
 	}
@@ -211,11 +206,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	if err := rows.Err(); err != nil {
 		return nil, "", services.Errorf(services.CodeInternal, "transfer: list: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = keyset.Encode(out[limit-1].CreatedAt, out[limit-1].ID)
-	}
+	out, next := keyset.Trim(out, limit, func(r row) (time.Time, string) { return r.CreatedAt, r.ID })
 	items := make([]Transfer, 0, len(out))
 	for _, t := range out {
 		items = append(items, s.view(t, nil))

@@ -231,14 +231,11 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	if inFlight {
 		where += ` AND status IN ('accepted', 'submitted', 'approved')`
 	}
-	if cursor != "" {
-		at, id, ok := keyset.Decode(cursor, validID)
-		if !ok {
-			return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
-		}
-		where += ` AND (created_at < $2 OR (created_at = $2 AND id < $3))`
-		args = append(args, store.Timestamp(at), id)
+	after, afterArgs, ok := keyset.After(cursor, validID, 2)
+	if !ok {
+		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
+	where, args = where+after, append(args, afterArgs...)
 	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where+
 		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), args...)
 	if err != nil {
@@ -256,12 +253,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	if err := rows.Err(); err != nil {
 		return nil, "", services.Errorf(services.CodeInternal, "withdrawal: list: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = keyset.Encode(last.CreatedAt, last.ID)
-	}
+	out, next := keyset.Trim(out, limit, func(r row) (time.Time, string) { return r.CreatedAt, r.ID })
 	items := make([]Application, 0, len(out))
 	if cursor == "" {
 		// Applications to be checked (or refused on their check) head
