@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"handheld/services/keys"
+	"handheld/services/suite"
 	"handheld/services/seal"
 )
 
@@ -15,7 +16,7 @@ import (
 // and the file; the embedded profile creates one once and keeps it.
 func TestSealingRingPerProfile(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := keys.Ensure(dir, time.Now(), keys.Purposes()...); err != nil {
+	if _, err := keys.Ensure(dir, time.Now(), suite.Env(), keys.Purposes()...); err != nil {
 		t.Fatal(err)
 	}
 	prod := Defaults()
