@@ -19,7 +19,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"os"
@@ -118,17 +120,52 @@ func (s Suite) AEAD(key []byte) (cipher.AEAD, error) {
 	if len(key) != s.KeySize() {
 		return nil, fmt.Errorf("suite %s: key has %d bytes, want %d", s, len(key), s.KeySize())
 	}
-	var block cipher.Block
-	var err error
-	if s.sm() {
-		block, err = sm4.NewCipher(key)
-	} else {
-		block, err = aes.NewCipher(key)
+	if !s.sm() {
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		return cipher.NewGCMWithRandomNonce(block)
 	}
+	block, err := sm4.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewGCMWithRandomNonce(block)
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return randomNonce{gcm}, nil
+}
+
+// randomNonce is what cipher.NewGCMWithRandomNonce makes of an AES block,
+// for any other: a fresh random 12-byte nonce per Seal, written before the
+// ciphertext and tag.
+type randomNonce struct{ gcm cipher.AEAD }
+
+func (a randomNonce) NonceSize() int { return 0 }
+func (a randomNonce) Overhead() int  { return a.gcm.NonceSize() + a.gcm.Overhead() }
+
+func (a randomNonce) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
+	if len(nonce) != 0 {
+		panic("suite: the nonce is chosen at random; pass none")
+	}
+	n := make([]byte, a.gcm.NonceSize())
+	if _, err := rand.Read(n); err != nil {
+		panic("suite: no randomness for a nonce: " + err.Error())
+	}
+	return a.gcm.Seal(append(dst, n...), n, plaintext, additionalData)
+}
+
+func (a randomNonce) Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error) {
+	if len(nonce) != 0 {
+		return nil, errors.New("suite: the nonce is read from the ciphertext; pass none")
+	}
+	ns := a.gcm.NonceSize()
+	if len(ciphertext) < ns+a.gcm.Overhead() {
+		return nil, errors.New("cipher: message authentication failed")
+	}
+	return a.gcm.Open(dst, ciphertext[:ns], ciphertext[ns:], additionalData)
 }
 
 // Env is the suite HANDHELD_CRYPTO names, for the tests that `make test`

@@ -26,10 +26,11 @@ const keysUsage = `usage: handheld keys <init|add|promote|rotate|reseal> --dir D
            any plain one left from before migration 0010; batched, resumable, safe
            while serving (the store comes from HANDHELD_DATABASE_URL / the data dir)
 
-New signing keys are of --suite (default HANDHELD_CRYPTO, else intl): Ed25519
-under intl, SM2 under sm; promote refuses a key of another suite. To move a
+New keys are of --suite (default HANDHELD_CRYPTO, else intl): Ed25519 signing
+and AES-256 sealing keys under intl, SM2 and SM4 under sm; promote refuses a
+key of another suite. To move a
 running centre from intl to sm: add a key of the sm suite for every purpose,
-roll it out, then promote each and restart with HANDHELD_CRYPTO=sm.
+roll it out, then promote each, restart with HANDHELD_CRYPTO=sm, and reseal.
 
 With several replicas: add, roll the new key out to every replica, then promote.
 Remove an old signing key's file once the longest token it signed has expired;
@@ -70,7 +71,7 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if _, err := keys.Ensure(*dir, now, s, keys.Purposes()...); err != nil {
 			return err
 		}
-		if _, err := seal.Ensure(*dir, now); err != nil {
+		if _, err := seal.Ensure(*dir, now, s); err != nil {
 			return err
 		}
 		_, err := fmt.Fprintf(stdout, "keys ready in %s for %v\n", *dir, append(keys.Purposes(), seal.Purpose))
@@ -80,9 +81,9 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		var err error
 		switch {
 		case sealing && action == "add":
-			k, err = seal.Add(*dir, now)
+			k, err = seal.Add(*dir, now, s)
 		case sealing:
-			k, err = seal.Rotate(*dir, now)
+			k, err = seal.Rotate(*dir, now, s)
 		case action == "add":
 			k, err = keys.Add(*dir, *purpose, now, s)
 		default:
@@ -99,7 +100,7 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		var err error
 		if sealing {
-			err = seal.Promote(*dir, *kid)
+			err = seal.Promote(*dir, *kid, s)
 		} else {
 			err = keys.Promote(*dir, *purpose, *kid, s)
 		}

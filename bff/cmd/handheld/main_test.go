@@ -174,7 +174,7 @@ func TestMigrateSealsOldRowsAndResealMovesThem(t *testing.T) {
 	if v := stored(); !strings.HasPrefix(v, "hs1."+kid+".") || !strings.Contains(out.String(), "resealed 1") {
 		t.Fatalf("after reseal payout_account = %q (want under %s), output %q", v, kid, out.String())
 	}
-	ring, err := seal.Load(filepath.Join(dir, "keys"))
+	ring, err := seal.Load(filepath.Join(dir, "keys"), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
