@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/seal"
+	"handheld/services/suite"
 )
 
 // Production refuses to start without the sealing key, naming the setting

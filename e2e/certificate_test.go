@@ -15,8 +15,8 @@ import (
 
 	"handheld/services/certificate"
 	"handheld/services/certpdf"
-	"handheld/services/keys/jwkstest"
 	"handheld/services/coresim"
+	"handheld/services/keys/jwkstest"
 	"handheld/services/ratelimit"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"handheld/services"
 	"handheld/services/store"
-	"handheld/services/suite"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestAppendIsDurableAndVerifies(t *testing.T) {

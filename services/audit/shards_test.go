@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"handheld/services/store"
-	"handheld/services/suite"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 // hourClock is a settable clock for the writers' shard hours.

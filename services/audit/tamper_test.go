@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"handheld/services/store"
-	"handheld/services/suite"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestTrailIsAppendOnly(t *testing.T) {

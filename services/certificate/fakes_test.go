@@ -15,9 +15,9 @@ import (
 	"handheld/services/core"
 	"handheld/services/identity"
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/mask"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // The production collaborators satisfy the interfaces this package

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/mask"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestNewRefusesBadSettings(t *testing.T) {

@@ -12,10 +12,10 @@ import (
 	"handheld/services/core"
 	"handheld/services/identity"
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/kv"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 	"handheld/services/wechat"
 )

@@ -12,9 +12,9 @@ import (
 	"handheld/services/core"
 	"handheld/services/identity"
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/kv"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 )
 

@@ -18,10 +18,10 @@ import (
 	"handheld/services/audit"
 	"handheld/services/identity"
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/kv"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 )
 

@@ -12,9 +12,9 @@ import (
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/keys"
-	"handheld/services/suite"
 	"handheld/services/seal"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 func TestDemoPrintsLoginFieldsPerRole(t *testing.T) {

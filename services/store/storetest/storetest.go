@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"handheld/services/seal"
-	"handheld/services/suite"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // Backend is one database the contract runs against. DSN gives a fresh,
