@@ -32,10 +32,16 @@ RACE := -race -gcflags='modernc.org/...=-d=checkptr=0'
 # was found, so the ~40 idle seconds across the packages buy nothing here.
 export GORACE ?= atexit_sleep_ms=0
 
-## test: every test with -race, against real PostgreSQL and Redis (started if installed but stopped)
+# SUITED are the packages whose tests run again under the sm cryptographic
+# suite (HANDHELD_CRYPTO=sm: SM2, SM3, SM4): keys, tokens, e-cards,
+# certificates, the audit chain and personal data at rest.
+SUITED := ./services/keys/... ./services/token/ ./services/ecard/ ./services/certificate/ ./services/audit/ ./services/seal/ ./services/store/
+
+## test: every test with -race, against real PostgreSQL and Redis (started if installed but stopped), then the crypto suites under sm
 test: services
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 -timeout 15m ./...
+	HANDHELD_CRYPTO=sm $(GO) test $(RACE) -count=1 -timeout 15m $(SUITED)
 
 ## e2e: only the end-to-end suite
 e2e: services

@@ -170,9 +170,9 @@ func openKeys(cfg Config) (*keys.Ring, error) {
 		if dir == "" {
 			dir = filepath.Join(cfg.DataDir, "keys")
 		}
-		ring, err = keys.Ensure(dir, time.Now(), keys.Purposes()...)
+		ring, err = keys.Ensure(dir, time.Now(), cfg.Suite(), keys.Purposes()...)
 	} else {
-		ring, err = keys.Load(cfg.KeysDir, keys.Purposes()...)
+		ring, err = keys.Load(cfg.KeysDir, cfg.Suite(), keys.Purposes()...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("HANDHELD_KEYS_DIR: %w", err)

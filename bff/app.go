@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	// On PostgreSQL, where replicas share the trail, each writes its own
 	// shard (audit.Options.Replica) and an hourly job anchors them.
-	trail := audit.New(a.store, audit.Options{Now: time.Now, Logger: logger("audit"), Replica: a.auditReplica()})
+	trail := audit.New(a.store, audit.Options{Now: time.Now, Logger: logger("audit"), Replica: a.auditReplica(), Suite: cfg.Suite()})
 	a.closers = append(a.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -32,6 +32,7 @@ import (
 	"handheld/services/ratelimit"
 	"handheld/services/retention"
 	"handheld/services/store"
+	"handheld/services/suite"
 	"handheld/services/tracing"
 	"handheld/services/transfer"
 	"handheld/services/withdrawal"
@@ -107,6 +108,16 @@ type Config struct {
 	// sealing ring (sealing/: personal data at rest). The
 	// embedded profile generates them there once; production requires them.
 	KeysDir string `env:"HANDHELD_KEYS_DIR" yaml:"keys_dir"`
+
+	// Crypto is the cryptographic suite (services/suite): intl (Ed25519,
+	// SHA-256, AES-256-GCM) or sm (SM2, SM3, SM4-GCM). It decides the
+	// keys the current ones must be and what is signed, hashed and sealed
+	// from now on; what the other suite made still verifies and opens.
+	// CryptoRequired, when set, refuses to start under any other suite:
+	// a centre that must pass the commercial cryptography assessment sets
+	// it to sm.
+	Crypto         string `env:"HANDHELD_CRYPTO" yaml:"crypto"`
+	CryptoRequired string `env:"HANDHELD_CRYPTO_REQUIRED" yaml:"crypto_required"`
 
 	// WeChatSandbox accepts login codes "sandbox:<openid>" without WeChat.
 	WeChatSandbox   bool          `env:"HANDHELD_WECHAT_SANDBOX" yaml:"wechat_sandbox"`
@@ -788,6 +799,11 @@ func (c Config) Validate() error {
 	if _, err := c.notificationTemplates(); err != nil {
 		errs = append(errs, err)
 	}
+	if s, err := suite.Parse(c.Crypto); err != nil {
+		bad("HANDHELD_CRYPTO", "must be %q or %q, not %q", suite.Intl, suite.SM, c.Crypto)
+	} else if c.CryptoRequired != "" && s.String() != c.CryptoRequired {
+		bad("HANDHELD_CRYPTO", "is %s, but HANDHELD_CRYPTO_REQUIRED says %q", s, c.CryptoRequired)
+	}
 	if c.Profile == ProfileProduction {
 		if !strings.HasPrefix(c.DatabaseURL, "postgres") {
 			bad("HANDHELD_DATABASE_URL", "production needs PostgreSQL (postgres://…)")
@@ -821,6 +837,12 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Suite is the cryptographic suite Crypto names (Validate has checked it).
+func (c Config) Suite() suite.Suite {
+	s, _ := suite.Parse(c.Crypto)
+	return s
 }
 
 // screenPath is the shape of a kiosk screen path: /kiosk/, /self-service/kiosk/.

@@ -32,6 +32,9 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{map[string]string{"HANDHELD_DATABASE_URL": "mysql://x"}, []string{"HANDHELD_DATABASE_URL"}},
 		{map[string]string{"HANDHELD_LOAN_RATE_BP": "9999"}, []string{"HANDHELD_LOAN_RATE_BP"}},
 		{map[string]string{"HANDHELD_ECARD_FORMAT": "cose"}, []string{"HANDHELD_ECARD_FORMAT"}},
+		{map[string]string{"HANDHELD_CRYPTO": "gm"}, []string{"HANDHELD_CRYPTO"}},
+		{map[string]string{"HANDHELD_CRYPTO_REQUIRED": "sm"}, []string{"HANDHELD_CRYPTO"}},
+		{map[string]string{"HANDHELD_CRYPTO": "intl", "HANDHELD_CRYPTO_REQUIRED": "sm"}, []string{"HANDHELD_CRYPTO"}},
 		{map[string]string{"HANDHELD_PROFILE": "production"}, []string{
 			"HANDHELD_DATABASE_URL", "HANDHELD_REDIS_URL", "HANDHELD_CORE_URL", "HANDHELD_CORE_SECRET",
 			"HANDHELD_KEYS_DIR", "HANDHELD_WECHAT_SANDBOX", "HANDHELD_WECHAT_APP_ID", "HANDHELD_HASH_SECRET",

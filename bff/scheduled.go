@@ -44,7 +44,7 @@ const auditAnchorSettle = 10 * time.Minute
 // hours (audit.Anchor); on a single chain it finds nothing to do.
 func (a *App) auditAnchors() schedule.Job {
 	return schedule.Job{Name: "audit.anchor", Every: time.Hour, Run: func(ctx context.Context, _ time.Time) (string, error) {
-		n, err := audit.Anchor(ctx, a.store, time.Now(), auditAnchorSettle)
+		n, err := audit.Anchor(ctx, a.store, a.cfg.Suite(), time.Now(), auditAnchorSettle)
 		return fmt.Sprintf("hours=%d", n), err
 	}}
 }

@@ -40,9 +40,9 @@ func sealingRing(cfg Config) (*seal.Ring, error) {
 		err  error
 	)
 	if cfg.Profile == ProfileEmbedded {
-		ring, err = seal.Ensure(keysDir(cfg), time.Now())
+		ring, err = seal.Ensure(keysDir(cfg), time.Now(), cfg.Suite())
 	} else {
-		ring, err = seal.Load(keysDir(cfg))
+		ring, err = seal.Load(keysDir(cfg), cfg.Suite())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("HANDHELD_KEYS_DIR: %w", err)

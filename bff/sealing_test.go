@@ -9,13 +9,14 @@ import (
 
 	"handheld/services/keys"
 	"handheld/services/seal"
+	"handheld/services/suite"
 )
 
 // Production refuses to start without the sealing key, naming the setting
 // and the file; the embedded profile creates one once and keeps it.
 func TestSealingRingPerProfile(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := keys.Ensure(dir, time.Now(), keys.Purposes()...); err != nil {
+	if _, err := keys.Ensure(dir, time.Now(), suite.Env(), keys.Purposes()...); err != nil {
 		t.Fatal(err)
 	}
 	prod := Defaults()

@@ -29,6 +29,7 @@ import (
 	"handheld/services/coresim"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/wechat/wechattest"
 )
 
@@ -88,6 +89,7 @@ func start(t *testing.T, opts ...option) *env {
 
 	cfg := bff.Defaults()
 	cfg.DataDir = t.TempDir()
+	cfg.Crypto = suite.Env().String() // HANDHELD_CRYPTO=sm runs the suite under SM2, SM3 and SM4
 	cfg.DatabaseURL = storetest.PostgresDSN(t)
 	cfg.RedisURL = redistest.URL()
 	cfg.RedisPrefix = redistest.Prefix(t) // tests run side by side on one Redis

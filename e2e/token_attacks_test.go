@@ -18,7 +18,7 @@ func TestForgedTokensAreRefused(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	good := e.bindWeChat("oForge000000001", e.persona("depositor", "张伟")).AccessToken
-	ring, err := keys.Load(filepath.Join(e.cfg.DataDir, "keys"), keys.Purposes()...)
+	ring, err := keys.Load(filepath.Join(e.cfg.DataDir, "keys"), e.cfg.Suite(), keys.Purposes()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +26,14 @@ func TestForgedTokensAreRefused(t *testing.T) {
 	claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
 
 	sign := func(purpose string, edit func(jwt.MapClaims)) string {
-		kid, key := ring.Signer(purpose)
+		signer := ring.Signer(purpose)
 		c := jwt.MapClaims{"iss": "handheld", "aud": "handheld", "sub": "s_someone", "chn": "miniapp", "role": "depositor",
 			"sid": "ses_x", "iat": time.Now().Unix(), "nbf": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix(), "jti": "j",
 			"acr": "face", "auth_time": time.Now().Unix()}
 		edit(c)
-		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-		tok.Header["kid"] = kid
+		method, key := signer.JWT()
+		tok := jwt.NewWithClaims(method, c)
+		tok.Header["kid"] = signer.KID
 		tok.Header["typ"] = "at+jwt"
 		s, err := tok.SignedString(key)
 		if err != nil {

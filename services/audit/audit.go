@@ -26,6 +26,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // Record is one audited event. It names who did what to what, through which
@@ -70,6 +71,10 @@ type Options struct {
 	// for every writer. Characters other than letters, digits and ".:_-"
 	// become "-".
 	Replica string
+	// Suite is the cryptographic suite whose hash chains new records:
+	// SHA-256 under intl (the zero value), SM3 under sm. Verification
+	// takes each record's function from its stored hash.
+	Suite suite.Suite
 }
 
 // Errors callers can test for with errors.Is. They arrive wrapped in a
@@ -107,6 +112,7 @@ type Log struct {
 	flushEvery time.Duration
 	onBatch    func(int, time.Duration, error)
 	replica    string // "" for the single chain
+	suite      suite.Suite
 
 	queue chan entry
 
@@ -143,6 +149,7 @@ func New(s *store.Store, opts Options) *Log {
 		flushEvery: opts.FlushEvery,
 		onBatch:    opts.OnBatch,
 		replica:    replicaName(opts.Replica),
+		suite:      opts.Suite,
 		closing:    make(chan struct{}),
 		sealed:     make(chan struct{}),
 		stopped:    make(chan struct{}),

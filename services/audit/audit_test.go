@@ -14,6 +14,7 @@ import (
 	"handheld/services"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestAppendIsDurableAndVerifies(t *testing.T) {
@@ -45,7 +46,7 @@ func TestAppendIsDurableAndVerifies(t *testing.T) {
 			if diff := cmp.Diff(rec(i), row.rec); diff != "" {
 				t.Errorf("row %d read back differs (-wrote +read):\n%s", i, diff)
 			}
-			if row.seq != int64(i+1) || row.prevHash != prev || row.hash != chainHash(row.seq, row.rec, prev) {
+			if row.seq != int64(i+1) || row.prevHash != prev || row.hash != chainHash(suite.Env(), row.seq, row.rec, prev) {
 				t.Errorf("row %d: seq %d prev %s hash %s do not chain", i, row.seq, row.prevHash, row.hash)
 			}
 			prev = row.hash

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // The chain's encoding. A row's hash is
 //
-//	hex(SHA-256(lp(hashDomain) ‖ lp(seq) ‖ lp(at) ‖ lp(subject) ‖ lp(actor) ‖
+//	H(lp(hashDomain) ‖ lp(seq) ‖ lp(at) ‖ lp(subject) ‖ lp(actor) ‖
 //	            lp(channel) ‖ lp(action) ‖ lp(target) ‖ lp(request_id) ‖
 //	            lp(result) ‖ lp(prev_hash)))
 //
@@ -36,8 +37,8 @@ const (
 const chainLockKey int64 = 0x68682d6175646974
 
 // chainHash is the hash of the row with this seq, record and previous hash.
-func chainHash(seq int64, r Record, prevHash string) string {
-	return lpHash(hashDomain, strconv.FormatInt(seq, 10), r.At.UTC().Format(atLayout), r.Subject, r.Actor,
+func chainHash(su suite.Suite, seq int64, r Record, prevHash string) string {
+	return lpHash(su, hashDomain, strconv.FormatInt(seq, 10), r.At.UTC().Format(atLayout), r.Subject, r.Actor,
 		r.Channel, r.Action, r.Target, r.RequestID, r.Result, prevHash)
 }
 
@@ -57,7 +58,7 @@ func insertChunk(d store.Dialect) int {
 // The tip is read under the chain's lock — an advisory lock on PostgreSQL,
 // the write lock that BEGIN IMMEDIATE takes on SQLite — so that every
 // writer, in this process or another, extends the tip the last one left.
-func appendChain(ctx context.Context, s *store.Store, recs []Record) error {
+func appendChain(ctx context.Context, s *store.Store, su suite.Suite, recs []Record) error {
 	return s.Tx(ctx, func(tx *store.Tx) error {
 		if tx.Dialect() == store.Postgres {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLockKey); err != nil {
@@ -71,7 +72,7 @@ func appendChain(ctx context.Context, s *store.Store, recs []Record) error {
 		step := insertChunk(tx.Dialect())
 		for start := 0; start < len(recs); start += step {
 			chunk := recs[start:min(start+step, len(recs))]
-			query, args := insertRows(chunk, seq, prev)
+			query, args := insertRows(su, chunk, seq, prev)
 			if _, err := tx.Exec(ctx, query, args...); err != nil {
 				return fmt.Errorf("insert: %w", err)
 			}
@@ -113,14 +114,14 @@ func tip(ctx context.Context, tx *store.Tx) (int64, string, error) {
 
 // insertRows builds one multi-row INSERT for recs, chained after the row
 // with seq and hash prev. The last argument is the last row's hash.
-func insertRows(recs []Record, seq int64, prev string) (string, []any) {
+func insertRows(su suite.Suite, recs []Record, seq int64, prev string) (string, []any) {
 	const columns = 11
 	var b strings.Builder
 	b.WriteString(`INSERT INTO audit_log (seq, at, subject, actor, channel, action, target, request_id, result, prev_hash, hash) VALUES `)
 	args := make([]any, 0, columns*len(recs))
 	for i, r := range recs {
 		seq++
-		hash := chainHash(seq, r, prev)
+		hash := chainHash(su, seq, r, prev)
 		if i > 0 {
 			b.WriteString(", ")
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // epoch is the fake clock's start; records are stamped a second apart.
@@ -16,6 +17,9 @@ var epoch = time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
 // test if Close does.
 func newLog(t testing.TB, s *store.Store, opts Options) *Log {
 	t.Helper()
+	if opts.Suite == "" {
+		opts.Suite = suite.Env()
+	}
 	l := New(s, opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // A sharded trail (Options.Replica set) writes each batch to the chain of
@@ -19,7 +19,7 @@ import (
 // another: each holds its own shard's lock, which only its own writer
 // takes. A shard's record hashes as
 //
-//	hex(SHA-256(lp(shardDomain) ‖ lp(shard) ‖ lp(shard_seq) ‖ lp(at) ‖
+//	H(lp(shardDomain) ‖ lp(shard) ‖ lp(shard_seq) ‖ lp(at) ‖
 //	            lp(subject) ‖ lp(actor) ‖ lp(channel) ‖ lp(action) ‖
 //	            lp(target) ‖ lp(request_id) ‖ lp(result) ‖ lp(prev_hash)))
 //
@@ -37,21 +37,38 @@ const (
 // anchorLockKey serialises anchoring across replicas ("hh-ancho").
 const anchorLockKey int64 = 0x68682d616e63686f
 
-// lpHash is the hex SHA-256 of the length-prefixed fields.
-func lpHash(fields ...string) string {
-	h := sha256.New()
+// sm3Prefix starts every hash made under the sm suite; a hash without it
+// is SHA-256. Each stored hash thus names its function, so a trail that
+// changed suites part-way still verifies record by record.
+const sm3Prefix = "sm3:"
+
+// lpHash is the hash of the length-prefixed fields under su: the lower-case
+// hex of SHA-256 under intl, sm3Prefix and the hex of SM3 under sm.
+func lpHash(su suite.Suite, fields ...string) string {
+	h := su.Hash()
 	var n [4]byte
 	for _, f := range fields {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 		h.Write(n[:])
 		h.Write([]byte(f))
 	}
+	if su == suite.SM {
+		return sm3Prefix + hex.EncodeToString(h.Sum(nil))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// hashSuite is the suite a stored hash was made under.
+func hashSuite(hash string) suite.Suite {
+	if strings.HasPrefix(hash, sm3Prefix) {
+		return suite.SM
+	}
+	return suite.Intl
+}
+
 // shardHash is the hash of a shard's record.
-func shardHash(shard string, shardSeq int64, r Record, prev string) string {
-	return lpHash(shardDomain, shard, strconv.FormatInt(shardSeq, 10), r.At.UTC().Format(atLayout), r.Subject, r.Actor,
+func shardHash(su suite.Suite, shard string, shardSeq int64, r Record, prev string) string {
+	return lpHash(su, shardDomain, shard, strconv.FormatInt(shardSeq, 10), r.At.UTC().Format(atLayout), r.Subject, r.Actor,
 		r.Channel, r.Action, r.Target, r.RequestID, r.Result, prev)
 }
 
@@ -63,7 +80,7 @@ func ShardOf(replica string, t time.Time) string { return replica + "/" + HourKe
 
 // appendShard writes recs as the next records of shard, in one
 // transaction under the shard's own lock.
-func appendShard(ctx context.Context, s *store.Store, shard, hour string, recs []Record, now time.Time) error {
+func appendShard(ctx context.Context, s *store.Store, su suite.Suite, shard, hour string, recs []Record, now time.Time) error {
 	return s.Tx(ctx, func(tx *store.Tx) error {
 		pg := tx.Dialect() == store.Postgres
 		if pg {
@@ -97,7 +114,7 @@ func appendShard(ctx context.Context, s *store.Store, shard, hour string, recs [
 		step := insertChunk(tx.Dialect())
 		for start := 0; start < len(recs); start += step {
 			chunk := recs[start:min(start+step, len(recs))]
-			query, args, head := insertShardRows(chunk, shard, last, prev, seq)
+			query, args, head := insertShardRows(su, chunk, shard, last, prev, seq)
 			if _, err := tx.Exec(ctx, query, args...); err != nil {
 				return fmt.Errorf("insert: %w", err)
 			}
@@ -114,14 +131,14 @@ func appendShard(ctx context.Context, s *store.Store, shard, hour string, recs [
 // insertShardRows builds one INSERT for recs after the shard's record
 // last with hash prev. seq < 0 takes each row's seq from audit_log_seq.
 // It returns the hash of the last row too.
-func insertShardRows(recs []Record, shard string, last int64, prev string, seq int64) (string, []any, string) {
+func insertShardRows(su suite.Suite, recs []Record, shard string, last int64, prev string, seq int64) (string, []any, string) {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO audit_log (seq, at, subject, actor, channel, action, target, request_id, result, prev_hash, hash, shard, shard_seq) VALUES `)
 	args := make([]any, 0, 13*len(recs))
 	mark := func() string { return "$" + strconv.Itoa(len(args)) }
 	for i, r := range recs {
 		last++
-		hash := shardHash(shard, last, r, prev)
+		hash := shardHash(su, shard, last, r, prev)
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -148,7 +165,7 @@ func insertShardRows(recs []Record, shard string, last int64, prev string, seq i
 // hour in audit_anchors with the head of each of its shards, chained to the
 // previous anchor. It is safe to run on every replica at once, and again.
 // It returns how many hours it anchored.
-func Anchor(ctx context.Context, s *store.Store, now time.Time, settle time.Duration) (int, error) {
+func Anchor(ctx context.Context, s *store.Store, su suite.Suite, now time.Time, settle time.Duration) (int, error) {
 	closed := HourKey(now.Add(-settle).Add(-time.Hour))
 	rows, err := s.Query(ctx, `SELECT DISTINCT hour FROM audit_shards
 		WHERE hour <= $1 AND hour NOT IN (SELECT hour FROM audit_anchors) ORDER BY hour`, closed)
@@ -167,7 +184,7 @@ func Anchor(ctx context.Context, s *store.Store, now time.Time, settle time.Dura
 	rows.Close()
 	n := 0
 	for _, h := range hours {
-		done, err := anchorHour(ctx, s, h, now)
+		done, err := anchorHour(ctx, s, su, h, now)
 		if err != nil {
 			return n, fmt.Errorf("audit: anchor %s: %w", h, err)
 		}
@@ -179,7 +196,7 @@ func Anchor(ctx context.Context, s *store.Store, now time.Time, settle time.Dura
 }
 
 // anchorHour writes the anchor of one hour, unless another replica did.
-func anchorHour(ctx context.Context, s *store.Store, hour string, now time.Time) (bool, error) {
+func anchorHour(ctx context.Context, s *store.Store, su suite.Suite, hour string, now time.Time) (bool, error) {
 	done := false
 	err := s.Tx(ctx, func(tx *store.Tx) error {
 		done = false
@@ -203,7 +220,7 @@ func anchorHour(ctx context.Context, s *store.Store, hour string, now time.Time)
 		seq++
 		at := store.Timestamp(now)
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_anchors (seq, hour, at, heads, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)`,
-			seq, hour, at, heads, prev, anchorHash(seq, hour, heads, prev)); err != nil {
+			seq, hour, at, heads, prev, anchorHash(su, seq, hour, heads, prev)); err != nil {
 			return err
 		}
 		done = true
@@ -213,8 +230,8 @@ func anchorHour(ctx context.Context, s *store.Store, hour string, now time.Time)
 }
 
 // anchorHash is an anchor's hash; heads is its list as stored.
-func anchorHash(seq int64, hour, heads, prev string) string {
-	return lpHash(anchorDomain, strconv.FormatInt(seq, 10), hour, heads, prev)
+func anchorHash(su suite.Suite, seq int64, hour, heads, prev string) string {
+	return lpHash(su, anchorDomain, strconv.FormatInt(seq, 10), hour, heads, prev)
 }
 
 // hourHeads lists the head of each shard of an hour, one "shard last hash"

@@ -7,6 +7,7 @@ import (
 
 	"handheld/services/store"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestTrailIsAppendOnly(t *testing.T) {
@@ -88,7 +89,7 @@ func rewriteRow(seq int64) func(*testing.T, *store.Store) {
 			t.Fatal(err)
 		}
 		row.rec.Target = "account:acc_other"
-		hash := chainHash(seq, row.rec, row.prevHash)
+		hash := chainHash(suite.Env(), seq, row.rec, row.prevHash)
 		if _, err := s.Exec(t.Context(), `UPDATE audit_log SET target = $1, hash = $2 WHERE seq = $3`, row.rec.Target, hash, seq); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ func forgeRow(seq int64) func(*testing.T, *store.Store) {
 		}
 		r := rec(99)
 		r.At = store.Timestamp(r.At)
-		query, args := insertRows([]Record{r}, seq-1, prev)
+		query, args := insertRows(suite.Env(), []Record{r}, seq-1, prev)
 		if _, err := s.Exec(t.Context(), query, args...); err != nil {
 			t.Fatal(err)
 		}

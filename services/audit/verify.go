@@ -124,7 +124,7 @@ func brokenLink(row storedRow, wantSeq int64, prevHash string) string {
 		return fmt.Sprintf("seq %d follows seq %d: rows missing", row.seq, wantSeq-1)
 	case row.prevHash != prevHash:
 		return "prev_hash is not the previous row's hash: a row was removed, replaced or moved"
-	case row.hash != chainHash(row.seq, row.rec, row.prevHash):
+	case row.hash != chainHash(hashSuite(row.hash), row.seq, row.rec, row.prevHash):
 		return "hash does not match the row's fields: the row was modified"
 	}
 	return ""

@@ -61,7 +61,7 @@ func verifyShards(ctx context.Context, s *store.Store, rep *Report) (map[string]
 					rep.FirstBroken, rep.Reason = row.seq, fmt.Sprintf("shard %s: record %d follows record %d: records missing", sh, ss, want-1)
 				case row.prevHash != prev:
 					rep.FirstBroken, rep.Reason = row.seq, fmt.Sprintf("shard %s: prev_hash is not the previous record's hash: a record was removed, replaced or moved", sh)
-				case row.hash != shardHash(sh, ss, row.rec, row.prevHash):
+				case row.hash != shardHash(hashSuite(row.hash), sh, ss, row.rec, row.prevHash):
 					rep.FirstBroken, rep.Reason = row.seq, fmt.Sprintf("shard %s: hash does not match the record's fields: the record was modified", sh)
 				}
 			}
@@ -103,7 +103,7 @@ func verifyAnchors(ctx context.Context, s *store.Store, heads map[string]shardHe
 			return broken(rep, 1, "anchor %d follows anchor %d: anchors missing", seq, want-1)
 		case p != prev:
 			return broken(rep, 1, "anchor %d (%s): prev_hash is not the previous anchor's hash", seq, hour)
-		case hh != anchorHash(seq, hour, list, p):
+		case hh != anchorHash(hashSuite(hh), seq, hour, list, p):
 			return broken(rep, 1, "anchor %d (%s): hash does not match its fields: the anchor was modified", seq, hour)
 		}
 		if reason, at := checkHeads(hour, list, heads); reason != "" {

@@ -84,10 +84,10 @@ func (l *Log) write(batch []entry) {
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(l.writeCtx, writeTimeout)
 		if l.replica == "" {
-			err = appendChain(ctx, l.store, recs)
+			err = appendChain(ctx, l.store, l.suite, recs)
 		} else {
 			now := l.now()
-			err = appendShard(ctx, l.store, ShardOf(l.replica, now), HourKey(now), recs, now)
+			err = appendShard(ctx, l.store, l.suite, ShardOf(l.replica, now), HourKey(now), recs, now)
 		}
 		cancel()
 		if err == nil || attempt == writeAttempts || l.writeCtx.Err() != nil {

@@ -2,7 +2,6 @@ package certificate
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -145,8 +144,7 @@ type Deps struct {
 // in the token; another unit's id is not found either.
 type Service struct {
 	Deps
-	kid     string
-	key     ed25519.PrivateKey
+	signer  keys.Signer
 	linkKey []byte
 	idKey   []byte
 }
@@ -178,8 +176,8 @@ func New(d Deps) (*Service, error) {
 	if err := d.Mask.Validate(); err != nil {
 		return nil, err
 	}
-	kid, key := d.Ring.Signer(keys.PurposeCertificates)
-	if key == nil {
+	signer := d.Ring.Signer(keys.PurposeCertificates)
+	if signer.KID == "" {
 		return nil, fmt.Errorf("certificate: the key ring has no %q signing key", keys.PurposeCertificates)
 	}
 	if d.Mask == nil {
@@ -200,7 +198,7 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, kid: kid, key: key,
+	return &Service{Deps: d, signer: signer,
 		linkKey: derive(d.Secret, linkLabel),
 		idKey:   derive(d.Secret, "handheld certificate id_hash")}, nil
 }

@@ -93,10 +93,11 @@ func (s *Service) sign(c Claims) (jws string, payload []byte, err error) {
 	if c.Unit == nil {
 		w.Facts = &c.Facts
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, w)
-	tok.Header["kid"] = s.kid
+	method, key := s.signer.JWT()
+	tok := jwt.NewWithClaims(method, w)
+	tok.Header["kid"] = s.signer.KID
 	tok.Header["typ"] = JWSType
-	jws, err = tok.SignedString(s.key)
+	jws, err = tok.SignedString(key)
 	if err != nil {
 		return "", nil, fmt.Errorf("certificate: sign: %w", err)
 	}
@@ -113,17 +114,12 @@ func (s *Service) sign(c Claims) (jws string, payload []byte, err error) {
 // those change after signing and are the verify page's to tell.
 func VerifyJWS(ring *keys.Ring, jws string) (Claims, error) {
 	var w wireClaims
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithoutClaimsValidation())
+	parser := jwt.NewParser(jwt.WithValidMethods(keys.JWTAlgs), jwt.WithoutClaimsValidation())
 	_, err := parser.ParseWithClaims(jws, &w, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != JWSType {
 			return nil, fmt.Errorf("typ %q is not %s", typ, JWSType)
 		}
-		kid, _ := t.Header["kid"].(string)
-		key, purpose, ok := ring.Public(kid)
-		if !ok || purpose != keys.PurposeCertificates {
-			return nil, errors.New("kid is not a certificates key")
-		}
-		return key, nil
+		return ring.JWTKey(t, keys.PurposeCertificates)
 	})
 	if err != nil {
 		return Claims{}, fmt.Errorf("certificate: verify signature: %w", err)

@@ -17,6 +17,7 @@ import (
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // The production collaborators satisfy the interfaces this package
@@ -170,7 +171,7 @@ type rig struct {
 
 func newRig(t *testing.T, s *store.Store) *rig {
 	t.Helper()
-	ring, err := keys.Ensure(t.TempDir(), start, keys.PurposeCertificates, keys.PurposeTokens)
+	ring, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeCertificates, keys.PurposeTokens)
 	if err != nil {
 		t.Fatal(err)
 	}

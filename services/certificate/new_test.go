@@ -8,15 +8,16 @@ import (
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestNewRefusesBadSettings(t *testing.T) {
 	s := storetest.Migrated(t, storetest.SQLiteDSN(t))
-	ring, err := keys.Ensure(t.TempDir(), start, keys.PurposeCertificates)
+	ring, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeCertificates)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokensOnly, err := keys.Ensure(t.TempDir(), start, keys.PurposeTokens)
+	tokensOnly, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeTokens)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,12 +153,13 @@ func (s *Service) statusUsable(f core.Freshness) error {
 	return nil
 }
 
-// sign makes the compact JWS: EdDSA, kid of the current e-card key, typ.
+// sign makes the compact JWS: the current e-card key's alg and kid, typ.
 func (s *Service) sign(c claims) (string, error) {
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	tok.Header["kid"] = s.kid
+	method, key := s.signer.JWT()
+	tok := jwt.NewWithClaims(method, c)
+	tok.Header["kid"] = s.signer.KID
 	tok.Header["typ"] = JWSType
-	out, err := tok.SignedString(s.key)
+	out, err := tok.SignedString(key)
 	if err != nil {
 		return "", services.Errorf(services.CodeInternal, "ecard: sign: %w", err)
 	}

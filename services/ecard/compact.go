@@ -2,7 +2,6 @@ package ecard
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
@@ -23,8 +22,16 @@ import (
 // alphanumeric alphabet, so a card of at most 180 characters fits a
 // version 9 code at medium error correction.
 //
-//	COSE_Sign1 = [ protected: bstr .cbor {1: -8 (EdDSA), 4: kid4}, unprotected: {},
-//	               payload: bstr .cbor claims, signature: bstr (64) ]
+//	COSE_Sign1 = [ protected: bstr .cbor {1: -8 (EdDSA), 4: kid4} | {4: kid4},
+//	               unprotected: {}, payload: bstr .cbor claims, signature: bstr (64) ]
+//
+// An Ed25519 card names its algorithm, -8. COSE registers no SM2
+// algorithm, and a private-use value would cost four bytes the code cannot
+// spare, so an SM2 card (SM2 over SM3 with the default user id, the
+// signature r ‖ s) leaves alg out: the verifier takes the algorithm from
+// the key the kid names, and holds an alg-less card to an SM2 key and a
+// card saying -8 to an Ed25519 key, so neither passes for the other.
+//
 //	claims     = [ sub, exp, jti, st, ? sa ]
 //
 // kid4 is the last part of the e-card key's kid (the 8 hex digits of
@@ -46,6 +53,7 @@ const (
 	FormatJWS     = "jws"
 
 	coseAlgEdDSA   = -8
+	coseAlgSM2     = 0 // no alg in the header
 	compactKidSize = 4
 	compactJTISize = 8
 	subjectPrefix  = "s_"
@@ -85,7 +93,7 @@ type sign1 struct {
 
 // protectedHeader is the only protected header a compact card has.
 type protectedHeader struct {
-	Alg int    `cbor:"1,keyasint"`
+	Alg int    `cbor:"1,keyasint,omitempty"`
 	Kid []byte `cbor:"4,keyasint"`
 }
 
@@ -230,16 +238,20 @@ func (s *Service) signCompact(c compactClaims) (string, error) {
 	if err != nil {
 		return "", services.Errorf(services.CodeInternal, "ecard: sign: %w", err)
 	}
-	out, err := cborEnc.Marshal(sign1{Protected: s.protected, Unprotected: emptyMap, Payload: payload,
-		Signature: ed25519.Sign(s.key, msg)})
+	sig, err := s.signer.Sign(msg)
+	if err != nil {
+		return "", services.Errorf(services.CodeInternal, "ecard: sign: %w", err)
+	}
+	out, err := cborEnc.Marshal(sign1{Protected: s.protected, Unprotected: emptyMap, Payload: payload, Signature: sig})
 	if err != nil {
 		return "", services.Errorf(services.CodeInternal, "ecard: sign: %w", err)
 	}
 	return CompactPrefix + base45Encode(out), nil
 }
 
-// parseCompact checks a compact payload's shape, then its signature: EdDSA
-// only, an e-card key of the ring, this centre's external_aad.
+// parseCompact checks a compact payload's shape, then its signature: an
+// e-card key of the ring whose algorithm is the header's, this centre's
+// external_aad.
 func (s *Service) parseCompact(payload string) (verified, error) {
 	raw, err := base45Decode(payload[len(CompactPrefix):])
 	if err != nil {
@@ -264,27 +276,31 @@ func (s *Service) parseCompact(payload string) (verified, error) {
 		return verified{}, services.Errorf(CodeMalformed, "ecard: compact claims: %w", err)
 	}
 	switch {
-	case h.Alg != coseAlgEdDSA:
+	case h.Alg != coseAlgEdDSA && h.Alg != coseAlgSM2:
 		return verified{}, services.Errorf(CodeBadSignature, "ecard: compact alg %d", h.Alg)
-	case len(msg.Signature) != ed25519.SignatureSize:
+	case len(msg.Signature) != keys.SignatureSize:
 		return verified{}, services.Errorf(CodeBadSignature, "ecard: compact signature of %d bytes", len(msg.Signature))
 	}
 	signed, err := sigStructure(msg.Protected, s.aad, msg.Payload)
 	if err != nil {
 		return verified{}, services.Errorf(CodeMalformed, "ecard: compact: %w", err)
 	}
-	if !s.verifyCompact(h.Kid, signed, msg.Signature) {
+	if !s.verifyCompact(h.Kid, coseAlg[h.Alg], signed, msg.Signature) {
 		return verified{}, services.Errorf(CodeBadSignature, "ecard: compact: no e-card key %x verifies", h.Kid)
 	}
 	return verified{Subject: c.Subject, ID: base64.RawURLEncoding.EncodeToString(c.ID), Issuer: s.CentreCode, ExpiresAt: c.ExpiresAt}, nil
 }
 
-// verifyCompact tries each e-card key whose kid ends in kid's hex digits
-// (one, unless two keys drew the same random part).
-func (s *Service) verifyCompact(kid, msg, sig []byte) bool {
+// coseAlg names each COSE algorithm a compact card may carry as the keys
+// package does.
+var coseAlg = map[int]string{coseAlgEdDSA: keys.AlgEdDSA, coseAlgSM2: keys.AlgSM2}
+
+// verifyCompact tries each e-card key of algorithm alg whose kid ends in
+// kid's hex digits (one, unless two keys drew the same random part).
+func (s *Service) verifyCompact(kid []byte, alg string, msg, sig []byte) bool {
 	for _, full := range s.compactKids[string(kid)] {
-		key, purpose, ok := s.Ring.Public(full)
-		if ok && purpose == keys.PurposeECard && ed25519.Verify(key, msg, sig) {
+		key, ok := s.Ring.Public(full)
+		if ok && key.Purpose == keys.PurposeECard && key.Alg == alg && key.Verify(msg, sig) {
 			return true
 		}
 	}

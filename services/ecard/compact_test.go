@@ -3,8 +3,6 @@ package ecard
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"image/png"
 	"strings"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/keys"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestBase45(t *testing.T) {
@@ -176,7 +175,7 @@ func TestCompactQRPNG(t *testing.T) {
 // compactForger signs compact cards the way the service does, with any
 // key, kid, algorithm or centre.
 type compactForger struct {
-	key    ed25519.PrivateKey
+	key    keys.Signer
 	kid    []byte
 	alg    int
 	centre string
@@ -201,7 +200,11 @@ func (f compactForger) seal(t *testing.T, prot, payload []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cborEnc.Marshal(sign1{Protected: prot, Unprotected: emptyMap, Payload: payload, Signature: ed25519.Sign(f.key, msg)})
+	sig, err := f.key.Sign(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cborEnc.Marshal(sign1{Protected: prot, Unprotected: emptyMap, Payload: payload, Signature: sig})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,17 +218,27 @@ func TestCompactRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid4, _ := compactKid(r.kid)
-	genuine := compactForger{key: r.key, kid: kid4, alg: coseAlgEdDSA, centre: "330100"}
-	other, err := keys.Ensure(t.TempDir(), start, keys.PurposeECard)
+	kid4, _ := compactKid(r.signer.KID)
+	ourAlg, otherAlg := coseAlgEdDSA, coseAlgSM2
+	if suite.Env() == suite.SM {
+		ourAlg, otherAlg = otherAlg, ourAlg
+	}
+	genuine := compactForger{key: r.signer, kid: kid4, alg: ourAlg, centre: "330100"}
+	other, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeECard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKid, otherKey := other.Signer(keys.PurposeECard)
+	otherKey := other.Signer(keys.PurposeECard)
+	otherKid := otherKey.KID
 	otherKid4, _ := compactKid(otherKid)
-	tokensKid, tokensKey := r.ring.Signer(keys.PurposeTokens)
+	tokensKey := r.ring.Signer(keys.PurposeTokens)
+	tokensKid := tokensKey.KID
 	tokensKid4, _ := compactKid(tokensKid)
-	_, strangerKey, _ := ed25519.GenerateKey(rand.Reader)
+	stranger, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeECard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerKey := stranger.Signer(keys.PurposeECard)
 	c := compactClaims{Subject: "s_zhang", ExpiresAt: start.Add(time.Minute), ID: []byte("12345678"), Status: "01"}
 	forge := func(change func(*compactForger)) string {
 		f := genuine
@@ -257,7 +270,7 @@ func TestCompactRejects(t *testing.T) {
 		}
 		items[i] = v
 		b, _ := cborEnc.Marshal(items)
-		prot, _ := cborEnc.Marshal(protectedHeader{Alg: coseAlgEdDSA, Kid: kid4})
+		prot, _ := cborEnc.Marshal(protectedHeader{Alg: ourAlg, Kid: kid4})
 		return genuine.seal(t, prot, b)
 	}
 	for name, tc := range map[string]struct {
@@ -276,8 +289,8 @@ func TestCompactRejects(t *testing.T) {
 		"three elements":         {encode([]any{msg.Protected, map[int]int{}, msg.Payload}), CodeMalformed},
 		"unprotected header":     {encode(sign1{Protected: msg.Protected, Unprotected: cbor.RawMessage{0xa1, 0x04, 0x41, 0x00}, Payload: msg.Payload, Signature: msg.Signature}), CodeMalformed},
 		"indefinite payload":     {CompactPrefix + base45Encode(append([]byte{0x84}, append(append(mustEnc(t, msg.Protected), 0xa0, 0x5f), append(append(mustEnc(t, msg.Payload), 0xff), mustEnc(t, msg.Signature)...)...)...)), CodeMalformed},
-		"claims not an array":    {withField(0, nil)[:0] + genuine.seal(t, mustEnc(t, protectedHeader{Alg: coseAlgEdDSA, Kid: kid4})[1:], []byte{0xa0}), CodeMalformed},
-		"empty claims":           {genuine.seal(t, mustEnc(t, protectedHeader{Alg: coseAlgEdDSA, Kid: kid4}), []byte{0x80}), CodeMalformed},
+		"claims not an array":    {withField(0, nil)[:0] + genuine.seal(t, mustEnc(t, protectedHeader{Alg: ourAlg, Kid: kid4})[1:], []byte{0xa0}), CodeMalformed},
+		"empty claims":           {genuine.seal(t, mustEnc(t, protectedHeader{Alg: ourAlg, Kid: kid4}), []byte{0x80}), CodeMalformed},
 		"subject a number":       {withField(0, 7), CodeMalformed},
 		"subject empty":          {withField(0, ""), CodeMalformed},
 		"packed subject short":   {withField(0, []byte{1, 2, 3}), CodeMalformed},
@@ -289,9 +302,10 @@ func TestCompactRejects(t *testing.T) {
 		"status packable":        {withField(3, "01"), CodeMalformed},
 		"status a map":           {withField(3, map[int]int{1: 1}), CodeMalformed},
 		"header a list":          {genuine.seal(t, []byte{0x80}, msg.Payload), CodeMalformed},
-		"header extra field":     {genuine.seal(t, mustEnc(t, map[int]any{1: coseAlgEdDSA, 4: kid4, 16: "x"}), msg.Payload), CodeMalformed},
+		"header extra field":     {genuine.seal(t, mustEnc(t, map[int]any{1: ourAlg, 4: kid4, 16: "x"}), msg.Payload), CodeMalformed},
 		"flipped signature bit":  {CompactPrefix + base45Encode(flipped), CodeBadSignature},
 		"alg ES256":              {forge(func(f *compactForger) { f.alg = -7 }), CodeBadSignature},
+		"alg of the other suite": {forge(func(f *compactForger) { f.alg = otherAlg }), CodeBadSignature},
 		"foreign key":            {forge(func(f *compactForger) { f.key, f.kid = otherKey, otherKid4 }), CodeBadSignature},
 		"foreign key, our kid":   {forge(func(f *compactForger) { f.key = otherKey }), CodeBadSignature},
 		"stranger key":           {forge(func(f *compactForger) { f.key = strangerKey }), CodeBadSignature},

@@ -9,7 +9,6 @@ package ecard
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,8 +129,7 @@ type Deps struct {
 // Service mints, renders and verifies e-cards.
 type Service struct {
 	Deps
-	kid string
-	key ed25519.PrivateKey
+	signer keys.Signer
 	// protected is the compact card's protected header, aad its
 	// external_aad, compactKids the e-card keys by 4-byte kid.
 	protected   []byte
@@ -157,15 +155,20 @@ func New(d Deps) (*Service, error) {
 	if err := d.Mask.Validate(); err != nil {
 		return nil, err
 	}
-	kid, key := d.Ring.Signer(keys.PurposeECard)
-	if key == nil {
+	signer := d.Ring.Signer(keys.PurposeECard)
+	kid := signer.KID
+	if kid == "" {
 		return nil, fmt.Errorf("ecard: the key ring has no %q signing key", keys.PurposeECard)
 	}
 	kid4, err := compactKid(kid)
 	if err != nil {
 		return nil, err
 	}
-	protected, err := cborEnc.Marshal(protectedHeader{Alg: coseAlgEdDSA, Kid: kid4})
+	alg := coseAlgEdDSA
+	if signer.Alg == keys.AlgSM2 {
+		alg = coseAlgSM2
+	}
+	protected, err := cborEnc.Marshal(protectedHeader{Alg: alg, Kid: kid4})
 	if err != nil {
 		return nil, fmt.Errorf("ecard: protected header: %w", err)
 	}
@@ -187,7 +190,7 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Deps: d, kid: kid, key: key, protected: protected, aad: externalAAD(d.CentreCode),
+	return &Service{Deps: d, signer: signer, protected: protected, aad: externalAAD(d.CentreCode),
 		compactKids: compactIndex(d.Ring)}, nil
 }
 

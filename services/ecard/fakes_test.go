@@ -16,6 +16,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/mask"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // The production collaborators satisfy the interfaces this package
@@ -136,7 +137,7 @@ type rig struct {
 // newRig builds a rig; opts adjust its Deps (e.g. the format it mints).
 func newRig(tb testing.TB, s *store.Store, opts ...func(*Deps)) *rig {
 	tb.Helper()
-	ring, err := keys.Ensure(tb.TempDir(), start, keys.PurposeECard, keys.PurposeTokens)
+	ring, err := keys.Ensure(tb.TempDir(), start, suite.Env(), keys.PurposeECard, keys.PurposeTokens)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package ecard
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -16,8 +14,10 @@ import (
 	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/keys"
+	"handheld/services/keys/jwkstest"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 func TestCardAndVerify(t *testing.T) {
@@ -115,23 +115,43 @@ func TestVerifyRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts := strings.Split(card.Payload, ".")
-	other, err := keys.Ensure(t.TempDir(), start, keys.PurposeECard)
+	other, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeECard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKid, otherKey := other.Signer(keys.PurposeECard)
-	tokensKid, tokensKey := r.ring.Signer(keys.PurposeTokens)
-	_, strangerKey, _ := ed25519.GenerateKey(rand.Reader)
+	otherKey := other.Signer(keys.PurposeECard)
+	otherKid := otherKey.KID
+	tokensKey := r.ring.Signer(keys.PurposeTokens)
+	tokensKid := tokensKey.KID
+	stranger, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeECard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerKey := stranger.Signer(keys.PurposeECard)
 	c := claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "330100", Subject: "s_zhang", ID: "AAAAAAAAAAAAAAAA",
 		IssuedAt: jwt.NewNumericDate(start), ExpiresAt: jwt.NewNumericDate(start.Add(time.Minute))}, Status: "01"}
-	signed := func(m jwt.SigningMethod, kid, typ string, key any) string {
+	signed := func(key keys.Signer, kid, typ string) string {
+		m, k := key.JWT()
 		tok := jwt.NewWithClaims(m, c)
 		tok.Header["kid"], tok.Header["typ"] = kid, typ
-		out, err := tok.SignedString(key)
+		out, err := tok.SignedString(k)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return out
+	}
+	hs256 := func(kid string) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+		tok.Header["kid"], tok.Header["typ"] = kid, JWSType
+		out, err := tok.SignedString([]byte(kid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	otherAlg := keys.AlgSM2
+	if suite.Env() == suite.SM {
+		otherAlg = keys.AlgEdDSA
 	}
 	header := func(h string) string {
 		return base64.RawURLEncoding.EncodeToString([]byte(h)) + "." + parts[1] + "." + parts[2]
@@ -140,21 +160,22 @@ func TestVerifyRejects(t *testing.T) {
 		payload string
 		code    services.Code
 	}{
-		"empty":           {"", CodeMalformed},
-		"garbage":         {"hello world", CodeMalformed},
-		"two segments":    {parts[0] + "." + parts[1], CodeMalformed},
-		"four segments":   {card.Payload + ".x", CodeMalformed},
-		"oversized":       {card.Payload + strings.Repeat("A", MaxPayload), CodeMalformed},
-		"padding":         {card.Payload + "=", CodeMalformed},
-		"not json":        {"YWJj.YWJj.YWJj", CodeMalformed},
-		"no signature":    {parts[0] + "." + parts[1] + ".", CodeMalformed},
-		"bad signature":   {parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-4] + "AAAA", CodeBadSignature},
-		"alg none":        {header(`{"alg":"none","typ":"hpf-ecard+jwt","kid":"` + r.kid + `"}`), CodeBadSignature},
-		"alg HS256":       {signed(jwt.SigningMethodHS256, r.kid, JWSType, []byte(r.kid)), CodeBadSignature},
-		"foreign key":     {signed(jwt.SigningMethodEdDSA, otherKid, JWSType, otherKey), CodeBadSignature},
-		"stranger key":    {signed(jwt.SigningMethodEdDSA, r.kid, JWSType, strangerKey), CodeBadSignature},
-		"tokens key":      {signed(jwt.SigningMethodEdDSA, tokensKid, JWSType, tokensKey), CodeBadSignature},
-		"certificate typ": {signed(jwt.SigningMethodEdDSA, r.kid, "hpf-cert+jwt", r.key), CodeBadSignature},
+		"empty":                  {"", CodeMalformed},
+		"garbage":                {"hello world", CodeMalformed},
+		"two segments":           {parts[0] + "." + parts[1], CodeMalformed},
+		"four segments":          {card.Payload + ".x", CodeMalformed},
+		"oversized":              {card.Payload + strings.Repeat("A", MaxPayload), CodeMalformed},
+		"padding":                {card.Payload + "=", CodeMalformed},
+		"not json":               {"YWJj.YWJj.YWJj", CodeMalformed},
+		"no signature":           {parts[0] + "." + parts[1] + ".", CodeMalformed},
+		"bad signature":          {parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-4] + "AAAA", CodeBadSignature},
+		"alg none":               {header(`{"alg":"none","typ":"hpf-ecard+jwt","kid":"` + r.signer.KID + `"}`), CodeBadSignature},
+		"alg HS256":              {hs256(r.signer.KID), CodeBadSignature},
+		"alg of the other suite": {header(`{"alg":"` + otherAlg + `","typ":"hpf-ecard+jwt","kid":"` + r.signer.KID + `"}`), CodeBadSignature},
+		"foreign key":            {signed(otherKey, otherKid, JWSType), CodeBadSignature},
+		"stranger key":           {signed(strangerKey, r.signer.KID, JWSType), CodeBadSignature},
+		"tokens key":             {signed(tokensKey, tokensKid, JWSType), CodeBadSignature},
+		"certificate typ":        {signed(r.signer, r.signer.KID, "hpf-cert+jwt"), CodeBadSignature},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -172,7 +193,7 @@ func TestVerifyRejects(t *testing.T) {
 	})
 	t.Run("wrong centre", func(t *testing.T) {
 		c.Issuer = "110000"
-		_, err := r.Verify(ctx, counter(), signed(jwt.SigningMethodEdDSA, r.kid, JWSType, r.key))
+		_, err := r.Verify(ctx, counter(), signed(r.signer, r.signer.KID, JWSType))
 		wantCode(t, err, CodeBadSignature)
 	})
 	t.Run("depositor may not verify", func(t *testing.T) {
@@ -252,7 +273,7 @@ func TestAuditDownWithholdsCard(t *testing.T) {
 }
 
 func TestNewChecks(t *testing.T) {
-	ring, err := keys.Ensure(t.TempDir(), start, keys.PurposeTokens)
+	ring, err := keys.Ensure(t.TempDir(), start, suite.Env(), keys.PurposeTokens)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,17 +294,11 @@ func TestNewChecks(t *testing.T) {
 }
 
 // TestVerifyOfflineWithJWKSOnly checks a JWS payload as a verifier without
-// network access would: with the published JWKS, crypto/ed25519 and base64.
+// network access would: with the published JWKS and the algorithm alone.
 func TestVerifyOfflineWithJWKSOnly(t *testing.T) {
 	r := newRig(t, storetest.Migrated(t, storetest.SQLiteDSN(t)), jws)
 	card, err := r.Card(context.Background(), depositor("s_zhang"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var set struct {
-		Keys []struct{ Kty, Crv, X, Kid string } `json:"keys"`
-	}
-	if err := json.Unmarshal(r.ring.JWKS(), &set); err != nil {
 		t.Fatal(err)
 	}
 	parts := strings.Split(card.Payload, ".")
@@ -295,24 +310,15 @@ func TestVerifyOfflineWithJWKSOnly(t *testing.T) {
 	if err := json.Unmarshal(rawHeader, &header); err != nil {
 		t.Fatal(err)
 	}
-	if header.Alg != "EdDSA" || header.Typ != JWSType || !strings.HasPrefix(header.Kid, keys.PurposeECard+"-") {
+	if header.Alg != suite.Env().Signature() || header.Typ != JWSType || !strings.HasPrefix(header.Kid, keys.PurposeECard+"-") {
 		t.Fatalf("header %+v", header)
 	}
-	var pub ed25519.PublicKey
-	for _, k := range set.Keys {
-		if k.Kid == header.Kid && k.Kty == "OKP" && k.Crv == "Ed25519" {
-			pub, err = base64.RawURLEncoding.DecodeString(k.X)
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		t.Fatalf("key %x, signature: %v", pub, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
-		t.Fatal("signature does not verify with the JWKS")
+	if alg, err := jwkstest.Verify(r.ring.JWKS(), header.Kid, []byte(parts[0]+"."+parts[1]), sig); err != nil || alg != header.Alg {
+		t.Fatalf("signature does not verify with the JWKS: %s %v", alg, err)
 	}
 	body, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var c map[string]any

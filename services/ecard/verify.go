@@ -159,24 +159,20 @@ func (s *Service) parse(payload string) (verified, error) {
 	return verified{Subject: c.Subject, ID: c.ID, Issuer: c.Issuer, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
-// parseJWS checks a JWS payload's shape and signature: EdDSA only, an e-card
-// key of the ring, the e-card typ, and the claims every card carries.
+// parseJWS checks a JWS payload's shape and signature: an e-card key of the
+// ring whose algorithm is the header's, the e-card typ, and the claims
+// every card carries.
 func (s *Service) parseJWS(payload string) (claims, error) {
 	if err := checkShape(payload); err != nil {
 		return claims{}, err
 	}
 	var c claims
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithoutClaimsValidation())
+	parser := jwt.NewParser(jwt.WithValidMethods(keys.JWTAlgs), jwt.WithoutClaimsValidation())
 	_, err := parser.ParseWithClaims(payload, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != JWSType {
 			return nil, fmt.Errorf("typ %q is not %s", typ, JWSType)
 		}
-		kid, _ := t.Header["kid"].(string)
-		key, purpose, ok := s.Ring.Public(kid)
-		if !ok || purpose != keys.PurposeECard {
-			return nil, errors.New("kid is not an e-card key")
-		}
-		return key, nil
+		return s.Ring.JWTKey(t, keys.PurposeECard)
 	})
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):

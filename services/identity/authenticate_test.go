@@ -15,6 +15,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 	"handheld/services/wechat"
 )
@@ -66,7 +67,7 @@ type fixture struct {
 
 func newFixture(tb testing.TB, store kv.Store, cacheSize int, revocationCache time.Duration) *fixture {
 	tb.Helper()
-	ring, err := keys.Ensure(filepath.Join(tb.TempDir(), "keys"), time.Now())
+	ring, err := keys.Ensure(filepath.Join(tb.TempDir(), "keys"), time.Now(), suite.Env())
 	if err != nil {
 		tb.Fatal(err)
 	}

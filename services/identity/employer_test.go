@@ -14,6 +14,7 @@ import (
 	"handheld/services/keys"
 	"handheld/services/kv"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 )
 
@@ -71,7 +72,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func lockoutService(t *testing.T, clk *fakeClock, cc *operatorCore) *identity.Service {
 	t.Helper()
-	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), clk.Now())
+	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), clk.Now(), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/redistest"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 )
 
@@ -53,7 +54,7 @@ func newKioskFixture(t *testing.T, redis bool) *kioskFixture {
 		store = kv.NewRedis(redistest.Client(t), redistest.Prefix(t), kvSecret, time.Second)
 	}
 	f.kv = &countingKV{Store: store}
-	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), time.Now())
+	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), time.Now(), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 	"handheld/services/token"
 	"handheld/services/wechat"
 	"handheld/services/wechat/wechattest"
@@ -76,7 +77,7 @@ type wechatFixture struct {
 
 func newWeChatFixture(t *testing.T, s *store.Store, edits ...func(*identity.Deps)) *wechatFixture {
 	t.Helper()
-	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), time.Now())
+	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), time.Now(), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"handheld/services/keys"
+	"handheld/services/suite"
 )
 
 // TestLoadFailures breaks a valid key directory in each way an operator might
@@ -85,7 +86,7 @@ func TestLoadFailures(t *testing.T) {
 		{"wrong key type", func(t *testing.T, dir string) string {
 			write(t, filepath.Join(dir, "tokens", stray+".pem"), pemOf("PRIVATE KEY", ecdsaDER), 0o600)
 			return dir
-		}, []string{stray + ".pem", "*ecdsa.PrivateKey", "want an Ed25519 key"}},
+		}, []string{stray + ".pem", "*ecdsa.PrivateKey", "want an Ed25519 or SM2 key"}},
 		{"group-readable key", func(t *testing.T, dir string) string {
 			chmodCurrent(t, dir, "tokens", 0o640)
 			return dir
@@ -101,8 +102,8 @@ func TestLoadFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, _ := mustEnsure(t)
-			_, err := keys.Load(tt.breakDir(t, dir))
+			dir, _ := mustEnsure(t, suite.Intl)
+			_, err := keys.Load(tt.breakDir(t, dir), suite.Intl)
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -117,17 +118,17 @@ func TestLoadFailures(t *testing.T) {
 }
 
 func TestReadOnlyKeyIsAccepted(t *testing.T) {
-	dir, _ := mustEnsure(t)
+	dir, _ := mustEnsure(t, suite.Intl)
 	chmodCurrent(t, dir, "tokens", 0o400)
-	if _, err := keys.Load(dir); err != nil {
+	if _, err := keys.Load(dir, suite.Intl); err != nil {
 		t.Errorf("Load with a 0400 key: %v", err)
 	}
 }
 
 func TestEnsureDoesNotPaperOverABrokenPurpose(t *testing.T) {
-	dir, _ := mustEnsure(t)
+	dir, _ := mustEnsure(t, suite.Intl)
 	write(t, filepath.Join(dir, "tokens", "current"), []byte("tokens-20250101-deadbeef"), 0o644)
-	if _, err := keys.Ensure(dir, t0); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := keys.Ensure(dir, t0, suite.Intl); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("Ensure over a dangling current = %v, want the Load error", err)
 	}
 }

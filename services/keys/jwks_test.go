@@ -1,7 +1,6 @@
 package keys_test
 
 import (
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -11,17 +10,27 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"handheld/services/keys"
+	"handheld/services/suite"
 )
 
 // TestJWKS parses the published set back and checks it against the ring: the
 // shape clients rely on, every key of every purpose, and no private material.
+// A directory moving from intl to sm publishes both kinds of key.
 func TestJWKS(t *testing.T) {
-	dir, _ := mustEnsure(t)
-	added, err := keys.Add(dir, keys.PurposeTokens, t0)
+	eachSuite(t, testJWKS)
+}
+
+func testJWKS(t *testing.T, s suite.Suite) {
+	dir, _ := mustEnsure(t, s)
+	other := suite.SM
+	if s == suite.SM {
+		other = suite.Intl
+	}
+	added, err := keys.Add(dir, keys.PurposeTokens, t0, other)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := mustLoad(t, dir)
+	r := mustLoad(t, dir, s)
 
 	var set struct {
 		Keys []map[string]any `json:"keys"`
@@ -37,27 +46,31 @@ func TestJWKS(t *testing.T) {
 	for _, k := range set.Keys {
 		kid, _ := k["kid"].(string)
 		kids = append(kids, kid)
-		fields := slices.Sorted(maps.Keys(k))
-		if diff := cmp.Diff([]string{"alg", "crv", "key_ops", "kid", "kty", "use", "x"}, fields); diff != "" {
+		pub, ok := r.Public(kid)
+		if !ok {
+			t.Errorf("JWKS lists %q, which the ring does not know", kid)
+			continue
+		}
+		fields := []string{"alg", "crv", "key_ops", "kid", "kty", "use", "x"}
+		want := map[string]any{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "key_ops": []any{"verify"}}
+		if pub.Alg == keys.AlgSM2 {
+			fields = append(fields, "y")
+			want = map[string]any{"kty": "EC", "crv": "SM2", "alg": "SM2SM3", "use": "sig", "key_ops": []any{"verify"}}
+		}
+		if diff := cmp.Diff(fields, slices.Sorted(maps.Keys(k))); diff != "" {
 			t.Errorf("key %q fields (-want +got):\n%s", kid, diff)
 		}
-		want := map[string]any{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "key_ops": []any{"verify"}}
 		for f, w := range want {
 			if diff := cmp.Diff(w, k[f]); diff != "" {
 				t.Errorf("key %q %s (-want +got):\n%s", kid, f, diff)
 			}
 		}
-		pub, _, ok := r.Public(kid)
-		if !ok {
-			t.Errorf("JWKS lists %q, which the ring does not know", kid)
-			continue
-		}
-		x, err := base64.RawURLEncoding.DecodeString(k["x"].(string))
-		if err != nil {
-			t.Errorf("key %q: x is not unpadded base64url: %v", kid, err)
-		}
-		if !ed25519.PublicKey(x).Equal(pub) {
-			t.Errorf("key %q: x decodes to %x, want %x", kid, x, []byte(pub))
+		for _, f := range []string{"x", "y"} {
+			if v, ok := k[f].(string); ok {
+				if b, err := base64.RawURLEncoding.DecodeString(v); err != nil || len(b) != 32 {
+					t.Errorf("key %q: %s is not 32 bytes of unpadded base64url: %v", kid, f, err)
+				}
+			}
 		}
 	}
 	if !slices.IsSorted(kids) {
@@ -67,17 +80,17 @@ func TestJWKS(t *testing.T) {
 		t.Errorf("JWKS %v lacks the added, not yet current, key %q", kids, added)
 	}
 	for _, p := range keys.Purposes() {
-		if kid, _ := r.Signer(p); !slices.Contains(kids, kid) {
+		if kid := r.Signer(p).KID; !slices.Contains(kids, kid) {
 			t.Errorf("JWKS %v lacks the %s signer %q", kids, p, kid)
 		}
 	}
 }
 
 func TestJWKSIsStableAndCopied(t *testing.T) {
-	dir, r := mustEnsure(t)
+	dir, r := mustEnsure(t, suite.SM)
 	first := r.JWKS()
 	clear(first)
-	if diff := cmp.Diff(string(mustLoad(t, dir).JWKS()), string(r.JWKS())); diff != "" {
+	if diff := cmp.Diff(string(mustLoad(t, dir, suite.SM).JWKS()), string(r.JWKS())); diff != "" {
 		t.Errorf("JWKS changed after a caller scribbled on a copy, or differs between loads (-load +ring):\n%s", diff)
 	}
 }

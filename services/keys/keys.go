@@ -1,4 +1,4 @@
-// Package keys holds the Ed25519 signing keys of handheld, one set per
+// Package keys holds the signing keys of handheld, one set per
 // purpose, so that access tokens, e-card payloads and certificates can be
 // signed by keys that rotate independently and can never stand in for each
 // other.
@@ -12,10 +12,14 @@
 // Every key present verifies; only current signs. That is what makes rotation
 // free of forced logouts: add a key, make it current, and delete the old file
 // once the longest lifetime of anything it signed has passed.
+//
+// A key is Ed25519 or SM2, as the cryptographic suite (services/suite) in
+// force generates it; the current key of every purpose must be of that
+// suite, while any key present verifies whatever its algorithm, so moving
+// from one suite to the other is a rotation.
 package keys
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"regexp"
 	"slices"
@@ -75,52 +79,33 @@ func CheckKeyID(kid, purpose string) error {
 	return nil
 }
 
-// publicKey is one verifying key and the purpose it serves.
-type publicKey struct {
-	key     ed25519.PublicKey
-	purpose string
-}
-
-// signer is the current key of one purpose.
-type signer struct {
-	kid string
-	key ed25519.PrivateKey
-}
-
 // Ring is the loaded, immutable set of keys. It is safe for concurrent use;
 // to pick up a rotation, load a new Ring.
 type Ring struct {
-	signers map[string]signer    // by purpose
-	public  map[string]publicKey // by kid, every purpose
+	signers map[string]Signer // by purpose
+	public  map[string]Public // by kid, every purpose
 	jwks    []byte
 }
 
 // Signer returns the current key of purpose, the only one that should sign.
-// It returns an empty kid and a nil key when the ring was not loaded with that
-// purpose, so constructors can check once at start-up. The key is shared: do
-// not modify it.
-func (r *Ring) Signer(purpose string) (kid string, key ed25519.PrivateKey) {
-	s, ok := r.signers[purpose]
-	if !ok {
-		return "", nil
-	}
-	return s.kid, s.key
+// It returns the zero Signer (empty KID) when the ring was not loaded with
+// that purpose, so constructors can check once at start-up.
+func (r *Ring) Signer(purpose string) Signer {
+	return r.signers[purpose]
 }
 
-// Public returns the verifying key for kid together with its purpose, so the
-// caller can refuse a key of another purpose (an e-card key must never
-// verify an access token). Retired keys are simply absent. The key is
-// shared: do not modify it.
-func (r *Ring) Public(kid string) (key ed25519.PublicKey, purpose string, ok bool) {
+// Public returns the verifying key for kid with its algorithm and purpose,
+// so the caller can refuse a key of another purpose (an e-card key must
+// never verify an access token) or another algorithm than a header names.
+// Retired keys are simply absent.
+func (r *Ring) Public(kid string) (Public, bool) {
 	p, ok := r.public[kid]
-	if !ok {
-		return nil, "", false
-	}
-	return p.key, p.purpose, true
+	return p, ok
 }
 
 // JWKS returns the public keys of every purpose as a JSON Web Key Set
-// (RFC 7517, OKP keys per RFC 8037), sorted by kid, for
+// (RFC 7517: Ed25519 keys as OKP per RFC 8037, SM2 keys as EC on the
+// curve "SM2"), sorted by kid, for
 // /.well-known/jwks.json. It is computed once at load; each call returns a
 // fresh copy the caller may keep.
 func (r *Ring) JWKS() []byte {

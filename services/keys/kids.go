@@ -11,7 +11,7 @@ import (
 func (r *Ring) KeyIDs(purpose string) []string {
 	var out []string
 	for kid, p := range r.public {
-		if p.purpose == purpose {
+		if p.Purpose == purpose {
 			out = append(out, kid)
 		}
 	}

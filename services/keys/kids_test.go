@@ -5,14 +5,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"handheld/services/suite"
 )
 
 func TestKeyIDsAndSuffix(t *testing.T) {
-	r, err := Ensure(t.TempDir(), time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC), PurposeECard, PurposeTokens)
+	r, err := Ensure(t.TempDir(), time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC), suite.Intl, PurposeECard, PurposeTokens)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid, _ := r.Signer(PurposeECard)
+	kid := r.Signer(PurposeECard).KID
 	if got := r.KeyIDs(PurposeECard); !slices.Equal(got, []string{kid}) {
 		t.Fatalf("ecard kids %v, want [%s]", got, kid)
 	}

@@ -2,8 +2,9 @@ package keys
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -15,13 +16,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"handheld/services/suite"
 )
 
 // Load reads the keys of the given purposes (every purpose when none is given)
-// from dir. It fails fast, naming the file or purpose at fault, because a
-// service that starts without its keys, or with a key anyone on the host can
-// read, fails later in ways that are much harder to diagnose.
-func Load(dir string, purposes ...string) (*Ring, error) {
+// from dir, the current key of each being of suite s. It fails fast, naming
+// the file or purpose at fault, because a service that starts without its
+// keys, with a key anyone on the host can read, or signing under another
+// suite than the one required, fails later in ways that are much harder to
+// diagnose.
+func Load(dir string, s suite.Suite, purposes ...string) (*Ring, error) {
 	purposes, err := checkPurposes(purposes)
 	if err != nil {
 		return nil, err
@@ -34,11 +41,11 @@ func Load(dir string, purposes ...string) (*Ring, error) {
 		return nil, fmt.Errorf("keys: key directory %s is not a directory", dir)
 	}
 	r := &Ring{
-		signers: make(map[string]signer, len(purposes)),
-		public:  make(map[string]publicKey),
+		signers: make(map[string]Signer, len(purposes)),
+		public:  make(map[string]Public),
 	}
 	for _, p := range purposes {
-		if err := r.loadPurpose(filepath.Join(dir, p), p); err != nil {
+		if err := r.loadPurpose(filepath.Join(dir, p), p, s); err != nil {
 			return nil, err
 		}
 	}
@@ -51,12 +58,12 @@ func Load(dir string, purposes ...string) (*Ring, error) {
 
 // loadPurpose adds every key of one purpose directory to the ring and records
 // the one named by its current file as the signer.
-func (r *Ring) loadPurpose(pdir, purpose string) error {
+func (r *Ring) loadPurpose(pdir, purpose string, s suite.Suite) error {
 	entries, err := os.ReadDir(pdir)
 	if err != nil {
 		return fmt.Errorf("keys: purpose %q: %w", purpose, err)
 	}
-	private := make(map[string]ed25519.PrivateKey)
+	private := make(map[string]crypto.Signer)
 	for _, e := range entries {
 		name := e.Name()
 		// Temporary files of an interrupted rotation end in .tmp and are skipped.
@@ -72,8 +79,12 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 		if err != nil {
 			return err
 		}
+		alg, pub, err := publicOf(key)
+		if err != nil {
+			return fmt.Errorf("keys: %s: %w", path, err)
+		}
 		private[kid] = key
-		r.public[kid] = publicKey{key: key.Public().(ed25519.PublicKey), purpose: purpose}
+		r.public[kid] = Public{Alg: alg, Purpose: purpose, key: pub}
 	}
 
 	cur := filepath.Join(pdir, CurrentFile)
@@ -92,7 +103,11 @@ func (r *Ring) loadPurpose(pdir, purpose string) error {
 	if !ok {
 		return fmt.Errorf("keys: %s names %q but %s does not exist", cur, kid, filepath.Join(pdir, kid+".pem"))
 	}
-	r.signers[purpose] = signer{kid: kid, key: key}
+	if alg := r.public[kid].Alg; alg != s.Signature() {
+		return fmt.Errorf("keys: the current %s key %s is %s but the suite is %s (%s); add a key of the suite and make it current: handheld keys rotate -purpose %s",
+			purpose, kid, alg, s, s.Signature(), purpose)
+	}
+	r.signers[purpose] = Signer{KID: kid, Alg: r.public[kid].Alg, key: key}
 	return nil
 }
 
@@ -116,9 +131,10 @@ func ReadPrivateFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// readKey reads one PKCS#8 PEM Ed25519 private key, refusing files that group
-// or others may read: a leaked signing key lets anyone mint tokens.
-func readKey(path string) (ed25519.PrivateKey, error) {
+// readKey reads one PKCS#8 PEM Ed25519 or SM2 private key, refusing files
+// that group or others may read: a leaked signing key lets anyone mint
+// tokens.
+func readKey(path string) (crypto.Signer, error) {
 	data, err := ReadPrivateFile(path)
 	if err != nil {
 		return nil, err
@@ -133,22 +149,27 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 	if len(bytes.TrimSpace(rest)) != 0 {
 		return nil, fmt.Errorf("keys: %s: unexpected data after the PEM block (one key per file)", path)
 	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	parsed, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %s: not a PKCS#8 private key: %w", path, err)
 	}
-	key, ok := parsed.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("keys: %s holds a %T, want an Ed25519 key", path, parsed)
+	key, ok := parsed.(crypto.Signer)
+	if ok {
+		_, _, err = publicOf(key)
+	}
+	if !ok || err != nil {
+		return nil, fmt.Errorf("keys: %s holds a %T, want an Ed25519 or SM2 key", path, parsed)
 	}
 	return key, nil
 }
 
-// jwk is one public key in RFC 7517 form with the OKP fields of RFC 8037.
+// jwk is one public key in RFC 7517 form: the OKP fields of RFC 8037 for
+// Ed25519, the EC fields of RFC 7518 on the curve "SM2" for SM2.
 type jwk struct {
 	Kty    string   `json:"kty"`
 	Crv    string   `json:"crv"`
 	X      string   `json:"x"`
+	Y      string   `json:"y,omitempty"`
 	Kid    string   `json:"kid"`
 	Alg    string   `json:"alg"`
 	Use    string   `json:"use"`
@@ -157,20 +178,23 @@ type jwk struct {
 
 // buildJWKS renders the key set once, sorted by kid so the document (and its
 // ETag, should the handler compute one) is the same on every replica.
-func buildJWKS(public map[string]publicKey) ([]byte, error) {
+func buildJWKS(public map[string]Public) ([]byte, error) {
 	set := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: make([]jwk, 0, len(public))}
+	b64 := base64.RawURLEncoding.EncodeToString
 	for _, kid := range slices.Sorted(maps.Keys(public)) {
-		set.Keys = append(set.Keys, jwk{
-			Kty:    "OKP",
-			Crv:    "Ed25519",
-			X:      base64.RawURLEncoding.EncodeToString(public[kid].key),
-			Kid:    kid,
-			Alg:    "EdDSA",
-			Use:    "sig",
-			KeyOps: []string{"verify"},
-		})
+		k := jwk{Kid: kid, Alg: public[kid].Alg, Use: "sig", KeyOps: []string{"verify"}}
+		switch pub := public[kid].key.(type) {
+		case ed25519.PublicKey:
+			k.Kty, k.Crv, k.X = "OKP", "Ed25519", b64(pub)
+		case *ecdsa.PublicKey:
+			var x, y [32]byte
+			pub.X.FillBytes(x[:])
+			pub.Y.FillBytes(y[:])
+			k.Kty, k.Crv, k.X, k.Y = "EC", "SM2", b64(x[:]), b64(y[:])
+		}
+		set.Keys = append(set.Keys, k)
 	}
 	b, err := json.Marshal(set)
 	if err != nil {

@@ -1,42 +1,61 @@
 package keys
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"handheld/services/suite"
 )
 
-// Ensure is the embedded profile's start-up: it generates a key for every
-// purpose (every known purpose when none is given) that has no current key
-// yet, then loads the ring. A purpose whose current file exists is left alone,
-// even if broken, so Load can report what is wrong instead of Ensure papering
-// over it with a fresh key.
-func Ensure(dir string, now time.Time, purposes ...string) (*Ring, error) {
+// Ensure is the embedded profile's start-up: it generates a key of suite s
+// for every purpose (every known purpose when none is given) that has no
+// current key yet, or whose current key is of the other suite, then loads
+// the ring. A purpose whose current file exists but does not read is left
+// alone, so Load can report what is wrong instead of Ensure papering over
+// it with a fresh key.
+func Ensure(dir string, now time.Time, s suite.Suite, purposes ...string) (*Ring, error) {
 	purposes, err := checkPurposes(purposes)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range purposes {
-		_, err := os.Lstat(filepath.Join(dir, p, CurrentFile))
+		cur, err := os.ReadFile(filepath.Join(dir, p, CurrentFile))
 		switch {
 		case err == nil:
-			continue
+			if !otherSuite(filepath.Join(dir, p, strings.TrimSpace(string(cur))+".pem"), s) {
+				continue
+			}
+			if _, err := Rotate(dir, p, now, s); err != nil {
+				return nil, err
+			}
 		case errors.Is(err, fs.ErrNotExist):
-			if _, err := Rotate(dir, p, now); err != nil {
+			if _, err := Rotate(dir, p, now, s); err != nil {
 				return nil, err
 			}
 		default:
 			return nil, fmt.Errorf("keys: purpose %q: %w", p, err)
 		}
 	}
-	return Load(dir, purposes...)
+	return Load(dir, s, purposes...)
+}
+
+// otherSuite reports whether the key file reads and is not of suite s.
+func otherSuite(path string, s suite.Suite) bool {
+	key, err := readKey(path)
+	if err != nil {
+		return false
+	}
+	alg, _, err := publicOf(key)
+	return err == nil && alg != s.Signature()
 }
 
 // Rotate adds a new key for purpose and makes it current in one step, which
@@ -44,20 +63,21 @@ func Ensure(dir string, now time.Time, purposes ...string) (*Ring, error) {
 // replicas, use Add, reload every replica, then Promote: otherwise a replica
 // that already signs with the new key issues tokens the others cannot verify
 // yet.
-func Rotate(dir, purpose string, now time.Time) (kid string, err error) {
-	kid, err = Add(dir, purpose, now)
+func Rotate(dir, purpose string, now time.Time, s suite.Suite) (kid string, err error) {
+	kid, err = Add(dir, purpose, now, s)
 	if err != nil {
 		return "", err
 	}
-	if err := Promote(dir, purpose, kid); err != nil {
+	if err := Promote(dir, purpose, kid, s); err != nil {
 		return "", err
 	}
 	return kid, nil
 }
 
-// Add generates a key for purpose and writes it beside the others without
-// making it current, so it verifies everywhere before it signs anywhere.
-func Add(dir, purpose string, now time.Time) (kid string, err error) {
+// Add generates a key of suite s for purpose and writes it beside the
+// others without making it current, so it verifies everywhere before it
+// signs anywhere.
+func Add(dir, purpose string, now time.Time, s suite.Suite) (kid string, err error) {
 	if _, err := checkPurposes([]string{purpose}); err != nil {
 		return "", err
 	}
@@ -65,7 +85,7 @@ func Add(dir, purpose string, now time.Time) (kid string, err error) {
 	if err := os.MkdirAll(pdir, 0o700); err != nil {
 		return "", fmt.Errorf("keys: %w", err)
 	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	key, err := generate(s)
 	if err != nil {
 		return "", fmt.Errorf("keys: generating a %s key: %w", purpose, err)
 	}
@@ -73,7 +93,7 @@ func Add(dir, purpose string, now time.Time) (kid string, err error) {
 	if err != nil {
 		return "", err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	der, err := smx509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return "", fmt.Errorf("keys: encoding %s: %w", kid, err)
 	}
@@ -88,9 +108,9 @@ func Add(dir, purpose string, now time.Time) (kid string, err error) {
 }
 
 // Promote makes kid the signing key of purpose by atomically replacing the
-// current file. It reads the key first, so a broken or unreadable key never
-// becomes current.
-func Promote(dir, purpose, kid string) error {
+// current file. It reads the key first, so a broken or unreadable key, or
+// one of another suite than s, never becomes current.
+func Promote(dir, purpose, kid string, s suite.Suite) error {
 	if _, err := checkPurposes([]string{purpose}); err != nil {
 		return err
 	}
@@ -98,8 +118,12 @@ func Promote(dir, purpose, kid string) error {
 		return fmt.Errorf("keys: %w", err)
 	}
 	pdir := filepath.Join(dir, purpose)
-	if _, err := readKey(filepath.Join(pdir, kid+".pem")); err != nil {
+	key, err := readKey(filepath.Join(pdir, kid+".pem"))
+	if err != nil {
 		return err
+	}
+	if alg, _, err := publicOf(key); err != nil || alg != s.Signature() {
+		return fmt.Errorf("keys: %s is not a %s key (the suite is %s)", kid, s.Signature(), s)
 	}
 	return WriteAtomic(pdir, CurrentFile, []byte(kid+"\n"))
 }

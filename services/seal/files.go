@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"handheld/services/keys"
+	"handheld/services/suite"
 )
 
 // On disk the ring is a purpose directory beside the signing keys, with
 // the same rules (services/keys): one file per key named by its id, 0600,
 // and a file "current" naming the one that seals.
 //
-//	<dir>/sealing/sealing-20261204-1a2b3c4d.key   base64 of 32 random bytes
+//	<dir>/sealing/sealing-20261204-1a2b3c4d.key   base64 of 32 random bytes (AES-256)
+//	                                              or of 16 (SM4, under the sm suite)
 //	<dir>/sealing/current                         "sealing-20261204-1a2b3c4d"
 //
 // A key file must stay as long as any row is sealed under it: rotate, run
@@ -27,9 +29,10 @@ import (
 // keyExt ends a sealing key's file name.
 const keyExt = ".key"
 
-// Load reads the ring from dir (the keys directory). Production calls it:
-// a missing or unreadable key stops start-up, naming the file.
-func Load(dir string) (*Ring, error) {
+// Load reads the ring from dir (the keys directory), its current key being
+// of suite s. Production calls it: a missing or unreadable key, or one
+// that seals under the other suite, stops start-up, naming the file.
+func Load(dir string, s suite.Suite) (*Ring, error) {
 	pdir := filepath.Join(dir, Purpose)
 	entries, err := os.ReadDir(pdir)
 	if err != nil {
@@ -61,38 +64,54 @@ func Load(dir string) (*Ring, error) {
 	if _, ok := all[kid]; !ok {
 		return nil, fmt.Errorf("seal: %s names %q but %s does not exist", cur, kid, filepath.Join(pdir, kid+keyExt))
 	}
-	return NewRing(kid, all)
+	r, err := NewRing(kid, all)
+	if err != nil {
+		return nil, err
+	}
+	if r.Suite() != s {
+		return nil, fmt.Errorf("seal: the sealing key %s is of the %s suite, not %s; add a key of the suite, promote it, then reseal: handheld keys rotate --purpose sealing", kid, r.Suite(), s)
+	}
+	return r, nil
 }
 
-// Ensure is the embedded profile's start-up: it creates the first sealing
-// key under dir when there is none, then loads the ring. An existing current
-// file is left alone, even if broken, so Load reports what is wrong.
-func Ensure(dir string, now time.Time) (*Ring, error) {
-	_, err := os.Lstat(filepath.Join(dir, Purpose, keys.CurrentFile))
+// Ensure is the embedded profile's start-up: it creates a sealing key of
+// suite s under dir when there is none, or when the current one is of the
+// other suite (what it sealed still opens), then loads the ring. A current
+// file that does not read is left alone, so Load reports what is wrong.
+func Ensure(dir string, now time.Time, s suite.Suite) (*Ring, error) {
+	cur, err := os.ReadFile(filepath.Join(dir, Purpose, keys.CurrentFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if _, err := Rotate(dir, now); err != nil {
+		if _, err := Rotate(dir, now, s); err != nil {
 			return nil, err
 		}
 	case err != nil:
 		return nil, fmt.Errorf("seal: %w", err)
+	default:
+		key, err := readKey(filepath.Join(dir, Purpose, strings.TrimSpace(string(cur))+keyExt))
+		if ks, _ := keySuite(key); err == nil && ks != s {
+			if _, err := Rotate(dir, now, s); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return Load(dir)
+	return Load(dir, s)
 }
 
 // Rotate adds a key and makes it current, for a single replica. With
 // several, Add, reload every replica, then Promote: a replica must hold a
 // key before another seals with it.
-func Rotate(dir string, now time.Time) (string, error) {
-	kid, err := Add(dir, now)
+func Rotate(dir string, now time.Time, s suite.Suite) (string, error) {
+	kid, err := Add(dir, now, s)
 	if err != nil {
 		return "", err
 	}
-	return kid, Promote(dir, kid)
+	return kid, Promote(dir, kid, s)
 }
 
-// Add writes a new random key beside the others without making it current.
-func Add(dir string, now time.Time) (string, error) {
+// Add writes a new random key for suite s's cipher beside the others
+// without making it current.
+func Add(dir string, now time.Time, s suite.Suite) (string, error) {
 	pdir := filepath.Join(dir, Purpose)
 	if err := os.MkdirAll(pdir, 0o700); err != nil {
 		return "", fmt.Errorf("seal: %w", err)
@@ -101,7 +120,7 @@ func Add(dir string, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	raw := make([]byte, 32)
+	raw := make([]byte, s.KeySize())
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("seal: generating a key: %w", err)
 	}
@@ -114,15 +133,19 @@ func Add(dir string, now time.Time) (string, error) {
 	return kid, nil
 }
 
-// Promote makes kid the sealing key, after reading it, so a broken file
-// never becomes current.
-func Promote(dir, kid string) error {
+// Promote makes kid the sealing key, after reading it, so a broken file,
+// or a key of another suite than s, never becomes current.
+func Promote(dir, kid string, s suite.Suite) error {
 	if err := keys.CheckKeyID(kid, Purpose); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
 	pdir := filepath.Join(dir, Purpose)
-	if _, err := readKey(filepath.Join(pdir, kid+keyExt)); err != nil {
+	key, err := readKey(filepath.Join(pdir, kid+keyExt))
+	if err != nil {
 		return err
+	}
+	if ks, _ := keySuite(key); ks != s {
+		return fmt.Errorf("seal: %s is a key of the %s suite, not %s", kid, ks, s)
 	}
 	return keys.WriteAtomic(pdir, keys.CurrentFile, []byte(kid+"\n"))
 }
@@ -134,8 +157,11 @@ func readKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(raw) != 32 {
-		return nil, fmt.Errorf("seal: %s: want base64 of 32 bytes", path)
+	if err == nil {
+		_, err = keySuite(raw)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seal: %s: want base64 of 32 bytes (AES-256) or 16 (SM4)", path)
 	}
 	return raw, nil
 }

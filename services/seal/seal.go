@@ -1,7 +1,9 @@
 // Package seal keeps personal data sealed at rest: names, ID numbers,
 // phones, card and wallet numbers, certificate documents and PDFs are
-// stored encrypted with AES-256-GCM under a key ring, so a copy of the
-// database, a backup or a stray dump reads as noise.
+// stored encrypted under a key ring, so a copy of the database, a backup
+// or a stray dump reads as noise: with AES-256-GCM under a 32-byte key, or
+// SM4-GCM under a 16-byte one, the cipher of the cryptographic suite
+// (services/suite) the key was made under.
 //
 // A sealed value carries the id of the key that sealed it:
 //
@@ -21,7 +23,6 @@ package seal
 
 import (
 	"bytes"
-	"crypto/aes"
 	"crypto/cipher"
 	"encoding/base64"
 	"errors"
@@ -31,6 +32,7 @@ import (
 	"strings"
 
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // Purpose is the key directory of the sealing ring under the keys
@@ -60,26 +62,38 @@ var (
 // use. It implements store.Sealer.
 type Ring struct {
 	current string
+	suite   suite.Suite // the current key's
 	aeads   map[string]cipher.AEAD
 }
 
-// NewRing builds a ring from raw 32-byte keys by key id; current seals.
-// Load and Ensure read them from a keys directory; tests build one here.
+// keySuite is the suite whose cipher a raw key of this length is for.
+func keySuite(key []byte) (suite.Suite, error) {
+	for _, s := range suite.All() {
+		if len(key) == s.KeySize() {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("%d bytes, want 32 (AES-256, intl) or 16 (SM4, sm)", len(key))
+}
+
+// NewRing builds a ring from raw keys by key id, 32 bytes for AES-256-GCM
+// or 16 for SM4-GCM; current seals. Load and Ensure read them from a keys
+// directory; tests build one here.
 func NewRing(current string, keys map[string][]byte) (*Ring, error) {
 	r := &Ring{current: current, aeads: make(map[string]cipher.AEAD, len(keys))}
 	for _, kid := range slices.Sorted(maps.Keys(keys)) {
 		if kid == "" || strings.Contains(kid, ".") {
 			return nil, fmt.Errorf("seal: key id %q: empty or holds a dot", kid)
 		}
-		if len(keys[kid]) != 32 {
-			return nil, fmt.Errorf("seal: key %s has %d bytes, want 32 (AES-256)", kid, len(keys[kid]))
-		}
-		block, err := aes.NewCipher(keys[kid])
+		s, err := keySuite(keys[kid])
 		if err != nil {
+			return nil, fmt.Errorf("seal: key %s has %w", kid, err)
+		}
+		if r.aeads[kid], err = s.AEAD(keys[kid]); err != nil {
 			return nil, fmt.Errorf("seal: key %s: %w", kid, err)
 		}
-		if r.aeads[kid], err = cipher.NewGCMWithRandomNonce(block); err != nil {
-			return nil, fmt.Errorf("seal: key %s: %w", kid, err)
+		if kid == current {
+			r.suite = s
 		}
 	}
 	if _, ok := r.aeads[current]; !ok {
@@ -87,6 +101,9 @@ func NewRing(current string, keys map[string][]byte) (*Ring, error) {
 	}
 	return r, nil
 }
+
+// Suite is the suite of the key that seals.
+func (r *Ring) Suite() suite.Suite { return r.suite }
 
 // Current is the id of the key that seals.
 func (r *Ring) Current() string { return r.current }

@@ -12,6 +12,7 @@ import (
 
 	"handheld/services/seal"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 var (
@@ -24,7 +25,7 @@ func newRing(t testing.TB, current string, kids ...string) *seal.Ring {
 	t.Helper()
 	keys := map[string][]byte{}
 	for _, kid := range kids {
-		k := make([]byte, 32)
+		k := make([]byte, suite.Env().KeySize())
 		_, _ = rand.Read(k)
 		keys[kid] = k
 	}
@@ -120,16 +121,16 @@ func TestTamperedOrMovedDoesNotOpen(t *testing.T) {
 func TestRotationKeepsOldValuesReadable(t *testing.T) {
 	dir := t.TempDir()
 	day1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r1, err := seal.Ensure(dir, day1)
+	r1, err := seal.Ensure(dir, day1, suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
 	old, _ := r1.SealText(card, place)
-	kid2, err := seal.Rotate(dir, day1.AddDate(0, 0, 1))
+	kid2, err := seal.Rotate(dir, day1.AddDate(0, 0, 1), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := seal.Load(dir)
+	r2, err := seal.Load(dir, suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,26 +145,26 @@ func TestRotationKeepsOldValuesReadable(t *testing.T) {
 		t.Fatalf("new value sealed under %s, want %s", kid, kid2)
 	}
 	// Ensure leaves an existing ring alone.
-	if r3, err := seal.Ensure(dir, day1.AddDate(0, 0, 2)); err != nil || r3.Current() != kid2 {
+	if r3, err := seal.Ensure(dir, day1.AddDate(0, 0, 2), suite.Env()); err != nil || r3.Current() != kid2 {
 		t.Fatalf("Ensure on an existing ring: %v, %v", r3, err)
 	}
 }
 
 func TestMissingKeyIsAClearError(t *testing.T) {
 	dir := t.TempDir()
-	r1, err := seal.Ensure(dir, time.Now())
+	r1, err := seal.Ensure(dir, time.Now(), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
 	old, _ := r1.SealText(card, place)
-	if _, err := seal.Rotate(dir, time.Now()); err != nil {
+	if _, err := seal.Rotate(dir, time.Now(), suite.Env()); err != nil {
 		t.Fatal(err)
 	}
 	// The old key's file is removed before any reseal.
 	if err := os.Remove(filepath.Join(dir, seal.Purpose, r1.Current()+".key")); err != nil {
 		t.Fatal(err)
 	}
-	r2, err := seal.Load(dir)
+	r2, err := seal.Load(dir, suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestLoadRefusesBadKeyFiles(t *testing.T) {
 	for name, setup := range map[string]func(dir string){
 		"no directory": func(dir string) {},
 		"no current": func(dir string) {
-			if _, err := seal.Add(dir, time.Now()); err != nil {
+			if _, err := seal.Add(dir, time.Now(), suite.Env()); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -186,21 +187,63 @@ func TestLoadRefusesBadKeyFiles(t *testing.T) {
 			_ = os.WriteFile(filepath.Join(dir, seal.Purpose, "current"), []byte("sealing-20260101-0000beef\n"), 0o600)
 		},
 		"key readable by others": func(dir string) {
-			kid, _ := seal.Rotate(dir, time.Now())
+			kid, _ := seal.Rotate(dir, time.Now(), suite.Env())
 			_ = os.Chmod(filepath.Join(dir, seal.Purpose, kid+".key"), 0o644)
 		},
 		"key too short": func(dir string) {
-			kid, _ := seal.Rotate(dir, time.Now())
+			kid, _ := seal.Rotate(dir, time.Now(), suite.Env())
 			_ = os.WriteFile(filepath.Join(dir, seal.Purpose, kid+".key"), []byte("AAAA\n"), 0o600)
 		},
 	} {
 		dir := t.TempDir()
 		setup(dir)
-		if _, err := seal.Load(dir); err == nil {
+		if _, err := seal.Load(dir, suite.Env()); err == nil {
 			t.Errorf("%s: Load succeeded", name)
 		}
 	}
-	if err := seal.Promote(t.TempDir(), "tokens-20260101-00000001"); err == nil {
+	if err := seal.Promote(t.TempDir(), "tokens-20260101-00000001", suite.Env()); err == nil {
 		t.Error("Promote accepted a key id of another purpose")
+	}
+}
+
+// TestSwitchingSuites moves a sealing ring from intl to sm: Ensure adds an
+// SM4 key and seals with it from then on, what AES sealed still opens,
+// Load and Promote refuse a current key of the other suite, and one key's
+// value never opens as another's.
+func TestSwitchingSuites(t *testing.T) {
+	dir := t.TempDir()
+	day1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	intl, err := seal.Ensure(dir, day1, suite.Intl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := intl.SealText(card, place)
+	if _, err := seal.Load(dir, suite.SM); err == nil || !strings.Contains(err.Error(), "of the intl suite, not sm") {
+		t.Fatalf("Load(sm) of an AES ring: %v", err)
+	}
+	sm, err := seal.Ensure(dir, day1.AddDate(0, 0, 1), suite.SM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm.Suite() != suite.SM || sm.Current() == intl.Current() {
+		t.Fatalf("after Ensure(sm) the ring seals under %s with %s", sm.Suite(), sm.Current())
+	}
+	if got, err := sm.OpenText(old, place); err != nil || got != card {
+		t.Fatalf("an AES value under sm: %q, %v", got, err)
+	}
+	fresh, _ := sm.SealText(card, place)
+	if kid, _ := sm.KeyID([]byte(fresh)); kid != sm.Current() {
+		t.Fatalf("sealed under %s", kid)
+	}
+	if got, err := sm.OpenText(fresh, place); err != nil || got != card {
+		t.Fatalf("an SM4 value: %q, %v", got, err)
+	}
+	// The SM4 value relabelled as the AES key's does not open.
+	forged := strings.Replace(fresh, sm.Current(), intl.Current(), 1)
+	if _, err := sm.OpenText(forged, place); !errors.Is(err, seal.ErrBroken) {
+		t.Fatalf("an SM4 value under the AES key's id: %v", err)
+	}
+	if err := seal.Promote(dir, intl.Current(), suite.SM); err == nil {
+		t.Fatal("Promote made an AES key current under sm")
 	}
 }

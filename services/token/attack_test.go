@@ -1,7 +1,6 @@
 package token_test
 
 import (
-	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +13,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/keys"
+	"handheld/services/suite"
 	"handheld/services/token"
 )
 
@@ -23,21 +23,22 @@ type attacker struct {
 	*fixture
 	cached     *token.Tokens
 	retiredKid string
-	retiredKey ed25519.PrivateKey
+	retired    keys.Signer
 }
 
 func newAttacker(t *testing.T) *attacker {
 	f := newFixture(t, 0)
 	a := &attacker{fixture: f}
-	a.retiredKid, a.retiredKey = f.ring.Signer(keys.PurposeTokens)
-	if _, err := keys.Rotate(f.dir, keys.PurposeTokens, f.clock.Now()); err != nil {
+	a.retired = f.ring.Signer(keys.PurposeTokens)
+	a.retiredKid = a.retired.KID
+	if _, err := keys.Rotate(f.dir, keys.PurposeTokens, f.clock.Now(), suite.Env()); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(f.dir, keys.PurposeTokens, a.retiredKid+".pem")); err != nil {
 		t.Fatal(err)
 	}
 	var err error
-	if f.ring, err = keys.Load(f.dir); err != nil {
+	if f.ring, err = keys.Load(f.dir, suite.Env()); err != nil {
 		t.Fatal(err)
 	}
 	if f.tokens, err = token.New(config(f.clock, 0), f.ring); err != nil {
@@ -53,15 +54,15 @@ func newAttacker(t *testing.T) *attacker {
 // its way with them, signed by sign (the current tokens key when nil).
 func (a *attacker) forge(edit func(h, c map[string]any), sign func(input []byte) []byte) string {
 	now := a.clock.Now().Unix()
-	kid, key := a.ring.Signer(keys.PurposeTokens)
-	h := map[string]any{"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
+	signer := a.ring.Signer(keys.PurposeTokens)
+	h := map[string]any{"alg": signer.Alg, "typ": "at+jwt", "kid": signer.KID}
 	c := map[string]any{"iss": issuer, "aud": audience, "sub": "s_1", "chn": "miniapp", "role": "depositor",
 		"sid": "sess_1", "iat": now, "nbf": now, "exp": now + 300, "jti": "j1", "acr": "phone", "auth_time": now - 60}
 	if edit != nil {
 		edit(h, c)
 	}
 	if sign == nil {
-		sign = func(in []byte) []byte { return ed25519.Sign(key, in) }
+		sign = signWith(signer)
 	}
 	enc := func(v any) string {
 		b, _ := json.Marshal(v)
@@ -71,8 +72,14 @@ func (a *attacker) forge(edit func(h, c map[string]any), sign func(input []byte)
 	return input + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(input)))
 }
 
-func signWith(key ed25519.PrivateKey) func([]byte) []byte {
-	return func(in []byte) []byte { return ed25519.Sign(key, in) }
+func signWith(key keys.Signer) func([]byte) []byte {
+	return func(in []byte) []byte {
+		sig, err := key.Sign(in)
+		if err != nil {
+			panic(err)
+		}
+		return sig
+	}
 }
 
 func TestForgedControlVerifies(t *testing.T) {
@@ -85,9 +92,14 @@ func TestForgedControlVerifies(t *testing.T) {
 func TestAttacks(t *testing.T) {
 	a := newAttacker(t)
 	now := a.clock.Now().Unix()
-	currentKid, _ := a.ring.Signer(keys.PurposeTokens)
-	ecardKid, ecardKey := a.ring.Signer(keys.PurposeECard)
-	pub, _, _ := a.ring.Public(currentKid)
+	ecard := a.ring.Signer(keys.PurposeECard)
+	ecardKid := ecard.KID
+	// The HMAC secret an attacker would try: the public key as published.
+	pub := a.ring.JWKS()
+	otherAlg := keys.AlgSM2
+	if suite.Env() == suite.SM {
+		otherAlg = keys.AlgEdDSA
+	}
 	set := func(h, c map[string]any) func(map[string]any, map[string]any) {
 		return func(hh, cc map[string]any) {
 			for k, v := range h {
@@ -121,14 +133,15 @@ func TestAttacks(t *testing.T) {
 		}), services.CodeTokenInvalid, "signing method HS256 is invalid"},
 		{"RS256 header", a.forge(set(map[string]any{"alg": "RS256"}, nil), nil), services.CodeTokenInvalid, "signing method RS256 is invalid"},
 		{"unknown alg", a.forge(set(map[string]any{"alg": "Ed448"}, nil), nil), services.CodeTokenInvalid, "unavailable"},
+		{"alg of the other suite", a.forge(set(map[string]any{"alg": otherAlg}, nil), nil), services.CodeTokenInvalid, "the header says"},
 		{"unknown kid", a.forge(set(map[string]any{"kid": "tokens-20990101-00000000"}, nil), nil), services.CodeTokenInvalid, "unknown kid"},
 		{"missing kid", a.forge(drop("kid", ""), nil), services.CodeTokenInvalid, "no kid"},
 		{"kid not a string", a.forge(set(map[string]any{"kid": 7}, nil), nil), services.CodeTokenInvalid, "no kid"},
-		{"retired key", a.forge(set(map[string]any{"kid": a.retiredKid}, nil), signWith(a.retiredKey)),
+		{"retired key", a.forge(set(map[string]any{"kid": a.retiredKid}, nil), signWith(a.retired)),
 			services.CodeTokenInvalid, "unknown kid"},
-		{"e-card key", a.forge(set(map[string]any{"kid": ecardKid}, nil), signWith(ecardKey)),
+		{"e-card key", a.forge(set(map[string]any{"kid": ecardKid}, nil), signWith(ecard)),
 			services.CodeTokenInvalid, "belongs to purpose ecard"},
-		{"tokens kid, e-card signature", a.forge(nil, signWith(ecardKey)), services.CodeTokenInvalid, "signature is invalid"},
+		{"tokens kid, e-card signature", a.forge(nil, signWith(ecard)), services.CodeTokenInvalid, "signature is invalid"},
 		{"wrong aud", a.forge(set(nil, map[string]any{"aud": "kiosk-admin"}), nil), services.CodeTokenInvalid, "invalid audience"},
 		{"missing aud", a.forge(drop("", "aud"), nil), services.CodeTokenInvalid, "aud claim is required"},
 		{"wrong iss", a.forge(set(nil, map[string]any{"iss": "https://evil.example"}), nil), services.CodeTokenInvalid, "invalid issuer"},

@@ -10,6 +10,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/keys"
+	"handheld/services/suite"
 )
 
 var t0 = time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)
@@ -68,7 +69,7 @@ func TestVerifyUsesTheCacheUntilExp(t *testing.T) {
 	now := t0
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "a"), t0)
+	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "a"), t0, suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestVerifyUsesTheCacheUntilExp(t *testing.T) {
 	if _, err := tk.Verify(tok); err != nil {
 		t.Fatal(err)
 	}
-	if tk.ring, err = keys.Ensure(filepath.Join(t.TempDir(), "b"), t0); err != nil {
+	if tk.ring, err = keys.Ensure(filepath.Join(t.TempDir(), "b"), t0, suite.Env()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tk.VerifyNoCache(tok); services.ErrorCode(err) != services.CodeTokenInvalid {
@@ -104,7 +105,7 @@ func TestVerifyUsesTheCacheUntilExp(t *testing.T) {
 }
 
 func TestVerifyConcurrently(t *testing.T) {
-	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "k"), t0)
+	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "k"), t0, suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}

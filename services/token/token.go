@@ -6,7 +6,6 @@
 package token
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -130,8 +129,7 @@ type Config struct {
 // Tokens mints and verifies access tokens. It is safe for concurrent use.
 type Tokens struct {
 	cfg    Config
-	kid    string
-	key    ed25519.PrivateKey
+	signer keys.Signer
 	ring   *keys.Ring
 	parser *jwt.Parser
 	cache  *cache // nil when disabled
@@ -156,16 +154,17 @@ func New(cfg Config, ring *keys.Ring) (*Tokens, error) {
 	case ring == nil:
 		return nil, errors.New("token: no key ring")
 	}
-	kid, key := ring.Signer(keys.PurposeTokens)
-	if key == nil {
+	signer := ring.Signer(keys.PurposeTokens)
+	if signer.KID == "" {
 		return nil, fmt.Errorf("token: the key ring has no %q signing key", keys.PurposeTokens)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tokens{cfg: cfg, kid: kid, key: key, ring: ring}
+	t := &Tokens{cfg: cfg, signer: signer, ring: ring}
+	// Either suite's tokens verify, so switching suites logs no one out.
 	t.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithValidMethods(keys.JWTAlgs),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
@@ -224,10 +223,11 @@ func (t *Tokens) Mint(c Claims) (token string, expiresAt time.Time, err error) {
 	if !c.AuthTime.IsZero() {
 		w.AuthTime = jwt.NewNumericDate(c.AuthTime.Truncate(time.Second))
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, w)
-	tok.Header["kid"] = t.kid
+	method, key := t.signer.JWT()
+	tok := jwt.NewWithClaims(method, w)
+	tok.Header["kid"] = t.signer.KID
 	tok.Header["typ"] = tokenType
-	s, err := tok.SignedString(t.key)
+	s, err := tok.SignedString(key)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token: mint: %w", err)
 	}

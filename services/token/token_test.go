@@ -17,6 +17,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/keys"
+	"handheld/services/suite"
 	"handheld/services/token"
 )
 
@@ -63,7 +64,7 @@ func newFixture(t testing.TB, cacheSize int) *fixture {
 	t.Helper()
 	f := &fixture{dir: filepath.Join(t.TempDir(), "keys"), clock: newClock()}
 	var err error
-	if f.ring, err = keys.Ensure(f.dir, f.clock.Now()); err != nil {
+	if f.ring, err = keys.Ensure(f.dir, f.clock.Now(), suite.Env()); err != nil {
 		t.Fatal(err)
 	}
 	if f.tokens, err = token.New(config(f.clock, cacheSize), f.ring); err != nil {
@@ -124,8 +125,8 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 			t.Errorf("jti = %q, want 128 random bits in base64url", got.ID)
 		}
 
-		kid, _ := f.ring.Signer(keys.PurposeTokens)
-		wantHeader := map[string]any{"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
+		kid := f.ring.Signer(keys.PurposeTokens).KID
+		wantHeader := map[string]any{"alg": suite.Env().Signature(), "typ": "at+jwt", "kid": kid}
 		if diff := cmp.Diff(wantHeader, segment(t, tok, 0)); diff != "" {
 			t.Errorf("header (-want +got):\n%s", diff)
 		}
@@ -235,7 +236,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := token.New(config(f.clock, 0), nil); err == nil {
 		t.Error("New without a ring succeeded")
 	}
-	ecardOnly, err := keys.Load(f.dir, keys.PurposeECard)
+	ecardOnly, err := keys.Load(f.dir, suite.Env(), keys.PurposeECard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,15 +250,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // deleting the old key file ends the old tokens.
 func TestRotationDoesNotLogAnyoneOut(t *testing.T) {
 	f := newFixture(t, 0)
-	oldKid, _ := f.ring.Signer(keys.PurposeTokens)
+	oldKid := f.ring.Signer(keys.PurposeTokens).KID
 	before := f.mint(t, depositor)
 
-	newKid, err := keys.Rotate(f.dir, keys.PurposeTokens, f.clock.Now())
+	newKid, err := keys.Rotate(f.dir, keys.PurposeTokens, f.clock.Now(), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}
 	reload := func() *token.Tokens {
-		r, err := keys.Load(f.dir)
+		r, err := keys.Load(f.dir, suite.Env())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,5 +316,50 @@ func TestDeviceTTL(t *testing.T) {
 	}
 	if _, err := token.New(token.Config{Issuer: "h", Audience: "h", TTL: time.Minute, DeviceTTL: 2 * time.Hour}, ring); err == nil {
 		t.Fatal("DeviceTTL over an hour accepted")
+	}
+}
+
+// TestSwitchingSuitesLogsNoOneOut moves the centre from intl to sm: a token
+// minted under intl still verifies after the switch, new tokens are SM2,
+// and a token's header cannot claim the other suite's algorithm for its key.
+func TestSwitchingSuitesLogsNoOneOut(t *testing.T) {
+	c := newClock()
+	dir := filepath.Join(t.TempDir(), "keys")
+	build := func(s suite.Suite) *token.Tokens {
+		r, err := keys.Ensure(dir, c.Now(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := token.New(config(c, 0), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	before, _, err := build(suite.Intl).Mint(depositor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := build(suite.SM)
+	if _, err := sm.Verify(before); err != nil {
+		t.Errorf("an intl token no longer verifies under sm: %v", err)
+	}
+	after, _, err := sm.Mint(depositor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alg := segment(t, after, 0)["alg"]; alg != keys.AlgSM2 {
+		t.Errorf("a token minted under sm has alg %v", alg)
+	}
+	if _, err := sm.Verify(after); err != nil {
+		t.Errorf("an sm token does not verify: %v", err)
+	}
+	parts := strings.Split(before, ".")
+	h := segment(t, before, 0)
+	h["alg"] = keys.AlgSM2
+	hb, _ := json.Marshal(h)
+	swapped := base64.RawURLEncoding.EncodeToString(hb) + "." + parts[1] + "." + parts[2]
+	if _, err := sm.Verify(swapped); services.ErrorCode(err) != services.CodeTokenInvalid || !strings.Contains(err.Error(), "the header says") {
+		t.Errorf("an Ed25519 key's token relabelled SM2SM3: %v", err)
 	}
 }

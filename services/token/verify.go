@@ -111,18 +111,7 @@ func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 	if _, ok := tok.Header["crit"]; ok {
 		return nil, errors.New("crit header is not supported")
 	}
-	kid, _ := tok.Header["kid"].(string)
-	if kid == "" {
-		return nil, errors.New("no kid")
-	}
-	pub, purpose, ok := t.ring.Public(kid)
-	if !ok {
-		return nil, fmt.Errorf("unknown kid %s (retired, or not ours)", quote(kid))
-	}
-	if purpose != keys.PurposeTokens {
-		return nil, fmt.Errorf("kid %s belongs to purpose %s, not %s", quote(kid), purpose, keys.PurposeTokens)
-	}
-	return pub, nil
+	return t.ring.JWTKey(tok, keys.PurposeTokens)
 }
 
 // classify maps a parser error to the error type. Only a token whose sole

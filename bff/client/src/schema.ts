@@ -3704,7 +3704,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description a JWK set (RFC 7517, Ed25519 keys per RFC 8037) */
+            /**
+             * @description a JWK set (RFC 7517): Ed25519 keys as OKP per RFC 8037 (`alg: EdDSA`), and under
+             *     HANDHELD_CRYPTO=sm SM2 keys as EC on the curve `SM2` with `x` and `y` (`alg: SM2SM3`:
+             *     SM2 over SM3 with the default user id, signatures r ‖ s). A centre that changed
+             *     suites publishes both kinds until the old keys retire.
+             */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["RequestID"];
@@ -3716,15 +3721,17 @@ export interface operations {
                 content: {
                     "application/jwk-set+json": {
                         keys: {
-                            /** @constant */
-                            kty: "OKP";
-                            /** @constant */
-                            crv: "Ed25519";
+                            /** @enum {string} */
+                            kty: "OKP" | "EC";
+                            /** @enum {string} */
+                            crv: "Ed25519" | "SM2";
                             x: string;
+                            /** @description SM2 keys only */
+                            y?: string;
                             /** @description <purpose>-<yyyymmdd>-<8 hex> */
                             kid: string;
-                            /** @constant */
-                            alg: "EdDSA";
+                            /** @enum {string} */
+                            alg: "EdDSA" | "SM2SM3";
                             /** @constant */
                             use?: "sig";
                             key_ops?: "verify"[];

@@ -6,15 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"handheld/bff"
 	"handheld/services/keys"
 	"handheld/services/seal"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
-const keysUsage = `usage: handheld keys <init|add|promote|rotate|reseal> --dir DIR [--purpose P] [--kid K]
+const keysUsage = `usage: handheld keys <init|add|promote|rotate|reseal> --dir DIR [--purpose P] [--kid K] [--suite intl|sm]
 
   init     create a key for every purpose that has none (tokens, ecard, certificates, sealing)
   add      add a key to a purpose without using it yet; prints its kid
@@ -23,6 +25,12 @@ const keysUsage = `usage: handheld keys <init|add|promote|rotate|reseal> --dir D
   reseal   rewrite every sealed value not under the current sealing key, and seal
            any plain one left from before migration 0010; batched, resumable, safe
            while serving (the store comes from HANDHELD_DATABASE_URL / the data dir)
+
+New keys are of --suite (default HANDHELD_CRYPTO, else intl): Ed25519 signing
+and AES-256 sealing keys under intl, SM2 and SM4 under sm; promote refuses a
+key of another suite. To move a
+running centre from intl to sm: add a key of the sm suite for every purpose,
+roll it out, then promote each, restart with HANDHELD_CRYPTO=sm, and reseal.
 
 With several replicas: add, roll the new key out to every replica, then promote.
 Remove an old signing key's file once the longest token it signed has expired;
@@ -42,8 +50,13 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", "", "the keys directory (HANDHELD_KEYS_DIR)")
 	purpose := fs.String("purpose", keys.PurposeTokens, "tokens, ecard, certificates or sealing")
 	kid := fs.String("kid", "", "key id (promote)")
+	suiteName := fs.String("suite", os.Getenv("HANDHELD_CRYPTO"), "intl or sm: the suite of new signing keys (HANDHELD_CRYPTO)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	s, err := suite.Parse(*suiteName)
+	if err != nil {
+		return fmt.Errorf("keys: --suite: %w", err)
 	}
 	if action == "reseal" {
 		return reseal(ctx, *dir, stdout)
@@ -55,10 +68,10 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sealing := *purpose == seal.Purpose
 	switch action {
 	case "init":
-		if _, err := keys.Ensure(*dir, now, keys.Purposes()...); err != nil {
+		if _, err := keys.Ensure(*dir, now, s, keys.Purposes()...); err != nil {
 			return err
 		}
-		if _, err := seal.Ensure(*dir, now); err != nil {
+		if _, err := seal.Ensure(*dir, now, s); err != nil {
 			return err
 		}
 		_, err := fmt.Fprintf(stdout, "keys ready in %s for %v\n", *dir, append(keys.Purposes(), seal.Purpose))
@@ -68,13 +81,13 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		var err error
 		switch {
 		case sealing && action == "add":
-			k, err = seal.Add(*dir, now)
+			k, err = seal.Add(*dir, now, s)
 		case sealing:
-			k, err = seal.Rotate(*dir, now)
+			k, err = seal.Rotate(*dir, now, s)
 		case action == "add":
-			k, err = keys.Add(*dir, *purpose, now)
+			k, err = keys.Add(*dir, *purpose, now, s)
 		default:
-			k, err = keys.Rotate(*dir, *purpose, now)
+			k, err = keys.Rotate(*dir, *purpose, now, s)
 		}
 		if err != nil {
 			return err
@@ -87,9 +100,9 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		var err error
 		if sealing {
-			err = seal.Promote(*dir, *kid)
+			err = seal.Promote(*dir, *kid, s)
 		} else {
-			err = keys.Promote(*dir, *purpose, *kid)
+			err = keys.Promote(*dir, *purpose, *kid, s)
 		}
 		if err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"handheld/services/keys"
 	"handheld/services/seal"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 func TestDemoPrintsLoginFieldsPerRole(t *testing.T) {
@@ -92,31 +93,39 @@ func TestKeysCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	var out bytes.Buffer
 	ctx := context.Background()
-	if err := run(ctx, []string{"keys", "init", "--dir", dir}, &out, &bytes.Buffer{}); err != nil {
+	if err := run(ctx, []string{"keys", "init", "--dir", dir, "--suite", "intl"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	ring, err := keys.Load(dir, keys.Purposes()...)
+	ring, err := keys.Load(dir, suite.Intl, keys.Purposes()...)
 	if err != nil {
 		t.Fatalf("init did not make a loadable ring: %v", err)
 	}
-	oldKid, _ := ring.Signer(keys.PurposeTokens)
+	oldKid := ring.Signer(keys.PurposeTokens).KID
 	out.Reset()
-	if err := run(ctx, []string{"keys", "add", "--dir", dir, "--purpose", "tokens"}, &out, &bytes.Buffer{}); err != nil {
+	// The tokens purpose moves to the sm suite: an SM2 key is added...
+	if err := run(ctx, []string{"keys", "add", "--dir", dir, "--purpose", "tokens", "--suite", "sm"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	newKid := strings.TrimSpace(out.String())
-	if ring, _ = keys.Load(dir, keys.Purposes()...); func() string { k, _ := ring.Signer(keys.PurposeTokens); return k }() != oldKid {
+	if ring, _ = keys.Load(dir, suite.Intl, keys.Purposes()...); ring.Signer(keys.PurposeTokens).KID != oldKid {
 		t.Fatal("add changed the signing key")
 	}
-	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--purpose", "tokens", "--kid", newKid}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+	// ...refused as the key of the intl suite, and promoted under sm.
+	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--purpose", "tokens", "--kid", newKid, "--suite", "intl"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("an SM2 key became current under intl")
+	}
+	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--purpose", "tokens", "--kid", newKid, "--suite", "sm"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	ring, _ = keys.Load(dir, keys.Purposes()...)
-	if k, _ := ring.Signer(keys.PurposeTokens); k != newKid {
-		t.Fatalf("signing kid %s, want %s", k, newKid)
+	ring, err = keys.Load(dir, suite.SM, keys.PurposeTokens)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, _, ok := ring.Public(oldKid); !ok {
-		t.Fatal("old key no longer verifies")
+	if s := ring.Signer(keys.PurposeTokens); s.KID != newKid || s.Alg != keys.AlgSM2 {
+		t.Fatalf("signing key %+v, want the SM2 key %s", s, newKid)
+	}
+	if pub, ok := ring.Public(oldKid); !ok || pub.Alg != keys.AlgEdDSA {
+		t.Fatal("the old Ed25519 key no longer verifies")
 	}
 	if err := run(ctx, []string{"keys", "promote", "--dir", dir, "--kid", "tokens-20260101-deadbeef"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("promoting a missing key succeeded")
@@ -165,7 +174,7 @@ func TestMigrateSealsOldRowsAndResealMovesThem(t *testing.T) {
 	if v := stored(); !strings.HasPrefix(v, "hs1."+kid+".") || !strings.Contains(out.String(), "resealed 1") {
 		t.Fatalf("after reseal payout_account = %q (want under %s), output %q", v, kid, out.String())
 	}
-	ring, err := seal.Load(filepath.Join(dir, "keys"))
+	ring, err := seal.Load(filepath.Join(dir, "keys"), suite.Env())
 	if err != nil {
 		t.Fatal(err)
 	}

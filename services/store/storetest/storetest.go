@@ -20,6 +20,7 @@ import (
 
 	"handheld/services/seal"
 	"handheld/services/store"
+	"handheld/services/suite"
 )
 
 // Backend is one database the contract runs against. DSN gives a fresh,
@@ -80,7 +81,7 @@ const RingKeyID = "sealing-20000101-00000000"
 // directory do. Tests of rotation build rings of their own.
 func Ring() *seal.Ring {
 	key := sha256.Sum256([]byte("handheld storetest sealing key"))
-	r, err := seal.NewRing(RingKeyID, map[string][]byte{RingKeyID: key[:]})
+	r, err := seal.NewRing(RingKeyID, map[string][]byte{RingKeyID: key[:suite.Env().KeySize()]})
 	if err != nil {
 		panic(err) // a constant key that does not build is a bug here
 	}
