@@ -30,8 +30,8 @@ func TestConfigStandingWithdrawals(t *testing.T) {
 		"standing_withdrawals:\n  retirement: {cap_per_month_fen: 150000, day_of_month: 1}\n": "standing_withdrawals.retirement",
 		"standing_withdrawals:\n  purchase: {cap_per_month_fen: 150000, day_of_month: 1}\n":   "standing_withdrawals.purchase",
 		"standing_withdrawals:\n  rent: {cap_per_month_fen: 150000, day_of_month: 31}\n":      "standing_withdrawals.rent.day_of_month",
-		"standing_withdrawals:\n  rent: {cap_per_month_fen: 0, day_of_month: 1}\n":           "standing_withdrawals.rent.cap_per_month_fen",
-		"standing_withdrawals:\n  rent: {cap_per_month_fen: 150000, every: month}\n":         "every",
+		"standing_withdrawals:\n  rent: {cap_per_month_fen: 0, day_of_month: 1}\n":            "standing_withdrawals.rent.cap_per_month_fen",
+		"standing_withdrawals:\n  rent: {cap_per_month_fen: 150000, every: month}\n":          "every",
 	} {
 		if _, err := load(yaml); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error naming %s", yaml, err, want)
