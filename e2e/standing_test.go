@@ -5,6 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"handheld/services"
+	"handheld/services/identity"
 )
 
 const standingPath = "/api/v1/me/standing-withdrawals"
@@ -204,4 +207,43 @@ func countKind(ms []inboxMessage, kind string) int {
 		}
 	}
 	return n
+}
+
+// Signing up, resuming and confirming move money again: each needs the
+// withdrawal step-up, as an application does; pausing and stopping do not.
+func TestStandingWithdrawalNeedsStepUp(t *testing.T) {
+	t.Parallel()
+	e := start(t, fastWithdrawals, withAssurance(func(a *identity.Assurance) {
+		a.Services[identity.ServiceWithdrawal] = identity.Requirement{ACR: services.ACRFace, MaxAge: 3 * time.Second}
+	}))
+	zhou := e.persona("depositor", "周强")
+	tok := e.bindWeChat("o-zhou-standing-stepup", zhou).AccessToken
+	card := payoutTo(t, zhou, "bank_card")["account_id"]
+	body := map[string]any{"type": "rent", "amount_fen": 100_000, "payout_account_id": card}
+	time.Sleep(3100 * time.Millisecond)
+
+	wantProblem(t, e.signUpStanding(tok, "z-stale", body), 403, "auth.step_up_required")
+	if r := e.meGet(standingPath, tok); string(r.body) != "{\"items\":[]}\n" {
+		t.Fatalf("a refused sign-up wrote %s", r.body)
+	}
+	fresh := e.stepUp(tok)
+	r := e.signUpStanding(fresh, "z-fresh", body)
+	if r.StatusCode != 201 {
+		t.Fatalf("after step-up %d %s", r.StatusCode, r.body)
+	}
+	var sw standingWithdrawal
+	r.json(t, &sw)
+	time.Sleep(3100 * time.Millisecond)
+	if r := e.do("POST", standingPath+"/"+sw.ID+"/pause", nil, bearer(fresh)); r.StatusCode != 200 {
+		t.Fatalf("pause %d %s", r.StatusCode, r.body)
+	}
+	for _, change := range []string{"resume", "confirm"} {
+		wantProblem(t, e.do("POST", standingPath+"/"+sw.ID+"/"+change, nil, bearer(fresh)), 403, "auth.step_up_required")
+	}
+	if got := e.standing(fresh, sw.ID); got.Status != "paused" {
+		t.Fatalf("after refused resumes: %+v", got)
+	}
+	if r := e.do("POST", standingPath+"/"+sw.ID+"/resume", nil, bearer(e.stepUp(fresh))); r.StatusCode != 200 {
+		t.Fatalf("resume after step-up %d %s", r.StatusCode, r.body)
+	}
 }
