@@ -2,6 +2,7 @@ package standing
 
 import (
 	"context"
+	"errors"
 
 	"handheld/services"
 	"handheld/services/audit"
@@ -67,25 +68,42 @@ func (s *Service) change(ctx context.Context, p services.Principal, id, action s
 	if err := p.Depositor(); err != nil {
 		return Standing{}, err
 	}
-	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		if st, err = s.own(ctx, tx, p.Subject, id); err != nil {
-			return err
-		}
-		if st.Status == StatusStopped {
-			if action == ActionStop {
-				return nil
+	// The write holds only if the state read is still there: a change
+	// racing another (a stop and a resume at once, the job pausing it)
+	// reads again and is judged on what won, so a stopped one never
+	// comes back.
+	for range 3 {
+		err = s.Store.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			if st, err = s.own(ctx, tx, p.Subject, id); err != nil {
+				return err
 			}
-			return services.E(services.CodeStandingStopped)
+			if st.Status == StatusStopped {
+				if action == ActionStop {
+					return nil
+				}
+				return services.E(services.CodeStandingStopped)
+			}
+			status, reason := st.Status, st.PauseReason
+			if err := apply(&st); err != nil {
+				return err
+			}
+			st.UpdatedAt = store.Timestamp(s.Now())
+			res, err := tx.Exec(ctx, `UPDATE standing_withdrawals SET status = $1, pause_reason = $2, confirmed_at = $3, updated_at = $4
+				WHERE id = $5 AND subject = $6 AND status = $7 AND pause_reason = $8`,
+				st.Status, st.PauseReason, st.ConfirmedAt, st.UpdatedAt, st.ID, p.Subject, status, reason)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return errors.Join(errChanged, err)
+			}
+			return nil
+		})
+		if !errors.Is(err, errChanged) {
+			break
 		}
-		if err := apply(&st); err != nil {
-			return err
-		}
-		st.UpdatedAt = store.Timestamp(s.Now())
-		_, err = tx.Exec(ctx, `UPDATE standing_withdrawals SET status = $1, pause_reason = $2, confirmed_at = $3, updated_at = $4
-			WHERE id = $5 AND subject = $6`, st.Status, st.PauseReason, st.ConfirmedAt, st.UpdatedAt, st.ID, p.Subject)
-		return err
-	})
+	}
 	if err != nil {
 		if services.ErrorCode(err) != services.CodeInternal {
 			return Standing{}, err
@@ -94,3 +112,6 @@ func (s *Service) change(ctx context.Context, p services.Principal, id, action s
 	}
 	return s.shown(st), nil
 }
+
+// errChanged is a change whose row another changed in between.
+var errChanged = errors.New("standing: changed meanwhile")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"handheld/services"
@@ -157,7 +158,7 @@ func failure(err error) (string, bool) {
 	switch e.Code {
 	case services.CodeWithdrawalNotEligible:
 		if texts, ok := e.Params["reasons"].([]services.Text); ok && len(texts) > 0 {
-			return texts[0].Key[len("withdrawal.reason."):], true
+			return strings.TrimPrefix(texts[0].Key, "withdrawal.reason."), true
 		}
 	case services.CodeWithdrawalInFlight:
 		return withdrawal.ReasonInFlight, true

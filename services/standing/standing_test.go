@@ -474,3 +474,35 @@ func TestPoliciesValidate(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// A stop and a resume at once: whichever comes second is judged on what
+// the first left, so a stopped one never comes back.
+func TestStopAndResumeAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := newRig(t, s)
+		ctx := context.Background()
+		for range 5 {
+			st, err := r.svc.SignUp(ctx, ana, rentFor(150_000, "pa-ana-card"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.svc.Pause(ctx, ana, st.ID); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var stopErr, resumeErr error
+			wg.Go(func() { _, stopErr = r.svc.Stop(ctx, ana, st.ID) })
+			wg.Go(func() { _, resumeErr = r.svc.Resume(ctx, ana, st.ID) })
+			wg.Wait()
+			if stopErr != nil {
+				t.Fatalf("stop: %v", stopErr)
+			}
+			if resumeErr != nil && services.ErrorCode(resumeErr) != services.CodeStandingStopped {
+				t.Fatalf("resume: %v", resumeErr)
+			}
+			if got, _ := r.svc.Get(ctx, ana, st.ID); got.Status != StatusStopped {
+				t.Fatalf("after a stop and a resume at once: %s", got.Status)
+			}
+		}
+	})
+}
