@@ -55,6 +55,7 @@ import (
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/sharing"
+	"handheld/services/standing"
 	"handheld/services/store"
 	"handheld/services/tracing"
 	"handheld/services/transfer"
@@ -84,6 +85,7 @@ type App struct {
 	scheduled []schedule.Job
 	schedule  *schedule.Runner
 	retention *retention.Retention
+	standing  *standing.Service // the monthly job, for StandingAt
 	store     *store.Store
 	core      *core.Client
 	sim       *coresim.Sim // embedded profile without CoreURL only
@@ -119,6 +121,7 @@ type useCases struct {
 	verify       *public.Certificates
 	ecard        *ecard.Service
 	withdrawals  *withdrawal.Service
+	standing     *standing.Service
 	cases        *cases.Service
 	printing     *printing.Service
 	sharing      *sharing.Service
@@ -337,6 +340,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err := checkEvidenceMaterials(cfg.withdrawalPolicies(), cfg.Materials.Kinds); err != nil {
 		return nil, err
 	}
+	// Standing (monthly) withdrawals (issue 19): each month's application
+	// goes through the withdrawals above, made by a scheduled job that
+	// runs once per period across replicas.
+	if u.standing, err = standing.New(standing.Deps{Store: a.store, Withdrawals: u.withdrawals, Audit: trail,
+		Kinds: cfg.withdrawalPolicies(), Policies: cfg.StandingWithdrawals, Wake: waker.Wake, Now: time.Now,
+		Logger: logger("standing")}); err != nil {
+		return nil, fmt.Errorf("standing_withdrawals: %w", err)
+	}
+	a.standing = u.standing
+	a.scheduled = append(a.scheduled, u.standing.Job())
 	// Transfers in (issue 18): asked of the platform through the outbox,
 	// followed by its signed callbacks and a leased poller, credited
 	// through the core.
@@ -445,7 +458,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store:    a.store,
-		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics()),
+		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(), standing.Topics()),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
@@ -618,6 +631,14 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	depositor.ECard{Service: u.ecard}.Routes(me, signedIn("e-card routes", ratelimit.ClassECard, services.RoleDepositor))
 	depositor.Withdrawals{Service: u.withdrawals, Catalogs: u.catalogs, Evidence: u.sharing}.Routes(me,
 		signedIn("withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), middleware.Service(u.hours, hours.Withdrawal))
+	// Standing (monthly) withdrawals (issue 19): signing up with its
+	// Idempotency-Key and the same recent face check as a withdrawal, as
+	// are resuming and confirming; every change under the withdrawal
+	// write class; behind the withdrawal switch.
+	depositor.Standing{Service: u.standing, Catalogs: u.catalogs}.Routes(me,
+		signedIn("standing withdrawal writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor),
+		middleware.Idempotency(idempotency.New(u.store, time.Now)), stepUp(identity.ServiceWithdrawal),
+		middleware.Service(u.hours, hours.Withdrawal))
 	// Evidence from shared data (issue 17): a lookup with the person's
 	// consent, with its Idempotency-Key, under the sharing_lookup class;
 	// behind the withdrawal switch, as it serves a withdrawal.

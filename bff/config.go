@@ -31,6 +31,7 @@ import (
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/retention"
+	"handheld/services/standing"
 	"handheld/services/store"
 	"handheld/services/suite"
 	"handheld/services/tracing"
@@ -212,6 +213,11 @@ type Config struct {
 	// Withdrawals are the withdrawal kinds and their policies (YAML file
 	// only; the whole section replaces the shipped defaults).
 	Withdrawals withdrawal.Policies `yaml:"withdrawals"`
+	// StandingWithdrawals are the kinds a person may sign up for a
+	// standing (monthly) withdrawal of, and their terms (YAML file only;
+	// services/standing): the cap per month, the day of the month the
+	// application is made, how often the person confirms it again.
+	StandingWithdrawals standing.Policies `yaml:"standing_withdrawals"`
 	// WithdrawalPollInterval overrides withdrawals.poll_interval: how often
 	// an undecided application's status is asked of the core.
 	WithdrawalPollInterval time.Duration `env:"HANDHELD_WITHDRAWAL_POLL_INTERVAL" yaml:"-"`
@@ -440,6 +446,7 @@ func Defaults() Config {
 		CertificateLinkTTL:   10 * time.Minute,
 		RateLimits:           ratelimit.DefaultPolicies(),
 		Withdrawals:          withdrawal.DefaultPolicies(),
+		StandingWithdrawals:  standing.DefaultPolicies(),
 		Catalogue:            catalogue.Default(),
 		Assurance:            identity.DefaultAssurance(),
 		OutboxWorkers:        16,
@@ -708,6 +715,8 @@ func (c Config) Validate() error {
 	}
 	if err := c.withdrawalPolicies().Validate(); err != nil {
 		bad("withdrawals", "%v", err)
+	} else if err := c.StandingWithdrawals.Validate(c.withdrawalPolicies()); err != nil {
+		bad("standing_withdrawals", "%v", err)
 	}
 	if c.OutboxLease < 3*time.Second || c.OutboxLease > 10*time.Minute {
 		bad("HANDHELD_OUTBOX_LEASE", "must be between 3s and 10m, not %s", c.OutboxLease)

@@ -75,3 +75,10 @@ func (a *App) auditReplica() string {
 func (a *App) RetentionAt(ctx context.Context, at time.Time) (string, error) {
 	return a.retention.RunAt(ctx, at)
 }
+
+// StandingAt runs the standing-withdrawal job as if the clock read at:
+// the months due then are applied for, judged at that time. The tests use
+// it to pass months; the scheduled job runs at the clock's time.
+func (a *App) StandingAt(ctx context.Context, at time.Time) (string, error) {
+	return a.standing.Run(ctx, at)
+}

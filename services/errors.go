@@ -262,6 +262,15 @@ const (
 	// CodeCallbackBadSignature: a platform callback whose key, signature,
 	// timestamp or nonce is refused.
 	CodeCallbackBadSignature Code = "callback.bad_signature"
+	// Standing (monthly) withdrawals (issue 19, services/standing): a kind
+	// the policy makes no standing withdrawal for; a second of one kind;
+	// none among the person's own; a change to a stopped one; a resume of
+	// one paused until the person confirms it again.
+	CodeStandingKindNotAllowed Code = "standing_withdrawal.kind_not_allowed"
+	CodeStandingExists         Code = "standing_withdrawal.exists"
+	CodeStandingNotFound       Code = "standing_withdrawal.not_found"
+	CodeStandingStopped        Code = "standing_withdrawal.stopped"
+	CodeStandingReconfirm      Code = "standing_withdrawal.reconfirm_required"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -455,6 +464,12 @@ var statusOf = map[Code]int{
 	CodeTransferLocalAccount:    http.StatusUnprocessableEntity,
 	CodeTransferNotCancellable:  http.StatusConflict,
 	CodeCallbackBadSignature:    http.StatusUnauthorized,
+
+	CodeStandingKindNotAllowed: http.StatusUnprocessableEntity,
+	CodeStandingExists:         http.StatusConflict,
+	CodeStandingNotFound:       http.StatusNotFound,
+	CodeStandingStopped:        http.StatusConflict,
+	CodeStandingReconfirm:      http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

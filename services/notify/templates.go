@@ -24,7 +24,11 @@ var (
 		"transfer_offered",
 		// A transfer in from another centre (services/transfer).
 		"transfer_accepted", "transfer_sent", "transfer_accepted_by_old_centre", "transfer_funds_moved",
-		"transfer_merged", "transfer_refused", "transfer_cancelled"}
+		"transfer_merged", "transfer_refused", "transfer_cancelled",
+		// A standing (monthly) withdrawal (services/standing): a month
+		// that could not be applied for, and one paused until the
+		// person confirms it again.
+		"standing_failed", "standing_reconfirm"}
 	kinds = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing",
 		"deposit_use", "transfer_in"}
 	// reasons are the core's rejection codes each locale must explain.

@@ -78,6 +78,12 @@ func (s *Service) Eligibility(ctx context.Context, p services.Principal, kind st
 // The core decides later; the answer is the accepted application. replayed
 // is true when the same request was accepted before under the same key.
 func (s *Service) Apply(ctx context.Context, p services.Principal, r Request) (app Application, replayed bool, err error) {
+	return s.apply(ctx, p, r, nil)
+}
+
+// apply is Apply with the kind's policy adjusted first (a standing
+// withdrawal's terms, ApplyStanding); adjust nil leaves it as configured.
+func (s *Service) apply(ctx context.Context, p services.Principal, r Request, adjust func(*Policy)) (app Application, replayed bool, err error) {
 	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionApply, Target: "withdrawal"}
 	defer func() {
 		if app.ID != "" {
@@ -90,6 +96,9 @@ func (s *Service) Apply(ctx context.Context, p services.Principal, r Request) (a
 	pol, err := s.policyOf(p, r.Kind)
 	if err != nil {
 		return Application{}, false, err
+	}
+	if adjust != nil {
+		adjust(&pol)
 	}
 	if !pol.OfferedOn(p.Channel) {
 		return Application{}, false, &services.Error{Code: services.CodeWithdrawalNotEligible,
@@ -165,7 +174,7 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 		// application of theirs has committed or given up.
 		g := f
 		var err error
-		if g.Open, g.Paid, err = s.own(ctx, tx, p.Subject, now); err != nil {
+		if g.Open, g.Paid, err = s.own(ctx, tx, p.Subject, f.Now); err != nil {
 			return err
 		}
 		if err := s.admit(pol, s.Policies.Evaluate(pol, g), r); err != nil {
@@ -230,6 +239,9 @@ func (s *Service) byKey(ctx context.Context, subject string, r Request) (Applica
 // record is read only when the kind needs their age.
 func (s *Service) judge(ctx context.Context, subject, personID string, pol Policy) (Eligibility, Facts, error) {
 	now := s.Now()
+	if !s.asOf.IsZero() {
+		now = s.asOf
+	}
 	f := Facts{Now: now}
 	var person core.Person
 	var stale [4]bool

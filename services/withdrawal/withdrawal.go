@@ -149,6 +149,9 @@ type Service struct {
 	// lock serializes one person's applications (lockSubject); a field
 	// only so that a benchmark can weigh it against no lock.
 	lock func(ctx context.Context, tx *store.Tx, subject string) error
+	// asOf, when set, is the time eligibility is judged at instead of
+	// Now (ApplyStanding); what is written is stamped with Now.
+	asOf time.Time
 }
 
 // New checks the policies and builds a Service.

@@ -1683,6 +1683,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/standing-withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's standing withdrawals, newest first (stopped ones too).
+         * @description Audited (`read.standing_withdrawals`).
+         */
+        get: operations["listStandingWithdrawals"];
+        put?: never;
+        /**
+         * Sign up for a standing (monthly) withdrawal (按月提取), e.g. rent.
+         * @description Each month from the policy's `day_of_month` the centre makes one application of `type` for
+         *     `amount_fen`, paid to `payout_account_id` (one of the caller's own, as
+         *     `GET /api/v1/me/payout-accounts` names it), through the normal withdrawal pipeline: the same
+         *     eligibility and caps as `POST /api/v1/me/withdrawals`, monthly instead of the kind's interval,
+         *     within the policy's `cap_per_month_fen`. The application shows in `GET /api/v1/me/withdrawals`
+         *     and its statuses are notified as any other. A month that cannot be applied for (not eligible,
+         *     a cap reached, the account not normal, the payout account gone) is recorded in the standing
+         *     withdrawal's `months` and reported to the person once; it is not tried again.
+         *     Refusals, each writing nothing: a kind the policy (configuration `standing_withdrawals:`) makes
+         *     no standing withdrawal for (422 `standing_withdrawal.kind_not_allowed`; an unknown kind 400),
+         *     an amount above the caps (422 `withdrawal.amount_over_limit`), a payout account that is not the
+         *     caller's (422 `withdrawal.payout_account_unknown`), a second one of a kind that is not stopped
+         *     (409 `standing_withdrawal.exists`, also for two at once). Needs the withdrawal step-up (a
+         *     recent face check, 403 `auth.step_up_required`) and `Idempotency-Key` (the same key and body
+         *     answer the first 201 again with `Idempotent-Replayed: true`). Rate class `withdrawal_apply`;
+         *     behind the `withdrawal` service switch; audited (`standing_withdrawal.sign_up`).
+         */
+        post: operations["createStandingWithdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/standing-withdrawals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's standing withdrawals with its latest months (up to 24).
+         * @description Another person's id is 404 `standing_withdrawal.not_found`, like one that does not exist. Audited (`read.standing_withdrawals`).
+         */
+        get: operations["getStandingWithdrawal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/standing-withdrawals/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a standing withdrawal: no application is made until it is resumed.
+         * @description A paused one stays paused; a stopped one is 409 `standing_withdrawal.stopped`. Rate class `withdrawal_apply`; audited (`standing_withdrawal.pause`). Another person's id is 404.
+         */
+        post: operations["pauseStandingWithdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/standing-withdrawals/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a standing withdrawal the caller paused.
+         * @description Needs the withdrawal step-up. One paused until it is confirmed again is 409 `standing_withdrawal.reconfirm_required` (confirm it instead); a stopped one 409 `standing_withdrawal.stopped`; an active one answers as it is. Rate class `withdrawal_apply`; audited (`standing_withdrawal.resume`). Another person's id is 404.
+         */
+        post: operations["resumeStandingWithdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/standing-withdrawals/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a standing withdrawal for good.
+         * @description Stopping a stopped one answers the same. The kind may then be signed up for again. Applications already made are not cancelled (`POST /api/v1/me/withdrawals/{id}/cancel`). Rate class `withdrawal_apply`; audited (`standing_withdrawal.stop`). Another person's id is 404.
+         */
+        post: operations["stopStandingWithdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/standing-withdrawals/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a standing withdrawal again (the policy's yearly confirmation).
+         * @description Needs the withdrawal step-up. The next confirmation is due `reconfirm_every_months` from now; one paused for its confirmation is active again from the next run. A stopped one is 409 `standing_withdrawal.stopped`. Rate class `withdrawal_apply`; audited (`standing_withdrawal.confirm`). Another person's id is 404.
+         */
+        post: operations["confirmStandingWithdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/platform/v1/callbacks/transfers": {
         parameters: {
             query?: never;
@@ -2685,6 +2824,54 @@ export interface components {
              */
             due_on: string;
         };
+        /**
+         * @description A standing (monthly) withdrawal as its person sees it. `status`: active (applies each month),
+         *     paused (`pause_reason` person, or reconfirm: the policy's confirmation is due), stopped.
+         *     `months` (on GET of one, newest first) say what became of each month: applied (the application's
+         *     id, in `GET /api/v1/me/withdrawals`) or failed (`reason`: a withdrawal reason such as
+         *     cap_reached, account_status, too_frequent, in_flight, or payout_account_unknown, refused).
+         */
+        StandingWithdrawal: {
+            id: string;
+            type: string;
+            type_label: string;
+            /** Format: int64 */
+            amount_fen: number;
+            payout_account_id: string;
+            /** @enum {string} */
+            status: "active" | "paused" | "stopped";
+            status_label: string;
+            /** @enum {string} */
+            pause_reason?: "person" | "reconfirm";
+            pause_reason_label?: string;
+            /**
+             * Format: date-time
+             * @description signed up or last confirmed
+             */
+            confirmed_at: string;
+            /**
+             * Format: date-time
+             * @description when it pauses unless confirmed again; absent when the policy asks for no confirmation
+             */
+            reconfirm_by?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            months?: {
+                month: string;
+                /** @enum {string} */
+                outcome: "applied" | "failed";
+                outcome_label: string;
+                application_id?: string;
+                reason?: string;
+                reason_label?: string;
+                /** Format: int64 */
+                amount_fen: number;
+                /** Format: date-time */
+                at: string;
+            }[];
+        };
         /** @description A transfer in from another centre as its person sees it; the old account's reference masked. */
         Transfer: {
             id: string;
@@ -3498,6 +3685,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description a standing withdrawal id; any other shape is 404 */
+        StandingWithdrawalID: string;
         /** @description an ETag of the catalogue as read before (or a list of them): 304 when it is still current */
         CatalogueIfNoneMatch: string;
         /** @description response language, overrides Accept-Language */
@@ -6879,6 +7068,304 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listStandingWithdrawals: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["StandingWithdrawal"][];
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createStandingWithdrawal: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a withdrawal kind the policy allows monthly (rent) */
+                    type: string;
+                    /**
+                     * Format: int64
+                     * @description each month's amount
+                     */
+                    amount_fen: number;
+                    /** @description one of the caller's payout accounts */
+                    payout_account_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the standing withdrawal, active */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the standing withdrawal */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandingWithdrawal"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getStandingWithdrawal: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a standing withdrawal id; any other shape is 404 */
+                id: components["parameters"]["StandingWithdrawalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the standing withdrawal */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandingWithdrawal"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    pauseStandingWithdrawal: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a standing withdrawal id; any other shape is 404 */
+                id: components["parameters"]["StandingWithdrawalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the standing withdrawal after the change */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandingWithdrawal"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    resumeStandingWithdrawal: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a standing withdrawal id; any other shape is 404 */
+                id: components["parameters"]["StandingWithdrawalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the standing withdrawal after the change */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandingWithdrawal"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    stopStandingWithdrawal: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a standing withdrawal id; any other shape is 404 */
+                id: components["parameters"]["StandingWithdrawalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the standing withdrawal after the change */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandingWithdrawal"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    confirmStandingWithdrawal: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a standing withdrawal id; any other shape is 404 */
+                id: components["parameters"]["StandingWithdrawalID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the standing withdrawal after the change */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StandingWithdrawal"];
                 };
             };
             401: components["responses"]["Problem"];
