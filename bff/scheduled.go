@@ -13,6 +13,7 @@ import (
 	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/outbox"
+	"handheld/services/reminder"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/store"
@@ -75,3 +76,7 @@ func (a *App) auditReplica() string {
 func (a *App) RetentionAt(ctx context.Context, at time.Time) (string, error) {
 	return a.retention.RunAt(ctx, at)
 }
+
+// Reminders are the reminder rules' use case: runs and dry runs outside
+// the schedule, for `handheld reminders` and the tests.
+func (a *App) Reminders() *reminder.Service { return a.reminders }
