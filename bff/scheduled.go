@@ -33,6 +33,9 @@ func (a *App) retentionJob(cfg Config, people *identity.Service, certs *certific
 		}},
 		{Name: "sessions", Keep: p.Sessions, Purge: people.PurgeSessions},
 		{Name: "certificate_files", Keep: p.CertificateFiles, Purge: certs.PurgeFiles},
+		{Name: "reminder_sends", Keep: p.ReminderSends, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
+			return reminder.Purge(ctx, st, before, n)
+		}},
 	}}
 	return r
 }

@@ -257,3 +257,32 @@ func containsString(xs []string, x string) bool {
 	}
 	return false
 }
+
+// Purge removes the rows of periods long over, never a once rule's.
+func TestPurge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := newRig(t, s, 6, reminder.Defaults())
+		ctx := context.Background()
+		for _, code := range []string{policyRule, "deposit_arrived"} { // once; month
+			if _, err := r.svc.Run(ctx, code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sends, _ := count(t, s); sends != 3+6 {
+			t.Fatalf("%d sends, want 9", sends)
+		}
+		if n, err := reminder.Purge(ctx, s, now, 100); err != nil || n != 0 {
+			t.Errorf("purge before they were sent: %d %v", n, err)
+		}
+		n, err := reminder.Purge(ctx, s, now.Add(time.Second), 4)
+		if err != nil || n != 4 {
+			t.Errorf("first batch: %d %v, want 4", n, err)
+		}
+		if n, err = reminder.Purge(ctx, s, now.Add(time.Second), 4); err != nil || n != 2 {
+			t.Errorf("second batch: %d %v, want the last 2 monthly rows", n, err)
+		}
+		if sends, _ := count(t, s); sends != 3 {
+			t.Errorf("%d sends left, want the once rule's 3", sends)
+		}
+	})
+}

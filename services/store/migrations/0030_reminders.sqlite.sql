@@ -14,3 +14,7 @@ CREATE TABLE reminder_sends (
     sent_at TIMESTAMP NOT NULL,
     PRIMARY KEY (rule, period, subject)
 );
+
+-- What the retention job removes (reminder.Purge): rows of periods long
+-- over, found by age without a full scan. Rows of `once` rules stay.
+CREATE INDEX reminder_sends_sent_idx ON reminder_sends (sent_at);
