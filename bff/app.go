@@ -52,6 +52,7 @@ import (
 	"handheld/services/platform"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
+	"handheld/services/reminder"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/sharing"
@@ -86,6 +87,7 @@ type App struct {
 	schedule  *schedule.Runner
 	retention *retention.Retention
 	standing  *standing.Service // the monthly job, for StandingAt
+	reminders *reminder.Service // the reminder rules (issue 19, part 3)
 	store     *store.Store
 	core      *core.Client
 	sim       *coresim.Sim // embedded profile without CoreURL only
@@ -440,6 +442,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	// Reminders and policy push (issue 19, part 3): each enabled rule a
+	// scheduled job, its messages queued for the notifier above on the
+	// message centre's clock.
+	if a.reminders, err = reminder.New(reminder.Deps{Store: a.store, People: u.identity, Facts: a.core,
+		Certificates: u.certificates, Audit: trail, Rules: cfg.Reminders, Wake: waker.Wake, Now: cfg.now(),
+		Logger: logger("reminder")}); err != nil {
+		return nil, fmt.Errorf("reminders: %w", err)
+	}
+	a.scheduled = append(a.scheduled, a.reminders.Jobs()...)
 
 	// Routes, checked against the rate-limit policies ...
 	var limited []ratelimit.Route

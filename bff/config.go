@@ -30,6 +30,7 @@ import (
 	"handheld/services/notify"
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
+	"handheld/services/reminder"
 	"handheld/services/retention"
 	"handheld/services/standing"
 	"handheld/services/store"
@@ -344,6 +345,13 @@ type Config struct {
 	// whether it is set, as "clock".
 	Clock Clock `yaml:"-"`
 
+	// Reminders are the reminder and policy push rules (YAML file only;
+	// the whole list replaces the shipped reminder.Defaults()): each a
+	// code, category, trigger (when) and its params, period, texts per
+	// locale, WeChat template and enabled (docs/configuration.md
+	// § reminders). A bad rule stops start-up.
+	Reminders reminder.Rules `yaml:"reminders"`
+
 	// NotificationTemplates are the centre's own WeChat subscribe
 	// templates (YAML file only): per notification (a case status such as
 	// approved, or a notice such as sign_in) the template id its
@@ -472,6 +480,7 @@ func Defaults() Config {
 		Retention:            retention.DefaultPolicy(),
 		DBMaxConns:           store.DefaultMaxConns,
 		Transfers:            transfer.DefaultPolicy(),
+		Reminders:            reminder.Defaults(),
 
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
@@ -717,6 +726,9 @@ func (c Config) Validate() error {
 		bad("withdrawals", "%v", err)
 	} else if err := c.StandingWithdrawals.Validate(c.withdrawalPolicies()); err != nil {
 		bad("standing_withdrawals", "%v", err)
+	}
+	if err := c.Reminders.Validate(); err != nil {
+		bad("reminders", "%v", err)
 	}
 	if c.OutboxLease < 3*time.Second || c.OutboxLease > 10*time.Minute {
 		bad("HANDHELD_OUTBOX_LEASE", "must be between 3s and 10m, not %s", c.OutboxLease)
@@ -1019,5 +1031,8 @@ func (c Config) notificationTemplates() (*notify.Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notification templates: %w", err)
 	}
-	return tm.Configure("notification_templates", c.NotificationTemplates)
+	if tm, err = tm.Configure("notification_templates", c.NotificationTemplates); err != nil {
+		return nil, err
+	}
+	return tm.WithReminders("reminders", c.Reminders.Templates())
 }

@@ -13,6 +13,7 @@ import (
 	"handheld/services/idempotency"
 	"handheld/services/identity"
 	"handheld/services/outbox"
+	"handheld/services/reminder"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/store"
@@ -32,6 +33,9 @@ func (a *App) retentionJob(cfg Config, people *identity.Service, certs *certific
 		}},
 		{Name: "sessions", Keep: p.Sessions, Purge: people.PurgeSessions},
 		{Name: "certificate_files", Keep: p.CertificateFiles, Purge: certs.PurgeFiles},
+		{Name: "reminder_sends", Keep: p.ReminderSends, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
+			return reminder.Purge(ctx, st, before, n)
+		}},
 	}}
 	return r
 }
@@ -82,3 +86,7 @@ func (a *App) RetentionAt(ctx context.Context, at time.Time) (string, error) {
 func (a *App) StandingAt(ctx context.Context, at time.Time) (string, error) {
 	return a.standing.Run(ctx, at)
 }
+
+// Reminders are the reminder rules' use case: runs and dry runs outside
+// the schedule, for `handheld reminders` and the tests.
+func (a *App) Reminders() *reminder.Service { return a.reminders }

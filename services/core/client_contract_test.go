@@ -79,6 +79,7 @@ func TestContract(t *testing.T) {
 		{"WithdrawalIsIdempotent", testContractWithdrawalIsIdempotent},
 		{"PayoutAccounts", testContractPayoutAccounts},
 		{"EvidenceCheck", testContractEvidenceCheck},
+		{"ReminderFacts", testContractReminderFacts},
 		{"RefusesBadSignatures", testContractRefusesBadSignatures},
 		{"EchoesRequestID", testContractEchoesRequestID},
 	} {

@@ -107,6 +107,7 @@ func TestOpenAPIHasEveryPath(t *testing.T) {
 		"PathPayoutAccounts":     {"get"},
 		"PathEvidenceCheck":      {"post"},
 		"PathTransferIn":         {"put"},
+		"PathReminderFacts":      {"post"},
 
 		"PathPolicy":               {"get"},
 		"PathUnitAccount":          {"get"},

@@ -71,6 +71,7 @@ func (s *Sim) routes() http.Handler {
 	add(http.MethodPut, core.PathWithdrawalMaterial, GroupWithdrawal, s.putMaterial)
 	add(http.MethodGet, core.PathPayoutAccounts, GroupPerson, s.payoutAccounts)
 	add(http.MethodPost, core.PathEvidenceCheck, GroupWithdrawal, s.checkEvidence)
+	add(http.MethodPost, core.PathReminderFacts, GroupAccount, s.reminderFacts)
 	add(http.MethodPut, core.PathTransferIn, GroupAccount, s.creditTransferIn)
 	add(http.MethodGet, core.PathPolicy, GroupEmployer, s.policyEndpoint)
 	add(http.MethodGet, core.PathUnitAccount, GroupEmployer, s.unitAccount)

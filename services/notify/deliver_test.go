@@ -16,6 +16,7 @@ import (
 	"handheld/services"
 	"handheld/services/kv"
 	"handheld/services/notify"
+	"handheld/services/reminder"
 	"handheld/services/wechat"
 	"handheld/services/wechat/wechattest"
 	"handheld/templates"
@@ -82,6 +83,10 @@ func newFixture(t *testing.T, people openids) *fixture {
 	}
 	tm, err := notify.LoadTemplates(templates.FS)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The shipped reminder rules' texts, as the wiring adds them.
+	if tm, err = tm.WithReminders("reminders", reminder.Defaults().Templates()); err != nil {
 		t.Fatal(err)
 	}
 	box := newFakeInbox()

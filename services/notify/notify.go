@@ -57,6 +57,11 @@ type Event struct {
 	// ID makes the event one message however often it is delivered;
 	// empty for a case event, which is one per application and status.
 	ID string `json:"id,omitempty"`
+	// Reminder names the reminder rule (services/reminder) the event is
+	// from; Values fill its texts' placeholders ({due_on}, {month}, ...),
+	// AmountFen its {amount}.
+	Reminder string            `json:"reminder,omitempty"`
+	Values   map[string]string `json:"values,omitempty"`
 }
 
 // The notices: security messages, sent at any hour.
@@ -69,6 +74,9 @@ const (
 // key is the event's kind of message: its notice or its status, the key
 // of its entry in the templates.
 func (e Event) key() string {
+	if e.Reminder != "" {
+		return e.Reminder
+	}
 	if e.Notice != "" {
 		return e.Notice
 	}

@@ -46,5 +46,5 @@ func (t *Templates) Configure(setting string, o Overrides) (*Templates, error) {
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
-	return &Templates{byLocale: t.byLocale, overrides: maps.Clone(o)}, nil
+	return &Templates{byLocale: t.byLocale, overrides: maps.Clone(o), reminders: t.reminders}, nil
 }

@@ -32,6 +32,9 @@ func (t *Templates) render(e Event) (wechat.Message, error) {
 	if err := e.check(); err != nil {
 		return wechat.Message{}, err
 	}
+	if e.Reminder != "" {
+		return t.renderReminder(e)
+	}
 	c := t.catalogueFor(e.Locale)
 	values := c.values(e)
 	m := t.messageFor(c, e.key())
@@ -54,6 +57,8 @@ func (e Event) check() error {
 	switch {
 	case e.Subject == "":
 		return errors.New("event without subject")
+	case e.Reminder != "":
+		return nil // its rule is looked up when rendered
 	case e.Notice != "":
 		if !slices.Contains(notices, e.Notice) {
 			return fmt.Errorf("event: unknown notice %q", e.Notice)
@@ -113,6 +118,10 @@ func (t *Templates) RenderText(kind string, content []byte, locale string) (inbo
 	if err := e.check(); err != nil {
 		return inbox.Text{}, err
 	}
+	if e.Reminder != "" {
+		text, _, err := t.reminderText(e, locale)
+		return text, err
+	}
 	c := t.catalogueFor(locale)
 	values := c.values(e)
 	m := t.messageFor(c, kind)
@@ -137,6 +146,11 @@ func (t *Templates) TemplateIDs() []string {
 			if id := t.messageFor(c, key).TemplateID; !slices.Contains(ids, id) {
 				ids = append(ids, id)
 			}
+		}
+	}
+	for _, r := range t.reminders {
+		if !slices.Contains(ids, r.TemplateID) {
+			ids = append(ids, r.TemplateID)
 		}
 	}
 	slices.Sort(ids)

@@ -76,12 +76,16 @@ type Templates struct {
 	// overrides are the configured template ids and field mappings
 	// (Configure), which replace the files' in every locale.
 	overrides map[string]Override
+	// reminders are the reminder rules' texts and templates
+	// (WithReminders), by rule code.
+	reminders map[string]Reminder
 }
 
 // catalogue is one locale file.
 type catalogue struct {
 	file          string
 	lang          string
+	loc           string
 	Kinds         map[string]string  `json:"kinds"`
 	Statuses      map[string]string  `json:"statuses"`
 	Reasons       map[string]string  `json:"reasons"`
@@ -136,7 +140,7 @@ func LoadTemplates(fsys fs.FS) (*Templates, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.lang = l.lang
+		c.lang, c.loc = l.lang, l.locale
 		t.byLocale[l.locale] = c
 	}
 	return t, nil
@@ -265,3 +269,6 @@ func fieldType(key string) (string, bool) {
 // (services/transfer): "transfer_" and the status, so that a transfer's
 // "accepted" and "cancelled" read as a transfer's, not a withdrawal's.
 func TransferStatus(status string) string { return "transfer_" + status }
+
+// locale is the catalogue's locale (zh-CN, en).
+func (c *catalogue) locale() string { return c.loc }

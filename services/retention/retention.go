@@ -49,12 +49,17 @@ type Policy struct {
 	// CertificateFiles keeps an expired certificate's PDF this long after
 	// its expiry (at least a day); its record is kept.
 	CertificateFiles time.Duration `yaml:"certificate_files"`
+	// ReminderSends keeps the record of a reminder sent (reminder_sends)
+	// at least 366 days, so that a yearly rule's period is over before
+	// its rows go; a `once` rule's rows are never removed.
+	ReminderSends time.Duration `yaml:"reminder_sends"`
 }
 
 // DefaultPolicy is the shipped policy.
 func DefaultPolicy() Policy {
 	return Policy{Every: 24 * time.Hour, Batch: 1000, Outbox: 30 * 24 * time.Hour,
-		IdempotencyKeys: 7 * 24 * time.Hour, Sessions: 90 * 24 * time.Hour, CertificateFiles: 180 * 24 * time.Hour}
+		IdempotencyKeys: 7 * 24 * time.Hour, Sessions: 90 * 24 * time.Hour, CertificateFiles: 180 * 24 * time.Hour,
+		ReminderSends: 400 * 24 * time.Hour}
 }
 
 // Validate refuses a policy that would delete what must be kept.
@@ -72,6 +77,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("sessions %s must be at least 24h", p.Sessions)
 	case p.CertificateFiles < 24*time.Hour:
 		return fmt.Errorf("certificate_files %s must be at least 24h", p.CertificateFiles)
+	case p.ReminderSends < 366*24*time.Hour:
+		return fmt.Errorf("reminder_sends %s must be at least 8784h (366 days: a yearly rule's period must be over)", p.ReminderSends)
 	}
 	return nil
 }

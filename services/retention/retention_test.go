@@ -63,6 +63,7 @@ func TestPolicyValidate(t *testing.T) {
 		"idempotency_keys":  func(p *retention.Policy) { p.IdempotencyKeys = time.Hour },
 		"sessions":          func(p *retention.Policy) { p.Sessions = 0 },
 		"certificate_files": func(p *retention.Policy) { p.CertificateFiles = -time.Hour },
+		"reminder_sends":    func(p *retention.Policy) { p.ReminderSends = 30 * 24 * time.Hour },
 	} {
 		p := retention.DefaultPolicy()
 		edit(&p)

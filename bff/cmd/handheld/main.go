@@ -36,6 +36,7 @@ commands:
   platformsim  run the national HPF platform's simulator (other centres) as its own HTTP server; --addr
   keys      create and rotate signing and sealing keys, reseal: keys init|add|promote|rotate|reseal --dir DIR
   bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
+  reminders list | dry-run [rule]   the reminder rules; how many people each would reach now, writing nothing
   audit verify   check the audit trail's hash chain; exits non-zero at the first broken link
   kiosk-headers  print curl -H flags signing a kiosk device-session request (demo kiosk by default)
   kiosk-agent    run a kiosk's local agent: the kiosk screen for its browser, with the device token added
@@ -79,6 +80,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bench(ctx, args, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args, stdout)
+	case "reminders":
+		return remindersCmd(ctx, args, stdout, stderr)
 	case "kiosk-headers":
 		return kioskHeaders(args, stdout, stderr)
 	case "kiosk-agent":
