@@ -154,6 +154,7 @@ func benchAccount(ctx context.Context, o Options, w io.Writer) error {
 	}{
 		{"GET /me/account, core cache on (30 s)", func(*bff.Config) {}},
 		{"GET /me/account, every read to the core", noCache},
+		{"GET /me/account, core cache on, 国密 suite (sm)", func(c *bff.Config) { c.Crypto = "sm" }},
 	} {
 		s, err := startStack(ctx, o, run.edit)
 		if err != nil {
