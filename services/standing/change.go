@@ -59,7 +59,7 @@ func (s *Service) Confirm(ctx context.Context, p services.Principal, id string) 
 // change applies to one of p's standing withdrawals, read and written in
 // one transaction; a stopped one takes no change but Stop.
 func (s *Service) change(ctx context.Context, p services.Principal, id, action string, apply func(*Standing) error) (st Standing, err error) {
-	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: "standing_withdrawal:" + safeID(id)}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: action, Target: "standing_withdrawal:" + idKind.Safe(id)}
 	defer func() {
 		if aerr := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); aerr != nil && err == nil {
 			st, err = Standing{}, aerr

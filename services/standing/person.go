@@ -65,7 +65,7 @@ func (s *Service) SignUp(ctx context.Context, p services.Principal, r SignUp) (s
 		return Standing{}, services.E(services.CodeWithdrawalPayoutAccountUnknown)
 	}
 	now := store.Timestamp(s.Now())
-	st = Standing{ID: newID(), Kind: r.Kind, AmountFen: r.AmountFen, PayoutAccountID: r.PayoutAccountID, Status: StatusActive,
+	st = Standing{ID: idKind.New(), Kind: r.Kind, AmountFen: r.AmountFen, PayoutAccountID: r.PayoutAccountID, Status: StatusActive,
 		Channel: p.Channel, Locale: r.Locale, ConfirmedAt: now, CreatedAt: now, UpdatedAt: now}
 	_, err = s.Store.Exec(ctx, `INSERT INTO standing_withdrawals (`+columns+`, subject)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -159,7 +159,7 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
 			Params: map[string]any{"min": 1, "max": maxLimit}})
 	}
-	cond, args, ok := keyset.After(cursor, validID, 2)
+	cond, args, ok := keyset.After(cursor, idKind.Valid, 2)
 	if !ok {
 		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
@@ -190,7 +190,7 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (st 
 		return Standing{}, err
 	}
 	defer func() {
-		rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "standing_withdrawal:" + safeID(id)}
+		rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "standing_withdrawal:" + idKind.Safe(id)}
 		if aerr := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); aerr != nil && err == nil {
 			st, err = Standing{}, aerr
 		}
@@ -206,7 +206,7 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (st 
 func (s *Service) own(ctx context.Context, q interface {
 	QueryRow(ctx context.Context, query string, args ...any) *store.Row
 }, subject, id string) (Standing, error) {
-	if !validID(id) {
+	if !idKind.Valid(id) {
 		return Standing{}, services.Errorf(services.CodeStandingNotFound, "standing: malformed id")
 	}
 	st, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM standing_withdrawals WHERE id = $1 AND subject = $2`, id, subject))

@@ -17,11 +17,8 @@ package standing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"handheld/services"
@@ -32,6 +29,9 @@ import (
 	"handheld/services/store"
 	"handheld/services/withdrawal"
 )
+
+// idKind prefixes the id of a standing withdrawal.
+const idKind services.RecordKind = "sw"
 
 // Statuses of a standing withdrawal.
 const (
@@ -163,34 +163,6 @@ type Month struct {
 	Reason        string // a failed month's reason code (withdrawal.reason.<code>)
 	AmountFen     int64
 	At            time.Time
-}
-
-// newID is a standing withdrawal's id: "sw_" and 32 hex digits.
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return "sw_" + hex.EncodeToString(b)
-}
-
-// validID admits what newID makes.
-func validID(id string) bool {
-	if len(id) != 35 || !strings.HasPrefix(id, "sw_") {
-		return false
-	}
-	for _, r := range id[3:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// safeID is id for the audit trail, or "invalid".
-func safeID(id string) string {
-	if validID(id) {
-		return id
-	}
-	return "invalid"
 }
 
 // reconfirmBy is when s must be confirmed again under p; zero for never.

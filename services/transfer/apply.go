@@ -114,7 +114,7 @@ func (s *Service) accept(ctx context.Context, p services.Principal, r Request) (
 		return Transfer{}, err
 	}
 	now := store.Timestamp(s.Now())
-	t := row{ID: newID(), Subject: p.Subject, FromCentre: r.FromCentre, CentreName: elsewhere.CentreName,
+	t := row{ID: idKind.New(), Subject: p.Subject, FromCentre: r.FromCentre, CentreName: elsewhere.CentreName,
 		AccountRef: elsewhere.AccountRef, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
 		CreatedAt: now, UpdatedAt: now, HeardAt: now, DueOn: s.dueOn(now)}
 	t.CaseNumber = newCaseNumber(now)

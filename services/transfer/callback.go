@@ -49,7 +49,7 @@ func (s *Service) Callback(ctx context.Context, r Signed) error {
 	}
 	var t row
 	var err error
-	if validID(pt.TransferRef) {
+	if idKind.Valid(pt.TransferRef) {
 		t, _, err = s.load(ctx, `id = $1`, pt.TransferRef)
 	} else {
 		err = store.ErrNotFound

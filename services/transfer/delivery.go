@@ -225,7 +225,7 @@ func (s *Service) Cancel(ctx context.Context, p services.Principal, id string) (
 	if err == nil {
 		v, err = s.get(ctx, p.Subject, id)
 	}
-	rec := audit.Record{At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionCancel, Target: "transfer:" + safeID(id)}
+	rec := audit.Record{At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionCancel, Target: "transfer:" + idKind.Safe(id)}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Transfer{}, err
 	}
@@ -233,7 +233,7 @@ func (s *Service) Cancel(ctx context.Context, p services.Principal, id string) (
 }
 
 func (s *Service) cancel(ctx context.Context, subject, id string) error {
-	if !validID(id) {
+	if !idKind.Valid(id) {
 		return services.Errorf(services.CodeNotFound, "transfer: malformed id")
 	}
 	t, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)

@@ -79,8 +79,8 @@ func TestSortEvents(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	id := newID()
-	if !validID(id) || validID("wd_"+id[3:]) || validID(id+"0") || validID("tr_"+string(make([]byte, 32))) || safeID("x") != "invalid" {
+	id := idKind.New()
+	if !idKind.Valid(id) || idKind.Valid("wd_"+id[3:]) || idKind.Valid(id+"0") || idKind.Valid("tr_"+string(make([]byte, 32))) || idKind.Safe("x") != "invalid" {
 		t.Errorf("ids: %s", id)
 	}
 }

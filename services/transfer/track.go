@@ -107,7 +107,7 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (Tra
 		return Transfer{}, err
 	}
 	v, err := s.get(ctx, p.Subject, id)
-	rec := audit.Record{At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "transfer:" + safeID(id)}
+	rec := audit.Record{At: s.Now(), Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "transfer:" + idKind.Safe(id)}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Transfer{}, err
 	}
@@ -115,7 +115,7 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (Tra
 }
 
 func (s *Service) get(ctx context.Context, subject, id string) (Transfer, error) {
-	if !validID(id) {
+	if !idKind.Valid(id) {
 		return Transfer{}, services.Errorf(services.CodeNotFound, "transfer: malformed id")
 	}
 	t, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)
@@ -185,7 +185,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
 			Params: map[string]any{"min": 1, "max": MaxLimit}})
 	}
-	after, args, ok := keyset.After(cursor, validID, 2)
+	after, args, ok := keyset.After(cursor, idKind.Valid, 2)
 	if !ok {
 		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}

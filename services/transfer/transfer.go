@@ -20,7 +20,6 @@ package transfer
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +36,9 @@ import (
 	"handheld/services/platform"
 	"handheld/services/store"
 )
+
+// idKind prefixes the id of a transfer.
+const idKind services.RecordKind = "tr"
 
 // Statuses of a transfer.
 const (
@@ -214,34 +216,6 @@ func (s *Service) dueOn(at time.Time) string {
 		}
 	}
 	return d.Format(time.DateOnly)
-}
-
-// newID is a transfer id: "tr_" and 32 hex digits (128 bits).
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return "tr_" + hex.EncodeToString(b)
-}
-
-// validID admits what newID makes.
-func validID(id string) bool {
-	if len(id) != 35 || !strings.HasPrefix(id, "tr_") {
-		return false
-	}
-	for _, r := range id[3:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// safeID is id for the audit trail, or "invalid".
-func safeID(id string) string {
-	if validID(id) {
-		return id
-	}
-	return "invalid"
 }
 
 // newCaseNumber is what the person quotes at a counter: ZY (转移), the

@@ -150,7 +150,7 @@ func (s *Service) accept(ctx context.Context, p services.Principal, pol Policy, 
 	case len(unknown) > 0:
 		return Application{}, services.E(services.CodeWithdrawalEvidenceUnknown)
 	}
-	id := newID()
+	id := idKind.New()
 	ev, err := s.gather(ctx, p, pol, r, id)
 	if err != nil {
 		return Application{}, err

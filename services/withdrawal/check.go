@@ -77,7 +77,7 @@ func coreDown(err error) bool {
 // gathered and claimed, one per person and kind in flight, the check
 // queued on the outbox, all in one transaction.
 func (s *Service) acceptUnchecked(ctx context.Context, p services.Principal, pol Policy, r Request) (Application, error) {
-	id := newID()
+	id := idKind.New()
 	ev, err := s.gather(ctx, p, pol, r, id)
 	if err != nil {
 		return Application{}, err

@@ -122,7 +122,7 @@ func (s *Service) Cancel(ctx context.Context, p services.Principal, id string) (
 	if err == nil {
 		v, err = s.get(ctx, p.Subject, id)
 	}
-	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionCancel, Target: "withdrawal:" + safeID(id)}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionCancel, Target: "withdrawal:" + idKind.Safe(id)}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Application{}, err
 	}
@@ -130,7 +130,7 @@ func (s *Service) Cancel(ctx context.Context, p services.Principal, id string) (
 }
 
 func (s *Service) cancel(ctx context.Context, subject, id string) error {
-	if !validID(id) {
+	if !idKind.Valid(id) {
 		return services.Errorf(services.CodeNotFound, "withdrawal: malformed id")
 	}
 	if found, err := s.cancelCheck(ctx, subject, id); found || err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"handheld/services"
@@ -141,7 +140,7 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (App
 		return Application{}, err
 	}
 	v, err := s.get(ctx, p.Subject, id)
-	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "withdrawal:" + safeID(id)}
+	rec := audit.Record{Subject: p.Subject, Actor: p.Actor(), Channel: p.Channel, Action: ActionRead, Target: "withdrawal:" + idKind.Safe(id)}
 	if err := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); err != nil {
 		return Application{}, err
 	}
@@ -149,7 +148,7 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (App
 }
 
 func (s *Service) get(ctx context.Context, subject, id string) (Application, error) {
-	if !validID(id) {
+	if !idKind.Valid(id) {
 		return Application{}, services.Errorf(services.CodeNotFound, "withdrawal: malformed id")
 	}
 	a, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)
@@ -231,7 +230,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 	if inFlight {
 		where += ` AND status IN ('accepted', 'submitted', 'approved')`
 	}
-	after, afterArgs, ok := keyset.After(cursor, validID, 2)
+	after, afterArgs, ok := keyset.After(cursor, idKind.Valid, 2)
 	if !ok {
 		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
@@ -268,27 +267,6 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 		items = append(items, s.view(a, nil))
 	}
 	return items, next, nil
-}
-
-// validID admits what newID makes.
-func validID(id string) bool {
-	if len(id) != 35 || !strings.HasPrefix(id, "wd_") {
-		return false
-	}
-	for _, r := range id[3:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// safeID is id for the audit trail, or "invalid".
-func safeID(id string) string {
-	if validID(id) {
-		return id
-	}
-	return "invalid"
 }
 
 // recordStatus records that a took status (once: a second record of the

@@ -13,7 +13,6 @@ import (
 
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -25,6 +24,9 @@ import (
 	"handheld/services/outbox"
 	"handheld/services/store"
 )
+
+// idKind prefixes the id of an application.
+const idKind services.RecordKind = "wd"
 
 // Application statuses: accepted here → submitted to the core → approved
 // or rejected → paid; cancelled by the person before the core approves.
@@ -207,15 +209,6 @@ func (s *Service) dueOn(at time.Time, kind string) string {
 		}
 	}
 	return d.Format(time.DateOnly)
-}
-
-// newID is an application id: "wd_" and 32 hex digits (128 bits). Hex of
-// that length is what the audit trail's personal-data guard knows for a
-// digest, so no id can ever pass for a phone or card number there.
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return "wd_" + hex.EncodeToString(b)
 }
 
 // newCaseNumber is what the person quotes at a counter: TQ, the date and
