@@ -209,16 +209,11 @@ func (s *StaffChanges) list(ctx context.Context, unit, status string, limit int,
 		fields = append(fields, services.FieldError{Field: "status", Code: services.FieldOneOf,
 			Params: map[string]any{"allowed": []string{ChangeAccepted, ChangeDone, ChangeFailed}}})
 	}
-	where, args := `unit_code = $1`, []any{unit}
-	if cursor != "" {
-		at, id, ok := keyset.Decode(cursor, validChangeID)
-		if !ok {
-			fields = append(fields, services.FieldError{Field: "cursor", Code: services.FieldFormat})
-		} else {
-			where += ` AND (created_at < $2 OR (created_at = $2 AND id < $3))`
-			args = append(args, store.Timestamp(at), id)
-		}
+	after, afterArgs, ok := keyset.After(cursor, validChangeID, 2)
+	if !ok {
+		fields = append(fields, services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
+	where, args := `unit_code = $1`+after, append([]any{unit}, afterArgs...)
 	if len(fields) > 0 {
 		return ChangeList{}, services.Invalid(fields...)
 	}
@@ -243,12 +238,8 @@ func (s *StaffChanges) list(ctx context.Context, unit, status string, limit int,
 	if err := rows.Err(); err != nil {
 		return ChangeList{}, services.Errorf(services.CodeInternal, "employer: staff changes: %w", err)
 	}
-	out := ChangeList{Items: make([]StaffChange, 0, len(got))}
-	if len(got) > limit {
-		got = got[:limit]
-		last := got[limit-1]
-		out.NextCursor = keyset.Encode(last.CreatedAt, last.ID)
-	}
+	got, next := keyset.Trim(got, limit, func(r changeRow) (time.Time, string) { return r.CreatedAt, r.ID })
+	out := ChangeList{Items: make([]StaffChange, 0, len(got)), NextCursor: next}
 	for _, r := range got {
 		out.Items = append(out.Items, s.view(r))
 	}
