@@ -213,6 +213,11 @@ func TestLoanArrearsAndApplications(t *testing.T) {
 		t.Fatalf("arrears left %+v", a)
 	}
 	wantProblem(t, e.do("POST", "/api/v1/me/loan/arrears/payments", map[string]any{"source": map[string]any{"hpf_balance": true}}, withKey(tok, "ap-2")), 422, "loan.no_arrears")
+	// The payment is a case in the list, finished, and rated once.
+	if r := e.do("POST", "/api/v1/me/applications/"+p.ID+"/rating", map[string]any{"level": 5}, bearer(tok)); r.StatusCode != 201 {
+		t.Fatalf("rating %d %s", r.StatusCode, r.body)
+	}
+	wantProblem(t, e.do("POST", "/api/v1/me/applications/"+p.ID+"/rating", map[string]any{"level": 4}, bearer(tok)), 409, "rating.already_rated")
 
 	ouyang := e.bindWeChat("o-loan-ouyang", e.persona("depositor", "欧阳晓峰")).AccessToken
 	r = e.meGet("/api/v1/me/loan/applications", ouyang)
