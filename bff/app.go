@@ -53,6 +53,7 @@ import (
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/reminder"
+	"handheld/services/repayment"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/sharing"
@@ -134,6 +135,7 @@ type useCases struct {
 	platformCalls public.PlatformVerifications
 	inbox         *inbox.Service
 	transfers     *transfer.Service
+	loans         *repayment.Service
 	screen        *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -362,6 +364,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Wake: waker.Wake, Now: time.Now, Logger: logger("transfer")}); err != nil {
 		return nil, fmt.Errorf("transfers: %w", err)
 	}
+	// The loan holders' services (issue 21): early repayments and arrears
+	// payments applied by the core through the outbox, the repayment
+	// account, the history and applications read from the core.
+	if u.loans, err = repayment.New(repayment.Deps{Store: a.store, Core: a.core, People: u.identity, Audit: trail,
+		Notices: notices, TimeLimits: transferTimeLimits{u.catalogue}, Holidays: cfg.withdrawalPolicies().Holidays,
+		Mask: masking, Wake: waker.Wake, Now: time.Now, Logger: logger("repayment")}); err != nil {
+		return nil, fmt.Errorf("loans: %w", err)
+	}
 	u.cases = cases.New(cases.Deps{Store: a.store, Audit: trail, Logger: logger("cases"), Now: time.Now,
 		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
@@ -468,8 +478,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return err
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
-		Store:    a.store,
-		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(), standing.Topics()),
+		Store: a.store,
+		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(),
+			standing.Topics(), repayment.Topics()),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
@@ -481,6 +492,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			{Name: transfer.TopicSend, Handle: u.transfers.Send},
 			{Name: transfer.TopicPoll, Handle: u.transfers.Poll},
 			{Name: transfer.TopicMerge, Handle: u.transfers.Merge},
+			{Name: repayment.TopicApply, Handle: u.loans.Apply},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
@@ -672,6 +684,11 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// switch. The platform's callbacks carry its signature, no token.
 	depositor.Transfers{Service: u.transfers, Catalogs: u.catalogs}.Routes(me,
 		signedIn("transfer writes", ratelimit.ClassTransferWrite, services.RoleDepositor), middleware.Service(u.hours, hours.Platform))
+	// Loan holders (issue 21): the writes move money or change where it
+	// comes from, so they take a recent face check as withdrawals do, and
+	// count under the withdrawal_submit class.
+	depositor.Loans{Service: u.loans, Catalogs: u.catalogs}.Routes(me,
+		signedIn("loan writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), stepUp(identity.ServiceWithdrawal))
 	app.Post(transfer.PathCallback, anonymous("POST "+transfer.PathCallback, ratelimit.ClassPlatformCallback, "public", nil),
 		platformCallback{Service: u.transfers}.Handle)
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,

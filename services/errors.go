@@ -271,6 +271,29 @@ const (
 	CodeStandingNotFound       Code = "standing_withdrawal.not_found"
 	CodeStandingStopped        Code = "standing_withdrawal.stopped"
 	CodeStandingReconfirm      Code = "standing_withdrawal.reconfirm_required"
+
+	// Loan holders' services (issue 21, services/repayment). CodeLoanNone:
+	// the person has no loan outstanding (none, or settled). The early
+	// repayment rules are the core's loan policy: below its minimum
+	// amount; above the principal owed; sooner after the last one than
+	// its interval; after the month's cut-off day; from the HPF balance
+	// where it does not allow that, or more than the balance; while
+	// instalments are overdue (clear the arrears first); while another is
+	// being applied. CodeLoanAccountNotOwned: an account id that is not
+	// one of the person's own. CodeLoanNoArrears: paying arrears when
+	// nothing is overdue. CodeLoanNotSettled: a settled-loan certificate
+	// for a loan not repaid in full (or none).
+	CodeLoanNone                    Code = "loan.none"
+	CodeLoanPrepaymentBelowMinimum  Code = "loan.prepayment_below_minimum"
+	CodeLoanPrepaymentAboveOwed     Code = "loan.prepayment_above_owed"
+	CodeLoanPrepaymentTooSoon       Code = "loan.prepayment_too_soon"
+	CodeLoanPrepaymentAfterCutoff   Code = "loan.prepayment_after_cutoff"
+	CodeLoanPrepaymentSourceRefused Code = "loan.prepayment_source_refused"
+	CodeLoanInArrears               Code = "loan.in_arrears"
+	CodeLoanPrepaymentInFlight      Code = "loan.prepayment_in_flight"
+	CodeLoanAccountNotOwned         Code = "loan.account_not_owned"
+	CodeLoanNoArrears               Code = "loan.no_arrears"
+	CodeLoanNotSettled              Code = "loan.not_settled"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -465,11 +488,22 @@ var statusOf = map[Code]int{
 	CodeTransferNotCancellable:  http.StatusConflict,
 	CodeCallbackBadSignature:    http.StatusUnauthorized,
 
-	CodeStandingKindNotAllowed: http.StatusUnprocessableEntity,
-	CodeStandingExists:         http.StatusConflict,
-	CodeStandingNotFound:       http.StatusNotFound,
-	CodeStandingStopped:        http.StatusConflict,
-	CodeStandingReconfirm:      http.StatusConflict,
+	CodeStandingKindNotAllowed:      http.StatusUnprocessableEntity,
+	CodeStandingExists:              http.StatusConflict,
+	CodeStandingNotFound:            http.StatusNotFound,
+	CodeStandingStopped:             http.StatusConflict,
+	CodeStandingReconfirm:           http.StatusConflict,
+	CodeLoanNone:                    http.StatusUnprocessableEntity,
+	CodeLoanPrepaymentBelowMinimum:  http.StatusUnprocessableEntity,
+	CodeLoanPrepaymentAboveOwed:     http.StatusUnprocessableEntity,
+	CodeLoanPrepaymentTooSoon:       http.StatusUnprocessableEntity,
+	CodeLoanPrepaymentAfterCutoff:   http.StatusUnprocessableEntity,
+	CodeLoanPrepaymentSourceRefused: http.StatusUnprocessableEntity,
+	CodeLoanInArrears:               http.StatusUnprocessableEntity,
+	CodeLoanPrepaymentInFlight:      http.StatusConflict,
+	CodeLoanAccountNotOwned:         http.StatusUnprocessableEntity,
+	CodeLoanNoArrears:               http.StatusUnprocessableEntity,
+	CodeLoanNotSettled:              http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

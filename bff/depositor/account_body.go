@@ -96,7 +96,11 @@ type LoanDetails struct {
 	NextDueOn      string `json:"next_due_on,omitempty"`
 	NextPaymentFen int64  `json:"next_payment_fen"`
 	OverduePeriods int    `json:"overdue_periods"`
-	Settled        bool   `json:"settled"`
+	// ArrearsFen and PenaltyFen: the overdue instalments and their
+	// penalty interest to date (issue 21), 0 without arrears.
+	ArrearsFen int64 `json:"arrears_fen"`
+	PenaltyFen int64 `json:"penalty_fen"`
+	Settled    bool  `json:"settled"`
 }
 
 // LoanBody is GET /api/v1/me/loan; without a loan it is only has_loan
@@ -115,7 +119,8 @@ func loanDetails(v account.LoanView, t translate) *LoanDetails {
 	return &LoanDetails{
 		PrincipalFen: v.PrincipalFen, OutstandingFen: v.OutstandingFen, AnnualRateBP: v.AnnualRateBP, Months: v.Months,
 		Method: v.Method, MethodLabel: t(v.MethodLabelKey, nil), StartedOn: v.StartedOn, NextDueOn: v.NextDueOn,
-		NextPaymentFen: v.NextPaymentFen, OverduePeriods: v.OverduePeriods, Settled: v.Settled,
+		NextPaymentFen: v.NextPaymentFen, OverduePeriods: v.OverduePeriods, ArrearsFen: v.ArrearsFen, PenaltyFen: v.PenaltyFen,
+		Settled: v.Settled,
 	}
 }
 

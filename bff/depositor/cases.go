@@ -2,6 +2,7 @@ package depositor
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -107,6 +108,8 @@ func caseBody(x cases.Case, t translate) CaseBody {
 		b.TypeLabel, b.StatusLabel = t("withdrawal.kind."+x.Type, nil), t("withdrawal.status."+x.Status, nil)
 	case cases.KindTransfer:
 		b.TypeLabel, b.StatusLabel = t("case.kind.transfer", nil), t("transfer.status."+x.Status, nil)
+	case cases.KindLoan:
+		b.TypeLabel, b.StatusLabel = t("loan.payment."+strings.TrimPrefix(x.Type, "loan_"), nil), t("loan.payment_status."+x.Status, nil)
 	default:
 		b.TypeLabel, b.StatusLabel = t("certificate.type."+x.Type, nil), t("certificate.status."+x.Status, nil)
 	}

@@ -74,6 +74,8 @@ type LoanView struct {
 	NextDueOn      string
 	NextPaymentFen int64
 	OverduePeriods int
+	ArrearsFen     int64 // the overdue instalments
+	PenaltyFen     int64 // their penalty interest to date
 	Settled        bool
 	core.Freshness
 }
@@ -218,6 +220,8 @@ func loanView(l core.Loan) LoanView {
 		NextDueOn:      l.NextDueOn,
 		NextPaymentFen: l.NextPaymentFen,
 		OverduePeriods: l.OverduePeriods,
+		ArrearsFen:     l.ArrearsFen,
+		PenaltyFen:     l.PenaltyFen,
 		Settled:        l.Settled,
 	}
 }

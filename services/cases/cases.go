@@ -34,6 +34,9 @@ const (
 	KindWithdrawal  = "withdrawal"
 	KindCertificate = "certificate"
 	KindTransfer    = "transfer" // a transfer in from another centre (services/transfer)
+	// KindLoan is an early repayment or an arrears payment of a loan
+	// (services/repayment; loan_prepayment_cases, migration 0032).
+	KindLoan = "loan"
 )
 
 // Rating levels of the national 好差评 scale, from best to worst.
@@ -142,6 +145,8 @@ func finished(kind, status string) bool {
 		return status == "rejected" || status == "paid" || status == "cancelled"
 	case KindTransfer:
 		return status == "merged" || status == "refused" || status == "cancelled"
+	case KindLoan:
+		return status == "applied" || status == "rejected"
 	case KindCertificate:
 		// Issued on the spot (a revoked one was issued too); one asked for
 		// during the core's maintenance window is pending until issued, and

@@ -50,11 +50,11 @@ const caseColumns = `c.kind, c.id, c.type, c.case_number, c.status, c.created_at
 
 // selectCases reads subject ($1) cases from every owner's view
 // (withdrawal_cases, certificate_cases: migration 0011; transfer_cases:
-// 0024), each narrowed by its own filter, with their ratings. ord puts
+// 0024; loan_prepayment_cases: 0032), each narrowed by its own filter, with their ratings. ord puts
 // transfers before withdrawals before certificates made in the same
 // microsecond, so that the list has one total order: created_at, ord, id,
 // all descending.
-func selectCases(withdrawalFilter, certificateFilter, transferFilter, tail string) string {
+func selectCases(withdrawalFilter, certificateFilter, transferFilter, loanFilter, tail string) string {
 	return `SELECT ` + caseColumns + ` FROM (
 		SELECT 1 AS ord, 'withdrawal' AS kind, w.id, w.type, w.case_number, w.status,
 			w.created_at, w.updated_at, w.due_on
@@ -67,6 +67,10 @@ func selectCases(withdrawalFilter, certificateFilter, transferFilter, tail strin
 		SELECT 2, 'transfer', tr.id, tr.type, tr.case_number, tr.status,
 			tr.created_at, tr.updated_at, tr.due_on
 		FROM transfer_cases tr WHERE tr.subject = $1` + transferFilter + `
+		UNION ALL
+		SELECT 3, 'loan', lp.id, lp.type, lp.case_number, lp.status,
+			lp.created_at, lp.updated_at, lp.due_on
+		FROM loan_prepayment_cases lp WHERE lp.subject = $1` + loanFilter + `
 	) c LEFT JOIN ratings r ON r.case_id = c.id AND r.case_kind = c.kind ` + tail
 }
 
@@ -75,10 +79,11 @@ func selectCases(withdrawalFilter, certificateFilter, transferFilter, tail strin
 // branch, where the (subject, created_at) indexes serve it.
 func (s *Service) page(ctx context.Context, subject string, limit int, after position) ([]Case, error) {
 	tail := `ORDER BY c.created_at DESC, c.ord DESC, c.id DESC LIMIT ` + strconv.Itoa(limit)
-	query := selectCases("", "", "", tail)
+	query := selectCases("", "", "", "", tail)
 	args := []any{subject}
 	if after.id != "" {
-		query = selectCases(below("w.created_at", "1", "w.id"), below("ce.created_at", "0", "ce.id"), below("tr.created_at", "2", "tr.id"), tail)
+		query = selectCases(below("w.created_at", "1", "w.id"), below("ce.created_at", "0", "ce.id"), below("tr.created_at", "2", "tr.id"),
+			below("lp.created_at", "3", "lp.id"), tail)
 		args = append(args, after.createdAt, after.ord, after.id)
 	}
 	rows, err := s.Store.Query(ctx, query, args...)
@@ -128,7 +133,7 @@ func below(createdAt, ord, id string) string {
 // but a cursor of this shape is request.invalid, never a query error.
 type position struct {
 	createdAt time.Time
-	ord       int // 2 transfer, 1 withdrawal, 0 certificate
+	ord       int // 3 loan payment, 2 transfer, 1 withdrawal, 0 certificate
 	id        string
 }
 
@@ -139,6 +144,8 @@ func positionOf(c Case) position {
 		ord = 1
 	case KindTransfer:
 		ord = 2
+	case KindLoan:
+		ord = 3
 	}
 	return position{createdAt: c.CreatedAt, ord: ord, id: c.ID}
 }
@@ -172,7 +179,7 @@ func parseCursor(c string) (position, bool) {
 		return position{}, false
 	}
 	parts := strings.SplitN(string(raw), ".", 4)
-	if len(parts) != 4 || parts[0] != "v1" || (parts[2] != "0" && parts[2] != "1" && parts[2] != "2") || !idShape.MatchString(parts[3]) {
+	if len(parts) != 4 || parts[0] != "v1" || (parts[2] < "0" || parts[2] > "3" || len(parts[2]) != 1) || !idShape.MatchString(parts[3]) {
 		return position{}, false
 	}
 	micros, err := strconv.ParseInt(parts[1], 10, 64)

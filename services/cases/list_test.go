@@ -159,7 +159,7 @@ func TestListRejectsBadLimitsAndForgedCursors(t *testing.T) {
 			"padded base64":     {10, base64.URLEncoding.EncodeToString([]byte("v1.1.1.x")), "cursor"},
 			"garbage":           {10, b64("garbage"), "cursor"},
 			"wrong version":     {10, b64("v2.1772413200000000.1.w_zhang_rent"), "cursor"},
-			"bad ord":           {10, b64("v1.1772413200000000.3.w_zhang_rent"), "cursor"},
+			"bad ord":           {10, b64("v1.1772413200000000.4.w_zhang_rent"), "cursor"},
 			"negative time":     {10, b64("v1.-5.1.w_zhang_rent"), "cursor"},
 			"time past 9999":    {10, b64("v1.999999999999999999.1.w_zhang_rent"), "cursor"},
 			"not a number":      {10, b64("v1.12e5.1.w_zhang_rent"), "cursor"},

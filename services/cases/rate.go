@@ -89,7 +89,7 @@ func (s *Service) mine(ctx context.Context, subject, id string) (Case, error) {
 		return Case{}, services.Errorf(services.CodeNotFound, "cases: malformed id")
 	}
 	c, err := scanCase(s.Store.QueryRow(ctx,
-		selectCases(` AND w.id = $2`, ` AND ce.id = $2`, ` AND tr.id = $2`, `ORDER BY c.ord DESC LIMIT 1`), subject, id))
+		selectCases(` AND w.id = $2`, ` AND ce.id = $2`, ` AND tr.id = $2`, ` AND lp.id = $2`, `ORDER BY c.ord DESC LIMIT 1`), subject, id))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Case{}, services.Errorf(services.CodeNotFound, "cases: %w", err)

@@ -259,7 +259,7 @@ func (sc scope) issuable() []string {
 	if sc.unit != "" {
 		return []string{TypeUnitDeposit}
 	}
-	return []string{TypeDepositUse, TypeLoanElsewhere}
+	return []string{TypeDepositUse, TypeLoanElsewhere, TypeLoanSettled}
 }
 
 // where is the SQL condition that keeps a query to the scope's rows, with

@@ -16,6 +16,10 @@ const (
 	TypeDepositUse    = "deposit_use"
 	TypeUnitDeposit   = "unit_deposit"
 	TypeLoanElsewhere = "loan_elsewhere"
+	// TypeLoanSettled is the settled-loan certificate (贷款结清证明): the
+	// holder's HPF loan with this centre is repaid in full. Only a
+	// settled loan gets one (loan.not_settled otherwise).
+	TypeLoanSettled = "loan_settled"
 )
 
 // Document is everything a rendered certificate shows. It is the holder's

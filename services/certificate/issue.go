@@ -137,7 +137,7 @@ func checkIssue(allowed []string, typ, purpose, lang string, unprintable func(st
 // draft reads the core's facts for the certificate sc may issue and
 // returns how to build its Document once the number, code and times are
 // known. Facts are never taken stale.
-func (s *Service) draft(ctx context.Context, p services.Principal, sc scope, to lending) (func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document, error) {
+func (s *Service) draft(ctx context.Context, p services.Principal, sc scope, typ string, to lending) (func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document, error) {
 	if sc.unit != "" {
 		facts, fresh, err := s.Units.UnitCertificateFacts(ctx, sc.unit)
 		switch {
@@ -166,6 +166,9 @@ func (s *Service) draft(ctx context.Context, p services.Principal, sc scope, to 
 		return nil, services.Errorf(services.CodeCoreUnavailable, "certificate: facts are stale")
 	case !facts.Person.HasAccount || facts.Account.AccountNumber == "":
 		return nil, services.Errorf(services.CodeAccountNotFound, "certificate: person has no account")
+	case typ == TypeLoanSettled && (!facts.Loan.HasLoan || !facts.Loan.Settled):
+		// Only a loan repaid in full is certified settled.
+		return nil, services.Errorf(services.CodeLoanNotSettled, "certificate: no settled loan")
 	}
 	return func(typ, purpose, number, code string, issuedAt, expiresAt time.Time) Document {
 		d := s.document(facts, typ, purpose, number, code, issuedAt, expiresAt)
@@ -186,7 +189,7 @@ func (s *Service) holderOf(d Document) (masked, ident string) {
 }
 
 func (s *Service) issue(ctx context.Context, p services.Principal, sc scope, typ, purpose, lang string, to lending) (Issued, string, error) {
-	build, err := s.draft(ctx, p, sc, to)
+	build, err := s.draft(ctx, p, sc, typ, to)
 	if err != nil {
 		return Issued{}, "", err
 	}

@@ -39,7 +39,8 @@ const (
 // The certificate types, languages and variants every deployment must have
 // a layout for. Read-only tables.
 var (
-	types     = []string{certificate.TypeDepositUse, certificate.TypeUnitDeposit, certificate.TypeLoanElsewhere}
+	types = []string{certificate.TypeDepositUse, certificate.TypeUnitDeposit, certificate.TypeLoanElsewhere,
+		certificate.TypeLoanSettled}
 	languages = []string{"zh-CN", "en"}
 	variants  = []string{"standard", "print"}
 )

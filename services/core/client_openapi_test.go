@@ -48,7 +48,7 @@ func TestOpenAPIIsValid(t *testing.T) {
 func pathConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, file := range []string{"core.go", "unit.go", "operators.go"} {
+	for _, file := range []string{"core.go", "unit.go", "operators.go", "loan.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -126,6 +126,14 @@ func TestOpenAPIHasEveryPath(t *testing.T) {
 		"PathOperatorStatus":        {"put"},
 		"PathOperatorPasswordReset": {"post"},
 		"PathOperatorPassword":      {"post"},
+
+		"PathLoanPolicy":           {"get"},
+		"PathLoanPosition":         {"get"},
+		"PathLoanRepaymentAccount": {"get", "put"},
+		"PathLoanRepayments":       {"get"},
+		"PathLoanApplications":     {"get"},
+		"PathPrepayment":           {"get", "put"},
+		"PathArrearsPayment":       {"put"},
 	}
 	for name, path := range pathConstants(t) {
 		want, ok := methods[name]
@@ -181,6 +189,11 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 
 		"OperatorRecord": OperatorRecord{}, "OperatorList": OperatorList{}, "NewOperator": NewOperator{},
 		"OperatorStatus": OperatorStatus{}, "PasswordReset": PasswordReset{}, "PasswordChange": PasswordChange{},
+
+		"LoanPolicy": LoanPolicy{}, "LoanPosition": LoanPosition{}, "RepaymentAccount": RepaymentAccount{},
+		"RepaymentAccountChange": RepaymentAccountChange{}, "Repayment": Repayment{}, "RepaymentPage": RepaymentPage{},
+		"LoanApplication": LoanApplication{}, "LoanApplicationList": LoanApplicationList{}, "Prepayment": Prepayment{},
+		"ArrearsPayment": ArrearsPayment{}, "PrepaymentStatus": PrepaymentStatus{},
 	}
 	for name, v := range types {
 		proxy, ok := model.Components.Schemas.Get(name)

@@ -173,6 +173,10 @@ type Loan struct {
 	NextPaymentFen int64  `json:"next_payment_fen,omitempty"`
 	OverduePeriods int    `json:"overdue_periods,omitempty"`
 	Settled        bool   `json:"settled,omitempty"`
+	// ArrearsFen are the overdue instalments and PenaltyFen their penalty
+	// interest to date (the loan policy's daily rate), 0 when none.
+	ArrearsFen int64 `json:"arrears_fen,omitempty"`
+	PenaltyFen int64 `json:"penalty_fen,omitempty"`
 }
 
 // Instalment is one row of a repayment schedule.

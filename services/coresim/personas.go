@@ -81,7 +81,12 @@ type demoPerson struct {
 	// settledLoan: an HPF loan repaid in full years ago (the settled-loan
 	// certificate, 贷款结清证明, prints only for such a loan).
 	settledLoan bool
-	notes       string
+	// arrearsLoan: an HPF loan whose last two instalments are overdue
+	// (arrears with penalty interest); loanApplication: a loan applied for
+	// at a counter, under review.
+	arrearsLoan     bool
+	loanApplication bool
+	notes           string
 	// Holdings: card18 is the first card (none when noCards); cards are
 	// more card numbers (18 digits, before the Luhn digit); wallets e-CNY
 	// wallet ids with their operator; records what evidence may name.
@@ -125,8 +130,8 @@ func demoPeople() []demoPerson {
 			unit: 0, status: "01", baseYuan: 15000, months: 40,
 			cards:   []string{"621785610003318452"},
 			wallets: [][2]string{{"0041300019276458", "中国农业银行 数字人民币"}},
-			records: []Record{{"deed:ZJ-HZ-2026-0010294", core.EvidencePropertyRegistration}},
-			notes:   "compound surname (masked 欧阳**); normal account (01), no loan"},
+			records: []Record{{"deed:ZJ-HZ-2026-0010294", core.EvidencePropertyRegistration}}, loanApplication: true,
+			notes: "compound surname (masked 欧阳**); normal account (01), no loan; a loan of 600,000 yuan over 25 years applied for at a counter, under review"},
 		{id17: "33010219880214086", name: "王芳", phone: "13738061925", card18: "621785610001946253", face: "face:demo-wangfang",
 			unit: 0, status: "02", baseYuan: 12000, months: 50, lastAgo: 7,
 			wallets: [][2]string{{"0051400063918275", "中国银行 数字人民币"}},
@@ -145,10 +150,10 @@ func demoPeople() []demoPerson {
 			noCards: true, records: []Record{{"lease:HZ-ZL-2025-0967", core.EvidenceTenancy}},
 			notes: "rent withdrawals of 4,500 yuan last month and 3 months before: another rent withdrawal is rent_too_frequent; no bank card or wallet on file, so nothing can be paid to her"},
 		{id17: "33010619871023195", name: "周强", phone: "13957120486", card18: "621785610002573148", face: "face:demo-zhouqiang",
-			unit: 1, status: "01", baseYuan: 13000, months: 42, gapAgo: [2]int{8, 4},
+			unit: 1, status: "01", baseYuan: 13000, months: 42, gapAgo: [2]int{8, 4}, arrearsLoan: true,
 			wallets: [][2]string{{"0021100084025617", "中国工商银行 数字人民币"}},
 			records: []Record{{"lease:HZ-ZL-2026-0128", core.EvidenceTenancy}},
-			notes:   "broken continuity: no deposits for 5 months (8 to 4 months before the last complete one), 4 unbroken months since: rent yes, purchase no"},
+			notes:   "broken continuity: no deposits for 5 months (8 to 4 months before the last complete one), 4 unbroken months since: rent yes, purchase no; HPF loan of 500,000 yuan / 25 years / 3.10% linear whose last two instalments are overdue (arrears with penalty interest)"},
 		{id17: "33010219620516031", name: "赵建国", phone: "13606713358", card18: "622202120200298467", face: "face:demo-zhaojianguo",
 			unit: 1, status: "02", baseYuan: 16000, months: 36, lastAbs: "2022-05", settledLoan: true,
 			notes: "retiree: male born 1962, sealed (02) since retiring in May 2022; eligible for the retirement withdrawal (03); HPF loan of 300,000 yuan over 10 years repaid in full (settled): the one persona a settled-loan certificate prints for"},

@@ -152,7 +152,10 @@ func (s *Sim) loan(ctx context.Context, c call) (int, any, error) {
 	if err != nil || !ok {
 		return http.StatusOK, core.Loan{}, err
 	}
-	return http.StatusOK, l.summary(c.now), nil
+	sum := l.summary(c.now)
+	pos := l.position(c.now, s.currentLoanPolicy().PenaltyDailyBP)
+	sum.ArrearsFen, sum.PenaltyFen = pos.ArrearsFen, pos.PenaltyFen
+	return http.StatusOK, sum, nil
 }
 
 // loanSchedule pages the repayment plan by period; no loan is an empty plan.

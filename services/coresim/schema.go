@@ -138,6 +138,47 @@ CREATE TABLE IF NOT EXISTS payout_accounts (
 	PRIMARY KEY (person_id, seq)
 ) WITHOUT ROWID;
 
+-- The schedules early repayments put in force (issue 21): from
+-- first_period on, principal_fen over months at the loan's rate and method.
+CREATE TABLE IF NOT EXISTS loan_segments (
+	person_id     TEXT NOT NULL,
+	first_period  INTEGER NOT NULL,
+	principal_fen INTEGER NOT NULL,
+	months        INTEGER NOT NULL,
+	PRIMARY KEY (person_id, first_period)
+) WITHOUT ROWID;
+
+-- Early repayments and arrears payments, once each by id: the request as
+-- received (to tell a repeat from a conflict) and the answer given.
+CREATE TABLE IF NOT EXISTS loan_payments (
+	payment_id    TEXT PRIMARY KEY,
+	person_id     TEXT NOT NULL,
+	kind          TEXT NOT NULL, -- prepayment | arrears
+	request       TEXT NOT NULL, -- JSON as received
+	answer        TEXT NOT NULL, -- JSON core.PrepaymentStatus
+	status        TEXT NOT NULL,
+	paid_on       TEXT NOT NULL,
+	amount_fen    INTEGER NOT NULL,
+	principal_fen INTEGER NOT NULL,
+	interest_fen  INTEGER NOT NULL,
+	penalty_fen   INTEGER NOT NULL,
+	source        TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS loan_payments_by_person ON loan_payments (person_id, created_at);
+
+-- Loan applications made at a counter, with their progress.
+CREATE TABLE IF NOT EXISTS loan_applications (
+	application_id TEXT PRIMARY KEY,
+	person_id      TEXT NOT NULL,
+	applied_on     TEXT NOT NULL,
+	amount_fen     INTEGER NOT NULL,
+	months         INTEGER NOT NULL,
+	status         TEXT NOT NULL,
+	updated_on     TEXT NOT NULL,
+	branch         TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- A person's records that evidence references name: property
 -- registrations, diagnoses, tenancies, closing certificates.
 CREATE TABLE IF NOT EXISTS records (
@@ -169,6 +210,15 @@ func addedColumns() []struct{ table, column, definition string } {
 		{"operators", "role", "TEXT NOT NULL DEFAULT 'admin'"},
 		{"operators", "status", "TEXT NOT NULL DEFAULT 'active'"},
 		{"operators", "must_change", "INTEGER NOT NULL DEFAULT 0"},
+		// Loan holders' services (issue 21): arrears, the last early
+		// repayment, an early settlement and the repayment account.
+		{"loans", "overdue_from", "INTEGER NOT NULL DEFAULT 0"},
+		{"loans", "overdue_count", "INTEGER NOT NULL DEFAULT 0"},
+		{"loans", "last_prepaid_on", "TEXT NOT NULL DEFAULT ''"},
+		{"loans", "settled_on", "TEXT NOT NULL DEFAULT ''"},
+		{"loans", "repay_account_id", "TEXT NOT NULL DEFAULT ''"},
+		{"loans", "pending_account_id", "TEXT NOT NULL DEFAULT ''"},
+		{"loans", "pending_from", "TEXT NOT NULL DEFAULT ''"},
 	}
 }
 

@@ -19,6 +19,14 @@ const (
 	settledRateBP       = 325
 	settledMonths       = 120
 	settledAgo          = 12
+	// A loan in arrears (arrearsLoan): 500,000 yuan over 25 years at
+	// 3.10%, linear, started 14 months before the last complete month,
+	// the last two instalments due not paid.
+	arrearsPrincipalFen = 50_000_000
+	arrearsRateBP       = 310
+	arrearsMonths       = 300
+	arrearsDue          = 14
+	arrearsOverdue      = 2
 )
 
 // seed writes the demo data into an empty database, once: a meta row
@@ -145,6 +153,31 @@ func seedPerson(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, k int, p demoPe
 			personal_rate_bp, unit_rate_bp, opened_on, balance_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		personID, fmt.Sprintf("330101%06d", k+101), p.status, u.code(), base, u.rateBP, u.rateBP,
 		date(plan.first.day(3)), balance); err != nil {
+		return err
+	}
+	if p.loanApplication {
+		applied := last.day(12)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO loan_applications (application_id, person_id, applied_on, amount_fen, months, status,
+			updated_on, branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, fmt.Sprintf("DS3301%s%04d", applied.Format("200601"), k+1), personID,
+			date(applied), 60_000_000, 300, "reviewing", date(applied.AddDate(0, 0, 3)), "杭州市住房公积金管理中心 西湖分中心"); err != nil {
+			return err
+		}
+	}
+	if p.arrearsLoan {
+		// The first instalment falls due a month after the start: with
+		// the start arrearsDue months before the last complete month,
+		// arrearsDue instalments are due by now, the last two unpaid.
+		started := (last - arrearsDue).day(5)
+		due := 0
+		for _, in := range (loanTerms{principal: arrearsPrincipalFen, rateBP: arrearsRateBP, months: arrearsMonths, method: methodLinear,
+			startedOn: started}).schedule(now) {
+			if in.Status == "paid" {
+				due++
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO loans (person_id, loan_number, principal_fen, annual_rate_bp, months, method, started_on,
+			overdue_from, overdue_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, personID, fmt.Sprintf("DK3301%s%04d", started.Format("200601"), k+1),
+			arrearsPrincipalFen, arrearsRateBP, arrearsMonths, methodLinear, date(started), due-arrearsOverdue+1, arrearsOverdue)
 		return err
 	}
 	if p.settledLoan {

@@ -1,6 +1,7 @@
 package coresim
 
 import (
+	"handheld/services/loan"
 	"os"
 	"regexp"
 	"strings"
@@ -96,7 +97,8 @@ func TestAnnuityPayment(t *testing.T) {
 		{1_000_000, 325, 1, 1_002_708},
 	}
 	for _, tt := range tests {
-		if got := annuityPayment(tt.principal, tt.bp, tt.n); got != tt.want {
+		plan, err := loan.Schedule(loan.Terms{PrincipalFen: tt.principal, Months: tt.n, AnnualRateBP: tt.bp, Method: loan.Annuity})
+		if got := plan.Rows[0].PaymentFen; err != nil || got != tt.want {
 			t.Errorf("annuityPayment(%d, %d, %d) = %d, want %d", tt.principal, tt.bp, tt.n, got, tt.want)
 		}
 	}

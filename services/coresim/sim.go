@@ -80,6 +80,9 @@ type Config struct {
 	// are answered 503 until old nonces expire. 0 means 4,000,000 (under
 	// 100 MB; 2,000 calls a second for the 20 minutes a nonce may be kept).
 	MaxNonces int
+	// LoanPolicy is the early-repayment and arrears policy (GET
+	// /core/v1/loan-policy); nil means DefaultLoanPolicy.
+	LoanPolicy *core.LoanPolicy
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
@@ -106,6 +109,9 @@ type Sim struct {
 	rng     *rand.Rand
 	genMu   sync.Mutex // one Generate at a time
 	handler http.Handler
+
+	loanMu     sync.Mutex
+	loanPolicy core.LoanPolicy
 }
 
 // Open opens (or creates) the simulator's database, creates the schema,
@@ -159,6 +165,10 @@ func Open(ctx context.Context, cfg Config) (*Sim, error) {
 	}
 	if s.policy == (core.Policy{}) {
 		s.policy = DefaultPolicy()
+	}
+	s.loanPolicy = DefaultLoanPolicy()
+	if cfg.LoanPolicy != nil {
+		s.loanPolicy = *cfg.LoanPolicy
 	}
 	if err := checkPolicy(s.policy); err != nil {
 		return nil, fmt.Errorf("coresim: policy: %w", err)

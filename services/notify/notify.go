@@ -69,6 +69,9 @@ const (
 	NoticeSignIn               = "sign_in"                // a new sign-in to the person's account
 	NoticeBindingChanged       = "binding_changed"        // a WeChat user bound to the person
 	NoticePayoutAccountChanged = "payout_account_changed" // the account withdrawals are paid to changed
+	// NoticeRepaymentAccountChanged: the account loan instalments are
+	// taken from changes from the next cycle (services/repayment).
+	NoticeRepaymentAccountChanged = "repayment_account_changed"
 )
 
 // key is the event's kind of message: its notice or its status, the key

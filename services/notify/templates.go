@@ -28,16 +28,18 @@ var (
 		// A standing (monthly) withdrawal (services/standing): a month
 		// that could not be applied for, and one paused until the
 		// person confirms it again.
-		"standing_failed", "standing_reconfirm"}
+		"standing_failed", "standing_reconfirm",
+		// An early repayment or an arrears payment (services/repayment).
+		"prepayment_accepted", "prepayment_applied", "prepayment_rejected"}
 	kinds = []string{"rent", "purchase", "loan_repayment", "retirement", "critical_illness", "leaving_city", "closing",
-		"deposit_use", "transfer_in"}
+		"deposit_use", "transfer_in", "loan_prepayment", "loan_arrears"}
 	// reasons are the core's rejection codes each locale must explain.
 	// A file may explain more (codes the core adds before handheld knows
 	// them); a code with no text reads as reason_unknown.
 	// notices are the notifications about no case: security messages
 	// (services/identity on a sign-in or a binding; a payout account
 	// change), which Publisher queues with Event.Notice set.
-	notices = []string{NoticeSignIn, NoticeBindingChanged, NoticePayoutAccountChanged}
+	notices = []string{NoticeSignIn, NoticeBindingChanged, NoticePayoutAccountChanged, NoticeRepaymentAccountChanged}
 	reasons = []string{"no_account", "account_frozen", "account_closed", "account_not_normal", "account_not_sealed",
 		"insufficient_balance", "not_retired", "no_loan", "insufficient_continuity", "rent_too_frequent",
 		"evidence_missing", "close_amount_mismatch",

@@ -489,6 +489,197 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/loan/prepayment/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quote an early repayment (提前还款) of the caller's loan.
+         * @description The new schedule's first rows (up to 12, numbered as the loan's periods), the interest saved, the
+         *     date it takes effect and the first instalment's, worked out by the same maths as the public
+         *     calculator and the core, exact to the fen. The loan policy's rules refuse as the payment would
+         *     (422 `loan.none`, `loan.in_arrears`, `loan.prepayment_after_cutoff`, `loan.prepayment_too_soon`,
+         *     `loan.prepayment_above_owed`, `loan.prepayment_below_minimum`; a mode not offered 400
+         *     `request.invalid`). Nothing is written but the audit record (`read.loan_prepayment_quote`).
+         */
+        get: operations["quoteLoanPrepayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/prepayments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's early repayments and arrears payments, newest first.
+         * @description Audited (`read.loan_payments`).
+         */
+        get: operations["listLoanPayments"];
+        put?: never;
+        /**
+         * Repay part or all of the caller's loan early.
+         * @description `{amount_fen, mode, source: {account_id} | {hpf_balance: true}}`: the money from one of the caller's
+         *     own accounts (an id of `GET /api/v1/me/payout-accounts`; another's is 422 `loan.account_not_owned`)
+         *     or the HPF balance where the policy allows and it covers the amount (422
+         *     `loan.prepayment_source_refused`). The policy's rules as for the quote; one payment at a time (409
+         *     `loan.prepayment_in_flight`). A refusal writes nothing. Accepted: 202, a case (`case_number`,
+         *     `due_on` from the service catalogue's `loan.prepayment`), and the outbox sends it to the core:
+         *     `accepted` → `applied` (the schedule changed from the next instalment) or `rejected` (with the
+         *     core's `reason`); each status is notified once and a finished payment may be rated (`POST
+         *     /api/v1/me/applications/{id}/rating`). Requires a recent face check (the withdrawal assurance) and
+         *     `Idempotency-Key` (the same key and body answer the first 202 again with `Idempotent-Replayed:
+         *     true`; another body 422 `idempotency.key_reused`). Rate class `withdrawal_submit`; audited
+         *     (`loan.prepay`).
+         */
+        post: operations["createLoanPrepayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/prepayments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's loan payments with every status it took (its progress).
+         * @description Another person's payment id is 404, like one that does not exist. Audited (`read.loan_payments`).
+         */
+        get: operations["getLoanPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/repayment-account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account the caller's loan instalments are taken from (代扣账户), masked.
+         * @description With a change waiting for the next cycle (`pending`, `effective_from`). No loan outstanding: 422
+         *     `loan.none`. Audited (`read.loan_repayment_account`).
+         */
+        get: operations["getRepaymentAccount"];
+        /**
+         * Take the instalments from another of the caller's own accounts, from the next cycle.
+         * @description `{account_id}`: an id of `GET /api/v1/me/payout-accounts`; another person's (or an unknown one) is
+         *     422 `loan.account_not_owned`, nothing written. Takes effect on the next instalment's due date and
+         *     sends a security message. Requires a recent face check (the withdrawal assurance). Rate class
+         *     `withdrawal_submit`; audited (`loan.change_repayment_account`).
+         */
+        put: operations["changeRepaymentAccount"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/arrears": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's arrears, overdue instalments and their penalty interest to date.
+         * @description What the loan screen shows of arrears: the overdue instalments and their penalty interest to date.
+         */
+        get: operations["getLoanArrears"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/arrears/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear every overdue instalment with its penalty to date.
+         * @description `{source: {account_id} | {hpf_balance: true}}`; nothing overdue is 422 `loan.no_arrears`. Otherwise as
+         *     an early repayment: 202, a case, the outbox, a message; face check, `Idempotency-Key`, rate class
+         *     `withdrawal_submit`; audited (`loan.pay_arrears`).
+         */
+        post: operations["createArrearsPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/repayments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's repayment history, newest first.
+         * @description Instalments, early repayments and arrears payments, as the core pages them. Audited
+         *     (`read.loan_repayments`).
+         */
+        get: operations["listLoanRepayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/loan/applications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Loans the caller applied for at a counter and their progress.
+         * @description Audited (`read.loan_applications`).
+         */
+        get: operations["listLoanApplications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employer/unit": {
         parameters: {
             query?: never;
@@ -1366,7 +1557,9 @@ export interface paths {
          *     request's language, signs its claims (EdDSA JWS, `typ` `hpf-cert+jwt`, `kid` of a
          *     certificates key in /.well-known/jwks.json) and stores it. A sealed (02) or frozen (06) account
          *     gets a certificate that states that status; a person without an HPF account gets 404
-         *     `account.not_found`. `download_url` is relative and works for 10 minutes by default;
+         *     `account.not_found`. `loan_settled` is the settled-loan certificate (贷款结清证明), issued
+         *     only for an HPF loan repaid in full: any other (a loan still owed, or none) is 409
+         *     `loan.not_settled`, nothing written. `download_url` is relative and works for 10 minutes by default;
          *     GET /api/v1/me/certificates/{id} gives a fresh one. Requires `Idempotency-Key`: a retry with
          *     the same key and body answers the stored 201 with `Idempotent-Replayed: true` (its
          *     `download_url` may have expired by then); the same key with another body is 422
@@ -2534,6 +2727,16 @@ export interface components {
             next_payment_fen: number;
             /** Format: int32 */
             overdue_periods: number;
+            /**
+             * Format: int64
+             * @description the overdue instalments
+             */
+            arrears_fen?: number;
+            /**
+             * Format: int64
+             * @description their penalty interest to date
+             */
+            penalty_fen?: number;
             settled: boolean;
             /** Format: date-time */
             as_of: string;
@@ -2611,6 +2814,16 @@ export interface components {
                 next_payment_fen: number;
                 /** Format: int32 */
                 overdue_periods: number;
+                /**
+                 * Format: int64
+                 * @description the overdue instalments
+                 */
+                arrears_fen?: number;
+                /**
+                 * Format: int64
+                 * @description their penalty interest to date
+                 */
+                penalty_fen?: number;
                 settled: boolean;
             };
             /** @description applications in progress (withdrawals); empty until there are any */
@@ -2959,10 +3172,183 @@ export interface components {
                 at: string;
             }[];
         };
+        PrepaymentQuote: {
+            /** Format: int64 */
+            amount_fen: number;
+            /** @enum {string} */
+            mode: "shorten_term" | "reduce_instalment";
+            mode_label: string;
+            /** Format: int64 */
+            owed_before_fen: number;
+            /** Format: int64 */
+            owed_after_fen: number;
+            /** @description the amount repays everything owed */
+            settles: boolean;
+            /** Format: int32 */
+            months_before: number;
+            /** Format: int32 */
+            months_after: number;
+            /** Format: int64 */
+            payment_before_fen: number;
+            /** Format: int64 */
+            payment_after_fen: number;
+            /** Format: int64 */
+            interest_before_fen: number;
+            /** Format: int64 */
+            interest_after_fen: number;
+            /** Format: int64 */
+            interest_saved_fen: number;
+            /** Format: date */
+            effective_on: string;
+            /** @description the new schedule's first due date */
+            first_instalment_on: string;
+            rows: {
+                /** Format: int32 */
+                period: number;
+                due_on?: string;
+                /** Format: int64 */
+                payment_fen: number;
+                /** Format: int64 */
+                principal_fen: number;
+                /** Format: int64 */
+                interest_fen: number;
+                /** Format: int64 */
+                remaining_fen: number;
+            }[];
+        };
+        /** @description one of the caller's own accounts, or the HPF balance */
+        LoanPaymentSource: {
+            account_id?: string;
+            hpf_balance?: boolean;
+        };
+        PrepaymentRequest: {
+            /** Format: int64 */
+            amount_fen: number;
+            /** @enum {string} */
+            mode: "shorten_term" | "reduce_instalment";
+            source: components["schemas"]["LoanPaymentSource"];
+        };
+        ArrearsPaymentRequest: {
+            source: components["schemas"]["LoanPaymentSource"];
+        };
+        LoanPayment: {
+            id: string;
+            case_number: string;
+            /** @enum {string} */
+            type: "loan_prepayment" | "loan_arrears";
+            type_label: string;
+            /** Format: int64 */
+            amount_fen: number;
+            /** @enum {string} */
+            mode?: "shorten_term" | "reduce_instalment";
+            source: components["schemas"]["LoanPaymentSource"];
+            /** @enum {string} */
+            status: "accepted" | "applied" | "rejected";
+            status_label: string;
+            reason?: string;
+            reason_label?: string;
+            /** Format: int64 */
+            interest_saved_fen: number;
+            /** Format: int64 */
+            penalty_fen: number;
+            /** Format: int32 */
+            months_after: number;
+            /** Format: int64 */
+            payment_after_fen: number;
+            settled: boolean;
+            /** Format: date */
+            applied_on?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date */
+            due_on: string;
+            events?: {
+                /** @enum {string} */
+                status: "accepted" | "applied" | "rejected";
+                status_label: string;
+                reason?: string;
+                /** Format: date-time */
+                at: string;
+            }[];
+        };
+        LoanPaymentList: {
+            items: components["schemas"]["LoanPayment"][];
+            next_cursor?: string;
+        };
+        RepaymentAccountView: {
+            id: string;
+            /** @enum {string} */
+            kind: "bank_card" | "ecny";
+            kind_label: string;
+            number_masked: string;
+            institution: string;
+        };
+        RepaymentAccount: {
+            account: components["schemas"]["RepaymentAccountView"];
+            pending?: components["schemas"]["RepaymentAccountView"];
+            /** Format: date */
+            effective_from?: string;
+        };
+        RepaymentAccountRequest: {
+            account_id: string;
+        };
+        LoanArrears: {
+            has_loan: boolean;
+            /** Format: int32 */
+            overdue_periods: number;
+            /** Format: int64 */
+            arrears_fen: number;
+            /** Format: int64 */
+            penalty_fen: number;
+            /** Format: int64 */
+            total_fen: number;
+            /** Format: date */
+            overdue_since?: string;
+        };
+        RepaymentList: {
+            items: {
+                id: string;
+                /** Format: date */
+                paid_on: string;
+                /** @enum {string} */
+                kind: "instalment" | "prepayment" | "arrears";
+                kind_label: string;
+                /** Format: int32 */
+                period?: number;
+                /** Format: int64 */
+                amount_fen: number;
+                /** Format: int64 */
+                principal_fen: number;
+                /** Format: int64 */
+                interest_fen: number;
+                /** Format: int64 */
+                penalty_fen: number;
+            }[];
+            next_cursor?: string;
+        };
+        LoanApplicationList: {
+            items: {
+                id: string;
+                /** Format: date */
+                applied_on: string;
+                /** Format: int64 */
+                amount_fen: number;
+                /** Format: int32 */
+                months: number;
+                /** @enum {string} */
+                status: "received" | "reviewing" | "approved" | "contract_signed" | "disbursed" | "rejected";
+                status_label: string;
+                /** Format: date */
+                updated_on: string;
+                branch: string;
+            }[];
+        };
         Case: {
             id: string;
             /** @enum {string} */
-            kind: "withdrawal" | "certificate" | "transfer";
+            kind: "withdrawal" | "certificate" | "transfer" | "loan";
             kind_label: string;
             type: string;
             type_label: string;
@@ -3059,7 +3445,7 @@ export interface components {
             /** @description <centre code>-<yyyy>-<6-digit sequence>, e.g. 330100-2026-000123 */
             number: string;
             /** @enum {string} */
-            type: "deposit_use" | "loan_elsewhere";
+            type: "deposit_use" | "loan_elsewhere" | "loan_settled";
             verify_code: string;
             /**
              * Format: uri
@@ -3080,7 +3466,7 @@ export interface components {
             id: string;
             number: string;
             /** @enum {string} */
-            type: "deposit_use" | "loan_elsewhere";
+            type: "deposit_use" | "loan_elsewhere" | "loan_settled";
             type_label: string;
             /** @description absent when none was given */
             purpose?: string;
@@ -3139,7 +3525,7 @@ export interface components {
             id: string;
             number: string;
             /** @enum {string} */
-            type: "deposit_use" | "loan_elsewhere";
+            type: "deposit_use" | "loan_elsewhere" | "loan_settled";
             type_label: string;
             /** @description absent when none was given */
             purpose?: string;
@@ -3363,7 +3749,7 @@ export interface components {
             /** @description absent for not_found */
             number?: string;
             /** @enum {string} */
-            type?: "deposit_use" | "unit_deposit" | "loan_elsewhere";
+            type?: "deposit_use" | "unit_deposit" | "loan_elsewhere" | "loan_settled";
             type_label?: string;
             /** @description the holder's masked name (张*, 欧阳**), or a unit's (杭州****面馆); never the full name or ID number */
             holder?: string;
@@ -3390,7 +3776,7 @@ export interface components {
             status: "valid" | "expired" | "revoked";
             number: string;
             /** @enum {string} */
-            type: "deposit_use" | "unit_deposit" | "loan_elsewhere";
+            type: "deposit_use" | "unit_deposit" | "loan_elsewhere" | "loan_settled";
             /** @description the holder's masked name; never the full name or ID number */
             holder: string;
             /** Format: date-time */
@@ -4473,6 +4859,412 @@ export interface operations {
             403: components["responses"]["Problem"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    quoteLoanPrepayment: {
+        parameters: {
+            query: {
+                amount_fen: number;
+                mode: "shorten_term" | "reduce_instalment";
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrepaymentQuote"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listLoanPayments: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoanPaymentList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createLoanPrepayment: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrepaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description accepted */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the payment */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoanPayment"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getLoanPayment: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a payment id; any other shape is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoanPayment"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getRepaymentAccount: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepaymentAccount"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    changeRepaymentAccount: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RepaymentAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepaymentAccount"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getLoanArrears: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoanArrears"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createArrearsPayment: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArrearsPaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description accepted */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the payment */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoanPayment"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listLoanRepayments: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepaymentList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listLoanApplications: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ok */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoanApplicationList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
@@ -6446,7 +7238,7 @@ export interface operations {
                      * @description any other value is 400 with a one_of error on type
                      * @enum {string}
                      */
-                    type: "deposit_use" | "loan_elsewhere";
+                    type: "deposit_use" | "loan_elsewhere" | "loan_settled";
                     /** @description loan_elsewhere only, and required there: the lending centre's code on the national platform (110100 Beijing). A code the platform does not list, this centre's own, a malformed one, or one given with another type is 400 request.invalid with an error on to_centre; nothing is written. The platform unreachable is 503 platform.unavailable. */
                     to_centre?: string;
                     /** @description optional, what the certificate is for: at most 100 characters (runes), taken in NFC and trimmed. 400 request.invalid with an error on purpose otherwise: code format for a control, format (bidi override or isolate, zero-width joiner, BOM), private-use, surrogate, unassigned or noncharacter code point, U+FFFD, a line separator or a combining mark left after NFC; unprintable for a character the certificate's fonts cannot draw (emoji); too_long. Nothing is written and the Idempotency-Key stays free. CJK Extension A and B characters (生僻字) print. */
