@@ -95,6 +95,7 @@ func start(t *testing.T, opts ...option) *env {
 	cfg.RedisPrefix = redistest.Prefix(t) // tests run side by side on one Redis
 	redistest.Client(t)                   // deletes the test's keys when it ends
 	cfg.RedisTimeout = time.Second        // side by side under -race a slow answer is no outage
+	cfg.RequestTimeout = 15 * time.Second // nor a machine that stalls for seconds while other packages test
 	cfg.CoreURL = simSrv.URL
 	cfg.CoreKeyID = "handheld"
 	cfg.CoreSecret = coreSecret
