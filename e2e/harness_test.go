@@ -99,7 +99,7 @@ func start(t *testing.T, opts ...option) *env {
 	cfg.CoreURL = simSrv.URL
 	cfg.CoreKeyID = "handheld"
 	cfg.CoreSecret = coreSecret
-	cfg.CoreTimeout = 500 * time.Millisecond
+	cfg.CoreTimeout = time.Second // the simulator under -race, on 2 cores shared with other packages' tests
 	cfg.WeChatSandbox = false
 	cfg.WeChatAPIBase = wx.URL
 	cfg.WeChatAppID = wx.AppID
