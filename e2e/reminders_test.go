@@ -33,6 +33,19 @@ func TestRemindersInInboxAndThroughWeChat(t *testing.T) {
 	clock := &movableClock{}
 	e := start(t, remindersOn("rent_cap_2027", "account_sealed"), clockFor(clock))
 	ctx := context.Background()
+	s, err := store.Open(ctx, e.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The app's own schedule runs both rules once at start, before anyone
+	// has signed in (so it tells nobody), and not again this period; the
+	// test's runs below are then the only ones that find people.
+	waitFor(t, func() bool {
+		var n int
+		err := s.QueryRow(ctx, `SELECT COUNT(*) FROM scheduled_runs WHERE job IN ('reminder.rent_cap_2027', 'reminder.account_sealed') AND done_at IS NOT NULL`).Scan(&n)
+		return err == nil && n == 2
+	})
 	const (
 		policy   = "rent_cap_2027" // normal accounts
 		template = "hpf-policy-news"
@@ -105,11 +118,6 @@ func TestRemindersInInboxAndThroughWeChat(t *testing.T) {
 	}
 
 	// Three reminders queued (two policy, one sealed), each on the audit trail.
-	s, err := store.Open(ctx, e.cfg.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	waitFor(t, func() bool {
 		var n int
 		err := s.QueryRow(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'reminder.queued'`).Scan(&n)
