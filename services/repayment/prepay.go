@@ -208,7 +208,7 @@ func (s *Service) check(ctx context.Context, p services.Principal, kind string, 
 		return row{}, err
 	}
 	now := store.Timestamp(s.Now())
-	t := row{ID: newID(), CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: kind, Mode: r.Mode,
+	t := row{ID: idKind.New(), CaseNumber: newCaseNumber(now), Subject: p.Subject, Kind: kind, Mode: r.Mode,
 		SourceAccountID: r.SourceAccountID, FromHPF: r.FromHPF, Status: StatusAccepted, Locale: r.Locale, Channel: p.Channel,
 		CreatedAt: now, UpdatedAt: now, DueOn: s.dueOn(now)}
 	switch kind {

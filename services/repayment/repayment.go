@@ -23,10 +23,8 @@ package repayment
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"handheld/services"
@@ -37,6 +35,9 @@ import (
 	"handheld/services/outbox"
 	"handheld/services/store"
 )
+
+// idKind prefixes a payment's id.
+const idKind services.RecordKind = "lp"
 
 // Statuses of a payment.
 const (
@@ -181,34 +182,6 @@ func (s *Service) dueOn(at time.Time) string {
 		}
 	}
 	return d.Format(time.DateOnly)
-}
-
-// newID is a payment id: "lp_" and 32 hex digits (128 bits).
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return "lp_" + hex.EncodeToString(b)
-}
-
-// validID admits what newID makes.
-func validID(id string) bool {
-	if len(id) != 35 || !strings.HasPrefix(id, "lp_") {
-		return false
-	}
-	for _, r := range id[3:] {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// safeID is id for the audit trail, or "invalid".
-func safeID(id string) string {
-	if validID(id) {
-		return id
-	}
-	return "invalid"
 }
 
 // newCaseNumber is what the person quotes at a counter: TQ (提前), the

@@ -98,14 +98,14 @@ func (s *Service) Get(ctx context.Context, p services.Principal, id string) (Pay
 		return Payment{}, err
 	}
 	v, err := s.get(ctx, p.Subject, id)
-	if err := s.audited(ctx, p, ActionRead, "loan_payment:"+safeID(id), err); err != nil {
+	if err := s.audited(ctx, p, ActionRead, "loan_payment:"+idKind.Safe(id), err); err != nil {
 		return Payment{}, err
 	}
 	return v, nil
 }
 
 func (s *Service) get(ctx context.Context, subject, id string) (Payment, error) {
-	if !validID(id) {
+	if !idKind.Valid(id) {
 		return Payment{}, services.Errorf(services.CodeNotFound, "repayment: malformed id")
 	}
 	t, _, err := s.load(ctx, `id = $1 AND subject = $2`, id, subject)
@@ -170,7 +170,7 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
 			Params: map[string]any{"min": 1, "max": MaxLimit}})
 	}
-	after, args, ok := keyset.After(cursor, validID, 2)
+	after, args, ok := keyset.After(cursor, idKind.Valid, 2)
 	if !ok {
 		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
