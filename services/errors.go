@@ -294,6 +294,31 @@ const (
 	CodeLoanAccountNotOwned         Code = "loan.account_not_owned"
 	CodeLoanNoArrears               Code = "loan.no_arrears"
 	CodeLoanNotSettled              Code = "loan.not_settled"
+
+	// Consented yes/no answers for relying parties (issue 20,
+	// services/share). CodeShareNotFound: no such share among the
+	// person's own. CodeSharePartyUnknown: the party named is not a
+	// registered, enabled relying party. CodeSharePredicateNotAllowed: a
+	// predicate the party may not ask. CodeShareCodeInvalid: a code (or a
+	// request id) that names no share made for the party redeeming it
+	// (unknown, malformed, another party's: the same answer).
+	// CodeShareExpired, CodeShareUsedUp and CodeShareRevoked: the share
+	// is past its valid_until, has answered max_uses times, or was
+	// revoked by its person. CodeShareRequestNotFound: no such request
+	// (the person's, or the party's own). CodeShareRequestClosed:
+	// approving or declining a request already answered or expired.
+	// CodeShareRequestPending: redeeming a request the person has not
+	// approved (yet).
+	CodeShareNotFound            Code = "share.not_found"
+	CodeSharePartyUnknown        Code = "share.party_unknown"
+	CodeSharePredicateNotAllowed Code = "share.predicate_not_allowed"
+	CodeShareCodeInvalid         Code = "share.code_invalid"
+	CodeShareExpired             Code = "share.expired"
+	CodeShareUsedUp              Code = "share.used_up"
+	CodeShareRevoked             Code = "share.revoked"
+	CodeShareRequestNotFound     Code = "share_request.not_found"
+	CodeShareRequestClosed       Code = "share_request.closed"
+	CodeShareRequestPending      Code = "share_request.pending"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -504,6 +529,17 @@ var statusOf = map[Code]int{
 	CodeLoanAccountNotOwned:         http.StatusUnprocessableEntity,
 	CodeLoanNoArrears:               http.StatusUnprocessableEntity,
 	CodeLoanNotSettled:              http.StatusConflict,
+
+	CodeShareNotFound:            http.StatusNotFound,
+	CodeSharePartyUnknown:        http.StatusUnprocessableEntity,
+	CodeSharePredicateNotAllowed: http.StatusUnprocessableEntity,
+	CodeShareCodeInvalid:         http.StatusNotFound,
+	CodeShareExpired:             http.StatusGone,
+	CodeShareUsedUp:              http.StatusGone,
+	CodeShareRevoked:             http.StatusGone,
+	CodeShareRequestNotFound:     http.StatusNotFound,
+	CodeShareRequestClosed:       http.StatusConflict,
+	CodeShareRequestPending:      http.StatusConflict,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

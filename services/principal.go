@@ -8,6 +8,10 @@ const (
 	RoleEmployer  = "employer"
 	RoleKiosk     = "kiosk"
 	RoleVerifier  = "verifier"
+	// RoleParty is a relying party (a bank, a rental platform, an
+	// employer) redeeming the yes/no answers a person shared with it
+	// (services/share); its subject is "party:<id>".
+	RoleParty = "party"
 
 	ChannelMiniApp = "miniapp"
 	ChannelApp     = "app"

@@ -28,6 +28,8 @@ type Deps struct {
 	Devices []Device
 	// Verifiers are the registered e-card verifier credentials.
 	Verifiers []Verifier
+	// Parties are the registered relying parties' credentials.
+	Parties []Party
 	// Persons, when set, reads people through the core reader (remembered
 	// answers while the core is in its maintenance window); nil: the core.
 	Persons interface {
@@ -55,6 +57,7 @@ type Service struct {
 	Deps
 	devices   map[string]Device
 	verifiers map[string]Verifier
+	parties   map[string]Party
 	revoked   *revocationCache
 	people    *personCache
 }
@@ -99,12 +102,21 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{Deps: d, devices: map[string]Device{}, verifiers: map[string]Verifier{}, people: &personCache{max: 100_000}}
+	s := &Service{Deps: d, devices: map[string]Device{}, verifiers: map[string]Verifier{}, parties: map[string]Party{}, people: &personCache{max: 100_000}}
 	for _, v := range d.Verifiers {
 		if b, err := hex.DecodeString(v.SecretSHA256); err != nil || len(b) != sha256.Size || v.ID == "" {
 			return nil, fmt.Errorf("identity: verifier %q: need an id and the hex SHA-256 of its secret", v.ID)
 		}
 		s.verifiers[v.ID] = v
+	}
+	for _, p := range d.Parties {
+		if b, err := hex.DecodeString(p.SecretSHA256); err != nil || len(b) != sha256.Size || p.ID == "" {
+			return nil, fmt.Errorf("identity: party %q: need an id and the hex SHA-256 of its secret", p.ID)
+		}
+		if _, dup := s.parties[p.ID]; dup {
+			return nil, fmt.Errorf("identity: party %q registered twice", p.ID)
+		}
+		s.parties[p.ID] = p
 	}
 	for _, dev := range d.Devices {
 		if len(dev.PublicKey) != 32 || dev.ID == "" {

@@ -31,12 +31,15 @@ const (
 	PurposeTokens       = "tokens"
 	PurposeECard        = "ecard"
 	PurposeCertificates = "certificates"
+	// PurposeShares signs the consented yes/no answers a relying party
+	// redeems (services/share).
+	PurposeShares = "shares"
 )
 
 // Purposes lists every known purpose. Loading refuses others so that a typo in
 // configuration fails at start-up instead of creating a stray key directory.
 func Purposes() []string {
-	return []string{PurposeTokens, PurposeECard, PurposeCertificates}
+	return []string{PurposeTokens, PurposeECard, PurposeCertificates, PurposeShares}
 }
 
 // CurrentFile names the file in a purpose directory that holds the kid in

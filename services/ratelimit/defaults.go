@@ -157,6 +157,19 @@ func DefaultPolicies() []Policy {
 		{Name: "kiosk_login_subject", Key: KeySubject, Classes: []Class{ClassKioskLogin}, Channels: all,
 			Rate: 30, Burst: 10, Period: hour},
 
+		// Consented yes/no answers (issue 20): a person makes, revokes or
+		// answers a few shares a day; each relying party (its subject is
+		// "party:<id>") redeems and asks within its own budget, so one
+		// busy bank cannot spend another's, nor a leaked party secret
+		// hammer the core. Guessed codes are bounded apart, per party, by
+		// the share policy's max_failed_redemptions.
+		{Name: "share_write_subject", Key: KeySubject, Classes: []Class{ClassShareWrite}, Channels: all,
+			Rate: 60, Burst: 20, Period: hour},
+		{Name: "share_redeem_party", Key: KeySubject, Classes: []Class{ClassShareRedeem}, Channels: all,
+			Rate: 600, Burst: 100, Period: minute},
+		{Name: "share_request_party", Key: KeySubject, Classes: []Class{ClassShareRequest}, Channels: all,
+			Rate: 600, Burst: 100, Period: hour},
+
 		// Channel ceilings, protecting the core.
 		{Name: "ceiling_miniapp", Key: KeyChannel, Classes: allClass, Channels: []string{ChannelMiniApp},
 			Rate: 2000, Burst: 2000, Period: second},

@@ -52,6 +52,9 @@ const (
 	ClassPlatformRead     Class = "platform_read"     // a person reading their accounts at other centres through the national platform
 	ClassTransferWrite    Class = "transfer_write"    // a person asking for or cancelling a transfer in from another centre
 	ClassPlatformCallback Class = "platform_callback" // the national platform calling back about a transfer (signed, no token)
+	ClassShareWrite       Class = "share_write"       // a person creating, revoking, approving or declining a share of yes/no answers
+	ClassShareRedeem      Class = "share_redeem"      // a relying party redeeming a share
+	ClassShareRequest     Class = "share_request"     // a relying party asking a person for a share
 )
 
 // Classes lists every route class, in the order above.
@@ -59,7 +62,8 @@ func Classes() []Class {
 	return []Class{ClassPublic, ClassVerifyPublic, ClassLogin, ClassBind, ClassFaceCheck, ClassRefresh,
 		ClassRead, ClassECard, ClassCertificateIssue, ClassWithdrawalSubmit, ClassRating, ClassVerifyECard, ClassStaffReveal, ClassEmployerWrite,
 		ClassOperatorAdmin, ClassPasswordChange, ClassPrint, ClassKioskLoginCode, ClassKioskLoginPoll, ClassKioskLogin,
-		ClassSharingLookup, ClassMaterialWrite, ClassPlatformRead, ClassTransferWrite, ClassPlatformCallback}
+		ClassSharingLookup, ClassMaterialWrite, ClassPlatformRead, ClassTransferWrite, ClassPlatformCallback,
+		ClassShareWrite, ClassShareRedeem, ClassShareRequest}
 }
 
 // The channels a policy can be narrowed to, as they appear in Request.Channel.

@@ -41,7 +41,7 @@ const tokenType = "at+jwt"
 type Claims struct {
 	Subject   string // sub
 	Channel   string // chn: miniapp | app | kiosk
-	Role      string // role: depositor | employer | kiosk | verifier
+	Role      string // role: depositor | employer | kiosk | verifier | party
 	Session   string // sid: every token belongs to a session, so logout can end it
 	Unit      string // unit: the unit code an employer token may reach; employer only
 	Device    string // dev: the kiosk device; required for role kiosk, kiosk channel only
@@ -73,7 +73,7 @@ func (c Claims) validate() error {
 		return errors.New("sid is empty")
 	case !slices.Contains([]string{services.ChannelMiniApp, services.ChannelApp, services.ChannelKiosk}, c.Channel):
 		return fmt.Errorf("chn %q is not a channel", c.Channel)
-	case !slices.Contains([]string{services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier}, c.Role):
+	case !slices.Contains([]string{services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier, services.RoleParty}, c.Role):
 		return fmt.Errorf("role %q is not a role", c.Role)
 	case (c.Role == services.RoleEmployer) != (c.Unit != ""):
 		return errors.New("unit must be set on employer tokens and only on them")

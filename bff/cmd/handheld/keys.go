@@ -18,7 +18,7 @@ import (
 
 const keysUsage = `usage: handheld keys <init|add|promote|rotate|reseal> --dir DIR [--purpose P] [--kid K] [--suite intl|sm]
 
-  init     create a key for every purpose that has none (tokens, ecard, certificates, sealing)
+  init     create a key for every purpose that has none (tokens, ecard, certificates, shares, sealing)
   add      add a key to a purpose without using it yet; prints its kid
   promote  make --kid the key that signs (or seals) for --purpose
   rotate   add and promote in one step (single replica)
@@ -48,7 +48,7 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("keys "+action, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "the keys directory (HANDHELD_KEYS_DIR)")
-	purpose := fs.String("purpose", keys.PurposeTokens, "tokens, ecard, certificates or sealing")
+	purpose := fs.String("purpose", keys.PurposeTokens, "tokens, ecard, certificates, shares or sealing")
 	kid := fs.String("kid", "", "key id (promote)")
 	suiteName := fs.String("suite", os.Getenv("HANDHELD_CRYPTO"), "intl or sm: the suite of new signing keys (HANDHELD_CRYPTO)")
 	if err := fs.Parse(args[1:]); err != nil {
