@@ -28,6 +28,7 @@ import (
 	"handheld/services/identity"
 	"handheld/services/keys"
 	"handheld/services/kv"
+	"handheld/services/share"
 	"handheld/services/store"
 	"handheld/services/token"
 	"handheld/services/tracing"
@@ -311,6 +312,24 @@ func verifiers(cfg Config) []identity.Verifier {
 			Scopes: []string{identity.ScopeECardVerify}, SecretSHA256: hex.EncodeToString(sum[:]), Enabled: true})
 	}
 	return out
+}
+
+// parties are the relying parties from configuration, plus the demo bank on
+// the embedded profile: their credentials for identity, their registry
+// entries for services/share.
+func parties(cfg Config) ([]identity.Party, []share.Party) {
+	var creds []identity.Party
+	var entries []share.Party
+	for _, p := range cfg.Parties {
+		creds = append(creds, identity.Party{ID: p.ID, SecretSHA256: p.SecretSHA256, Enabled: p.Enabled})
+		entries = append(entries, share.Party{ID: p.ID, Name: p.Name, Predicates: p.Predicates, Enabled: p.Enabled})
+	}
+	if cfg.Profile == ProfileEmbedded {
+		sum := sha256.Sum256([]byte(DemoPartySecret))
+		creds = append(creds, identity.Party{ID: DemoPartyID, SecretSHA256: hex.EncodeToString(sum[:]), Enabled: true})
+		entries = append(entries, share.Party{ID: DemoPartyID, Name: DemoPartyName, Predicates: share.Names(), Enabled: true})
+	}
+	return creds, entries
 }
 
 // fallbackFont is the certificates' fallback font, unpacked (27 MB, about

@@ -25,6 +25,7 @@ import (
 	"handheld/bff/kiosk"
 	"handheld/bff/kiosk/screen"
 	"handheld/bff/middleware"
+	"handheld/bff/party"
 	"handheld/bff/public"
 	"handheld/bff/verifier"
 	"handheld/locales"
@@ -56,6 +57,7 @@ import (
 	"handheld/services/repayment"
 	"handheld/services/retention"
 	"handheld/services/schedule"
+	"handheld/services/share"
 	"handheld/services/sharing"
 	"handheld/services/standing"
 	"handheld/services/store"
@@ -136,6 +138,7 @@ type useCases struct {
 	inbox         *inbox.Service
 	transfers     *transfer.Service
 	loans         *repayment.Service
+	shares        *share.Service // consented yes/no answers for relying parties (issue 20)
 	screen        *screen.Screen // nil when the kiosk screen is off
 }
 
@@ -236,6 +239,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	partyCredentials, partyRegistry := parties(cfg)
 	// The use cases that queue outbox work (withdrawals, notices) nudge
 	// the outbox worker, built below with their handlers, through a waker
 	// made first.
@@ -248,7 +252,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if u.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, Persons: reader, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
-		Devices: kiosks, Verifiers: verifiers(cfg), HashSecret: secret, Now: time.Now, Logger: logger("identity"),
+		Devices: kiosks, Verifiers: verifiers(cfg), Parties: partyCredentials, HashSecret: secret, Now: time.Now, Logger: logger("identity"),
 		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(), Notices: notices,
 	}); err != nil {
 		return nil, err
@@ -379,6 +383,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
 	}); err != nil {
 		return nil, err
+	}
+	// Consented yes/no answers (issue 20): the relying parties, the
+	// predicates answered from the core reader, the answers signed with
+	// the shares key.
+	if u.shares, err = share.New(share.Deps{Store: a.store, Reader: reader, People: u.identity, Audit: trail, Counter: shared,
+		Ring: u.keys, Parties: partyRegistry, Policy: cfg.Shares, Secret: secret, Issuer: cfg.CentreCode, Now: time.Now,
+		Logger: logger("share")}); err != nil {
+		return nil, fmt.Errorf("parties, shares: %w", err)
 	}
 	// The kiosk screen (issue 16) serves the same use cases as HTML to a
 	// kiosk's browser, with the kiosk citizen's principal.
@@ -582,9 +594,10 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	v1.Post("/auth/employer/password", authed, middleware.Require([]string{services.RoleEmployer}, services.ChannelApp),
 		signedIn("POST /api/v1/auth/employer/password", ratelimit.ClassPasswordChange, services.RoleEmployer), ah.EmployerPassword)
 	v1.Post("/auth/verifier", anonymous("POST /api/v1/auth/verifier", ratelimit.ClassLogin, services.ChannelApp, auth.VerifierAccount), ah.Verifier)
+	v1.Post("/auth/party", anonymous("POST /api/v1/auth/party", ratelimit.ClassLogin, services.ChannelApp, auth.PartyAccount), ah.Party)
 	v1.Post("/auth/refresh", anonymous("POST /api/v1/auth/refresh", ratelimit.ClassRefresh, "public", auth.RefreshAccount), ah.Refresh)
 	v1.Post("/auth/logout", authed, signedIn("POST /api/v1/auth/logout", ratelimit.ClassRead,
-		services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier), ah.Logout)
+		services.RoleDepositor, services.RoleEmployer, services.RoleKiosk, services.RoleVerifier, services.RoleParty), ah.Logout)
 	v1.Post("/kiosk/session", anonymous("POST /api/v1/kiosk/session", ratelimit.ClassLogin, services.ChannelKiosk,
 		middleware.HeaderValue(auth.HeaderDevice)), ah.DeviceSession)
 	v1.Post("/auth/kiosk", authed, kioskDevice, limit("POST /api/v1/auth/kiosk",
@@ -691,6 +704,19 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		signedIn("loan writes", ratelimit.ClassWithdrawalSubmit, services.RoleDepositor), stepUp(identity.ServiceWithdrawal))
 	app.Post(transfer.PathCallback, anonymous("POST "+transfer.PathCallback, ratelimit.ClassPlatformCallback, "public", nil),
 		platformCallback{Service: u.transfers}.Handle)
+	// Consented yes/no answers (issue 20): a person's shares and the
+	// parties' requests, each change under the share_write class; making a
+	// share and approving a request need the same recent face check as a
+	// certificate, which tells a third party as much.
+	depositor.Shares{Service: u.shares, Catalogs: u.catalogs}.Routes(me,
+		signedIn("share writes", ratelimit.ClassShareWrite, services.RoleDepositor), stepUp(identity.ServiceCertificate))
+	// The relying parties' side: party tokens only, each party counted on
+	// its own (its subject is party:<id>); asking with its Idempotency-Key.
+	party.Handlers{Shares: u.shares}.Routes(v1, []fiber.Handler{authed, middleware.Require([]string{services.RoleParty})},
+		signedIn("POST /api/v1/shares/redeem", ratelimit.ClassShareRedeem, services.RoleParty),
+		signedIn("POST /api/v1/share-requests", ratelimit.ClassShareRequest, services.RoleParty),
+		middleware.Idempotency(idempotency.New(u.store, time.Now)),
+		signedIn("GET /api/v1/share-requests/{id}", ratelimit.ClassRead, services.RoleParty))
 	verifier.ECard{Service: u.ecard}.Routes(v1, authed,
 		middleware.Require([]string{services.RoleVerifier, services.RoleKiosk}),
 		signedIn("POST /api/v1/ecard/verify", ratelimit.ClassVerifyECard, services.RoleVerifier, services.RoleKiosk))

@@ -1,7 +1,9 @@
 package bff
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -32,6 +34,7 @@ import (
 	"handheld/services/ratelimit"
 	"handheld/services/reminder"
 	"handheld/services/retention"
+	"handheld/services/share"
 	"handheld/services/standing"
 	"handheld/services/store"
 	"handheld/services/suite"
@@ -359,6 +362,30 @@ type Config struct {
 	// ones in every locale. Checked at start-up: an unknown notification
 	// or a template without its field mapping stops it.
 	NotificationTemplates notify.Overrides `yaml:"notification_templates"`
+
+	// Parties are the relying parties (YAML file only; issue 20): banks,
+	// rental platforms, employers that redeem the yes/no answers people
+	// share with them. Each has an id, a name, the predicates it may ask,
+	// its secret as a SHA-256 and whether it is enabled. An unknown
+	// predicate stops start-up.
+	Parties []PartyCredential `yaml:"parties"`
+	// Shares is the share policy (YAML file only; services/share): how
+	// long a share may last (min_validity, max_validity), max_uses, how
+	// long a party's request waits (request_ttl), how many unknown codes
+	// a party may try (max_failed_redemptions per
+	// failed_redemption_window) and how recent a run of deposits must be
+	// to count (recent_months).
+	Shares share.Policy `yaml:"shares"`
+}
+
+// PartyCredential is one registered relying party. The secret is given
+// only as its SHA-256 (hex): `printf %s "$SECRET" | sha256sum`.
+type PartyCredential struct {
+	ID           string   `yaml:"id"`
+	Name         string   `yaml:"name"`
+	Predicates   []string `yaml:"predicates"`
+	SecretSHA256 string   `yaml:"secret_sha256"`
+	Enabled      bool     `yaml:"enabled"`
 }
 
 // tracing is the tracing part of the configuration.
@@ -462,6 +489,7 @@ func Defaults() Config {
 		EmployerJobs:         employers.DefaultJobPolicy(),
 		PrintJobs:            printing.DefaultPolicy(),
 		Materials:            material.DefaultPolicy(),
+		Shares:               share.DefaultPolicy(),
 		MaterialsStore:       MaterialsFile,
 		MaterialsS3Prefix:    "materials/",
 		JobRunners:           1,
@@ -750,6 +778,18 @@ func (c Config) Validate() error {
 	}
 	if err := c.Retention.Validate(); err != nil {
 		bad("retention", "%v", err)
+	}
+	if err := c.Shares.Validate(); err != nil {
+		bad("shares", "%v", err)
+	}
+	_, registry := parties(c)
+	if err := share.ValidateParties(registry); err != nil {
+		bad("parties", "%v", err)
+	}
+	for i, p := range c.Parties {
+		if b, err := hex.DecodeString(p.SecretSHA256); err != nil || len(b) != sha256.Size {
+			bad("parties", "entry %d (%s): secret_sha256 must be the hex SHA-256 of the secret", i, p.ID)
+		}
 	}
 	switch c.MaterialsStore {
 	case MaterialsFile:

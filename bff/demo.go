@@ -27,3 +27,12 @@ const (
 	DemoVerifierName   = "示范市政务服务中心公积金窗口"
 	DemoVerifierSecret = "demo-counter-secret-0001"
 )
+
+// The demo relying party (a bank), registered on the embedded profile
+// only; `handheld demo` prints its credentials. It may ask every
+// predicate (services/share).
+const (
+	DemoPartyID     = "demo-bank"
+	DemoPartyName   = "示范银行个人住房贷款中心"
+	DemoPartySecret = "demo-bank-secret-0001"
+)

@@ -26,6 +26,7 @@ type Identity interface {
 	Refresh(ctx context.Context, refresh string) (identity.Tokens, error)
 	Logout(ctx context.Context, p services.Principal) error
 	LoginVerifier(ctx context.Context, clientID, secret string) (identity.Tokens, error)
+	LoginParty(ctx context.Context, clientID, secret string) (identity.Tokens, error)
 	Authenticate(ctx context.Context, bearer string) (services.Principal, error)
 	StartBindingFaceCheck(ctx context.Context, bindingToken, name, idNumber string) (identity.FaceCheckStart, error)
 	StartSessionFaceCheck(ctx context.Context, p services.Principal) (identity.FaceCheckStart, error)
@@ -182,6 +183,20 @@ func (h Handlers) Verifier(c *fiber.Ctx) error {
 		return err
 	}
 	t, err := h.ID.LoginVerifier(c.UserContext(), req.ClientID, req.ClientSecret)
+	if err != nil {
+		return err
+	}
+	return tokens(c, t)
+}
+
+// Party is POST /api/v1/auth/party {client_id, client_secret}: a relying
+// party's token (role party), no refresh token.
+func (h Handlers) Party(c *fiber.Ctx) error {
+	var req verifierRequest
+	if err := request.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	t, err := h.ID.LoginParty(c.UserContext(), req.ClientID, req.ClientSecret)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,11 @@ func VerifierAccount(c *fiber.Ctx) string {
 	return account(c, func(r verifierRequest) string { return r.ClientID })
 }
 
+// PartyAccount is the party sign-in's Limit.Subject: the client id.
+func PartyAccount(c *fiber.Ctx) string {
+	return account(c, func(r verifierRequest) string { return r.ClientID })
+}
+
 // RefreshAccount is refresh's Limit.Subject: the token itself (hashed by
 // the limiter), so one family cannot be tried faster from many addresses.
 func RefreshAccount(c *fiber.Ctx) string {

@@ -132,6 +132,15 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	if err := enc.Encode(map[string]string{
+		"role":          "party",
+		"client_id":     bff.DemoPartyID,
+		"client_secret": bff.DemoPartySecret,
+		"name":          bff.DemoPartyName,
+		"notes":         "a bank that redeems the yes/no answers people share with it (embedded profile only): POST /api/v1/auth/party, POST /api/v1/shares/redeem",
+	}); err != nil {
+		return err
+	}
 	return enc.Encode(map[string]string{
 		"role":        "kiosk",
 		"device_id":   bff.DemoKioskID,
