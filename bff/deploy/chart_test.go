@@ -353,7 +353,7 @@ func checkPod(t *testing.T, what string, pod corev1.PodSpec) {
 	if !ok || keys.EmptyDir == nil || keys.EmptyDir.Medium != corev1.StorageMediumMemory {
 		t.Errorf("%s: the keys are not kept in memory", what)
 	}
-	for _, purpose := range []string{"tokens", "ecard", "certificates", "sealing"} {
+	for _, purpose := range []string{"tokens", "ecard", "certificates", "shares", "sealing"} {
 		if v, ok := volumes["keys-"+purpose]; !ok || v.Secret == nil || v.Secret.SecretName == "" {
 			t.Errorf("%s: no Secret volume for the %s keys", what, purpose)
 		}
