@@ -322,7 +322,7 @@ func TestShareRequests(t *testing.T) {
 	status, real := ask(zhang.IDNumber, zhang.Name)
 	nobody := e.persona("person", "") // a person the core knows without an account
 	status2, fake := ask(nobody.IDNumber, nobody.Name)
-	status3, ghost := ask("110105194912310029", "某某")
+	status3, ghost := ask("11010519491231002X", "某某")
 	for _, m := range []map[string]any{real, fake, ghost} {
 		delete(m, "id")
 		delete(m, "created_at")

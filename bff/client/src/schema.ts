@@ -4257,8 +4257,41 @@ export interface components {
                 }[];
             }[];
         };
-        ShareCreated: components["schemas"]["Share"] & {
-            /** @description the one-time code, shown once */
+        ShareCreated: {
+            id: string;
+            party: components["schemas"]["ShareParty"];
+            predicates: components["schemas"]["Predicate"][];
+            /** Format: date-time */
+            valid_until: string;
+            /** Format: int32 */
+            max_uses: number;
+            /** Format: int32 */
+            used: number;
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired" | "used_up";
+            status_label: string;
+            /** @description the party's request it was made by approving */
+            request_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description every redemption that answered, newest first */
+            usage: {
+                party: components["schemas"]["ShareParty"];
+                /** Format: date-time */
+                at: string;
+                /** @description false when every answer was cannot_tell: no use spent */
+                counted: boolean;
+                answers: {
+                    name: components["schemas"]["PredicateName"];
+                    value?: components["schemas"]["PredicateValue"];
+                    label: string;
+                    answer: components["schemas"]["ShareAnswer"];
+                    answer_label: string;
+                }[];
+            }[];
+            /** @description the one-time code, shown once: only its keyed hash is kept */
             code: string;
             /** @description the code as a QR code, a data:image/png;base64 URI */
             qr: string;
