@@ -226,11 +226,15 @@ func TestSharesDoneWhen(t *testing.T) {
 		"unknown party":            {bad(func(b map[string]any) { b["party"] = "nobody" }), 422, "share.party_unknown"},
 		"unknown predicate":        {bad(func(b map[string]any) { b["predicates"] = []map[string]any{{"name": "salary_is", "value": 1}} }), 400, "request.invalid"},
 		"a fraction":               {bad(func(b map[string]any) { b["predicates"] = []map[string]any{{"name": "balance_at_least", "value": 1.5}} }), 400, "request.invalid"},
-		"a made-up status":         {bad(func(b map[string]any) { b["predicates"] = []map[string]any{{"name": "account_status_is", "value": "rich"}} }), 400, "request.invalid"},
-		"a bad unit code":          {bad(func(b map[string]any) { b["predicates"] = []map[string]any{{"name": "employed_by", "value": zhang.UnitCode[:17] + "0"}} }), 400, "request.invalid"},
-		"valid_until past":         {bad(func(b map[string]any) { b["valid_until"] = time.Now().Add(-time.Hour).Format(time.RFC3339) }), 400, "request.invalid"},
-		"valid_until too far":      {bad(func(b map[string]any) { b["valid_until"] = time.Now().Add(91 * 24 * time.Hour).Format(time.RFC3339) }), 400, "request.invalid"},
-		"max_uses out of range":    {bad(func(b map[string]any) { b["max_uses"] = 11 }), 400, "request.invalid"},
+		"a made-up status": {bad(func(b map[string]any) {
+			b["predicates"] = []map[string]any{{"name": "account_status_is", "value": "rich"}}
+		}), 400, "request.invalid"},
+		"a bad unit code": {bad(func(b map[string]any) {
+			b["predicates"] = []map[string]any{{"name": "employed_by", "value": zhang.UnitCode[:17] + "0"}}
+		}), 400, "request.invalid"},
+		"valid_until past":      {bad(func(b map[string]any) { b["valid_until"] = time.Now().Add(-time.Hour).Format(time.RFC3339) }), 400, "request.invalid"},
+		"valid_until too far":   {bad(func(b map[string]any) { b["valid_until"] = time.Now().Add(91 * 24 * time.Hour).Format(time.RFC3339) }), 400, "request.invalid"},
+		"max_uses out of range": {bad(func(b map[string]any) { b["max_uses"] = 11 }), 400, "request.invalid"},
 	} {
 		r := e.bad().do("POST", "/api/v1/me/shares", tt.body, keyed(person))
 		if p := r.problem(t); r.StatusCode != tt.status || p.Code != tt.code {
