@@ -438,3 +438,34 @@ func TestRequests(t *testing.T) {
 		}
 	})
 }
+
+// A registry changed after a share was made: a party no longer allowed a
+// predicate is refused it at redemption, and a party since disabled
+// cannot redeem at all.
+func TestRegistryChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := newRig(t, s)
+		ctx := context.Background()
+		c := r.share(t, ana, "rent-co", 2, Predicate{Name: ContinuousMonthsAtLeast, Value: int64(12)}, Predicate{Name: AccountStatusIs, Value: StatusNormal})
+		narrowed := testParties()
+		narrowed[1].Predicates = []string{AccountStatusIs}
+		d := r.svc.Deps
+		d.Parties = narrowed
+		svc, err := New(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = svc.Redeem(ctx, rent, Redeem{Code: c.Code})
+		wantCode(t, "a predicate no longer allowed", err, services.CodeSharePredicateNotAllowed)
+		narrowed[1].Enabled = false
+		d.Parties = narrowed
+		if svc, err = New(d); err != nil {
+			t.Fatal(err)
+		}
+		_, err = svc.Redeem(ctx, rent, Redeem{Code: c.Code})
+		wantCode(t, "a disabled party", err, services.CodeForbidden)
+		if n := r.count(t, `SELECT uses FROM shares WHERE id = $1`, c.Share.ID); n != 0 {
+			t.Errorf("refused redemptions spent %d uses", n)
+		}
+	})
+}
