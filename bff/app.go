@@ -187,6 +187,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	u.store = a.store
+	key, err := a.hashKey(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
 	if a.core, a.sim, err = a.openCore(ctx); err != nil {
 		return nil, err
 	}
@@ -199,7 +203,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.redis, err = a.openRedis(); err != nil {
 		return nil, err
 	}
-	shared := openKV(cfg, a.redis, secret)
+	shared := openKV(cfg, a.redis, key)
 	wx, err := wechat.New(wechat.Config{AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, APIBase: cfg.WeChatAPIBase,
 		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat"),
 		Observe: a.metrics.wechatCall, Tracer: a.tracer}, shared)
@@ -214,7 +218,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		defer cancel()
 		return trail.Close(ctx)
 	})
-	rl := ratelimit.Config{Prefix: cfg.RedisPrefix, Secret: secret, Timeout: cfg.RedisTimeout,
+	rl := ratelimit.Config{Prefix: cfg.RedisPrefix, Secret: key, Timeout: cfg.RedisTimeout,
 		Replicas: cfg.Replicas, Now: time.Now, Logger: logger("ratelimit"), OnFallback: a.metrics.rateLimitFallback}
 	if a.redis != nil {
 		rl.Redis = a.redis
@@ -222,7 +226,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.limiter, err = ratelimit.New(rl, cfg.RateLimits); err != nil {
 		return nil, fmt.Errorf("rate_limits: %w", err)
 	}
-	reader, err := a.openReader(a.core, shared, secret)
+	reader, err := a.openReader(a.core, shared, key)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +252,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if u.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, Persons: reader, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
-		Devices: kiosks, Verifiers: verifiers(cfg), HashSecret: secret, Now: time.Now, Logger: logger("identity"),
+		Devices: kiosks, Verifiers: verifiers(cfg), HashKey: key, Now: time.Now, Logger: logger("identity"),
 		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(), Notices: notices,
 	}); err != nil {
 		return nil, err
@@ -281,7 +285,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Store: a.store, Facts: reader, Units: reader, People: u.identity, Renderer: renderer, Centres: u.platform, Ring: u.keys, Audit: trail,
 		Validity: cfg.CertificateValidity, LinkTTL: cfg.CertificateLinkTTL,
 		PublicBaseURL: cfg.PublicBase(), CentreName: cfg.CentreName, CentreCode: cfg.CentreCode,
-		Secret: secret, Mask: masking, Now: time.Now, Logger: logger("certificate"),
+		Secret: key, Mask: masking, Now: time.Now, Logger: logger("certificate"),
 	}); err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
@@ -376,7 +380,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
 		Reader: reader, People: u.identity, Audit: trail, Applications: homeApplications{u.withdrawals},
-		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
+		Mask: masking, Secret: key, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
 	}); err != nil {
 		return nil, err
 	}
@@ -388,14 +392,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			Prints: screenPrints{service: u.printing, keys: idempotency.New(a.store, time.Now)},
 			Phone:  screenPhone{identity: u.identity, base: cfg.PublicBase()},
 			Path:   path, Idle: cfg.KioskIdle, KioskKinds: cfg.withdrawalPolicies().KindsOn(services.ChannelKiosk),
-			Secret: secret, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
+			Secret: key, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
 			return nil, fmt.Errorf("HANDHELD_KIOSK_SCREEN_PATH: %w", err)
 		}
 	}
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
-	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: secret,
+	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: key,
 		Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
@@ -404,7 +408,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.staffChanges, err = employers.NewStaffChanges(employers.StaffChangeDeps{
-		Store: a.store, Reader: reader, Core: a.core, Audit: trail, Secret: secret, Mask: masking,
+		Store: a.store, Reader: reader, Core: a.core, Audit: trail, Secret: key, Mask: masking,
 		Wake: waker.Wake, Now: time.Now, Logger: logger("employer"),
 	}); err != nil {
 		return nil, fmt.Errorf("staff changes: %w", err)
@@ -433,7 +437,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.operators, err = operator.New(operator.Deps{Core: a.core, Sessions: u.identity, Locks: shared, Audit: trail,
-		Secret: secret, Now: time.Now, Logger: logger("operator")}); err != nil {
+		Secret: key, Now: time.Now, Logger: logger("operator")}); err != nil {
 		return nil, err
 	}
 	// The message centre (issue 19): every notification lands in the
