@@ -85,8 +85,8 @@ type RatingCount struct {
 
 // selectRatingCounts counts the ratings given in [$1, $2) by the rated
 // case's kind and type (each case view names its type), level and
-// whether a comment came with it (an empty comment is stored unsealed as
-// '').
+// whether a comment came with it (no comment is stored as the empty
+// string, unsealed).
 const selectRatingCounts = `SELECT c.kind, c.type, r.level, COUNT(*),
 		COUNT(CASE WHEN r.comment <> '' THEN 1 END)
 	FROM ratings r JOIN (
