@@ -8,12 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"handheld/bff"
 	"handheld/services"
 	"handheld/services/platform"
 	"handheld/services/platformsim"
 	"handheld/services/report"
 	"handheld/services/store"
 )
+
+// dailyReportOn switches the daily report's job back on (start switches
+// it off).
+func dailyReportOn() option { return func(cfg *bff.Config) { cfg.DailyReport.Enabled = true } }
 
 // reportsOf is what the simulated platform holds of the centre's day.
 func reportsOf(sim *platformsim.Sim, day string) []platformsim.ReceivedReport {
@@ -38,7 +43,7 @@ func TestDailyReportReachesThePlatformOnce(t *testing.T) {
 	var sim *platformsim.Sim
 	var simURL string
 	clock := &movableClock{}
-	e := start(t, relaxedIssue(), withPlatform(t, &sim, &simURL), clockFor(clock))
+	e := start(t, relaxedIssue(), withPlatform(t, &sim, &simURL), clockFor(clock), dailyReportOn())
 	ctx := context.Background()
 
 	// The app's own schedule reports the three days before today at start.
