@@ -95,8 +95,8 @@ func newMetrics(version string) *metrics {
 		}, []string{"level"}),
 		reports: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handheld_daily_reports_total",
-			Help: "Daily reports to the national platform queued by this replica, by how (first, correction, again).",
-		}, []string{"how"}),
+			Help: "Daily reports to the national platform queued by this replica, by outcome (first, correction, again).",
+		}, []string{"outcome"}),
 	}
 	for _, api := range wechat.APIs() {
 		for _, result := range wechat.Results() {

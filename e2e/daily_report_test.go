@@ -147,7 +147,7 @@ func TestDailyReportReachesThePlatformOnce(t *testing.T) {
 	if err := s.QueryRow(ctx, `SELECT COUNT(*) FROM daily_reports WHERE centre = '330100' AND day = $1`, day).Scan(&stored); err != nil || stored != 1 {
 		t.Errorf("daily_reports rows for the day: %d, %v", stored, err)
 	}
-	if m := e.do("GET", "/metrics", nil, nil); !strings.Contains(string(m.body), `handheld_daily_reports_total{how="again"} 1`+"\n") {
+	if m := e.do("GET", "/metrics", nil, nil); !strings.Contains(string(m.body), `handheld_daily_reports_total{outcome="again"} 1`+"\n") {
 		t.Errorf("metrics lack the redelivery:\n%s", grep(string(m.body), "daily_reports_total"))
 	}
 }
