@@ -68,7 +68,7 @@ type rig struct {
 	mu    sync.Mutex
 }
 
-func newRig(t *testing.T, s *store.Store, up upward) *rig {
+func newRig(t testing.TB, s *store.Store, up upward) *rig {
 	t.Helper()
 	cat, err := catalogue.New(catalogue.Default(), withdrawal.DefaultPolicies())
 	if err != nil {
