@@ -54,6 +54,7 @@ import (
 	"handheld/services/ratelimit"
 	"handheld/services/reminder"
 	"handheld/services/repayment"
+	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/sharing"
@@ -89,6 +90,7 @@ type App struct {
 	retention *retention.Retention
 	standing  *standing.Service // the monthly job, for StandingAt
 	reminders *reminder.Service // the reminder rules (issue 19, part 3)
+	reports   *report.Service   // the daily report upward (issue 20, part 5)
 	store     *store.Store
 	core      *core.Client
 	sim       *coresim.Sim // embedded profile without CoreURL only
@@ -465,6 +467,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, fmt.Errorf("reminders: %w", err)
 	}
 	a.scheduled = append(a.scheduled, a.reminders.Jobs()...)
+	// The daily report upward (issue 20, part 5): the day's ratings and
+	// case timeliness per service, made by a scheduled job at the
+	// configured time of day and delivered to the national platform
+	// through the outbox, on the message centre's clock.
+	reportDeps := report.Deps{Store: a.store, Cases: u.cases, Catalogue: u.catalogue, Audit: trail, Policy: cfg.DailyReport,
+		CentreCode: cfg.CentreCode, Holidays: cfg.withdrawalPolicies().Holidays, Wake: waker.Wake,
+		OnSent: a.metrics.dailyReport, Now: cfg.now(), Logger: logger("report")}
+	if platformClient != nil {
+		reportDeps.Platform = platformClient // a centre not connected keeps its reports queued
+	}
+	if a.reports, err = report.New(reportDeps); err != nil {
+		return nil, fmt.Errorf("daily_report: %w", err)
+	}
+	if job := a.reports.JobOf(); job != nil {
+		a.scheduled = append(a.scheduled, *job)
+	}
 
 	// Routes, checked against the rate-limit policies ...
 	var limited []ratelimit.Route
@@ -484,7 +502,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store: a.store,
 		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(),
-			standing.Topics(), repayment.Topics()),
+			standing.Topics(), repayment.Topics(), report.Topics()),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
@@ -497,6 +515,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			{Name: transfer.TopicPoll, Handle: u.transfers.Poll},
 			{Name: transfer.TopicMerge, Handle: u.transfers.Merge},
 			{Name: repayment.TopicApply, Handle: u.loans.Apply},
+			{Name: report.Topic, Handle: a.reports.Deliver},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),

@@ -31,6 +31,7 @@ import (
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/reminder"
+	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/standing"
 	"handheld/services/store"
@@ -359,6 +360,12 @@ type Config struct {
 	// ones in every locale. Checked at start-up: an unknown notification
 	// or a template without its field mapping stops it.
 	NotificationTemplates notify.Overrides `yaml:"notification_templates"`
+
+	// DailyReport is the report upward to the national platform (YAML
+	// file only; services/report): enabled, the time of day it runs in
+	// the centre's time, the centre code reported under (empty:
+	// HANDHELD_CENTRE_CODE) and how many days back a run catches up.
+	DailyReport report.Policy `yaml:"daily_report"`
 }
 
 // tracing is the tracing part of the configuration.
@@ -481,6 +488,7 @@ func Defaults() Config {
 		DBMaxConns:           store.DefaultMaxConns,
 		Transfers:            transfer.DefaultPolicy(),
 		Reminders:            reminder.Defaults(),
+		DailyReport:          report.DefaultPolicy(),
 
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
@@ -750,6 +758,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Retention.Validate(); err != nil {
 		bad("retention", "%v", err)
+	}
+	if err := c.DailyReport.Validate(); err != nil {
+		bad("daily_report", "%v", err)
 	}
 	switch c.MaterialsStore {
 	case MaterialsFile:
