@@ -33,9 +33,10 @@ RACE := -race -gcflags='modernc.org/...=-d=checkptr=0'
 export GORACE ?= atexit_sleep_ms=0
 
 # SUITED are the packages whose tests run again under the sm cryptographic
-# suite (HANDHELD_CRYPTO=sm: SM2, SM3, SM4): keys, tokens, e-cards,
-# certificates, the audit chain and personal data at rest.
-SUITED := ./services/keys/... ./services/token/ ./services/ecard/ ./services/certificate/ ./services/audit/ ./services/seal/ ./services/store/
+# suite (HANDHELD_CRYPTO=sm: SM2, SM3, SM4): the keyed hash and what it
+# keys (pseudonyms, kv keys, cursors), keys, tokens, e-cards, certificates,
+# the audit chain and personal data at rest.
+SUITED := ./services/ ./services/kv/ ./services/account/ ./services/keys/... ./services/token/ ./services/ecard/ ./services/certificate/ ./services/audit/ ./services/seal/ ./services/store/
 
 ## test: every test with -race, against real PostgreSQL and Redis (started if installed but stopped), then the crypto suites under sm
 test: services

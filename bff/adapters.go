@@ -30,6 +30,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/share"
 	"handheld/services/store"
+	"handheld/services/suite"
 	"handheld/services/token"
 	"handheld/services/tracing"
 	"handheld/services/withdrawal"
@@ -60,6 +61,26 @@ func hashSecret(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("hash secret %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// hashKey is the deployment's keyed hash: the secret, under the HMAC the
+// store was created with (store_settings.keyed_hash: the suite of the
+// first start; intl for a store that held people before the setting
+// existed). It never follows HANDHELD_CRYPTO afterwards: pseudonyms key
+// stored rows.
+func (a *App) hashKey(ctx context.Context, secret []byte) (services.HashKey, error) {
+	name, err := a.store.Setting(ctx, "keyed_hash", a.cfg.Suite().String())
+	if err != nil {
+		return services.HashKey{}, err
+	}
+	s, err := suite.Parse(name)
+	if err != nil {
+		return services.HashKey{}, fmt.Errorf("store_settings.keyed_hash: %w", err)
+	}
+	if s != a.cfg.Suite() {
+		a.log.Warn("the keyed hash stays the store's own, not the running suite's", "keyed_hash", s.String(), "suite", a.cfg.Suite().String())
+	}
+	return services.NewHashKey(secret, s), nil
 }
 
 // openTracing is the tracer provider: the one the configuration injects,
@@ -215,22 +236,22 @@ func (a *App) openRedis() (redis.UniversalClient, error) {
 
 // openKV is short-lived shared state: in Redis when there is one, in
 // process otherwise.
-func openKV(cfg Config, rdb redis.UniversalClient, secret []byte) kv.Store {
+func openKV(cfg Config, rdb redis.UniversalClient, secret services.HashKey) kv.Store {
 	if rdb == nil {
 		return kv.NewMemory(time.Now, secret)
 	}
 	return kv.NewRedis(rdb, cfg.RedisPrefix, secret, max(cfg.RedisTimeout, 50*time.Millisecond))
 }
 
-// openReader is resilient core reads, cached in kv under a key derived
-// from the hash secret.
-func (a *App) openReader(c *core.Client, store kv.Store, secret []byte) (*core.Reader, error) {
+// openReader is resilient core reads, cached in kv and sealed there with
+// the suite's AEAD under a key derived from the hash secret.
+func (a *App) openReader(c *core.Client, store kv.Store, secret services.HashKey) (*core.Reader, error) {
 	rc := core.DefaultReaderConfig()
 	if a.cfg.CoreReads != nil {
 		rc = *a.cfg.CoreReads
 	}
-	cacheKey := sha256.Sum256(append([]byte("core cache "), secret...))
-	rc.Secret = cacheKey[:]
+	rc.Secret = secret.Derive("core cache").Bytes()
+	rc.Suite = a.cfg.Suite()
 	rc.Now = time.Now
 	rc.Logger = a.log.With("component", "core-reader")
 	rc.OnRetry = a.metrics.coreRetry

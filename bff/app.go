@@ -55,6 +55,7 @@ import (
 	"handheld/services/ratelimit"
 	"handheld/services/reminder"
 	"handheld/services/repayment"
+	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/share"
@@ -91,6 +92,7 @@ type App struct {
 	retention *retention.Retention
 	standing  *standing.Service // the monthly job, for StandingAt
 	reminders *reminder.Service // the reminder rules (issue 19, part 3)
+	reports   *report.Service   // the daily report upward (issue 20, part 5)
 	store     *store.Store
 	core      *core.Client
 	sim       *coresim.Sim // embedded profile without CoreURL only
@@ -190,6 +192,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	u.store = a.store
+	key, err := a.hashKey(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
 	if a.core, a.sim, err = a.openCore(ctx); err != nil {
 		return nil, err
 	}
@@ -202,7 +208,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.redis, err = a.openRedis(); err != nil {
 		return nil, err
 	}
-	shared := openKV(cfg, a.redis, secret)
+	shared := openKV(cfg, a.redis, key)
 	wx, err := wechat.New(wechat.Config{AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, APIBase: cfg.WeChatAPIBase,
 		Timeout: cfg.WeChatTimeout, Sandbox: cfg.WeChatSandbox, Now: time.Now, Logger: logger("wechat"),
 		Observe: a.metrics.wechatCall, Tracer: a.tracer}, shared)
@@ -217,7 +223,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		defer cancel()
 		return trail.Close(ctx)
 	})
-	rl := ratelimit.Config{Prefix: cfg.RedisPrefix, Secret: secret, Timeout: cfg.RedisTimeout,
+	rl := ratelimit.Config{Prefix: cfg.RedisPrefix, Secret: key, Timeout: cfg.RedisTimeout,
 		Replicas: cfg.Replicas, Now: time.Now, Logger: logger("ratelimit"), OnFallback: a.metrics.rateLimitFallback}
 	if a.redis != nil {
 		rl.Redis = a.redis
@@ -225,7 +231,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if u.limiter, err = ratelimit.New(rl, cfg.RateLimits); err != nil {
 		return nil, fmt.Errorf("rate_limits: %w", err)
 	}
-	reader, err := a.openReader(a.core, shared, secret)
+	reader, err := a.openReader(a.core, shared, key)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +258,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	if u.identity, err = identity.New(identity.Deps{
 		Store: a.store, Core: a.core, Persons: reader, WeChat: wx, Tokens: tokens, KV: shared, Audit: trail,
-		Devices: kiosks, Verifiers: verifiers(cfg), Parties: partyCredentials, HashSecret: secret, Now: time.Now, Logger: logger("identity"),
+		Devices: kiosks, Verifiers: verifiers(cfg), Parties: partyCredentials, HashKey: key, Now: time.Now, Logger: logger("identity"),
 		Assurance: cfg.Assurance, Policy: sessionPolicy(cfg), PublicBaseURL: cfg.PublicBase(), Notices: notices,
 	}); err != nil {
 		return nil, err
@@ -285,7 +291,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Store: a.store, Facts: reader, Units: reader, People: u.identity, Renderer: renderer, Centres: u.platform, Ring: u.keys, Audit: trail,
 		Validity: cfg.CertificateValidity, LinkTTL: cfg.CertificateLinkTTL,
 		PublicBaseURL: cfg.PublicBase(), CentreName: cfg.CentreName, CentreCode: cfg.CentreCode,
-		Secret: secret, Mask: masking, Now: time.Now, Logger: logger("certificate"),
+		Secret: key, Mask: masking, Now: time.Now, Logger: logger("certificate"),
 	}); err != nil {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
@@ -380,7 +386,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		OnRated: a.metrics.rated})
 	if u.account, err = account.New(account.Deps{
 		Reader: reader, People: u.identity, Audit: trail, Applications: homeApplications{u.withdrawals},
-		Mask: masking, Secret: secret, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
+		Mask: masking, Secret: key, HomeDeadline: cfg.HomeDeadline, Now: time.Now, Logger: logger("account"),
 	}); err != nil {
 		return nil, err
 	}
@@ -388,7 +394,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	// predicates answered from the core reader, the answers signed with
 	// the shares key.
 	if u.shares, err = share.New(share.Deps{Store: a.store, Reader: reader, People: u.identity, Audit: trail, Counter: shared,
-		Ring: u.keys, Parties: partyRegistry, Policy: cfg.Shares, Secret: secret, Issuer: cfg.CentreCode, Now: time.Now,
+		Ring: u.keys, Parties: partyRegistry, Policy: cfg.Shares, Key: key, Issuer: cfg.CentreCode, Now: time.Now,
 		Logger: logger("share")}); err != nil {
 		return nil, fmt.Errorf("parties, shares: %w", err)
 	}
@@ -400,14 +406,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			Prints: screenPrints{service: u.printing, keys: idempotency.New(a.store, time.Now)},
 			Phone:  screenPhone{identity: u.identity, base: cfg.PublicBase()},
 			Path:   path, Idle: cfg.KioskIdle, KioskKinds: cfg.withdrawalPolicies().KindsOn(services.ChannelKiosk),
-			Secret: secret, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
+			Secret: key, Now: time.Now, Logger: logger("kiosk-screen")}); err != nil {
 			return nil, fmt.Errorf("HANDHELD_KIOSK_SCREEN_PATH: %w", err)
 		}
 	}
 	if u.employer, err = employers.New(employers.Deps{Reader: reader, Audit: trail, Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
-	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: secret,
+	if u.roster, err = employers.NewRoster(employers.RosterDeps{Reader: reader, Audit: trail, Mask: masking, Secret: key,
 		Now: time.Now, Logger: logger("employer")}); err != nil {
 		return nil, err
 	}
@@ -416,7 +422,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.staffChanges, err = employers.NewStaffChanges(employers.StaffChangeDeps{
-		Store: a.store, Reader: reader, Core: a.core, Audit: trail, Secret: secret, Mask: masking,
+		Store: a.store, Reader: reader, Core: a.core, Audit: trail, Secret: key, Mask: masking,
 		Wake: waker.Wake, Now: time.Now, Logger: logger("employer"),
 	}); err != nil {
 		return nil, fmt.Errorf("staff changes: %w", err)
@@ -445,7 +451,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	if u.operators, err = operator.New(operator.Deps{Core: a.core, Sessions: u.identity, Locks: shared, Audit: trail,
-		Secret: secret, Now: time.Now, Logger: logger("operator")}); err != nil {
+		Secret: key, Now: time.Now, Logger: logger("operator")}); err != nil {
 		return nil, err
 	}
 	// The message centre (issue 19): every notification lands in the
@@ -473,6 +479,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, fmt.Errorf("reminders: %w", err)
 	}
 	a.scheduled = append(a.scheduled, a.reminders.Jobs()...)
+	// The daily report upward (issue 20, part 5): the day's ratings and
+	// case timeliness per service, made by a scheduled job at the
+	// configured time of day and delivered to the national platform
+	// through the outbox, on the message centre's clock.
+	reportDeps := report.Deps{Store: a.store, Cases: u.cases, Catalogue: u.catalogue, Audit: trail, Policy: cfg.DailyReport,
+		CentreCode: cfg.CentreCode, Holidays: cfg.withdrawalPolicies().Holidays, Wake: waker.Wake,
+		OnSent: a.metrics.dailyReport, Now: cfg.now(), Logger: logger("report")}
+	if platformClient != nil {
+		reportDeps.Platform = platformClient // a centre not connected keeps its reports queued
+	}
+	if a.reports, err = report.New(reportDeps); err != nil {
+		return nil, fmt.Errorf("daily_report: %w", err)
+	}
+	if job := a.reports.JobOf(); job != nil {
+		a.scheduled = append(a.scheduled, *job)
+	}
 
 	// Routes, checked against the rate-limit policies ...
 	var limited []ratelimit.Route
@@ -492,7 +514,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store: a.store,
 		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(),
-			standing.Topics(), repayment.Topics()),
+			standing.Topics(), repayment.Topics(), report.Topics()),
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
@@ -505,6 +527,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			{Name: transfer.TopicPoll, Handle: u.transfers.Poll},
 			{Name: transfer.TopicMerge, Handle: u.transfers.Merge},
 			{Name: repayment.TopicApply, Handle: u.loans.Apply},
+			{Name: report.Topic, Handle: a.reports.Deliver},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),

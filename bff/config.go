@@ -33,6 +33,7 @@ import (
 	"handheld/services/printing"
 	"handheld/services/ratelimit"
 	"handheld/services/reminder"
+	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/share"
 	"handheld/services/standing"
@@ -363,6 +364,11 @@ type Config struct {
 	// or a template without its field mapping stops it.
 	NotificationTemplates notify.Overrides `yaml:"notification_templates"`
 
+	// DailyReport is the report upward to the national platform (YAML
+	// file only; services/report): enabled, the time of day it runs in
+	// the centre's time, the centre code reported under (empty:
+	// HANDHELD_CENTRE_CODE) and how many days back a run catches up.
+	DailyReport report.Policy `yaml:"daily_report"`
 	// Parties are the relying parties (YAML file only; issue 20): banks,
 	// rental platforms, employers that redeem the yes/no answers people
 	// share with them. Each has an id, a name, the predicates it may ask,
@@ -509,6 +515,7 @@ func Defaults() Config {
 		DBMaxConns:           store.DefaultMaxConns,
 		Transfers:            transfer.DefaultPolicy(),
 		Reminders:            reminder.Defaults(),
+		DailyReport:          report.DefaultPolicy(),
 
 		LockoutOperatorFailures: 20,
 		LockoutDelay:            time.Second,
@@ -778,6 +785,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Retention.Validate(); err != nil {
 		bad("retention", "%v", err)
+	}
+	if err := c.DailyReport.Validate(); err != nil {
+		bad("daily_report", "%v", err)
 	}
 	if err := c.Shares.Validate(); err != nil {
 		bad("shares", "%v", err)

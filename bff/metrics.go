@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"handheld/services/cases"
+	"handheld/services/report"
 	"handheld/services/wechat"
 )
 
@@ -34,6 +35,7 @@ type metrics struct {
 	outbox   *prometheus.CounterVec
 	wechat   *prometheus.CounterVec
 	ratings  *prometheus.CounterVec
+	reports  *prometheus.CounterVec
 }
 
 func newMetrics(version string) *metrics {
@@ -91,6 +93,10 @@ func newMetrics(version string) *metrics {
 			Name: "handheld_case_ratings_total",
 			Help: "Case ratings recorded by this replica, by level (1 very dissatisfied to 5 very satisfied).",
 		}, []string{"level"}),
+		reports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handheld_daily_reports_total",
+			Help: "Daily reports to the national platform queued by this replica, by outcome (first, correction, again).",
+		}, []string{"outcome"}),
 	}
 	for _, api := range wechat.APIs() {
 		for _, result := range wechat.Results() {
@@ -100,8 +106,11 @@ func newMetrics(version string) *metrics {
 	for level := cases.LevelVeryDissatisfied; level <= cases.LevelVerySatisfied; level++ {
 		m.ratings.WithLabelValues(strconv.Itoa(level))
 	}
+	for _, how := range []string{report.SentFirst, report.SentCorrection, report.SentAgain} {
+		m.reports.WithLabelValues(how)
+	}
 	m.registry.MustRegister(m.requests, m.latency, m.core, m.sharing, m.platform, m.retries, m.fallback, m.stale, m.cache, m.outbox,
-		m.wechat, m.ratings, buildInfo(version),
+		m.wechat, m.ratings, m.reports, buildInfo(version),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -185,6 +194,9 @@ func (m *metrics) wechatCall(api, result string) { m.wechat.WithLabelValues(api,
 
 // rated is the cases service's OnRated hook.
 func (m *metrics) rated(level int) { m.ratings.WithLabelValues(strconv.Itoa(level)).Inc() }
+
+// dailyReport is the daily report's OnSent hook.
+func (m *metrics) dailyReport(how string) { m.reports.WithLabelValues(how).Inc() }
 
 // groupOf is a breaker's endpoint group: "core.account" is "account".
 func groupOf(breaker string) string { return strings.TrimPrefix(breaker, "core.") }

@@ -14,6 +14,7 @@ import (
 	"handheld/services/identity"
 	"handheld/services/outbox"
 	"handheld/services/reminder"
+	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/store"
@@ -90,3 +91,8 @@ func (a *App) StandingAt(ctx context.Context, at time.Time) (string, error) {
 // Reminders are the reminder rules' use case: runs and dry runs outside
 // the schedule, for `handheld reminders` and the tests.
 func (a *App) Reminders() *reminder.Service { return a.reminders }
+
+// Reports are the daily report's use case: a day's figures, a day sent
+// again, a catch-up outside the schedule, for `handheld report` and the
+// tests.
+func (a *App) Reports() *report.Service { return a.reports }

@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/certificate"
 	"handheld/services/certpdf"
 	"handheld/services/coresim"
 	"handheld/services/keys/jwkstest"
 	"handheld/services/ratelimit"
+	"handheld/services/suite"
 )
 
 const certificates = "/api/v1/me/certificates"
@@ -301,10 +303,10 @@ func TestCertificateLinkExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fresh := certificate.Link(secret, got.ID, time.Now().Add(time.Minute)); e.do("GET", fresh, nil, nil).StatusCode != 200 {
+	if fresh := certificate.Link(services.NewHashKey(secret, suite.Env()), got.ID, time.Now().Add(time.Minute)); e.do("GET", fresh, nil, nil).StatusCode != 200 {
 		t.Fatal("a link made with the deployment's secret is not accepted: is the service's Secret the hash secret?")
 	}
-	expired := certificate.Link(secret, got.ID, time.Now().Add(-time.Second))
+	expired := certificate.Link(services.NewHashKey(secret, suite.Env()), got.ID, time.Now().Add(-time.Second))
 	wantProblem(t, e.do("GET", expired, nil, http.Header{"Accept-Language": {"en"}}), 403, "certificate.link_expired")
 	// The holder gets a fresh link any time.
 	if r := e.do("GET", e.certificate(tok, got.ID).DownloadURL, nil, nil); r.StatusCode != 200 {

@@ -110,6 +110,10 @@ func start(t *testing.T, opts ...option) *env {
 	for i := range cfg.Reminders {
 		cfg.Reminders[i].Enabled = false
 	}
+	// The daily report upward (issue 20, part 5) is off too, so that no
+	// test's outbox or trail holds reports it did not ask for;
+	// dailyReportOn switches it back on.
+	cfg.DailyReport.Enabled = false
 	for _, o := range opts {
 		o(&cfg)
 	}

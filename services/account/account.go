@@ -76,7 +76,7 @@ type Deps struct {
 	Mask mask.Policy
 	// Secret keys the sealing of list cursors and entry ids; at least 32
 	// bytes, the same on every replica.
-	Secret []byte
+	Secret services.HashKey
 	// HomeDeadline bounds the home screen's parallel reads; default
 	// DefaultHomeDeadline.
 	HomeDeadline time.Duration
@@ -95,7 +95,7 @@ func New(d Deps) (*Service, error) {
 	switch {
 	case d.Reader == nil || d.People == nil || d.Audit == nil:
 		return nil, errors.New("account: missing dependency (reader, people or audit)")
-	case len(d.Secret) < 32:
+	case d.Secret.Size() < 32:
 		return nil, errors.New("account: secret must be at least 32 bytes")
 	case d.HomeDeadline < 0:
 		return nil, fmt.Errorf("account: home deadline %s is negative", d.HomeDeadline)

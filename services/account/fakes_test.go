@@ -13,6 +13,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/identity"
 	"handheld/services/mask"
+	"handheld/services/suite"
 )
 
 // now is the fake clock: 01:00 on 1 March 2025 in Shanghai, still February
@@ -220,7 +221,7 @@ func newWorld(t *testing.T, adjust ...func(*Deps)) *world {
 	a := &fakeAudit{}
 	d := Deps{
 		Reader: r, People: fakePeople{zhangSubject: "P1", ouyangSubject: "P2", chenSubject: "P3"}, Audit: a,
-		Mask: mask.DefaultPolicy(), Secret: []byte("0123456789abcdef0123456789abcdef"), HomeDeadline: 200 * time.Millisecond,
+		Mask: mask.DefaultPolicy(), Secret: services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env()), HomeDeadline: 200 * time.Millisecond,
 		Now: func() time.Time { return now },
 	}
 	for _, f := range adjust {

@@ -10,6 +10,7 @@ import (
 	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/mask"
+	"handheld/services/suite"
 )
 
 func TestHomeReadsPartsInParallel(t *testing.T) {
@@ -154,7 +155,7 @@ func TestHomeListsApplications(t *testing.T) {
 }
 
 func TestNewChecksDeps(t *testing.T) {
-	good := Deps{Reader: &fakeReader{}, People: fakePeople{}, Audit: &fakeAudit{}, Secret: make([]byte, 32)}
+	good := Deps{Reader: &fakeReader{}, People: fakePeople{}, Audit: &fakeAudit{}, Secret: services.NewHashKey(make([]byte, 32), suite.Env())}
 	s, err := New(good)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func TestNewChecksDeps(t *testing.T) {
 		"no reader":     func(d *Deps) { d.Reader = nil },
 		"no people":     func(d *Deps) { d.People = nil },
 		"no audit":      func(d *Deps) { d.Audit = nil },
-		"short secret":  func(d *Deps) { d.Secret = make([]byte, 16) },
+		"short secret":  func(d *Deps) { d.Secret = services.NewHashKey(make([]byte, 16), suite.Env()) },
 		"bad policy":    func(d *Deps) { d.Mask = mask.Policy{"passport": {}} },
 		"negative time": func(d *Deps) { d.HomeDeadline = -time.Second },
 	} {

@@ -2,9 +2,7 @@ package certificate
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -126,7 +124,7 @@ type Deps struct {
 	CentreCode string
 	// Secret keys the download-link MACs and the ID-number hash in the
 	// claims; at least 32 bytes, the same on every replica.
-	Secret []byte
+	Secret services.HashKey
 	// Mask is the centre's masking policy; nil means mask.DefaultPolicy.
 	// Verify pages use its public (unknown-channel) level: always masked.
 	Mask mask.Policy
@@ -145,8 +143,8 @@ type Deps struct {
 type Service struct {
 	Deps
 	signer  keys.Signer
-	linkKey []byte
-	idKey   []byte
+	linkKey services.HashKey
+	idKey   services.HashKey
 }
 
 var centreCodeShape = regexp.MustCompile(`^[0-9A-Z]{1,12}$`)
@@ -157,7 +155,7 @@ func New(d Deps) (*Service, error) {
 	switch {
 	case d.Store == nil || d.Facts == nil || d.Units == nil || d.People == nil || d.Renderer == nil || d.Ring == nil || d.Audit == nil:
 		return nil, errors.New("certificate: missing dependency (store, facts, units, people, renderer, ring or audit)")
-	case len(d.Secret) < secretMinSize:
+	case d.Secret.Size() < secretMinSize:
 		return nil, fmt.Errorf("certificate: secret must be at least %d bytes", secretMinSize)
 	case d.Validity < 0 || d.Validity > maxValidity:
 		return nil, fmt.Errorf("certificate: validity %s must be between 0 and %s", d.Validity, maxValidity)
@@ -199,17 +197,8 @@ func New(d Deps) (*Service, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{Deps: d, signer: signer,
-		linkKey: derive(d.Secret, linkLabel),
-		idKey:   derive(d.Secret, "handheld certificate id_hash")}, nil
-}
-
-// derive gives each use of the shared secret a key of its own, so that no
-// MAC made here can be matched with one made elsewhere from the same
-// secret (an ID number's id_hash against a rate-limit key, say).
-func derive(secret []byte, label string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(label))
-	return m.Sum(nil)
+		linkKey: d.Secret.Derive(linkLabel),
+		idKey:   d.Secret.Derive("handheld certificate id_hash")}, nil
 }
 
 // audited records what happened to a certificate (see audit.Outcome).

@@ -179,7 +179,7 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	r.Service, err = New(Deps{
 		Store: s, Facts: r.facts, Units: r.units, People: fakePeople{}, Renderer: r.renderer, Ring: ring, Audit: r.audit,
 		PublicBaseURL: "https://hpf.example.cn/", CentreName: "示范市住房公积金管理中心", CentreCode: "330100",
-		Secret: []byte("0123456789abcdef0123456789abcdef"), Mask: mask.DefaultPolicy(), Now: r.clock.Now,
+		Secret: services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env()), Mask: mask.DefaultPolicy(), Now: r.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package certificate
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -31,29 +30,27 @@ func (s *Service) downloadURL(id string) string {
 // deployment's Secret exactly as the Service makes it. Links are stateless:
 // any replica checks a link any other made, and so an operator's tool (or a
 // test) with the secret can make one too.
-func Link(secret []byte, id string, exp time.Time) string {
-	return downloadURL(derive(secret, linkLabel), id, exp)
+func Link(secret services.HashKey, id string, exp time.Time) string {
+	return downloadURL(secret.Derive(linkLabel), id, exp)
 }
 
 // linkLabel derives the link key from the shared secret.
 const linkLabel = "handheld certificate download link"
 
-func downloadURL(key []byte, id string, exp time.Time) string {
+func downloadURL(key services.HashKey, id string, exp time.Time) string {
 	return DownloadPath + id + "/pdf?t=" + linkToken(key, id, exp.Unix())
 }
 
-// linkToken is <expiry unix seconds>.<base64url HMAC-SHA256 of id and
+// linkToken is <expiry unix seconds>.<base64url keyed hash of id and
 // expiry>: a bearer capability for one certificate until the expiry, which
 // anyone can read and no one can change without the secret.
-func linkToken(key []byte, id string, exp int64) string {
+func linkToken(key services.HashKey, id string, exp int64) string {
 	e := strconv.FormatInt(exp, 10)
 	return e + "." + base64.RawURLEncoding.EncodeToString(linkMAC(key, id, e))
 }
 
-func linkMAC(key []byte, id, exp string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("pdf\x00" + id + "\x00" + exp))
-	return m.Sum(nil)
+func linkMAC(key services.HashKey, id, exp string) []byte {
+	return key.Sum([]byte("pdf\x00" + id + "\x00" + exp))
 }
 
 // checkLink admits a t made by linkToken for id that has not expired. The

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"handheld/services"
+	"handheld/services/suite"
 )
 
 func TestSignedLinks(t *testing.T) {
 	c := newClock()
-	s := &Service{Deps: Deps{Now: c.Now, LinkTTL: 10 * time.Minute}, linkKey: derive([]byte("k"), "link")}
+	s := &Service{Deps: Deps{Now: c.Now, LinkTTL: 10 * time.Minute}, linkKey: services.NewHashKey([]byte("k"), suite.Env()).Derive("link")}
 	id, other := strings.Repeat("ab", 16), strings.Repeat("cd", 16)
 
 	u, err := url.Parse(s.downloadURL(id))
@@ -40,7 +41,7 @@ func TestSignedLinks(t *testing.T) {
 		{"for another id", other, tok, services.CodeCertificateLinkInvalid},
 		{"MAC changed", id, exp + "." + string(flipped), services.CodeCertificateLinkInvalid},
 		{"expiry moved later", id, later + "." + mac, services.CodeCertificateLinkInvalid},
-		{"made with another secret", id, linkToken(derive([]byte("other"), "link"), id, c.Now().Add(time.Minute).Unix()), services.CodeCertificateLinkInvalid},
+		{"made with another secret", id, linkToken(services.NewHashKey([]byte("other"), suite.Env()).Derive("link"), id, c.Now().Add(time.Minute).Unix()), services.CodeCertificateLinkInvalid},
 		{"no MAC", id, exp, services.CodeCertificateLinkInvalid},
 		{"empty", id, "", services.CodeCertificateLinkInvalid},
 		{"not base64", id, exp + ".***", services.CodeCertificateLinkInvalid},
@@ -54,8 +55,8 @@ func TestSignedLinks(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	withSecret := &Service{Deps: s.Deps, linkKey: derive(secret, linkLabel)}
+	secret := services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env())
+	withSecret := &Service{Deps: s.Deps, linkKey: secret.Derive(linkLabel)}
 	if got := Link(secret, id, c.Now().Add(10*time.Minute)); got != withSecret.downloadURL(id) {
 		t.Fatalf("Link %s differs from the service's %s", got, withSecret.downloadURL(id))
 	}

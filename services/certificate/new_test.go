@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/keys"
 	"handheld/services/mask"
 	"handheld/services/store/storetest"
@@ -23,7 +24,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 	}
 	good := func() Deps {
 		return Deps{Store: s, Facts: &fakeFacts{}, Units: &fakeUnits{}, People: fakePeople{}, Renderer: &fakeRenderer{}, Ring: ring, Audit: &fakeAudit{},
-			PublicBaseURL: "https://hpf.example.cn", CentreName: "中心", CentreCode: "330100", Secret: make([]byte, 32)}
+			PublicBaseURL: "https://hpf.example.cn", CentreName: "中心", CentreCode: "330100", Secret: services.NewHashKey(make([]byte, 32), suite.Env())}
 	}
 	cases := []struct {
 		name   string
@@ -32,7 +33,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 	}{
 		{"no renderer", func(d *Deps) { d.Renderer = nil }, "missing dependency"},
 		{"no unit facts", func(d *Deps) { d.Units = nil }, "missing dependency"},
-		{"short secret", func(d *Deps) { d.Secret = make([]byte, 31) }, "secret"},
+		{"short secret", func(d *Deps) { d.Secret = services.NewHashKey(make([]byte, 31), suite.Env()) }, "secret"},
 		{"no certificates key", func(d *Deps) { d.Ring = tokensOnly }, `"certificates" signing key`},
 		{"validity too long", func(d *Deps) { d.Validity = 400 * 24 * time.Hour }, "validity"},
 		{"negative link TTL", func(d *Deps) { d.LinkTTL = -time.Second }, "link TTL"},

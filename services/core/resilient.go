@@ -79,7 +79,7 @@ func NewReader(c *Client, cfg ReaderConfig, cache kv.Store) (*Reader, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	aead, err := newAEAD(cfg.Secret)
+	aead, err := cfg.Suite.AEAD(cfg.Secret[:cfg.Suite.KeySize()])
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,9 @@ package core
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"sync"
 	"time"
@@ -31,37 +28,26 @@ func cacheKey(resource, personID, query string) string {
 	return "corecache:" + resource + ":" + url.QueryEscape(personID) + ":" + query
 }
 
-func newAEAD(secret []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(secret)
-	if err != nil {
-		return nil, fmt.Errorf("core reader: Secret: %w", err)
-	}
-	return cipher.NewGCM(block)
-}
-
-// seal encrypts a value with a fresh random nonce. The key is the
-// additional data: a value copied under another person's key does not open.
+// seal encrypts a value (the AEAD draws a fresh random nonce and writes it
+// first). The key is the additional data: a value copied under another
+// person's key does not open.
 func seal(aead cipher.AEAD, key string, v remembered) ([]byte, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
+	out := make([]byte, 1, 1+len(plain)+aead.Overhead())
 	out[0] = sealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
-		return nil, err
-	}
-	return aead.Seal(out, out[1:], plain, []byte(key)), nil
+	return aead.Seal(out, nil, plain, []byte(key)), nil
 }
 
 // open reverses seal. Its errors say which step failed, never what the
 // value held, so they are safe to log.
 func open(aead cipher.AEAD, key string, sealed []byte) (remembered, error) {
-	n := aead.NonceSize()
-	if len(sealed) < 1+n+aead.Overhead() || sealed[0] != sealVersion {
+	if len(sealed) < 1+aead.Overhead() || sealed[0] != sealVersion {
 		return remembered{}, errors.New("unknown format")
 	}
-	plain, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(key))
+	plain, err := aead.Open(nil, nil, sealed[1:], []byte(key))
 	if err != nil {
 		return remembered{}, errors.New("does not decrypt (another secret, or tampered)")
 	}

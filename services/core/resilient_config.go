@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"handheld/services/suite"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -64,10 +65,13 @@ type ReaderConfig struct {
 	Certificate ReadPolicy `yaml:"certificate"` // certificate facts
 	Employer    ReadPolicy `yaml:"employer"`    // unit records for the employer app
 
-	// Secret is the AES-256-GCM key (32 bytes) for cached values: they hold
+	// Secret is the key (32 bytes) that seals cached values with Suite's
+	// AEAD (AES-256-GCM, or SM4-GCM under its first 16 bytes): they hold
 	// names, ID numbers and balances, and Redis is not a place to keep those
 	// readable. It never comes from the YAML file.
 	Secret []byte `yaml:"-"`
+	// Suite is the cryptographic suite of the sealing; intl when zero.
+	Suite suite.Suite `yaml:"-"`
 	// Now is the clock for cache ages and Freshness; nil means time.Now.
 	// Breakers, timeouts and backoff run on the real clock.
 	Now func() time.Time `yaml:"-"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/cipher"
 	"encoding/json"
+	"handheld/services/suite"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -11,11 +12,11 @@ import (
 
 func TestReaderSealOpensOnlyUnderItsKey(t *testing.T) {
 	t.Parallel()
-	aead, err := newAEAD([]byte("reader-cache-key-reader-cache-k!"))
+	aead, err := readerAEAD([]byte("reader-cache-key-reader-cache-k!"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := newAEAD([]byte("another-secret-another-secret-32"))
+	other, err := readerAEAD([]byte("another-secret-another-secret-32"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,4 +112,11 @@ func TestReaderFreshnessWindows(t *testing.T) {
 	if (ReadPolicy{}).fresh(now, now) {
 		t.Error("FreshFor 0 serves from the cache")
 	}
+}
+
+// readerAEAD is the cache's sealing as NewReader makes it, under the
+// suite the tests run in.
+func readerAEAD(key []byte) (cipher.AEAD, error) {
+	s := suite.Env()
+	return s.AEAD(key[:s.KeySize()])
 }

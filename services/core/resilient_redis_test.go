@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/kv"
 	"handheld/services/redistest"
+	"handheld/services/suite"
 )
 
 // TestReaderEncryptsCacheInRedis reads through a real Redis and then looks
@@ -21,7 +23,7 @@ func TestReaderEncryptsCacheInRedis(t *testing.T) {
 	t.Parallel()
 	rc := redistest.Client(t)
 	prefix := redistest.Prefix(t)
-	store := kv.NewRedis(rc, prefix, []byte("kv-key-hashing-secret"), time.Second)
+	store := kv.NewRedis(rc, prefix, services.NewHashKey([]byte("kv-key-hashing-secret"), suite.Env()), time.Second)
 	h := newHarness(t)
 	ctx := context.Background()
 	ps, _ := h.depositors(t)

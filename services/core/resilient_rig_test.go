@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/kv"
+	"handheld/services/suite"
 )
 
 // readerRig is a Reader over the simulator served over real HTTP, with an
@@ -57,7 +59,7 @@ func newReaderRig(tb testing.TB, o rigOptions) *readerRig {
 	if o.plainHTTP {
 		h.client = h.newClient(tb, func(c *core.ClientConfig) { c.HTTPClient = &http.Client{} })
 	}
-	rig := &readerRig{harness: h, cache: kv.NewMemory(h.clock.Now, []byte("kv-key-hashing-secret")), events: &readerEvents{}}
+	rig := &readerRig{harness: h, cache: kv.NewMemory(h.clock.Now, services.NewHashKey([]byte("kv-key-hashing-secret"), suite.Env())), events: &readerEvents{}}
 	cfg := testReaderConfig(h, rig.events)
 	if o.reader != nil {
 		o.reader(&cfg)
@@ -71,7 +73,9 @@ func newReaderRig(tb testing.TB, o rigOptions) *readerRig {
 }
 
 // rigMemory is a kv store for tests that never read through it.
-func rigMemory() *kv.Memory { return kv.NewMemory(time.Now, []byte("kv-key-hashing-secret")) }
+func rigMemory() *kv.Memory {
+	return kv.NewMemory(time.Now, services.NewHashKey([]byte("kv-key-hashing-secret"), suite.Env()))
+}
 
 // depositors resolves the seeded depositors with an account, and the one
 // person the core knows without an account, to their person ids.

@@ -143,7 +143,7 @@ func newRig(tb testing.TB, s *store.Store, opts ...func(*Deps)) *rig {
 	}
 	r := &rig{reader: newFakeReader(), audit: &fakeAudit{}, clock: newClock(), ring: ring}
 	d := Deps{
-		Ring: ring, KV: kv.NewMemory(r.clock.Now, []byte("0123456789abcdef0123456789abcdef")), Reader: r.reader,
+		Ring: ring, KV: kv.NewMemory(r.clock.Now, services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env())), Reader: r.reader,
 		People: fakePeople{}, Audit: r.audit, Store: s, Mask: mask.DefaultPolicy(),
 		CentreCode: "330100", CentreName: "示范市住房公积金管理中心", Now: r.clock.Now,
 	}

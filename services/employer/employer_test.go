@@ -17,6 +17,7 @@ import (
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/kv"
+	"handheld/services/suite"
 )
 
 var now = time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
@@ -205,7 +206,7 @@ func TestUnitThroughTheReader(t *testing.T) {
 	rc.Employer.FreshFor, rc.Employer.Retries = 0, 0
 	rc.Secret = []byte("reader-cache-key-reader-cache-k!")
 	rc.Now = nowFn
-	reader, err := core.NewReader(client, rc, kv.NewMemory(time.Now, []byte("kv-key-hashing-secret")))
+	reader, err := core.NewReader(client, rc, kv.NewMemory(time.Now, services.NewHashKey([]byte("kv-key-hashing-secret"), suite.Env())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ type RosterDeps struct {
 	// numbers are shown as it says for the operator's channel.
 	Mask mask.Policy
 	// Secret keys the sealing of roster cursors; at least 32 bytes.
-	Secret []byte
+	Secret services.HashKey
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -99,7 +99,7 @@ func NewRoster(d RosterDeps) (*Roster, error) {
 		return nil, errors.New("employer roster: missing dependency (reader or audit)")
 	case d.Mask == nil:
 		return nil, errors.New("employer roster: missing masking policy")
-	case len(d.Secret) < 32:
+	case d.Secret.Size() < 32:
 		return nil, errors.New("employer roster: secret must be at least 32 bytes")
 	}
 	if d.Now == nil {
@@ -340,7 +340,7 @@ func (r *Roster) fresh(f core.Freshness) core.Freshness {
 // records were read. An auditor holding the secret computes the same tag
 // from a person id to find every access to that person.
 func (r *Roster) staffTarget(staffID string) string {
-	return "staff:" + services.Pseudonym(r.d.Secret, "audit.staff", staffID)[:32]
+	return "staff:" + r.d.Secret.Pseudonym("audit.staff", staffID)[:32]
 }
 
 func (r *Roster) audit(ctx context.Context, p services.Principal, action, target string, opErr error) error {

@@ -14,6 +14,7 @@ import (
 	"handheld/services/audit"
 	"handheld/services/core"
 	"handheld/services/mask"
+	"handheld/services/suite"
 )
 
 var _ rosterReader = (*core.Reader)(nil)
@@ -77,7 +78,7 @@ var (
 
 func newRoster(t *testing.T, f *fakeRoster, a *fakeTrail) *Roster {
 	t.Helper()
-	r, err := NewRoster(RosterDeps{Reader: f, Audit: a, Mask: mask.DefaultPolicy(), Secret: []byte(strings.Repeat("k", 32)), Now: func() time.Time { return now }})
+	r, err := NewRoster(RosterDeps{Reader: f, Audit: a, Mask: mask.DefaultPolicy(), Secret: services.NewHashKey([]byte(strings.Repeat("k", 32)), suite.Env()), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestRosterQueryShape(t *testing.T) {
 		{"limit too big", RosterQuery{Limit: MaxRosterLimit + 1}, "limit", ""},
 		{"negative limit", RosterQuery{Limit: -1}, "limit", ""},
 		{"forged cursor", RosterQuery{Cursor: "dTpQMzAwMDAwMDAwMQ"}, "cursor", ""},
-		{"oversized cursor", RosterQuery{Cursor: strings.Repeat("A", maxCursorLen+1)}, "cursor", ""},
+		{"oversized cursor", RosterQuery{Cursor: strings.Repeat("A", 513)}, "cursor", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

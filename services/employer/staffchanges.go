@@ -85,7 +85,7 @@ type StaffChangeDeps struct {
 	Audit  auditor
 	// Secret keys the hash of a join's ID number (person_key): one change
 	// per person in flight without storing the number in the clear.
-	Secret []byte
+	Secret services.HashKey
 	// Mask is the centre's masking policy; nil means mask.DefaultPolicy.
 	Mask mask.Policy
 	// Wake nudges the outbox worker after a change is stored; may be nil.
@@ -101,7 +101,7 @@ type StaffChanges struct {
 
 // NewStaffChanges checks the dependencies and fills defaults.
 func NewStaffChanges(d StaffChangeDeps) (*StaffChanges, error) {
-	if d.Store == nil || d.Reader == nil || d.Core == nil || d.Audit == nil || len(d.Secret) == 0 {
+	if d.Store == nil || d.Reader == nil || d.Core == nil || d.Audit == nil || d.Secret.Size() == 0 {
 		return nil, errors.New("employer: staff changes need a store, reader, core, audit and secret")
 	}
 	if d.Mask == nil {
@@ -377,7 +377,7 @@ func refusal(code services.Code) bool {
 // keyed is the keyed hash of a join's ID number: equal numbers meet in the
 // in-flight index, the number itself never stored in the clear.
 func (s *StaffChanges) keyed(idNumber string) string {
-	return services.Pseudonym(s.Secret, "staff-change", idNumber)
+	return s.Secret.Pseudonym("staff-change", idNumber)
 }
 
 func baseField(base, min int64) []services.FieldError {

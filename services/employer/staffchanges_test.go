@@ -13,6 +13,7 @@ import (
 	"handheld/services/outbox"
 	"handheld/services/store"
 	"handheld/services/store/storetest"
+	"handheld/services/suite"
 )
 
 // The production reader and client satisfy the interfaces declared here.
@@ -93,7 +94,7 @@ func idNumber(t *testing.T, first17 string) string {
 
 func newStaffChanges(t *testing.T, s *store.Store, f *fakeStaff, a *fakeAudit) *StaffChanges {
 	t.Helper()
-	sc, err := NewStaffChanges(StaffChangeDeps{Store: s, Reader: f, Core: f, Audit: a, Secret: []byte("test-secret"), Now: func() time.Time { return now }})
+	sc, err := NewStaffChanges(StaffChangeDeps{Store: s, Reader: f, Core: f, Audit: a, Secret: services.NewHashKey([]byte("test-secret"), suite.Env()), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

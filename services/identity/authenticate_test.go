@@ -81,7 +81,7 @@ func newFixture(tb testing.TB, store kv.Store, cacheSize int, revocationCache ti
 	counted := &countingKV{Store: store}
 	svc, err := identity.New(identity.Deps{
 		Store: s, Core: notCalled{}, WeChat: notCalled{}, Tokens: tok, KV: counted, Audit: log,
-		HashSecret: []byte("0123456789abcdef0123456789abcdef"), Assurance: identity.DefaultAssurance(),
+		HashKey: services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env()), Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,
 			RefreshTTL:      map[string]time.Duration{services.ChannelApp: time.Hour},
@@ -106,7 +106,7 @@ func (f *fixture) employerToken(tb testing.TB) string {
 // remembers the session, and sees a logout at once on the same replica.
 func TestAuthenticateRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, kv.NewRedis(redistest.Client(t), redistest.Prefix(t), []byte("0123456789abcdef0123456789abcdef"), time.Second), 1000, time.Minute)
+	f := newFixture(t, kv.NewRedis(redistest.Client(t), redistest.Prefix(t), services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env()), time.Second), 1000, time.Minute)
 	tok := f.employerToken(t)
 	f.kv.calls.Store(0)
 	p, err := f.svc.Authenticate(ctx, tok)
@@ -150,7 +150,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		{"uncached", 0, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newFixture(b, kv.NewRedis(redistest.Client(b), redistest.Prefix(b), secret, time.Second), bc.cache, bc.revCache)
+			f := newFixture(b, kv.NewRedis(redistest.Client(b), redistest.Prefix(b), services.NewHashKey(secret, suite.Env()), time.Second), bc.cache, bc.revCache)
 			tok := f.employerToken(b)
 			ctx := context.Background()
 			b.ReportAllocs()

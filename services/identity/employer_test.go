@@ -86,8 +86,8 @@ func lockoutService(t *testing.T, clk *fakeClock, cc *operatorCore) *identity.Se
 	t.Cleanup(func() { _ = log.Close(context.Background()) })
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	svc, err := identity.New(identity.Deps{
-		Store: s, Core: cc, WeChat: notCalled{}, Tokens: tok, KV: kv.NewMemory(clk.Now, secret), Audit: log,
-		HashSecret: secret, Now: clk.Now, Assurance: identity.DefaultAssurance(),
+		Store: s, Core: cc, WeChat: notCalled{}, Tokens: tok, KV: kv.NewMemory(clk.Now, services.NewHashKey(secret, suite.Env())), Audit: log,
+		HashKey: services.NewHashKey(secret, suite.Env()), Now: clk.Now, Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 3, LockoutOperatorFailures: 7, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute,
 			LockoutDelay: time.Second, LockoutDelayMax: 3 * time.Second,

@@ -7,6 +7,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/audit"
+	"handheld/services/suite"
 )
 
 func TestValidateIdentity(t *testing.T) {
@@ -96,7 +97,7 @@ func TestDeviceMessageBindsEveryPart(t *testing.T) {
 // Audit actors and targets built from pseudonyms always pass the audit
 // trail's personal-data guard, whatever digits the HMAC happens to hold.
 func TestPseudonymTagsPassTheAuditGuard(t *testing.T) {
-	s := &Service{Deps: Deps{HashSecret: []byte("0123456789abcdef0123456789abcdef")}}
+	s := &Service{Deps: Deps{HashKey: services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env())}}
 	// The guard checks subject, actor and target alike, so one record
 	// carries the three forms of each tag: every form of every tag is
 	// checked once, not twice in three records as before.

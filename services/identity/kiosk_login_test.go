@@ -49,9 +49,9 @@ func newKioskFixture(t *testing.T, redis bool) *kioskFixture {
 	// The clock starts behind real time: the token minter keeps real time and
 	// refuses an auth_time in its future.
 	f := &kioskFixture{keys: map[string]ed25519.PrivateKey{}, now: time.Now().Add(-30 * time.Minute)}
-	var store kv.Store = kv.NewMemory(f.clock, kvSecret)
+	var store kv.Store = kv.NewMemory(f.clock, services.NewHashKey(kvSecret, suite.Env()))
 	if redis {
-		store = kv.NewRedis(redistest.Client(t), redistest.Prefix(t), kvSecret, time.Second)
+		store = kv.NewRedis(redistest.Client(t), redistest.Prefix(t), services.NewHashKey(kvSecret, suite.Env()), time.Second)
 	}
 	f.kv = &countingKV{Store: store}
 	ring, err := keys.Ensure(filepath.Join(t.TempDir(), "keys"), time.Now(), suite.Env())
@@ -74,7 +74,7 @@ func newKioskFixture(t *testing.T, redis bool) *kioskFixture {
 	}
 	f.svc, err = identity.New(identity.Deps{
 		Store: s, Core: notCalled{}, WeChat: notCalled{}, Tokens: tok, KV: f.kv, Audit: log, Devices: devices,
-		HashSecret: kvSecret, Assurance: identity.DefaultAssurance(), PublicBaseURL: "https://gjj.example.cn/",
+		HashKey: services.NewHashKey(kvSecret, suite.Env()), Assurance: identity.DefaultAssurance(), PublicBaseURL: "https://gjj.example.cn/",
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			DeviceTokenTTL: time.Hour, DeviceClockSkew: 2 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20},
@@ -364,7 +364,7 @@ func TestKioskLoginRacesOnRedis(t *testing.T) {
 func TestKioskLoginTTLIsValidated(t *testing.T) {
 	for _, ttl := range []time.Duration{-time.Second, time.Millisecond, 6 * time.Minute} {
 		_, err := identity.New(identity.Deps{Store: storetest.Migrated(t, storetest.SQLiteDSN(t)), Core: notCalled{}, WeChat: notCalled{},
-			Tokens: &token.Tokens{}, KV: kv.NewMemory(time.Now, kvSecret), Audit: audit.New(nil, audit.Options{}), HashSecret: kvSecret,
+			Tokens: &token.Tokens{}, KV: kv.NewMemory(time.Now, services.NewHashKey(kvSecret, suite.Env())), Audit: audit.New(nil, audit.Options{}), HashKey: services.NewHashKey(kvSecret, suite.Env()),
 			Assurance: identity.DefaultAssurance(),
 			Policy: identity.Policy{AccessTTL: 15 * time.Minute, KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 				LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,

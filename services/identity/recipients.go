@@ -23,7 +23,7 @@ import (
 // copied onto another binding does not open.
 //
 // Before the ring, openids were sealed with AES-256-GCM under a key derived
-// from HashSecret. Such values still open (openLegacy), are replaced at the
+// from the hash secret. Such values still open (openLegacy), are replaced at the
 // person's next WeChat sign-in, and the sealing step of migration 0010
 // moves every one of them onto the ring.
 
@@ -75,7 +75,7 @@ func (s *Service) openOpenID(sealed, openidHash string) (string, error) {
 	if _, ok := s.Store.KeyID([]byte(sealed)); ok {
 		return s.Store.OpenText(sealed, sealedOpenID.Place(openidHash))
 	}
-	return openLegacy(s.HashSecret, sealed, openidHash)
+	return openLegacy(s.HashKey.Bytes(), sealed, openidHash)
 }
 
 // openLegacy opens an openid sealed before the ring: base64url of a random

@@ -91,16 +91,16 @@ func newWeChatFixture(t *testing.T, s *store.Store, edits ...func(*identity.Deps
 	srv := wechattest.NewServer(t)
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	wx, err := wechat.New(wechat.Config{AppID: srv.AppID, AppSecret: srv.AppSecret, APIBase: srv.URL, Timeout: 2 * time.Second},
-		kv.NewMemory(time.Now, secret))
+		kv.NewMemory(time.Now, services.NewHashKey(secret, suite.Env())))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := audit.New(s, audit.Options{})
 	t.Cleanup(func() { _ = log.Close(context.Background()) })
-	rec := &recordingKV{Store: kv.NewMemory(time.Now, secret)}
+	rec := &recordingKV{Store: kv.NewMemory(time.Now, services.NewHashKey(secret, suite.Env()))}
 	deps := identity.Deps{
 		Store: s, Core: realNames{}, WeChat: wx, Tokens: tok, KV: rec, Audit: log,
-		HashSecret: secret, Now: now, Assurance: identity.DefaultAssurance(),
+		HashKey: services.NewHashKey(secret, suite.Env()), Now: now, Assurance: identity.DefaultAssurance(),
 		Policy: identity.Policy{AccessTTL: 15 * time.Minute, BindingTTL: 5 * time.Minute,
 			KioskIdle: 3 * time.Minute, KioskAbsolute: 15 * time.Minute,
 			LockoutFailures: 5, LockoutWindow: 15 * time.Minute, LockoutDuration: 15 * time.Minute, LockoutOperatorFailures: 20,

@@ -35,9 +35,9 @@ type Deps struct {
 	Persons interface {
 		Person(ctx context.Context, personID string) (core.Person, core.Freshness, error)
 	}
-	// HashSecret keys the HMACs that stand in for openids and operator ids.
-	HashSecret []byte
-	Policy     Policy
+	// HashKey keys the HMACs that stand in for openids and operator ids.
+	HashKey services.HashKey
+	Policy  Policy
 	// Assurance is how strongly people must be identified, per service.
 	Assurance Assurance
 	// PublicBaseURL is where people reach this server; the QR code of a
@@ -67,7 +67,7 @@ func New(d Deps) (*Service, error) {
 	switch {
 	case d.Store == nil || d.Core == nil || d.WeChat == nil || d.Tokens == nil || d.KV == nil || d.Audit == nil:
 		return nil, errors.New("identity: missing dependency")
-	case len(d.HashSecret) < 32:
+	case d.HashKey.Size() < 32:
 		return nil, errors.New("identity: hash secret must be at least 32 bytes")
 	case d.Policy.AccessTTL <= 0 || d.Policy.AccessTTL > 15*time.Minute:
 		return nil, fmt.Errorf("identity: access token TTL must be in (0, 15m], not %s", d.Policy.AccessTTL)
@@ -131,7 +131,7 @@ func New(d Deps) (*Service, error) {
 // pseudonym is an HMAC of a namespaced value (an openid, an operator id):
 // stable, so it can key a table, and useless to whoever reads the table.
 func (s *Service) pseudonym(namespace, value string) string {
-	return services.Pseudonym(s.HashSecret, namespace, value)
+	return s.HashKey.Pseudonym(namespace, value)
 }
 
 // tag is the part of a pseudonym that names someone in the audit trail:

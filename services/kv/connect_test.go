@@ -10,8 +10,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"handheld/services"
 	"handheld/services/kv"
 	"handheld/services/redistest"
+	"handheld/services/suite"
 )
 
 func TestConnectNamesTheTopology(t *testing.T) {
@@ -64,7 +66,7 @@ func TestStoreOnACluster(t *testing.T) {
 		t.Fatal(top, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	s := kv.NewRedis(c, "handheld:", []byte("secret"), 2*time.Second)
+	s := kv.NewRedis(c, "handheld:", services.NewHashKey([]byte("secret"), suite.Env()), 2*time.Second)
 	ctx := context.Background()
 	for i := range 60 {
 		k := fmt.Sprintf("bind:token-%d", i)

@@ -7,9 +7,8 @@ package kv
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
+	"handheld/services"
 	"strings"
 	"time"
 )
@@ -43,12 +42,10 @@ type Store interface {
 
 // hashedKey turns "namespace:rest" into "<prefix>namespace:<HMAC of the whole
 // key>", keeping the namespace readable for operators and the rest secret.
-func hashedKey(prefix string, secret []byte, key string) string {
+func hashedKey(prefix string, secret services.HashKey, key string) string {
 	ns := "k"
 	if i := strings.IndexByte(key, ':'); i > 0 {
 		ns = key[:i]
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(key))
-	return prefix + ns + ":" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
+	return prefix + ns + ":" + base64.RawURLEncoding.EncodeToString(secret.Sum([]byte(key))[:18])
 }

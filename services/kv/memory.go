@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"context"
+	"handheld/services"
 	"strconv"
 	"sync"
 	"time"
@@ -13,7 +14,7 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	now     func() time.Time
-	secret  []byte
+	secret  services.HashKey
 	entries map[string]entry
 	writes  int
 }
@@ -24,7 +25,7 @@ type entry struct {
 }
 
 // NewMemory returns an empty store using now as its clock.
-func NewMemory(now func() time.Time, secret []byte) *Memory {
+func NewMemory(now func() time.Time, secret services.HashKey) *Memory {
 	return &Memory{now: now, secret: secret, entries: map[string]entry{}}
 }
 

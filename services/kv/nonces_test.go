@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/kv"
+	"handheld/services/suite"
 )
 
 // A nonce is spent once per key and namespace, for the TTL; two replicas
@@ -12,7 +14,7 @@ import (
 func TestNoncesSpentOnceAcrossReplicas(t *testing.T) {
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	shared := kv.NewMemory(clock, []byte("0123456789abcdef0123456789abcdef"))
+	shared := kv.NewMemory(clock, services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env()))
 	a := kv.Nonces{Store: shared, Namespace: "callback", TTL: 10 * time.Minute}
 	b := kv.Nonces{Store: shared, Namespace: "callback", TTL: 10 * time.Minute} // another replica
 	other := kv.Nonces{Store: shared, Namespace: "verification", TTL: 10 * time.Minute}

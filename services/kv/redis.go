@@ -29,12 +29,12 @@ func unavailable(err error) error {
 type Redis struct {
 	c       redis.UniversalClient
 	prefix  string
-	secret  []byte
+	secret  services.HashKey
 	timeout time.Duration
 }
 
 // NewRedis uses c with keys under prefix, hashed with secret.
-func NewRedis(c redis.UniversalClient, prefix string, secret []byte, timeout time.Duration) *Redis {
+func NewRedis(c redis.UniversalClient, prefix string, secret services.HashKey, timeout time.Duration) *Redis {
 	return &Redis{c: c, prefix: prefix, secret: secret, timeout: timeout}
 }
 

@@ -17,6 +17,7 @@ import (
 	"handheld/services/kv"
 	"handheld/services/notify"
 	"handheld/services/reminder"
+	"handheld/services/suite"
 	"handheld/services/wechat"
 	"handheld/services/wechat/wechattest"
 	"handheld/templates"
@@ -77,7 +78,7 @@ func newFixture(t *testing.T, people openids) *fixture {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	client, err := wechat.New(wechat.Config{AppID: srv.AppID, AppSecret: srv.AppSecret, APIBase: srv.URL,
-		Timeout: 2 * time.Second, Logger: log}, kv.NewMemory(time.Now, []byte("notify-test-kv-secret-0123456789")))
+		Timeout: 2 * time.Second, Logger: log}, kv.NewMemory(time.Now, services.NewHashKey([]byte("notify-test-kv-secret-0123456789"), suite.Env())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ type Deps struct {
 	Locks    locks
 	Audit    auditor
 	// Secret keys the pseudonyms that name operators in the audit trail.
-	Secret []byte
+	Secret services.HashKey
 	// Rand is the source of temporary passwords; crypto/rand when nil.
 	Rand   io.Reader
 	Now    func() time.Time
@@ -67,7 +67,7 @@ func New(d Deps) (*Service, error) {
 	if d.Core == nil || d.Sessions == nil || d.Locks == nil || d.Audit == nil {
 		return nil, errors.New("operator: missing dependency")
 	}
-	if len(d.Secret) < 32 {
+	if d.Secret.Size() < 32 {
 		return nil, errors.New("operator: secret must be at least 32 bytes")
 	}
 	if d.Rand == nil {
@@ -255,7 +255,7 @@ func (s *Service) view(p services.Principal, o core.OperatorRecord) View {
 }
 
 func (s *Service) tag(namespace, value string) string {
-	return services.Pseudonym(s.Secret, namespace, value)[:32]
+	return s.Secret.Pseudonym(namespace, value)[:32]
 }
 
 // target names an operator in the audit trail by pseudonym.

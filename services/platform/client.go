@@ -263,6 +263,8 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any,
 			outcome = "not_found"
 		case errors.Is(err, ErrNotCancelable):
 			outcome = "not_cancelable"
+		case errors.Is(err, ErrReportConflict):
+			outcome = "conflict"
 		case code == services.CodePlatformUnavailable && isBreaker(err):
 			outcome = "breaker_open"
 		case code == services.CodePlatformUnavailable:
@@ -327,6 +329,8 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any,
 		return ErrTransferNotFound
 	case resp.StatusCode == http.StatusConflict && p.Code == ProblemNotCancelable:
 		return ErrNotCancelable
+	case resp.StatusCode == http.StatusConflict && p.Code == ProblemConflict:
+		return ErrReportConflict
 	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		retry := 30 * time.Second
@@ -364,7 +368,7 @@ func (c *Client) record(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if errors.Is(err, ErrTransferNotFound) || errors.Is(err, ErrCertificateNotFound) || errors.Is(err, ErrNotCancelable) ||
-		services.ErrorCode(err) != services.CodePlatformUnavailable {
+		errors.Is(err, ErrReportConflict) || services.ErrorCode(err) != services.CodePlatformUnavailable {
 		c.failed = 0
 		return
 	}

@@ -80,6 +80,14 @@ func TestOpenAPIDescribesTheSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = c.Accounts(ctx, query(zhouQiangID, "周强"))
+	for _, r := range []platform.DailyReport{dailyReport(1), dailyReport(1), func() platform.DailyReport {
+		r := dailyReport(1)
+		r.Services[0].Ratings.Satisfied++
+		r.Totals.Ratings.Satisfied++
+		return r
+	}()} {
+		_, _ = c.SendDailyReport(ctx, r)
+	}
 	tsim, tc, clk := transferRig(t, validating{t: t, v: v, next: http.DefaultTransport})
 	exerciseTransfers(t, tsim, tc, clk)
 	sim.SetOutage(true)

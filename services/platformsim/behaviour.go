@@ -44,6 +44,10 @@ type Behaviour struct {
 	// requesting centre must poll). DuplicateCallbacks: each is sent twice.
 	DropCallbacks      bool `json:"drop_callbacks,omitempty"`
 	DuplicateCallbacks bool `json:"duplicate_callbacks,omitempty"`
+	// LoseReportAnswers: the next so many daily reports are kept, and
+	// then answered 503 as if the answer were lost on the way (the centre
+	// delivers them again).
+	LoseReportAnswers int `json:"lose_report_answers,omitempty"`
 }
 
 // CentreBehaviour is one centre's switches.
@@ -75,6 +79,9 @@ func (s *Sim) Behaviour() Behaviour {
 // SetBehaviour replaces the behaviour; a centre or a refusal reason the
 // platform does not know is refused, so a test's typo fails loudly.
 func (s *Sim) SetBehaviour(b Behaviour) error {
+	if b.LoseReportAnswers < 0 {
+		return fmt.Errorf("lose_report_answers: not negative")
+	}
 	for code, cb := range b.Centres {
 		if !s.known(code) {
 			return fmt.Errorf("centres[%s]: unknown centre", code)
@@ -127,7 +134,8 @@ func (s *Sim) SetHolder(idNumberValue, name string, accounts []Holding) error {
 //	GET  /_sim/behaviour   the behaviour in force (JSON Behaviour)
 //	PUT  /_sim/behaviour   replace it; 204, 400 naming what is wrong
 //	PUT  /_sim/holders     {"id_number","name","accounts":[Holding…]}: replace a person's accounts; 204
-//	GET  /_sim/calls       calls by kind (accounts, centres, transfers, refused)
+//	GET  /_sim/calls       calls by kind (accounts, centres, transfers, refused, reports, ...)
+//	GET  /_sim/reports     the daily reports received (?centre=&day=), every version, with deliveries
 func (s *Sim) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sim/behaviour", func(w http.ResponseWriter, _ *http.Request) {
@@ -163,10 +171,14 @@ func (s *Sim) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, _ *http.Request) {
 		out := map[string]int64{}
-		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallVerifications, CallRefused, CallCallbacks, CallCallbacksFailed, CallCallbacksDrop} {
+		for _, k := range []string{CallAccounts, CallCentres, CallTransfers, CallVerifications, CallRefused, CallCallbacks, CallCallbacksFailed, CallCallbacksDrop,
+			CallReports, CallReportConflicts} {
 			out[k] = s.Calls(k)
 		}
 		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string][]ReceivedReport{"items": reportsOf(s.Reports(), r.URL.Query().Get("centre"), r.URL.Query().Get("day"))})
 	})
 	mux.HandleFunc("POST /_sim/certificate-verifications", s.simVerify)
 	mux.Handle("/", s.Handler())

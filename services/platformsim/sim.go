@@ -74,6 +74,10 @@ type Sim struct {
 	endpoints map[string]string
 	// sending counts callbacks on their way (Flush).
 	sending sync.WaitGroup
+	// reports are the daily reports received, by centre, day and
+	// version (reports.go), in the order first received.
+	reports     map[string]*storedReport
+	reportOrder []string
 }
 
 // New builds a simulator seeded with the demo holders.
@@ -131,6 +135,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET "+platform.PathTransfers+"/{ref}", s.signed(CallTransfers, s.transferStatus))
 	mux.HandleFunc("POST "+platform.PathTransfers+"/{ref}/cancel", s.signed(CallTransfers, s.cancelTransfer))
 	mux.HandleFunc("POST "+platform.PathCertificateVerifications, s.signed(CallVerifications, s.verifyCertificate))
+	mux.HandleFunc("POST "+platform.PathDailyReports, s.signed(CallReports, s.dailyReport))
 	return mux
 }
 
@@ -150,13 +155,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// maxBody caps a request body: a daily report of every service of a
+// catalogue fits in a few tens of kilobytes.
+const maxBody = 64 << 10
+
 // signed wraps an API handler: the body read (bounded), the signature and
 // nonce checked, the call counted, the platform's latency and outage
 // applied, in that order.
 func (s *Sim) signed(kind string, h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<10))
-		if err != nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil || len(body) > maxBody {
 			problem(w, http.StatusBadRequest, platform.ProblemInvalid)
 			return
 		}

@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"handheld/services"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
+	"handheld/services/suite"
 )
 
 // benchPolicies are three policies every benchmark request matches, wide
@@ -69,7 +71,7 @@ func benchmarkAllow(b *testing.B, l *ratelimit.Limiter) {
 func BenchmarkAllowRedis(b *testing.B) {
 	rdb := redistest.Client(b)
 	deleteRateKeys(b, rdb)
-	benchmarkAllow(b, mustNew(b, ratelimit.Config{Redis: rdb, Prefix: redistest.Prefix(b), Secret: testSecret,
+	benchmarkAllow(b, mustNew(b, ratelimit.Config{Redis: rdb, Prefix: redistest.Prefix(b), Secret: services.NewHashKey(testSecret, suite.Env()),
 		Timeout: time.Second}, benchPolicies()...))
 }
 

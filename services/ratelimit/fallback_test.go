@@ -15,8 +15,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"handheld/services"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
+	"handheld/services/suite"
 )
 
 // outage is a limiter on a private Redis that the test can stop and
@@ -38,7 +40,7 @@ func newOutage(t *testing.T, cooldown time.Duration, ps ...ratelimit.Policy) *ou
 	o := &outage{clk: newClock(), stop: stop, start: start}
 	var rdb *redis.Client
 	rdb, o.rt = countedClient(t, addr)
-	o.l = mustNew(t, ratelimit.Config{Redis: rdb, Prefix: "hh:", Secret: testSecret, Replicas: 3,
+	o.l = mustNew(t, ratelimit.Config{Redis: rdb, Prefix: "hh:", Secret: services.NewHashKey(testSecret, suite.Env()), Replicas: 3,
 		Cooldown: cooldown, Now: o.clk.Now,
 		Logger: slog.New(slog.NewTextHandler(lockedWriter{&o.mu, &o.log}, nil)),
 		OnFallback: func(p string) {
@@ -208,7 +210,7 @@ func TestHungRedis(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	// Two policies: one call sends the pipeline and hangs on it, the
 	// other waits for it.
-	l := mustNew(t, ratelimit.Config{Redis: rdb, Secret: testSecret, Timeout: 20 * time.Millisecond},
+	l := mustNew(t, ratelimit.Config{Redis: rdb, Secret: services.NewHashKey(testSecret, suite.Env()), Timeout: 20 * time.Millisecond},
 		perMinute12("read_subject"), ratelimit.Policy{Name: "any_ip", Key: ratelimit.KeyIP, Rate: 100, Burst: 100, Period: time.Minute})
 
 	answered := make(chan ratelimit.Decision, 1)

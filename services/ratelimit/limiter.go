@@ -13,7 +13,6 @@ package ratelimit
 
 import (
 	"cmp"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -29,6 +28,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"handheld/services"
+	"handheld/services/suite"
 )
 
 // Config holds the limiter's dependencies and tuning; zero values get the
@@ -43,7 +43,7 @@ type Config struct {
 	Prefix string
 	// Secret keys the HMAC that hides counted values in key names.
 	// Required with Redis; without, a random one is made.
-	Secret []byte
+	Secret services.HashKey
 	// Timeout bounds each Redis round trip (default 20 ms), whatever the
 	// client's own timeouts: a slow Redis must cost a request
 	// milliseconds, not seconds.
@@ -143,11 +143,11 @@ func New(cfg Config, policies []Policy) (*Limiter, error) {
 		return nil, fmt.Errorf("ratelimit: Timeout must not be negative, got %s", cfg.Timeout)
 	case cfg.Replicas < 0:
 		return nil, fmt.Errorf("ratelimit: Replicas must not be negative, got %d", cfg.Replicas)
-	case cfg.Redis != nil && len(cfg.Secret) == 0:
+	case cfg.Redis != nil && cfg.Secret.Size() == 0:
 		return nil, errors.New("ratelimit: Secret is required with Redis, to hide counted values in keys")
 	}
-	if len(cfg.Secret) == 0 {
-		cfg.Secret = []byte(rand.Text())
+	if cfg.Secret.Size() == 0 {
+		cfg.Secret = services.NewHashKey([]byte(rand.Text()), suite.Intl)
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 20*time.Millisecond)
 	cfg.Replicas = cmp.Or(cfg.Replicas, 1)
@@ -163,13 +163,13 @@ func New(cfg Config, policies []Policy) (*Limiter, error) {
 	if cfg.OnFallback == nil {
 		cfg.OnFallback = func(string) {}
 	}
-	secret := slices.Clone(cfg.Secret)
+	secret := cfg.Secret
 	l := &Limiter{
 		cfg:     cfg,
 		rdb:     cfg.Redis,
 		byClass: make(map[Class][]int),
 		mem:     newLocal(cfg.MaxLocalKeys, 10*time.Second),
-		macs:    sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }},
+		macs:    sync.Pool{New: func() any { return secret.MAC() }},
 	}
 	for _, p := range policies {
 		p.Classes, p.Channels = slices.Clone(p.Classes), slices.Clone(p.Channels)

@@ -14,8 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"handheld/services"
 	"handheld/services/ratelimit"
 	"handheld/services/redistest"
+	"handheld/services/suite"
 )
 
 var testSecret = []byte("test secret, not for production")
@@ -27,7 +29,7 @@ var testSecret = []byte("test secret, not for production")
 func redisLimiter(t testing.TB, rdb *redis.Client, ps ...ratelimit.Policy) *ratelimit.Limiter {
 	t.Helper()
 	deleteRateKeys(t, rdb)
-	return mustNew(t, ratelimit.Config{Redis: rdb, Prefix: redistest.Prefix(t), Secret: testSecret,
+	return mustNew(t, ratelimit.Config{Redis: rdb, Prefix: redistest.Prefix(t), Secret: services.NewHashKey(testSecret, suite.Env()),
 		Timeout: time.Second, Cooldown: -1}, ps...)
 }
 

@@ -41,7 +41,11 @@ type JobName string
 type Job struct {
 	Name  JobName
 	Every time.Duration
-	Run   func(ctx context.Context, period time.Time) (progress string, err error)
+	// Offset moves the periods' start that far past the Unix-aligned
+	// boundaries (0 ≤ Offset < Every): a 24h job with an Offset of 17h
+	// runs from 01:00 in Shanghai (17:00 UTC) each day.
+	Offset time.Duration
+	Run    func(ctx context.Context, period time.Time) (progress string, err error)
 }
 
 // Runner claims and runs jobs. Its zero durations take the defaults.
@@ -152,7 +156,7 @@ func (r *Runner) done(ctx context.Context, job JobName, key, progress string) er
 // Once runs j for the period now falls in, if no replica has run it or is
 // running it. ran tells whether this call ran it to the end.
 func (r *Runner) Once(ctx context.Context, j Job) (ran bool, err error) {
-	period := PeriodOf(r.Now(), j.Every)
+	period := PeriodOf(r.Now().Add(-j.Offset), j.Every).Add(j.Offset)
 	ok, err := r.Claim(ctx, j.Name, period)
 	if err != nil || !ok {
 		return false, err

@@ -143,3 +143,32 @@ func TestFailedRunRunsAgain(t *testing.T) {
 		}
 	})
 }
+
+// A job with an Offset runs once per period starting at that time of day:
+// not before it, once after it, and again only the next day after it.
+func TestOffsetMovesThePeriodsStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		// 00:30 in Shanghai on 7 December; the job runs from 01:00 (17:00 UTC).
+		c := &clock{t: time.Date(2026, 12, 6, 16, 30, 0, 0, time.UTC)}
+		var periods []string
+		job := schedule.Job{Name: "test.offset", Every: 24 * time.Hour, Offset: 17 * time.Hour,
+			Run: func(_ context.Context, p time.Time) (string, error) {
+				periods = append(periods, schedule.PeriodKey(p))
+				return "", nil
+			}}
+		r := runner(s, c, "a")
+		for _, step := range []time.Duration{0, 20 * time.Minute, 20 * time.Minute, 12 * time.Hour, 11 * time.Hour} {
+			c.Advance(step)
+			if _, err := r.Once(t.Context(), job); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 00:30 none (yesterday's period was never claimed, so it runs:
+		// that is the period 5 Dec 17:00); 00:50 nothing new; 01:10 the
+		// 6 Dec 17:00 period; 13:10 nothing; 00:10 next day nothing.
+		want := []string{"2026-12-05T17:00:00Z", "2026-12-06T17:00:00Z"}
+		if len(periods) != len(want) || periods[0] != want[0] || periods[1] != want[1] {
+			t.Errorf("periods run: %v, want %v", periods, want)
+		}
+	})
+}

@@ -162,7 +162,7 @@ type rig struct {
 	now   time.Time
 }
 
-var secret = []byte("0123456789abcdef0123456789abcdef-share-tests")
+var secret = services.NewHashKey([]byte("0123456789abcdef0123456789abcdef-share-tests"), suite.Env())
 
 func testParties() []Party {
 	return []Party{
@@ -181,7 +181,7 @@ func newRig(t *testing.T, s *store.Store) *rig {
 	r := &rig{core: newCore(), audit: &fakeAudit{}, store: s, ring: ring, now: t0}
 	svc, err := New(Deps{Store: s, Reader: r.core, People: fakePeople{ana.Subject: "P1", bo.Subject: "P2", "sub-nobody": "P9"},
 		Audit: r.audit, Counter: kv.NewMemory(r.clock, secret), Ring: ring, Parties: testParties(), Policy: DefaultPolicy(),
-		Secret: secret, Issuer: "330100", Now: r.clock})
+		Key: secret, Issuer: "330100", Now: r.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

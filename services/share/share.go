@@ -189,9 +189,9 @@ type Deps struct {
 	Ring    *keys.Ring
 	Parties []Party
 	Policy  Policy
-	// Secret keys the code hashes, the person hashes of requests and the
-	// per-party pseudonyms (at least 32 bytes).
-	Secret []byte
+	// Key keys the code hashes, the person hashes of requests and the
+	// per-party pseudonyms (a secret of at least 32 bytes).
+	Key services.HashKey
 	// Issuer names the centre in signed answers (its centre code).
 	Issuer string
 	Now    func() time.Time
@@ -211,8 +211,8 @@ func New(d Deps) (*Service, error) {
 	switch {
 	case d.Store == nil || d.Reader == nil || d.People == nil || d.Audit == nil || d.Counter == nil || d.Ring == nil:
 		return nil, errors.New("share: missing dependency (store, reader, people, audit, counter or ring)")
-	case len(d.Secret) < 32:
-		return nil, errors.New("share: secret must be at least 32 bytes")
+	case d.Key.Size() < 32:
+		return nil, errors.New("share: hash key must be at least 32 bytes")
 	case strings.TrimSpace(d.Issuer) == "":
 		return nil, errors.New("share: issuer (centre code) required")
 	}
@@ -273,7 +273,7 @@ func (s *Service) partyOf(p services.Principal) (Party, error) {
 
 // pseudonym is an HMAC of a namespaced value, cut to 32 hex digits.
 func (s *Service) pseudonym(namespace, value string) string {
-	return services.Pseudonym(s.Secret, namespace, value)[:32]
+	return s.Key.Pseudonym(namespace, value)[:32]
 }
 
 // personFor is the person's pseudonym for one party: stable for that

@@ -9,12 +9,13 @@ import (
 	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/kv"
+	"handheld/services/suite"
 )
 
 func TestCallbackSignatureWindowAndNonce(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	secret := []byte("platform-secret-0123456789abcdef0123")
-	s := &Service{Deps: Deps{CallbackKeys: map[string][]byte{"platform": secret}, Nonces: kv.NewMemory(func() time.Time { return now }, []byte("k")),
+	s := &Service{Deps: Deps{CallbackKeys: map[string][]byte{"platform": secret}, Nonces: kv.NewMemory(func() time.Time { return now }, services.NewHashKey([]byte("k"), suite.Env())),
 		Now: func() time.Time { return now }}}
 	body := []byte(`{"platform_ref":"PT1","transfer_ref":"tr_x","status":"sent","updated_at":"x","sequence":1}`)
 	signed := func(key string, sec []byte, at time.Time, nonce string) Signed {

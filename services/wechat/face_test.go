@@ -8,6 +8,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/kv"
+	"handheld/services/suite"
 	"handheld/services/wechat"
 	"handheld/services/wechat/wechattest"
 )
@@ -92,7 +93,7 @@ func TestFaceCheckRefusesBadInputBeforeCallingWeChat(t *testing.T) {
 }
 
 func TestSandboxHasNoFaceVerification(t *testing.T) {
-	c, err := wechat.New(wechat.Config{Sandbox: true}, kv.NewMemory(time.Now, kvSecret))
+	c, err := wechat.New(wechat.Config{Sandbox: true}, kv.NewMemory(time.Now, services.NewHashKey(kvSecret, suite.Env())))
 	if err != nil {
 		t.Fatal(err)
 	}

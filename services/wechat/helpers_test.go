@@ -11,6 +11,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/kv"
+	"handheld/services/suite"
 	"handheld/services/wechat"
 	"handheld/services/wechat/wechattest"
 )
@@ -32,7 +33,7 @@ func newFixture(t *testing.T, store kv.Store, edit ...func(*wechat.Config)) *fix
 	t.Helper()
 	srv := wechattest.NewServer(t)
 	if store == nil {
-		store = kv.NewMemory(time.Now, kvSecret)
+		store = kv.NewMemory(time.Now, services.NewHashKey(kvSecret, suite.Env()))
 	}
 	logs := &lockedBuffer{}
 	cfg := wechat.Config{

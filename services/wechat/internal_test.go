@@ -13,6 +13,7 @@ import (
 
 	"handheld/services"
 	"handheld/services/kv"
+	"handheld/services/suite"
 )
 
 func TestRedact(t *testing.T) {
@@ -181,7 +182,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg, kv.NewMemory(time.Now, []byte("internal-test-secret-0123456789ab")))
+			_, err := New(tt.cfg, kv.NewMemory(time.Now, services.NewHashKey([]byte("internal-test-secret-0123456789ab"), suite.Env())))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New: %v, want an error naming %s", err, tt.want)
 			}

@@ -10,15 +10,16 @@ import (
 	"handheld/services"
 	"handheld/services/kv"
 	"handheld/services/redistest"
+	"handheld/services/suite"
 	"handheld/services/wechat"
 	"handheld/services/wechat/wechattest"
 )
 
 // eachStore runs a test with the in-memory store and with real Redis.
 func eachStore(t *testing.T, test func(t *testing.T, store kv.Store)) {
-	t.Run("memory", func(t *testing.T) { test(t, kv.NewMemory(time.Now, kvSecret)) })
+	t.Run("memory", func(t *testing.T) { test(t, kv.NewMemory(time.Now, services.NewHashKey(kvSecret, suite.Env()))) })
 	t.Run("redis", func(t *testing.T) {
-		test(t, kv.NewRedis(redistest.Client(t), redistest.Prefix(t), kvSecret, time.Second))
+		test(t, kv.NewRedis(redistest.Client(t), redistest.Prefix(t), services.NewHashKey(kvSecret, suite.Env()), time.Second))
 	})
 }
 
@@ -131,7 +132,7 @@ func TestAccessTokenAgesOnTheClock(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
-	f := newFixture(t, kv.NewMemory(clock, kvSecret), func(c *wechat.Config) { c.Now = clock })
+	f := newFixture(t, kv.NewMemory(clock, services.NewHashKey(kvSecret, suite.Env())), func(c *wechat.Config) { c.Now = clock })
 	f.srv.AddPhone("phone-code", "13800138000")
 	phone := func() {
 		t.Helper()

@@ -37,6 +37,7 @@ commands:
   keys      create and rotate signing and sealing keys, reseal: keys init|add|promote|rotate|reseal --dir DIR
   bench     measure scenarios against their baselines in the same run (make bench): bench [-c N] [-d 5s] [scenario...]
   reminders list | dry-run [rule]   the reminder rules; how many people each would reach now, writing nothing
+  report figures | send --day D      the daily report to the national platform: a day's figures; send a day again
   audit verify   check the audit trail's hash chain; exits non-zero at the first broken link
   kiosk-headers  print curl -H flags signing a kiosk device-session request (demo kiosk by default)
   kiosk-agent    run a kiosk's local agent: the kiosk screen for its browser, with the device token added
@@ -82,6 +83,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditCmd(ctx, args, stdout)
 	case "reminders":
 		return remindersCmd(ctx, args, stdout, stderr)
+	case "report":
+		return reportCmd(ctx, args, stdout, stderr)
 	case "kiosk-headers":
 		return kioskHeaders(args, stdout, stderr)
 	case "kiosk-agent":

@@ -21,6 +21,7 @@ import (
 	"handheld/services/certificate"
 	"handheld/services/hours"
 	"handheld/services/identity"
+	"handheld/services/suite"
 	"handheld/services/withdrawal"
 	"handheld/templates"
 )
@@ -236,7 +237,7 @@ func newRig(t *testing.T, holder string) *rig {
 	r := &rig{t: t, id: &fakeIdentity{}, certs: &fakeCertificates{}, wds: &fakeWithdrawals{}, cases: &fakeCases{}, audit: &fakeAudit{}, print: &fakePrints{}, cat: cat}
 	r.s, err = New(Deps{Identity: r.id, Accounts: fakeAccounts{name: holder}, Certificates: r.certs, Withdrawals: r.wds, Cases: r.cases,
 		Hours: openGate{}, Audit: r.audit, Phone: fakePhone{}, Prints: r.print, Catalogs: cat, Templates: templates.FS, Path: "/kiosk/", Idle: 3 * time.Minute,
-		KioskKinds: []string{"rent", "retirement"}, Secret: []byte("0123456789abcdef0123456789abcdef")})
+		KioskKinds: []string{"rent", "retirement"}, Secret: services.NewHashKey([]byte("0123456789abcdef0123456789abcdef"), suite.Env())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ type Deps struct {
 	KioskKinds []string
 	// Secret keys the form tokens and idempotency keys (at least 32
 	// bytes, the same on every replica).
-	Secret []byte
+	Secret services.HashKey
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -140,7 +140,7 @@ func New(d Deps) (*Screen, error) {
 		return nil, fmt.Errorf("kiosk screen: path %q must start and end with /", d.Path)
 	case d.Idle <= 0:
 		return nil, fmt.Errorf("kiosk screen: idle time must be positive")
-	case len(d.Secret) < 32:
+	case d.Secret.Size() < 32:
 		return nil, fmt.Errorf("kiosk screen: secret of at least 32 bytes")
 	}
 	if d.Now == nil {
