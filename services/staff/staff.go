@@ -40,14 +40,14 @@ const (
 
 // The audit actions of this package.
 const (
-	ActionLogin        = "staff.login"
-	ActionLoginFailure = "staff.login_failure"
-	ActionLockout      = "staff.lockout"
-	ActionLogout       = "staff.logout"
-	ActionAdd          = "staff.add"
-	ActionDisable      = "staff.disable"
-	ActionEnable       = "staff.enable"
-	ActionReset        = "staff.reset"
+	ActionLogin        = "centre_staff.login"
+	ActionLoginFailure = "centre_staff.login_failure"
+	ActionLockout      = "centre_staff.lockout"
+	ActionLogout       = "centre_staff.logout"
+	ActionAdd          = "centre_staff.add"
+	ActionDisable      = "centre_staff.disable"
+	ActionEnable       = "centre_staff.enable"
+	ActionReset        = "centre_staff.reset"
 )
 
 // idPattern is what a staff id looks like: the centre's employee number
@@ -61,21 +61,21 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 type Policy struct {
 	// Password is what a chosen password must meet; identity's default
 	// (10 characters, 3 classes) when zero.
-	Password identity.PasswordPolicy
+	Password identity.PasswordPolicy `yaml:"-"`
 	// LockoutFailures failures of one staff id from one address within
 	// LockoutWindow lock that pair for LockoutDuration;
 	// LockoutAccountFailures from any address lock the staff id itself.
-	LockoutFailures        int
-	LockoutAccountFailures int
-	LockoutWindow          time.Duration
-	LockoutDuration        time.Duration
+	LockoutFailures        int           `yaml:"lockout_failures"`
+	LockoutAccountFailures int           `yaml:"lockout_account_failures"`
+	LockoutWindow          time.Duration `yaml:"lockout_window"`
+	LockoutDuration        time.Duration `yaml:"lockout_duration"`
 	// IdleTimeout ends a session nobody used for that long; AbsoluteTimeout
 	// ends any session that long after sign-in.
-	IdleTimeout     time.Duration
-	AbsoluteTimeout time.Duration
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	AbsoluteTimeout time.Duration `yaml:"absolute_timeout"`
 	// RequireTOTP refuses sign-in to an account without an enrolled TOTP
 	// secret (production may set it; the demo account has none).
-	RequireTOTP bool
+	RequireTOTP bool `yaml:"require_totp"`
 }
 
 // DefaultPolicy is where a centre starts: five failures per address and

@@ -86,17 +86,14 @@ func (s *Service) load(ctx context.Context, r Range) (Dashboard, error) {
 
 // serviceOf is the service an audit action belongs to: the sign-ins and
 // sessions together, reads with the service they read, everything else
-// by its first word. Actions of staff and of this dashboard are not the
-// centre's service and are left out ("").
+// by its first word. Actions of the centre's staff and of this dashboard
+// are not a service to the public and are left out ("").
 func serviceOf(action string) string {
 	head, rest, _ := strings.Cut(action, ".")
 	switch head {
-	case "staff", "dashboard", "retention", "reminder", "lockout":
-		if head == "lockout" {
-			return "sign_in"
-		}
+	case "centre_staff", "dashboard", "retention", "reminder":
 		return ""
-	case "login", "bind", "refresh", "logout", "step_up", "device", "kiosk_login", "session":
+	case "login", "bind", "refresh", "logout", "step_up", "device", "kiosk_login", "session", "lockout":
 		return "sign_in"
 	case "read":
 		head = strings.TrimSuffix(rest, "s")
@@ -115,6 +112,8 @@ func serviceOf(action string) string {
 		return "ecard"
 	case "share", "party":
 		return "share"
+	case "staff", "operator", "unit", "remittance", "employer", "job", "base", "reveal":
+		return "employer"
 	}
 	return head
 }

@@ -151,16 +151,17 @@ func (s *Service) ParseRange(from, to string) (Range, error) {
 	if len(fields) > 0 {
 		return Range{}, services.Invalid(fields...)
 	}
-	if to > today {
-		fields = append(fields, services.FieldError{Field: "to", Code: services.FieldOutOfRange, Params: map[string]any{"max": today}})
-	}
-	if from > to {
-		fields = append(fields, services.FieldError{Field: "from", Code: services.FieldOutOfRange, Params: map[string]any{"max": to}})
-	}
+	// Each bound is named with the dates it may take, for the message
+	// "from must lie between min and max".
+	earliest := func(last time.Time) string { return last.AddDate(0, 0, 1-s.MaxDays).Format(time.DateOnly) }
 	days := int(t.Sub(f).Hours()/24+0.5) + 1
-	if from <= to && days > s.MaxDays {
+	switch {
+	case to > today:
+		fields = append(fields, services.FieldError{Field: "to", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": from, "max": today}})
+	case from > to || days > s.MaxDays:
 		fields = append(fields, services.FieldError{Field: "from", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": t.AddDate(0, 0, 1-s.MaxDays).Format(time.DateOnly)}})
+			Params: map[string]any{"min": earliest(t), "max": to}})
 	}
 	if len(fields) > 0 {
 		return Range{}, services.Invalid(fields...)

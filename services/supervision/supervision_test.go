@@ -102,17 +102,17 @@ func TestDashboardFiguresMatchTheRecords(t *testing.T) {
 			audit.Record{At: at("2026-03-03", 14), Subject: "s_b", Actor: "s_b", Channel: "miniapp", Action: "withdrawal.apply", Target: "w:2", Result: "ok"},
 			audit.Record{At: at("2026-03-04", 8), Subject: "s_c", Actor: "s_c", Channel: "miniapp", Action: "login.success", Target: "session:x", Result: "error"},
 			audit.Record{At: at("2026-03-01", 9), Subject: "s_a", Actor: "s_a", Channel: "miniapp", Action: "read.account", Target: "self", Result: "ok"},
-			audit.Record{At: at("2026-03-04", 9), Actor: "staff:S0001", Channel: "web", Action: "staff.login", Target: "session:y", Result: "ok"},
+			audit.Record{At: at("2026-03-04", 9), Actor: "staff:S0001", Channel: "web", Action: "centre_staff.login", Target: "session:y", Result: "ok"},
 			audit.Record{At: at("2026-03-03", 11), Actor: "party:demo-bank", Channel: "app", Action: ActionShareRedeem, Target: "share:1", Result: "ok"},
 			audit.Record{At: at("2026-03-03", 12), Actor: "party:demo-bank", Channel: "app", Action: ActionShareRedeem, Target: "share:1", Result: "ok"},
 			audit.Record{At: at("2026-03-03", 12), Actor: "party:demo-bank", Channel: "app", Action: ActionShareRedeem, Target: "share:2", Result: "denied"},
 			audit.Record{At: at("2026-03-03", 13), Actor: "party:rent-platform", Channel: "app", Action: ActionShareRedeem, Target: "share:3", Result: "ok"},
 		)
 		// Cases: promised due 03-03 (a holiday in the legal count).
-		r.withdrawal(t, "AA000001", "paid", at("2026-03-02", 10), at("2026-03-03", 10), "2026-03-03")     // on time both
-		r.withdrawal(t, "AA000002", "rejected", at("2026-03-02", 10), at("2026-03-04", 9), "2026-03-03") // late promised, on time legal
+		r.withdrawal(t, "AA000001", "paid", at("2026-03-02", 10), at("2026-03-03", 10), "2026-03-03")      // on time both
+		r.withdrawal(t, "AA000002", "rejected", at("2026-03-02", 10), at("2026-03-04", 9), "2026-03-03")   // late promised, on time legal
 		r.withdrawal(t, "AA000003", "submitted", at("2026-03-02", 11), at("2026-03-02", 11), "2026-03-03") // open, overdue
-		r.withdrawal(t, "AA000004", "accepted", at("2026-03-04", 8), at("2026-03-04", 8), "2026-03-06")  // open, not due
+		r.withdrawal(t, "AA000004", "accepted", at("2026-03-04", 8), at("2026-03-04", 8), "2026-03-06")    // open, not due
 		r.withdrawal(t, "AA000005", "cancelled", at("2026-03-02", 8), at("2026-03-02", 9), "2026-03-03")
 		r.withdrawal(t, "AA000006", "submitted", at("2026-02-20", 8), at("2026-02-20", 8), "2026-02-25") // before the range
 		// Ratings.
@@ -257,7 +257,7 @@ func TestParseRange(t *testing.T) {
 		{"2026-03-01", "2026-03-04", ""},
 		{"2025-12-03", "2026-03-04", ""}, // 92 days
 		{"2025-12-02", "2026-03-04", "from"},
-		{"2026-03-04", "2026-03-05", "to"},  // the future
+		{"2026-03-04", "2026-03-05", "to"},   // the future
 		{"2026-03-04", "2026-03-01", "from"}, // from after to
 		{"2026-3-1", "2026-03-04", "from"},
 		{"2026-03-01", "tomorrow", "to"},
@@ -292,8 +292,8 @@ func TestMasking(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"身份证110101199003071234办不了": "身份证110*************34办不了",
-		"等了3天":                      "等了3天",
-		"卡号 6222 0200 0000 1234":     "卡号 622**************34",
+		"等了3天":                     "等了3天",
+		"卡号 6222 0200 0000 1234":   "卡号 622**************34",
 	} {
 		if got := MaskComment(in); got != want {
 			t.Errorf("MaskComment(%q) = %q, want %q", in, got, want)
