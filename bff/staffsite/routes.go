@@ -28,14 +28,13 @@ const localSession = "staff.session"
 // Routes mounts the pages on root at Path. Page errors are HTML pages;
 // the CSV export's are problem+json, as a download's client expects.
 func (s *Site) Routes(root fiber.Router, lim Limits) {
-	root.Get(Path+"/staff.css", s.CSS)
+	root.Get(Path+"/staff.css", lim.Page, s.CSS)
 	pages := root.Group(Path, s.pageErrors)
 	pages.Get("/login", lim.Page, s.LoginPage)
 	pages.Post("/login", s.sameOrigin, s.loginCSRF, lim.SignIn, s.Login)
 	pages.Post("/logout", s.session(false), s.sameOrigin, s.sessionCSRF, lim.Read, s.Logout)
 	pages.Get("/dashboard", s.session(false), lim.Read, s.Dashboard)
 	root.Get(Path+"/dashboard.csv", s.session(true), lim.Read, s.CSV)
-	pages.Get("/", func(c *fiber.Ctx) error { return c.Redirect(Path+"/dashboard", fiber.StatusSeeOther) })
 	pages.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }
 
