@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"handheld/bff/middleware"
+	"handheld/services/audit"
 	"handheld/services/catalogue"
 	"handheld/services/staff"
 	"handheld/services/supervision"
@@ -76,3 +77,27 @@ func ensureDemoStaff(ctx context.Context, s *staff.Service) error {
 }
 
 var _ supervision.LegalLimits = catalogueLimits{}
+
+// OpenStaffAccounts opens the configured store and the audit trail for
+// `handheld staff`: account changes made from the command line are
+// audited like any other (actor system). close flushes the trail and
+// closes the store.
+func OpenStaffAccounts(ctx context.Context, cfg Config) (_ *staff.Service, closeFn func(), err error) {
+	s, err := OpenSealedStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	trail := audit.New(s, audit.Options{Now: time.Now, Suite: cfg.Suite()})
+	closeFn = func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = trail.Close(cctx)
+		_ = s.Close()
+	}
+	svc, err := staff.New(staff.Deps{Store: s, Audit: trail, Policy: cfg.Staff.Policy, Issuer: cfg.CentreName, Now: time.Now})
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return svc, closeFn, nil
+}

@@ -178,7 +178,7 @@ func (s *Service) Add(ctx context.Context, n NewAccount) (Issued, error) {
 	case err != nil:
 		return Issued{}, services.Errorf(services.CodeInternal, "staff: add: %w", err)
 	}
-	return out, s.record(ctx, audit.Record{Actor: "system", Action: ActionAdd, Target: Actor(n.StaffID), Result: "ok"})
+	return out, s.record(ctx, audit.Record{Actor: "system", Channel: "system", Action: ActionAdd, Target: Actor(n.StaffID), Result: "ok"})
 }
 
 // newPassword checks a chosen password, or generates one, and hashes it.
@@ -228,7 +228,7 @@ func (s *Service) SetStatus(ctx context.Context, staffID, status string) error {
 	if status == StatusActive {
 		action = ActionEnable
 	}
-	return s.record(ctx, audit.Record{Actor: "system", Action: action, Target: Actor(staffID), Result: "ok"})
+	return s.record(ctx, audit.Record{Actor: "system", Channel: "system", Action: action, Target: Actor(staffID), Result: "ok"})
 }
 
 // Reset gives an account a new password (generated when chosen is ""),
@@ -259,7 +259,7 @@ func (s *Service) Reset(ctx context.Context, staffID, chosen string, withTOTP bo
 		return Issued{}, services.Errorf(services.CodeInternal, "staff: reset: %w", err)
 	}
 	out.Account.UpdatedAt = now
-	return out, s.record(ctx, audit.Record{Actor: "system", Action: ActionReset, Target: Actor(staffID), Result: "ok"})
+	return out, s.record(ctx, audit.Record{Actor: "system", Channel: "system", Action: ActionReset, Target: Actor(staffID), Result: "ok"})
 }
 
 // List is every account, by staff id.

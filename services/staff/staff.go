@@ -189,7 +189,9 @@ func (s *Service) record(ctx context.Context, r audit.Record) error {
 	if r.At.IsZero() {
 		r.At = s.Now()
 	}
-	r.Channel = services.ChannelWeb
+	if r.Channel == "" {
+		r.Channel = services.ChannelWeb
+	}
 	if err := s.Audit.Append(ctx, r); err != nil {
 		return services.Errorf(services.CodeInternal, "staff: audit %s: %w", r.Action, err)
 	}
