@@ -811,7 +811,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	// their own, never a bearer token; sign-in under the login class per
 	// address and staff id, the pages under the read class per staff member.
 	u.staffSite.Routes(app, staffsite.Limits{
-		Page:   anonymous("GET /staff/login, /staff/staff.css", ratelimit.ClassPublic, "public", nil),
+		Page:   anonymous("GET /staff/login, /staff/staff.css, /staff/font.ttf", ratelimit.ClassPublic, "public", nil),
 		SignIn: anonymous("POST /staff/login", ratelimit.ClassLogin, services.ChannelWeb, staffsite.StaffIDOf),
 		Read:   signedIn("/staff/* (staff pages)", ratelimit.ClassRead, services.RoleStaff),
 	})

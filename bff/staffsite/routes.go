@@ -29,6 +29,7 @@ const localSession = "staff.session"
 // the CSV export's are problem+json, as a download's client expects.
 func (s *Site) Routes(root fiber.Router, lim Limits) {
 	root.Get(Path+"/staff.css", lim.Page, s.CSS)
+	root.Get(Path+"/font.ttf", lim.Page, s.Font)
 	pages := root.Group(Path, s.pageErrors)
 	pages.Get("/login", lim.Page, s.LoginPage)
 	pages.Post("/login", s.sameOrigin, s.loginCSRF, lim.SignIn, s.Login)
@@ -54,6 +55,15 @@ func (s *Site) CSS(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
 	return c.Send(s.css)
+}
+
+// Font is the CJK font the stylesheet falls back to: the same for
+// everyone, cacheable.
+func (s *Site) Font(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "font/ttf")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=86400")
+	return c.Send(s.font)
 }
 
 func secure(c *fiber.Ctx) bool { return c.Protocol() == "https" }

@@ -37,7 +37,7 @@ const (
 // no script at all, styles only from the pages' own stylesheet (the charts
 // are inline SVG with presentation attributes), forms post only here, no
 // framing.
-const Security = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; " +
+const Security = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // Accounts signs staff in and keeps their sessions (a *staff.Service).
@@ -72,6 +72,7 @@ type Site struct {
 	Deps
 	pages map[string]*template.Template
 	css   []byte
+	font  []byte // templates/fonts/wqy-microhei.ttf, for browsers without a CJK font
 }
 
 var pageNames = []string{"login", "dashboard", "message"}
@@ -112,6 +113,9 @@ func New(d Deps) (*Site, error) {
 		return nil, fmt.Errorf("templates/staff/staff.css: %w", err)
 	}
 	s.css = css
+	if s.font, err = fs.ReadFile(d.Templates, "fonts/wqy-microhei.ttf"); err != nil {
+		return nil, fmt.Errorf("templates/fonts/wqy-microhei.ttf: %w", err)
+	}
 	return s, nil
 }
 
