@@ -211,6 +211,7 @@ func waitForTrail(t *testing.T, s *store.Store) expected {
 func staffShot(s *browserSession, step string) string {
 	s.t.Helper()
 	run(s, "load the staff font", chromedp.Evaluate[bool](
-		`document.fonts.load('16px "HH Staff CJK"', '服务监管').then(() => document.fonts.ready).then(() => true)`, chromedp.EvalAwaitPromise))
+		`Promise.all([document.fonts.load('16px "HH Staff CJK"', '服务监管'), document.fonts.load('700 16px "HH Staff CJK"', '服务监管')])
+			.then(() => document.fonts.ready).then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))`, chromedp.EvalAwaitPromise))
 	return s.screenshot(step)
 }
