@@ -129,8 +129,14 @@ func (s *Site) sameOrigin(c *fiber.Ctx) error {
 		return services.Errorf(services.CodeCSRF, "staff: cross-site form (%s)", site)
 	}
 	if origin := c.Get(fiber.HeaderOrigin); origin != "" && origin != "null" {
+		// Behind a balancer the browser's host may be the forwarded one;
+		// a browser cannot set that header on a cross-site form.
+		host := c.Get(fiber.HeaderXForwardedHost)
+		if host == "" {
+			host = string(c.Request().Host())
+		}
 		u, err := url.Parse(origin)
-		if err != nil || u.Host != string(c.Request().Host()) {
+		if err != nil || u.Host != host {
 			return services.Errorf(services.CodeCSRF, "staff: form from another origin")
 		}
 	}
