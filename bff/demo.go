@@ -27,3 +27,12 @@ const (
 	DemoVerifierName   = "示范市政务服务中心公积金窗口"
 	DemoVerifierSecret = "demo-counter-secret-0001"
 )
+
+// The demo staff member of the centre, made on the embedded profile only;
+// `handheld demo` prints the credentials. Production never makes it: its
+// staff are added with `handheld staff add`.
+const (
+	DemoStaffID       = "demo-staff"
+	DemoStaffName     = "示范中心监督员"
+	DemoStaffPassword = "Supervise-2026-centre"
+)

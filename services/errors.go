@@ -294,6 +294,10 @@ const (
 	CodeLoanAccountNotOwned         Code = "loan.account_not_owned"
 	CodeLoanNoArrears               Code = "loan.no_arrears"
 	CodeLoanNotSettled              Code = "loan.not_settled"
+
+	// Centre staff and the supervision dashboard (issue 20, part 4).
+	CodeCentreStaffExists Code = "centre_staff.exists"
+	CodeCSRF              Code = "auth.csrf"
 )
 
 // Field-level validation codes, used in Error.Fields.
@@ -504,6 +508,9 @@ var statusOf = map[Code]int{
 	CodeLoanAccountNotOwned:         http.StatusUnprocessableEntity,
 	CodeLoanNoArrears:               http.StatusUnprocessableEntity,
 	CodeLoanNotSettled:              http.StatusConflict,
+
+	CodeCentreStaffExists: http.StatusConflict,
+	CodeCSRF:              http.StatusForbidden,
 }
 
 // Codes lists every known code, for the locale completeness test and docs.

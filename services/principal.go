@@ -8,10 +8,15 @@ const (
 	RoleEmployer  = "employer"
 	RoleKiosk     = "kiosk"
 	RoleVerifier  = "verifier"
+	// RoleStaff is the centre's own staff, on the staff pages only
+	// (services/staff); no API route admits it.
+	RoleStaff = "staff"
 
 	ChannelMiniApp = "miniapp"
 	ChannelApp     = "app"
 	ChannelKiosk   = "kiosk"
+	// ChannelWeb is the staff pages in a browser at the centre.
+	ChannelWeb = "web"
 )
 
 // ACR is an authentication context class: how strongly the person behind a

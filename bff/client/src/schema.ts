@@ -2441,6 +2441,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/staff/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The centre staff's sign-in page (server-rendered HTML form, no script).
+         * @description Sets a pre-session cookie `hh_staff_pre` (HttpOnly, SameSite=Strict, Path=/staff, Secure over TLS) that
+         *     keys the form's hidden `csrf` field. zh-CN or en (Accept-Language, `?lang=`). `?reason=ended` adds a notice
+         *     that a session ended. Content-Security-Policy forbids every script and anything from elsewhere.
+         */
+        get: operations["staffLoginPage"];
+        put?: never;
+        /**
+         * Sign a staff member in; on success a new server-side session and its cookie.
+         * @description A form post (`application/x-www-form-urlencoded`) from the sign-in page: the `csrf` field must match the
+         *     pre-session cookie and the browser's Sec-Fetch-Site/Origin must be this site, or 403. Wrong id, password
+         *     or TOTP code, an unknown id and a disabled account all get the same 401 page; repeated failures lock the
+         *     id from that address, or the id itself, for a while (423 with Retry-After). Success answers 303 to
+         *     /staff/dashboard with a new `hh_staff_session` cookie (HttpOnly, SameSite=Strict, Path=/staff, Secure
+         *     over TLS), never a value the browser brought. Every attempt is audited.
+         */
+        post: operations["staffLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/staff/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the staff session (form post with the page's `csrf` field). */
+        post: operations["staffLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/staff/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The supervision dashboard (server-rendered HTML, charts as inline SVG, no script).
+         * @description Figures over `from`..`to` (dates in Asia/Shanghai; today when absent) from handheld's own records: volumes by
+         *     service, channel and hour with success and failure rates (audit trail); cases decided within their
+         *     promised and statutory limits and the open overdue ones, masked (case views); 好差评 by service with the
+         *     dissatisfied ratings' comments, masked (ratings); core availability and latency, rate-limit refusals
+         *     (per-minute counters); shares redeemed by relying party (audit `share.redeem`). Each view is audited
+         *     (`dashboard.read`). Without a live session: 303 to /staff/login. A bearer token does not open it.
+         */
+        get: operations["staffDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/staff/dashboard.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One table of the dashboard as CSV for Excel.
+         * @description UTF-8 with a byte-order mark, CRLF lines, headers in the request's language; cells a spreadsheet would run
+         *     as a formula are prefixed with `'`. Audited (`dashboard.export`). Errors are problem+json: no session 401,
+         *     a bad range or section 400.
+         */
+        get: operations["staffDashboardCSV"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/staff/staff.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The staff pages' stylesheet. */
+        get: operations["staffStylesheet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4075,6 +4187,10 @@ export interface components {
         StandingWithdrawalID: string;
         /** @description an ETag of the catalogue as read before (or a list of them): 304 when it is still current */
         CatalogueIfNoneMatch: string;
+        /** @description first day of the range (YYYY-MM-DD, Asia/Shanghai); today when absent */
+        StaffFrom: string;
+        /** @description last day of the range, not after today; today when absent */
+        StaffTo: string;
         /** @description response language, overrides Accept-Language */
         Lang: "zh-CN" | "en";
         /**
@@ -4114,6 +4230,8 @@ export interface components {
         RetryAfterSent: string;
         /** @description the request id; a well-formed incoming one is kept */
         RequestID: string;
+        /** @description where the browser goes next (/staff/dashboard or /staff/login) */
+        StaffLocation: string;
         /** @description personal data; no cache may keep it */
         NoStore: "no-store";
         /** @description the bill's version at the core, month included: send it in If-Match to declare */
@@ -9001,6 +9119,303 @@ export interface operations {
                 content?: never;
             };
             404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffLoginPage: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+                /** @description why the browser was sent here (`ended`) */
+                reason?: "ended";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the sign-in form */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffLogin: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description the sign-in page's form token */
+                    csrf: string;
+                    staff_id: string;
+                    /** Format: password */
+                    password: string;
+                    /** @description the authenticator's code, for accounts with TOTP */
+                    totp?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description signed in: to /staff/dashboard, with the session cookie */
+            303: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    Location: components["headers"]["StaffLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the form again, naming what is missing or malformed */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description the form again: the credentials do not open an account */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description the form token is missing or wrong, or the form came from another site */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description the id is locked for a while (Retry-After) */
+            423: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description the form token the signed-in pages carry */
+                    csrf: string;
+                };
+            };
+        };
+        responses: {
+            /** @description signed out (cookie cleared), to /staff/login; also where a request without a live session goes */
+            303: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    Location: components["headers"]["StaffLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the form token is missing or wrong, or the form came from another site */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffDashboard: {
+        parameters: {
+            query?: {
+                /** @description first day of the range (YYYY-MM-DD, Asia/Shanghai); today when absent */
+                from?: components["parameters"]["StaffFrom"];
+                /** @description last day of the range, not after today; today when absent */
+                to?: components["parameters"]["StaffTo"];
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the dashboard */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description no live session: to /staff/login */
+            303: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    Location: components["headers"]["StaffLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the range is malformed, reversed, in the future or longer than the maximum (92 days by default) */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffDashboardCSV: {
+        parameters: {
+            query: {
+                /** @description the table */
+                section: "services" | "channels" | "hours" | "timeliness" | "overdue" | "satisfaction" | "low_ratings" | "core" | "refusals" | "shares";
+                /** @description first day of the range (YYYY-MM-DD, Asia/Shanghai); today when absent */
+                from?: components["parameters"]["StaffFrom"];
+                /** @description last day of the range, not after today; today when absent */
+                to?: components["parameters"]["StaffTo"];
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the table */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description attachment; filename="handheld-<section>-<from>-<to>.csv" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffStylesheet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the stylesheet */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             default: components["responses"]["Problem"];
