@@ -148,7 +148,7 @@ func (a *App) openCore(ctx context.Context) (*core.Client, *coresim.Sim, error) 
 		Secret:  []byte(secret),
 		Timeout: a.cfg.CoreTimeout,
 		Now:     time.Now,
-		Observe: a.metrics.observeCore,
+		Observe: a.observeCore,
 		Tracer:  a.tracer,
 	}
 	var sim *coresim.Sim

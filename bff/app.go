@@ -27,6 +27,7 @@ import (
 	"handheld/bff/middleware"
 	"handheld/bff/party"
 	"handheld/bff/public"
+	"handheld/bff/staffsite"
 	"handheld/bff/verifier"
 	"handheld/locales"
 	"handheld/services"
@@ -60,8 +61,10 @@ import (
 	"handheld/services/schedule"
 	"handheld/services/share"
 	"handheld/services/sharing"
+	"handheld/services/staff"
 	"handheld/services/standing"
 	"handheld/services/store"
+	"handheld/services/supervision"
 	"handheld/services/tracing"
 	"handheld/services/transfer"
 	"handheld/services/wechat"
@@ -80,9 +83,12 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
-	http    *fiber.App
-	outbox  *outbox.Worker
-	jobs    *employers.Jobs // the bulk file runner
+	// tally counts core calls and rate-limit refusals per minute for the
+	// supervision dashboard (activity_minutes).
+	tally  *supervision.Tally
+	http   *fiber.App
+	outbox *outbox.Worker
+	jobs   *employers.Jobs // the bulk file runner
 	// materials' retention sweep runs with the background work.
 	materials *material.Service
 	// scheduled jobs (retention, the audit anchors) run once per period
@@ -140,8 +146,9 @@ type useCases struct {
 	inbox         *inbox.Service
 	transfers     *transfer.Service
 	loans         *repayment.Service
-	shares        *share.Service // consented yes/no answers for relying parties (issue 20)
-	screen        *screen.Screen // nil when the kiosk screen is off
+	shares        *share.Service  // consented yes/no answers for relying parties (issue 20)
+	screen        *screen.Screen  // nil when the kiosk screen is off
+	staffSite     *staffsite.Site // the centre staff's pages (issue 20, part 4)
 }
 
 // New builds the app from a validated config: the adapters, then the use
@@ -151,7 +158,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	// Every line logged with a request's context names the request and its
 	// trace.
 	log = slog.New(tracing.LogHandler(log.Handler()))
-	a := &App{cfg: cfg, log: log, metrics: newMetrics(cfg.Version)}
+	a := &App{cfg: cfg, log: log, metrics: newMetrics(cfg.Version), tally: supervision.NewTally(activityReplica(), time.Now)}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -496,6 +503,30 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		a.scheduled = append(a.scheduled, *job)
 	}
 
+	// Centre staff and the supervision dashboard (issue 20, part 4):
+	// accounts and sessions, the dashboard over handheld's own records,
+	// and the pages. The embedded profile has its demo staff member.
+	staffAccounts, err := staff.New(staff.Deps{Store: a.store, KV: shared, Audit: trail, Policy: cfg.Staff.Policy, Secret: key,
+		Issuer: cfg.CentreName, Now: time.Now, Logger: logger("staff")})
+	if err != nil {
+		return nil, fmt.Errorf("staff: %w", err)
+	}
+	if cfg.Profile == ProfileEmbedded {
+		if err := ensureDemoStaff(ctx, staffAccounts); err != nil {
+			return nil, err
+		}
+	}
+	dashboards, err := supervision.New(supervision.Deps{Store: a.store, Audit: trail, Ratings: u.cases,
+		Legal: newCatalogueLimits(u.catalogue), Holidays: cfg.withdrawalPolicies().Holidays, MaxDays: cfg.Staff.DashboardMaxDays,
+		Now: time.Now, Logger: logger("supervision")})
+	if err != nil {
+		return nil, err
+	}
+	if u.staffSite, err = staffsite.New(staffsite.Deps{Accounts: staffAccounts, Dashboards: dashboards, Catalogs: u.catalogs,
+		Templates: templates.FS, Now: time.Now, Logger: logger("staff-site")}); err != nil {
+		return nil, err
+	}
+
 	// Routes, checked against the rate-limit policies ...
 	var limited []ratelimit.Route
 	a.http, limited = a.routes(u)
@@ -568,7 +599,7 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 		JSONEncoder:           jsonLine,
 	})
 	app.Use(middleware.RequestID(), middleware.Trace(a.tracer), a.closeWhileDraining,
-		middleware.Observe(a.metrics, a.log, onError, "/api/v1/kiosk/print-queue", "/api/v1/kiosk/login-codes/:code"),
+		middleware.Observe(requestObservers{a.metrics, a.tally}, a.log, onError, "/api/v1/kiosk/print-queue", "/api/v1/kiosk/login-codes/:code"),
 		middleware.Recover(a.log),
 		middleware.ClientIP(u.proxies),
 		middleware.Locale(u.catalogs),
@@ -824,6 +855,15 @@ func (a *App) routes(u useCases) (*fiber.App, []ratelimit.Route) {
 	emp.Post("/operators/:operator_id/disable", manage("POST /api/v1/employer/operators/{operator_id}/disable"), ops.Disable)
 	emp.Post("/operators/:operator_id/enable", manage("POST /api/v1/employer/operators/{operator_id}/enable"), ops.Enable)
 	emp.Post("/operators/:operator_id/reset-password", manage("POST /api/v1/employer/operators/{operator_id}/reset-password"), ops.Reset)
+
+	// The centre staff's pages (issue 20, part 4): a session cookie of
+	// their own, never a bearer token; sign-in under the login class per
+	// address and staff id, the pages under the read class per staff member.
+	u.staffSite.Routes(app, staffsite.Limits{
+		Page:   anonymous("GET /staff/login, /staff/staff.css, /staff/font.ttf", ratelimit.ClassPublic, "public", nil),
+		SignIn: anonymous("POST /staff/login", ratelimit.ClassLogin, services.ChannelWeb, staffsite.StaffIDOf),
+		Read:   signedIn("/staff/* (staff pages)", ratelimit.ClassRead, services.RoleStaff),
+	})
 	return app, limited
 }
 

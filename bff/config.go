@@ -36,9 +36,11 @@ import (
 	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/share"
+	"handheld/services/staff"
 	"handheld/services/standing"
 	"handheld/services/store"
 	"handheld/services/suite"
+	"handheld/services/supervision"
 	"handheld/services/tracing"
 	"handheld/services/transfer"
 	"handheld/services/withdrawal"
@@ -356,6 +358,11 @@ type Config struct {
 	// § reminders). A bad rule stops start-up.
 	Reminders reminder.Rules `yaml:"reminders"`
 
+	// Staff is the centre staff's sign-in policy (lockout, session
+	// timeouts, TOTP required) and the dashboard's longest range (YAML
+	// file only; docs/configuration.md § staff).
+	Staff StaffConfig `yaml:"staff"`
+
 	// NotificationTemplates are the centre's own WeChat subscribe
 	// templates (YAML file only): per notification (a case status such as
 	// approved, or a notice such as sign_in) the template id its
@@ -493,6 +500,7 @@ func Defaults() Config {
 		OutboxWorkers:        16,
 		OutboxLease:          30 * time.Second,
 		EmployerJobs:         employers.DefaultJobPolicy(),
+		Staff:                StaffConfig{Policy: staff.DefaultPolicy(), DashboardMaxDays: supervision.DefaultMaxDays},
 		PrintJobs:            printing.DefaultPolicy(),
 		Materials:            material.DefaultPolicy(),
 		Shares:               share.DefaultPolicy(),
@@ -773,6 +781,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.EmployerJobs.Validate(); err != nil {
 		bad("employer_jobs", "%v", err)
+	}
+	if err := c.Staff.Validate(); err != nil {
+		bad("staff", "%v", err)
 	}
 	if err := c.PrintJobs.Validate(); err != nil {
 		bad("print_jobs", "%v", err)
@@ -1085,4 +1096,23 @@ func (c Config) notificationTemplates() (*notify.Templates, error) {
 		return nil, err
 	}
 	return tm.WithReminders("reminders", c.Reminders.Templates())
+}
+
+// StaffConfig is the centre staff's sign-in policy and the supervision
+// dashboard's longest range.
+type StaffConfig struct {
+	staff.Policy `yaml:",inline"`
+	// DashboardMaxDays bounds a dashboard range, in days (1–366).
+	DashboardMaxDays int `yaml:"dashboard_max_days"`
+}
+
+// Validate checks the policy and the range bound.
+func (s StaffConfig) Validate() error {
+	if err := s.Policy.Validate(); err != nil {
+		return err
+	}
+	if s.DashboardMaxDays < 1 || s.DashboardMaxDays > 366 {
+		return fmt.Errorf("dashboard_max_days must be 1..366, not %d", s.DashboardMaxDays)
+	}
+	return nil
 }

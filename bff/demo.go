@@ -28,6 +28,15 @@ const (
 	DemoVerifierSecret = "demo-counter-secret-0001"
 )
 
+// The demo staff member of the centre, made on the embedded profile only;
+// `handheld demo` prints the credentials. Production never makes it: its
+// staff are added with `handheld staff add`.
+const (
+	DemoStaffID       = "demo-staff"
+	DemoStaffName     = "示范中心监督员"
+	DemoStaffPassword = "Supervise-2026-centre"
+)
+
 // The demo relying party (a bank), registered on the embedded profile
 // only; `handheld demo` prints its credentials. It may ask every
 // predicate (services/share).

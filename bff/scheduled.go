@@ -18,6 +18,7 @@ import (
 	"handheld/services/retention"
 	"handheld/services/schedule"
 	"handheld/services/store"
+	"handheld/services/supervision"
 )
 
 // retentionJob builds the retention policy, kinds in the order they are
@@ -36,6 +37,9 @@ func (a *App) retentionJob(cfg Config, people *identity.Service, certs *certific
 		{Name: "certificate_files", Keep: p.CertificateFiles, Purge: certs.PurgeFiles},
 		{Name: "reminder_sends", Keep: p.ReminderSends, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
 			return reminder.Purge(ctx, st, before, n)
+		}},
+		{Name: "activity_minutes", Keep: p.ActivityMinutes, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
+			return supervision.Purge(ctx, st, before, n)
 		}},
 	}}
 	return r

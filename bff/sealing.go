@@ -17,6 +17,7 @@ import (
 	"handheld/services/printing"
 	"handheld/services/seal"
 	"handheld/services/sharing"
+	"handheld/services/staff"
 	"handheld/services/store"
 	"handheld/services/transfer"
 	"handheld/services/withdrawal"
@@ -66,6 +67,7 @@ func SealedColumns(hashSecret []byte) []store.SealedColumn {
 		inbox.SealedColumns(),
 		transfer.SealedColumns(),
 		identity.SealedColumns(hashSecret),
+		staff.SealedColumns(),
 	} {
 		cols = append(cols, part...)
 	}

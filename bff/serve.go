@@ -82,6 +82,11 @@ func (a *App) startWork() (stop func()) {
 			}
 		})
 	}
+	// The dashboard's per-minute counters, flushed every minute and once
+	// more when the work stops.
+	if a.tally != nil && a.store != nil {
+		wg.Go(func() { a.tally.Run(ctx, a.store, time.Minute, a.log) })
+	}
 	// Retention and the audit anchors: one run per period across replicas
 	// (scheduled_runs).
 	if a.schedule != nil {

@@ -295,6 +295,9 @@ const (
 	CodeLoanNoArrears               Code = "loan.no_arrears"
 	CodeLoanNotSettled              Code = "loan.not_settled"
 
+	// Centre staff and the supervision dashboard (issue 20, part 4).
+	CodeCentreStaffExists Code = "centre_staff.exists"
+	CodeCSRF              Code = "auth.csrf"
 	// Consented yes/no answers for relying parties (issue 20,
 	// services/share). CodeShareNotFound: no such share among the
 	// person's own. CodeSharePartyUnknown: the party named is not a
@@ -530,6 +533,8 @@ var statusOf = map[Code]int{
 	CodeLoanNoArrears:               http.StatusUnprocessableEntity,
 	CodeLoanNotSettled:              http.StatusConflict,
 
+	CodeCentreStaffExists:        http.StatusConflict,
+	CodeCSRF:                     http.StatusForbidden,
 	CodeShareNotFound:            http.StatusNotFound,
 	CodeSharePartyUnknown:        http.StatusUnprocessableEntity,
 	CodeSharePredicateNotAllowed: http.StatusUnprocessableEntity,

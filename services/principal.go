@@ -8,6 +8,9 @@ const (
 	RoleEmployer  = "employer"
 	RoleKiosk     = "kiosk"
 	RoleVerifier  = "verifier"
+	// RoleStaff is the centre's own staff, on the staff pages only
+	// (services/staff); no API route admits it.
+	RoleStaff = "staff"
 	// RoleParty is a relying party (a bank, a rental platform, an
 	// employer) redeeming the yes/no answers a person shared with it
 	// (services/share); its subject is "party:<id>".
@@ -16,6 +19,8 @@ const (
 	ChannelMiniApp = "miniapp"
 	ChannelApp     = "app"
 	ChannelKiosk   = "kiosk"
+	// ChannelWeb is the staff pages in a browser at the centre.
+	ChannelWeb = "web"
 )
 
 // ACR is an authentication context class: how strongly the person behind a

@@ -35,7 +35,7 @@ type Record struct {
 	At        time.Time // when it happened; the Log's clock when zero
 	Subject   string    // pseudonymous subject id of the person concerned; may be empty
 	Actor     string    // who acted: a subject id, "operator:<hash>", "device:<id>", "verifier:<id>", "system"
-	Channel   string    // miniapp, app, kiosk, public or system
+	Channel   string    // miniapp, app, kiosk, web (centre staff), public or system
 	Action    string    // e.g. login.success, login.failure, bind, refresh.reuse, logout, lockout, read.account
 	Target    string    // what was touched, as an identifier ("session:<id>"), never raw personal data
 	RequestID string    // the request that caused it, to join the trail with logs

@@ -16,7 +16,7 @@ const maxFieldLen = 256
 
 // The closed vocabularies of Record.Channel and Record.Result.
 var (
-	channels = map[string]bool{"miniapp": true, "app": true, "kiosk": true, "public": true, "system": true}
+	channels = map[string]bool{"miniapp": true, "app": true, "kiosk": true, "public": true, "system": true, "web": true}
 	results  = map[string]bool{"ok": true, "denied": true, "error": true}
 )
 
@@ -47,7 +47,7 @@ func check(r Record) error {
 	case !actionShape.MatchString(r.Action):
 		return invalid("action: want lower-case words joined by dots, like login.success")
 	case !channels[r.Channel]:
-		return invalid("channel: want miniapp, app, kiosk, public or system")
+		return invalid("channel: want miniapp, app, kiosk, web, public or system")
 	case !results[r.Result]:
 		return invalid("result: want ok, denied or error")
 	}

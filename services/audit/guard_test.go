@@ -121,7 +121,7 @@ func TestGuardAcceptsHexDigests(t *testing.T) {
 func TestCheckRefusesMalformedRecords(t *testing.T) {
 	tests := map[string]func(r *Record){
 		"no actor":        func(r *Record) { r.Actor = "" },
-		"unknown channel": func(r *Record) { r.Channel = "web" },
+		"unknown channel": func(r *Record) { r.Channel = "email" },
 		"unknown result":  func(r *Record) { r.Result = "maybe" },
 		"no action":       func(r *Record) { r.Action = "" },
 		"action shape":    func(r *Record) { r.Action = "Login Success" },

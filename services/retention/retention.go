@@ -53,13 +53,17 @@ type Policy struct {
 	// at least 366 days, so that a yearly rule's period is over before
 	// its rows go; a `once` rule's rows are never removed.
 	ReminderSends time.Duration `yaml:"reminder_sends"`
+	// ActivityMinutes keeps the per-minute counters behind the staff
+	// dashboard (activity_minutes) at least 93 days, longer than its
+	// longest range.
+	ActivityMinutes time.Duration `yaml:"activity_minutes"`
 }
 
 // DefaultPolicy is the shipped policy.
 func DefaultPolicy() Policy {
 	return Policy{Every: 24 * time.Hour, Batch: 1000, Outbox: 30 * 24 * time.Hour,
 		IdempotencyKeys: 7 * 24 * time.Hour, Sessions: 90 * 24 * time.Hour, CertificateFiles: 180 * 24 * time.Hour,
-		ReminderSends: 400 * 24 * time.Hour}
+		ReminderSends: 400 * 24 * time.Hour, ActivityMinutes: 400 * 24 * time.Hour}
 }
 
 // Validate refuses a policy that would delete what must be kept.
@@ -79,6 +83,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("certificate_files %s must be at least 24h", p.CertificateFiles)
 	case p.ReminderSends < 366*24*time.Hour:
 		return fmt.Errorf("reminder_sends %s must be at least 8784h (366 days: a yearly rule's period must be over)", p.ReminderSends)
+	case p.ActivityMinutes < 93*24*time.Hour:
+		return fmt.Errorf("activity_minutes %s must be at least 2232h (93 days: the dashboard's longest range)", p.ActivityMinutes)
 	}
 	return nil
 }

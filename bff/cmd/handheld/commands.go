@@ -141,12 +141,21 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	return enc.Encode(map[string]string{
+	if err := enc.Encode(map[string]string{
 		"role":        "kiosk",
 		"device_id":   bff.DemoKioskID,
 		"location":    bff.DemoKioskLocation,
 		"private_key": base64.StdEncoding.EncodeToString(bff.DemoKioskKey().Seed()),
 		"notes":       "the demo kiosk, registered on the embedded profile only; `handheld kiosk-headers` signs a device-session request with it",
+	}); err != nil {
+		return err
+	}
+	return enc.Encode(map[string]string{
+		"role":     "staff",
+		"staff_id": bff.DemoStaffID,
+		"password": bff.DemoStaffPassword,
+		"name":     bff.DemoStaffName,
+		"notes":    "the centre's demo staff member (embedded profile only): sign in at /staff/login for the supervision dashboard",
 	})
 }
 

@@ -42,6 +42,7 @@ commands:
   kiosk-headers  print curl -H flags signing a kiosk device-session request (demo kiosk by default)
   kiosk-agent    run a kiosk's local agent: the kiosk screen for its browser, with the device token added
   migrate   apply the store's migrations and exit
+  staff     manage the centre's staff accounts: add, disable, enable, reset, list
   version   print the version
 
 Configuration comes from HANDHELD_* environment variables and an optional
@@ -91,6 +92,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return kioskAgent(ctx, args, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, stderr)
+	case "staff":
+		return staffCmd(ctx, args, os.Stdin, stdout, stderr)
 	case "version":
 		_, err := fmt.Fprintln(stdout, "handheld", version)
 		return err
