@@ -2553,6 +2553,282 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/staff/font.ttf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The CJK font the staff pages' stylesheet falls back to (WenQuanYi Micro Hei). */
+        get: operations["staffFont"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/party": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A relying party's credentials (banks, rental platforms, employers) for a short-lived party token; no refresh token.
+         * @description Parties are registered in configuration (`parties:`); the embedded profile registers the demo
+         *     bank (`handheld demo` prints it). A wrong secret and an unknown party are both 401
+         *     `auth.bad_credentials`; a disabled party 403 `auth.forbidden`. Rate class `login`, per address
+         *     and per client id. Audited (`login.success`, `login.failure`, actor `party:<id>`).
+         */
+        post: operations["authParty"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/share-parties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The relying parties the caller may share yes/no answers with, and the predicates each may ask.
+         * @description Enabled parties only, in configuration order.
+         */
+        get: operations["listShareParties"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's shares, newest first, each with every use.
+         * @description Each use names the party, the time, the predicates and the answers it was given. Audited (`read.shares`).
+         */
+        get: operations["listShares"];
+        put?: never;
+        /**
+         * Share yes/no answers with a relying party (可用不可见): which party, which predicates, until when, how many uses.
+         * @description Answers 201 with the share and its one-time `code` (16 Crockford base32 characters in groups of
+         *     four) and the same as a QR code (`qr`, a PNG data URI) to hand to the party, which redeems it with
+         *     `POST /api/v1/shares/redeem`. The code is shown this once: only a keyed hash of it is kept.
+         *     Refusals, each writing nothing: an unknown or disabled party (422 `share.party_unknown`), a
+         *     predicate the party may not ask (422 `share.predicate_not_allowed`), an unknown predicate, one
+         *     named twice, a value of the wrong type or range, a unit code failing its GB 32100 check,
+         *     `valid_until` outside the policy or `max_uses` out of range (400 `request.invalid` naming the
+         *     field, e.g. `predicates.0.value`). Needs the certificate step-up (a recent face check, 403
+         *     `auth.step_up_required`) and `Idempotency-Key`: the same key and body answer the same share again
+         *     with a new code (the first one stops working) and `Idempotent-Replayed: true`; another body 422
+         *     `idempotency.key_reused`. Rate class `share_write`; audited (`share.create`).
+         */
+        post: operations["createShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/shares/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's shares with every use.
+         * @description Another person's id is 404 `share.not_found`, like one that does not exist. Audited (`read.shares`).
+         */
+        get: operations["getShare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/shares/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a share, effective at once: every redemption after it is 410 `share.revoked`.
+         * @description A revoked share answers as it is. Another person's id is 404 `share.not_found`. Rate class `share_write`; audited (`share.revoke`).
+         */
+        post: operations["revokeShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/share-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The requests relying parties made to the caller, newest first, whatever their status.
+         * @description Found by a keyed hash of the ID number and name the core holds for the caller. Audited (`read.share_requests`).
+         */
+        get: operations["listShareRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/share-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a party's request: the share it asks for is made, and the party redeems it with the request's id.
+         * @description A request already answered or expired is 409 `share_request.closed`; a party since disabled 422
+         *     `share.party_unknown`, a predicate it may no longer ask 422 `share.predicate_not_allowed`; another
+         *     person's request 404 `share_request.not_found`. Needs the certificate step-up. Rate class
+         *     `share_write`; audited (`share_request.approve` and `share.create`).
+         */
+        post: operations["approveShareRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/share-requests/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline a party's request.
+         * @description The party sees it declined. A request already answered or expired is 409 `share_request.closed`; another person's 404. Rate class `share_write`; audited (`share_request.decline`).
+         */
+        post: operations["declineShareRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem a person's share with a party token: the yes/no answers, and the same signed.
+         * @description Name the share by the `code` the person handed over, or by the `request_id` of the party's own
+         *     request the person approved (exactly one). Answers are `yes`, `no` or `cannot_tell` (the core could
+         *     not be asked, or only a remembered answer was at hand), never a figure. `jws` is a compact JWS
+         *     (`typ` `hpf-share+jwt`, `kid` of the shares key in `/.well-known/jwks.json`, EdDSA or SM2SM3 per the
+         *     centre's suite) whose claims are `iss` (the centre code), `aud` and `party` (the party's id), `sub`
+         *     (the person's pseudonym for this party alone), `iat`, `jti` (the use), `share` and `answers`.
+         *     Each redemption with an answer spends one use; two at once of the last use: exactly one wins.
+         *     Refusals: a code naming no share made for this party (unknown, mistyped, another party's) 404
+         *     `share.code_invalid`; an unknown or another party's request 404 `share_request.not_found`, one not
+         *     approved 409 `share_request.pending`, declined or expired 409 `share_request.closed`; a share past
+         *     `valid_until` 410 `share.expired`, used up 410 `share.used_up`, revoked 410 `share.revoked`; a
+         *     predicate the party may no longer ask 422 `share.predicate_not_allowed`; after
+         *     `shares.max_failed_redemptions` codes naming nothing in `shares.failed_redemption_window`, 429
+         *     `rate_limited` until the window ends. A depositor's token is 403. Rate class `share_redeem`, per
+         *     party; audited (`share.redeem`, actor `party:<id>`, `ok` or `denied`).
+         */
+        post: operations["redeemShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/share-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask a person for a share: the person sees the request in the mini-program and approves or declines.
+         * @description The party names the person by the ID number and name they gave it. The answer is the same
+         *     whether or not they belong to a depositor: nothing is looked up, only a keyed hash of the two is
+         *     kept, and a request naming nobody stays pending until it expires, like one the person ignores. A
+         *     decline is the person's answer and is shown. Refusals as for `POST /api/v1/me/shares` (400 for an
+         *     ID number failing its GB 11643 check, 422 `share.predicate_not_allowed`). `Idempotency-Key`
+         *     required. Rate class `share_request`, per party; audited (`share_request.create`).
+         */
+        post: operations["createShareRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/share-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the party's own requests: pending, approved (with the share to redeem by the request's id), declined or expired.
+         * @description Another party's request is 404 `share_request.not_found`, like one that does not exist.
+         */
+        get: operations["getShareRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4055,6 +4331,159 @@ export interface components {
             /** @description open within every window, HH:MM-HH:MM Asia/Shanghai (may cross midnight); none: around the clock */
             windows: string[];
         };
+        /** @enum {string} */
+        PredicateName: "continuous_months_at_least" | "monthly_deposit_at_least" | "balance_at_least" | "account_status_is" | "has_no_outstanding_hpf_loan" | "employed_by";
+        /** @description months (1-600) or fen (1 and up) as an integer; normal, sealed, frozen or closed; a unit code (18 characters, GB 32100); none for has_no_outstanding_hpf_loan */
+        PredicateValue: number | string;
+        PredicateInput: {
+            name: string;
+            value?: number | string;
+        };
+        Predicate: {
+            name: components["schemas"]["PredicateName"];
+            value?: components["schemas"]["PredicateValue"];
+            /** @description the question in words */
+            label: string;
+        };
+        /** @enum {string} */
+        ShareAnswer: "yes" | "no" | "cannot_tell";
+        ShareParty: {
+            id: string;
+            name: string;
+        };
+        Share: {
+            id: string;
+            party: components["schemas"]["ShareParty"];
+            predicates: components["schemas"]["Predicate"][];
+            /** Format: date-time */
+            valid_until: string;
+            /** Format: int32 */
+            max_uses: number;
+            /** Format: int32 */
+            used: number;
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired" | "used_up";
+            status_label: string;
+            /** @description the party's request it was made by approving */
+            request_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description every redemption that answered, newest first */
+            usage: {
+                party: components["schemas"]["ShareParty"];
+                /** Format: date-time */
+                at: string;
+                /** @description false when every answer was cannot_tell: no use spent */
+                counted: boolean;
+                answers: {
+                    name: components["schemas"]["PredicateName"];
+                    value?: components["schemas"]["PredicateValue"];
+                    label: string;
+                    answer: components["schemas"]["ShareAnswer"];
+                    answer_label: string;
+                }[];
+            }[];
+        };
+        ShareCreated: {
+            id: string;
+            party: components["schemas"]["ShareParty"];
+            predicates: components["schemas"]["Predicate"][];
+            /** Format: date-time */
+            valid_until: string;
+            /** Format: int32 */
+            max_uses: number;
+            /** Format: int32 */
+            used: number;
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired" | "used_up";
+            status_label: string;
+            /** @description the party's request it was made by approving */
+            request_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** @description every redemption that answered, newest first */
+            usage: {
+                party: components["schemas"]["ShareParty"];
+                /** Format: date-time */
+                at: string;
+                /** @description false when every answer was cannot_tell: no use spent */
+                counted: boolean;
+                answers: {
+                    name: components["schemas"]["PredicateName"];
+                    value?: components["schemas"]["PredicateValue"];
+                    label: string;
+                    answer: components["schemas"]["ShareAnswer"];
+                    answer_label: string;
+                }[];
+            }[];
+            /** @description the one-time code, shown once: only its keyed hash is kept */
+            code: string;
+            /** @description the code as a QR code, a data:image/png;base64 URI */
+            qr: string;
+        };
+        ShareRequest: {
+            id: string;
+            party: components["schemas"]["ShareParty"];
+            predicates: components["schemas"]["Predicate"][];
+            purpose?: string;
+            /** Format: date-time */
+            valid_until: string;
+            /** Format: int32 */
+            max_uses: number;
+            /** @enum {string} */
+            status: "pending" | "approved" | "declined" | "expired";
+            status_label: string;
+            /**
+             * Format: date-time
+             * @description when it stops waiting for an answer
+             */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string;
+            share_id?: string;
+        };
+        PartyShareRequest: {
+            id: string;
+            predicates: {
+                name: components["schemas"]["PredicateName"];
+                value?: components["schemas"]["PredicateValue"];
+            }[];
+            purpose?: string;
+            /** Format: date-time */
+            valid_until: string;
+            /** Format: int32 */
+            max_uses: number;
+            /** @enum {string} */
+            status: "pending" | "approved" | "declined" | "expired";
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string;
+            /** @description set once approved: redeem with the request's id */
+            share_id?: string;
+        };
+        ShareRedemption: {
+            share_id: string;
+            answers: {
+                name: components["schemas"]["PredicateName"];
+                value?: components["schemas"]["PredicateValue"];
+                answer: components["schemas"]["ShareAnswer"];
+            }[];
+            /** @description the answers signed: compact JWS, typ hpf-share+jwt */
+            jws: string;
+            /** Format: date-time */
+            issued_at: string;
+            /** Format: int32 */
+            uses_left: number;
+        };
     };
     responses: {
         /** @description tokens */
@@ -4183,6 +4612,10 @@ export interface components {
         };
     };
     parameters: {
+        /** @description a share's id */
+        ShareID: string;
+        /** @description a share request's id */
+        ShareRequestID: string;
         /** @description a standing withdrawal id; any other shape is 404 */
         StandingWithdrawalID: string;
         /** @description an ETag of the catalogue as read before (or a list of them): 304 when it is still current */
@@ -9418,6 +9851,561 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    staffFont: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the font */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "font/ttf": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    authParty: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    client_id: string;
+                    /** Format: password */
+                    client_secret: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["Tokens"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listShareParties: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the parties */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                            predicates: components["schemas"]["PredicateName"][];
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listShares: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Share"][];
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createShare: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a party's id, from GET /api/v1/me/share-parties */
+                    party: string;
+                    predicates: components["schemas"]["PredicateInput"][];
+                    /**
+                     * Format: date-time
+                     * @description at least shares.min_validity (5 min) and at most shares.max_validity (90 days) from now
+                     */
+                    valid_until: string;
+                    /**
+                     * Format: int32
+                     * @description at most shares.max_uses (10)
+                     */
+                    max_uses: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the share with its code */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the new resource */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareCreated"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            410: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getShare: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a share's id */
+                id: components["parameters"]["ShareID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the share */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    revokeShare: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a share's id */
+                id: components["parameters"]["ShareID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the share, revoked */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listShareRequests: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ShareRequest"][];
+                        next_cursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    approveShareRequest: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a share request's id */
+                id: components["parameters"]["ShareRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the request, approved, naming its share */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareRequest"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    declineShareRequest: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a share request's id */
+                id: components["parameters"]["ShareRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the request, declined */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareRequest"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    redeemShare: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the code the person handed over (any case, dashes optional) */
+                    code?: string;
+                    /** @description the id of the party's own request the person approved */
+                    request_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the answers */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareRedemption"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            410: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    createShareRequest: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header: {
+                /**
+                 * @description Unique per intended write (a UUID will do), 1–128 printable ASCII characters, scoped to the
+                 *     caller and the route. Missing: 400 `idempotency.key_missing`; malformed: 400
+                 *     `idempotency.key_invalid`. A failed request (4xx/5xx) frees the key for a retry.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the person's ID number */
+                    id_number: string;
+                    /** @description the person's name */
+                    name: string;
+                    predicates: components["schemas"]["PredicateInput"][];
+                    /** @description why */
+                    purpose?: string;
+                    /**
+                     * Format: date-time
+                     * @description the validity of the share approving makes
+                     */
+                    valid_until: string;
+                    /** Format: int32 */
+                    max_uses: number;
+                };
+            };
+        };
+        responses: {
+            /** @description the request, pending */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    /** @description the new resource */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartyShareRequest"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getShareRequest: {
+        parameters: {
+            query?: {
+                /** @description response language, overrides Accept-Language */
+                lang?: components["parameters"]["Lang"];
+            };
+            header?: never;
+            path: {
+                /** @description a share request's id */
+                id: components["parameters"]["ShareRequestID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the request */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["RequestID"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartyShareRequest"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Problem"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
