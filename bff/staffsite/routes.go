@@ -2,7 +2,6 @@ package staffsite
 
 import (
 	"bytes"
-	"errors"
 	"net/url"
 	"strconv"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/bff/middleware"
+	"handheld/bff/pages"
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/staff"
@@ -210,18 +210,7 @@ func (s *Site) pageErrors(c *fiber.Ctx) error {
 	if err == nil || c.Path() == Path+"/dashboard.csv" {
 		return err // the export's errors are problem+json
 	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) && !errors.As(err, new(*services.Error)) {
-		switch fe.Code {
-		case fiber.StatusNotFound:
-			err = services.E(services.CodeNotFound)
-		case fiber.StatusMethodNotAllowed:
-			err = services.E(services.CodeMethodNotAllowed)
-		default:
-			err = services.Errorf(services.CodeInvalid, "%s", fe.Message)
-		}
-	}
-	e := services.AsError(err)
+	e := pages.Refusal(err)
 	status := e.Code.Status()
 	if status >= 500 {
 		s.Logger.ErrorContext(c.UserContext(), "staff page", "code", string(e.Code), "err", err.Error(),

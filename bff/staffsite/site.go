@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"time"
 
+	"handheld/bff/pages"
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/staff"
@@ -90,7 +91,7 @@ func New(d Deps) (*Site, error) {
 	}
 	s := &Site{Deps: d, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"t": func(lang, key string, kv ...any) string { return d.Catalogs.T(lang, key, params(kv)) },
+		"t": func(lang, key string, kv ...any) string { return d.Catalogs.T(lang, key, pages.Params(kv)) },
 		"tOr": func(lang, prefix, key string) string {
 			if d.Catalogs.Has(prefix + key) {
 				return d.Catalogs.T(lang, prefix+key, nil)
@@ -117,20 +118,4 @@ func New(d Deps) (*Site, error) {
 		return nil, fmt.Errorf("templates/fonts/wqy-microhei.ttf: %w", err)
 	}
 	return s, nil
-}
-
-func params(kv []any) map[string]any {
-	if len(kv) == 0 {
-		return nil
-	}
-	if m, ok := kv[0].(map[string]any); ok && len(kv) == 1 {
-		return m
-	}
-	m := make(map[string]any, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		if k, ok := kv[i].(string); ok {
-			m[k] = kv[i+1]
-		}
-	}
-	return m
 }

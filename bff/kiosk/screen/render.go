@@ -2,13 +2,13 @@ package screen
 
 import (
 	"bytes"
-	"errors"
 	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"handheld/bff/middleware"
+	"handheld/bff/pages"
 	"handheld/locales"
 	"handheld/services"
 )
@@ -135,20 +135,7 @@ func (s *Screen) Errors(c *fiber.Ctx) error {
 	if err == nil {
 		return nil
 	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) && !errors.As(err, new(*services.Error)) {
-		switch fe.Code {
-		case fiber.StatusNotFound:
-			err = services.E(services.CodeNotFound)
-		case fiber.StatusMethodNotAllowed:
-			err = services.E(services.CodeMethodNotAllowed)
-		case fiber.StatusRequestEntityTooLarge:
-			err = services.E(services.CodeTooLarge)
-		default:
-			err = services.Errorf(services.CodeInvalid, "%s", fe.Message)
-		}
-	}
-	e := services.AsError(err)
+	e := pages.Refusal(err)
 	status := e.Code.Status()
 	if status >= 500 {
 		s.Logger.ErrorContext(c.UserContext(), "kiosk screen", "code", string(e.Code), "err", err.Error(),

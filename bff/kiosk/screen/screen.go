@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"handheld/bff/pages"
 	"handheld/locales"
 	"handheld/services"
 	"handheld/services/account"
@@ -151,7 +152,7 @@ func New(d Deps) (*Screen, error) {
 	}
 	s := &Screen{Deps: d, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"t":    func(lang, key string, kv ...any) string { return d.Catalogs.T(lang, key, params(kv)) },
+		"t":    func(lang, key string, kv ...any) string { return d.Catalogs.T(lang, key, pages.Params(kv)) },
 		"yuan": yuan,
 	}
 	for _, name := range pageNames {
@@ -170,23 +171,6 @@ func New(d Deps) (*Screen, error) {
 		return nil, fmt.Errorf("templates/%s: %w", fontFile, err)
 	}
 	return s, nil
-}
-
-// params pairs template arguments ("name", value, ...) into a map.
-func params(kv []any) map[string]any {
-	if len(kv) == 0 {
-		return nil
-	}
-	if m, ok := kv[0].(map[string]any); ok && len(kv) == 1 {
-		return m
-	}
-	m := make(map[string]any, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		if k, ok := kv[i].(string); ok {
-			m[k] = kv[i+1]
-		}
-	}
-	return m
 }
 
 // yuan writes an amount in fen as yuan with two decimals and thousands
