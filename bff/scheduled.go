@@ -17,6 +17,7 @@ import (
 	"handheld/services/report"
 	"handheld/services/retention"
 	"handheld/services/schedule"
+	"handheld/services/share"
 	"handheld/services/store"
 	"handheld/services/supervision"
 )
@@ -40,6 +41,12 @@ func (a *App) retentionJob(cfg Config, people *identity.Service, certs *certific
 		}},
 		{Name: "activity_minutes", Keep: p.ActivityMinutes, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
 			return supervision.Purge(ctx, st, before, n)
+		}},
+		{Name: "shares", Keep: p.Shares, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
+			return share.PurgeShares(ctx, st, before, n)
+		}},
+		{Name: "share_requests", Keep: p.Shares, Purge: func(ctx context.Context, before time.Time, n int) (int, error) {
+			return share.PurgeRequests(ctx, st, before, n)
 		}},
 	}}
 	return r

@@ -51,7 +51,7 @@ func TestRetentionRemovesWhatAgedAndKeepsTheTrail(t *testing.T) {
 	trail := count(t, db, `SELECT COUNT(*) FROM audit_log`)
 
 	// Today nothing is old enough.
-	if note, err := e.app.RetentionAt(ctx, time.Now()); err != nil || note != "outbox=0 idempotency_keys=0 sessions=0 certificate_files=0 reminder_sends=0 activity_minutes=0" {
+	if note, err := e.app.RetentionAt(ctx, time.Now()); err != nil || note != "outbox=0 idempotency_keys=0 sessions=0 certificate_files=0 reminder_sends=0 activity_minutes=0 shares=0 share_requests=0" {
 		t.Fatalf("a run today: %q %v", note, err)
 	}
 	if d := e.do("GET", cert.DownloadURL, nil, nil); d.StatusCode != 200 {

@@ -57,13 +57,19 @@ type Policy struct {
 	// dashboard (activity_minutes) at least 93 days, longer than its
 	// longest range.
 	ActivityMinutes time.Duration `yaml:"activity_minutes"`
+	// Shares keeps a share with its uses, and a relying party's request,
+	// this long after it ended (expired, revoked, declined), at least 30
+	// days, so the person still sees what they shared; the audit trail
+	// keeps every creation, use and revocation for good.
+	Shares time.Duration `yaml:"shares"`
 }
 
 // DefaultPolicy is the shipped policy.
 func DefaultPolicy() Policy {
 	return Policy{Every: 24 * time.Hour, Batch: 1000, Outbox: 30 * 24 * time.Hour,
 		IdempotencyKeys: 7 * 24 * time.Hour, Sessions: 90 * 24 * time.Hour, CertificateFiles: 180 * 24 * time.Hour,
-		ReminderSends: 400 * 24 * time.Hour, ActivityMinutes: 400 * 24 * time.Hour}
+		ReminderSends: 400 * 24 * time.Hour, ActivityMinutes: 400 * 24 * time.Hour,
+		Shares: 180 * 24 * time.Hour}
 }
 
 // Validate refuses a policy that would delete what must be kept.
@@ -85,6 +91,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("reminder_sends %s must be at least 8784h (366 days: a yearly rule's period must be over)", p.ReminderSends)
 	case p.ActivityMinutes < 93*24*time.Hour:
 		return fmt.Errorf("activity_minutes %s must be at least 2232h (93 days: the dashboard's longest range)", p.ActivityMinutes)
+	case p.Shares < 30*24*time.Hour:
+		return fmt.Errorf("shares %s must be at least 720h (30 days: the person still sees what they shared)", p.Shares)
 	}
 	return nil
 }
