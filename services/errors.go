@@ -311,7 +311,8 @@ const (
 	// (the person's, or the party's own). CodeShareRequestClosed:
 	// approving or declining a request already answered or expired.
 	// CodeShareRequestPending: redeeming a request the person has not
-	// approved (yet).
+	// approved (yet), or asking again for a person while the party's
+	// request to them still waits.
 	CodeShareNotFound            Code = "share.not_found"
 	CodeSharePartyUnknown        Code = "share.party_unknown"
 	CodeSharePredicateNotAllowed Code = "share.predicate_not_allowed"

@@ -114,10 +114,28 @@ func (s *Service) Ask(ctx context.Context, p services.Principal, r NewRequest) (
 	}
 	expires = store.Timestamp(expires)
 	created := store.Timestamp(now)
-	if _, err := s.Store.Exec(ctx, `INSERT INTO share_requests (id, party, person_hash, predicates, purpose, valid_until,
-		max_uses, status, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)`,
-		id, party.ID, s.personHash(idNumber, name), preds, purpose, store.Timestamp(r.ValidUntil), r.MaxUses, expires, created); err != nil {
+	// One waiting request per party and person: a party may not fill
+	// someone's list with requests. The refusal is the same whether or not
+	// the ID number and name are a depositor's. The conditional insert
+	// holds on one database writer; the counter holds two asks at once on
+	// several.
+	person := s.personHash(idNumber, name)
+	gate := "share-request-ask:" + party.ID + ":" + person
+	if n, err := s.Counter.Incr(ctx, gate, askGate); err != nil {
+		return Request{}, services.Errorf(services.CodeInternal, "share: ask gate: %w", err)
+	} else if n > 1 {
+		return Request{}, services.E(services.CodeShareRequestPending)
+	}
+	defer func() { _ = s.Counter.Del(context.WithoutCancel(ctx), gate) }()
+	res, err := s.Store.Exec(ctx, `INSERT INTO share_requests (id, party, person_hash, predicates, purpose, valid_until,
+		max_uses, status, expires_at, created_at) SELECT $1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9
+		WHERE NOT EXISTS (SELECT 1 FROM share_requests WHERE party = $2 AND person_hash = $3 AND status = 'pending' AND expires_at > $9)`,
+		id, party.ID, person, preds, purpose, store.Timestamp(r.ValidUntil), r.MaxUses, expires, created)
+	if err != nil {
 		return Request{}, internal("ask", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Request{}, services.E(services.CodeShareRequestPending)
 	}
 	return Request{ID: id, PartyID: party.ID, PartyName: party.Name, Predicates: r.Predicates, Purpose: purpose,
 		ValidUntil: store.Timestamp(r.ValidUntil), MaxUses: r.MaxUses, Status: RequestPending, ExpiresAt: expires, CreatedAt: created}, nil
@@ -136,6 +154,11 @@ func (s *Service) Asked(ctx context.Context, p services.Principal, id string) (R
 	}
 	return s.loadRequest(ctx, `id = $1 AND party = $2`, id, party.ID)
 }
+
+// askGate bounds how long a party's ask for one person holds off another
+// ask for the same person running at once, on any replica, should the
+// ask die before it lets go.
+const askGate = 10 * time.Second
 
 // personHash is the keyed hash a request is filed under: the ID number
 // and the name, as a person's own record at the core has them.

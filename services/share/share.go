@@ -175,6 +175,7 @@ type (
 		Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 		Get(ctx context.Context, key string) ([]byte, bool, error)
 		TTL(ctx context.Context, key string) (time.Duration, error)
+		Del(ctx context.Context, key string) error
 	}
 )
 

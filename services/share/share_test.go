@@ -413,6 +413,22 @@ func TestRequests(t *testing.T) {
 		if err != nil || got.ShareID != sh.ID || got.Answers[0].Answer != Yes || got.Answers[1].Answer != Yes {
 			t.Fatalf("redeem by request %+v %v", got, err)
 		}
+		// One waiting request per party and person, for a depositor and
+		// for nobody alike; another party may ask.
+		waiting, err := ask(bank, withCheck("11010519491231003"), "某甲")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ask(bank, withCheck("11010519491231003"), "某甲")
+		wantCode(t, "asking again while one waits", err, services.CodeShareRequestPending)
+		_, err = ask(bank, withCheck("11010519491231002"), "某某")
+		wantCode(t, "asking nobody again while one waits", err, services.CodeShareRequestPending)
+		if _, err := ask(bank, withCheck("11010519491231003"), "某乙"); err != nil {
+			t.Errorf("another name is another person: %v", err)
+		}
+		if r.count(t, `SELECT count(*) FROM share_requests WHERE id = $1`, waiting.ID) != 1 {
+			t.Fatal("the waiting request went")
+		}
 		// A second request, declined.
 		second, err := ask(bank, idAna, "张伟")
 		if err != nil {
@@ -431,7 +447,7 @@ func TestRequests(t *testing.T) {
 		r.advance(DefaultPolicy().RequestTTL)
 		_, _, err = r.svc.Approve(ctx, ana, third.ID)
 		wantCode(t, "approving an expired request", err, services.CodeShareRequestClosed)
-		for action, want := range map[string]int{ActionRequestCreate: 4, ActionRequestApprove: 1, ActionRequestDecline: 1} {
+		for action, want := range map[string]int{ActionRequestCreate: 6, ActionRequestApprove: 1, ActionRequestDecline: 1} {
 			if n := r.audit.count(action, "ok"); n != want {
 				t.Errorf("%d %s records, want %d", n, action, want)
 			}
@@ -466,6 +482,33 @@ func TestRegistryChanges(t *testing.T) {
 		wantCode(t, "a disabled party", err, services.CodeForbidden)
 		if n := r.count(t, `SELECT uses FROM shares WHERE id = $1`, c.Share.ID); n != 0 {
 			t.Errorf("refused redemptions spent %d uses", n)
+		}
+	})
+}
+
+// Two asks for one person at once: exactly one request waits.
+func TestAskTwiceAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := newRig(t, s)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = r.svc.Ask(context.Background(), bank, NewRequest{IDNumber: idAna, Name: "张伟",
+					Predicates: []Predicate{{Name: HasNoOutstandingLoan}}, ValidUntil: r.clock().Add(30 * 24 * time.Hour), MaxUses: 1})
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else if services.ErrorCode(err) != services.CodeShareRequestPending {
+				t.Errorf("a refused ask: %v", err)
+			}
+		}
+		if n := r.count(t, `SELECT count(*) FROM share_requests`); ok != 1 || n != 1 {
+			t.Errorf("%d asks answered, %d requests stored; want 1 and 1", ok, n)
 		}
 	})
 }
