@@ -136,18 +136,25 @@ func noCache(c *bff.Config) {
 	c.CoreReads = &rc
 }
 
-// benchAccount: full-stack GET /me/account against a bare Fiber hello world.
+// benchAccount: full-stack GET /me/account against a bare Fiber hello
+// world. The hello world runs before and after each configuration, and each
+// configuration's ratio is to the mean of the two on either side of it: on
+// a shared machine the baseline drifts within a run by more than the
+// differences measured.
 func benchAccount(ctx context.Context, o Options, w io.Writer) error {
 	hello, stopHello, err := helloWorld()
 	if err != nil {
 		return err
 	}
 	defer stopHello()
-	base, err := load(ctx, "bare Fiber JSON hello world", hello, nil, o.Concurrency, o.Duration)
+	bare := func() (result, error) {
+		return load(ctx, "bare Fiber JSON hello world", hello, nil, o.Concurrency, o.Duration)
+	}
+	before, err := bare()
 	if err != nil {
 		return err
 	}
-	results := []result{base}
+	results := []result{before}
 	for _, run := range []struct {
 		label string
 		edit  func(*bff.Config)
@@ -170,9 +177,17 @@ func benchAccount(ctx context.Context, o Options, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		results = append(results, r)
+		after, err := bare()
+		if err != nil {
+			return err
+		}
+		r.base = (before.rps + after.rps) / 2
+		before = after
+		after.base = after.rps
+		results = append(results, r, after)
 	}
 	table(w, results...)
+	fmt.Fprintln(w, "\neach /me/account ratio is to the mean of the bare runs just before and after it")
 	return nil
 }
 

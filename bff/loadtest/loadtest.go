@@ -7,6 +7,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -152,6 +153,7 @@ type result struct {
 	errors   int
 	rps      float64
 	p50, p99 time.Duration
+	base     float64 // the baseline's req/s its ratio is to; 0: the table's first run
 }
 
 // load sends GET url from c clients for d (after a short warm-up) and
@@ -220,12 +222,14 @@ func loadAcross(ctx context.Context, label string, urls []string, header http.He
 	return r, nil
 }
 
-// table prints results as Markdown with each run's ratio to the first.
+// table prints results as Markdown with each run's ratio to its baseline,
+// the first run unless it names its own.
 func table(w io.Writer, rs ...result) {
 	fmt.Fprintln(w, "| run | requests | errors | req/s | ratio | p50 | p99 |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %s | %s |\n", r.label, r.requests, r.errors, r.rps, r.rps/rs[0].rps,
+		base := cmp.Or(r.base, rs[0].rps)
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %s | %s |\n", r.label, r.requests, r.errors, r.rps, r.rps/base,
 			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
 	}
 }

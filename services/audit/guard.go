@@ -116,6 +116,9 @@ func personalData(s string) string {
 		}
 		i = j
 	}
+	if !strings.ContainsAny(s, " -") || digits(s) < 11 { // what grouped numbers need at least
+		return ""
+	}
 	switch {
 	case groupedMobile.MatchString(s):
 		return "a mobile number"
@@ -145,7 +148,7 @@ func inToken(tok string) string {
 			return "an ID number"
 		case len(run) >= 16:
 			return "a card or ID number"
-		case mobile.MatchString(run):
+		case len(run) >= 11 && mobile.MatchString(run):
 			return "a mobile number"
 		}
 		i = j
@@ -158,6 +161,17 @@ var (
 	groupedMobile = regexp.MustCompile(`(?:^|[^0-9])1[3-9][0-9][ -][0-9]{4}[ -][0-9]{4}(?:$|[^0-9])`)
 	groupedCard   = regexp.MustCompile(`(?:^|[^0-9])[0-9]{4}(?:[ -][0-9]{4}){3}(?:[ -]?[0-9]{1,3})?(?:$|[^0-9])`)
 )
+
+// digits counts the ASCII digits in s.
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			n++
+		}
+	}
+	return n
+}
 
 // isHexDigest reports whether tok is 32 or more hex digits, letters among
 // them: the shape of a digest, not of a number.

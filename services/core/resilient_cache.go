@@ -78,6 +78,9 @@ func (r *Reader) load(ctx context.Context, g *group, key string) (remembered, bo
 		r.log.WarnContext(ctx, "core reader: unreadable cache value, treated as a miss", "group", g.name, "reason", err.Error())
 		return remembered{}, false
 	}
+	if g.policy.fresh(v.AsOf, r.now()) { // another replica's answer: fresh here too
+		r.local.put(key, v, v.AsOf.Add(g.policy.FreshFor))
+	}
 	return v, true
 }
 

@@ -25,6 +25,10 @@ type fetched[T any] struct {
 	asOf    time.Time
 }
 
+// staleLoadTimeout bounds reading a stand-in once the core has failed
+// (the caller's own deadline may be what failed).
+const staleLoadTimeout = 200 * time.Millisecond
+
 // read is the path of every Reader method: fresh cache, else one shared
 // core read (retried, behind the breaker), else the last known answer.
 func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, query string, call func(context.Context) (T, error)) (T, Freshness, error) {
@@ -33,7 +37,15 @@ func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, q
 		return zero, Freshness{}, callerGone(g, err)
 	}
 	key := cacheKey(resource, personID, query)
-	last, haveLast := r.load(ctx, g, key)
+	// With nothing served fresh, the remembered answer only stands in when
+	// the core fails: it is read then, not on every call.
+	var (
+		last     remembered
+		haveLast bool
+	)
+	if g.policy.FreshFor > 0 {
+		last, haveLast = r.load(ctx, g, key)
+	}
 	if haveLast && g.policy.fresh(last.AsOf, r.now()) {
 		var v T
 		if err := json.Unmarshal(last.Payload, &v); err == nil {
@@ -71,6 +83,11 @@ func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, q
 		}
 	}
 
+	if degraded(err) && g.policy.FreshFor <= 0 {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), staleLoadTimeout)
+		last, haveLast = r.load(lctx, g, key)
+		cancel()
+	}
 	if haveLast && degraded(err) && g.policy.usable(last.AsOf, r.now()) {
 		var v T
 		if json.Unmarshal(last.Payload, &v) == nil {

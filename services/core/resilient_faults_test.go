@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -123,9 +124,23 @@ func TestReaderTimesOutSlowCore(t *testing.T) {
 	}
 }
 
+// TestReaderServesStaleDuringOutage, also with nothing served fresh, where
+// the remembered answer is read only once the core has failed.
 func TestReaderServesStaleDuringOutage(t *testing.T) {
 	t.Parallel()
-	rig := newReaderRig(t, rigOptions{})
+	for _, fresh := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fresh_cache=%v", fresh), func(t *testing.T) {
+			t.Parallel()
+			var o rigOptions
+			if !fresh {
+				o.reader = func(c *core.ReaderConfig) { c.Account.FreshFor = 0 }
+			}
+			servesStaleDuringOutage(t, newReaderRig(t, o))
+		})
+	}
+}
+
+func servesStaleDuringOutage(t *testing.T, rig *readerRig) {
 	ctx := context.Background()
 	ps, _ := rig.depositors(t)
 	cachedID, uncachedID := ps[0].PersonID, ps[1].PersonID

@@ -41,34 +41,18 @@ func (l *Limiter) Allow(ctx context.Context, r Request) (Decision, error) {
 	return l.fallback(ms), nil
 }
 
-// viaRedis runs the policies' GCRA steps in Redis within the Timeout. The
-// wait is bounded here, not only through the context, because go-redis
-// ignores context deadlines on reads unless the client was built with
-// ContextTimeoutEnabled; an abandoned call finishes in the background
-// within the client's own ReadTimeout.
+// viaRedis runs the policies' GCRA steps in Redis within the Timeout.
 func (l *Limiter) viaRedis(ctx context.Context, ms []matched) ([]result, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
-	defer cancel()
 	keys := make([]string, len(ms))
 	lims := make([]limit, len(ms))
 	for i, m := range ms {
 		keys[i], lims[i] = m.key, m.rule.lim
 	}
-	type reply struct {
-		rs  []result
-		err error
+	rs, err := l.redisAllow(ctx, keys, lims)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
 	}
-	done := make(chan reply, 1)
-	go func() {
-		rs, err := l.redisAllow(ctx, keys, lims)
-		done <- reply{rs, err}
-	}()
-	select {
-	case rep := <-done:
-		return rep.rs, rep.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("redis: %w", context.Cause(ctx))
-	}
+	return rs, nil
 }
 
 // fallback decides without Redis: FailClosed policies refuse, the others

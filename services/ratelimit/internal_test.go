@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,5 +135,141 @@ func TestLocalRoundsAsRedisRate(t *testing.T) {
 			t.Errorf("%d a minute: %d remaining after the first, %d allowed at once; want %d and %d",
 				tt.rate, first, n, tt.first, tt.bursts)
 		}
+	}
+}
+
+// gatedPipelines holds the first few pipelines of scripts until the gate
+// opens, and counts pipelines and the commands they carried.
+type gatedPipelines struct {
+	held      int64
+	gate      chan struct{}
+	pipelines atomic.Int64
+	commands  atomic.Int64
+	last      atomic.Int64 // commands in the latest pipeline
+}
+
+func (g *gatedPipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (g *gatedPipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (g *gatedPipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) == 0 || cmds[0].Name() != "evalsha" { // a new connection's handshake
+			return next(ctx, cmds)
+		}
+		if g.pipelines.Add(1) <= g.held {
+			<-g.gate
+		}
+		g.commands.Add(int64(len(cmds)))
+		g.last.Store(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// forgetKeys deletes the test's counters when it ends.
+func forgetKeys(t *testing.T, rdb *redis.Client) {
+	prefix := redisRatePrefix + redistest.Prefix(t)
+	t.Cleanup(func() {
+		if err := redistest.DeletePrefix(context.Background(), rdb, prefix); err != nil {
+			t.Errorf("delete keys %s*: %v", prefix, err)
+		}
+	})
+}
+
+// roomy is a limit nothing in these tests reaches.
+var roomy = limit{rate: 1000, burst: 1000, period: time.Second}
+
+// TestPipeCarriesWaitingRequestsTogether: while the most rounds allowed are
+// out, further requests wait; when one round comes back, every waiting
+// request leaves in one more pipeline, in which the events on one key
+// (their channel's ceiling) are one script. Each request reads its own
+// results: the ceiling's remaining counts down through them in the order
+// they came.
+func TestPipeCarriesWaitingRequestsTogether(t *testing.T) {
+	rdb := redistest.Client(t)
+	forgetKeys(t, rdb)
+	g := &gatedPipelines{held: roundsOut, gate: make(chan struct{})}
+	rdb.AddHook(g)
+	p := newPipe(rdb, time.Minute)
+	prefix := redistest.Prefix(t)
+	ceiling := prefix + "ceiling"
+
+	state := func() (sending, queued int) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.sending, len(p.queue)
+	}
+	ask := func(keys ...string) *want {
+		w := &want{ctx: t.Context(), keys: keys, lims: []limit{roomy, roomy}[:len(keys)], rs: make([]result, len(keys)), done: make(chan struct{})}
+		p.submit(w)
+		return w
+	}
+	for i := range roundsOut {
+		ask(prefix+"alone"+fmt.Sprint(i), prefix+"own"+fmt.Sprint(i))
+		for s, _ := state(); s < i+1; s, _ = state() {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	const waiting = 20
+	var ws []*want
+	for i := range waiting {
+		ws = append(ws, ask(ceiling, prefix+"person"+fmt.Sprint(i)))
+		for _, q := state(); q < i+1; _, q = state() { // one by one: the queue keeps their order
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(g.gate)
+	for _, w := range ws {
+		<-w.done
+	}
+
+	if n, c, last := g.pipelines.Load(), g.commands.Load(), g.last.Load(); n != roundsOut+1 || last != waiting+1 || c != 2*roundsOut+waiting+1 {
+		t.Fatalf("%d pipelines of %d commands, the last of %d; want %d, %d, and the waiting requests' %d events on %d keys in one",
+			n, c, last, roundsOut+1, 2*roundsOut+waiting+1, 2*waiting, waiting+1)
+	}
+	for i, w := range ws {
+		if w.err != nil {
+			t.Fatalf("request %d: %v", i, w.err)
+		}
+		if want := roomy.burst - 1 - i; !w.rs[0].allowed || w.rs[0].remaining != want {
+			t.Errorf("request %d on the ceiling: %+v, want allowed with %d remaining", i, w.rs[0], want)
+		}
+		if want := roomy.burst - 1; !w.rs[1].allowed || w.rs[1].remaining != want {
+			t.Errorf("request %d on its own key: %+v, want allowed with %d remaining", i, w.rs[1], want)
+		}
+	}
+	for s, q := state(); s != 0 || q != 0; s, q = state() { // the round leaves just after its replies
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRoundRefusesBeyondTheBurstInOrder: five requests on a key with a
+// burst of three, in one round: the three first go on and the two last are
+// refused, as if they had come one after another, and Redis holds what
+// three events leave (a sixth is refused too).
+func TestRoundRefusesBeyondTheBurstInOrder(t *testing.T) {
+	rdb := redistest.Client(t)
+	forgetKeys(t, rdb)
+	key := redistest.Prefix(t) + "tight"
+	tight := limit{rate: 3, burst: 3, period: time.Hour}
+	var q []*want
+	for range 5 {
+		q = append(q, &want{ctx: t.Context(), keys: []string{key}, lims: []limit{tight}, rs: make([]result, 1), done: make(chan struct{})})
+	}
+	count(rdb, q, time.Minute)
+	var got []string
+	for _, w := range q {
+		<-w.done
+		if w.err != nil {
+			t.Fatal(w.err)
+		}
+		r := w.rs[0]
+		got = append(got, fmt.Sprintf("%v/%d/%v", r.allowed, r.remaining, r.retryAfter > 19*time.Minute && r.retryAfter <= 20*time.Minute))
+	}
+	if wanted := []string{"true/2/false", "true/1/false", "true/0/false", "false/0/true", "false/0/true"}; fmt.Sprint(got) != fmt.Sprint(wanted) {
+		t.Fatalf("allowed/remaining/retry in about 20 min: %v, want %v", got, wanted)
+	}
+	sixth := &want{ctx: t.Context(), keys: []string{key}, lims: []limit{tight}, rs: make([]result, 1), done: make(chan struct{})}
+	count(rdb, []*want{sixth}, time.Minute)
+	if <-sixth.done; sixth.rs[0].allowed {
+		t.Fatalf("a sixth event after the round: %+v, want refused", sixth.rs[0])
 	}
 }

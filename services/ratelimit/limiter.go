@@ -111,6 +111,7 @@ func (d Decision) Err() error {
 type Limiter struct {
 	cfg     Config
 	rdb     redis.UniversalClient
+	pipe    *pipe // nil without Redis
 	rules   []rule
 	byClass map[Class][]int // rules for each class named by some policy
 	anyCls  []int           // rules for every class
@@ -170,6 +171,9 @@ func New(cfg Config, policies []Policy) (*Limiter, error) {
 		byClass: make(map[Class][]int),
 		mem:     newLocal(cfg.MaxLocalKeys, 10*time.Second),
 		macs:    sync.Pool{New: func() any { return secret.MAC() }},
+	}
+	if cfg.Redis != nil {
+		l.pipe = newPipe(cfg.Redis, cfg.Timeout)
 	}
 	for _, p := range policies {
 		p.Classes, p.Channels = slices.Clone(p.Classes), slices.Clone(p.Channels)
