@@ -1,6 +1,11 @@
 package services
 
-import "testing"
+import (
+	"bytes"
+	"encoding/hex"
+	"io"
+	"testing"
+)
 
 func TestRecordKind(t *testing.T) {
 	const k RecordKind = "sw"
@@ -13,5 +18,15 @@ func TestRecordKind(t *testing.T) {
 		if k.Valid(bad) || k.Safe(bad) != "invalid" {
 			t.Errorf("%q admitted", bad)
 		}
+	}
+}
+
+// TestRandomHexHasALetter: a draw of digits only is drawn again.
+func TestRandomHexHasALetter(t *testing.T) {
+	digits := bytes.Repeat([]byte{0x12, 0x34, 0x56, 0x78}, 3) // "123456781234…": no letter
+	mixed := bytes.Repeat([]byte{0x1a, 0x2b, 0x3c, 0x4d}, 3)
+	r := io.MultiReader(bytes.NewReader(digits), bytes.NewReader(digits), bytes.NewReader(mixed))
+	if got, want := randomHex(r, 12), hex.EncodeToString(mixed); got != want {
+		t.Fatalf("randomHex = %s, want the first draw with a letter, %s", got, want)
 	}
 }

@@ -2,8 +2,6 @@ package inbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"regexp"
 	"strconv"
@@ -72,9 +70,7 @@ func (s *Service) Post(ctx context.Context, m Post) (msg Message, created bool, 
 	if at.IsZero() {
 		at = s.now()
 	}
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	id := "msg_" + hex.EncodeToString(b)
+	id := "msg_" + services.RandomHex(12)
 	err = s.store.Tx(ctx, func(tx *store.Tx) error {
 		content, err := tx.SealText(string(m.Content), sealedContent.Place(id))
 		if err != nil {
