@@ -97,6 +97,14 @@ func benchWithdrawal(ctx context.Context, o Options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	personas := make([]coresim.Persona, len(bearers))
+	for i, b := range bearers {
+		personas[i] = b.persona
+	}
+	fair, err := floorWithReads(ctx, dsn, simURL, personas, o.Concurrency, o.Duration)
+	if err != nil {
+		return err
+	}
 	apps := &applications{base: base, bearers: bearers, run: strings.ToLower(rand.Text()[:8]), failures: map[string]int{},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency}, Timeout: 10 * time.Second}}
 	defer apps.client.CloseIdleConnections()
@@ -106,8 +114,11 @@ func benchWithdrawal(ctx context.Context, o Options, w io.Writer) error {
 	cpu := processCPU() - cpu0
 	stopFirst()
 	fmt.Fprint(w, "### 1. applications accepted per second vs the floor of their write\n\n")
-	table(w, floor, sub)
-	fmt.Fprintf(w, "\nratio: %.2f (202s per second over floor transactions per second)\n", sub.rps/floor.rps)
+	table(w, floor, fair, sub)
+	fmt.Fprintf(w, "\nratio: %.2f (202s per second over floor transactions per second); %.2f over the floor with the reads it needs\n",
+		sub.rps/floor.rps, sub.rps/fair.rps)
+	fmt.Fprintf(w, "at %d clients a p50 of 20 ms needs about %.0f answers a second (clients / p50); the floor with reads gives p50 %s\n",
+		o.Concurrency, float64(o.Concurrency)/0.020, fair.p50.Round(time.Microsecond))
 	if sub.requests > 0 {
 		fmt.Fprintf(w, "CPU of this process (app, simulator, clients; not PostgreSQL or Redis): %s per 202, %.0f%% of one core\n",
 			(cpu / time.Duration(sub.requests)).Round(time.Microsecond), 100*cpu.Seconds()*sub.rps/float64(sub.requests))
@@ -141,17 +152,25 @@ func benchWithdrawal(ctx context.Context, o Options, w io.Writer) error {
 			missing++
 		}
 	}
-	direct, err := directSubmits(ctx, simURL, len(accepted), outboxWorkers)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxIdleConns(outboxWorkers) // as many as the calls: no connection opened per transaction
+	direct, recorded, err := directSubmits(ctx, simURL, db, min(len(accepted), fair.requests), outboxWorkers)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(w, "| run | items | failed | per s | ratio | elapsed |\n|---|---|---|---|---|---|\n")
-	fmt.Fprintf(w, "| %s | %d | %d | %.0f | 1.00 | %s |\n", direct.label, direct.requests, direct.errors, direct.rps,
-		time.Duration(float64(direct.requests)/direct.rps*float64(time.Second)).Round(time.Millisecond))
+	for _, r := range []result{direct, recorded} {
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %s |\n", r.label, r.requests, r.errors, r.rps, r.rps/direct.rps,
+			time.Duration(float64(r.requests)/r.rps*float64(time.Second)).Round(time.Millisecond))
+	}
 	fmt.Fprintf(w, "| outbox: withdrawal.submit rows delivered (%d workers) | %d | 0 | %.0f | %.2f | %s |\n",
 		outboxWorkers, len(accepted), delivered, delivered/direct.rps, took.Round(time.Millisecond))
-	fmt.Fprintf(w, "\nratio: %.2f (rows delivered per second over direct calls per second; delivery timed from the app's start, which took %s)\n",
-		delivered/direct.rps, started.Round(time.Millisecond))
+	fmt.Fprintf(w, "\nratio: %.2f (rows delivered per second over direct calls per second; delivery timed from the app's start, which took %s); %.2f over the calls with their answers recorded\n",
+		delivered/direct.rps, started.Round(time.Millisecond), delivered/recorded.rps)
 	fmt.Fprintf(w, "direct calls: p50 %s, p99 %s\n", direct.p50.Round(time.Microsecond), direct.p99.Round(time.Microsecond))
 	fmt.Fprintf(w, "outbox when the last submit row was delivered: %s\n", topics)
 	fmt.Fprintf(w, "simulator: %d applications for %d accepted ids (checked before the direct calls), %d ids not held exactly once\n", held, len(accepted), missing)
@@ -285,12 +304,13 @@ func drainOutbox(ctx context.Context, dsn string, want int, start func() (func()
 
 // directSubmits is the baseline of phase 2: the core client alone, as
 // bff/app.go configures it, sending n fresh applications from c goroutines
-// to the same simulator.
-func directSubmits(ctx context.Context, simURL string, n, c int) (result, error) {
+// to the same simulator; then, with db, the same followed each by the
+// transaction that records the answer (the fairer baseline).
+func directSubmits(ctx context.Context, simURL string, db *sql.DB, n, c int) (direct, recorded result, err error) {
 	cl, err := core.NewClient(core.ClientConfig{BaseURL: simURL, KeyID: bff.Defaults().CoreKeyID,
 		Secret: []byte(benchCoreSecret), Timeout: bff.Defaults().CoreTimeout, Now: time.Now})
 	if err != nil {
-		return result{}, err
+		return result{}, result{}, err
 	}
 	var people []core.Person
 	var accounts []core.PayoutAccount
@@ -299,19 +319,75 @@ func directSubmits(ctx context.Context, simURL string, n, c int) (result, error)
 		accounts = append(accounts, p.PayoutAccounts[0])
 		person, err := cl.VerifyRealName(ctx, p.Name, p.IDNumber)
 		if err != nil {
-			return result{}, fmt.Errorf("direct: person %d: %w", i, err)
+			return result{}, result{}, fmt.Errorf("direct: person %d: %w", i, err)
 		}
 		people = append(people, person)
 	}
 	var seq atomic.Int64
-	return hammer(fmt.Sprintf("direct: core.Client.SubmitWithdrawal (%d goroutines)", c), c, 10*time.Minute, func() (bool, bool) {
+	submit := func(i int) error {
+		p, a := people[i%len(people)], accounts[i%len(people)]
+		_, err := cl.SubmitWithdrawal(ctx, core.Withdrawal{ApplicationID: "wd_" + strings.ToLower(rand.Text()[:26]), PersonID: p.PersonID,
+			Kind: "07", AmountFen: 10000, PayoutMethod: a.Kind, PayoutAccount: a.Number, PayoutAccountID: a.ID})
+		return err
+	}
+	direct = hammer(fmt.Sprintf("direct: core.Client.SubmitWithdrawal (%d goroutines)", c), c, 10*time.Minute, func() (bool, bool) {
 		i := int(seq.Add(1) - 1)
 		if i >= n {
 			return false, true
 		}
-		p, a := people[i%len(people)], accounts[i%len(people)]
-		_, err := cl.SubmitWithdrawal(ctx, core.Withdrawal{ApplicationID: "wd_" + strings.ToLower(rand.Text()[:26]), PersonID: p.PersonID,
-			Kind: "07", AmountFen: 10000, PayoutMethod: a.Kind, PayoutAccount: a.Number, PayoutAccountID: a.ID})
+		return submit(i) == nil, false
+	})
+	if db == nil {
+		return direct, result{}, nil
+	}
+	// The same calls, each followed by the transaction that records its
+	// answer, as a delivery must: the application moved on, its status
+	// added, the next poll and the person's notification queued, the
+	// delivery row closed (on the rows the fairer floor of phase 1 wrote).
+	seq.Store(0)
+	var firstErr atomic.Value
+	recorded = hammer(fmt.Sprintf("direct + recorded: each call, then a tx of UPDATE application, INSERT status, 2 outbox rows, close the delivery row (%d goroutines)", c), c, 10*time.Minute, func() (bool, bool) {
+		i := int(seq.Add(1) - 1)
+		if i >= n {
+			return false, true
+		}
+		err := submit(i)
+		id, now := fmt.Sprintf("wd_%032x", i), time.Now().UTC().Truncate(time.Microsecond)
+		var tx *sql.Tx
+		if err == nil {
+			tx, err = db.BeginTx(ctx, nil)
+		}
+		if err == nil {
+			err = func() error {
+				for _, q := range []struct {
+					sql  string
+					args []any
+				}{
+					{`UPDATE floor2_withdrawals SET status = 'submitted', updated_at = $1 WHERE id = $2 AND status = 'accepted'`, []any{now, id}},
+					{`INSERT INTO floor2_events (application_id, status, reason, at) VALUES ($1, 'submitted', '', $2) ON CONFLICT (application_id, status) DO NOTHING`, []any{id, now}},
+					{`INSERT INTO floor2_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at) VALUES ($1, $2, $3, 0, $4, '', $4) ON CONFLICT (id) DO NOTHING`,
+						[]any{"withdrawal.poll:" + id, "withdrawal.poll", []byte(id), now}},
+					{`INSERT INTO floor2_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at) VALUES ($1, $2, $3, 0, $4, '', $4) ON CONFLICT (id) DO NOTHING`,
+						[]any{"notify.wechat:" + id + ":submitted", "notify.wechat", []byte(id), now}},
+					{`UPDATE floor2_outbox SET delivered_at = $1 WHERE id = $2`, []any{now, string(withdrawal.TopicSubmit) + ":" + id}},
+				} {
+					if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+						return err
+					}
+				}
+				return tx.Commit()
+			}()
+			if err != nil {
+				_ = tx.Rollback()
+			}
+		}
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err)
+		}
 		return err == nil, false
-	}), nil
+	})
+	if recorded.errors > 0 {
+		return direct, recorded, fmt.Errorf("direct + recorded: %v", firstErr.Load())
+	}
+	return direct, recorded, nil
 }

@@ -23,7 +23,9 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx": the floor and the backlog count
+	"golang.org/x/sync/errgroup"
 
+	"handheld/services"
 	"handheld/services/core"
 	"handheld/services/coresim"
 	"handheld/services/withdrawal"
@@ -302,6 +304,149 @@ func floorWrites(ctx context.Context, dsn string, c int, d time.Duration) (resul
 	r := hammer(fmt.Sprintf("floor: tx of INSERT withdrawals copy + INSERT outbox copy (%d conns)", c), c, d, op)
 	if r.requests == 0 {
 		return r, fmt.Errorf("floor: no transaction committed: %v", firstErr.Load())
+	}
+	return r, nil
+}
+
+// floorWithReads is the fairer baseline of phase 1: the floor's write
+// together with what accepting an application cannot do without, done
+// directly, from c clients, each op one application's worth, for the same
+// people and kinds in the same order as the applications:
+//
+//   - from the core, at once: the facts eligibility is judged on (the
+//     account and the last 13 months of the ledger), the person's payout
+//     accounts and, for the kinds that carry evidence, the evidence check
+//     (core.Client over HTTP to the same simulator);
+//   - in one transaction: the application under its Idempotency-Key looked
+//     up, the person's lock taken, their applications in flight read, and
+//     four rows written: the application, its first status, the delivery
+//     row and the person's notification.
+//
+// It leaves out what handheld adds around that: HTTP and JSON, the token,
+// the limits, the audit record, the checks and the judgement.
+func floorWithReads(ctx context.Context, dsn, simURL string, personas []coresim.Persona, c int, d time.Duration) (result, error) {
+	cl, err := core.NewClient(core.ClientConfig{BaseURL: simURL, KeyID: "handheld",
+		Secret: []byte(benchCoreSecret), Timeout: 10 * time.Second, Now: time.Now})
+	if err != nil {
+		return result{}, err
+	}
+	ids := make([]string, len(personas))
+	var next atomic.Int64
+	var g errgroup.Group
+	for range c { // setup, not measured
+		g.Go(func() error {
+			for i := int(next.Add(1) - 1); i < len(personas); i = int(next.Add(1) - 1) {
+				found, err := cl.VerifyRealName(ctx, personas[i].Name, personas[i].IDNumber)
+				if err != nil {
+					return fmt.Errorf("floor with reads: person %d: %w", i, err)
+				}
+				ids[i] = found.PersonID
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return result{}, err
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return result{}, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(c)
+	db.SetMaxIdleConns(c)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE floor2_withdrawals (LIKE withdrawals INCLUDING ALL);
+		CREATE TABLE floor2_events (LIKE withdrawal_events INCLUDING ALL);
+		CREATE TABLE floor2_outbox (LIKE outbox INCLUDING ALL)`); err != nil {
+		return result{}, fmt.Errorf("floor with reads: %w", err)
+	}
+	var seq atomic.Int64
+	var firstErr atomic.Value
+	op := func() (bool, bool) {
+		i := seq.Add(1) - 1
+		n := int(i) % len(personas)
+		p, personID, kind := personas[n], ids[n], int(i/int64(len(personas)))%3
+		from := time.Now().In(services.CentreTime).AddDate(0, -13, 0).Format("2006-01")
+		var g errgroup.Group
+		g.Go(func() error { _, err := cl.Account(ctx, personID); return err })
+		g.Go(func() error {
+			_, err := cl.Deposits(ctx, personID, core.DepositQuery{From: from, Limit: 100})
+			return err
+		})
+		g.Go(func() error { _, err := cl.PayoutAccounts(ctx, personID); return err })
+		if kind > 0 {
+			cat := []string{"", "property_registration", "diagnosis"}[kind]
+			g.Go(func() error {
+				_, err := cl.CheckEvidence(ctx, personID, core.EvidenceCheck{Categories: []string{cat}, Refs: []string{p.Records[kind-1].Ref}})
+				return err
+			})
+		}
+		err := g.Wait()
+		id, now := fmt.Sprintf("wd_%032x", i), time.Now().UTC().Truncate(time.Microsecond)
+		// One subject an op: the unique index allows one open application
+		// of a kind a person, as the real ones are spread over people.
+		subject, key := fmt.Sprintf("sub_%s_%d", personID, i), fmt.Sprintf("bench-%d", i)
+		var tx *sql.Tx
+		if err == nil {
+			tx, err = db.BeginTx(ctx, nil)
+		}
+		if err == nil {
+			err = func() error {
+				var found int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM floor2_withdrawals WHERE subject = $1 AND idempotency_key = $2`,
+					subject, key).Scan(&found); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, subject); err != nil {
+					return err
+				}
+				rows, err := tx.QueryContext(ctx, `SELECT id, kind, amount_fen, status, created_at, updated_at FROM floor2_withdrawals
+					WHERE subject = $1 AND (status IN ('accepted', 'submitted', 'approved') OR (status = 'paid' AND updated_at > $2))`,
+					subject, now.AddDate(0, -13, 0))
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+				if _, err := tx.ExecContext(ctx, `INSERT INTO floor2_withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
+					payout_method, payout_account, evidence_refs, closes_account, status, idempotency_key, request_hash,
+					locale, channel, created_at, updated_at, due_on)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+					id, fmt.Sprintf("TQ20260101-%08d", i), subject, "rent", "07", 10000, "bank_card",
+					"6222020000000000000", "[]", false, "accepted", key, strings.Repeat("0", 64),
+					"zh-CN", "miniapp", now, now, "2026-01-06"); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO floor2_events (application_id, status, reason, at) VALUES ($1, 'accepted', '', $2)
+					ON CONFLICT (application_id, status) DO NOTHING`, id, now); err != nil {
+					return err
+				}
+				for _, m := range [][2]string{{string(withdrawal.TopicSubmit), id}, {"notify.wechat", id + ":accepted"}} {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO floor2_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
+						VALUES ($1, $2, $3, 0, $4, '', $5) ON CONFLICT (id) DO NOTHING`, m[0]+":"+m[1], m[0], []byte(m[1]), now, now); err != nil {
+						return err
+					}
+				}
+				return tx.Commit()
+			}()
+			if err != nil {
+				_ = tx.Rollback()
+			}
+		}
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err)
+		}
+		return err == nil, false
+	}
+	hammer("warm-up", c, benchWarmUp, op)
+	seq.Store(0) // the measured ops start where the applications do
+	if _, err := db.ExecContext(ctx, `TRUNCATE floor2_withdrawals, floor2_events, floor2_outbox`); err != nil {
+		return result{}, err
+	}
+	r := hammer(fmt.Sprintf("floor with the reads it needs: core account, ledger, payout accounts (and evidence), then tx of key lookup, lock, own read, 4 inserts (%d clients)", c), c, d, op)
+	if r.requests == 0 {
+		return r, fmt.Errorf("floor with reads: nothing committed: %v", firstErr.Load())
 	}
 	return r, nil
 }

@@ -153,17 +153,12 @@ func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handle
 
 // closeBeforeSending marks an AtMostOnce row delivered just before its
 // handler runs, under the claim's lease: from here a crash loses the message
-// rather than sending it twice.
+// rather than sending it twice. It goes in the recorder's next batch, with
+// other rows' closes and outcomes: one commit for many, and still committed
+// before the handler runs.
 func (w *Worker) closeBeforeSending(ctx context.Context, m Message, until time.Time) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer cancel()
-	res, err := w.store.Exec(ctx, settleDelivered+` AND delivered_at IS NULL`,
-		store.Timestamp(w.now()), m.ID, m.Attempts, until)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return w.rec.record(ctx, m.ID, settleDelivered+` AND delivered_at IS NULL`,
+		[]any{store.Timestamp(w.now()), m.ID, m.Attempts, until})
 }
 
 // call runs h, turning a panic into a failure to retry: one bad message must
