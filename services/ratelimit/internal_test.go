@@ -273,3 +273,34 @@ func TestRoundRefusesBeyondTheBurstInOrder(t *testing.T) {
 		t.Fatalf("a sixth event after the round: %+v, want refused", sixth.rs[0])
 	}
 }
+
+// TestRoundSkipsRequestsNoLongerWaiting: a request whose caller stopped
+// waiting before its round left (decided in memory meanwhile) is not
+// counted in Redis as well.
+func TestRoundSkipsRequestsNoLongerWaiting(t *testing.T) {
+	rdb := redistest.Client(t)
+	forgetKeys(t, rdb)
+	key := redistest.Prefix(t) + "gone"
+	lim := limit{rate: 10, burst: 10, period: time.Hour}
+	mk := func() *want {
+		return &want{ctx: t.Context(), keys: []string{key}, lims: []limit{lim}, rs: make([]result, 1), done: make(chan struct{})}
+	}
+	gone, live := mk(), mk()
+	gone.gone.Store(true)
+	count(rdb, []*want{gone, live}, time.Minute)
+	<-live.done
+	if r := live.rs[0]; live.err != nil || !r.allowed || r.remaining != lim.burst-1 {
+		t.Fatalf("the waiting request: %+v, %v; want allowed with %d remaining (the other one not counted)", r, live.err, lim.burst-1)
+	}
+	alone := mk()
+	alone.gone.Store(true)
+	count(rdb, []*want{alone}, time.Minute)
+	if n, err := rdb.Exists(t.Context(), redisRatePrefix+key).Result(); err != nil || n != 1 {
+		t.Fatalf("key exists %d, %v", n, err)
+	}
+	next := mk()
+	count(rdb, []*want{next}, time.Minute)
+	if r := next.rs[0]; !r.allowed || r.remaining != lim.burst-2 {
+		t.Fatalf("after a round of only a gone request: %+v, want %d remaining (it was not counted)", r, lim.burst-2)
+	}
+}
