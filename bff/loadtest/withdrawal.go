@@ -353,12 +353,8 @@ func directSubmits(ctx context.Context, simURL string, db *sql.DB, n, c int) (di
 		}
 		err := submit(i)
 		id, now := fmt.Sprintf("wd_%032x", i), time.Now().UTC().Truncate(time.Microsecond)
-		var tx *sql.Tx
 		if err == nil {
-			tx, err = db.BeginTx(ctx, nil)
-		}
-		if err == nil {
-			err = func() error {
+			err = inTx(ctx, db, func(tx *sql.Tx) error {
 				for _, q := range []struct {
 					sql  string
 					args []any
@@ -375,11 +371,8 @@ func directSubmits(ctx context.Context, simURL string, db *sql.DB, n, c int) (di
 						return err
 					}
 				}
-				return tx.Commit()
-			}()
-			if err != nil {
-				_ = tx.Rollback()
-			}
+				return nil
+			})
 		}
 		if err != nil {
 			firstErr.CompareAndSwap(nil, err)

@@ -254,47 +254,65 @@ func hammer(label string, c int, d time.Duration, op func() (ok, done bool)) res
 	return r
 }
 
+// floorDB opens c connections to dsn and runs ddl (the floors' tables).
+func floorDB(ctx context.Context, dsn string, c int, ddl string) (*sql.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(c)
+	db.SetMaxIdleConns(c)
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("floor: %w", err)
+	}
+	return db, nil
+}
+
+// inTx runs fn in a transaction on db and commits it, or rolls it back.
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
 // floorWrites is the baseline of phase 1: c connections committing, each
 // in a loop, one row into a copy of withdrawals and one into a copy of
 // outbox (indexes and constraints included) per transaction: what
 // accepting an application writes, with nothing around it.
 func floorWrites(ctx context.Context, dsn string, c int, d time.Duration) (result, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := floorDB(ctx, dsn, c, `CREATE TABLE floor_withdrawals (LIKE withdrawals INCLUDING ALL);
+		CREATE TABLE floor_outbox (LIKE outbox INCLUDING ALL)`)
 	if err != nil {
 		return result{}, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(c)
-	db.SetMaxIdleConns(c)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE floor_withdrawals (LIKE withdrawals INCLUDING ALL);
-		CREATE TABLE floor_outbox (LIKE outbox INCLUDING ALL)`); err != nil {
-		return result{}, fmt.Errorf("floor: %w", err)
-	}
 	var seq atomic.Int64
 	var firstErr atomic.Value
 	op := func() (bool, bool) {
 		i := seq.Add(1)
 		id, now := fmt.Sprintf("wd_%032x", i), time.Now().UTC().Truncate(time.Microsecond)
-		tx, err := db.BeginTx(ctx, nil)
-		if err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO floor_withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
+		err := inTx(ctx, db, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO floor_withdrawals (id, case_number, subject, kind, core_kind, amount_fen,
 				payout_method, payout_account, evidence_refs, closes_account, status, idempotency_key, request_hash,
 				locale, channel, created_at, updated_at, due_on)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 				id, fmt.Sprintf("TQ20260101-%08d", i), fmt.Sprintf("sub_%024d", i), "rent", "07", 10000, "bank_card",
 				"6222020000000000000", "[]", false, "accepted", fmt.Sprintf("bench-%d", i), strings.Repeat("0", 64),
-				"zh-CN", "miniapp", now, now, "2026-01-06")
-			if err == nil {
-				_, err = tx.ExecContext(ctx, `INSERT INTO floor_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
-					VALUES ($1, $2, $3, 0, $4, '', $5) ON CONFLICT (id) DO NOTHING`,
-					string(withdrawal.TopicSubmit)+":"+id, string(withdrawal.TopicSubmit), []byte(id), now, now)
+				"zh-CN", "miniapp", now, now, "2026-01-06"); err != nil {
+				return err
 			}
-			if err == nil {
-				err = tx.Commit()
-			} else {
-				_ = tx.Rollback()
-			}
-		}
+			_, err := tx.ExecContext(ctx, `INSERT INTO floor_outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at)
+				VALUES ($1, $2, $3, 0, $4, '', $5) ON CONFLICT (id) DO NOTHING`,
+				string(withdrawal.TopicSubmit)+":"+id, string(withdrawal.TopicSubmit), []byte(id), now, now)
+			return err
+		})
 		if err != nil {
 			firstErr.CompareAndSwap(nil, err)
 		}
@@ -348,18 +366,13 @@ func floorWithReads(ctx context.Context, dsn, simURL string, personas []coresim.
 	if err := g.Wait(); err != nil {
 		return result{}, err
 	}
-	db, err := sql.Open("pgx", dsn)
+	db, err := floorDB(ctx, dsn, c, `CREATE TABLE floor2_withdrawals (LIKE withdrawals INCLUDING ALL);
+		CREATE TABLE floor2_events (LIKE withdrawal_events INCLUDING ALL);
+		CREATE TABLE floor2_outbox (LIKE outbox INCLUDING ALL)`)
 	if err != nil {
 		return result{}, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(c)
-	db.SetMaxIdleConns(c)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE floor2_withdrawals (LIKE withdrawals INCLUDING ALL);
-		CREATE TABLE floor2_events (LIKE withdrawal_events INCLUDING ALL);
-		CREATE TABLE floor2_outbox (LIKE outbox INCLUDING ALL)`); err != nil {
-		return result{}, fmt.Errorf("floor with reads: %w", err)
-	}
 	var seq atomic.Int64
 	var firstErr atomic.Value
 	op := func() (bool, bool) {
@@ -386,12 +399,8 @@ func floorWithReads(ctx context.Context, dsn, simURL string, personas []coresim.
 		// One subject an op: the unique index allows one open application
 		// of a kind a person, as the real ones are spread over people.
 		subject, key := fmt.Sprintf("sub_%s_%d", personID, i), fmt.Sprintf("bench-%d", i)
-		var tx *sql.Tx
 		if err == nil {
-			tx, err = db.BeginTx(ctx, nil)
-		}
-		if err == nil {
-			err = func() error {
+			err = inTx(ctx, db, func(tx *sql.Tx) error {
 				var found int
 				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM floor2_withdrawals WHERE subject = $1 AND idempotency_key = $2`,
 					subject, key).Scan(&found); err != nil {
@@ -428,11 +437,8 @@ func floorWithReads(ctx context.Context, dsn, simURL string, personas []coresim.
 						return err
 					}
 				}
-				return tx.Commit()
-			}()
-			if err != nil {
-				_ = tx.Rollback()
-			}
+				return nil
+			})
 		}
 		if err != nil {
 			firstErr.CompareAndSwap(nil, err)
