@@ -1,7 +1,9 @@
 // Package ratelimit decides whether a request may go on, against the rate
 // limit policies of the centre, by GCRA. With Redis, the counters are
 // shared by every replica and kept by github.com/go-redis/redis_rate, and a
-// request costs one round trip however many policies it matches; without
+// request costs at most one round trip however many policies it matches,
+// shared with the requests that arrive while the previous one is out
+// (redis.go); without
 // Redis (the embedded profile) they live in process memory, counted with
 // redis_rate's arithmetic. When Redis fails the limiter falls
 // back to memory, dividing each limit by the number of replicas, because
