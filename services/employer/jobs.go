@@ -2,7 +2,6 @@ package employer
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -131,7 +130,7 @@ func NewJobs(d JobDeps) (*Jobs, error) {
 		d.Mask = mask.DefaultPolicy()
 	}
 	if d.Owner == "" {
-		d.Owner = "runner-" + randomHex(8)
+		d.Owner = "runner-" + services.RandomHex(8)
 	}
 	if d.Poll <= 0 {
 		d.Poll = time.Second
@@ -326,7 +325,7 @@ func (j *Jobs) Wake() {
 }
 
 // newJobID is a job id: "job_" and 32 hex digits (128 bits).
-func newJobID() string { return "job_" + randomHex(16) }
+func newJobID() string { return "job_" + services.RandomHex(16) }
 
 func validJobID(id string) bool {
 	if len(id) != 36 || !strings.HasPrefix(id, "job_") {
@@ -334,10 +333,4 @@ func validJobID(id string) bool {
 	}
 	_, err := hex.DecodeString(id[4:])
 	return err == nil && strings.ToLower(id[4:]) == id[4:]
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -2,7 +2,6 @@ package employer
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -411,11 +410,7 @@ func validStaffID(id string) bool {
 
 // newChangeID is a change id: "sc_" and 32 hex digits (128 bits), also
 // the core's request id.
-func newChangeID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return "sc_" + hex.EncodeToString(b)
-}
+func newChangeID() string { return "sc_" + services.RandomHex(16) }
 
 func validChangeID(id string) bool {
 	if len(id) != 35 || !strings.HasPrefix(id, "sc_") {

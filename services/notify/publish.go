@@ -2,8 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -45,9 +43,7 @@ func (p *Publisher) Notice(ctx context.Context, subject, notice string) error {
 	if subject == "" || !slices.Contains(notices, notice) {
 		return services.Errorf(services.CodeInternal, "notify: notice %q for %q", notice, subject)
 	}
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	id := hex.EncodeToString(b)
+	id := services.RandomHex(12)
 	at := p.now()
 	payload, err := json.Marshal(Event{Subject: subject, Notice: notice, Category: inbox.Security, ID: id,
 		Locale: "zh-CN", At: at})
