@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"handheld/services"
 	"handheld/services/store"
 )
 
@@ -64,4 +65,23 @@ func Trim[T any](rows []T, limit int, key func(T) (time.Time, string)) ([]T, str
 	}
 	rows = rows[:limit]
 	return rows, Encode(key(rows[limit-1]))
+}
+
+// Page checks a list's request and says what to read: limit is 0 for def,
+// else 1–max; cursor is "" or one Encode made for an id validID accepts.
+// cond and args are After's, numbered from $n. A limit or cursor out of
+// shape is an invalid-input error naming the field.
+func Page(limit, def, max int, cursor string, validID func(string) bool, n int) (read int, cond string, args []any, err error) {
+	if limit == 0 {
+		limit = def
+	}
+	if limit < 1 || limit > max {
+		return 0, "", nil, services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
+			Params: map[string]any{"min": 1, "max": max}})
+	}
+	cond, args, ok := After(cursor, validID, n)
+	if !ok {
+		return 0, "", nil, services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
+	}
+	return limit, cond, args, nil
 }

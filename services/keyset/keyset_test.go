@@ -1,6 +1,8 @@
 package keyset
 
 import (
+	"errors"
+	"handheld/services"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +55,27 @@ func TestAfterAndTrim(t *testing.T) {
 	got, next := Trim(rows, 2, key)
 	if len(got) != 2 || next != Encode(at, "b") {
 		t.Fatalf("a page with more: %d %q", len(got), next)
+	}
+}
+
+func TestPage(t *testing.T) {
+	valid := func(id string) bool { return strings.HasPrefix(id, "w_") && len(id) == 6 }
+	if n, cond, args, err := Page(0, 20, 100, "", valid, 2); err != nil || n != 20 || cond != "" || args != nil {
+		t.Fatalf("defaults: %d %q %v %v", n, cond, args, err)
+	}
+	c := Encode(time.Date(2026, 12, 5, 1, 32, 0, 0, time.UTC), "w_abcd")
+	if n, cond, args, err := Page(100, 20, 100, c, valid, 3); err != nil || n != 100 || !strings.Contains(cond, "$3") || len(args) != 2 {
+		t.Fatalf("a full page after a cursor: %d %q %v %v", n, cond, args, err)
+	}
+	for _, tt := range []struct {
+		limit  int
+		cursor string
+		field  string
+	}{{-1, "", "limit"}, {101, "", "limit"}, {10, "junk", "cursor"}, {10, Encode(time.Now(), "x_abcd"), "cursor"}} {
+		_, _, _, err := Page(tt.limit, 20, 100, tt.cursor, valid, 2)
+		var se *services.Error
+		if !errors.As(err, &se) || se.Code != services.CodeInvalid || len(se.Fields) != 1 || se.Fields[0].Field != tt.field {
+			t.Errorf("limit %d cursor %q: %v, want invalid %s", tt.limit, tt.cursor, err, tt.field)
+		}
 	}
 }

@@ -229,16 +229,9 @@ func (s *Service) Requests(ctx context.Context, p services.Principal, limit int,
 			out, next, err = nil, "", aerr
 		}
 	}()
-	if limit == 0 {
-		limit = 20
-	}
-	if limit < 1 || limit > maxLimit {
-		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": 1, "max": maxLimit}})
-	}
-	cond, args, ok := keyset.After(cursor, KindRequest.Valid, 2)
-	if !ok {
-		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
+	limit, cond, args, err := keyset.Page(limit, 20, maxLimit, cursor, KindRequest.Valid, 2)
+	if err != nil {
+		return nil, "", err
 	}
 	hash, err := s.personHashOf(ctx, p)
 	if err != nil {

@@ -152,16 +152,9 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 			out, next, err = nil, "", aerr
 		}
 	}()
-	if limit == 0 {
-		limit = 20
-	}
-	if limit < 1 || limit > maxLimit {
-		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": 1, "max": maxLimit}})
-	}
-	cond, args, ok := keyset.After(cursor, idKind.Valid, 2)
-	if !ok {
-		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
+	limit, cond, args, err := keyset.Page(limit, 20, maxLimit, cursor, idKind.Valid, 2)
+	if err != nil {
+		return nil, "", err
 	}
 	rows, err := s.Store.Query(ctx, `SELECT `+columns+` FROM standing_withdrawals WHERE subject = $1`+cond+
 		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), append([]any{p.Subject}, args...)...)

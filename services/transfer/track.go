@@ -178,16 +178,9 @@ func (s *Service) List(ctx context.Context, p services.Principal, limit int, cur
 }
 
 func (s *Service) list(ctx context.Context, subject string, limit int, cursor string) ([]Transfer, string, error) {
-	if limit == 0 {
-		limit = DefaultLimit
-	}
-	if limit < 1 || limit > MaxLimit {
-		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": 1, "max": MaxLimit}})
-	}
-	after, args, ok := keyset.After(cursor, idKind.Valid, 2)
-	if !ok {
-		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
+	limit, after, args, err := keyset.Page(limit, DefaultLimit, MaxLimit, cursor, idKind.Valid, 2)
+	if err != nil {
+		return nil, "", err
 	}
 	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM transfers WHERE subject = $1`+after+
 		` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1), append([]any{subject}, args...)...)

@@ -219,20 +219,13 @@ func (s *Service) InFlight(ctx context.Context, subject string) ([]Application, 
 }
 
 func (s *Service) list(ctx context.Context, subject string, limit int, cursor string, inFlight bool) ([]Application, string, error) {
-	if limit == 0 {
-		limit = DefaultLimit
-	}
-	if limit < 1 || limit > MaxLimit {
-		return nil, "", services.Invalid(services.FieldError{Field: "limit", Code: services.FieldOutOfRange,
-			Params: map[string]any{"min": 1, "max": MaxLimit}})
+	limit, after, afterArgs, err := keyset.Page(limit, DefaultLimit, MaxLimit, cursor, idKind.Valid, 2)
+	if err != nil {
+		return nil, "", err
 	}
 	where, args := `subject = $1`, []any{subject}
 	if inFlight {
 		where += ` AND status IN ('accepted', 'submitted', 'approved')`
-	}
-	after, afterArgs, ok := keyset.After(cursor, idKind.Valid, 2)
-	if !ok {
-		return nil, "", services.Invalid(services.FieldError{Field: "cursor", Code: services.FieldFormat})
 	}
 	where, args = where+after, append(args, afterArgs...)
 	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE `+where+
