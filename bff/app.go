@@ -535,22 +535,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	// ... and outbox topics: what the use cases enqueue and who delivers it.
 	// A notification no retry can deliver is parked, not retried.
-	deliverNotification := func(ctx context.Context, m outbox.Message) error {
-		err := notifier.Deliver(ctx, m.Payload)
-		if errors.Is(err, notify.ErrUndeliverable) {
-			return outbox.Permanent(err)
+	deliverNotifications := func(ctx context.Context, ms []outbox.Message) []error {
+		payloads := make([][]byte, len(ms))
+		for i, m := range ms {
+			payloads[i] = m.Payload
 		}
-		return err
+		errs := notifier.DeliverAll(ctx, payloads...)
+		for i, err := range errs {
+			if errors.Is(err, notify.ErrUndeliverable) {
+				errs[i] = outbox.Permanent(err)
+			}
+		}
+		return errs
 	}
 	if a.outbox, err = outbox.New(outbox.Config{
 		Store: a.store,
 		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(),
 			standing.Topics(), repayment.Topics(), report.Topics()),
 		Topics: []outbox.Topic{
-			{Name: withdrawal.TopicSubmit, Handle: u.withdrawals.Submit},
+			{Name: withdrawal.TopicSubmit, HandleBatch: u.withdrawals.SubmitBatch},
 			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
 			{Name: withdrawal.TopicCheck, Handle: u.withdrawals.Check},
-			{Name: notify.Topic, AtMostOnce: true, Handle: deliverNotification},
+			{Name: notify.Topic, AtMostOnce: true, HandleBatch: deliverNotifications},
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 			{Name: employers.TopicTransferOffer, Handle: offers.Deliver},
 			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},
@@ -562,7 +568,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
-		Batch:       64,
+		Batch:       16,
 		Lease:       cfg.OutboxLease,
 		// Well inside the lease, so that a slow delivery never loses its
 		// row to another replica and goes twice.

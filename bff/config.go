@@ -497,7 +497,7 @@ func Defaults() Config {
 		StandingWithdrawals:  standing.DefaultPolicies(),
 		Catalogue:            catalogue.Default(),
 		Assurance:            identity.DefaultAssurance(),
-		OutboxWorkers:        16,
+		OutboxWorkers:        64,
 		OutboxLease:          30 * time.Second,
 		EmployerJobs:         employers.DefaultJobPolicy(),
 		Staff:                StaffConfig{Policy: staff.DefaultPolicy(), DashboardMaxDays: supervision.DefaultMaxDays},

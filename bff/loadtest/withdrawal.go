@@ -31,7 +31,7 @@ const (
 	// for, so that it does not run out within the measuring time.
 	withdrawalTargetRate = 1200
 	benchWarmUp          = 500 * time.Millisecond // untimed start of a write load
-	outboxWorkers        = 16                     // the delivering app's (the default)
+	outboxWorkers        = 64                     // the delivering app's (the default)
 	benchCoreSecret      = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 )
 

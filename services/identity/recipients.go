@@ -141,19 +141,41 @@ func (s *Service) refreshSealedOpenID(ctx context.Context, subject, openid, open
 // openids were sealed and has not signed in through WeChat since — which is
 // no error: the person is simply not reachable by WeChat.
 func (s *Service) OpenID(ctx context.Context, subject string) (openid string, ok bool, err error) {
-	var openidHash, sealed string
-	err = s.Store.QueryRow(ctx, `SELECT openid_hash, openid_sealed FROM wechat_bindings
-		WHERE subject_id = $1 AND openid_sealed <> '' ORDER BY bound_at DESC, openid_hash DESC LIMIT 1`,
-		subject).Scan(&openidHash, &sealed)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", false, nil
-	case err != nil:
-		return "", false, services.Errorf(services.CodeInternal, "openid of %s: %w", subject, err)
+	all, err := s.OpenIDs(ctx, subject)
+	openid, ok = all[subject]
+	return openid, ok, err
+}
+
+// OpenIDs is OpenID for several subjects, in one query: the openid of each
+// subject WeChat can reach, by subject; the others are absent.
+func (s *Service) OpenIDs(ctx context.Context, subjects ...string) (map[string]string, error) {
+	out := make(map[string]string, len(subjects))
+	if len(subjects) == 0 {
+		return out, nil
 	}
-	openid, err = s.openOpenID(sealed, openidHash)
+	rows, err := s.Store.Query(ctx, `SELECT subject_id, openid_hash, openid_sealed FROM wechat_bindings
+		WHERE subject_id IN (`+store.Placeholders(1, len(subjects))+`) AND openid_sealed <> ''
+		ORDER BY subject_id, bound_at DESC, openid_hash DESC`, store.Args(subjects...)...)
 	if err != nil {
-		return "", false, services.Errorf(services.CodeInternal, "openid of %s: %w", subject, err)
+		return nil, services.Errorf(services.CodeInternal, "openids: %w", err)
 	}
-	return openid, true, nil
+	defer rows.Close()
+	for rows.Next() {
+		var subject, openidHash, sealed string
+		if err := rows.Scan(&subject, &openidHash, &sealed); err != nil {
+			return nil, services.Errorf(services.CodeInternal, "openids: %w", err)
+		}
+		if _, ok := out[subject]; ok {
+			continue // an older binding: the first row is the one OpenID takes
+		}
+		openid, err := s.openOpenID(sealed, openidHash)
+		if err != nil {
+			return nil, services.Errorf(services.CodeInternal, "openid of %s: %w", subject, err)
+		}
+		out[subject] = openid
+	}
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "openids: %w", err)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"handheld/services"
@@ -60,37 +61,74 @@ var idShape = regexp.MustCompile(`^msg_[0-9a-f]{24}$`)
 // (an outbox delivery retried) returns the message already there, with
 // created false.
 func (s *Service) Post(ctx context.Context, m Post) (msg Message, created bool, err error) {
-	switch {
-	case m.Subject == "" || m.Key == "" || m.Kind == "":
-		return Message{}, false, errors.New("inbox: post without subject, key or kind")
-	case !m.Category.Valid():
-		return Message{}, false, errors.New("inbox: post of unknown category " + string(m.Category))
-	}
-	at := m.At
-	if at.IsZero() {
-		at = s.now()
-	}
-	id := "msg_" + services.RandomHex(12)
-	err = s.store.Tx(ctx, func(tx *store.Tx) error {
-		content, err := tx.SealText(string(m.Content), sealedContent.Place(id))
-		if err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `INSERT INTO messages (id, subject, dedupe_key, category, kind, content, push, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subject, dedupe_key) DO NOTHING`,
-			id, m.Subject, m.Key, string(m.Category), m.Kind, content, string(PushPending), store.Timestamp(at))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		created = n == 1
-		return err
-	})
+	msgs, news, err := s.PostAll(ctx, m)
 	if err != nil {
-		return Message{}, false, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
+		return Message{}, false, err
 	}
-	msg, err = s.byKey(ctx, m.Subject, m.Key)
-	return msg, created, err
+	return msgs[0], news[0], nil
+}
+
+// PostAll is Post for several messages, in one statement: the messages in
+// the order given, and whether each was new. A key posted before, or twice
+// in ps, gives the message that holds it.
+func (s *Service) PostAll(ctx context.Context, ps ...Post) (msgs []Message, created []bool, err error) {
+	if len(ps) == 0 {
+		return nil, nil, nil
+	}
+	msgs, created = make([]Message, len(ps)), make([]bool, len(ps))
+	var values strings.Builder
+	args := make([]any, 0, 8*len(ps))
+	for i, m := range ps {
+		switch {
+		case m.Subject == "" || m.Key == "" || m.Kind == "":
+			return nil, nil, errors.New("inbox: post without subject, key or kind")
+		case !m.Category.Valid():
+			return nil, nil, errors.New("inbox: post of unknown category " + string(m.Category))
+		}
+		at := m.At
+		if at.IsZero() {
+			at = s.now()
+		}
+		id := "msg_" + services.RandomHex(12)
+		content, err := s.store.SealText(string(m.Content), sealedContent.Place(id))
+		if err != nil {
+			return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
+		}
+		msgs[i] = Message{ID: id, Subject: m.Subject, Category: m.Category, Kind: m.Kind, Content: m.Content,
+			Push: PushPending, CreatedAt: store.Timestamp(at)}
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(" + store.Placeholders(8*i+1, 8) + ")")
+		args = append(args, id, m.Subject, m.Key, string(m.Category), m.Kind, content, string(PushPending), store.Timestamp(at))
+	}
+	rows, err := s.store.Query(ctx, `INSERT INTO messages (id, subject, dedupe_key, category, kind, content, push, created_at)
+		VALUES `+values.String()+` ON CONFLICT (subject, dedupe_key) DO NOTHING RETURNING id`, args...)
+	if err != nil {
+		return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
+	}
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
+		}
+		inserted[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
+	}
+	for i, m := range ps {
+		if created[i] = inserted[msgs[i].ID]; !created[i] {
+			// Posted before: the message that holds the key.
+			if msgs[i], err = s.byKey(ctx, m.Subject, m.Key); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return msgs, created, nil
 }
 
 // messageColumns are what scanMessage reads, in its order.
@@ -127,20 +165,47 @@ func (s *Service) byKey(ctx context.Context, subject, key string) (Message, erro
 // and, once final, in the audit trail: every push the centre makes, or
 // decides against, is on record (issue 19, part 5).
 func (s *Service) Pushed(ctx context.Context, m Message, push Push) error {
+	return s.PushedAll(ctx, PushRecord{Message: m, Push: push})
+}
+
+// PushRecord is what became of a message's WeChat copy, for PushedAll.
+type PushRecord struct {
+	Message Message
+	Push    Push
+}
+
+// PushedAll is Pushed for several messages: one UPDATE per outcome.
+func (s *Service) PushedAll(ctx context.Context, rs ...PushRecord) error {
 	at := store.Timestamp(s.now())
-	if _, err := s.store.Exec(ctx, `UPDATE messages SET push = $1, pushed_at = $2 WHERE id = $3`,
-		string(push), at, m.ID); err != nil {
-		return services.Errorf(services.CodeInternal, "inbox: record push: %w", err)
+	byPush := map[Push][]string{}
+	var pushes []Push
+	for _, r := range rs {
+		if _, seen := byPush[r.Push]; !seen {
+			pushes = append(pushes, r.Push)
+		}
+		byPush[r.Push] = append(byPush[r.Push], r.Message.ID)
 	}
-	if !push.Final() {
-		return nil
+	for _, push := range pushes {
+		ids := byPush[push]
+		if _, err := s.store.Exec(ctx, `UPDATE messages SET push = $1, pushed_at = $2 WHERE id IN (`+store.Placeholders(3, len(ids))+`)`,
+			append([]any{string(push), at}, store.Args(ids...)...)...); err != nil {
+			return services.Errorf(services.CodeInternal, "inbox: record push: %w", err)
+		}
 	}
-	result := "ok"
-	if push != PushSent {
-		result = "denied"
+	for _, r := range rs {
+		if !r.Push.Final() {
+			continue
+		}
+		result := "ok"
+		if r.Push != PushSent {
+			result = "denied"
+		}
+		if err := s.audit.Enqueue(ctx, audit.Record{At: at, Subject: r.Message.Subject, Actor: "system", Channel: "system",
+			Action: ActionPush, Target: "message:" + r.Message.ID + ":" + string(r.Push), RequestID: services.RequestID(ctx), Result: result}); err != nil {
+			return err
+		}
 	}
-	return s.audit.Enqueue(ctx, audit.Record{At: at, Subject: m.Subject, Actor: "system", Channel: "system",
-		Action: ActionPush, Target: "message:" + m.ID + ":" + string(push), RequestID: services.RequestID(ctx), Result: result})
+	return nil
 }
 
 // Filter narrows a list: one category, unread only.

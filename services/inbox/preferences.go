@@ -211,22 +211,43 @@ func (s *Service) PreferencesOf(ctx context.Context, subject string) (Preference
 }
 
 func (s *Service) preferencesOf(ctx context.Context, subject string) (Preferences, error) {
-	prefs := DefaultPreferences()
-	var off string
-	err := s.store.QueryRow(ctx, `SELECT quiet_from, quiet_to, wechat_off FROM message_preferences WHERE subject = $1`,
-		subject).Scan(&prefs.Quiet.From, &prefs.Quiet.To, &off)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return prefs, nil
-	case err != nil:
-		return Preferences{}, services.Errorf(services.CodeInternal, "inbox: read preferences: %w", err)
+	all, err := s.PreferencesOfAll(ctx, subject)
+	return all[subject], err
+}
+
+// PreferencesOfAll is PreferencesOf for several people, in one query: by
+// subject, the defaults for those who changed nothing.
+func (s *Service) PreferencesOfAll(ctx context.Context, subjects ...string) (map[string]Preferences, error) {
+	all := make(map[string]Preferences, len(subjects))
+	for _, subject := range subjects {
+		all[subject] = DefaultPreferences()
 	}
-	for name := range strings.SplitSeq(off, ",") {
-		if c := Category(name); c.Valid() && !c.Urgent() {
-			prefs.WeChat[c] = false
+	if len(subjects) == 0 {
+		return all, nil
+	}
+	rows, err := s.store.Query(ctx, `SELECT subject, quiet_from, quiet_to, wechat_off FROM message_preferences
+		WHERE subject IN (`+store.Placeholders(1, len(subjects))+`)`, store.Args(subjects...)...)
+	if err != nil {
+		return nil, services.Errorf(services.CodeInternal, "inbox: read preferences: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var subject, off string
+		prefs := DefaultPreferences()
+		if err := rows.Scan(&subject, &prefs.Quiet.From, &prefs.Quiet.To, &off); err != nil {
+			return nil, services.Errorf(services.CodeInternal, "inbox: read preferences: %w", err)
 		}
+		for name := range strings.SplitSeq(off, ",") {
+			if c := Category(name); c.Valid() && !c.Urgent() {
+				prefs.WeChat[c] = false
+			}
+		}
+		all[subject] = prefs
 	}
-	return prefs, nil
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "inbox: read preferences: %w", err)
+	}
+	return all, nil
 }
 
 // String is q for logs and tests.

@@ -34,12 +34,17 @@ type openids struct {
 	err error
 }
 
-func (o openids) OpenID(_ context.Context, subject string) (string, bool, error) {
+func (o openids) OpenIDs(_ context.Context, subjects ...string) (map[string]string, error) {
 	if o.err != nil {
-		return "", false, o.err
+		return nil, o.err
 	}
-	id, ok := o.m[subject]
-	return id, ok, nil
+	out := map[string]string{}
+	for _, s := range subjects {
+		if id, ok := o.m[s]; ok {
+			out[s] = id
+		}
+	}
+	return out, nil
 }
 
 // syncBuffer is a log sink safe for the client's goroutines.

@@ -22,36 +22,54 @@ func newFakeInbox() *fakeInbox {
 	return &fakeInbox{msgs: map[string]*inbox.Message{}, prefs: inbox.DefaultPreferences(), grants: map[string]int{}}
 }
 
-func (f *fakeInbox) Post(_ context.Context, p inbox.Post) (inbox.Message, bool, error) {
+func (f *fakeInbox) PostAll(_ context.Context, ps ...inbox.Post) ([]inbox.Message, []bool, error) {
+	var msgs []inbox.Message
+	var created []bool
+	for _, p := range ps {
+		m, c := f.post(p)
+		msgs, created = append(msgs, m), append(created, c)
+	}
+	return msgs, created, nil
+}
+
+func (f *fakeInbox) post(p inbox.Post) (inbox.Message, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k := p.Subject + "/" + p.Key
 	if m, ok := f.msgs[k]; ok {
-		return *m, false, nil
+		return *m, false
 	}
 	m := &inbox.Message{ID: fmt.Sprintf("msg_%024d", len(f.msgs)+1), Subject: p.Subject, Category: p.Category,
 		Kind: p.Kind, Content: p.Content, Push: inbox.PushPending, CreatedAt: p.At}
 	f.msgs[k] = m
 	f.order = append(f.order, k)
-	return *m, true, nil
+	return *m, true
 }
 
-func (f *fakeInbox) Pushed(_ context.Context, m inbox.Message, push inbox.Push) error {
+func (f *fakeInbox) PushedAll(_ context.Context, rs ...inbox.PushRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, x := range f.msgs {
-		if x.ID == m.ID {
-			x.Push = push
-			return nil
+next:
+	for _, r := range rs {
+		for _, x := range f.msgs {
+			if x.ID == r.Message.ID {
+				x.Push = r.Push
+				continue next
+			}
 		}
+		return fmt.Errorf("no message %s", r.Message.ID)
 	}
-	return fmt.Errorf("no message %s", m.ID)
+	return nil
 }
 
-func (f *fakeInbox) PreferencesOf(context.Context, string) (inbox.Preferences, error) {
+func (f *fakeInbox) PreferencesOfAll(_ context.Context, subjects ...string) (map[string]inbox.Preferences, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.prefs, nil
+	out := map[string]inbox.Preferences{}
+	for _, s := range subjects {
+		out[s] = f.prefs
+	}
+	return out, nil
 }
 
 func (f *fakeInbox) TakeGrant(_ context.Context, _, templateID string) (bool, error) {

@@ -120,17 +120,18 @@ const errRefused = 43101
 // The collaborators Deliver needs.
 type (
 	recipients interface {
-		// OpenID is the openid to write to, ok=false when the person has none.
-		OpenID(ctx context.Context, subject string) (openid string, ok bool, err error)
+		// OpenIDs are the openids to write to, by subject; a person
+		// WeChat cannot reach is absent.
+		OpenIDs(ctx context.Context, subjects ...string) (map[string]string, error)
 	}
 	sender interface {
 		SendSubscribe(ctx context.Context, m wechat.Message) error
 	}
 	// mailbox is the person's inbox, their preferences and grants.
 	mailbox interface {
-		Post(ctx context.Context, m inbox.Post) (inbox.Message, bool, error)
-		Pushed(ctx context.Context, m inbox.Message, push inbox.Push) error
-		PreferencesOf(ctx context.Context, subject string) (inbox.Preferences, error)
+		PostAll(ctx context.Context, ps ...inbox.Post) ([]inbox.Message, []bool, error)
+		PushedAll(ctx context.Context, rs ...inbox.PushRecord) error
+		PreferencesOfAll(ctx context.Context, subjects ...string) (map[string]inbox.Preferences, error)
 		TakeGrant(ctx context.Context, subject, templateID string) (bool, error)
 		ReturnGrant(ctx context.Context, subject, templateID string) error
 	}
@@ -185,33 +186,80 @@ func New(d Deps) (*Notifier, error) {
 // ErrUndeliverable are permanent; any other error (the store, WeChat busy
 // or down) is worth a retry.
 func (n *Notifier) Deliver(ctx context.Context, payload []byte) error {
+	return n.DeliverAll(ctx, payload)[0]
+}
+
+// DeliverAll is Deliver for several events at once, one error per payload
+// in its order: the inbox posts, the people's preferences and their
+// openids are each one query for all of them, and the outcomes of the
+// WeChat copies one statement per kind of outcome, so that a wave of
+// notifications costs the store a few round trips rather than eight each.
+func (n *Notifier) DeliverAll(ctx context.Context, payloads ...[]byte) []error {
+	errs := make([]error, len(payloads))
+	var (
+		jobs  []*delivery
+		posts []inbox.Post
+	)
+	for i, p := range payloads {
+		d, post, err := n.prepare(i, p)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		jobs, posts = append(jobs, d), append(posts, post)
+	}
+	if len(jobs) == 0 {
+		return errs
+	}
+	msgs, _, err := n.inbox.PostAll(ctx, posts...)
+	if err != nil {
+		for _, d := range jobs {
+			errs[d.i] = fmt.Errorf("notify: inbox %s: %w", d.e.key(), err)
+		}
+		return errs
+	}
+	open := jobs[:0]
+	for k, d := range jobs {
+		d.m = msgs[k]
+		if !d.m.Push.Final() { // else delivered before: the inbox has it, WeChat had its say
+			open = append(open, d)
+		}
+	}
+	n.push(ctx, open, errs)
+	return errs
+}
+
+// delivery is one event on its way: the i-th payload of a DeliverAll, its
+// rendered WeChat message and, once posted, its inbox message.
+type delivery struct {
+	i   int
+	e   Event
+	msg wechat.Message
+	m   inbox.Message
+}
+
+// prepare reads and renders the i-th payload; an error is undeliverable.
+func (n *Notifier) prepare(i int, payload []byte) (*delivery, inbox.Post, error) {
 	var e Event
 	if err := json.Unmarshal(payload, &e); err != nil {
-		return fmt.Errorf("%w: decode event: %w", ErrUndeliverable, err)
+		return nil, inbox.Post{}, fmt.Errorf("%w: decode event: %w", ErrUndeliverable, err)
 	}
 	if e.At.IsZero() {
 		e.At = n.now()
 	}
 	if !e.category().Valid() {
-		return fmt.Errorf("%w: unknown category %q", ErrUndeliverable, e.Category)
+		return nil, inbox.Post{}, fmt.Errorf("%w: unknown category %q", ErrUndeliverable, e.Category)
 	}
 	msg, err := n.templates.render(e)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUndeliverable, err)
+		return nil, inbox.Post{}, fmt.Errorf("%w: %w", ErrUndeliverable, err)
 	}
 	content, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("%w: encode event: %w", ErrUndeliverable, err)
+		return nil, inbox.Post{}, fmt.Errorf("%w: encode event: %w", ErrUndeliverable, err)
 	}
-	m, _, err := n.inbox.Post(ctx, inbox.Post{Subject: e.Subject, Key: e.dedupeKey(), Category: e.category(),
-		Kind: e.key(), Content: content, At: e.At})
-	if err != nil {
-		return fmt.Errorf("notify: inbox %s: %w", e.key(), err)
-	}
-	if m.Push.Final() { // delivered before: the inbox has it, WeChat had its say
-		return nil
-	}
-	return n.push(ctx, e, m, msg)
+	return &delivery{i: i, e: e, msg: msg}, inbox.Post{Subject: e.Subject, Key: e.dedupeKey(), Category: e.category(),
+		Kind: e.key(), Content: content, At: e.At}, nil
 }
 
 // refused reports WeChat's answer that the person has no subscription left.

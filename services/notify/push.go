@@ -3,14 +3,15 @@ package notify
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"handheld/services/inbox"
 	"handheld/services/outbox"
-	"handheld/services/wechat"
 )
 
-// push decides on and sends the WeChat copy of inbox message m, recording
-// the outcome in the inbox (and through it the audit trail):
+// push decides on and sends the WeChat copies of the inbox messages of ds,
+// recording each outcome in the inbox (and through it the audit trail),
+// and sets each one's error in errs:
 //
 //   - the person keeps the category out of WeChat: off;
 //   - inside their quiet hours, unless the category is urgent: deferred,
@@ -18,68 +19,122 @@ import (
 //   - no openid: no_recipient; no grant left for the template: no_grant;
 //   - otherwise one grant is spent and the message sent: sent, or refused
 //     when WeChat says the person takes no more (permanent). A send that
-//     may pass on a retry gives the grant back and returns the error.
-func (n *Notifier) push(ctx context.Context, e Event, m inbox.Message, msg wechat.Message) error {
-	prefs, err := n.inbox.PreferencesOf(ctx, e.Subject)
-	if err != nil {
-		return fmt.Errorf("notify: preferences for %s: %w", m.ID, err)
+//     may pass on a retry gives the grant back and fails.
+func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
+	if len(ds) == 0 {
+		return
 	}
-	cat := e.category()
-	if !cat.Urgent() && !prefs.WeChat[cat] {
-		return n.settle(ctx, e, m, inbox.PushOff)
+	fail := func(ds []*delivery, format string, err error) {
+		for _, d := range ds {
+			errs[d.i] = fmt.Errorf(format, d.m.ID, err)
+		}
+	}
+	prefs, err := n.inbox.PreferencesOfAll(ctx, subjects(ds)...)
+	if err != nil {
+		fail(ds, "notify: preferences for %s: %w", err)
+		return
+	}
+	var (
+		mu       sync.Mutex // guards records and errs while the sends run
+		records  []inbox.PushRecord
+		recorded []*delivery // records[k] is of recorded[k]
+		sending  []*delivery
+	)
+	record := func(d *delivery, push inbox.Push) {
+		records, recorded = append(records, inbox.PushRecord{Message: d.m, Push: push}), append(recorded, d)
 	}
 	now := n.now()
-	if quiet, until := prefs.Quiet.QuietUntil(now); quiet && !cat.Urgent() {
-		if m.Push != inbox.PushDeferred {
-			if err := n.inbox.Pushed(ctx, m, inbox.PushDeferred); err != nil {
-				return err
+	for _, d := range ds {
+		cat := d.e.category()
+		p := prefs[d.e.Subject]
+		if !cat.Urgent() && !p.WeChat[cat] {
+			record(d, inbox.PushOff)
+			continue
+		}
+		if quiet, until := p.Quiet.QuietUntil(now); quiet && !cat.Urgent() {
+			if d.m.Push != inbox.PushDeferred {
+				record(d, inbox.PushDeferred)
+			}
+			n.log.InfoContext(ctx, "notify: quiet hours, deferred", "subject", d.e.Subject, "message", d.m.ID, "until", until)
+			errs[d.i] = outbox.Again(until.Sub(now))
+			continue
+		}
+		sending = append(sending, d)
+	}
+	if len(sending) > 0 {
+		openids, err := n.recipients.OpenIDs(ctx, subjects(sending)...)
+		if err != nil {
+			fail(sending, "notify: recipient of %s: %w", err)
+			sending = nil
+		}
+		var sends sync.WaitGroup
+		for _, d := range sending {
+			sends.Go(func() {
+				push, err := n.send(ctx, d, openids[d.e.Subject])
+				mu.Lock()
+				defer mu.Unlock()
+				errs[d.i] = err
+				if push != "" {
+					record(d, push)
+				}
+			})
+		}
+		sends.Wait()
+	}
+	if err := n.inbox.PushedAll(ctx, records...); err != nil {
+		for k, d := range recorded {
+			switch {
+			case records[k].Push == inbox.PushSent:
+				// WeChat has it: a retry would send it twice.
+				n.log.WarnContext(ctx, "notify: sent but not recorded", "subject", d.e.Subject, "message", d.m.ID, "error", err)
+			case errs[d.i] == nil:
+				errs[d.i] = fmt.Errorf("notify: record %s of %s for %s: %w", records[k].Push, d.m.ID, d.e.Subject, err)
 			}
 		}
-		n.log.InfoContext(ctx, "notify: quiet hours, deferred", "subject", e.Subject, "message", m.ID, "until", until)
-		return outbox.Again(until.Sub(now))
 	}
-	openid, ok, err := n.recipients.OpenID(ctx, e.Subject)
-	if err != nil {
-		return fmt.Errorf("notify: recipient of %s: %w", m.ID, err)
-	}
-	if !ok {
+}
+
+// send spends a grant and sends d's WeChat copy to openid ("" when the
+// person has none). It returns the push outcome to record ("" for none:
+// the send failed for a reason that may pass) and d's error.
+func (n *Notifier) send(ctx context.Context, d *delivery, openid string) (inbox.Push, error) {
+	e, msg := d.e, d.msg
+	if openid == "" {
 		n.log.InfoContext(ctx, "notify: no WeChat recipient, nothing sent", "subject", e.Subject, "status", e.Status)
-		return n.settle(ctx, e, m, inbox.PushNoRecipient)
+		return inbox.PushNoRecipient, nil
 	}
 	granted, err := n.inbox.TakeGrant(ctx, e.Subject, msg.TemplateID)
 	if err != nil {
-		return fmt.Errorf("notify: grant for %s: %w", m.ID, err)
+		return "", fmt.Errorf("notify: grant for %s: %w", d.m.ID, err)
 	}
 	if !granted {
 		n.log.InfoContext(ctx, "notify: no subscribe grant, inbox only", "subject", e.Subject, "status", e.Status)
-		return n.settle(ctx, e, m, inbox.PushNoGrant)
+		return inbox.PushNoGrant, nil
 	}
 	msg.ToOpenID = openid
 	if err := n.sender.SendSubscribe(ctx, msg); err != nil {
 		if refused(err) {
 			n.log.InfoContext(ctx, "notify: person accepts no more messages, nothing sent", "subject", e.Subject, "status", e.Status)
-			if serr := n.settle(ctx, e, m, inbox.PushRefused); serr != nil {
-				return serr
-			}
-			return fmt.Errorf("%w: %s %s: %w", ErrUndeliverable, m.ID, e.key(), err)
+			return inbox.PushRefused, fmt.Errorf("%w: %s %s: %w", ErrUndeliverable, d.m.ID, e.key(), err)
 		}
 		if rerr := n.inbox.ReturnGrant(ctx, e.Subject, msg.TemplateID); rerr != nil {
-			n.log.WarnContext(ctx, "notify: grant not given back", "subject", e.Subject, "message", m.ID, "error", rerr)
+			n.log.WarnContext(ctx, "notify: grant not given back", "subject", e.Subject, "message", d.m.ID, "error", rerr)
 		}
-		return fmt.Errorf("notify: send %s %s: %w", m.ID, e.key(), err)
+		return "", fmt.Errorf("notify: send %s %s: %w", d.m.ID, e.key(), err)
 	}
 	n.log.DebugContext(ctx, "notify: sent", "subject", e.Subject, "status", e.Status)
-	if err := n.settle(ctx, e, m, inbox.PushSent); err != nil {
-		// WeChat has it: a retry would send it twice.
-		n.log.WarnContext(ctx, "notify: sent but not recorded", "subject", e.Subject, "message", m.ID, "error", err)
-	}
-	return nil
+	return inbox.PushSent, nil
 }
 
-// settle records a final outcome of m's WeChat copy.
-func (n *Notifier) settle(ctx context.Context, e Event, m inbox.Message, push inbox.Push) error {
-	if err := n.inbox.Pushed(ctx, m, push); err != nil {
-		return fmt.Errorf("notify: record %s of %s for %s: %w", push, m.ID, e.Subject, err)
+// subjects are the people of ds, each once.
+func subjects(ds []*delivery) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range ds {
+		if !seen[d.e.Subject] {
+			seen[d.e.Subject] = true
+			out = append(out, d.e.Subject)
+		}
 	}
-	return nil
+	return out
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -116,33 +118,108 @@ type claimed struct {
 func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handled func()) {
 	m := c.Message
 	topic := w.topics[m.Topic] // the claim only returns known topics
-	ctx, span := w.tracer.Start(tracing.WithTraceParent(ctx, c.traceParent), "outbox deliver "+string(m.Topic),
-		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
-			attribute.String("messaging.system", "handheld.outbox"),
-			attribute.String("messaging.destination.name", string(m.Topic)),
-			attribute.String("messaging.message.id", m.ID),
-			attribute.Int("handheld.outbox.attempts", m.Attempts)))
+	ctx, span := w.span(ctx, c)
 	defer span.End()
-	if topic.AtMostOnce {
-		closed, err := w.closeBeforeSending(ctx, m, until)
-		if err != nil || !closed {
-			// Not closed: not sent either. The lease brings it back (or
-			// another worker has it already).
-			handled()
-			if err != nil {
-				w.log.Error("outbox: closing an at-most-once message failed", "topic", m.Topic, "id", m.ID, "error", err)
-			}
-			w.observe(string(m.Topic), OutcomeLeaseLost)
-			return
-		}
+	if topic.AtMostOnce && !w.open(ctx, m, until) {
+		handled()
+		return
 	}
 	err := c.unreadable
 	if err == nil {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.handlerTimeout)
-		err = w.call(hctx, topic.Handle, m)
+		err = w.call(hctx, m, func(ctx context.Context) error { return topic.Handle(ctx, m) })
 		cancel()
 	}
 	handled()
+	w.conclude(ctx, span, topic, m, until, err)
+}
+
+// deliverBatch is deliver for the rows of a batch topic claimed together:
+// one span per message as deliver makes, one call of the topic's
+// HandleBatch for all of them, under one deadline, in a span of its own
+// linked to theirs; then each outcome recorded, in one batch of the
+// recorder.
+func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed, until time.Time, handled func()) {
+	msgs := make([]Message, 0, len(batch))
+	spans := make([]trace.Span, 0, len(batch))
+	ctxs := make([]context.Context, 0, len(batch))
+	var links []trace.Link
+	opened := make([]bool, len(batch))
+	var opening sync.WaitGroup
+	for i, c := range batch {
+		mctx, span := w.span(ctx, c)
+		defer span.End()
+		msgs, spans, ctxs = append(msgs, c.Message), append(spans, span), append(ctxs, mctx)
+		opened[i] = true
+		if topic.AtMostOnce { // together, so that the closes share a commit
+			opening.Go(func() { opened[i] = w.open(mctx, c.Message, until) })
+		}
+	}
+	opening.Wait()
+	n := 0
+	for i := range msgs {
+		if opened[i] {
+			msgs[n], spans[n], ctxs[n] = msgs[i], spans[i], ctxs[i]
+			links = append(links, trace.Link{SpanContext: spans[n].SpanContext()})
+			n++
+		}
+	}
+	msgs, spans, ctxs = msgs[:n], spans[:n], ctxs[:n]
+	if len(msgs) > 0 {
+		bctx, span := w.tracer.Start(context.WithoutCancel(ctx), "outbox deliver batch "+string(topic.Name),
+			trace.WithLinks(links...), trace.WithAttributes(attribute.Int("handheld.outbox.batch", len(msgs))))
+		hctx, cancel := context.WithTimeout(bctx, w.handlerTimeout)
+		var errs []error
+		err := w.call(hctx, msgs[0], func(ctx context.Context) error {
+			errs = topic.HandleBatch(ctx, msgs)
+			if len(errs) != len(msgs) {
+				return fmt.Errorf("outbox: batch handler of %s returned %d results for %d messages", topic.Name, len(errs), len(msgs))
+			}
+			return nil
+		})
+		cancel()
+		span.End()
+		if err != nil {
+			errs = slices.Repeat([]error{err}, len(msgs))
+		}
+		handled()
+		var settled sync.WaitGroup
+		for i, m := range msgs {
+			settled.Go(func() { w.conclude(ctxs[i], spans[i], topic, m, until, errs[i]) })
+		}
+		settled.Wait()
+		return
+	}
+	handled()
+}
+
+// span starts the delivery span of c, a child of the span that enqueued it.
+func (w *Worker) span(ctx context.Context, c claimed) (context.Context, trace.Span) {
+	return w.tracer.Start(tracing.WithTraceParent(ctx, c.traceParent), "outbox deliver "+string(c.Topic),
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+			attribute.String("messaging.system", "handheld.outbox"),
+			attribute.String("messaging.destination.name", string(c.Topic)),
+			attribute.String("messaging.message.id", c.ID),
+			attribute.Int("handheld.outbox.attempts", c.Attempts)))
+}
+
+// open closes an AtMostOnce row before its handler runs and reports whether
+// it may be sent. Not closed: not sent either; the lease brings it back (or
+// another worker has it already).
+func (w *Worker) open(ctx context.Context, m Message, until time.Time) bool {
+	closed, err := w.closeBeforeSending(ctx, m, until)
+	if err != nil {
+		w.log.Error("outbox: closing an at-most-once message failed", "topic", m.Topic, "id", m.ID, "error", err)
+	}
+	if err != nil || !closed {
+		w.observe(string(m.Topic), OutcomeLeaseLost)
+		return false
+	}
+	return true
+}
+
+// conclude judges a handler's err for m and records the outcome.
+func (w *Worker) conclude(ctx context.Context, span trace.Span, topic Topic, m Message, until time.Time, err error) {
 	v := judge(err)
 	span.SetAttributes(attribute.String("handheld.outbox.outcome", v.outcome))
 	if v.outcome == OutcomeRetry || v.outcome == OutcomeDead {
@@ -157,15 +234,15 @@ func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handle
 // other rows' closes and outcomes: one commit for many, and still committed
 // before the handler runs.
 func (w *Worker) closeBeforeSending(ctx context.Context, m Message, until time.Time) (bool, error) {
-	return w.rec.record(ctx, m.ID, settleDelivered+` AND delivered_at IS NULL`,
-		[]any{store.Timestamp(w.now()), m.ID, m.Attempts, until})
+	now := store.Timestamp(w.now())
+	return w.rec.record(ctx, outcomeWrite{id: m.ID, attempts: m.Attempts, until: until, delivered: &now, openOnly: true})
 }
 
-// call runs h, turning a panic into a failure to retry: one bad message must
+// call runs h (m's handler, or the batch m opens), turning a panic into a failure to retry: one bad message must
 // not bring down the process, nor every other delivery with it. The panic's
 // value is not logged, as it may quote the payload; its type and the stack
 // are.
-func (w *Worker) call(ctx context.Context, h Handler, m Message) (err error) {
+func (w *Worker) call(ctx context.Context, m Message, h func(context.Context) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.log.Error("outbox: handler panicked", "topic", m.Topic, "id", m.ID, "attempts", m.Attempts,
@@ -173,54 +250,33 @@ func (w *Worker) call(ctx context.Context, h Handler, m Message) (err error) {
 			err = errors.New("outbox: handler panicked")
 		}
 	}()
-	return h(ctx, m)
+	return h(ctx)
 }
-
-// The statements that record an outcome. Each is guarded by the claim it
-// settles ($3 attempts, $4 the lease's end, both as claimed): if the lease ran
-// out and another worker claimed the row, attempts and next_attempt_at have
-// moved on and nothing is written. Both together, because Again moves
-// attempts back, so attempts alone could come round to the claimed value.
-const (
-	settleDelivered = `UPDATE outbox SET delivered_at = $1
-		WHERE id = $2 AND attempts = $3 AND next_attempt_at = $4`
-	settleRetry = `UPDATE outbox SET next_attempt_at = $1, last_error = $5, delivered_at = NULL
-		WHERE id = $2 AND attempts = $3 AND next_attempt_at = $4`
-	settleAgain = `UPDATE outbox SET next_attempt_at = $1, attempts = attempts - 1, last_error = '', delivered_at = NULL
-		WHERE id = $2 AND attempts = $3 AND next_attempt_at = $4`
-	settleDead = `UPDATE outbox SET delivered_at = $1, last_error = $5
-		WHERE id = $2 AND attempts = $3 AND next_attempt_at = $4`
-)
 
 // settle records v for m's row, logs it, and reports it to Observe.
 func (w *Worker) settle(ctx context.Context, t Topic, m Message, until time.Time, v verdict) {
 	now := store.Timestamp(w.now())
-	var (
-		query string
-		at    = now // delivered_at or next_attempt_at, by statement
-		retry time.Duration
-	)
+	var retry time.Duration
+	o := outcomeWrite{id: m.ID, attempts: m.Attempts, until: until}
 	switch v.outcome {
 	case OutcomeDelivered:
 		if t.AtMostOnce {
 			w.observe(string(m.Topic), v.outcome) // closed before it was sent: nothing to write
 			return
 		}
-		query = settleDelivered
+		o.delivered = &now
 	case OutcomeRetry:
 		retry = backoff(w.backoffBase, w.backoffMax, m.Attempts, w.jitter())
-		query, at = settleRetry, store.Timestamp(now.Add(retry))
+		next := store.Timestamp(now.Add(retry))
+		o.next, o.lastError = &next, &v.text
 	case OutcomeAgain:
-		query, at = settleAgain, store.Timestamp(now.Add(v.after))
+		next, none := store.Timestamp(now.Add(v.after)), ""
+		o.next, o.back, o.lastError = &next, 1, &none
 	case OutcomeDead:
-		query = settleDead
-	}
-	args := []any{at, m.ID, m.Attempts, until}
-	if query == settleRetry || query == settleDead {
-		args = append(args, v.text)
+		o.delivered, o.lastError = &now, &v.text
 	}
 
-	recorded, err := w.rec.record(ctx, m.ID, query, args)
+	recorded, err := w.rec.record(ctx, o)
 	if err != nil {
 		// The row keeps its lease and comes back when it ends: delivered
 		// again if it was delivered, lost if it was an AtMostOnce retry.

@@ -26,6 +26,8 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 
 	"handheld/services"
@@ -54,6 +56,12 @@ type Message struct {
 // logged: it must name what failed, never the person it concerns.
 type Handler func(ctx context.Context, m Message) error
 
+// BatchHandler delivers several messages of one topic at once and returns
+// one error per message, in the order given, each meaning what a Handler's
+// error means for its message: nil, Again, Permanent, or a failure to retry.
+// A result of the wrong length counts as a failure of every message.
+type BatchHandler func(ctx context.Context, ms []Message) []error
+
 // Enqueue inserts m inside the caller's transaction, due at `at`, so that the
 // message is stored if and only if the caller's own write commits. The id
 // doubles as a deduplication key: a row with the same id is left as it is
@@ -69,43 +77,70 @@ type Handler func(ctx context.Context, m Message) error
 // Call Worker.Wake after the transaction commits to have it delivered without
 // waiting for the worker's next idle round.
 func Enqueue(ctx context.Context, tx *store.Tx, m Message, at time.Time) (inserted bool, err error) {
-	switch {
-	case m.ID == "":
-		return false, services.Errorf(services.CodeInternal, "outbox: enqueue on topic %q: empty id", m.Topic)
-	case m.Topic == "":
-		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s: empty topic", m.ID)
-	case at.IsZero():
-		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s: zero due time", m.ID)
+	n, err := EnqueueAll(ctx, tx, Due{Message: m, At: at})
+	return n == 1, err
+}
+
+// Due is a message and when it is due, for EnqueueAll.
+type Due struct {
+	Message
+	At time.Time
+}
+
+// EnqueueAll is Enqueue for several messages in one statement, the way a
+// batch handler records the work its answers cause. It returns how many
+// rows it inserted: a message whose id is already stored is left as it is.
+func EnqueueAll(ctx context.Context, tx *store.Tx, ds ...Due) (inserted int, err error) {
+	if len(ds) == 0 {
+		return 0, nil
 	}
-	created := m.CreatedAt
-	if created.IsZero() {
-		created = at
-	}
-	// Payloads are sealed whatever their topic: a message to the core may
-	// carry a card number, one to the person names their case.
-	payload, err := tx.Seal(m.Payload, sealedPayload.Place(m.ID))
-	if err != nil {
-		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
-	}
-	// The enqueuing request's trace context goes with the row, so that the
+	// The enqueuing request's trace context goes with each row, so that the
 	// delivery joins its trace (deliver).
 	var traceParent sql.NullString
 	if tp := tracing.TraceParent(ctx); tp != "" {
 		traceParent = sql.NullString{String: tp, Valid: true}
 	}
+	var values strings.Builder
+	args := make([]any, 0, 6*len(ds))
+	for i, d := range ds {
+		m := d.Message
+		switch {
+		case m.ID == "":
+			return 0, services.Errorf(services.CodeInternal, "outbox: enqueue on topic %q: empty id", m.Topic)
+		case m.Topic == "":
+			return 0, services.Errorf(services.CodeInternal, "outbox: enqueue %s: empty topic", m.ID)
+		case d.At.IsZero():
+			return 0, services.Errorf(services.CodeInternal, "outbox: enqueue %s: zero due time", m.ID)
+		}
+		created := m.CreatedAt
+		if created.IsZero() {
+			created = d.At
+		}
+		// Payloads are sealed whatever their topic: a message to the core
+		// may carry a card number, one to the person names their case.
+		payload, err := tx.Seal(m.Payload, sealedPayload.Place(m.ID))
+		if err != nil {
+			return 0, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
+		}
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		p := 6 * i
+		fmt.Fprintf(&values, "($%d, $%d, $%d, 0, $%d, '', $%d, $%d)", p+1, p+2, p+3, p+4, p+5, p+6)
+		args = append(args, m.ID, string(m.Topic), payload, store.Timestamp(d.At), store.Timestamp(created), traceParent)
+	}
 	res, err := tx.Exec(ctx, `
 		INSERT INTO outbox (id, topic, payload, attempts, next_attempt_at, last_error, created_at, trace_parent)
-		VALUES ($1, $2, $3, 0, $4, '', $5, $6)
-		ON CONFLICT (id) DO NOTHING`,
-		m.ID, string(m.Topic), payload, store.Timestamp(at), store.Timestamp(created), traceParent)
+		VALUES `+values.String()+`
+		ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
-		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
+		return 0, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", ds[0].ID, ds[0].Topic, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", m.ID, m.Topic, err)
+		return 0, services.Errorf(services.CodeInternal, "outbox: enqueue %s on %s: %w", ds[0].ID, ds[0].Topic, err)
 	}
-	return n == 1, nil
+	return int(n), nil
 }
 
 // sealedPayload is the outbox's one column of personal data.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"handheld/services/store"
 )
@@ -26,12 +27,25 @@ type recorder struct {
 	writing bool // a leader is active
 }
 
-// outcomeWrite is one settle statement waiting to be written.
+// outcomeWrite is what one outcome writes in its row, guarded by the claim
+// it settles (attempts and the lease's end, both as claimed): if the lease
+// ran out and another worker claimed the row, attempts and next_attempt_at
+// have moved on and nothing is written. Both together, because Again moves
+// attempts back, so attempts alone could come round to the claimed value.
 type outcomeWrite struct {
-	id    string // the row, for the lock order
-	query string
-	args  []any
-	done  chan writeResult // capacity 1
+	id       string
+	attempts int
+	until    time.Time
+	// delivered_at becomes delivered (NULL when nil: re-opened for a
+	// retry); next_attempt_at becomes next and last_error lastError,
+	// each unchanged when nil; attempts goes back by back.
+	delivered, next *time.Time
+	lastError       *string
+	back            int
+	// openOnly: only a row not delivered yet (an at-most-once close).
+	openOnly bool
+
+	done chan writeResult // capacity 1
 }
 
 // writeResult tells a caller that its statement was written (recorded: it
@@ -42,10 +56,10 @@ type writeResult struct {
 	lead     bool
 }
 
-// record runs query (an UPDATE of row id guarded by its claim) in the next
-// batch and reports whether it matched the row.
-func (r *recorder) record(ctx context.Context, id, query string, args []any) (bool, error) {
-	w := &outcomeWrite{id: id, query: query, args: args, done: make(chan writeResult, 1)}
+// record writes o in the next batch and reports whether it matched its row.
+func (r *recorder) record(ctx context.Context, o outcomeWrite) (bool, error) {
+	w := &o
+	w.done = make(chan writeResult, 1)
 	r.mu.Lock()
 	r.queue = append(r.queue, w)
 	lead := !r.writing
@@ -77,17 +91,22 @@ func (r *recorder) record(ctx context.Context, id, query string, args []any) (bo
 }
 
 // write runs the batch in one transaction and tells each caller its result.
-// Rows are updated in id order, so that two replicas' batches touching the
-// same rows (after a lease ran out) lock them in the same order and cannot
-// deadlock.
+// On PostgreSQL that is one statement for the whole batch, its rows passed
+// as arrays; on SQLite, in process, one statement per row, in id order. Two
+// replicas' batches touch the same rows only after a lease ran out; should
+// they deadlock on PostgreSQL, Tx runs the loser again.
 func (r *recorder) write(ctx context.Context, batch []*outcomeWrite) {
 	slices.SortFunc(batch, func(a, b *outcomeWrite) int { return cmp.Compare(a.id, b.id) })
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	matched := make([]bool, len(batch))
+	matched := make(map[string]bool, len(batch))
 	err := r.store.Tx(ctx, func(tx *store.Tx) error {
-		for i, w := range batch {
-			res, err := tx.Exec(ctx, w.query, w.args...)
+		clear(matched) // Tx may run this again
+		if tx.Dialect() == store.Postgres {
+			return writeAll(ctx, tx, batch, matched)
+		}
+		for _, w := range batch {
+			res, err := tx.Exec(ctx, settleRow, w.id, w.attempts, w.until, w.delivered, w.next, w.back, w.lastError, w.openOnly)
 			if err != nil {
 				return err
 			}
@@ -95,11 +114,54 @@ func (r *recorder) write(ctx context.Context, batch []*outcomeWrite) {
 			if err != nil {
 				return err
 			}
-			matched[i] = n == 1 // set on every try: Tx may run this again
+			matched[w.id] = n == 1
 		}
 		return nil
 	})
-	for i, w := range batch {
-		w.done <- writeResult{recorded: err == nil && matched[i], err: err}
+	for _, w := range batch {
+		w.done <- writeResult{recorded: err == nil && matched[w.id], err: err}
 	}
+}
+
+// settleRow writes one outcomeWrite ($1 id, $2 attempts, $3 until, $4
+// delivered, $5 next, $6 back, $7 lastError, $8 openOnly).
+const settleRow = `UPDATE outbox SET delivered_at = $4, next_attempt_at = COALESCE($5, next_attempt_at),
+	attempts = attempts - $6, last_error = COALESCE($7, last_error)
+	WHERE id = $1 AND attempts = $2 AND next_attempt_at = $3 AND (NOT $8 OR delivered_at IS NULL)`
+
+// settleAll is settleRow for many rows at once on PostgreSQL, each column
+// an array with one element per row.
+const settleAll = `UPDATE outbox AS o SET delivered_at = c.delivered, next_attempt_at = COALESCE(c.next, o.next_attempt_at),
+	attempts = o.attempts - c.back, last_error = COALESCE(c.last_error, o.last_error)
+	FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::text[], $8::bool[])
+		AS c(id, attempts, until, delivered, next, back, last_error, open_only)
+	WHERE o.id = c.id AND o.attempts = c.attempts AND o.next_attempt_at = c.until AND (NOT c.open_only OR o.delivered_at IS NULL)
+	RETURNING o.id`
+
+// writeAll runs settleAll for batch and marks the rows it matched.
+func writeAll(ctx context.Context, tx *store.Tx, batch []*outcomeWrite, matched map[string]bool) error {
+	var (
+		ids, lastErrors  = make([]string, len(batch)), make([]*string, len(batch))
+		attempts, back   = make([]int32, len(batch)), make([]int32, len(batch))
+		until            = make([]time.Time, len(batch))
+		delivered, nexts = make([]*time.Time, len(batch)), make([]*time.Time, len(batch))
+		openOnly         = make([]bool, len(batch))
+	)
+	for i, w := range batch {
+		ids[i], attempts[i], until[i], delivered[i], nexts[i] = w.id, int32(w.attempts), w.until, w.delivered, w.next
+		back[i], lastErrors[i], openOnly[i] = int32(w.back), w.lastError, w.openOnly
+	}
+	rows, err := tx.Query(ctx, settleAll, ids, attempts, until, delivered, nexts, back, lastErrors, openOnly)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		matched[id] = true
+	}
+	return rows.Err()
 }

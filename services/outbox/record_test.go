@@ -37,7 +37,7 @@ func TestRecorderUnderConcurrentCallers(t *testing.T) {
 				if i%3 == 0 {
 					attempts = 2 // a stale claim: must not match
 				}
-				got, err := r.record(t.Context(), fmt.Sprintf("r%02d", i), settleDelivered, []any{at, fmt.Sprintf("r%02d", i), attempts, at})
+				got, err := r.record(t.Context(), outcomeWrite{id: fmt.Sprintf("r%02d", i), attempts: attempts, until: at, delivered: &at})
 				if err != nil || got != (i%3 != 0) {
 					t.Errorf("row %d: record = %v, %v; want %v", i, got, err, i%3 != 0)
 				}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+	"sync"
 
 	"handheld/services"
 	"handheld/services/audit"
@@ -21,62 +21,135 @@ var rank = map[string]int{
 	StatusRejected: 3, StatusPaid: 3, StatusCancelled: 3,
 }
 
-// Submit is the outbox handler of TopicSubmit: it sends an accepted
-// application to the core, with its id as the core's idempotency key, so a
-// second delivery (after a crash, a timeout, a lease taken over) is
-// harmless. Any error is retried by the outbox with backoff; a refusal of
-// the content itself is permanent.
+// Submit is the outbox handler of TopicSubmit for one message: SubmitBatch
+// of one.
 func (s *Service) Submit(ctx context.Context, m outbox.Message) error {
-	a, _, err := s.load(ctx, `id = $1`, string(m.Payload))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return outbox.Permanent(fmt.Errorf("withdrawal: no application %s", m.Payload))
-	case err != nil:
-		return err
-	case a.Status != StatusAccepted:
-		return nil // cancelled before it left, or a repeated delivery
+	return s.SubmitBatch(ctx, []outbox.Message{m})[0]
+}
+
+// SubmitBatch is the outbox's batch handler of TopicSubmit: it sends
+// accepted applications to the core, each with its id as the core's
+// idempotency key, so a second delivery (after a crash, a timeout, a lease
+// taken over) is harmless. The applications are read in one query, sent
+// at once, and the core's answers recorded in one transaction, so that a
+// busy outbox pays a few round trips to the store per batch rather than a
+// dozen per application. Any error is retried by the outbox with backoff;
+// a refusal of the content itself is permanent.
+func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error {
+	errs := make([]error, len(ms))
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = string(m.Payload)
 	}
+	found, err := s.loadAll(ctx, ids)
+	if err != nil {
+		return fill(errs, err)
+	}
+	var todo []int
+	for i, id := range ids {
+		switch a, ok := found[id]; {
+		case !ok:
+			errs[i] = outbox.Permanent(fmt.Errorf("withdrawal: no application %s", idKind.Safe(id)))
+		case a.Status == StatusAccepted:
+			todo = append(todo, i)
+		} // else cancelled before it left, or a repeated delivery
+	}
+	answers := make([]core.WithdrawalStatus, len(ms))
+	var calls sync.WaitGroup
+	for _, i := range todo {
+		calls.Go(func() { answers[i], errs[i] = s.send(ctx, found[ids[i]]) })
+	}
+	calls.Wait()
+
+	var moves []move
+	var of []int // the message of each move
+	for _, i := range todo {
+		if errs[i] == nil {
+			moves, of = append(moves, move{a: found[ids[i]], st: answers[i], poll: true}), append(of, i)
+		}
+	}
+	moved, err := s.advance(ctx, moves...)
+	for j, i := range of {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case !moved[j]:
+			// The person cancelled while it was on its way: cancel it at
+			// the core too (idempotent there).
+			errs[i] = s.cancelAtCore(ctx, ids[i])
+		}
+	}
+	if len(moves) > 0 {
+		s.Wake()
+	}
+	return errs
+}
+
+// send submits accepted application a to the core, its uploads first.
+func (s *Service) send(ctx context.Context, a row) (core.WithdrawalStatus, error) {
 	personID, err := s.People.PersonID(ctx, a.Subject)
 	if err != nil {
-		return err
+		return core.WithdrawalStatus{}, err
 	}
 	var refs []string
 	if err := json.Unmarshal([]byte(a.EvidenceRefs), &refs); err != nil {
-		return outbox.Permanent(fmt.Errorf("withdrawal %s: evidence refs: %w", a.ID, err))
+		return core.WithdrawalStatus{}, outbox.Permanent(fmt.Errorf("withdrawal %s: evidence refs: %w", a.ID, err))
 	}
 	if err := s.deliverMaterials(ctx, a.ID, a.Evidence); err != nil {
-		return err
+		return core.WithdrawalStatus{}, err
 	}
 	st, err := s.Core.SubmitWithdrawal(ctx, core.Withdrawal{
 		ApplicationID: a.ID, PersonID: personID, Kind: a.CoreKind, AmountFen: a.AmountFen,
 		PayoutMethod: a.PayoutMethod, PayoutAccount: a.PayoutAccount, PayoutAccountID: a.PayoutAccountID,
 		EvidenceRefs: refs, SharedEvidence: a.Evidence.Shared, Materials: a.Evidence.Materials, CloseAccount: a.ClosesAccount,
 	})
+	switch {
+	case services.ErrorCode(err) == services.CodeCoreRejected:
+		return st, outbox.Permanent(err)
+	case err != nil:
+		return st, err
+	}
+	if _, ok := rank[st.Status]; !ok {
+		return st, fmt.Errorf("withdrawal %s: core status %q", a.ID, st.Status)
+	}
+	return st, nil
+}
+
+// cancelAtCore cancels application id at the core when the person
+// cancelled it here while its submission was on its way.
+func (s *Service) cancelAtCore(ctx context.Context, id string) error {
+	cur, _, err := s.load(ctx, `id = $1`, id)
+	if err != nil || cur.Status != StatusCancelled {
+		return err
+	}
+	_, err = s.Core.CancelWithdrawal(ctx, id)
+	return err
+}
+
+// loadAll reads the rows of ids in one query, by id.
+func (s *Service) loadAll(ctx context.Context, ids []string) (map[string]row, error) {
+	rows, err := s.Store.Query(ctx, `SELECT `+rowColumns+` FROM withdrawals WHERE id IN (`+store.Placeholders(1, len(ids))+`)`, store.Args(ids...)...)
 	if err != nil {
-		if services.ErrorCode(err) == services.CodeCoreRejected {
-			return outbox.Permanent(err)
+		return nil, err
+	}
+	defer rows.Close()
+	found := make(map[string]row, len(ids))
+	for rows.Next() {
+		a, _, err := s.scanRow(rows)
+		if err != nil {
+			return nil, err
 		}
-		return err
+		found[a.ID] = a
 	}
-	moved, err := s.advance(ctx, a, st, func(tx *store.Tx, at time.Time) error {
-		_, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: string(TopicPoll) + ":" + a.ID, Topic: TopicPoll, Payload: []byte(a.ID)},
-			at.Add(s.Policies.PollInterval))
-		return err
-	})
-	if err != nil {
-		return err
+	return found, rows.Err()
+}
+
+// fill sets every element of errs to err and returns errs.
+func fill(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
 	}
-	if !moved {
-		// The person cancelled while it was on its way: cancel it at the
-		// core too (idempotent there).
-		if cur, _, err := s.load(ctx, `id = $1`, a.ID); err == nil && cur.Status == StatusCancelled {
-			if _, err := s.Core.CancelWithdrawal(ctx, a.ID); err != nil {
-				return err
-			}
-		}
-	}
-	s.Wake()
-	return nil
+	return errs
 }
 
 // Poll is the outbox handler of TopicPoll: it asks the core for the
@@ -98,7 +171,7 @@ func (s *Service) Poll(ctx context.Context, m outbox.Message) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.advance(ctx, a, st, nil); err != nil {
+	if _, err := s.advance(ctx, move{a: a, st: st}); err != nil {
 		return err
 	}
 	if Finished(st.Status) {
@@ -144,11 +217,11 @@ func (s *Service) cancel(ctx context.Context, subject, id string) error {
 		return services.Errorf(services.CodeInternal, "withdrawal: cancel: %w", err)
 	}
 	if a.Status == StatusAccepted {
-		moved, err := s.advance(ctx, a, core.WithdrawalStatus{Status: StatusCancelled}, nil)
+		moved, err := s.advance(ctx, move{a: a, st: core.WithdrawalStatus{Status: StatusCancelled}})
 		if err != nil {
 			return services.Errorf(services.CodeInternal, "withdrawal: cancel: %w", err)
 		}
-		if moved {
+		if moved[0] {
 			s.Wake()
 			return nil
 		}
@@ -170,68 +243,132 @@ func (s *Service) cancel(ctx context.Context, subject, id string) error {
 		}
 		return err
 	}
-	if _, err := s.advance(ctx, a, st, nil); err != nil {
+	if _, err := s.advance(ctx, move{a: a, st: st}); err != nil {
 		return services.Errorf(services.CodeInternal, "withdrawal: cancel: %w", err)
 	}
 	return nil
 }
 
-// advance moves a from its status to the core's, recording every status
-// passed on the way (a core that approved and paid during an outage still
-// gives the person "approved" then "paid"), all in one transaction with
-// then (when not nil). moved is false when a had already changed (another
-// replica, or the person, got there first): nothing is written then.
-func (s *Service) advance(ctx context.Context, a row, st core.WithdrawalStatus, then func(tx *store.Tx, at time.Time) error) (bool, error) {
-	target := st.Status
-	if _, ok := rank[target]; !ok {
-		return false, fmt.Errorf("withdrawal %s: core status %q", a.ID, target)
+// move is one application's change to the status the core gave it.
+type move struct {
+	a  row
+	st core.WithdrawalStatus
+	// poll: once moved, queue the first poll of its status.
+	poll bool
+}
+
+// advance moves each application from its status to the core's,
+// recording every status passed on the way (a core that approved and paid
+// during an outage still gives the person "approved" then "paid"), all in
+// one transaction: one UPDATE per kind of change, one INSERT of the
+// statuses, one of the messages they cause. moved[i] is false when the
+// i-th application had changed meanwhile (another replica, or the person,
+// got there first): nothing is written for it then. A move backwards, or
+// to the status it has, writes nothing and counts as moved.
+func (s *Service) advance(ctx context.Context, moves ...move) (moved []bool, err error) {
+	moved = make([]bool, len(moves))
+	type change struct{ from, to, reason string }
+	var changes []change
+	byChange := map[change][]int{}
+	for i, m := range moves {
+		target := m.st.Status
+		if _, ok := rank[target]; !ok {
+			return nil, fmt.Errorf("withdrawal %s: core status %q", m.a.ID, target)
+		}
+		if target == m.a.Status || rank[target] < rank[m.a.Status] {
+			moved[i] = true
+			continue
+		}
+		c := change{from: m.a.Status, to: target, reason: m.st.Reason}
+		if _, seen := byChange[c]; !seen {
+			changes = append(changes, c)
+		}
+		byChange[c] = append(byChange[c], i)
 	}
-	if target == a.Status || rank[target] < rank[a.Status] {
-		return true, nil
+	if len(changes) == 0 {
+		return moved, nil
 	}
 	at := store.Timestamp(s.Now())
-	var path []string
-	if a.Status == StatusAccepted && target != StatusCancelled {
-		path = append(path, StatusSubmitted)
-	}
-	if target == StatusPaid && rank[a.Status] < rank[StatusApproved] {
-		path = append(path, StatusApproved)
-	}
-	if target != StatusSubmitted || a.Status != StatusAccepted {
-		path = append(path, target)
-	}
-	moved := false
-	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE withdrawals SET status = $1, reason = $2, updated_at = $3 WHERE id = $4 AND status = $5`,
-			target, st.Reason, at, a.ID, a.Status)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			moved = false
-			return err
-		}
-		moved = true
-		if target == StatusCancelled || target == StatusRejected {
-			// Its uploads may serve the person's next application (its
-			// consent never does: it was for this one).
-			if err := s.releaseMaterials(ctx, tx, a.ID); err != nil {
+	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
+		var statuses []statusEntry
+		var polls []outbox.Due
+		for _, c := range changes {
+			idx := byChange[c]
+			args := []any{c.to, c.reason, at, c.from}
+			for _, i := range idx {
+				args = append(args, moves[i].a.ID)
+			}
+			changed, err := s.updated(ctx, tx, `UPDATE withdrawals SET status = $1, reason = $2, updated_at = $3
+				WHERE status = $4 AND id IN (`+store.Placeholders(5, len(idx))+`) RETURNING id`, args...)
+			if err != nil {
 				return err
 			}
-		}
-		for _, step := range path {
-			reason := ""
-			if step == target {
-				reason = st.Reason
+			for _, i := range idx {
+				m := moves[i]
+				moved[i] = changed[m.a.ID] // set on every try: Tx may run this again
+				if !moved[i] {
+					continue
+				}
+				if c.to == StatusCancelled || c.to == StatusRejected {
+					// Its uploads may serve the person's next application
+					// (its consent never does: it was for this one).
+					if err := s.releaseMaterials(ctx, tx, m.a.ID); err != nil {
+						return err
+					}
+				}
+				for _, step := range path(c.from, c.to) {
+					e := statusEntry{a: m.a, status: step, at: at}
+					if step == c.to {
+						e.reason = c.reason
+					}
+					statuses = append(statuses, e)
+				}
+				if m.poll {
+					polls = append(polls, outbox.Due{Message: outbox.Message{ID: string(TopicPoll) + ":" + m.a.ID, Topic: TopicPoll,
+						Payload: []byte(m.a.ID)}, At: at.Add(s.Policies.PollInterval)})
+				}
 			}
-			if err := s.recordStatus(ctx, tx, a, step, reason, at); err != nil {
-				return err
-			}
 		}
-		if then != nil {
-			return then(tx, at)
+		if err := s.recordStatuses(ctx, tx, statuses...); err != nil {
+			return err
 		}
-		return nil
+		_, err := outbox.EnqueueAll(ctx, tx, polls...)
+		return err
 	})
 	return moved, err
+}
+
+// updated runs an UPDATE … RETURNING id and gives the ids it changed.
+func (s *Service) updated(ctx context.Context, tx *store.Tx, query string, args ...any) (map[string]bool, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	changed := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		changed[id] = true
+	}
+	return changed, rows.Err()
+}
+
+// path is the statuses an application passes going from one status to a
+// later one, the last one included: submitted on the way out of accepted
+// (but for a cancel), approved on the way to paid.
+func path(from, to string) []string {
+	var steps []string
+	if from == StatusAccepted && to != StatusCancelled {
+		steps = append(steps, StatusSubmitted)
+	}
+	if to == StatusPaid && rank[from] < rank[StatusApproved] {
+		steps = append(steps, StatusApproved)
+	}
+	if to != StatusSubmitted || from != StatusAccepted {
+		steps = append(steps, to)
+	}
+	return steps
 }

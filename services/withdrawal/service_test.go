@@ -170,7 +170,7 @@ func (r *rig) deliverAll(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := outbox.New(outbox.Config{Store: r.store, Now: r.clock.Now, Enqueued: withdrawal.Topics(), Topics: []outbox.Topic{
-		{Name: withdrawal.TopicSubmit, Handle: r.Submit},
+		{Name: withdrawal.TopicSubmit, HandleBatch: r.SubmitBatch},
 		{Name: withdrawal.TopicPoll, Handle: r.Poll},
 		{Name: withdrawal.TopicCheck, Handle: r.Check},
 		{Name: notify.Topic, AtMostOnce: true, Handle: func(context.Context, outbox.Message) error { return nil }},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"handheld/services"
@@ -266,22 +268,64 @@ func (s *Service) list(ctx context.Context, subject string, limit int, cursor st
 // same status is a no-op) and, when the centre announces that status,
 // queues the person's notification in the same transaction.
 func (s *Service) recordStatus(ctx context.Context, tx *store.Tx, a row, status, reason string, at time.Time) error {
-	res, err := tx.Exec(ctx, `INSERT INTO withdrawal_events (application_id, status, reason, at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (application_id, status) DO NOTHING`, a.ID, status, reason, store.Timestamp(at))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err
-	}
-	if !slices.Contains(s.Policies.NotifyOn, status) {
+	return s.recordStatuses(ctx, tx, statusEntry{a: a, status: status, reason: reason, at: at})
+}
+
+// statusEntry is a status an application took, for recordStatuses.
+type statusEntry struct {
+	a              row
+	status, reason string
+	at             time.Time
+}
+
+// recordStatuses is recordStatus for several statuses, in one statement
+// for the statuses and one for the notifications.
+func (s *Service) recordStatuses(ctx context.Context, tx *store.Tx, es ...statusEntry) error {
+	if len(es) == 0 {
 		return nil
 	}
-	ev, err := json.Marshal(notify.Event{Subject: a.Subject, ApplicationID: a.ID, CaseNumber: a.CaseNumber, Kind: a.Kind,
-		Status: status, Reason: reason, AmountFen: a.AmountFen, Locale: a.Locale, At: at})
+	var values strings.Builder
+	args := make([]any, 0, 4*len(es))
+	for i, e := range es {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		fmt.Fprintf(&values, "($%d, $%d, $%d, $%d)", 4*i+1, 4*i+2, 4*i+3, 4*i+4)
+		args = append(args, e.a.ID, e.status, e.reason, store.Timestamp(e.at))
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO withdrawal_events (application_id, status, reason, at) VALUES `+values.String()+`
+		ON CONFLICT (application_id, status) DO NOTHING RETURNING application_id, status`, args...)
 	if err != nil {
 		return err
 	}
-	_, err = outbox.Enqueue(ctx, tx, outbox.Message{ID: string(notify.Topic) + ":" + a.ID + ":" + status, Topic: notify.Topic, Payload: ev}, at)
+	type key struct{ id, status string }
+	inserted := map[key]bool{}
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.id, &k.status); err != nil {
+			rows.Close()
+			return err
+		}
+		inserted[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var notices []outbox.Due
+	for _, e := range es {
+		if !inserted[key{e.a.ID, e.status}] || !slices.Contains(s.Policies.NotifyOn, e.status) {
+			continue
+		}
+		a := e.a
+		ev, err := json.Marshal(notify.Event{Subject: a.Subject, ApplicationID: a.ID, CaseNumber: a.CaseNumber, Kind: a.Kind,
+			Status: e.status, Reason: e.reason, AmountFen: a.AmountFen, Locale: a.Locale, At: e.at})
+		if err != nil {
+			return err
+		}
+		notices = append(notices, outbox.Due{Message: outbox.Message{ID: string(notify.Topic) + ":" + a.ID + ":" + e.status,
+			Topic: notify.Topic, Payload: ev}, At: e.at})
+	}
+	_, err = outbox.EnqueueAll(ctx, tx, notices...)
 	return err
 }

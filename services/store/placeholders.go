@@ -1,0 +1,28 @@
+package store
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Placeholders is "$from, $from+1, …", n of them: the list of an
+// `IN (…)` that names many rows in one statement, on either database.
+func Placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
+
+// Args are vs as query arguments.
+func Args[T any](vs ...T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
