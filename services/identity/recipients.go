@@ -141,41 +141,52 @@ func (s *Service) refreshSealedOpenID(ctx context.Context, subject, openid, open
 // openids were sealed and has not signed in through WeChat since — which is
 // no error: the person is simply not reachable by WeChat.
 func (s *Service) OpenID(ctx context.Context, subject string) (openid string, ok bool, err error) {
-	all, err := s.OpenIDs(ctx, subject)
+	all, failed, err := s.OpenIDs(ctx, subject)
+	if err == nil {
+		err = failed[subject]
+	}
+	if err != nil {
+		return "", false, err
+	}
 	openid, ok = all[subject]
-	return openid, ok, err
+	return openid, ok, nil
 }
 
 // OpenIDs is OpenID for several subjects, in one query: the openid of each
-// subject WeChat can reach, by subject; the others are absent.
-func (s *Service) OpenIDs(ctx context.Context, subjects ...string) (map[string]string, error) {
-	out := make(map[string]string, len(subjects))
+// subject WeChat can reach, by subject, the others absent. A binding whose
+// sealed openid does not open is its subject's error in failed, so one
+// damaged row stops nobody else's messages; err is for the query.
+func (s *Service) OpenIDs(ctx context.Context, subjects ...string) (openids map[string]string, failed map[string]error, err error) {
+	out, failed := make(map[string]string, len(subjects)), map[string]error{}
 	if len(subjects) == 0 {
-		return out, nil
+		return out, failed, nil
 	}
 	rows, err := s.Store.Query(ctx, `SELECT subject_id, openid_hash, openid_sealed FROM wechat_bindings
 		WHERE subject_id IN (`+store.Placeholders(1, len(subjects))+`) AND openid_sealed <> ''
 		ORDER BY subject_id, bound_at DESC, openid_hash DESC`, store.Args(subjects...)...)
 	if err != nil {
-		return nil, services.Errorf(services.CodeInternal, "openids: %w", err)
+		return nil, nil, services.Errorf(services.CodeInternal, "openids: %w", err)
 	}
 	defer rows.Close()
+	seen := map[string]bool{}
 	for rows.Next() {
 		var subject, openidHash, sealed string
 		if err := rows.Scan(&subject, &openidHash, &sealed); err != nil {
-			return nil, services.Errorf(services.CodeInternal, "openids: %w", err)
+			return nil, nil, services.Errorf(services.CodeInternal, "openids: %w", err)
 		}
-		if _, ok := out[subject]; ok {
+		if seen[subject] {
 			continue // an older binding: the first row is the one OpenID takes
 		}
+		seen[subject] = true
 		openid, err := s.openOpenID(sealed, openidHash)
 		if err != nil {
-			return nil, services.Errorf(services.CodeInternal, "openid of %s: %w", subject, err)
+			failed[subject] = services.Errorf(services.CodeInternal, "openid of %s: %w", subject, err)
+			continue
 		}
 		out[subject] = openid
 	}
 	if err := rows.Err(); err != nil {
-		return nil, services.Errorf(services.CodeInternal, "openids: %w", err)
+		return nil, nil, services.Errorf(services.CodeInternal, "openids: %w", err)
 	}
-	return out, nil
+	return out, failed, nil
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"handheld/services"
 	"handheld/services/audit"
 	"handheld/services/core"
@@ -314,6 +316,36 @@ func TestOpenIDTamperedSealedValue(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), "oOpenID") {
 				t.Errorf("%s: error names an openid: %v", name, err)
 			}
+		}
+	})
+}
+
+// OpenIDs reads several people at once; one binding that does not open is
+// that person's error alone.
+func TestOpenIDsOfSeveralPeople(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		f := newWeChatFixture(t, s)
+		ctx := context.Background()
+		const openidBob = "oOpenID-bob-0002"
+		f.bind(t, openidA, idAlice)
+		f.bind(t, openidBob, "330108199311051571")
+		f.bind(t, "oOpenID-carol-0003", "11010519491231002X")
+		alice, bob, carol := f.subject(t, openidA), f.subject(t, openidBob), f.subject(t, "oOpenID-carol-0003")
+		if _, err := s.Exec(ctx, `UPDATE wechat_bindings SET openid_sealed = 'AAAA' WHERE subject_id = $1`, carol); err != nil {
+			t.Fatal(err)
+		}
+		got, failed, err := f.svc.OpenIDs(ctx, alice, bob, carol, "s_nobody")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]string{alice: openidA, bob: openidBob}, got); diff != "" {
+			t.Errorf("openids (-want +got):\n%s", diff)
+		}
+		if len(failed) != 1 || failed[carol] == nil || strings.Contains(failed[carol].Error(), "oOpenID") {
+			t.Errorf("failed %v, want carol's error alone, naming no openid", failed)
+		}
+		if got, failed, err := f.svc.OpenIDs(ctx); err != nil || len(got) != 0 || len(failed) != 0 {
+			t.Errorf("OpenIDs() = %v, %v, %v; want nothing", got, failed, err)
 		}
 	})
 }

@@ -281,3 +281,75 @@ func TestPreferencesStored(t *testing.T) {
 		}
 	})
 }
+
+// PostAll posts many messages in one statement: a key posted before, or
+// twice in the list, is the message that holds it; PushedAll records each
+// outcome and audits the final ones; PreferencesOfAll reads many people.
+func TestPostAllAndPushedAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc, trail := newRig(t, s)
+		ctx := context.Background()
+		first, _, err := svc.Post(ctx, Post{Subject: "s_alice", Key: "1", Category: CaseProgress, Kind: "k", Content: []byte(`"a1"`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, created, err := svc.PostAll(ctx,
+			Post{Subject: "s_alice", Key: "1", Category: CaseProgress, Kind: "k", Content: []byte(`"again"`)},
+			Post{Subject: "s_alice", Key: "2", Category: Security, Kind: "k", Content: []byte(`"a2"`)},
+			Post{Subject: "s_bob", Key: "1", Category: CaseProgress, Kind: "k", Content: []byte(`"b1"`)},
+			Post{Subject: "s_bob", Key: "1", Category: CaseProgress, Kind: "k", Content: []byte(`"b1 twice"`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{false, true, true, false}, created); diff != "" {
+			t.Errorf("created (-want +got):\n%s", diff)
+		}
+		var contents []string
+		for _, m := range msgs {
+			contents = append(contents, string(m.Content))
+		}
+		if diff := cmp.Diff([]string{`"a1"`, `"a2"`, `"b1"`, `"b1"`}, contents); diff != "" {
+			t.Errorf("contents (-want +got):\n%s", diff)
+		}
+		if msgs[0].ID != first.ID || msgs[2].ID != msgs[3].ID {
+			t.Errorf("ids %v: a key posted before or twice is not the message that holds it", msgs)
+		}
+		if _, _, err := svc.PostAll(ctx, Post{Subject: "s_carol", Key: "1", Category: CaseProgress, Kind: "k"},
+			Post{Subject: "s_carol", Key: "2", Category: "gossip", Kind: "k"}); err == nil {
+			t.Error("a list with an unknown category was accepted")
+		}
+		if n, _ := svc.Unread(ctx, person("s_carol")); n != 0 {
+			t.Errorf("carol has %d messages from a refused list, want none", n)
+		}
+
+		if err := svc.PushedAll(ctx, PushRecord{Message: msgs[0], Push: PushSent}, PushRecord{Message: msgs[1], Push: PushDeferred},
+			PushRecord{Message: msgs[2], Push: PushNoGrant}); err != nil {
+			t.Fatal(err)
+		}
+		var pushes []Push
+		for _, m := range msgs[:3] {
+			again, _, _ := svc.Post(ctx, Post{Subject: m.Subject, Key: map[string]string{first.ID: "1", msgs[1].ID: "2", msgs[2].ID: "1"}[m.ID],
+				Category: CaseProgress, Kind: "k"})
+			pushes = append(pushes, again.Push)
+		}
+		if diff := cmp.Diff([]Push{PushSent, PushDeferred, PushNoGrant}, pushes); diff != "" {
+			t.Errorf("push states (-want +got):\n%s", diff)
+		}
+		got := strings.Join(trail.actions(), "\n")
+		if !strings.Contains(got, "message.push message:"+msgs[0].ID+":sent ok") ||
+			!strings.Contains(got, "message.push message:"+msgs[2].ID+":no_grant denied") || strings.Contains(got, msgs[1].ID) {
+			t.Errorf("audit trail, want the sent and the no_grant pushes and not the deferred one:\n%s", got)
+		}
+
+		if _, err := svc.SetPreferences(ctx, person("s_bob"), PreferencesUpdate{WeChat: map[string]bool{"reminders": false}}); err != nil {
+			t.Fatal(err)
+		}
+		prefs, err := svc.PreferencesOfAll(ctx, "s_alice", "s_bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prefs) != 2 || !prefs["s_alice"].WeChat[Reminders] || prefs["s_bob"].WeChat[Reminders] {
+			t.Errorf("preferences %+v, want alice's defaults and bob without reminders", prefs)
+		}
+	})
+}

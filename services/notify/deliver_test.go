@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"handheld/services"
+	"handheld/services/inbox"
 	"handheld/services/kv"
 	"handheld/services/notify"
 	"handheld/services/reminder"
@@ -28,23 +30,27 @@ const (
 	aliceOpenID = "oOpenID-alice-0001"
 )
 
-// openids is the recipients fake: subject → openid, or an error for all.
+// openids is the recipients fake: subject → openid, or an error for all,
+// or for the subjects in broken.
 type openids struct {
-	m   map[string]string
-	err error
+	m      map[string]string
+	err    error
+	broken map[string]bool
 }
 
-func (o openids) OpenIDs(_ context.Context, subjects ...string) (map[string]string, error) {
+func (o openids) OpenIDs(_ context.Context, subjects ...string) (map[string]string, map[string]error, error) {
 	if o.err != nil {
-		return nil, o.err
+		return nil, nil, o.err
 	}
-	out := map[string]string{}
+	out, failed := map[string]string{}, map[string]error{}
 	for _, s := range subjects {
-		if id, ok := o.m[s]; ok {
+		if o.broken[s] {
+			failed[s] = errors.New("sealed openid does not open")
+		} else if id, ok := o.m[s]; ok {
 			out[s] = id
 		}
 	}
-	return out, nil
+	return out, failed, nil
 }
 
 // syncBuffer is a log sink safe for the client's goroutines.
@@ -226,6 +232,41 @@ func TestDeliverRecipientLookupFails(t *testing.T) {
 	}
 	if n := f.wx.Calls(wechattest.Send); n != 0 {
 		t.Errorf("%d sends, want none", n)
+	}
+}
+
+// A batch answers each message on its own: a payload that cannot be read
+// and a person whose binding cannot be read fail alone, the others go.
+func TestDeliverAllAnswersEachMessage(t *testing.T) {
+	const bob, carol = "s_bob", "s_carol"
+	f := newFixture(t, openids{m: map[string]string{alice: aliceOpenID, bob: "oOpenID-bob-0002"}, broken: map[string]bool{carol: true}})
+	bobs, carols := approved, approved
+	bobs.Subject, bobs.ApplicationID = bob, "wd_02"
+	carols.Subject, carols.ApplicationID = carol, "wd_03"
+	errs := f.n.DeliverAll(context.Background(), payload(t, approved), []byte("not json"), payload(t, carols), payload(t, bobs))
+	if len(errs) != 4 {
+		t.Fatalf("%d answers for 4 messages", len(errs))
+	}
+	if errs[0] != nil || errs[3] != nil {
+		t.Errorf("alice %v, bob %v; want both sent", errs[0], errs[3])
+	}
+	if !errors.Is(errs[1], notify.ErrUndeliverable) {
+		t.Errorf("not json: %v, want ErrUndeliverable", errs[1])
+	}
+	if errs[2] == nil || errors.Is(errs[2], notify.ErrUndeliverable) {
+		t.Errorf("carol's broken binding: %v, want a retryable error", errs[2])
+	}
+	var to []string
+	for _, m := range f.wx.Sent() {
+		to = append(to, m.ToOpenID)
+	}
+	slices.Sort(to)
+	if diff := cmp.Diff([]string{aliceOpenID, "oOpenID-bob-0002"}, to); diff != "" {
+		t.Errorf("sent to (-want +got):\n%s", diff)
+	}
+	// In the order posted: alice, carol (left pending for the retry), bob.
+	if diff := cmp.Diff([]inbox.Push{inbox.PushSent, inbox.PushPending, inbox.PushSent}, f.inbox.pushes()); diff != "" {
+		t.Errorf("push states (-want +got):\n%s", diff)
 	}
 }
 

@@ -121,8 +121,9 @@ const errRefused = 43101
 type (
 	recipients interface {
 		// OpenIDs are the openids to write to, by subject; a person
-		// WeChat cannot reach is absent.
-		OpenIDs(ctx context.Context, subjects ...string) (map[string]string, error)
+		// WeChat cannot reach is absent, one whose binding cannot be
+		// read is in failed.
+		OpenIDs(ctx context.Context, subjects ...string) (openids map[string]string, failed map[string]error, err error)
 	}
 	sender interface {
 		SendSubscribe(ctx context.Context, m wechat.Message) error

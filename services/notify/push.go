@@ -62,13 +62,17 @@ func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
 		sending = append(sending, d)
 	}
 	if len(sending) > 0 {
-		openids, err := n.recipients.OpenIDs(ctx, subjects(sending)...)
+		openids, failed, err := n.recipients.OpenIDs(ctx, subjects(sending)...)
 		if err != nil {
 			fail(sending, "notify: recipient of %s: %w", err)
 			sending = nil
 		}
 		var sends sync.WaitGroup
 		for _, d := range sending {
+			if err := failed[d.e.Subject]; err != nil {
+				errs[d.i] = fmt.Errorf("notify: recipient of %s: %w", d.m.ID, err)
+				continue
+			}
 			sends.Go(func() {
 				push, err := n.send(ctx, d, openids[d.e.Subject])
 				mu.Lock()

@@ -170,3 +170,68 @@ func TestTopicTakesOneKindOfHandler(t *testing.T) {
 		}
 	})
 }
+
+// EnqueueAll writes many rows in one statement: each due at its own time,
+// a message already stored left as it is, and a bad message anywhere in
+// the list writing none of them.
+func TestEnqueueAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		clk := newClock()
+		now := clk.Now()
+		enqueue(t, s, outbox.Message{ID: "m-1", Topic: "notify.wechat", Payload: []byte("first")}, now.Add(time.Hour))
+		var inserted int
+		if err := s.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			inserted, err = outbox.EnqueueAll(ctx, tx,
+				outbox.Due{Message: outbox.Message{ID: "m-1", Topic: "notify.wechat", Payload: []byte("second")}, At: now},
+				outbox.Due{Message: outbox.Message{ID: "m-2", Topic: "notify.wechat"}, At: now},
+				outbox.Due{Message: outbox.Message{ID: "m-3", Topic: "withdrawal.poll"}, At: now.Add(time.Minute)})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if inserted != 2 {
+			t.Errorf("inserted %d, want 2 (m-1 was stored before)", inserted)
+		}
+		for id, due := range map[string]time.Time{"m-1": now.Add(time.Hour), "m-2": now, "m-3": now.Add(time.Minute)} {
+			if r := readRow(t, s, id); !r.NextAttemptAt.Equal(due) || r.Attempts != 0 || !r.DeliveredAt.IsZero() {
+				t.Errorf("%s: %+v, want due %v, untried", id, r, due)
+			}
+		}
+		var (
+			mu  sync.Mutex
+			got []string
+		)
+		w := newWorker(t, s, clk, &outcomes{}, outbox.Topic{Name: "notify.wechat", Handle: func(_ context.Context, m outbox.Message) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, m.ID+"="+string(m.Payload))
+			return nil
+		}}, outbox.Topic{Name: "withdrawal.poll", Handle: func(context.Context, outbox.Message) error { return nil }})
+		clk.Advance(2 * time.Hour)
+		runOnce(t, w)
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"m-1=first", "m-2="}) {
+			t.Errorf("delivered %v, want m-1 with its first payload and m-2", got)
+		}
+
+		for name, bad := range map[string]outbox.Due{
+			"empty id":    {Message: outbox.Message{Topic: "notify.wechat"}, At: now},
+			"empty topic": {Message: outbox.Message{ID: "x-2"}, At: now},
+			"no due time": {Message: outbox.Message{ID: "x-3", Topic: "notify.wechat"}},
+		} {
+			err := s.Tx(ctx, func(tx *store.Tx) error {
+				_, err := outbox.EnqueueAll(ctx, tx, outbox.Due{Message: outbox.Message{ID: "x-1", Topic: "notify.wechat"}, At: now}, bad)
+				return err
+			})
+			if err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+		var n int
+		if err := s.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE id LIKE 'x-%'`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%d rows of the refused lists written (%v), want none", n, err)
+		}
+	})
+}
