@@ -149,7 +149,9 @@ func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed,
 	for i, c := range batch {
 		mctx, span := w.span(ctx, c)
 		defer span.End()
-		msgs, spans, ctxs = append(msgs, c.Message), append(spans, span), append(ctxs, mctx)
+		m := c.Message
+		m.span = span.SpanContext()
+		msgs, spans, ctxs = append(msgs, m), append(spans, span), append(ctxs, mctx)
 		opened[i] = true
 		if topic.AtMostOnce { // together, so that the closes share a commit
 			opening.Go(func() { opened[i] = w.open(mctx, c.Message, until) })

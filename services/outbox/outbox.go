@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"handheld/services"
 	"handheld/services/store"
 	"handheld/services/tracing"
@@ -45,6 +47,19 @@ type Message struct {
 	Payload   []byte
 	Attempts  int
 	CreatedAt time.Time
+
+	span trace.SpanContext // its delivery span, within a batch (Traced)
+}
+
+// Traced is ctx with m's own delivery span as its current span. A batch
+// handler passes it to the work it does for m alone (m's core call), so
+// that the work joins the trace of the request that enqueued m; what it
+// does for the whole batch stays in the batch's span.
+func (m Message) Traced(ctx context.Context) context.Context {
+	if !m.span.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithSpanContext(ctx, m.span)
 }
 
 // Handler delivers one message. It returns nil when the receiver has the

@@ -77,3 +77,81 @@ func TestDeliveryJoinsTheEnqueuingTrace(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchMessagesKeepTheirTraces: a batch handler runs in a batch span
+// linked to each message's delivery span, and a message's Traced context
+// puts the work done for it alone in that message's own trace.
+func TestBatchMessagesKeepTheirTraces(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		rec := tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+		clk := newClock()
+		var batchSpan trace.SpanContext
+		own := map[string]trace.SpanContext{}
+		w, err := outbox.New(outbox.Config{
+			Store: s, Enqueued: []outbox.TopicName{"withdrawal.submit"}, Now: clk.Now, Tracer: tp,
+			Topics: []outbox.Topic{{Name: "withdrawal.submit", HandleBatch: func(ctx context.Context, ms []outbox.Message) []error {
+				batchSpan = trace.SpanContextFromContext(ctx) // one batch: no other call at once
+				for _, m := range ms {
+					own[m.ID] = trace.SpanContextFromContext(m.Traced(ctx))
+				}
+				return make([]error, len(ms))
+			}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		requests := map[string]trace.SpanContext{}
+		for _, id := range []string{"a", "b"} {
+			ctx, request := tp.Tracer("test").Start(context.Background(), "request "+id)
+			if err := s.Tx(ctx, func(tx *store.Tx) error {
+				_, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: id, Topic: "withdrawal.submit"}, clk.Now())
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			request.End()
+			requests[id] = request.SpanContext()
+		}
+		if n := runOnce(t, w); n != 2 {
+			t.Fatalf("handled %d, want 2", n)
+		}
+		deliveries := map[string]sdktrace.ReadOnlySpan{}
+		var batch sdktrace.ReadOnlySpan
+		for _, sp := range rec.Ended() {
+			switch sp.Name() {
+			case "outbox deliver withdrawal.submit":
+				for _, a := range sp.Attributes() {
+					if a.Key == "messaging.message.id" {
+						deliveries[a.Value.AsString()] = sp
+					}
+				}
+			case "outbox deliver batch withdrawal.submit":
+				batch = sp
+			}
+		}
+		if batch == nil || batch.SpanContext().SpanID() != batchSpan.SpanID() {
+			t.Fatalf("the handler did not run in the batch span")
+		}
+		linked := map[trace.SpanID]bool{}
+		for _, l := range batch.Links() {
+			linked[l.SpanContext.SpanID()] = true
+		}
+		for id, req := range requests {
+			d := deliveries[id]
+			if d == nil {
+				t.Fatalf("no delivery span for %s", id)
+			}
+			if d.SpanContext().TraceID() != req.TraceID() || d.Parent().SpanID() != req.SpanID() {
+				t.Errorf("%s: delivery not a child of its request", id)
+			}
+			if own[id].SpanID() != d.SpanContext().SpanID() || own[id].TraceID() != req.TraceID() {
+				t.Errorf("%s: Traced gives span %s in trace %s, want its delivery %s in %s", id,
+					own[id].SpanID(), own[id].TraceID(), d.SpanContext().SpanID(), req.TraceID())
+			}
+			if !linked[d.SpanContext().SpanID()] {
+				t.Errorf("%s: the batch span has no link to its delivery", id)
+			}
+		}
+	})
+}
