@@ -268,8 +268,16 @@ func drainOutbox(ctx context.Context, dsn string, want int, start func() (func()
 	started = time.Since(t0)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// Whether any is left, not how many: a count reads every pending row,
+	// which 50 times a second took an eighth of PostgreSQL's time from the
+	// delivery it measures.
+	left := func() (n int, err error) {
+		err = db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM outbox WHERE topic = $1 AND delivered_at IS NULL LIMIT 1) AS one`,
+			withdrawal.TopicSubmit).Scan(&n)
+		return n, err
+	}
 	for {
-		n, err := count("delivered_at IS NULL")
+		n, err := left()
 		switch {
 		case err != nil:
 			return 0, 0, 0, "", err
@@ -292,6 +300,7 @@ func drainOutbox(ctx context.Context, dsn string, want int, start func() (func()
 			}
 			return float64(want) / took.Seconds(), took, started, strings.TrimSuffix(topics, "; "), err
 		case time.Since(t0) > 2*time.Minute:
+			n, _ = count("delivered_at IS NULL")
 			return 0, 0, 0, "", fmt.Errorf("delivery: %d of %d submit rows still undelivered after 2 minutes", n, want)
 		}
 		select {

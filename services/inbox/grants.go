@@ -2,8 +2,10 @@ package inbox
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"handheld/services"
 	"handheld/services/store"
@@ -126,13 +128,81 @@ func (s *Service) RecordGrants(ctx context.Context, p services.Principal, grants
 	return out, nil
 }
 
-// TakeGrant spends one of subject's grants for templateID, reporting
-// false when none is left (or the template is banned): a message is never
-// sent without one.
-func (s *Service) TakeGrant(ctx context.Context, subject, templateID string) (bool, error) {
+// GrantWant is one message's need of a grant, for TakeGrants.
+type GrantWant struct {
+	Subject, TemplateID string
+}
+
+// TakeGrants spends a grant for each message that wants one, reporting,
+// in the order given, which got one: none is left, or the template is
+// banned, and that message is not sent. A message is never sent without
+// one. It takes one statement: each (person, template) pair with grants
+// enough for all of its messages gives one to each of them. A pair with
+// fewer grants than messages (rare: one person's messages in one batch) is
+// then served message by message, so that each grant left goes to one.
+func (s *Service) TakeGrants(ctx context.Context, wants ...GrantWant) ([]bool, error) {
+	took := make([]bool, len(wants))
+	if len(wants) == 0 {
+		return took, nil
+	}
+	need := map[GrantWant]int{}
+	var pairs []GrantWant
+	for _, w := range wants {
+		if need[w] == 0 {
+			pairs = append(pairs, w)
+		}
+		need[w]++
+	}
+	var values strings.Builder
+	args := []any{store.Timestamp(s.now())}
+	for i, w := range pairs {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		p := 3*i + 2
+		fmt.Fprintf(&values, "($%d, $%d, CAST($%d AS INTEGER))", p, p+1, p+2)
+		args = append(args, w.Subject, w.TemplateID, need[w])
+	}
+	// The VALUES list's columns are column1… in PostgreSQL and SQLite alike.
+	rows, err := s.store.Query(ctx, `UPDATE subscription_grants SET remaining = remaining - w.column3, updated_at = $1
+		FROM (VALUES `+values.String()+`) AS w
+		WHERE subscription_grants.subject = w.column1 AND subscription_grants.template_id = w.column2
+			AND subscription_grants.remaining >= w.column3 AND NOT subscription_grants.banned
+		RETURNING subscription_grants.subject, subscription_grants.template_id`, args...)
+	if err != nil {
+		return nil, services.Errorf(services.CodeInternal, "inbox: take grants: %w", err)
+	}
+	granted := map[GrantWant]bool{}
+	for rows.Next() {
+		var w GrantWant
+		if err := rows.Scan(&w.Subject, &w.TemplateID); err != nil {
+			rows.Close()
+			return nil, services.Errorf(services.CodeInternal, "inbox: take grants: %w", err)
+		}
+		granted[w] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "inbox: take grants: %w", err)
+	}
+	for i, w := range wants {
+		switch {
+		case granted[w]:
+			took[i] = true
+		case need[w] > 1:
+			if took[i], err = s.takeOne(ctx, w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return took, nil
+}
+
+// takeOne spends one of w's grants, if one is left.
+func (s *Service) takeOne(ctx context.Context, w GrantWant) (bool, error) {
 	res, err := s.store.Exec(ctx, `UPDATE subscription_grants SET remaining = remaining - 1, updated_at = $1
 		WHERE subject = $2 AND template_id = $3 AND remaining > 0 AND NOT banned`,
-		store.Timestamp(s.now()), subject, templateID)
+		store.Timestamp(s.now()), w.Subject, w.TemplateID)
 	if err != nil {
 		return false, services.Errorf(services.CodeInternal, "inbox: take grant: %w", err)
 	}
@@ -143,7 +213,7 @@ func (s *Service) TakeGrant(ctx context.Context, subject, templateID string) (bo
 	return n == 1, nil
 }
 
-// ReturnGrant gives back a grant TakeGrant spent on a message WeChat did
+// ReturnGrant gives back a grant TakeGrants spent on a message WeChat did
 // not take for a reason that may pass (busy, down), so that the retry has
 // it. A ban since then stays a ban.
 func (s *Service) ReturnGrant(ctx context.Context, subject, templateID string) error {

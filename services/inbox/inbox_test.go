@@ -181,11 +181,11 @@ func TestGrants(t *testing.T) {
 		alice := person("s_alice")
 		take := func() bool {
 			t.Helper()
-			ok, err := svc.TakeGrant(ctx, alice.Subject, "tpl-case")
+			took, err := svc.TakeGrants(ctx, GrantWant{Subject: alice.Subject, TemplateID: "tpl-case"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return ok
+			return took[0]
 		}
 		if take() {
 			t.Fatal("a grant taken before any was given")
@@ -223,7 +223,7 @@ func TestGrants(t *testing.T) {
 		if take() {
 			t.Error("a banned template sent")
 		}
-		if ok, _ := svc.TakeGrant(ctx, "s_bob", "tpl-case"); ok {
+		if took, _ := svc.TakeGrants(ctx, GrantWant{Subject: "s_bob", TemplateID: "tpl-case"}); took[0] {
 			t.Error("alice's grant spent for bob")
 		}
 		// Accepts at once each count; the count is capped.
@@ -350,6 +350,81 @@ func TestPostAllAndPushedAll(t *testing.T) {
 		}
 		if len(prefs) != 2 || !prefs["s_alice"].WeChat[Reminders] || prefs["s_bob"].WeChat[Reminders] {
 			t.Errorf("preferences %+v, want alice's defaults and bob without reminders", prefs)
+		}
+	})
+}
+
+// TakeGrants serves a batch in one statement: each message with a grant
+// gets one, a person with fewer grants than messages has exactly as many
+// sent, and a ban or no grant gives none.
+func TestTakeGrants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		svc, _ := newRig(t, s)
+		ctx := context.Background()
+		accept := func(subject string, times int, result GrantResult) {
+			t.Helper()
+			for range times {
+				if _, err := svc.RecordGrants(ctx, person(subject), []Grant{{TemplateID: "tpl-case", Result: result}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		accept("s_alice", 3, GrantAccept)
+		accept("s_bob", 1, GrantAccept)
+		accept("s_carol", 2, GrantAccept)
+		accept("s_carol", 1, GrantBan)
+		alice, bob := GrantWant{Subject: "s_alice", TemplateID: "tpl-case"}, GrantWant{Subject: "s_bob", TemplateID: "tpl-case"}
+		took, err := svc.TakeGrants(ctx, alice, bob, GrantWant{Subject: "s_carol", TemplateID: "tpl-case"}, alice, bob,
+			GrantWant{Subject: "s_dave", TemplateID: "tpl-case"}, GrantWant{Subject: "s_alice", TemplateID: "tpl-security"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]bool{true, true, false, true, false, false, false}, took); diff != "" {
+			t.Errorf("taken (-want +got):\n%s", diff)
+		}
+		left := func(subject string) int {
+			t.Helper()
+			var n int
+			if err := s.QueryRow(ctx, `SELECT remaining FROM subscription_grants WHERE subject = $1 AND template_id = 'tpl-case'`, subject).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if a, b := left("s_alice"), left("s_bob"); a != 1 || b != 0 {
+			t.Errorf("left: alice %d, bob %d; want 1 and 0", a, b)
+		}
+		if took, err := svc.TakeGrants(ctx); err != nil || len(took) != 0 {
+			t.Errorf("TakeGrants() = %v, %v", took, err)
+		}
+
+		// Ten batches at once, each wanting two of erin's four grants:
+		// exactly four messages get one.
+		accept("s_erin", 4, GrantAccept)
+		erin := GrantWant{Subject: "s_erin", TemplateID: "tpl-case"}
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			sent int
+		)
+		for range 10 {
+			wg.Go(func() {
+				took, err := svc.TakeGrants(ctx, erin, erin)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, ok := range took {
+					if ok {
+						sent++
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if sent != 4 || left("s_erin") != 0 {
+			t.Errorf("%d grants taken at once, %d left; want 4 and 0", sent, left("s_erin"))
 		}
 	})
 }

@@ -72,14 +72,17 @@ func (f *fakeInbox) PreferencesOfAll(_ context.Context, subjects ...string) (map
 	return out, nil
 }
 
-func (f *fakeInbox) TakeGrant(_ context.Context, _, templateID string) (bool, error) {
+func (f *fakeInbox) TakeGrants(_ context.Context, wants ...inbox.GrantWant) ([]bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.grants[templateID] == 0 {
-		return false, nil
+	took := make([]bool, len(wants))
+	for i, w := range wants {
+		if f.grants[w.TemplateID] > 0 {
+			f.grants[w.TemplateID]--
+			took[i] = true
+		}
 	}
-	f.grants[templateID]--
-	return true, nil
+	return took, nil
 }
 
 func (f *fakeInbox) ReturnGrant(_ context.Context, _, templateID string) error {

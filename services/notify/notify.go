@@ -133,7 +133,7 @@ type (
 		PostAll(ctx context.Context, ps ...inbox.Post) ([]inbox.Message, []bool, error)
 		PushedAll(ctx context.Context, rs ...inbox.PushRecord) error
 		PreferencesOfAll(ctx context.Context, subjects ...string) (map[string]inbox.Preferences, error)
-		TakeGrant(ctx context.Context, subject, templateID string) (bool, error)
+		TakeGrants(ctx context.Context, wants ...inbox.GrantWant) ([]bool, error)
 		ReturnGrant(ctx context.Context, subject, templateID string) error
 	}
 )

@@ -16,7 +16,8 @@ import (
 //   - the person keeps the category out of WeChat: off;
 //   - inside their quiet hours, unless the category is urgent: deferred,
 //     and outbox.Again until the hours end, when the decision is made anew;
-//   - no openid: no_recipient; no grant left for the template: no_grant;
+//   - no openid: no_recipient; no grant left for the template: no_grant
+//     (the grants of the whole batch are taken in one statement);
 //   - otherwise one grant is spent and the message sent: sent, or refused
 //     when WeChat says the person takes no more (permanent). A send that
 //     may pass on a retry gives the grant back and fails.
@@ -41,6 +42,8 @@ func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
 		sending  []*delivery
 	)
 	record := func(d *delivery, push inbox.Push) {
+		mu.Lock()
+		defer mu.Unlock()
 		records, recorded = append(records, inbox.PushRecord{Message: d.m, Push: push}), append(recorded, d)
 	}
 	now := n.now()
@@ -61,30 +64,19 @@ func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
 		}
 		sending = append(sending, d)
 	}
-	if len(sending) > 0 {
-		openids, failed, err := n.recipients.OpenIDs(ctx, subjects(sending)...)
-		if err != nil {
-			fail(sending, "notify: recipient of %s: %w", err)
-			sending = nil
-		}
-		var sends sync.WaitGroup
-		for _, d := range sending {
-			if err := failed[d.e.Subject]; err != nil {
-				errs[d.i] = fmt.Errorf("notify: recipient of %s: %w", d.m.ID, err)
-				continue
+	var sends sync.WaitGroup
+	for _, d := range n.granted(ctx, sending, errs, record) {
+		sends.Go(func() {
+			push, err := n.send(ctx, d)
+			mu.Lock()
+			errs[d.i] = err
+			mu.Unlock()
+			if push != "" {
+				record(d, push)
 			}
-			sends.Go(func() {
-				push, err := n.send(ctx, d, openids[d.e.Subject])
-				mu.Lock()
-				defer mu.Unlock()
-				errs[d.i] = err
-				if push != "" {
-					record(d, push)
-				}
-			})
-		}
-		sends.Wait()
+		})
 	}
+	sends.Wait()
 	if err := n.inbox.PushedAll(ctx, records...); err != nil {
 		for k, d := range recorded {
 			switch {
@@ -98,24 +90,59 @@ func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
 	}
 }
 
-// send spends a grant and sends d's WeChat copy to openid ("" when the
-// person has none). It returns the push outcome to record ("" for none:
-// the send failed for a reason that may pass) and d's error.
-func (n *Notifier) send(ctx context.Context, d *delivery, openid string) (inbox.Push, error) {
-	e, msg := d.e, d.msg
-	if openid == "" {
-		n.log.InfoContext(ctx, "notify: no WeChat recipient, nothing sent", "subject", e.Subject, "status", e.Status)
-		return inbox.PushNoRecipient, nil
+// granted finds the openids of ds and spends a grant for each message that
+// has one, in one statement for all. It returns the messages that may be
+// sent, addressed. The others are recorded (no_recipient, no_grant) or, when
+// a lookup failed, have their error set in errs for a retry.
+func (n *Notifier) granted(ctx context.Context, ds []*delivery, errs []error, record func(*delivery, inbox.Push)) []*delivery {
+	if len(ds) == 0 {
+		return nil
 	}
-	granted, err := n.inbox.TakeGrant(ctx, e.Subject, msg.TemplateID)
+	openids, failed, err := n.recipients.OpenIDs(ctx, subjects(ds)...)
 	if err != nil {
-		return "", fmt.Errorf("notify: grant for %s: %w", d.m.ID, err)
+		for _, d := range ds {
+			errs[d.i] = fmt.Errorf("notify: recipient of %s: %w", d.m.ID, err)
+		}
+		return nil
 	}
-	if !granted {
-		n.log.InfoContext(ctx, "notify: no subscribe grant, inbox only", "subject", e.Subject, "status", e.Status)
-		return inbox.PushNoGrant, nil
+	var asking []*delivery
+	var wants []inbox.GrantWant
+	for _, d := range ds {
+		switch {
+		case failed[d.e.Subject] != nil:
+			errs[d.i] = fmt.Errorf("notify: recipient of %s: %w", d.m.ID, failed[d.e.Subject])
+		case openids[d.e.Subject] == "":
+			n.log.InfoContext(ctx, "notify: no WeChat recipient, nothing sent", "subject", d.e.Subject, "status", d.e.Status)
+			record(d, inbox.PushNoRecipient)
+		default:
+			asking, wants = append(asking, d), append(wants, inbox.GrantWant{Subject: d.e.Subject, TemplateID: d.msg.TemplateID})
+		}
 	}
-	msg.ToOpenID = openid
+	took, err := n.inbox.TakeGrants(ctx, wants...)
+	if err != nil {
+		for _, d := range asking {
+			errs[d.i] = fmt.Errorf("notify: grant for %s: %w", d.m.ID, err)
+		}
+		return nil
+	}
+	send := asking[:0]
+	for k, d := range asking {
+		if !took[k] {
+			n.log.InfoContext(ctx, "notify: no subscribe grant, inbox only", "subject", d.e.Subject, "status", d.e.Status)
+			record(d, inbox.PushNoGrant)
+			continue
+		}
+		d.msg.ToOpenID = openids[d.e.Subject]
+		send = append(send, d)
+	}
+	return send
+}
+
+// send sends d's WeChat copy, its grant spent. It returns the push outcome
+// to record ("" for none: the send failed for a reason that may pass, and
+// the grant is given back for the retry) and d's error.
+func (n *Notifier) send(ctx context.Context, d *delivery) (inbox.Push, error) {
+	e, msg := d.e, d.msg
 	if err := n.sender.SendSubscribe(ctx, msg); err != nil {
 		if refused(err) {
 			n.log.InfoContext(ctx, "notify: person accepts no more messages, nothing sent", "subject", e.Subject, "status", e.Status)
