@@ -149,9 +149,7 @@ func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed,
 	for i, c := range batch {
 		mctx, span := w.span(ctx, c)
 		defer span.End()
-		m := c.Message
-		m.span = span.SpanContext()
-		msgs, spans, ctxs = append(msgs, m), append(spans, span), append(ctxs, mctx)
+		msgs, spans, ctxs = append(msgs, c.Message), append(spans, span), append(ctxs, mctx)
 		opened[i] = true
 		if topic.AtMostOnce { // together, so that the closes share a commit
 			opening.Go(func() { opened[i] = w.open(mctx, c.Message, until) })
@@ -168,7 +166,11 @@ func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed,
 	}
 	msgs, spans, ctxs = msgs[:n], spans[:n], ctxs[:n]
 	if len(msgs) > 0 {
-		bctx, span := w.tracer.Start(context.WithoutCancel(ctx), "outbox deliver batch "+string(topic.Name),
+		own := make(map[string]trace.SpanContext, len(msgs))
+		for i, m := range msgs {
+			own[m.ID] = spans[i].SpanContext()
+		}
+		bctx, span := w.tracer.Start(context.WithValue(context.WithoutCancel(ctx), batchSpansKey{}, own), "outbox deliver batch "+string(topic.Name),
 			trace.WithLinks(links...), trace.WithAttributes(attribute.Int("handheld.outbox.batch", len(msgs))))
 		hctx, cancel := context.WithTimeout(bctx, w.handlerTimeout)
 		var errs []error

@@ -47,20 +47,24 @@ type Message struct {
 	Payload   []byte
 	Attempts  int
 	CreatedAt time.Time
-
-	span trace.SpanContext // its delivery span, within a batch (Traced)
 }
 
-// Traced is ctx with m's own delivery span as its current span. A batch
-// handler passes it to the work it does for m alone (m's core call), so
-// that the work joins the trace of the request that enqueued m; what it
-// does for the whole batch stays in the batch's span.
-func (m Message) Traced(ctx context.Context) context.Context {
-	if !m.span.IsValid() {
-		return ctx
+// Traced is ctx with m's own delivery span as its current span, when ctx
+// is a batch handler's and m one of its messages. A batch handler passes it
+// to the work it does for m alone (m's core call), so that the work joins
+// the trace of the request that enqueued m; what it does for the whole
+// batch stays in the batch's span. Elsewhere it is ctx.
+func Traced(ctx context.Context, m Message) context.Context {
+	spans, _ := ctx.Value(batchSpansKey{}).(map[string]trace.SpanContext)
+	if sc, ok := spans[m.ID]; ok {
+		return trace.ContextWithSpanContext(ctx, sc)
 	}
-	return trace.ContextWithSpanContext(ctx, m.span)
+	return ctx
 }
+
+// batchSpansKey keys a batch handler's context value: its messages'
+// delivery spans by message id.
+type batchSpansKey struct{}
 
 // Handler delivers one message. It returns nil when the receiver has the
 // message, Again to be called again later with the same message (polling a

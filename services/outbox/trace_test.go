@@ -79,7 +79,7 @@ func TestDeliveryJoinsTheEnqueuingTrace(t *testing.T) {
 }
 
 // TestBatchMessagesKeepTheirTraces: a batch handler runs in a batch span
-// linked to each message's delivery span, and a message's Traced context
+// linked to each message's delivery span, and outbox.Traced
 // puts the work done for it alone in that message's own trace.
 func TestBatchMessagesKeepTheirTraces(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
@@ -93,7 +93,7 @@ func TestBatchMessagesKeepTheirTraces(t *testing.T) {
 			Topics: []outbox.Topic{{Name: "withdrawal.submit", HandleBatch: func(ctx context.Context, ms []outbox.Message) []error {
 				batchSpan = trace.SpanContextFromContext(ctx) // one batch: no other call at once
 				for _, m := range ms {
-					own[m.ID] = trace.SpanContextFromContext(m.Traced(ctx))
+					own[m.ID] = trace.SpanContextFromContext(outbox.Traced(ctx, m))
 				}
 				return make([]error, len(ms))
 			}}},

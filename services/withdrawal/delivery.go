@@ -57,7 +57,7 @@ func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error 
 	answers := make([]core.WithdrawalStatus, len(ms))
 	var calls sync.WaitGroup
 	for _, i := range todo {
-		calls.Go(func() { answers[i], errs[i] = s.send(ms[i].Traced(ctx), found[ids[i]]) })
+		calls.Go(func() { answers[i], errs[i] = s.send(outbox.Traced(ctx, ms[i]), found[ids[i]]) })
 	}
 	calls.Wait()
 
@@ -76,7 +76,7 @@ func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error 
 		case !moved[j]:
 			// The person cancelled while it was on its way: cancel it at
 			// the core too (idempotent there).
-			errs[i] = s.cancelAtCore(ms[i].Traced(ctx), ids[i])
+			errs[i] = s.cancelAtCore(outbox.Traced(ctx, ms[i]), ids[i])
 		}
 	}
 	if len(moves) > 0 {
