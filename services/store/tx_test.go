@@ -45,6 +45,43 @@ func TestTxCommits(t *testing.T) {
 	})
 }
 
+// A prepared statement runs many times in its transaction, reports a
+// duplicate as ErrConflict, and its rows go with the transaction.
+func TestTxPrepare(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		insert := `INSERT INTO outbox (id, topic, payload, next_attempt_at, created_at) VALUES ($1, 't', $2, $3, $3)`
+		err := s.Tx(ctx, func(tx *store.Tx) error {
+			st, err := tx.Prepare(ctx, insert)
+			if err != nil {
+				return err
+			}
+			for _, id := range []string{"p1", "p2", "p3"} {
+				if _, err := st.Exec(ctx, id, []byte("x"), time.Now()); err != nil {
+					return err
+				}
+			}
+			if _, err := st.Exec(ctx, "p1", []byte("x"), time.Now()); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("duplicate id: %v, want ErrConflict", err)
+			}
+			return errors.New("roll back")
+		})
+		if err == nil || countOutbox(t, s) != 0 {
+			t.Fatalf("rolled back: %v, %d rows left", err, countOutbox(t, s))
+		}
+		if err := s.Tx(ctx, func(tx *store.Tx) error {
+			st, err := tx.Prepare(ctx, insert)
+			if err != nil {
+				return err
+			}
+			_, err = st.Exec(ctx, "p4", []byte("x"), time.Now())
+			return err
+		}); err != nil || countOutbox(t, s) != 1 {
+			t.Fatalf("committed: %v, %d rows", err, countOutbox(t, s))
+		}
+	})
+}
+
 func TestTxRollsBackOnError(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		boom := errors.New("boom")
