@@ -568,7 +568,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),
-		Batch:       16,
+		Batch:       32,
 		Lease:       cfg.OutboxLease,
 		// Well inside the lease, so that a slow delivery never loses its
 		// row to another replica and goes twice.

@@ -405,7 +405,7 @@ func directSubmits(ctx context.Context, simURL string, db *sql.DB, n, c int) (di
 // kind of row. It moves the applications the fairer baseline moved one
 // step further, so that each statement writes as many rows as there.
 func batchedSubmits(ctx context.Context, db *sql.DB, n, c int, submit func(int) error) (result, error) {
-	const claim = 16 // bff/app.go's outbox Batch
+	const claim = 32 // bff/app.go's outbox Batch
 	var (
 		next     atomic.Int64
 		items    atomic.Int64
