@@ -102,22 +102,9 @@ func (s *Service) PostAll(ctx context.Context, ps ...Post) (msgs []Message, crea
 		values.WriteString("(" + store.Placeholders(8*i+1, 8) + ")")
 		args = append(args, id, m.Subject, m.Key, string(m.Category), m.Kind, content, string(PushPending), store.Timestamp(at))
 	}
-	rows, err := s.store.Query(ctx, `INSERT INTO messages (id, subject, dedupe_key, category, kind, content, push, created_at)
-		VALUES `+values.String()+` ON CONFLICT (subject, dedupe_key) DO NOTHING RETURNING id`, args...)
+	inserted, err := store.Set(s.store.Query(ctx, `INSERT INTO messages (id, subject, dedupe_key, category, kind, content, push, created_at)
+		VALUES `+values.String()+` ON CONFLICT (subject, dedupe_key) DO NOTHING RETURNING id`, args...))
 	if err != nil {
-		return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
-	}
-	inserted := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
-		}
-		inserted[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, nil, services.Errorf(services.CodeInternal, "inbox: post: %w", err)
 	}
 	for i, m := range ps {

@@ -223,6 +223,21 @@ func TestDeliverSenderFailures(t *testing.T) {
 	}
 }
 
+// A refusal that cannot be put on record is retried, not parked unsaid;
+// a message WeChat took is never sent twice for want of its record.
+func TestDeliverOutcomeNotRecorded(t *testing.T) {
+	f := newFixture(t, openids{m: map[string]string{alice: aliceOpenID}})
+	down := errors.New("store: connection refused")
+	f.inbox.pushedErr = down
+	f.wx.FailNext(wechattest.Send, 43101)
+	if err := f.n.Deliver(context.Background(), payload(t, approved)); !errors.Is(err, down) || errors.Is(err, notify.ErrUndeliverable) {
+		t.Errorf("refused, not recorded: %v, want the store's error, retryable", err)
+	}
+	if err := f.n.Deliver(context.Background(), payload(t, approved)); err != nil || len(f.wx.Sent()) != 1 {
+		t.Errorf("sent, not recorded: %v, %d sent; want nil, 1", err, len(f.wx.Sent()))
+	}
+}
+
 func TestDeliverRecipientLookupFails(t *testing.T) {
 	down := errors.New("store: connection refused")
 	f := newFixture(t, openids{err: down})

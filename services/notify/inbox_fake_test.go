@@ -16,6 +16,8 @@ type fakeInbox struct {
 	order  []string
 	prefs  inbox.Preferences
 	grants map[string]int
+	// pushedErr, when set, fails every PushedAll.
+	pushedErr error
 }
 
 func newFakeInbox() *fakeInbox {
@@ -49,6 +51,9 @@ func (f *fakeInbox) post(p inbox.Post) (inbox.Message, bool) {
 func (f *fakeInbox) PushedAll(_ context.Context, rs ...inbox.PushRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.pushedErr != nil {
+		return f.pushedErr
+	}
 next:
 	for _, r := range rs {
 		for _, x := range f.msgs {

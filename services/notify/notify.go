@@ -191,10 +191,11 @@ func (n *Notifier) Deliver(ctx context.Context, payload []byte) error {
 }
 
 // DeliverAll is Deliver for several events at once, one error per payload
-// in its order: the inbox posts, the people's preferences and their
-// openids are each one query for all of them, and the outcomes of the
-// WeChat copies one statement per kind of outcome, so that a wave of
-// notifications costs the store a few round trips rather than eight each.
+// in its order: the inbox posts, the people's preferences, their openids
+// and the grants spent are each one statement for all of them, and the
+// outcomes of the WeChat copies one statement per kind of outcome, so that
+// a wave of notifications costs the store a few round trips rather than
+// eight each.
 func (n *Notifier) DeliverAll(ctx context.Context, payloads ...[]byte) []error {
 	errs := make([]error, len(payloads))
 	var (

@@ -25,14 +25,11 @@ func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
 	if len(ds) == 0 {
 		return
 	}
-	fail := func(ds []*delivery, format string, err error) {
-		for _, d := range ds {
-			errs[d.i] = fmt.Errorf(format, d.m.ID, err)
-		}
-	}
 	prefs, err := n.inbox.PreferencesOfAll(ctx, subjects(ds)...)
 	if err != nil {
-		fail(ds, "notify: preferences for %s: %w", err)
+		for _, d := range ds {
+			errs[d.i] = fmt.Errorf("notify: preferences for %s: %w", d.m.ID, err)
+		}
 		return
 	}
 	var (
@@ -83,7 +80,8 @@ func (n *Notifier) push(ctx context.Context, ds []*delivery, errs []error) {
 			case records[k].Push == inbox.PushSent:
 				// WeChat has it: a retry would send it twice.
 				n.log.WarnContext(ctx, "notify: sent but not recorded", "subject", d.e.Subject, "message", d.m.ID, "error", err)
-			case errs[d.i] == nil:
+			case errs[d.i] == nil, records[k].Push == inbox.PushRefused:
+				// Refused is on record or retried, never dropped unsaid.
 				errs[d.i] = fmt.Errorf("notify: record %s of %s for %s: %w", records[k].Push, d.m.ID, d.e.Subject, err)
 			}
 		}

@@ -184,36 +184,36 @@ func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed,
 		}
 	}
 	msgs, spans, ctxs = msgs[:n], spans[:n], ctxs[:n]
-	if len(msgs) > 0 {
-		own := make(map[string]trace.SpanContext, len(msgs))
-		for i, m := range msgs {
-			own[m.ID] = spans[i].SpanContext()
-		}
-		bctx, span := w.tracer.Start(context.WithValue(context.WithoutCancel(ctx), batchSpansKey{}, own), "outbox deliver batch "+string(topic.Name),
-			trace.WithLinks(links...), trace.WithAttributes(attribute.Int("handheld.outbox.batch", len(msgs))))
-		hctx, cancel := context.WithTimeout(bctx, w.handlerTimeout)
-		var errs []error
-		err := w.call(hctx, msgs[0], func(ctx context.Context) error {
-			errs = topic.HandleBatch(ctx, msgs)
-			if len(errs) != len(msgs) {
-				return fmt.Errorf("outbox: batch handler of %s returned %d results for %d messages", topic.Name, len(errs), len(msgs))
-			}
-			return nil
-		})
-		cancel()
-		span.End()
-		if err != nil {
-			errs = slices.Repeat([]error{err}, len(msgs))
-		}
+	if len(msgs) == 0 {
 		handled()
-		var settled sync.WaitGroup
-		for i, m := range msgs {
-			settled.Go(func() { w.conclude(ctxs[i], spans[i], topic, m, until, errs[i]) })
-		}
-		settled.Wait()
 		return
 	}
+	own := make(map[string]trace.SpanContext, len(msgs))
+	for i, m := range msgs {
+		own[m.ID] = spans[i].SpanContext()
+	}
+	bctx, span := w.tracer.Start(context.WithValue(context.WithoutCancel(ctx), batchSpansKey{}, own), "outbox deliver batch "+string(topic.Name),
+		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("handheld.outbox.batch", len(msgs))))
+	hctx, cancel := context.WithTimeout(bctx, w.handlerTimeout)
+	var errs []error
+	err := w.call(hctx, msgs[0], func(ctx context.Context) error {
+		errs = topic.HandleBatch(ctx, msgs)
+		if len(errs) != len(msgs) {
+			return fmt.Errorf("outbox: batch handler of %s returned %d results for %d messages", topic.Name, len(errs), len(msgs))
+		}
+		return nil
+	})
+	cancel()
+	span.End()
+	if err != nil {
+		errs = slices.Repeat([]error{err}, len(msgs))
+	}
 	handled()
+	var settled sync.WaitGroup
+	for i, m := range msgs {
+		settled.Go(func() { w.conclude(ctxs[i], spans[i], topic, m, until, errs[i]) })
+	}
+	settled.Wait()
 }
 
 // span starts the delivery span of c, a child of the span that enqueued it.

@@ -99,12 +99,13 @@ func (r *recorder) write(ctx context.Context, batch []*outcomeWrite) {
 	slices.SortFunc(batch, func(a, b *outcomeWrite) int { return cmp.Compare(a.id, b.id) })
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	matched := make(map[string]bool, len(batch))
-	err := r.store.Tx(ctx, func(tx *store.Tx) error {
-		clear(matched) // Tx may run this again
+	var matched map[string]bool
+	err := r.store.Tx(ctx, func(tx *store.Tx) (err error) {
 		if tx.Dialect() == store.Postgres {
-			return writeAll(ctx, tx, batch, matched)
+			matched, err = writeAll(ctx, tx, batch)
+			return err
 		}
+		matched = make(map[string]bool, len(batch)) // anew: Tx may run this again
 		for _, w := range batch {
 			res, err := tx.Exec(ctx, settleRow, w.id, w.attempts, w.until, w.delivered, w.next, w.back, w.lastError, w.openOnly)
 			if err != nil {
@@ -138,8 +139,8 @@ const settleAll = `UPDATE outbox AS o SET delivered_at = c.delivered, next_attem
 	WHERE o.id = c.id AND o.attempts = c.attempts AND o.next_attempt_at = c.until AND (NOT c.open_only OR o.delivered_at IS NULL)
 	RETURNING o.id`
 
-// writeAll runs settleAll for batch and marks the rows it matched.
-func writeAll(ctx context.Context, tx *store.Tx, batch []*outcomeWrite, matched map[string]bool) error {
+// writeAll runs settleAll for batch and gives the ids of the rows it matched.
+func writeAll(ctx context.Context, tx *store.Tx, batch []*outcomeWrite) (map[string]bool, error) {
 	var (
 		ids, lastErrors  = make([]string, len(batch)), make([]*string, len(batch))
 		attempts, back   = make([]int32, len(batch)), make([]int32, len(batch))
@@ -151,17 +152,5 @@ func writeAll(ctx context.Context, tx *store.Tx, batch []*outcomeWrite, matched 
 		ids[i], attempts[i], until[i], delivered[i], nexts[i] = w.id, int32(w.attempts), w.until, w.delivered, w.next
 		back[i], lastErrors[i], openOnly[i] = int32(w.back), w.lastError, w.openOnly
 	}
-	rows, err := tx.Query(ctx, settleAll, ids, attempts, until, delivered, nexts, back, lastErrors, openOnly)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		matched[id] = true
-	}
-	return rows.Err()
+	return store.Set(tx.Query(ctx, settleAll, ids, attempts, until, delivered, nexts, back, lastErrors, openOnly))
 }

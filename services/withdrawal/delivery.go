@@ -109,7 +109,7 @@ func (s *Service) send(ctx context.Context, a row) (core.WithdrawalStatus, error
 	case err != nil:
 		return st, err
 	}
-	if _, ok := rank[st.Status]; !ok {
+	if _, ok := rank[st.Status]; !ok { // this application's failure, not its batch's (advance)
 		return st, fmt.Errorf("withdrawal %s: core status %q", a.ID, st.Status)
 	}
 	return st, nil
@@ -298,8 +298,8 @@ func (s *Service) advance(ctx context.Context, moves ...move) (moved []bool, err
 			for _, i := range idx {
 				args = append(args, moves[i].a.ID)
 			}
-			changed, err := s.updated(ctx, tx, `UPDATE withdrawals SET status = $1, reason = $2, updated_at = $3
-				WHERE status = $4 AND id IN (`+store.Placeholders(5, len(idx))+`) RETURNING id`, args...)
+			changed, err := store.Set(tx.Query(ctx, `UPDATE withdrawals SET status = $1, reason = $2, updated_at = $3
+				WHERE status = $4 AND id IN (`+store.Placeholders(5, len(idx))+`) RETURNING id`, args...))
 			if err != nil {
 				return err
 			}
@@ -336,24 +336,6 @@ func (s *Service) advance(ctx context.Context, moves ...move) (moved []bool, err
 		return err
 	})
 	return moved, err
-}
-
-// updated runs an UPDATE … RETURNING id and gives the ids it changed.
-func (s *Service) updated(ctx context.Context, tx *store.Tx, query string, args ...any) (map[string]bool, error) {
-	rows, err := tx.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	changed := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		changed[id] = true
-	}
-	return changed, rows.Err()
 }
 
 // path is the statuses an application passes going from one status to a

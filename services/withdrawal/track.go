@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -290,7 +289,7 @@ func (s *Service) recordStatuses(ctx context.Context, tx *store.Tx, es ...status
 		if i > 0 {
 			values.WriteString(", ")
 		}
-		fmt.Fprintf(&values, "($%d, $%d, $%d, $%d)", 4*i+1, 4*i+2, 4*i+3, 4*i+4)
+		values.WriteString("(" + store.Placeholders(4*i+1, 4) + ")")
 		args = append(args, e.a.ID, e.status, e.reason, store.Timestamp(e.at))
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO withdrawal_events (application_id, status, reason, at) VALUES `+values.String()+`

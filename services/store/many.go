@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"strconv"
 	"strings"
 )
@@ -25,4 +26,22 @@ func Args[T any](vs ...T) []any {
 		out[i] = v
 	}
 	return out
+}
+
+// Set reads the first column of rows, a query's answer, as a set (the ids
+// an `UPDATE … RETURNING id` changed) and closes them.
+func Set(rows *sql.Rows, err error) (map[string]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		set[v] = true
+	}
+	return set, rows.Err()
 }
