@@ -243,7 +243,21 @@ func (e *env) do(method, path string, body any, header http.Header) *response {
 		e.t.Errorf("%s %s: no X-Request-ID", method, path)
 	}
 	e.validate(req, resp, got)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.t.Logf("%s %s refused: %s", method, path, e.logLine(resp.Header.Get("X-Request-ID")))
+	}
 	return &response{Response: resp, body: got}
+}
+
+// logLine is the app's log line that mentions id (a request's access-log
+// line names the policy that refused it), or "" when there is none yet.
+func (e *env) logLine(id string) string {
+	for line := range strings.Lines(e.logs.String()) {
+		if id != "" && strings.Contains(line, id) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }
 
 // validateRequest checks a request the test means to be valid against the

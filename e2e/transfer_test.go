@@ -64,10 +64,11 @@ func startTransfers(t *testing.T, opts ...option) *transferRig {
 		c.PlatformURL, c.PlatformKeyID, c.PlatformSecret = srv.URL, "handheld-e2e", platformSecret
 		c.Transfers.PollInterval = 500 * time.Millisecond
 		c.Transfers.QuietAfter = 600 * time.Millisecond
-		// The tests ask more often than a person may.
+		// The tests ask, and poll (four times a second, for up to a
+		// minute under load), more often than a person may.
 		c.RateLimits = slices.Clone(c.RateLimits)
 		for i, p := range c.RateLimits {
-			if p.Name == "transfer_write_subject" {
+			if p.Name == "transfer_write_subject" || p.Name == "read_subject" {
 				c.RateLimits[i].Rate, c.RateLimits[i].Burst = 1000, 1000
 			}
 		}

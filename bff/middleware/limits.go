@@ -99,6 +99,7 @@ func RateLimit(l Limiter, lim Limit) fiber.Handler {
 			c.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.ResetAfter.Seconds())))
 		}
 		if err := d.Err(); err != nil {
+			c.Locals(localLimitedBy, limitedBy{d.Policy, d.Fallback})
 			return err
 		}
 		err = c.Next()
@@ -107,6 +108,15 @@ func RateLimit(l Limiter, lim Limit) fiber.Handler {
 		}
 		return err
 	}
+}
+
+// localLimitedBy holds the limitedBy of a refused request, for its
+// access-log line: which policy refused it, and whether Redis was down.
+const localLimitedBy = "limited_by"
+
+type limitedBy struct {
+	policy   string
+	fallback bool
 }
 
 // didNoWork reports a request answered from an earlier one's outcome

@@ -18,7 +18,10 @@ type RequestObserver interface {
 // data such as verify codes. A successful answer on one of the polls routes
 // (route templates a device asks every second or two, such as a kiosk's
 // print queue) is logged at debug level: a fleet of kiosks would otherwise
-// fill the access log with nothing happening. Metrics count them all.
+// fill the access log with nothing happening. Metrics count them all. A
+// request the rate limiter refused names the policy that refused it
+// (limited_by) and whether the limiter was counting in memory because
+// Redis was unreachable (limit_fallback).
 func Observe(obs RequestObserver, log *slog.Logger, onError fiber.ErrorHandler, polls ...string) fiber.Handler {
 	quiet := make(map[string]bool, len(polls))
 	for _, r := range polls {
@@ -42,13 +45,17 @@ func Observe(obs RequestObserver, log *slog.Logger, onError fiber.ErrorHandler, 
 		if quiet[route] && status < fiber.StatusMultipleChoices {
 			level = slog.LevelDebug
 		}
-		log.LogAttrs(c.UserContext(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("request_id", GetRequestID(c)),
 			slog.String("method", c.Method()),
 			slog.String("route", route),
 			slog.Int("status", status),
 			slog.Duration("duration", d),
-		)
+		}
+		if lb, ok := c.Locals(localLimitedBy).(limitedBy); ok {
+			attrs = append(attrs, slog.String("limited_by", lb.policy), slog.Bool("limit_fallback", lb.fallback))
+		}
+		log.LogAttrs(c.UserContext(), level, "request", attrs...)
 		return nil
 	}
 }

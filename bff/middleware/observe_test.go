@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"handheld/services"
+	"handheld/services/ratelimit"
 )
 
 type countingObserver struct{ n int }
@@ -44,5 +48,38 @@ func TestObserveLogsPollsQuietly(t *testing.T) {
 	}
 	if !strings.Contains(lines[0], "status=418") || !strings.Contains(lines[1], "route=/page") {
 		t.Errorf("info log:\n%s", buf.String())
+	}
+}
+
+// refusingLimiter refuses every request under one policy.
+type refusingLimiter struct{ fallback bool }
+
+func (l refusingLimiter) Allow(context.Context, ratelimit.Request) (ratelimit.Decision, error) {
+	return ratelimit.Decision{Policy: "read_subject", Limit: 40, RetryAfter: time.Second, Fallback: l.fallback}, nil
+}
+
+func (refusingLimiter) Refund(context.Context, ratelimit.Request) {}
+
+// A refused request's access-log line names the policy that refused it and
+// whether the limiter counted in memory; an allowed one names none.
+func TestObserveNamesTheRefusingPolicy(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	app := fiber.New()
+	app.Use(Observe(&countingObserver{}, log, func(c *fiber.Ctx, err error) error {
+		return c.SendStatus(services.AsError(err).Code.Status())
+	}))
+	ok := func(c *fiber.Ctx) error { return c.SendString("ok") }
+	app.Get("/refused", RateLimit(refusingLimiter{fallback: true}, Limit{Class: ratelimit.ClassRead}), ok)
+	app.Get("/allowed", RateLimit(&recordingLimiter{}, Limit{Class: ratelimit.ClassRead}), ok)
+	for _, path := range []string{"/refused", "/allowed"} {
+		if _, err := app.Test(httptest.NewRequest(fiber.MethodGet, path, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "status=429") ||
+		!strings.Contains(lines[0], "limited_by=read_subject limit_fallback=true") || strings.Contains(lines[1], "limited_by") {
+		t.Errorf("access log:\n%s", buf.String())
 	}
 }
