@@ -126,31 +126,41 @@ func insertEach(ctx context.Context, tx *store.Tx, su suite.Suite, recs []Record
 	if err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
+	args := make([]any, 0, chainColumns)
 	for _, r := range recs {
-		_, args := insertRows(su, []Record{r}, seq, prev)
+		seq++
+		args = rowArgs(args[:0], su, seq, r, prev)
 		if _, err := st.Exec(ctx, args...); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
-		seq, prev = seq+1, args[len(args)-1].(string)
+		prev = args[len(args)-1].(string)
 	}
 	return nil
+}
+
+// chainColumns is how many columns a chained row inserts (rowArgs).
+const chainColumns = 11
+
+// rowArgs appends the insert arguments of r, chained as row seq after the
+// row whose hash is prev; the last one is r's own hash.
+func rowArgs(args []any, su suite.Suite, seq int64, r Record, prev string) []any {
+	return append(args, seq, r.At, r.Subject, r.Actor, r.Channel, r.Action, r.Target, r.RequestID, r.Result,
+		prev, chainHash(su, seq, r, prev))
 }
 
 // insertRows builds one multi-row INSERT for recs, chained after the row
 // with seq and hash prev. The last argument is the last row's hash.
 func insertRows(su suite.Suite, recs []Record, seq int64, prev string) (string, []any) {
-	const columns = 11
 	var b strings.Builder
 	b.WriteString(`INSERT INTO audit_log (seq, at, subject, actor, channel, action, target, request_id, result, prev_hash, hash) VALUES `)
-	args := make([]any, 0, columns*len(recs))
+	args := make([]any, 0, chainColumns*len(recs))
 	for i, r := range recs {
 		seq++
-		hash := chainHash(su, seq, r, prev)
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for c := range columns {
+		for c := range chainColumns {
 			if c > 0 {
 				b.WriteString(", ")
 			}
@@ -158,8 +168,8 @@ func insertRows(su suite.Suite, recs []Record, seq int64, prev string) (string, 
 			b.WriteString(strconv.Itoa(len(args) + c + 1))
 		}
 		b.WriteByte(')')
-		args = append(args, seq, r.At, r.Subject, r.Actor, r.Channel, r.Action, r.Target, r.RequestID, r.Result, prev, hash)
-		prev = hash
+		args = rowArgs(args, su, seq, r, prev)
+		prev = args[len(args)-1].(string)
 	}
 	return b.String(), args
 }

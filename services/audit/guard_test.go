@@ -163,3 +163,17 @@ func TestRejectedRecordIsNotWritten(t *testing.T) {
 		t.Fatalf("%d rows, want only the valid record", n)
 	}
 }
+
+// actionShaped accepts exactly what the documented pattern does.
+func FuzzActionShaped(f *testing.F) {
+	pattern := regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+	for _, s := range []string{"login.success", "account.read", "a", "a_1.b2", "", ".", "a.", ".a", "a..b", "A.b",
+		"1a", "a-b", "a.b.c.d", "a._", "a.b\n", "账户.read", "a b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := actionShaped(s), pattern.MatchString(s); got != want {
+			t.Errorf("actionShaped(%q) = %v, the pattern says %v", s, got, want)
+		}
+	})
+}

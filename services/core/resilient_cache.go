@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -138,6 +139,67 @@ type localCache struct {
 type localEntry struct {
 	v     remembered
 	until time.Time
+	// value is v.Payload decoded, kept once a reader has decoded it when
+	// its type is shareable: the payload is then decoded once per
+	// replica and FreshFor, not on every read.
+	value any
+}
+
+// value returns the decoded answer kept for key while it is fresh.
+func (c *localCache) value(key string, now time.Time) (any, time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.value == nil || !now.Before(e.until) {
+		return nil, time.Time{}, false
+	}
+	return e.value, e.v.AsOf, true
+}
+
+// keepValue keeps v as the decoded answer for key, if the entry still
+// holds the answer of asOf (it may have been replaced meanwhile).
+func (c *localCache) keepValue(key string, asOf time.Time, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok && e.v.AsOf.Equal(asOf) {
+		e.value = v
+		c.entries[key] = e
+	}
+}
+
+// shareable reports whether values of T can be handed to any number of
+// callers as copies of one: nothing in T refers to memory a caller could
+// change under another (no slice, map, pointer, interface, channel or
+// function; strings are immutable). Person and Account are; a list of
+// deposits is not, and is decoded for each caller.
+func shareable[T any]() bool {
+	t := reflect.TypeFor[T]()
+	if ok, known := shareableTypes.Load(t); known {
+		return ok.(bool)
+	}
+	ok := flat(t)
+	shareableTypes.Store(t, ok)
+	return ok
+}
+
+var shareableTypes sync.Map // reflect.Type → bool
+
+func flat(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !flat(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	case reflect.Array:
+		return flat(t.Elem())
+	case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return false
+	default:
+		return true
+	}
 }
 
 func newLocalCache(max int) *localCache {

@@ -44,11 +44,20 @@ func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, q
 		haveLast bool
 	)
 	if g.policy.FreshFor > 0 {
+		if v, asOf, ok := r.local.value(key, r.now()); ok {
+			if v, ok := v.(T); ok {
+				r.cached(g, true)
+				return v, Freshness{AsOf: asOf}, nil
+			}
+		}
 		last, haveLast = r.load(ctx, g, key)
 	}
 	if haveLast && g.policy.fresh(last.AsOf, r.now()) {
 		var v T
 		if err := json.Unmarshal(last.Payload, &v); err == nil {
+			if shareable[T]() {
+				r.local.keepValue(key, last.AsOf, v)
+			}
 			r.cached(g, true)
 			return v, Freshness{AsOf: last.AsOf}, nil
 		}

@@ -120,3 +120,57 @@ func readerAEAD(key []byte) (cipher.AEAD, error) {
 	s := suite.Env()
 	return s.AEAD(key[:s.KeySize()])
 }
+
+// Only types nothing of which a caller could change under another are
+// handed out as copies of one decoded value.
+func TestShareableTypes(t *testing.T) {
+	type withTime struct{ At time.Time }
+	for name, got := range map[string][2]bool{
+		"Person":      {shareable[Person](), true},
+		"Account":     {shareable[Account](), true},
+		"[4]int64":    {shareable[[4]int64](), true},
+		"DepositPage": {shareable[DepositPage](), false},
+		"*Person":     {shareable[*Person](), false},
+		"time.Time":   {shareable[withTime](), false},
+		"map":         {shareable[map[string]int](), false},
+		"any":         {shareable[any](), false},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("shareable[%s] = %v, want %v", name, got[0], got[1])
+		}
+	}
+}
+
+// A decoded value is kept only beside the answer it was decoded from: a
+// newer answer drops it, a reader late with an older answer's value cannot
+// put it back, and it goes when the answer stops being fresh.
+func TestLocalCacheKeepsValuesOfTheirAnswerOnly(t *testing.T) {
+	c := newLocalCache(10)
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	old := remembered{AsOf: t0, Payload: json.RawMessage(`{"balance_fen":1}`)}
+	c.put("k", old, t0.Add(30*time.Second))
+	if _, _, ok := c.value("k", t0); ok {
+		t.Fatal("a value before any reader decoded one")
+	}
+	c.keepValue("k", t0, Account{BalanceFen: 1})
+	if v, asOf, ok := c.value("k", t0.Add(time.Second)); !ok || v.(Account).BalanceFen != 1 || !asOf.Equal(t0) {
+		t.Fatalf("value = %v %s %v, want the kept account as of %s", v, asOf, ok, t0)
+	}
+
+	t1 := t0.Add(40 * time.Second)
+	c.put("k", remembered{AsOf: t1, Payload: json.RawMessage(`{"balance_fen":2}`)}, t1.Add(30*time.Second))
+	if v, _, ok := c.value("k", t1); ok {
+		t.Fatalf("a newer answer still serves the older value %v", v)
+	}
+	c.keepValue("k", t0, Account{BalanceFen: 1}) // a slow reader of the older answer
+	if v, _, ok := c.value("k", t1); ok {
+		t.Fatalf("an older answer's value was kept beside the newer answer: %v", v)
+	}
+	c.keepValue("k", t1, Account{BalanceFen: 2})
+	if v, _, ok := c.value("k", t1.Add(29*time.Second)); !ok || v.(Account).BalanceFen != 2 {
+		t.Fatalf("value = %v %v, want the newer account", v, ok)
+	}
+	if v, _, ok := c.value("k", t1.Add(30*time.Second)); ok {
+		t.Fatalf("a value past its answer's freshness: %v", v)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -277,5 +278,44 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Cached reads hand every caller its own copy: a caller that changes its
+// page of deposits, or its account, changes nobody else's.
+func TestReaderCachedValuesAreCallersOwn(t *testing.T) {
+	t.Parallel()
+	rig := newReaderRig(t, rigOptions{})
+	ctx := context.Background()
+	ps, _ := rig.depositors(t)
+	id := ps[0].PersonID
+	q := core.DepositQuery{Limit: 3}
+	want, _, err := rig.reader.Deposits(ctx, id, q)
+	if err != nil || len(want.Items) == 0 {
+		t.Fatalf("Deposits: %d items, %v", len(want.Items), err)
+	}
+	wantAccount, _, err := rig.reader.Account(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantItems := slices.Clone(want.Items)
+	for range 3 { // from the shared cache, then from memory, decoded or kept
+		page, _, err := rig.reader.Deposits(ctx, id, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantItems, page.Items); diff != "" {
+			t.Fatalf("a cached page differs after another caller changed theirs (-want +got):\n%s", diff)
+		}
+		page.Items[0].AmountFen = -1
+		page.Items = page.Items[:0]
+		acc, _, err := rig.reader.Account(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acc != wantAccount {
+			t.Fatalf("a cached account differs after another caller changed theirs: %+v, want %+v", acc, wantAccount)
+		}
+		acc.BalanceFen = -1
 	}
 }
