@@ -98,7 +98,7 @@ type Sim struct {
 	collectWait time.Duration
 	settleWait  time.Duration
 
-	rdb *sql.DB // readers (the same pool as wdb for an in-memory database)
+	rdb *readPool // readers (the same pool as wdb for an in-memory database)
 	wdb *sql.DB // the single writer connection
 
 	nonces  *core.NonceStore
@@ -214,7 +214,7 @@ func (s *Sim) openDB(path string) error {
 		db.SetMaxOpenConns(1)
 		db.SetConnMaxIdleTime(0)
 		db.SetConnMaxLifetime(0)
-		s.rdb, s.wdb = db, db
+		s.rdb, s.wdb = newReadPool(db), db
 		return nil
 	}
 	const pragmas = "_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL"
@@ -231,14 +231,15 @@ func (s *Sim) openDB(path string) error {
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
-	s.rdb, s.wdb = r, w
+	s.rdb, s.wdb = newReadPool(r), w
 	return nil
 }
 
 // Close closes the database. Handlers must no longer be serving.
 func (s *Sim) Close() error {
-	err := s.wdb.Close()
-	if s.rdb != s.wdb {
+	err := s.rdb.closeStatements()
+	err = errors.Join(err, s.wdb.Close())
+	if s.rdb.DB != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
 	}
 	return err
