@@ -99,7 +99,7 @@ type Sim struct {
 	settleWait  time.Duration
 
 	rdb *readPool // readers (the same pool as wdb for an in-memory database)
-	wdb *sql.DB // the single writer connection
+	wdb *sql.DB   // the single writer connection
 
 	nonces  *core.NonceStore
 	faults  atomic.Pointer[Faults]
