@@ -368,7 +368,8 @@ func floorWithReads(ctx context.Context, dsn, simURL string, personas []coresim.
 	}
 	db, err := floorDB(ctx, dsn, c, `CREATE TABLE floor2_withdrawals (LIKE withdrawals INCLUDING ALL);
 		CREATE TABLE floor2_events (LIKE withdrawal_events INCLUDING ALL);
-		CREATE TABLE floor2_outbox (LIKE outbox INCLUDING ALL)`)
+		CREATE TABLE floor2_outbox (LIKE outbox INCLUDING ALL);
+		CREATE TABLE floor2_messages (LIKE messages INCLUDING ALL)`)
 	if err != nil {
 		return result{}, err
 	}
@@ -447,7 +448,7 @@ func floorWithReads(ctx context.Context, dsn, simURL string, personas []coresim.
 	}
 	hammer("warm-up", c, benchWarmUp, op)
 	seq.Store(0) // the measured ops start where the applications do
-	if _, err := db.ExecContext(ctx, `TRUNCATE floor2_withdrawals, floor2_events, floor2_outbox`); err != nil {
+	if _, err := db.ExecContext(ctx, `TRUNCATE floor2_withdrawals, floor2_events, floor2_outbox, floor2_messages`); err != nil {
 		return result{}, err
 	}
 	r := hammer(fmt.Sprintf("floor with the reads it needs: core account, ledger, payout accounts (and evidence), then tx of key lookup, lock, own read, 4 inserts (%d clients)", c), c, d, op)
