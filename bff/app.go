@@ -552,19 +552,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Store: a.store,
 		Enqueued: slices.Concat(withdrawal.Topics(), employers.StaffChangeTopics(), certificate.Topics(), transfer.Topics(),
 			standing.Topics(), repayment.Topics(), report.Topics()),
+		// A person's business at the core goes first; messages, polls and
+		// the daily report take the slots it leaves (Background), so that a
+		// campaign of reminders never holds up money on its way.
 		Topics: []outbox.Topic{
 			{Name: withdrawal.TopicSubmit, HandleBatch: u.withdrawals.SubmitBatch},
-			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll},
+			{Name: withdrawal.TopicPoll, Handle: u.withdrawals.Poll, Background: true},
 			{Name: withdrawal.TopicCheck, Handle: u.withdrawals.Check},
-			{Name: notify.Topic, AtMostOnce: true, HandleBatch: deliverNotifications},
+			{Name: notify.Topic, AtMostOnce: true, HandleBatch: deliverNotifications, Background: true},
 			{Name: employers.TopicStaffChange, Handle: u.staffChanges.Deliver},
 			{Name: employers.TopicTransferOffer, Handle: offers.Deliver},
 			{Name: certificate.TopicIssue, Handle: u.certificates.IssuePending},
 			{Name: transfer.TopicSend, Handle: u.transfers.Send},
-			{Name: transfer.TopicPoll, Handle: u.transfers.Poll},
+			{Name: transfer.TopicPoll, Handle: u.transfers.Poll, Background: true},
 			{Name: transfer.TopicMerge, Handle: u.transfers.Merge},
 			{Name: repayment.TopicApply, Handle: u.loans.Apply},
-			{Name: report.Topic, Handle: a.reports.Deliver},
+			{Name: report.Topic, Handle: a.reports.Deliver, Background: true},
 		},
 		Waker:       waker,
 		Concurrency: max(cfg.OutboxWorkers, 1),

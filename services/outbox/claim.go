@@ -20,12 +20,75 @@ import (
 	"handheld/services/tracing"
 )
 
-// claimStatement builds the one statement that leases due rows. Its
-// placeholders are $1 now, $2 the lease's end, $3 the row limit, then one
-// per topic name (claimArgs, in that order). Rows of AtMostOnce topics are
-// leased like any other here, and closed one by one just before their
-// handler runs (deliver), so that a crash loses at most the messages being
-// sent at that moment, not every one claimed and waiting for a slot.
+// lane is one claim statement and the topic names its placeholders bind.
+type lane struct {
+	sql  string
+	args []any
+}
+
+// claimLanes builds the claim's two statements: first the topics that carry
+// a person's business (every topic not Background), then the Background
+// ones, which only get the slots the first left. Their placeholders are $1
+// now, $2 the lease's end, $3 the row limit, then one per topic name (the
+// lane's args, in that order). A lane without topics has no statement.
+//
+// The first lane reads each topic's due rows in order from
+// outbox_due_topic_idx (topic, next_attempt_at, pending rows only), one
+// sub-select per topic, so that no topic's rows are looked for among
+// another's: a backlog of messages costs a claim of withdrawals nothing.
+// On PostgreSQL the sub-selects' rows are joined and cut to the limit
+// ((ARRAY(…) || ARRAY(…))[1:$3]); rows a sub-select locked beyond the cut
+// are released at commit, unclaimed. The first topics' rows fill the cut
+// first, so the worker binds the topics in a new order each claim
+// (rotated), and a busy topic cannot keep the others waiting. The
+// background lane is claimStatement.
+func claimLanes(d store.Dialect, topics []Topic) (first, later lane) {
+	var now, bg []Topic
+	for _, t := range topics {
+		if t.Background {
+			bg = append(bg, t)
+		} else {
+			now = append(now, t)
+		}
+	}
+	if len(bg) > 0 {
+		later.sql, later.args = claimStatement(d, bg)
+	}
+	if len(now) == 0 {
+		return first, later
+	}
+	var branches []string
+	for i, t := range now {
+		first.args = append(first.args, string(t.Name))
+		due := fmt.Sprintf(`SELECT id FROM outbox
+			WHERE delivered_at IS NULL AND topic = $%d AND next_attempt_at <= $1
+			ORDER BY next_attempt_at`, i+4)
+		if d == store.Postgres {
+			due = "ARRAY(" + due + " LIMIT $3::int FOR UPDATE SKIP LOCKED)"
+		} else {
+			due = "SELECT id FROM (" + due + " LIMIT $3)"
+		}
+		branches = append(branches, due)
+	}
+	chosen := "id IN (SELECT id FROM (" + strings.Join(branches, "\n\t\t\tUNION ALL ") + ") LIMIT $3)"
+	if d == store.Postgres {
+		chosen = "id = ANY((" + strings.Join(branches, "\n\t\t\t|| ") + ")[1:$3::int])"
+	}
+	first.sql = `
+		UPDATE outbox SET
+		next_attempt_at = $2,
+		attempts = attempts + 1
+		WHERE ` + chosen + `
+		RETURNING id, topic, payload, attempts, created_at, trace_parent`
+	return first, later
+}
+
+// claimStatement builds the one statement that leases due rows of topics.
+// Its placeholders are $1 now, $2 the lease's end, $3 the row limit, then
+// one per topic name (the returned args, in that order). Rows of AtMostOnce
+// topics are leased like any other here, and closed one by one just before
+// their handler runs (deliver), so that a crash loses at most the messages
+// being sent at that moment, not every one claimed and waiting for a slot.
 //
 // On PostgreSQL the due rows are chosen in an ARRAY(…) sub-select, which the
 // planner runs once, before the update (an InitPlan), and whose result it
@@ -83,37 +146,61 @@ func (w *Worker) claim(ctx context.Context, n int) ([]claimed, time.Time, error)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 
+	first := rotated(w.first.args, int(w.turn.Add(1)))
 	var msgs []claimed
 	err := w.store.Tx(ctx, func(tx *store.Tx) error {
 		msgs = msgs[:0]
+		if w.first.sql != "" {
+			if err := w.claimLane(ctx, tx, w.first.sql, first, now, until, n, &msgs); err != nil {
+				return err
+			}
+		}
+		left := n - len(msgs)
+		if left <= 0 || w.later.sql == "" {
+			return nil
+		}
 		if tx.Dialect() == store.Postgres {
 			if _, err := tx.Exec(ctx, claimUnsorted); err != nil {
 				return err
 			}
 		}
-		rows, err := tx.Query(ctx, w.claimSQL, append([]any{now, until, n}, w.claimArgs...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m claimed
-			var traceParent sql.NullString
-			if err := rows.Scan(&m.ID, &m.Topic, &m.Payload, &m.Attempts, store.ScanTime(&m.CreatedAt), &traceParent); err != nil {
-				return fmt.Errorf("read row: %w", err)
-			}
-			m.traceParent = traceParent.String
-			if m.Payload, m.unreadable = w.store.Open(m.Payload, sealedPayload.Place(m.ID)); m.unreadable != nil {
-				m.Payload = nil
-			}
-			msgs = append(msgs, m)
-		}
-		return rows.Err()
+		return w.claimLane(ctx, tx, w.later.sql, w.later.args, now, until, left, &msgs)
 	})
 	if err != nil {
 		return nil, time.Time{}, services.Errorf(services.CodeInternal, "outbox: claim: %w", err)
 	}
 	return msgs, until, nil
+}
+
+// claimLane runs one lane's statement for up to n rows and appends them.
+func (w *Worker) claimLane(ctx context.Context, tx *store.Tx, query string, topics []any, now, until time.Time, n int, msgs *[]claimed) error {
+	rows, err := tx.Query(ctx, query, append([]any{now, until, n}, topics...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m claimed
+		var traceParent sql.NullString
+		if err := rows.Scan(&m.ID, &m.Topic, &m.Payload, &m.Attempts, store.ScanTime(&m.CreatedAt), &traceParent); err != nil {
+			return fmt.Errorf("read row: %w", err)
+		}
+		m.traceParent = traceParent.String
+		if m.Payload, m.unreadable = w.store.Open(m.Payload, sealedPayload.Place(m.ID)); m.unreadable != nil {
+			m.Payload = nil
+		}
+		*msgs = append(*msgs, m)
+	}
+	return rows.Err()
+}
+
+// rotated is args starting at index k (mod their number), then the rest.
+func rotated(args []any, k int) []any {
+	if len(args) < 2 {
+		return args
+	}
+	k %= len(args)
+	return append(slices.Clone(args[k:]), args[:k]...)
 }
 
 // claimed is a leased row. unreadable is why its payload did not open

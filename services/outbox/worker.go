@@ -42,6 +42,12 @@ type Topic struct {
 	// lease ends. When Handle returns an error the row is re-opened for a
 	// retry.
 	AtMostOnce bool
+	// Background topics are claimed only with the slots the others left:
+	// large volumes that can wait a moment (notifications, polls,
+	// reports), so that a campaign of messages queued first never holds
+	// up a person's business at the core. Within each kind, rows go in
+	// the order they fall due.
+	Background bool
 }
 
 // Config holds a Worker's dependencies and tuning. Zero values take the
@@ -123,9 +129,9 @@ const (
 type Worker struct {
 	store          *store.Store
 	topics         map[TopicName]Topic
-	order          []TopicName // the topics as configured, for Backlog
-	claimSQL       string
-	claimArgs      []any // the topic names the claim's placeholders bind
+	order          []TopicName  // the topics as configured, for Backlog
+	first, later   lane         // the claim's statements (claimLanes)
+	turn           atomic.Int64 // claims so far, to rotate the first lane's topics
 	batch          int
 	lease          time.Duration
 	idle           time.Duration
@@ -243,7 +249,7 @@ func New(cfg Config) (*Worker, error) {
 		tp = noop.NewTracerProvider()
 	}
 	w.tracer = tp.Tracer("handheld/outbox")
-	w.claimSQL, w.claimArgs = claimStatement(w.store.Dialect(), cfg.Topics)
+	w.first, w.later = claimLanes(w.store.Dialect(), cfg.Topics)
 	return w, nil
 }
 
