@@ -46,7 +46,10 @@ type Topic struct {
 	// large volumes that can wait a moment (notifications, polls,
 	// reports), so that a campaign of messages queued first never holds
 	// up a person's business at the core. Within each kind, rows go in
-	// the order they fall due.
+	// the order they fall due. The other topics fill every slot only while
+	// their due rows come faster than the workers deliver them (a failed
+	// delivery waits out its backoff, not due meanwhile), which is when
+	// money on its way should go first.
 	Background bool
 }
 
