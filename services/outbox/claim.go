@@ -43,22 +43,22 @@ type lane struct {
 // (rotated), and a busy topic cannot keep the others waiting. The
 // background lane is claimStatement.
 func claimLanes(d store.Dialect, topics []Topic) (first, later lane) {
-	var now, bg []Topic
+	var business, bg []Topic
 	for _, t := range topics {
 		if t.Background {
 			bg = append(bg, t)
 		} else {
-			now = append(now, t)
+			business = append(business, t)
 		}
 	}
 	if len(bg) > 0 {
 		later.sql, later.args = claimStatement(d, bg)
 	}
-	if len(now) == 0 {
+	if len(business) == 0 {
 		return first, later
 	}
 	var branches []string
-	for i, t := range now {
+	for i, t := range business {
 		first.args = append(first.args, string(t.Name))
 		due := fmt.Sprintf(`SELECT id FROM outbox
 			WHERE delivered_at IS NULL AND topic = $%d AND next_attempt_at <= $1
