@@ -59,30 +59,31 @@ func open(aead cipher.AEAD, key string, sealed []byte) (remembered, error) {
 	return v, nil
 }
 
-// load returns the remembered answer for key. The cache only saves core
-// calls, so any trouble with it (Redis down, a value sealed with an old
-// secret) is logged and treated as a miss.
-func (r *Reader) load(ctx context.Context, g *group, key string) (remembered, bool) {
-	if v, ok := r.local.get(key, r.now()); ok {
-		return v, true
+// load returns the remembered answer for key and, when this replica holds
+// it in memory already decoded, the decoded value (else nil). The cache
+// only saves core calls, so any trouble with it (Redis down, a value
+// sealed with an old secret) is logged and treated as a miss.
+func (r *Reader) load(ctx context.Context, g *group, key string) (remembered, any, bool) {
+	if e, ok := r.local.get(key, r.now()); ok {
+		return e.v, e.value, true
 	}
 	sealed, ok, err := r.cache.Get(ctx, key)
 	if err != nil {
 		r.log.WarnContext(ctx, "core reader: cache read failed, asking the core", "group", g.name, "err", err)
-		return remembered{}, false
+		return remembered{}, nil, false
 	}
 	if !ok {
-		return remembered{}, false
+		return remembered{}, nil, false
 	}
 	v, err := open(r.aead, key, sealed)
 	if err != nil {
 		r.log.WarnContext(ctx, "core reader: unreadable cache value, treated as a miss", "group", g.name, "reason", err.Error())
-		return remembered{}, false
+		return remembered{}, nil, false
 	}
 	if g.policy.fresh(v.AsOf, r.now()) { // another replica's answer: fresh here too
 		r.local.put(key, v, v.AsOf.Add(g.policy.FreshFor))
 	}
-	return v, true
+	return v, nil, true
 }
 
 // store remembers an answer for as long as it may serve. It runs detached
@@ -145,17 +146,6 @@ type localEntry struct {
 	value any
 }
 
-// value returns the decoded answer kept for key while it is fresh.
-func (c *localCache) value(key string, now time.Time) (any, time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.value == nil || !now.Before(e.until) {
-		return nil, time.Time{}, false
-	}
-	return e.value, e.v.AsOf, true
-}
-
 // keepValue keeps v as the decoded answer for key, if the entry still
 // holds the answer of asOf (it may have been replaced meanwhile).
 func (c *localCache) keepValue(key string, asOf time.Time, v any) {
@@ -206,18 +196,20 @@ func newLocalCache(max int) *localCache {
 	return &localCache{max: max, entries: map[string]localEntry{}}
 }
 
-func (c *localCache) get(key string, now time.Time) (remembered, bool) {
+// get returns the entry for key while it is fresh: the answer, and its
+// decoded value once a reader has kept one.
+func (c *localCache) get(key string, now time.Time) (localEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok {
-		return remembered{}, false
+		return localEntry{}, false
 	}
 	if !now.Before(e.until) {
 		delete(c.entries, key)
-		return remembered{}, false
+		return localEntry{}, false
 	}
-	return e.v, true
+	return e, true
 }
 
 func (c *localCache) put(key string, v remembered, until time.Time) {

@@ -43,16 +43,15 @@ func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, q
 		last     remembered
 		haveLast bool
 	)
+	var kept any // last decoded, when this replica holds it so in memory
 	if g.policy.FreshFor > 0 {
-		if v, asOf, ok := r.local.value(key, r.now()); ok {
-			if v, ok := v.(T); ok {
-				r.cached(g, true)
-				return v, Freshness{AsOf: asOf}, nil
-			}
-		}
-		last, haveLast = r.load(ctx, g, key)
+		last, kept, haveLast = r.load(ctx, g, key)
 	}
 	if haveLast && g.policy.fresh(last.AsOf, r.now()) {
+		if v, ok := kept.(T); ok {
+			r.cached(g, true)
+			return v, Freshness{AsOf: last.AsOf}, nil
+		}
 		var v T
 		if err := json.Unmarshal(last.Payload, &v); err == nil {
 			if shareable[T]() {
@@ -94,7 +93,7 @@ func read[T any](ctx context.Context, r *Reader, g *group, resource, personID, q
 
 	if degraded(err) && g.policy.FreshFor <= 0 {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), staleLoadTimeout)
-		last, haveLast = r.load(lctx, g, key)
+		last, _, haveLast = r.load(lctx, g, key)
 		cancel()
 	}
 	if haveLast && degraded(err) && g.policy.usable(last.AsOf, r.now()) {
