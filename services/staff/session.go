@@ -157,7 +157,7 @@ func (s *Service) check(ctx context.Context, c Credentials) (Account, bool, erro
 	acc, hash, secret, err := s.account(ctx, c.StaffID)
 	switch {
 	case services.ErrorCode(err) == services.CodeNotFound || !ValidID(c.StaffID):
-		checkPassword(s.dummyHash, c.Password)
+		checkPassword(dummyHash, c.Password)
 		return Account{}, false, nil
 	case err != nil:
 		return Account{}, false, err

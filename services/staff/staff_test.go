@@ -2,6 +2,8 @@ package staff
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,6 +254,24 @@ func TestPasswordHash(t *testing.T) {
 	if !checkPassword(h, "Correct-Horse-9") || checkPassword(h, "Correct-Horse-8") || checkPassword("$argon2id$v=19$m=1,t=1,p=1$$", "") ||
 		checkPassword("plain", "plain") {
 		t.Error("checkPassword")
+	}
+}
+
+// An unknown id's password is checked against dummyHash: it must name the
+// same parameters, salt length and key length as a real hash, or the
+// check would be quicker and tell which ids exist.
+func TestDummyHashCostsWhatARealOneCosts(t *testing.T) {
+	h, err := hashPassword(nilReader{}, "Correct-Horse-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, dummy := strings.Split(h, "$"), strings.Split(dummyHash, "$")
+	if len(dummy) != len(real) || !slices.Equal(dummy[:4], real[:4]) ||
+		len(dummy[4]) != len(real[4]) || len(dummy[5]) != len(real[5]) {
+		t.Errorf("dummy hash %q is not shaped as a real one %q", dummyHash, h)
+	}
+	if checkPassword(dummyHash, "") {
+		t.Error("the dummy hash matched a password")
 	}
 }
 
