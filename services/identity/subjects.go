@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,44 @@ func (s *Service) PersonID(ctx context.Context, subject string) (string, error) 
 	}
 	s.people.put(subject, personID)
 	return personID, nil
+}
+
+// PersonIDs is PersonID for many subjects at once, for a batch of work on
+// behalf of many people (the outbox's withdrawal submissions): the ones
+// not remembered are read in one query. A subject unknown here is absent
+// from the answer.
+func (s *Service) PersonIDs(ctx context.Context, subjects []string) (map[string]string, error) {
+	found := make(map[string]string, len(subjects))
+	var missing []string
+	for _, subject := range subjects {
+		if id, ok := s.people.get(subject); ok {
+			found[subject] = id
+		} else {
+			missing = append(missing, subject)
+		}
+	}
+	slices.Sort(missing)
+	if missing = slices.Compact(missing); len(missing) == 0 {
+		return found, nil
+	}
+	rows, err := s.Store.Query(ctx, `SELECT subject_id, person_id FROM subjects WHERE subject_id IN (`+store.Placeholders(1, len(missing))+`)`,
+		store.Args(missing...)...)
+	if err != nil {
+		return nil, services.Errorf(services.CodeInternal, "subjects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var subject, personID string
+		if err := rows.Scan(&subject, &personID); err != nil {
+			return nil, services.Errorf(services.CodeInternal, "subjects: %w", err)
+		}
+		found[subject] = personID
+		s.people.put(subject, personID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, services.Errorf(services.CodeInternal, "subjects: %w", err)
+	}
+	return found, nil
 }
 
 // SubjectOf is the subject of a core person id, ok false when the person

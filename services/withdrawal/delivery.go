@@ -46,18 +46,35 @@ func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error 
 		return fill(errs, err)
 	}
 	var todo []int
+	var subjects []string
 	for i, id := range ids {
 		switch a, ok := found[id]; {
 		case !ok:
 			errs[i] = outbox.Permanent(fmt.Errorf("withdrawal: no application %s", idKind.Safe(id)))
 		case a.Status == StatusAccepted:
-			todo = append(todo, i)
+			todo, subjects = append(todo, i), append(subjects, a.Subject)
 		} // else cancelled before it left, or a repeated delivery
+	}
+	if len(todo) == 0 {
+		return errs
+	}
+	persons, err := s.People.PersonIDs(ctx, subjects)
+	if err != nil {
+		for _, i := range todo {
+			errs[i] = err
+		}
+		return errs
 	}
 	answers := make([]core.WithdrawalStatus, len(ms))
 	var calls sync.WaitGroup
 	for _, i := range todo {
-		calls.Go(func() { answers[i], errs[i] = s.send(outbox.Traced(ctx, ms[i]), found[ids[i]]) })
+		a := found[ids[i]]
+		personID, ok := persons[a.Subject]
+		if !ok {
+			errs[i] = services.Errorf(services.CodeSessionRevoked, "withdrawal %s: unknown subject", a.ID)
+			continue
+		}
+		calls.Go(func() { answers[i], errs[i] = s.send(outbox.Traced(ctx, ms[i]), a, personID) })
 	}
 	calls.Wait()
 
@@ -85,12 +102,9 @@ func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error 
 	return errs
 }
 
-// send submits accepted application a to the core, its uploads first.
-func (s *Service) send(ctx context.Context, a row) (core.WithdrawalStatus, error) {
-	personID, err := s.People.PersonID(ctx, a.Subject)
-	if err != nil {
-		return core.WithdrawalStatus{}, err
-	}
+// send submits accepted application a of person personID to the core,
+// its uploads first.
+func (s *Service) send(ctx context.Context, a row, personID string) (core.WithdrawalStatus, error) {
 	var refs []string
 	if err := json.Unmarshal([]byte(a.EvidenceRefs), &refs); err != nil {
 		return core.WithdrawalStatus{}, outbox.Permanent(fmt.Errorf("withdrawal %s: evidence refs: %w", a.ID, err))

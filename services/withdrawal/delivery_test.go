@@ -91,6 +91,26 @@ func TestSubmitBatchAnswersEachMessage(t *testing.T) {
 	})
 }
 
+// The batch looks up its people in one call; an application whose subject
+// is unknown there fails alone, to be retried (as one person's lookup
+// failing did), and is not sent.
+func TestSubmitBatchWithAnUnknownPerson(t *testing.T) {
+	s := storetest.Migrated(t, storetest.SQLiteDSN(t))
+	r := newRig(t, s)
+	ctx := context.Background()
+	people, ids := r.accepted(t, 2)
+	delete(r.people, people[0].Subject)
+	errs := r.SubmitBatch(ctx, []outbox.Message{submitMessage(ids[0]), submitMessage(ids[1])})
+	if e, retried := errs[0].(*services.Error); !retried || e.Code != services.CodeSessionRevoked || errs[1] != nil {
+		t.Fatalf("errors = %v, want a failure to retry for the unknown person and none for the other", errs)
+	}
+	for i, want := range []int{0, 1} {
+		if got := r.sim.WithdrawalCount(ids[i]); got != want {
+			t.Errorf("core holds application %d %d times, want %d", i, got, want)
+		}
+	}
+}
+
 // cancellingCore cancels an application here while its submission is at
 // the core: the person pressing cancel at that moment.
 type cancellingCore struct {

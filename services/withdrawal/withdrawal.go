@@ -94,9 +94,12 @@ type (
 		Withdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
 		CancelWithdrawal(ctx context.Context, applicationID string) (core.WithdrawalStatus, error)
 	}
-	// people maps a pseudonymous subject to the core's person id.
+	// people maps a pseudonymous subject to the core's person id;
+	// PersonIDs for many at once, leaving out the subjects it does not
+	// know.
 	people interface {
 		PersonID(ctx context.Context, subject string) (string, error)
+		PersonIDs(ctx context.Context, subjects []string) (map[string]string, error)
 	}
 	// auditor queues audit records.
 	auditor interface {
