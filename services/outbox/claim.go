@@ -237,7 +237,7 @@ func (w *Worker) deliver(ctx context.Context, c claimed, until time.Time, handle
 		cancel()
 	}
 	handled()
-	w.conclude(ctx, span, topic, m, until, err)
+	w.conclude(ctx, span, topic, m, until, err, false)
 }
 
 // deliverBatch is deliver for the rows of a batch topic claimed together:
@@ -276,10 +276,13 @@ func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed,
 		return
 	}
 	own := make(map[string]trace.SpanContext, len(msgs))
+	closes := &closing{until: until, claimed: make(map[string]int, len(msgs)), now: w.now, closed: map[string]bool{}}
 	for i, m := range msgs {
 		own[m.ID] = spans[i].SpanContext()
+		closes.claimed[m.ID] = m.Attempts
 	}
-	bctx, span := w.tracer.Start(context.WithValue(context.WithoutCancel(ctx), batchSpansKey{}, own), "outbox deliver batch "+string(topic.Name),
+	bctx := context.WithValue(context.WithValue(context.WithoutCancel(ctx), batchSpansKey{}, own), closingKey{}, closes)
+	bctx, span := w.tracer.Start(bctx, "outbox deliver batch "+string(topic.Name),
 		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("handheld.outbox.batch", len(msgs))))
 	hctx, cancel := context.WithTimeout(bctx, w.handlerTimeout)
 	var errs []error
@@ -298,7 +301,8 @@ func (w *Worker) deliverBatch(ctx context.Context, topic Topic, batch []claimed,
 	handled()
 	var settled sync.WaitGroup
 	for i, m := range msgs {
-		settled.Go(func() { w.conclude(ctxs[i], spans[i], topic, m, until, errs[i]) })
+		closed := errs[i] == nil && closes.closedInTx(m.ID)
+		settled.Go(func() { w.conclude(ctxs[i], spans[i], topic, m, until, errs[i], closed) })
 	}
 	settled.Wait()
 }
@@ -328,9 +332,11 @@ func (w *Worker) open(ctx context.Context, m Message, until time.Time) bool {
 	return true
 }
 
-// conclude judges a handler's err for m and records the outcome.
-func (w *Worker) conclude(ctx context.Context, span trace.Span, topic Topic, m Message, until time.Time, err error) {
+// conclude judges a handler's err for m and records the outcome; closed:
+// the handler closed m's row itself (Delivered), nothing is left to write.
+func (w *Worker) conclude(ctx context.Context, span trace.Span, topic Topic, m Message, until time.Time, err error, closed bool) {
 	v := judge(err)
+	v.closed = closed
 	span.SetAttributes(attribute.String("handheld.outbox.outcome", v.outcome))
 	if v.outcome == OutcomeRetry || v.outcome == OutcomeDead {
 		span.SetStatus(codes.Error, v.outcome)
@@ -370,8 +376,8 @@ func (w *Worker) settle(ctx context.Context, t Topic, m Message, until time.Time
 	o := outcomeWrite{id: m.ID, attempts: m.Attempts, until: until}
 	switch v.outcome {
 	case OutcomeDelivered:
-		if t.AtMostOnce {
-			w.observe(string(m.Topic), v.outcome) // closed before it was sent: nothing to write
+		if t.AtMostOnce || v.closed {
+			w.observe(string(m.Topic), v.outcome) // closed before it was sent, or by its handler: nothing to write
 			return
 		}
 		o.delivered = &now

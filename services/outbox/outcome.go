@@ -43,6 +43,7 @@ type verdict struct {
 	outcome string        // one of the Outcome constants
 	after   time.Duration // OutcomeAgain: when to deliver again
 	text    string        // OutcomeRetry, OutcomeDead: the last_error to store
+	closed  bool          // OutcomeDelivered: its handler closed the row (Delivered)
 }
 
 // judge reads a handler's error. Again and Permanent are recognised even when

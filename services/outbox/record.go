@@ -101,27 +101,34 @@ func (r *recorder) write(ctx context.Context, batch []*outcomeWrite) {
 	defer cancel()
 	var matched map[string]bool
 	err := r.store.Tx(ctx, func(tx *store.Tx) (err error) {
-		if tx.Dialect() == store.Postgres {
-			matched, err = writeAll(ctx, tx, batch)
-			return err
-		}
-		matched = make(map[string]bool, len(batch)) // anew: Tx may run this again
-		for _, w := range batch {
-			res, err := tx.Exec(ctx, settleRow, w.id, w.attempts, w.until, w.delivered, w.next, w.back, w.lastError, w.openOnly)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			matched[w.id] = n == 1
-		}
-		return nil
+		matched, err = writeRows(ctx, tx, batch) // anew: Tx may run this again
+		return err
 	})
 	for _, w := range batch {
 		w.done <- writeResult{recorded: err == nil && matched[w.id], err: err}
 	}
+}
+
+// writeRows writes batch, sorted by id, in tx and gives the ids of the rows
+// it matched: on PostgreSQL one statement for the whole batch (writeAll),
+// on SQLite one per row.
+func writeRows(ctx context.Context, tx *store.Tx, batch []*outcomeWrite) (map[string]bool, error) {
+	if tx.Dialect() == store.Postgres {
+		return writeAll(ctx, tx, batch)
+	}
+	matched := make(map[string]bool, len(batch))
+	for _, w := range batch {
+		res, err := tx.Exec(ctx, settleRow, w.id, w.attempts, w.until, w.delivered, w.next, w.back, w.lastError, w.openOnly)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		matched[w.id] = n == 1
+	}
+	return matched, nil
 }
 
 // settleRow writes one outcomeWrite ($1 id, $2 attempts, $3 until, $4

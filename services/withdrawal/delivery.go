@@ -30,11 +30,12 @@ func (s *Service) Submit(ctx context.Context, m outbox.Message) error {
 // SubmitBatch is the outbox's batch handler of TopicSubmit: it sends
 // accepted applications to the core, each with its id as the core's
 // idempotency key, so a second delivery (after a crash, a timeout, a lease
-// taken over) is harmless. The applications are read in one query, sent
-// at once, and the core's answers recorded in one transaction, so that a
-// busy outbox pays a few round trips to the store per batch rather than a
-// dozen per application. Any error is retried by the outbox with backoff;
-// a refusal of the content itself is permanent.
+// taken over) is harmless. The applications and their people are read in
+// one query each, sent at once, and the core's answers recorded in one
+// transaction, which also closes their outbox rows (outbox.Delivered), so
+// that a busy outbox pays a few round trips to the store per batch rather
+// than a dozen per application. Any error is retried by the outbox with
+// backoff; a refusal of the content itself is permanent.
 func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error {
 	errs := make([]error, len(ms))
 	ids := make([]string, len(ms))
@@ -82,7 +83,7 @@ func (s *Service) SubmitBatch(ctx context.Context, ms []outbox.Message) []error 
 	var of []int // the message of each move
 	for _, i := range todo {
 		if errs[i] == nil {
-			moves, of = append(moves, move{a: found[ids[i]], st: answers[i], poll: true}), append(of, i)
+			moves, of = append(moves, move{a: found[ids[i]], st: answers[i], poll: true, delivered: &ms[i]}), append(of, i)
 		}
 	}
 	moved, err := s.advance(ctx, moves...)
@@ -269,6 +270,10 @@ type move struct {
 	st core.WithdrawalStatus
 	// poll: once moved, queue the first poll of its status.
 	poll bool
+	// delivered, when not nil, is the outbox message the move answers:
+	// once moved, its row is closed in the same transaction
+	// (outbox.Delivered).
+	delivered *outbox.Message
 }
 
 // advance moves each application from its status to the core's,
@@ -306,6 +311,7 @@ func (s *Service) advance(ctx context.Context, moves ...move) (moved []bool, err
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
 		var statuses []statusEntry
 		var polls []outbox.Due
+		var delivered []outbox.Message
 		for _, c := range changes {
 			idx := byChange[c]
 			args := []any{c.to, c.reason, at, c.from}
@@ -322,6 +328,9 @@ func (s *Service) advance(ctx context.Context, moves ...move) (moved []bool, err
 				moved[i] = changed[m.a.ID] // set on every try: Tx may run this again
 				if !moved[i] {
 					continue
+				}
+				if m.delivered != nil {
+					delivered = append(delivered, *m.delivered)
 				}
 				if c.to == StatusCancelled || c.to == StatusRejected {
 					// Its uploads may serve the person's next application
@@ -346,8 +355,10 @@ func (s *Service) advance(ctx context.Context, moves ...move) (moved []bool, err
 		if err := s.recordStatuses(ctx, tx, statuses...); err != nil {
 			return err
 		}
-		_, err := outbox.EnqueueAll(ctx, tx, polls...)
-		return err
+		if _, err := outbox.EnqueueAll(ctx, tx, polls...); err != nil {
+			return err
+		}
+		return outbox.Delivered(ctx, tx, delivered...)
 	})
 	return moved, err
 }
