@@ -354,7 +354,8 @@ func parties(cfg Config) ([]identity.Party, []share.Party) {
 }
 
 // fallbackFont is the certificates' fallback font, unpacked (27 MB, about
-// half a second) once per process however many Apps it builds.
+// half a second) once per process however many Apps it builds, in the
+// background of the first (certpdf.New).
 var fallbackFont = sync.OnceValues(func() ([]byte, error) {
 	return certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath)
 })
@@ -365,11 +366,7 @@ func newRenderer(catalogs *locales.Catalogs) (*certpdf.Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certificate font: %w", err)
 	}
-	fallback, err := fallbackFont()
-	if err != nil {
-		return nil, fmt.Errorf("certificate fallback font: %w", err)
-	}
-	return certpdf.New(font, templates.FS, catalogs, fallback)
+	return certpdf.New(font, templates.FS, catalogs, fallbackFont)
 }
 
 // homeApplications feeds the home screen's in-flight list from the

@@ -34,15 +34,11 @@ func newRenderer(t testing.TB) *certpdf.Renderer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fallback, err := fallbackFont()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat, err := locales.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := certpdf.New(font, templates.FS, cat, fallback)
+	r, err := certpdf.New(font, templates.FS, cat, fallbackFont)
 	if err != nil {
 		t.Fatal(err)
 	}

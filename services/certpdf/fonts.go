@@ -21,7 +21,8 @@ import (
 // and what the main font lacks of Extension A, the other BMP ideographs
 // and the common symbols. Rare characters in names (生僻字 such as 𠮷, 𡈽 or
 // 䶮) are drawn from it glyph by glyph. It is stored gzipped (15 MB instead
-// of 27 MB); ReadFont unpacks it once at start-up. fonts/make_fallback.py
+// of 27 MB); ReadFont unpacks it, once per process
+// where the wiring point reads it, in the background (see New). fonts/make_fallback.py
 // rebuilds it.
 const FallbackFontPath = "fonts/hanazono-fallback.ttf.gz"
 
@@ -119,9 +120,10 @@ func printable(r rune) bool { return !usertext.Refused(r) || unicode.Is(unicode.
 // certificate service refuses a purpose that has any, rather than print a
 // mark where the person typed something.
 func (r *Renderer) Unprintable(s string) []rune {
+	chain, _ := r.chain() // without its fallbacks, the main font's characters
 	var out []rune
 	for _, c := range s {
-		if c != '\n' && r.faces.of(c) < 0 && !slices.Contains(out, c) {
+		if c != '\n' && chain.faces.of(c) < 0 && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}

@@ -79,9 +79,13 @@ func (r *Renderer) RenderPlain(p Plain) ([]byte, error) {
 			}
 		}
 	}
+	chain, err := r.chain()
+	if err != nil {
+		return nil, err
+	}
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
-	if err := pdf.AddTTFFontFromFontContainer(fontFamily, r.fonts); err != nil {
+	if err := pdf.AddTTFFontFromFontContainer(fontFamily, chain.fonts); err != nil {
 		return nil, fmt.Errorf("certpdf: font: %w", err)
 	}
 	l := &layout{file: "plain", Margin: plainMargin,
@@ -91,7 +95,7 @@ func (r *Renderer) RenderPlain(p Plain) ([]byte, error) {
 		pdf: pdf, l: l, scale: 1, c: printColours,
 		text:   func(t text) string { return t.Literal },
 		widths: map[runeAt]float64{}, glyphs: map[rune]int{},
-		faces: r.faces, fonts: r.fonts, added: make([]bool, len(r.faces)),
+		faces: chain.faces, fonts: chain.fonts, added: make([]bool, len(chain.faces)),
 	}
 	w.added[0] = true
 	w.plain(&p)

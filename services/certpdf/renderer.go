@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signintech/gopdf"
@@ -62,43 +63,48 @@ const (
 
 // Renderer turns Documents into PDFs. It is built once at start-up and is
 // safe for concurrent use: every Render builds its own PDF and only reads
-// the parsed font and layouts (and a small, locked cache of recent bodies).
+// the parsed fonts and layouts (and a small, locked cache of recent bodies).
 type Renderer struct {
-	fonts   *gopdf.FontContainer
-	faces   faces              // the main font, then the fallbacks
+	// chain is the parsed font chain, the main font first, then the
+	// fallbacks, which New leaves to load in the background (see New);
+	// everything that reads a font goes through it.
+	chain   func() (fontChain, error)
 	layouts map[string]*layout // by layoutFile(type, lang)
 	cat     Texts
 	bodies  bodyCache
 }
 
-// New parses the fonts and every layout once, so that a bad font, a
+// fontChain is the fonts a certificate is drawn with, ready to use.
+type fontChain struct {
+	fonts *gopdf.FontContainer
+	faces faces // the main font, then the fallbacks
+}
+
+// Font gives the bytes of a font, for New to read when it needs them.
+type Font func() ([]byte, error)
+
+// New parses the main font and every layout once, so that a bad font, a
 // missing layout or a layout naming an unknown key, field or locale message
 // fails start-up with the file named, not the first issuance. font is the
 // main font; fallbacks, in order, draw the characters it lacks (the wiring
-// point passes the one at FallbackFontPath).
-func New(font []byte, layouts fs.FS, cat Texts, fallbacks ...[]byte) (*Renderer, error) {
+// point passes the one at FallbackFontPath). Those are large (the usual
+// one unpacks to 27 MB, over half a second) and needed by the first
+// certificate, not by the start: they are read and parsed on a goroutine
+// started here, and the first render waits for them. A fallback that
+// fails to load fails every render with its error; Unprintable then
+// counts only the main font's characters.
+func New(font []byte, layouts fs.FS, cat Texts, fallbacks ...Font) (*Renderer, error) {
 	if cat == nil {
 		return nil, fmt.Errorf("certpdf: no message catalogue")
 	}
-	fc := &gopdf.FontContainer{}
-	r := &Renderer{fonts: fc, layouts: map[string]*layout{}, cat: cat}
-	for i, data := range append([][]byte{font}, fallbacks...) {
-		family, name := fontFamily, FontPath
-		if i > 0 {
-			family, name = fallbackFamily+strconv.Itoa(i), fmt.Sprintf("fallback font %d", i)
-		}
-		if err := fc.AddTTFFontData(family, data); err != nil {
-			return nil, fmt.Errorf("certpdf: font (%s): %w", name, err)
-		}
-		f, err := newFace(family, data)
-		if err != nil {
-			return nil, fmt.Errorf("certpdf: font (%s): %w", name, err)
-		}
-		r.faces = append(r.faces, f)
+	main := fontChain{fonts: &gopdf.FontContainer{}}
+	if err := main.add(fontFamily, FontPath, font); err != nil {
+		return nil, err
 	}
-	if r.faces.of(Missing) != 0 {
+	if main.faces.of(Missing) != 0 {
 		return nil, fmt.Errorf("certpdf: font (%s) has no glyph for the missing-character mark %c", FontPath, Missing)
 	}
+	r := &Renderer{layouts: map[string]*layout{}, cat: cat}
 	for _, typ := range types {
 		for _, lang := range languages {
 			l, err := loadLayout(layouts, typ, lang, cat)
@@ -108,7 +114,34 @@ func New(font []byte, layouts fs.FS, cat Texts, fallbacks ...[]byte) (*Renderer,
 			r.layouts[layoutFile(typ, lang)] = l
 		}
 	}
+	r.chain = sync.OnceValues(func() (fontChain, error) {
+		for i, load := range fallbacks {
+			name := fmt.Sprintf("fallback font %d", i+1)
+			data, err := load()
+			if err == nil {
+				err = main.add(fallbackFamily+strconv.Itoa(i+1), name, data)
+			}
+			if err != nil {
+				return fontChain{fonts: main.fonts, faces: main.faces[:1]}, fmt.Errorf("certpdf: %s: %w", name, err)
+			}
+		}
+		return main, nil
+	})
+	go r.chain()
 	return r, nil
+}
+
+// add parses data as the next font of the chain, under family.
+func (c *fontChain) add(family, name string, data []byte) error {
+	if err := c.fonts.AddTTFFontData(family, data); err != nil {
+		return fmt.Errorf("certpdf: font (%s): %w", name, err)
+	}
+	f, err := newFace(family, data)
+	if err != nil {
+		return fmt.Errorf("certpdf: font (%s): %w", name, err)
+	}
+	c.faces = append(c.faces, f)
+	return nil
 }
 
 // Render draws d in lang ("zh-CN" or "en") and variant ("" or "standard"
@@ -159,16 +192,20 @@ func (r *Renderer) body(d *certificate.Document, l *layout, pal palette, lang st
 	if err != nil {
 		return nil, err
 	}
+	chain, err := r.chain()
+	if err != nil {
+		return nil, err
+	}
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
-	if err := pdf.AddTTFFontFromFontContainer(fontFamily, r.fonts); err != nil {
+	if err := pdf.AddTTFFontFromFontContainer(fontFamily, chain.fonts); err != nil {
 		return nil, fmt.Errorf("certpdf: font: %w", err)
 	}
 	w := &writer{
 		pdf: pdf, l: l, scale: pal.Scale, c: colours,
 		text:   func(t text) string { return r.text(l, d, lang, t) },
 		widths: map[runeAt]float64{}, glyphs: map[rune]int{},
-		faces: r.faces, fonts: r.fonts, added: make([]bool, len(r.faces)),
+		faces: chain.faces, fonts: chain.fonts, added: make([]bool, len(chain.faces)),
 	}
 	w.added[0] = true
 	if err := w.document(d, func(field, format string) string { return r.value(l, d, lang, field, format) }); err != nil {

@@ -3,13 +3,17 @@ package certpdf_test
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
 	"handheld/locales"
 	"handheld/services/certpdf"
+	"handheld/templates"
 )
 
 // fontFiles counts the fonts embedded in pdf.
@@ -144,6 +148,35 @@ func TestUnprintable(t *testing.T) {
 	for _, tc := range cases {
 		if got := r.Unprintable(tc.text); !slices.Equal(got, tc.want) {
 			t.Errorf("Unprintable(%+q) = %U, want %U", tc.text, got, tc.want)
+		}
+	}
+}
+
+// The fallback fonts load in the background; one that fails to load
+// leaves start-up alone and fails each render with its error, and
+// Unprintable then counts only what the main font draws.
+func TestFallbackThatFailsToLoad(t *testing.T) {
+	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, fallback := range map[string]certpdf.Font{
+		"unreadable": func() ([]byte, error) { return nil, errors.New("no such font") },
+		"not a font": func() ([]byte, error) { return []byte("not a font"), nil },
+	} {
+		r, err := certpdf.New(font, templates.FS, cat, fallback)
+		if err != nil {
+			t.Fatalf("%s: New: %v", name, err)
+		}
+		if _, err := r.Render(fullDocument(), locales.ZhCN, ""); err == nil || !strings.Contains(err.Error(), "fallback font 1") {
+			t.Errorf("%s: Render: %v, want the fallback's error", name, err)
+		}
+		if got := r.Unprintable("张三吉𠮷"); !slices.Equal(got, []rune{'𠮷'}) {
+			t.Errorf("%s: Unprintable = %U, want only what the main font lacks", name, got)
 		}
 	}
 }
