@@ -26,9 +26,9 @@ var fallbackFont = sync.OnceValues(func() ([]byte, error) {
 	return certpdf.ReadFont(templates.FS, certpdf.FallbackFontPath)
 })
 
-// newRenderer is a Renderer as the wiring point builds it: the main font
-// and the fallback.
-func newRenderer(t testing.TB) *certpdf.Renderer {
+// mainFont is the main certificate font and the message catalogue, as
+// the wiring point passes them to New.
+func mainFont(t testing.TB) ([]byte, *locales.Catalogs) {
 	t.Helper()
 	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
 	if err != nil {
@@ -38,6 +38,14 @@ func newRenderer(t testing.TB) *certpdf.Renderer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return font, cat
+}
+
+// newRenderer is a Renderer as the wiring point builds it: the main font
+// and the fallback.
+func newRenderer(t testing.TB) *certpdf.Renderer {
+	t.Helper()
+	font, cat := mainFont(t)
 	r, err := certpdf.New(font, templates.FS, cat, fallbackFont)
 	if err != nil {
 		t.Fatal(err)

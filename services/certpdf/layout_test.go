@@ -61,14 +61,7 @@ func mutated(t *testing.T, edit func(map[string]any)) fs.FS {
 }
 
 func TestNewFailsFastNamingTheProblem(t *testing.T) {
-	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	font, cat := mainFont(t)
 	firstRow := func(m map[string]any) map[string]any {
 		return m["sections"].([]any)[0].(map[string]any)["rows"].([]any)[0].(map[string]any)
 	}

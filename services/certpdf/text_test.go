@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -156,14 +155,7 @@ func TestUnprintable(t *testing.T) {
 // leaves start-up alone and fails each render with its error, and
 // Unprintable then counts only what the main font draws.
 func TestFallbackThatFailsToLoad(t *testing.T) {
-	font, err := fs.ReadFile(templates.FS, certpdf.FontPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	font, cat := mainFont(t)
 	for name, fallback := range map[string]certpdf.Font{
 		"unreadable": func() ([]byte, error) { return nil, errors.New("no such font") },
 		"not a font": func() ([]byte, error) { return []byte("not a font"), nil },
