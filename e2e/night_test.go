@@ -41,7 +41,7 @@ func TestNightWindow(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // the remembered answers are then visibly older than now
 
 	liStepped, wuStepped := e.stepUp(li), e.stepUp(wu) // a face check asks the core
-	e.setMaintenance("00:00-23:59")
+	e.setMaintenance("00:00-24:00")
 	defer e.setMaintenance("")
 
 	// Sign-in.

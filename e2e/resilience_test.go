@@ -104,7 +104,7 @@ func TestCoreOutageServesStaleReads(t *testing.T) {
 
 	// The nightly batch window: stale for who has a value, 503 + Retry-After for who has not.
 	wu := e.bindWeChat("oStale000000003", e.persona("depositor", "欧阳晓峰")).AccessToken
-	e.setMaintenance("00:00-23:59")
+	e.setMaintenance("00:00-24:00")
 	defer e.setMaintenance("")
 	r = e.do("GET", "/api/v1/me/account", nil, bearer(zhang))
 	r.json(t, &stale)
