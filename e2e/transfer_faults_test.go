@@ -35,6 +35,7 @@ func TestTransfersSurviveFaults(t *testing.T) {
 		"days":      {name: "张伟", centre: platformsim.CentreShanghai, ref: "3101002021000013", amount: 777_700},
 		"duplicate": {name: "林晓𪚥", centre: platformsim.CentreBeijing, ref: "1101002021000014", amount: 500_000},
 		"slow":      {name: "欧阳晓峰", centre: platformsim.CentreBeijing, ref: "1101002021000015", amount: 300_000},
+		"early":     {name: "周强", centre: platformsim.CentreBeijing, ref: "1101002021000016", amount: 420_000},
 	}
 	for key, p := range people {
 		p.key = key
@@ -115,6 +116,16 @@ func TestTransfersSurviveFaults(t *testing.T) {
 		t.Fatalf("decided early: %+v", b)
 	}
 	r.sim.TickAt(time.Now().Add(73 * time.Hour))
+
+	// The callback before the answer: the platform's first callback
+	// (sent) is recorded before the answer it follows, and every later
+	// one is lost. Recording the answer then finds the transfer moved on,
+	// and the poller must still start: only it can bring the decision.
+	putSim(t, r.simURL, "/_sim/behaviour", `{"answer_after_callback":true,"drop_callbacks":true,"centres":{"110100":{"accept_after":"1s"}}}`)
+	early := people["early"]
+	accepted(early)
+	early.final = "merged"
+	r.waitTransfer(early.tok, early.id, "merged")
 
 	// Duplicate callbacks: every one twice, in no promised order.
 	putSim(t, r.simURL, "/_sim/behaviour", `{"duplicate_callbacks":true}`)

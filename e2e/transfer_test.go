@@ -65,10 +65,11 @@ func startTransfers(t *testing.T, opts ...option) *transferRig {
 		c.Transfers.PollInterval = 500 * time.Millisecond
 		c.Transfers.QuietAfter = 600 * time.Millisecond
 		// The tests ask, and poll (four times a second, for up to a
-		// minute under load), more often than a person may.
+		// minute under load), more often than a person may, and bind
+		// more people from one address than a person would.
 		c.RateLimits = slices.Clone(c.RateLimits)
 		for i, p := range c.RateLimits {
-			if p.Name == "transfer_write_subject" || p.Name == "read_subject" {
+			if p.Name == "transfer_write_subject" || p.Name == "read_subject" || p.Name == "bind_ip" {
 				c.RateLimits[i].Rate, c.RateLimits[i].Burst = 1000, 1000
 			}
 		}

@@ -44,6 +44,12 @@ type Behaviour struct {
 	// requesting centre must poll). DuplicateCallbacks: each is sent twice.
 	DropCallbacks      bool `json:"drop_callbacks,omitempty"`
 	DuplicateCallbacks bool `json:"duplicate_callbacks,omitempty"`
+	// AnswerAfterCallback: a transfer request is answered only once its
+	// first callback (sent) has reached the requesting centre, whatever
+	// DropCallbacks says of it, so the centre hears of the transfer
+	// before it has recorded the answer (a fast platform behind a slow
+	// network).
+	AnswerAfterCallback bool `json:"answer_after_callback,omitempty"`
 	// LoseReportAnswers: the next so many daily reports are kept, and
 	// then answered 503 as if the answer were lost on the way (the centre
 	// delivers them again).

@@ -69,7 +69,15 @@ func (s *Sim) requestTransfer(w http.ResponseWriter, _ *http.Request, body []byt
 	}
 	s.transfers[tr.t.PlatformRef] = tr
 	s.byTransferRef[r.ToCentre+"/"+r.TransferRef] = tr.t.PlatformRef
-	s.emit(tr, tr.t)
+	if s.behaviour.AnswerAfterCallback && len(s.cfg.CallbackSecret) > 0 {
+		kind := CallCallbacksFailed
+		if s.deliver(r.CallbackURL, tr.t) { // the centre's callback handler never calls back here
+			kind = CallCallbacks
+		}
+		s.calls[kind]++
+	} else {
+		s.emit(tr, tr.t)
+	}
 	writeJSON(w, http.StatusAccepted, s.advance(tr, now))
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"handheld/services"
@@ -60,7 +61,10 @@ func (s *Service) Callback(ctx context.Context, r Signed) error {
 	case err != nil:
 		return services.Errorf(services.CodeInternal, "transfer: callback: %w", err)
 	}
-	_, err = s.advance(ctx, t, pt, nil)
+	cur, moved, err := s.advanceLatest(ctx, t, pt, nil)
+	if err == nil && !moved && cur.Status != StatusCancelled {
+		err = fmt.Errorf("transfer %s: moved by others under every try", t.ID)
+	}
 	rec := audit.Record{At: s.Now(), Subject: t.Subject, Actor: "system", Channel: "system", Action: ActionCallback,
 		Target: "transfer:" + t.ID + " sequence:" + strconv.Itoa(pt.Sequence)}
 	if aerr := audit.Outcome(ctx, s.Audit, s.Logger, rec, err); aerr != nil {

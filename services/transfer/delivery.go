@@ -49,22 +49,25 @@ func (s *Service) Send(ctx context.Context, m outbox.Message) error {
 	if pt.TransferRef != t.ID {
 		return fmt.Errorf("transfer %s: the platform answered transfer_ref %q", t.ID, pt.TransferRef)
 	}
-	moved, err := s.advance(ctx, t, pt, func(tx *store.Tx, at time.Time) error {
+	// The poller starts with the answer recorded, whoever recorded the
+	// transfer's move first: the platform's first callback may come back
+	// before its answer to this request.
+	t, moved, err := s.advanceLatest(ctx, t, pt, func(tx *store.Tx, at time.Time) error {
 		_, err := outbox.Enqueue(ctx, tx, outbox.Message{ID: string(TopicPoll) + ":" + t.ID, Topic: TopicPoll, Payload: []byte(t.ID)},
 			at.Add(s.Policy.PollInterval))
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if !moved {
+	case !moved && t.Status == StatusCancelled:
 		// The person cancelled while it was on its way: cancel it at the
 		// platform too.
-		if cur, _, err := s.load(ctx, `id = $1`, t.ID); err == nil && cur.Status == StatusCancelled {
-			if _, err := s.Platform.CancelTransfer(ctx, pt.PlatformRef); err != nil && !errors.Is(err, platform.ErrNotCancelable) {
-				return err
-			}
+		if _, err := s.Platform.CancelTransfer(ctx, pt.PlatformRef); err != nil && !errors.Is(err, platform.ErrNotCancelable) {
+			return err
 		}
+	case !moved:
+		return fmt.Errorf("transfer %s: moved by others under every try to record the platform's answer", t.ID)
 	}
 	s.Wake()
 	return nil
@@ -152,6 +155,24 @@ func (s *Service) advance(ctx context.Context, t row, pt platform.Transfer, then
 		to = t.Status
 	}
 	return s.move(ctx, t, to, pt.Reason, max(pt.Sequence, t.Sequence), amount, pt.PlatformRef, true, then)
+}
+
+// advanceLatest is advance, tried again on the transfer as it is now
+// when another writer moved it between the read and the write (a callback
+// racing the answer it follows, the poller, a second callback): the
+// platform's word is recorded, never dropped by the race. It stops, not
+// moved, at a cancelled transfer (the caller's to handle) or after a few
+// tries, and returns the transfer as it last read it.
+func (s *Service) advanceLatest(ctx context.Context, t row, pt platform.Transfer, then func(tx *store.Tx, at time.Time) error) (row, bool, error) {
+	for try := 0; ; try++ {
+		moved, err := s.advance(ctx, t, pt, then)
+		if err != nil || moved || try == 3 {
+			return t, moved, err
+		}
+		if t, _, err = s.load(ctx, `id = $1`, t.ID); err != nil || t.Status == StatusCancelled {
+			return t, false, err
+		}
+	}
 }
 
 // move takes t to status `to` through path(t.Status, to), in one
