@@ -20,7 +20,9 @@
 // worker whose lease ran out cannot overwrite the work of the one that took
 // the row over. Outcomes of handlers that finish together are written in one
 // transaction (record.go), so that a busy worker pays one commit per batch
-// rather than one per row.
+// rather than one per row; a batch handler may also close its rows itself,
+// in the transaction that records what the receiver answered (Delivered,
+// close.go), which leaves the worker nothing to write for them.
 package outbox
 
 import (
